@@ -1,0 +1,184 @@
+// Delivery to the next hop (the school's smart host: Microsoft 365, Google, the provider) with
+// nodemailer's SMTP client. The envelope is kept exactly; the message bytes are sent unchanged
+// after one prepended trace header, so DKIM signatures still verify.
+import { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { NextHopConfig } from '../config/index.ts';
+import type { Envelope } from '../types.ts';
+
+export interface RecipientRefusal { address: string; code: number; response: string }
+
+export type DeliveryResult =
+  | { ok: true; accepted: string[]; refused: RecipientRefusal[]; response: string; ms: number }
+  /** Nothing was delivered. `code` is what the upstream should hear: 4xx to retry, 5xx to bounce. */
+  | { ok: false; code: number; enhanced: string; reason: string; detail: string; ms: number };
+
+export interface Deliverer {
+  deliver(envelope: Envelope, parts: Buffer[]): Promise<DeliveryResult>;
+  /** Connects, says EHLO and quits: for the health check. */
+  probe(): Promise<{ ok: boolean; detail: string }>;
+  close(): void;
+}
+
+type Conn = InstanceType<typeof SMTPConnection>;
+
+interface SmtpError extends Error { code?: string; responseCode?: number; response?: string; rejectedErrors?: SmtpError[]; recipient?: string }
+
+/**
+ * A small pool of idle connections to the next hop. A connection is reused only after a clean
+ * transaction (RSET succeeded); anything unexpected closes it.
+ */
+export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string; maxIdle?: number; logger?: { debug: (o: object, m: string) => void } }): Deliverer {
+  const idle: Conn[] = [];
+  const maxIdle = opts.maxIdle ?? 8;
+  let closed = false;
+
+  const connect = (): Promise<Conn> =>
+    new Promise((resolve, reject) => {
+      const conn = new SMTPConnection({
+        host: nextHop.host,
+        port: nextHop.port,
+        secure: nextHop.secure,
+        name: opts.hostname,
+        requireTLS: nextHop.starttls === 'required',
+        ignoreTLS: nextHop.starttls === 'off',
+        opportunisticTLS: nextHop.starttls === 'opportunistic',
+        tls: { rejectUnauthorized: nextHop.rejectUnauthorized },
+        connectionTimeout: Math.min(30_000, nextHop.timeoutSeconds * 1000),
+        greetingTimeout: Math.min(30_000, nextHop.timeoutSeconds * 1000),
+        socketTimeout: nextHop.timeoutSeconds * 1000,
+      } as ConstructorParameters<typeof SMTPConnection>[0]);
+      let settled = false;
+      conn.once('error', (err: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+      conn.connect(() => {
+        const ready = () => {
+          settled = true;
+          conn.removeAllListeners('error');
+          conn.on('error', () => conn.close());
+          resolve(conn);
+        };
+        if (!nextHop.auth) return ready();
+        conn.login({ user: nextHop.auth.user, pass: nextHop.auth.pass }, (err) => {
+          if (err) {
+            settled = true;
+            conn.close();
+            return reject(err);
+          }
+          ready();
+        });
+      });
+    });
+
+  const take = async (): Promise<Conn> => {
+    while (idle.length) {
+      const c = idle.pop()!;
+      if (isUsable(c)) return c;
+    }
+    return connect();
+  };
+
+  const giveBack = (c: Conn) => {
+    if (closed || idle.length >= maxIdle || !isUsable(c)) return c.close();
+    c.reset((err) => {
+      if (err || closed || idle.length >= maxIdle) return c.close();
+      idle.push(c);
+      // An idle connection that the next hop closes is simply dropped from the pool.
+      c.once('end', () => remove(c));
+    });
+  };
+  const remove = (c: Conn) => {
+    const i = idle.indexOf(c);
+    if (i >= 0) idle.splice(i, 1);
+  };
+
+  async function deliver(envelope: Envelope, parts: Buffer[]): Promise<DeliveryResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    let conn: Conn;
+    try {
+      conn = await take();
+    } catch (err) {
+      return failure(err as SmtpError, elapsed(), 'connecting to the next hop');
+    }
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const notify = commonNotify(envelope);
+    const dsn = envelope.mailFromParams.ret || envelope.mailFromParams.envid || notify
+      ? { ret: envelope.mailFromParams.ret, envid: envelope.mailFromParams.envid, notify }
+      : undefined;
+    return new Promise<DeliveryResult>((resolve) => {
+      conn.send(
+        {
+          from: envelope.mailFrom,
+          to: envelope.rcptTo.map((r) => r.address),
+          size,
+          use8BitMime: envelope.mailFromParams.body === '8BITMIME',
+          dsn,
+        } as Parameters<Conn['send']>[0],
+        Readable.from(parts, { objectMode: false }),
+        (err, info) => {
+          if (err) {
+            conn.close();
+            return resolve(failure(err as SmtpError, elapsed(), 'sending to the next hop'));
+          }
+          const refused: RecipientRefusal[] = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e) => ({
+            address: e.recipient ?? '',
+            code: e.responseCode ?? 550,
+            response: e.response ?? e.message,
+          }));
+          giveBack(conn);
+          resolve({ ok: true, accepted: (info.accepted ?? []).map(String), refused, response: info.response ?? '', ms: elapsed() });
+        },
+      );
+    });
+  }
+
+  async function probe(): Promise<{ ok: boolean; detail: string }> {
+    try {
+      const c = await connect();
+      c.quit();
+      return { ok: true, detail: `${nextHop.host}:${nextHop.port} answered` };
+    } catch (err) {
+      return { ok: false, detail: `${nextHop.host}:${nextHop.port}: ${(err as Error).message}` };
+    }
+  }
+
+  return {
+    deliver,
+    probe,
+    close() {
+      closed = true;
+      for (const c of idle.splice(0)) c.quit();
+    },
+  };
+}
+
+function isUsable(c: Conn): boolean {
+  const internal = c as unknown as { _destroyed?: boolean; _closing?: boolean; stage?: string };
+  return !internal._destroyed && !internal._closing;
+}
+
+function commonNotify(envelope: Envelope): string[] | undefined {
+  const first = envelope.rcptTo[0]?.notify;
+  if (!first) return undefined;
+  const key = first.join(',');
+  return envelope.rcptTo.every((r) => (r.notify ?? []).join(',') === key) ? first : undefined;
+}
+
+/** Maps a next-hop failure to what the upstream should hear. Only 5xx from the next hop is permanent. */
+function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
+  const code = err.responseCode;
+  const response = (err.response ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300);
+  if (code && code >= 500 && code < 600) {
+    const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(response)?.[1] ?? '5.0.0';
+    const text = response.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3} )?/, '');
+    return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: `${doing}: ${response || err.message}`, ms };
+  }
+  const enhanced = code && code >= 400 ? '4.4.2' : err.code === 'ETIMEDOUT' ? '4.4.1' : '4.4.1';
+  const reason = err.code === 'ETIMEDOUT' ? 'Next hop timed out, try again later' : code ? 'Next hop deferred the message, try again later' : 'Next hop unavailable, try again later';
+  return { ok: false, code: 451, enhanced, reason, detail: `${doing}: ${err.code ?? ''} ${response || err.message}`.trim(), ms };
+}

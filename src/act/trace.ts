@@ -1,0 +1,16 @@
+// The one header Hallmonitor adds: a standard Received trace line, prepended, so the original
+// bytes (and any DKIM signature over them) stay exactly as the school's server sent them.
+import type { ReceivedMessage } from '../types.ts';
+
+export function traceHeader(message: ReceivedMessage, hostname: string): Buffer {
+  const c = message.client;
+  const proto = `ESMTP${c.tls ? 'S' : ''}${c.user ? 'A' : ''}`;
+  const single = message.envelope.rcptTo.length === 1 ? `\r\n\tfor <${message.envelope.rcptTo[0].address}>` : '';
+  const helo = (c.helo || 'unknown').replace(/[^\x21-\x7e]/g, '?');
+  const line = `Received: from ${helo} (${c.hostname && !c.hostname.startsWith('[') ? `${c.hostname} ` : ''}[${c.address}])\r\n\tby ${hostname} (Hallmonitor) with ${proto} id ${message.id}${single};\r\n\t${rfc5322Date(message.receivedAt)}\r\n`;
+  return Buffer.from(line, 'utf8');
+}
+
+function rfc5322Date(d: Date): string {
+  return d.toUTCString().replace('GMT', '+0000');
+}

@@ -1,0 +1,98 @@
+// `hallmonitor <command>`: the one executable. Each command lives with the stage it belongs to;
+// this file only parses arguments and maps errors to exit codes (2: usage or configuration).
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
+import { formatHostPort } from './config/net.ts';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`hallmonitor: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`hallmonitor: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`hallmonitor: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export class UsageError extends Error {}
+
+export function buildProgram(): Command {
+  const program = new Command('hallmonitor')
+    .description('Outbound email data-loss-prevention gateway for UK schools')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('serve')
+    .description('Run the SMTP gateway. With no next hop it runs in try-it-out mode on 127.0.0.1 and writes mail to DATA_DIR/captured/.')
+    .option('-c, --config <file>', 'YAML configuration file (see config/hallmonitor.example.yaml)')
+    .option('--listen <host:port>', 'address the school mail server connects to (default 127.0.0.1:2525)')
+    .option('--next-hop <host:port>', 'smart host that receives the mail Hallmonitor delivers')
+    .option('--data <dir>', 'data directory (quarantine, captured mail)')
+    .option('--health <host:port>', 'health endpoint address, or "off"')
+    .exitOverride()
+    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string }) => {
+      const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data };
+      const env = { ...process.env };
+      if (opts.health) env.HALLMONITOR_HEALTH_LISTEN = opts.health;
+      const config = loadConfig(opts.config, overrides, env);
+      const { startGateway } = await import('./gateway.ts');
+      const gateway = await startGateway(config);
+      const a = gateway.receiver.address();
+      if (process.stderr.isTTY) {
+        process.stderr.write(`Hallmonitor is listening on ${formatHostPort(a)}` +
+          (gateway.capture ? `; mail is captured in ${gateway.capture.dir}` : '') + '. Ctrl-C stops it.\n');
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void gateway.stop().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  program
+    .command('health')
+    .description('Ask a running gateway whether it is healthy (exit 0 healthy, 1 not)')
+    .option('--url <url>', 'health endpoint', 'http://127.0.0.1:8025/health')
+    .exitOverride()
+    .action(async (opts: { url: string }) => {
+      try {
+        const res = await fetch(opts.url, { signal: AbortSignal.timeout(10_000) });
+        process.stdout.write(await res.text());
+        process.exitCode = res.ok ? 0 : 1;
+      } catch (err) {
+        process.stderr.write(`hallmonitor: no answer from ${opts.url}: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('config-check')
+    .description('Validate a configuration file and print what the gateway would use')
+    .argument('<file>', 'YAML configuration file')
+    .exitOverride()
+    .action((file: string) => {
+      const config = loadConfig(file);
+      process.stdout.write(`${config.source} is valid.\n  listen: ${formatHostPort(config.listen)}\n  next hop: ${config.nextHop ? `${config.nextHop.host}:${config.nextHop.port}` : 'none (try-it-out capture mode)'}\n  data: ${config.dataDir}\n`);
+    });
+
+  return program;
+}

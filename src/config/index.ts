@@ -1,0 +1,329 @@
+// Hallmonitor's configuration: one YAML file, validated completely at start-up.
+// Bad configuration refuses to start with errors that name the key and the problem; the gateway
+// never starts half-configured. Environment variables override secrets and ports (see ENV below).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
+
+export type { HostPort, Cidr };
+
+export interface NextHopConfig {
+  host: string;
+  port: number;
+  /** 'required': refuse to deliver without STARTTLS; 'opportunistic': use it when offered; 'off'. */
+  starttls: 'required' | 'opportunistic' | 'off';
+  /** Implicit TLS (port 465 style). */
+  secure: boolean;
+  rejectUnauthorized: boolean;
+  auth?: { user: string; pass: string };
+  timeoutSeconds: number;
+}
+
+export interface RelayUser { username: string; password: string }
+
+export interface Config {
+  /** Where the file came from, or '(embedded defaults)'. */
+  source: string;
+  hostname: string;
+  listen: HostPort;
+  /** null: the embedded capture next hop (try-it-out mode), only on loopback. */
+  nextHop: NextHopConfig | null;
+  dataDir: string;
+  relay: {
+    allowNetworks: Cidr[];
+    users: RelayUser[];
+    tls?: { cert: string; key: string };
+    maxMessageBytes: number;
+    maxClients: number;
+    /** Addresses of load balancers allowed to send a PROXY protocol header; empty = off. */
+    proxyProtocolFrom: Cidr[];
+    /** Greeting pause for clients outside allow_networks (early-talker check). */
+    untrustedGreetingDelayMs: number;
+    /** Whole-transaction budget for inspection and delivery before answering 451. */
+    dataTimeoutSeconds: number;
+  };
+  health: { listen: HostPort | null };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Sections owned by later stages, validated by their own modules. */
+  school: Record<string, unknown>;
+  policy: Record<string, unknown>;
+  store: Record<string, unknown>;
+  console: Record<string, unknown>;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`Configuration ${source} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Command-line overrides: they win over the file, so a quick test needs no file at all. */
+export interface ConfigOverrides {
+  listen?: string;
+  nextHop?: string;
+  dataDir?: string;
+}
+
+/** Environment variables that override the file (secrets and ports). */
+export const ENV = {
+  HALLMONITOR_LISTEN: 'listen (HOST:PORT)',
+  HALLMONITOR_NEXT_HOP: 'next_hop (HOST:PORT)',
+  HALLMONITOR_NEXT_HOP_USER: 'next_hop.auth.user',
+  HALLMONITOR_NEXT_HOP_PASSWORD: 'next_hop.auth.pass',
+  HALLMONITOR_DATA_DIR: 'data_dir',
+  HALLMONITOR_HEALTH_LISTEN: 'health.listen (HOST:PORT)',
+  HALLMONITOR_DATABASE_URL: 'store.database_url',
+} as const;
+
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster'];
+
+export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  let doc: unknown = {};
+  const source = file ? path.resolve(file) : '(embedded defaults)';
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(source, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    }
+    try {
+      doc = parseYaml(text) ?? {};
+    } catch (err) {
+      const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+      throw new ConfigError(source, [`not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`]);
+    }
+  }
+  return validateConfig(doc, source, overrides, env, file ? path.dirname(path.resolve(file)) : process.cwd());
+}
+
+export function validateConfig(doc: unknown, source: string, overrides: ConfigOverrides, env: NodeJS.ProcessEnv, baseDir: string): Config {
+  const p = new Problems();
+  const root = p.object(doc, '(top level)');
+  p.unknownKeys(root, TOP_KEYS, '');
+
+  const hostname = p.string(root.hostname, 'hostname', { optional: true }) ?? 'hallmonitor.localdomain';
+
+  const listenText = overrides.listen ?? env.HALLMONITOR_LISTEN ?? p.string(root.listen, 'listen', { optional: true }) ?? '127.0.0.1:2525';
+  const listen = p.hostPort(listenText, overrides.listen ? '--listen' : 'listen');
+
+  let nextHop: NextHopConfig | null = null;
+  const nhOverride = overrides.nextHop ?? env.HALLMONITOR_NEXT_HOP;
+  const nhDoc = root.next_hop;
+  if (nhOverride !== undefined || (nhDoc !== undefined && nhDoc !== null)) {
+    const nh = typeof nhDoc === 'string' ? { host: nhDoc } : p.object(nhDoc ?? {}, 'next_hop');
+    if (typeof nhDoc !== 'string') p.unknownKeys(nh, ['host', 'port', 'starttls', 'secure', 'reject_unauthorized', 'auth', 'timeout_seconds'], 'next_hop.');
+    let host: string | undefined;
+    let port: number | undefined;
+    if (nhOverride !== undefined) {
+      const hp = p.hostPort(nhOverride, overrides.nextHop ? '--next-hop' : 'HALLMONITOR_NEXT_HOP');
+      host = hp?.host;
+      port = hp?.port;
+    } else {
+      const hostText = p.string(nh.host, 'next_hop.host');
+      if (hostText && hostText.includes(':') && !hostText.startsWith('[') && nh.port === undefined) {
+        const hp = p.hostPort(hostText, 'next_hop.host');
+        host = hp?.host;
+        port = hp?.port;
+      } else {
+        host = hostText;
+        port = p.port(nh.port ?? 25, 'next_hop.port');
+      }
+    }
+    const authDoc = nh.auth === undefined ? undefined : p.object(nh.auth, 'next_hop.auth');
+    if (authDoc) p.unknownKeys(authDoc, ['user', 'pass'], 'next_hop.auth.');
+    const user = env.HALLMONITOR_NEXT_HOP_USER ?? p.string(authDoc?.user, 'next_hop.auth.user', { optional: true });
+    const pass = env.HALLMONITOR_NEXT_HOP_PASSWORD ?? p.string(authDoc?.pass, 'next_hop.auth.pass', { optional: true });
+    if ((user === undefined) !== (pass === undefined)) p.add('next_hop.auth: give both user and pass (or neither)');
+    nextHop = {
+      host: host ?? '',
+      port: port ?? 25,
+      starttls: p.oneOf(nh.starttls ?? 'opportunistic', ['required', 'opportunistic', 'off'], 'next_hop.starttls'),
+      secure: p.boolean(nh.secure ?? false, 'next_hop.secure'),
+      rejectUnauthorized: p.boolean(nh.reject_unauthorized ?? true, 'next_hop.reject_unauthorized'),
+      auth: user !== undefined && pass !== undefined ? { user, pass } : undefined,
+      timeoutSeconds: p.number(nh.timeout_seconds ?? 120, 'next_hop.timeout_seconds', { min: 1, max: 600 }),
+    };
+  }
+
+  const dataDirText = overrides.dataDir ?? env.HALLMONITOR_DATA_DIR ?? p.string(root.data_dir, 'data_dir', { optional: true }) ?? '.hallmonitor-data';
+  const dataDir = path.resolve(baseDir, dataDirText);
+
+  const relayDoc = p.object(root.relay ?? {}, 'relay');
+  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds'], 'relay.');
+  const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
+    const c = p.cidr(v, `relay.allow_networks[${i}]`);
+    return c ? [c] : [];
+  });
+  const users = p.list(relayDoc.users ?? [], 'relay.users').flatMap((u, i) => {
+    const o = p.object(u, `relay.users[${i}]`);
+    p.unknownKeys(o, ['username', 'password'], `relay.users[${i}].`);
+    const username = p.string(o.username, `relay.users[${i}].username`);
+    const password = p.string(o.password, `relay.users[${i}].password`);
+    if (password !== undefined && password.length < 12) p.add(`relay.users[${i}].password: must be at least 12 characters`);
+    return username && password ? [{ username, password }] : [];
+  });
+  let tls: Config['relay']['tls'];
+  if (relayDoc.tls !== undefined && relayDoc.tls !== null) {
+    const t = p.object(relayDoc.tls, 'relay.tls');
+    p.unknownKeys(t, ['cert', 'key'], 'relay.tls.');
+    const cert = p.readableFile(t.cert, 'relay.tls.cert', baseDir);
+    const key = p.readableFile(t.key, 'relay.tls.key', baseDir);
+    if (cert && key) tls = { cert, key };
+  }
+  if (users.length > 0 && !tls) p.add('relay.users: SMTP AUTH needs relay.tls (a certificate and key): passwords are never accepted without TLS');
+  const proxyProtocolFrom = p.list(relayDoc.proxy_protocol_from ?? [], 'relay.proxy_protocol_from').flatMap((v, i) => {
+    const c = p.cidr(v, `relay.proxy_protocol_from[${i}]`);
+    return c ? [c] : [];
+  });
+
+  const healthDoc = p.object(root.health ?? {}, 'health');
+  p.unknownKeys(healthDoc, ['listen'], 'health.');
+  const healthText = env.HALLMONITOR_HEALTH_LISTEN ?? (healthDoc.listen === null ? 'off' : p.string(healthDoc.listen, 'health.listen', { optional: true })) ?? '127.0.0.1:8025';
+  const health = { listen: healthText === 'off' ? null : (p.hostPort(healthText, 'health.listen') ?? null) };
+
+  const logDoc = p.object(root.log ?? {}, 'log');
+  p.unknownKeys(logDoc, ['level'], 'log.');
+  const level = p.oneOf(logDoc.level ?? 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'log.level');
+
+  const relay = {
+    allowNetworks,
+    users,
+    tls,
+    maxMessageBytes: p.number(relayDoc.max_message_bytes ?? 50 * 1024 * 1024, 'relay.max_message_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
+    maxClients: p.number(relayDoc.max_clients ?? 200, 'relay.max_clients', { min: 1, max: 100_000 }),
+    proxyProtocolFrom,
+    untrustedGreetingDelayMs: p.number(relayDoc.untrusted_greeting_delay_ms ?? 100, 'relay.untrusted_greeting_delay_ms', { min: 0, max: 10_000 }),
+    dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
+  };
+
+  const section = (key: string): Record<string, unknown> => (root[key] === undefined || root[key] === null ? {} : p.object(root[key], key));
+  const store = section('store');
+  if (env.HALLMONITOR_DATABASE_URL) store.database_url = env.HALLMONITOR_DATABASE_URL;
+  const school = section('school');
+  // `roster:` at top level is a convenience alias of school.roster.
+  if (root.roster !== undefined) school.roster = root.roster;
+
+  if (listen && nextHop && nextHop.host === '') p.add('next_hop.host: missing');
+  if (listen && !nextHop && !isLoopback(listen.host)) {
+    p.add(`next_hop: missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${listen.host})`);
+  }
+  p.throwIfAny(source);
+  return {
+    source,
+    hostname,
+    listen: listen!,
+    nextHop,
+    dataDir,
+    relay,
+    health,
+    log: { level },
+    school,
+    policy: section('policy'),
+    store,
+    console: section('console'),
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Collects every problem in the file, so the IT lead fixes them all in one go. */
+export class Problems {
+  readonly found: string[] = [];
+  add(problem: string): void {
+    this.found.push(problem);
+  }
+  throwIfAny(source: string): void {
+    if (this.found.length) throw new ConfigError(source, this.found);
+  }
+  object(v: unknown, key: string): Record<string, unknown> {
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    this.add(`${key}: expected a mapping (key: value lines), got ${describe(v)}`);
+    return {};
+  }
+  unknownKeys(o: Record<string, unknown>, known: string[], prefix: string): void {
+    for (const k of Object.keys(o)) {
+      if (!known.includes(k)) this.add(`${prefix}${k}: unknown key (known keys here: ${known.join(', ')})`);
+    }
+  }
+  string(v: unknown, key: string, opts: { optional?: boolean } = {}): string | undefined {
+    if (v === undefined || v === null) {
+      if (!opts.optional) this.add(`${key}: missing`);
+      return undefined;
+    }
+    if (typeof v === 'number') return String(v);
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.add(`${key}: expected text, got ${describe(v)}`);
+      return undefined;
+    }
+    return v.trim();
+  }
+  number(v: unknown, key: string, range: { min: number; max: number }): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      this.add(`${key}: expected a number, got ${describe(v)}`);
+      return range.min;
+    }
+    if (v < range.min || v > range.max) this.add(`${key}: ${v} is out of range (${range.min} to ${range.max})`);
+    return v;
+  }
+  port(v: unknown, key: string): number {
+    return this.number(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v, key, { min: 1, max: 65535 });
+  }
+  boolean(v: unknown, key: string): boolean {
+    if (typeof v !== 'boolean') {
+      this.add(`${key}: expected true or false, got ${describe(v)}`);
+      return false;
+    }
+    return v;
+  }
+  oneOf<T extends string>(v: unknown, options: readonly T[], key: string): T {
+    if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
+    this.add(`${key}: expected one of ${options.join(', ')}, got ${describe(v)}`);
+    return options[0];
+  }
+  list(v: unknown, key: string): unknown[] {
+    if (Array.isArray(v)) return v;
+    this.add(`${key}: expected a list (lines starting with "- "), got ${describe(v)}`);
+    return [];
+  }
+  hostPort(v: string, key: string): HostPort | undefined {
+    try {
+      return parseHostPort(v);
+    } catch (err) {
+      this.add(`${key}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  cidr(v: unknown, key: string): Cidr | undefined {
+    try {
+      return parseCidr(String(v));
+    } catch (err) {
+      this.add(`${key}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  readableFile(v: unknown, key: string, baseDir: string): string | undefined {
+    const s = this.string(v, key);
+    if (s === undefined) return undefined;
+    const full = path.resolve(baseDir, s);
+    try {
+      return readFileSync(full, 'utf8');
+    } catch (err) {
+      this.add(`${key}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

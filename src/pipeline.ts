@@ -1,0 +1,76 @@
+// The whole journey of one message, wired in order: receive → inspect/decide → act.
+// Only this file knows the order; each stage has its own entry point.
+import type { Logger } from 'pino';
+import type { Deliverer } from './act/deliver.ts';
+import { traceHeader } from './act/trace.ts';
+import type { SmtpReply } from './receive/index.ts';
+import type { Inspector, ReceivedMessage, Verdict } from './types.ts';
+
+export interface PipelineParts {
+  hostname: string;
+  inspector: Inspector;
+  deliverer: Deliverer;
+  logger: Logger;
+  /** Budget for inspection and policy; past it the upstream hears 451 and retries. */
+  inspectTimeoutMs: number;
+}
+
+export function createPipeline(parts: PipelineParts): (message: ReceivedMessage) => Promise<SmtpReply> {
+  const { inspector, deliverer, logger } = parts;
+  return async function handle(message) {
+    const started = performance.now();
+    const line: Record<string, unknown> = {
+      event: 'message',
+      id: message.id,
+      size: message.raw.length,
+      rcpts: message.envelope.rcptTo.length,
+      client: message.client.address,
+    };
+    const finish = (reply: SmtpReply, extra: Record<string, unknown>) => {
+      logger.info({ ...line, ...extra, reply: reply.code, ms: Math.round(performance.now() - started) }, 'message outcome');
+      return reply;
+    };
+
+    let verdict: Verdict;
+    const t0 = performance.now();
+    try {
+      verdict = await deadline(inspector(message), parts.inspectTimeoutMs);
+    } catch (err) {
+      logger.error({ event: 'inspect-failed', id: message.id, err: (err as Error).message }, 'inspection failed; upstream will retry');
+      return finish({ code: 451, text: `4.3.0 Message could not be checked, try again later (ref ${message.id})` }, { verdict: 'tempfail', inspectMs: ms(t0) });
+    }
+    const decided = { verdict: verdict.action, rules: verdict.rules, inspectMs: ms(t0), ...(verdict.wouldHaveBeen ? { wouldHaveBeen: verdict.wouldHaveBeen } : {}) };
+
+    if (verdict.action !== 'deliver') {
+      // Until quarantine storage exists, a hold is a permanent refusal that names the rule and a
+      // reference, never the personal data: the sender's own server returns it to the sender.
+      return finish({ code: 550, text: `5.7.1 Not sent: it breaks the school's rule ${verdict.rules[0] ?? 'policy'} (ref ${message.id})` }, decided);
+    }
+
+    const t1 = performance.now();
+    const result = await deliverer.deliver(message.envelope, [traceHeader(message, parts.hostname), message.raw]);
+    if (!result.ok) {
+      if (result.code >= 500) logger.warn({ event: 'next-hop-refused', id: message.id, detail: result.detail }, 'next hop refused the message');
+      else logger.warn({ event: 'next-hop-deferred', id: message.id, detail: result.detail }, 'next hop unavailable; upstream will retry');
+      return finish({ code: result.code, text: `${result.enhanced} ${result.reason} (ref ${message.id})` }, { ...decided, deliverMs: ms(t1), delivered: false });
+    }
+    if (result.refused.length) {
+      logger.warn({ event: 'recipients-refused', id: message.id, refused: result.refused.length, codes: result.refused.map((r) => r.code) }, 'next hop refused some recipients');
+    }
+    return finish({ code: 250, text: `2.0.0 Ok: delivered as ${message.id}` }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });
+  };
+}
+
+function ms(t: number): number {
+  return Math.round(performance.now() - t);
+}
+
+function deadline<T>(p: Promise<T>, limit: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no verdict within ${limit} ms`)), limit);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,226 @@
+// Receive: the SMTP server the school's mail server relays through.
+// Only permitted clients may relay (IP allow-list, or SMTP AUTH over TLS); everyone else gets
+// 5.7.1 for every recipient. DATA is answered only once the pipeline has an outcome: 250 when the
+// next hop accepted the message (or it is durably held), 4xx on any internal fault.
+import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { Logger } from 'pino';
+import { inNetworks, type Cidr } from '../config/net.ts';
+import type { Config } from '../config/index.ts';
+import type { Envelope, ReceivedMessage } from '../types.ts';
+
+/** What the pipeline tells the receive stage to answer to DATA. */
+export interface SmtpReply { code: number; text: string }
+
+export type MessageHandler = (message: ReceivedMessage) => Promise<SmtpReply>;
+
+export interface Receiver {
+  /** The address actually listened on (port 0 in tests becomes a real port). */
+  address(): { host: string; port: number };
+  /** Stop accepting, finish the transactions in flight, then close. */
+  close(): Promise<void>;
+  inFlight(): number;
+}
+
+const MAX_RECIPIENTS = 1000;
+
+/**
+ * smtp-server pauses 100 ms before every greeting to catch clients that talk first (spam bots).
+ * A mail server that opens a connection per message is then capped near 10 messages/s per
+ * connection. The school's own servers (allow-listed networks) are not strangers: they are greeted
+ * at once. Everyone else keeps the pause and gets "421 You talk too soon" if they talk into it.
+ */
+class GatewaySmtpServer extends SMTPServer {
+  trusted: Cidr[] = [];
+  proxyFrom: Cidr[] = [];
+  untrustedDelayMs = 100;
+
+  override connect(socket: Socket, socketOptions: Record<string, unknown>): void {
+    const connection = new SMTPConnection(this, socket, socketOptions) as unknown as SMTPConnection & {
+      remoteAddress: string;
+      _setListeners(cb: () => void): void;
+      connectionReady(): void;
+      send(code: number, text: string, ctx?: unknown): void;
+      init(): void;
+    };
+    const self = this as unknown as { connections: Set<unknown>; _onError(e: Error): void; _onClientConnect(d: unknown): void; options: SMTPServerOptions };
+    self.connections.add(connection);
+    connection.on('error', (err: Error) => self._onError(err));
+    connection.on('connect', (data: unknown) => self._onClientConnect(data));
+    const delay = inNetworks(connection.remoteAddress, this.trusted) ? 0 : this.untrustedDelayMs;
+    if (delay === 100) return connection.init();
+    connection._setListeners(() => {
+      if (self.options.maxClients && self.connections.size > self.options.maxClients) {
+        return connection.send(421, `${self.options.name} Too many connected clients, try again in a moment`, false);
+      }
+      if (delay === 0) return connection.connectionReady();
+      setTimeout(() => connection.connectionReady(), delay).unref();
+    });
+  }
+
+  /** PROXY protocol headers are accepted only from the configured load balancer networks. */
+  _expectsProxyHeader(socket: Socket): boolean {
+    return this.proxyFrom.length > 0 && inNetworks(socket.remoteAddress ?? '', this.proxyFrom);
+  }
+}
+
+export async function startReceiver(config: Config, handler: MessageHandler, logger: Logger): Promise<Receiver> {
+  const relay = config.relay;
+  const pending = new Set<Promise<unknown>>();
+  const tlsOn = !!relay.tls;
+  const users = new Map(relay.users.map((u) => [u.username, createHash('sha256').update(u.password).digest()]));
+
+  const server = new GatewaySmtpServer({
+    name: config.hostname,
+    banner: 'Hallmonitor outbound gateway',
+    logger: false,
+    secure: false,
+    key: relay.tls?.key,
+    cert: relay.tls?.cert,
+    disabledCommands: tlsOn ? (users.size ? [] : ['AUTH']) : ['STARTTLS', 'AUTH'],
+    hideSTARTTLS: !tlsOn,
+    authOptional: true,
+    allowInsecureAuth: false,
+    authMethods: ['PLAIN', 'LOGIN'],
+    size: relay.maxMessageBytes,
+    maxClients: relay.maxClients,
+    disableReverseLookup: true,
+    useProxy: relay.proxyProtocolFrom.length > 0 ? ['*'] : false,
+    socketTimeout: 5 * 60 * 1000,
+    closeTimeout: (relay.dataTimeoutSeconds + 10) * 1000,
+
+    onAuth(auth, session, callback) {
+      const expected = users.get(auth.username ?? '');
+      const given = createHash('sha256').update(auth.password ?? '').digest();
+      if (!session.secure || !expected || !timingSafeEqual(expected, given)) {
+        logger.warn({ event: 'auth-failed', client: session.remoteAddress }, 'relay authentication failed');
+        return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+      }
+      callback(null, { user: auth.username });
+    },
+
+    onMailFrom(_address, _session, callback) {
+      callback();
+    },
+
+    onRcptTo(address, session, callback) {
+      const permitted = inNetworks(session.remoteAddress, relay.allowNetworks) || !!session.user;
+      if (!permitted) {
+        logger.warn({ event: 'relay-denied', client: session.remoteAddress }, 'client is not permitted to relay');
+        return callback(Object.assign(new Error('5.7.1 Relay access denied'), { responseCode: 550 }));
+      }
+      if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) {
+        return callback(Object.assign(new Error('4.5.3 Too many recipients, send the rest in another message'), { responseCode: 452 }));
+      }
+      callback();
+    },
+
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      stream.on('data', (c: Buffer) => {
+        // Past the limit the bytes are dropped; smtp-server answers 552 itself.
+        if (bytes + c.length <= relay.maxMessageBytes) chunks.push(c);
+        bytes += c.length;
+      });
+      stream.on('error', () => undefined);
+      stream.on('end', () => {
+        if ((stream as SMTPServerDataStream).sizeExceeded) {
+          return callback(Object.assign(new Error(`5.3.4 Message too big for this gateway (limit ${relay.maxMessageBytes} bytes)`), { responseCode: 552 }));
+        }
+        let message: ReceivedMessage;
+        try {
+          message = {
+          id: newMessageId(),
+          envelope: toEnvelope(session),
+          raw: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes),
+          receivedAt: new Date(),
+          client: {
+            address: session.remoteAddress,
+            hostname: session.clientHostname,
+            helo: session.hostNameAppearsAs,
+            tls: !!session.secure,
+            user: typeof session.user === 'string' ? session.user : undefined,
+          },
+          };
+        } catch (err) {
+          // Fail closed: never crash, never 250 on a fault.
+          logger.error({ event: 'internal-error', err: (err as Error).message }, 'could not take the message; upstream will retry');
+          return callback(Object.assign(new Error('4.3.0 Temporary problem in the gateway, try again later'), { responseCode: 451 }));
+        }
+        chunks.length = 0;
+        const work = Promise.resolve()
+          .then(() => handler(message))
+          .catch((err: Error): SmtpReply => {
+            // Fail closed: any fault after DATA is a retry for the upstream, never a 250.
+            logger.error({ event: 'internal-error', id: message.id, err: err.message }, 'message processing failed; upstream will retry');
+            return { code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${message.id})` };
+          })
+          .then((reply) => {
+            if (reply.code >= 200 && reply.code < 300) callback(null, reply.text);
+            else callback(Object.assign(new Error(reply.text), { responseCode: reply.code }));
+          });
+        pending.add(work);
+        work.finally(() => pending.delete(work));
+      });
+    },
+  });
+  server.trusted = relay.allowNetworks;
+  server.proxyFrom = relay.proxyProtocolFrom;
+  server.untrustedDelayMs = relay.untrustedGreetingDelayMs;
+  server.on('error', (err: Error) => logger.debug({ event: 'smtp-error', err: err.message }, 'smtp connection error'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.server.address();
+  const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: config.listen.host, port: config.listen.port };
+
+  return {
+    address: () => bound,
+    inFlight: () => pending.size,
+    async close() {
+      // Stop accepting at once (new commands get 421), let DATA in flight finish and be answered.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      while (pending.size) await Promise.allSettled([...pending]);
+      // Idle connections are told 421 and closed by smtp-server's close timeout; do it now.
+      for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections) c.close();
+      await closed;
+    },
+  };
+}
+
+function toEnvelope(session: SMTPServerSession): Envelope {
+  const from = session.envelope.mailFrom;
+  const args = (from && typeof from === 'object' && from.args ? (from.args as Record<string, string>) : undefined) ?? {};
+  const ret = args.RET?.toUpperCase();
+  const body = args.BODY?.toUpperCase();
+  return {
+    mailFrom: from && typeof from === 'object' ? from.address : '',
+    mailFromParams: {
+      ret: ret === 'FULL' || ret === 'HDRS' ? ret : undefined,
+      envid: args.ENVID || undefined,
+      smtputf8: 'SMTPUTF8' in args || undefined,
+      body: body === '8BITMIME' || body === '7BIT' ? body : undefined,
+    },
+    rcptTo: session.envelope.rcptTo.map((r) => {
+      const a = (r.args as Record<string, string> | false) || {};
+      return {
+        address: r.address,
+        notify: a.NOTIFY ? a.NOTIFY.toUpperCase().split(',') : undefined,
+        orcpt: a.ORCPT || undefined,
+      };
+    }),
+  };
+}
+
+/** Short, unique, sortable-enough id: appears in logs, the trace header and incident references. */
+export function newMessageId(): string {
+  return `${Date.now().toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase();
+}

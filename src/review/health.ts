@@ -1,0 +1,34 @@
+// Health endpoint for monitoring (and `hallmonitor health`): is the gateway up, how busy is it, and
+// can it reach its next hop. It reveals no message content.
+import http from 'node:http';
+import type { HostPort } from '../config/net.ts';
+
+export interface HealthSource {
+  status(): Promise<Record<string, unknown> & { ok: boolean }>;
+}
+
+export interface HealthServer { address(): HostPort; close(): Promise<void> }
+
+export async function startHealthServer(listen: HostPort, source: HealthSource): Promise<HealthServer> {
+  const server = http.createServer(async (req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/healthz')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    try {
+      const body = await source.status();
+      res.writeHead(body.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body) + '\n');
+    } catch (err) {
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: (err as Error).message }) + '\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const a = server.address() as { address: string; port: number };
+  return {
+    address: () => ({ host: a.address, port: a.port }),
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
