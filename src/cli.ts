@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
 import { formatHostPort } from './config/net.ts';
+import { registerCheckCommand } from './check.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -66,6 +67,22 @@ export function buildProgram(): Command {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+    });
+
+  registerCheckCommand(program);
+
+  program
+    .command('roster')
+    .description('Work with the pupil roster (the CSV export of the MIS)')
+    .command('check')
+    .description('Read a roster export and report how many pupils, names, UPNs and contacts were understood, and the problems found')
+    .argument('<file>', 'roster CSV (SIMS, Arbor or Bromcom export)')
+    .exitOverride()
+    .action(async (file: string) => {
+      const { rosterCheckReport } = await import('./roster/index.ts');
+      const report = await rosterCheckReport(file);
+      process.stdout.write(report.text.endsWith('\n') ? report.text : `${report.text}\n`);
+      process.exitCode = report.ok ? 0 : 1;
     });
 
   program

@@ -7,6 +7,7 @@ import { startCaptureSink, type CaptureSink } from './act/capture.ts';
 import { startReceiver, type Receiver } from './receive/index.ts';
 import { createPipeline } from './pipeline.ts';
 import { startHealthServer, type HealthServer } from './review/health.ts';
+import { Metrics } from './review/metrics.ts';
 import { DELIVER, type Inspector } from './types.ts';
 
 export interface Gateway {
@@ -16,6 +17,7 @@ export interface Gateway {
   capture?: CaptureSink;
   health?: HealthServer;
   logger: Logger;
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -40,7 +42,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const inspector: Inspector = opts.inspector ?? (async () => DELIVER);
-  const handler = createPipeline({ hostname: config.hostname, inspector, deliverer, logger, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000 });
+  const metrics = new Metrics();
+  const handler = createPipeline({ hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000 });
   let receiver: Receiver;
   try {
     receiver = await startReceiver(config, handler, logger);
@@ -63,7 +66,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
         };
       },
-    });
+    }, metrics);
+    metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
   }
   const a = receiver.address();
   logger.info({ event: 'started', listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address() }, 'Hallmonitor is relaying');
@@ -75,6 +79,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     capture,
     health,
     logger,
+    metrics,
     stop() {
       stopping ??= (async () => {
         logger.info({ event: 'stopping', inFlight: receiver.inFlight() }, 'stopping: finishing messages in flight');

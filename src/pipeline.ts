@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Deliverer } from './act/deliver.ts';
 import { traceHeader } from './act/trace.ts';
 import type { SmtpReply } from './receive/index.ts';
+import type { Metrics } from './review/metrics.ts';
 import type { Inspector, ReceivedMessage, Verdict } from './types.ts';
 
 export interface PipelineParts {
@@ -13,6 +14,7 @@ export interface PipelineParts {
   logger: Logger;
   /** Budget for inspection and policy; past it the upstream hears 451 and retries. */
   inspectTimeoutMs: number;
+  metrics?: Metrics;
 }
 
 export function createPipeline(parts: PipelineParts): (message: ReceivedMessage) => Promise<SmtpReply> {
@@ -27,7 +29,10 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
       client: message.client.address,
     };
     const finish = (reply: SmtpReply, extra: Record<string, unknown>) => {
-      logger.info({ ...line, ...extra, reply: reply.code, ms: Math.round(performance.now() - started) }, 'message outcome');
+      const total = performance.now() - started;
+      logger.info({ ...line, ...extra, reply: reply.code, ms: Math.round(total) }, 'message outcome');
+      const outcome = reply.code >= 400 && reply.code < 500 ? 'tempfail' : extra.verdict === 'deliver' && reply.code >= 500 ? 'refused' : String(extra.verdict);
+      parts.metrics?.message({ verdict: outcome, rules: (extra.rules as string[] | undefined) ?? [], seconds: total / 1000 });
       return reply;
     };
 

@@ -2,6 +2,7 @@
 // can it reach its next hop. It reveals no message content.
 import http from 'node:http';
 import type { HostPort } from '../config/net.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface HealthSource {
   status(): Promise<Record<string, unknown> & { ok: boolean }>;
@@ -9,8 +10,12 @@ export interface HealthSource {
 
 export interface HealthServer { address(): HostPort; close(): Promise<void> }
 
-export async function startHealthServer(listen: HostPort, source: HealthSource): Promise<HealthServer> {
+export async function startHealthServer(listen: HostPort, source: HealthSource, metrics?: Metrics): Promise<HealthServer> {
   const server = http.createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics' && metrics) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }).end(await metrics.render());
+      return;
+    }
     if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/healthz')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

@@ -1,0 +1,99 @@
+// One examination of one message: inspect (read every part) → detect (scan every text once) →
+// decide (the school's rules). The relay and `hallmonitor check` both run exactly this.
+import type { Logger } from 'pino';
+import { compileDetectors, loadWebmailDomains, type DetectorSet, type Detection } from './detect/index.ts';
+import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
+import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
+import { decide, flatten, type Policy } from './decide/index.ts';
+import type { Envelope, Verdict } from './types.ts';
+
+export interface Examination {
+  verdict: Verdict;
+  inspection: Inspection;
+  envelope: Envelope;
+  ms: number;
+}
+
+export interface Examiner {
+  examine(raw: Buffer, envelope: Envelope | ((inspection: Inspection) => Envelope)): Promise<Examination>;
+  /** What the detectors were compiled from, for health and the console. */
+  status(): { detectorsVersion: string; pupils: number; rosterLoadedAt?: string; rosterError?: string };
+  close(): Promise<void>;
+}
+
+export interface ExaminerOptions {
+  policy: Policy;
+  limits?: Partial<InspectionLimits>;
+  logger?: Logger;
+  /** Reload the roster when its file changes (the gateway does; `check` does not). */
+  watch?: boolean;
+}
+
+export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
+  const { policy, logger } = opts;
+  const webmailDomains = loadWebmailDomains(policy.extraWebmailDomains);
+  const staff = policy.staffListPath ? await loadStaffList(policy.staffListPath) : undefined;
+  let roster: Roster | undefined;
+  let rosterLoadedAt: string | undefined;
+  let rosterError: string | undefined;
+  if (policy.rosterPath) {
+    const loaded = await loadRoster(policy.rosterPath);
+    roster = loaded.roster;
+    rosterLoadedAt = new Date().toISOString();
+    if (loaded.problems.length) logger?.warn({ event: 'roster-problems', count: loaded.problems.length, lines: loaded.problems.slice(0, 20).map((p) => p.line) }, 'some roster rows were skipped; run `hallmonitor roster check` for details');
+  }
+  // Compiled once; a roster change compiles a new set and swaps it in whole.
+  let detectors: DetectorSet = compileDetectors({ roster, staff });
+  let stopWatching: (() => void) | undefined;
+  if (opts.watch && policy.rosterPath) {
+    stopWatching = watchRoster(
+      policy.rosterPath,
+      (next) => {
+        try {
+          const compiled = compileDetectors({ roster: next, staff });
+          detectors = compiled;
+          roster = next;
+          rosterLoadedAt = new Date().toISOString();
+          rosterError = undefined;
+          logger?.info({ event: 'roster-reloaded', pupils: next.pupils.length, detectors: compiled.version }, 'roster reloaded');
+        } catch (err) {
+          rosterError = (err as Error).message;
+          logger?.error({ event: 'roster-reload-failed', err: rosterError }, 'new roster not used; the previous one stays in force');
+        }
+      },
+      (err) => {
+        rosterError = err.message;
+        logger?.error({ event: 'roster-reload-failed', err: err.message }, 'new roster not used; the previous one stays in force');
+      },
+    );
+  }
+
+  return {
+    async examine(raw, envelopeOrFn) {
+      const started = performance.now();
+      const set = detectors; // one detector set for the whole message, even if a reload lands meanwhile
+      const inspection = await inspect(raw, opts.limits);
+      const envelope = typeof envelopeOrFn === 'function' ? envelopeOrFn(inspection) : envelopeOrFn;
+      const detections: Detection[] = [];
+      if (inspection.subject) detections.push(...set.scan(inspection.subject, 'subject'));
+      for (const t of inspection.texts) if (t.text) detections.push(...set.scan(t.text, t.where));
+      for (const a of flatten(inspection.attachments)) if (a.filename) detections.push(...set.scan(fileNameWords(a.filename), `filename:${a.where}`));
+      const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
+      return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };
+    },
+    status() {
+      return { detectorsVersion: detectors.version, pupils: roster?.pupils.length ?? 0, rosterLoadedAt, rosterError };
+    },
+    async close() {
+      stopWatching?.();
+      await shutdownInspection();
+    },
+  };
+}
+
+/** `jane_smith.report.docx` → `jane smith report docx`: file names join words with _ . + */
+function fileNameWords(name: string): string {
+  let out = '';
+  for (const ch of name) out += ch === '_' || ch === '.' || ch === '+' ? ' ' : ch;
+  return out;
+}

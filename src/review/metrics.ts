@@ -1,0 +1,85 @@
+// Operational metrics in the Prometheus text format, served at /metrics on the health listener.
+// Counts and timings only: no addresses, subjects or names ever become label values.
+
+type Labels = Record<string, string>;
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+class Counter {
+  readonly values = new Map<string, number>();
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+}
+
+class Histogram {
+  readonly series = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  observe(seconds: number, labels: Labels = {}): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { buckets: new Array(BUCKETS.length).fill(0), sum: 0, count: 0 }));
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) s.buckets[i]++;
+    s.sum += seconds;
+    s.count++;
+  }
+}
+
+function key(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k].replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+}
+
+/** Gauges are read when scraped, from whoever knows the current value. */
+export type GaugeSource = () => Promise<Array<{ labels?: Labels; value: number }>> | Array<{ labels?: Labels; value: number }>;
+
+export class Metrics {
+  readonly messages = new Counter();
+  readonly ruleHits = new Counter();
+  readonly duration = new Histogram();
+  readonly nextHopFailures = new Counter();
+  private readonly gauges = new Map<string, { help: string; source: GaugeSource }>();
+
+  /** Records one message outcome from the pipeline. */
+  message(outcome: { verdict: string; rules: string[]; seconds: number }): void {
+    this.messages.inc({ verdict: outcome.verdict });
+    for (const rule of outcome.rules) this.ruleHits.inc({ rule });
+    this.duration.observe(outcome.seconds, { verdict: outcome.verdict });
+  }
+
+  gauge(name: string, help: string, source: GaugeSource): void {
+    this.gauges.set(name, { help, source });
+  }
+
+  async render(): Promise<string> {
+    const out: string[] = [];
+    const counter = (name: string, help: string, c: Counter) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+      for (const [k, v] of c.values) out.push(`${name}${k ? `{${k}}` : ''} ${v}`);
+    };
+    counter('hallmonitor_messages_total', 'Messages by outcome (deliver, quarantine, block, tempfail, refused).', this.messages);
+    counter('hallmonitor_rule_hits_total', 'Rules that fired, by rule id.', this.ruleHits);
+    counter('hallmonitor_next_hop_failures_total', 'Deliveries the next hop deferred or refused, by kind.', this.nextHopFailures);
+    out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
+    for (const [k, s] of this.duration.series) {
+      const pre = k ? `${k},` : '';
+      BUCKETS.forEach((b, i) => out.push(`hallmonitor_message_duration_seconds_bucket{${pre}le="${b}"} ${s.buckets[i]}`));
+      out.push(`hallmonitor_message_duration_seconds_bucket{${pre}le="+Inf"} ${s.count}`);
+      out.push(`hallmonitor_message_duration_seconds_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      out.push(`hallmonitor_message_duration_seconds_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    for (const [name, g] of this.gauges) {
+      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+      try {
+        for (const { labels, value } of await g.source()) out.push(`${name}${labels ? `{${key(labels)}}` : ''} ${value}`);
+      } catch {
+        // A gauge whose source fails is left out of this scrape rather than failing it.
+      }
+    }
+    const mem = process.memoryUsage();
+    out.push('# HELP hallmonitor_process_resident_memory_bytes Resident memory of this gateway process.', '# TYPE hallmonitor_process_resident_memory_bytes gauge', `hallmonitor_process_resident_memory_bytes ${mem.rss}`);
+    return out.join('\n') + '\n';
+  }
+}
