@@ -49,6 +49,7 @@ class GatewaySmtpServer extends SMTPServer {
     self.connections.add(connection);
     connection.on('error', (err: Error) => self._onError(err));
     connection.on('connect', (data: unknown) => self._onClientConnect(data));
+    keepAddressesAsSent(connection as unknown as AddressParser);
     const delay = inNetworks(connection.remoteAddress, this.trusted) ? 0 : this.untrustedDelayMs;
     if (delay === 100) return connection.init();
     connection._setListeners(() => {
@@ -66,6 +67,44 @@ class GatewaySmtpServer extends SMTPServer {
   }
 }
 
+interface AddressParser {
+  _parseAddressCommand(name: string, command: Buffer | string): false | { address: string; args: unknown };
+}
+
+/**
+ * smtp-server rewrites an A-label domain (`xn--bcher-kva.example`) into Unicode and normalises
+ * IPv6 literals in the address it hands on. The envelope must reach the next hop as the school's
+ * server wrote it (a Unicode address would need SMTPUTF8 the sender never asked for), so once
+ * smtp-server has validated an ASCII address, the address is taken verbatim from the command.
+ */
+function keepAddressesAsSent(connection: AddressParser): void {
+  const parse = connection._parseAddressCommand.bind(connection);
+  connection._parseAddressCommand = (name, command) => {
+    const parsed = parse(name, command);
+    if (parsed && parsed.address) {
+      const raw = pathInCommand(command.toString());
+      if (raw !== undefined && isAscii(raw)) parsed.address = raw;
+    }
+    return parsed;
+  };
+}
+
+/** The address between < and > of MAIL FROM / RCPT TO, without an RFC 5321 source route. */
+function pathInCommand(command: string): string | undefined {
+  const open = command.indexOf('<');
+  const close = open < 0 ? -1 : command.indexOf('>', open + 1);
+  if (close < 0) return undefined;
+  const path = command.slice(open + 1, close);
+  if (!path.startsWith('@')) return path;
+  const colon = path.indexOf(':');
+  return colon < 0 ? undefined : path.slice(colon + 1);
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7e) return false;
+  return true;
+}
+
 export async function startReceiver(config: Config, handler: MessageHandler, logger: Logger): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
@@ -81,6 +120,10 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
     cert: relay.tls?.cert,
     disabledCommands: tlsOn ? (users.size ? [] : ['AUTH']) : ['STARTTLS', 'AUTH'],
     hideSTARTTLS: !tlsOn,
+    // DSN parameters (RET, ENVID, NOTIFY, ORCPT) are passed on to the next hop, so say so.
+    hideDSN: false,
+    // REQUIRETLS (RFC 8689) is not passed on: do not offer a promise the next hop may not keep.
+    hideREQUIRETLS: true,
     authOptional: true,
     allowInsecureAuth: false,
     authMethods: ['PLAIN', 'LOGIN'],
