@@ -30,6 +30,8 @@ interface SmtpError extends Error { code?: string; responseCode?: number; respon
  */
 export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string; maxIdle?: number; logger?: { debug: (o: object, m: string) => void } }): Deliverer {
   const idle: Conn[] = [];
+  /** The envelope each connection is sending right now, for the per-recipient parameters. */
+  const sending = new WeakMap<Conn, Envelope>();
   const maxIdle = opts.maxIdle ?? 8;
   let closed = false;
 
@@ -55,11 +57,15 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
           reject(err);
         }
       });
+      keepEnvelopeParams(conn, sending);
       conn.connect(() => {
         const ready = () => {
           settled = true;
           conn.removeAllListeners('error');
           conn.on('error', () => conn.close());
+          // An idle connection that the next hop closes is simply dropped from the pool. One
+          // listener for the connection's life: adding one per reuse leaked listeners.
+          conn.once('end', () => remove(conn));
           resolve(conn);
         };
         if (!nextHop.auth) return ready();
@@ -87,8 +93,6 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
     c.reset((err) => {
       if (err || closed || idle.length >= maxIdle) return c.close();
       idle.push(c);
-      // An idle connection that the next hop closes is simply dropped from the pool.
-      c.once('end', () => remove(c));
     });
   };
   const remove = (c: Conn) => {
@@ -106,10 +110,12 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
       return failure(err as SmtpError, elapsed(), 'connecting to the next hop');
     }
     const size = parts.reduce((n, p) => n + p.length, 0);
-    const notify = commonNotify(envelope);
-    const dsn = envelope.mailFromParams.ret || envelope.mailFromParams.envid || notify
-      ? { ret: envelope.mailFromParams.ret, envid: envelope.mailFromParams.envid, notify }
+    // RET and ENVID go through nodemailer; NOTIFY and ORCPT differ per recipient and are added
+    // to each RCPT TO by keepEnvelopeParams.
+    const dsn = envelope.mailFromParams.ret || envelope.mailFromParams.envid
+      ? { ret: envelope.mailFromParams.ret, envid: envelope.mailFromParams.envid }
       : undefined;
+    sending.set(conn, envelope);
     return new Promise<DeliveryResult>((resolve) => {
       conn.send(
         {
@@ -121,6 +127,7 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
         } as Parameters<Conn['send']>[0],
         Readable.from(parts, { objectMode: false }),
         (err, info) => {
+          sending.delete(conn);
           if (err) {
             conn.close();
             return resolve(failure(err as SmtpError, elapsed(), 'sending to the next hop'));
@@ -162,11 +169,44 @@ function isUsable(c: Conn): boolean {
   return !internal._destroyed && !internal._closing;
 }
 
-function commonNotify(envelope: Envelope): string[] | undefined {
-  const first = envelope.rcptTo[0]?.notify;
-  if (!first) return undefined;
-  const key = first.join(',');
-  return envelope.rcptTo.every((r) => (r.notify ?? []).join(',') === key) ? first : undefined;
+/**
+ * nodemailer's client gives every RCPT TO the same DSN parameters and adds SMTPUTF8 only for
+ * non-ASCII addresses. The school's server may have asked for a different NOTIFY per recipient,
+ * an ORCPT per recipient, and SMTPUTF8 for a message whose headers (not addresses) are UTF-8.
+ * Each command is completed here, on its way out, where the next hop advertised the extension.
+ */
+function keepEnvelopeParams(conn: Conn, sending: WeakMap<Conn, Envelope>): void {
+  const c = conn as unknown as { _sendCommand(str: string, logStr?: string): void; _supportedExtensions: string[] };
+  const send = c._sendCommand.bind(c);
+  c._sendCommand = (str, logStr) => {
+    const envelope = sending.get(conn);
+    if (envelope) str = withEnvelopeParams(str, envelope, c._supportedExtensions ?? []);
+    send(str, logStr);
+  };
+}
+
+function withEnvelopeParams(command: string, envelope: Envelope, extensions: string[]): string {
+  if (command.startsWith('MAIL FROM:<')) {
+    if (envelope.mailFromParams.smtputf8 && extensions.includes('SMTPUTF8') && !command.includes(' SMTPUTF8')) return `${command} SMTPUTF8`;
+    return command;
+  }
+  if (!command.startsWith('RCPT TO:<') || !extensions.includes('DSN')) return command;
+  const address = command.slice(9, command.indexOf('>', 9));
+  const rcpt = envelope.rcptTo.find((r) => r.address === address);
+  if (!rcpt) return command;
+  let params = '';
+  if (rcpt.notify?.length) params += ` NOTIFY=${rcpt.notify.join(',')}`;
+  if (rcpt.orcpt) params += ` ORCPT=${xtext(rcpt.orcpt)}`;
+  return command + params;
+}
+
+/** RFC 3461 xtext: "+", "=" and anything outside printable ASCII as +XX. */
+function xtext(value: string): string {
+  let out = '';
+  for (const b of Buffer.from(value, 'utf8')) {
+    out += b < 0x21 || b > 0x7e || b === 0x2b || b === 0x3d ? `+${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
+  }
+  return out;
 }
 
 /** Maps a next-hop failure to what the upstream should hear. Only 5xx from the next hop is permanent. */
