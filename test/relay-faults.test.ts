@@ -1,0 +1,182 @@
+// Before-queue semantics under faults: the school's server hears 250 only once the next hop took
+// the message. Next hop down, hung, deferring or dropping → 451 (retry); refusing → its 5xx.
+// The sink never holds half a message, and nothing is logged as delivered that was not.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import { closedPort, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
+
+const MESSAGE = Buffer.from(
+  'From: office@school.example\r\nTo: parent@home.example\r\nSubject: Trip\r\n\r\n' + 'A line of the letter home.\r\n'.repeat(4000),
+);
+const ENVELOPE = { from: 'office@school.example', to: ['parent@home.example'] };
+
+interface Outcome { code: number; response: string }
+
+async function send(port: number, raw = MESSAGE, envelope: { from: string; to: string[] } = ENVELOPE): Promise<Outcome & { accepted?: string[]; rejected?: string[] }> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true } as never);
+  try {
+    const info = await t.sendMail({ envelope, raw });
+    return { code: Number(info.response.slice(0, 3)), response: info.response, accepted: info.accepted as string[], rejected: info.rejected as string[] };
+  } catch (err) {
+    const e = err as { responseCode?: number; response?: string; message: string };
+    return { code: e.responseCode ?? 0, response: e.response ?? e.message };
+  } finally {
+    t.close();
+  }
+}
+
+function lastOutcome(gw: TestGateway): Record<string, unknown> {
+  return gw.logs.filter((l) => l.event === 'message').at(-1) ?? {};
+}
+
+describe('next hop unreachable or hung', () => {
+  it('connection refused → 451 4.4.1, logged as not delivered', async () => {
+    const gw = await startTestGateway({ nextHop: { host: '127.0.0.1', port: await closedPort() } });
+    try {
+      const r = await send(gw.port);
+      expect(r.code).toBe(451);
+      expect(r.response).toMatch(/^451 4\.4\.1 Next hop unavailable, try again later \(ref [0-9A-Z]+\)$/);
+      expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('next hop accepts TCP but never greets → 451 after the timeout', async () => {
+    const silent = await startSilentServer();
+    const gw = await startTestGateway({ nextHop: { host: '127.0.0.1', port: silent.port }, nextHopOptions: { timeout_seconds: 1 } });
+    try {
+      const r = await send(gw.port);
+      expect(r.code).toBe(451);
+      expect(r.response).toMatch(/^451 4\.4\.\d /);
+      expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+    } finally {
+      await gw.stop();
+      await silent.close();
+    }
+  });
+});
+
+describe('next hop answers badly', () => {
+  let sink: Sink;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    sink = await startSink();
+    gw = await startTestGateway({ nextHop: sink, nextHopOptions: { timeout_seconds: 1 } });
+  });
+  afterEach(async () => {
+    // Whatever went wrong, the next message goes through: the pool is not left poisoned.
+    sink.fault = { kind: 'none' };
+    sink.refuse.clear();
+    const before = sink.messages.length;
+    const ok = await send(gw.port);
+    expect(ok.code).toBe(250);
+    expect(sink.messages.length).toBe(before + 1);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sink?.close();
+  });
+
+  const deferrals = [
+    { stage: 'connect', code: 421 },
+    { stage: 'mail', code: 421 },
+    { stage: 'mail', code: 451 },
+    { stage: 'rcpt', code: 451 },
+    { stage: 'data', code: 421 },
+    { stage: 'data', code: 451 },
+  ] as const;
+  for (const { stage, code } of deferrals) {
+    it(`${code} at ${stage} → upstream hears 451 4.4.2 and retries`, async () => {
+      sink.fault = { kind: 'reply', stage, code };
+      const before = sink.messages.length;
+      const r = await send(gw.port);
+      expect(r.code).toBe(451);
+      expect(r.response).toMatch(/^451 4\.4\.2 Next hop deferred the message, try again later \(ref [0-9A-Z]+\)$/);
+      expect(sink.messages.length).toBe(before);
+      expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+    });
+  }
+
+  const refusals = [
+    { stage: 'mail', code: 550, text: '5.7.1 Sender not allowed here' },
+    { stage: 'rcpt', code: 550, text: '5.1.1 No such user here' },
+    { stage: 'data', code: 550, text: '5.7.1 Message content rejected' },
+    { stage: 'data', code: 552, text: '5.3.4 Message too big for the next hop' },
+  ] as const;
+  for (const { stage, code, text } of refusals) {
+    it(`${code} at ${stage} → the 5xx is passed through`, async () => {
+      sink.fault = { kind: 'reply', stage, code, text };
+      const before = sink.messages.length;
+      const r = await send(gw.port);
+      expect(r.code).toBe(code);
+      expect(r.response).toContain(text);
+      expect(r.response).toMatch(/\(ref [0-9A-Z]+\)$/);
+      expect(sink.messages.length).toBe(before);
+      expect(lastOutcome(gw)).toMatchObject({ reply: code, delivered: false });
+    });
+  }
+
+  it('next hop takes the message and never answers → 451, nothing recorded as delivered', async () => {
+    sink.fault = { kind: 'hang-after-data' };
+    const before = sink.messages.length;
+    const r = await send(gw.port);
+    expect(r.code).toBe(451);
+    expect(r.response).toMatch(/^451 4\.4\.1 Next hop timed out, try again later/);
+    expect(sink.messages.length).toBe(before);
+    expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+  });
+
+  it('next hop drops the connection mid-DATA → 451, the sink holds no half message', async () => {
+    sink.fault = { kind: 'drop-mid-data', afterBytes: 20_000 };
+    const before = sink.messages.length;
+    const started = sink.dataStarted;
+    const r = await send(gw.port);
+    expect(r.code).toBe(451);
+    expect(sink.dataStarted).toBe(started + 1);
+    expect(sink.messages.length).toBe(before);
+    expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+  });
+
+  it('a slow next hop within the timeout still gets the message delivered and answered 250', async () => {
+    sink.fault = { kind: 'slow', ms: 400 };
+    const before = sink.messages.length;
+    const r = await send(gw.port);
+    expect(r.code).toBe(250);
+    expect(sink.messages.length).toBe(before + 1);
+  });
+
+  it('partial refusal: the accepted recipients get the message, the upstream hears 250 (documented behaviour)', async () => {
+    sink.refuse.set('gone@home.example', 550);
+    sink.refuse.set('busy@home.example', 450);
+    const to = ['one@home.example', 'gone@home.example', 'two@home.example', 'busy@home.example'];
+    const before = sink.messages.length;
+    const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to });
+    // The upstream has no per-recipient answer after DATA in SMTP: every RCPT was already
+    // accepted by the gateway. The message goes to those the next hop took; the refusals are
+    // logged (counts and codes, no addresses).
+    expect(r.code).toBe(250);
+    const [m] = (await sink.waitForMessages(before + 1)).slice(before);
+    expect(m.rcptTo).toEqual(['one@home.example', 'two@home.example']);
+    const line = lastOutcome(gw);
+    expect(line).toMatchObject({ reply: 250, delivered: true, refused: 2 });
+    const warn = gw.logs.filter((l) => l.event === 'recipients-refused').at(-1);
+    expect(warn).toMatchObject({ refused: 2, codes: [550, 450] });
+    expect(gw.logText()).not.toContain('gone@home.example');
+  });
+
+  it('every recipient refused, all permanently → the 5xx is passed through', async () => {
+    sink.refuse.set('a@home.example', 550);
+    sink.refuse.set('b@home.example', 550);
+    const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to: ['a@home.example', 'b@home.example'] });
+    expect(r.code).toBe(550);
+    expect(r.response).toContain('5.1.1 No such user here');
+  });
+
+  it('every recipient refused, one only temporarily → 451 so the upstream retries', async () => {
+    sink.refuse.set('a@home.example', 550);
+    sink.refuse.set('b@home.example', 450);
+    const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to: ['a@home.example', 'b@home.example'] });
+    expect(r.code).toBe(451);
+  });
+});
