@@ -134,6 +134,13 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
     socketTimeout: 5 * 60 * 1000,
     closeTimeout: (relay.dataTimeoutSeconds + 10) * 1000,
 
+    // smtp-server's default onConnect answers on the next turn of the event loop, so even an
+    // allow-listed client whose first bytes were already buffered got "421 You talk too soon".
+    // Answering at once makes the greeting go out before any client bytes are read.
+    onConnect(_session, callback) {
+      callback();
+    },
+
     onAuth(auth, session, callback) {
       const expected = users.get(auth.username ?? '');
       const given = createHash('sha256').update(auth.password ?? '').digest();
