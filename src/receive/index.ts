@@ -236,11 +236,24 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
     address: () => bound,
     inFlight: () => pending.size,
     async close() {
-      // Stop accepting at once (new commands get 421), let DATA in flight finish and be answered.
+      // Stop accepting at once; from now on smtp-server answers every new command with 421.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A transaction in flight is one whose DATA is still arriving or waiting for its outcome
+      // (smtp-server's _dataStream): it is finished and answered. Every other session is told
+      // 421 and closed now, and each busy one as soon as its reply is out. (Closing everything
+      // once the pipeline had nothing pending cut off messages still being received, and closed
+      // idle sessions without a word.) smtp-server's own close timeout bounds the wait.
+      const connections = (server as unknown as { connections: Set<{ _dataStream?: unknown; send(code: number, text: string): void; close(): void }> }).connections;
+      for (;;) {
+        for (const c of [...connections]) {
+          if (c._dataStream) continue;
+          c.send(421, `${config.hostname} Service shutting down, try again later`);
+          c.close();
+        }
+        if (connections.size === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       while (pending.size) await Promise.allSettled([...pending]);
-      // Idle connections are told 421 and closed by smtp-server's close timeout; do it now.
-      for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections) c.close();
       await closed;
     },
   };
