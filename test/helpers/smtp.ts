@@ -11,7 +11,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { validateConfig } from '../../src/config/index.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import type { Inspector } from '../../src/types.ts';
+import { DELIVER, type Inspector } from '../../src/types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The next hop: a capturing sink
@@ -232,6 +232,7 @@ export interface TestGatewayOptions {
   relay?: Record<string, unknown>;
   /** Extra `next_hop:` keys. */
   nextHopOptions?: Record<string, unknown>;
+  /** Defaults to always deliver, whatever policy the gateway would wire by default. */
   inspector?: Inspector;
   hostname?: string;
 }
@@ -258,7 +259,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     },
   });
   const logger = pino({ level: 'info' }, stream);
-  const gateway = await startGateway(config, { logger, inspector: opts.inspector });
+  // The relay tests are about the relay: the seam always says deliver unless a test says otherwise.
+  const gateway = await startGateway(config, { logger, inspector: opts.inspector ?? (async () => DELIVER) });
   const a = gateway.receiver.address();
   let stopped = false;
   return {

@@ -1,0 +1,136 @@
+// The one executable, as an IT lead runs it: `hallmonitor serve` with flags and no config file
+// relays to a next hop; `--help` works; a bad configuration refuses to start and names the key.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import { ConfigError, loadConfig } from '../src/config/index.ts';
+import { startSink, type Sink } from './helpers/smtp.ts';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/hallmonitor.js');
+let dir: string;
+let sink: Sink;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'hm-relay-cli-'));
+  sink = await startSink();
+});
+afterAll(async () => {
+  await sink?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HALLMONITOR_LISTEN: '', HALLMONITOR_NEXT_HOP: '' } });
+}
+
+describe('hallmonitor serve', () => {
+  it('--help exits 0 and documents the flags', () => {
+    const r = run(['serve', '--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--config', '--listen', '--next-hop', '--data']) expect(r.stdout).toContain(flag);
+  });
+
+  it('relays with --listen and --next-hop only, logs the outcome, and stops cleanly on SIGTERM', async () => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off', '--data', path.join(dir, 'data')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const until = Date.now() + 20_000;
+      let listen: string | undefined;
+      while (!listen) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`gateway did not start\nstdout: ${out}\nstderr: ${err}`);
+        for (const line of out.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const o = JSON.parse(line) as { event?: string; listen?: string };
+          if (o.event === 'started') listen = o.listen;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const port = Number(listen.split(':').at(-1));
+      expect(port).toBeGreaterThan(0);
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true } as never);
+      const info = await t.sendMail({ envelope: { from: 'office@school.example', to: ['parent@home.example'] }, raw: 'Subject: Private matter\r\n\r\nhello\r\n' });
+      t.close();
+      expect(info.response).toMatch(/^250 /);
+      await sink.waitForMessages(1);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.find((e) => e.event === 'message')).toMatchObject({ reply: 250, rcpts: 1 });
+      expect(events.some((e) => e.event === 'stopped')).toBe(true);
+      expect(out).not.toContain('Private matter');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a bad configuration exits 2, names the key, and never listens', () => {
+    const file = path.join(dir, 'bad-key.yaml');
+    writeFileSync(file, 'listen: 127.0.0.1:0\nrelay:\n  alow_networks: [10.0.0.0/8]\n');
+    const r = run(['serve', '--config', file, '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('relay.alow_networks: unknown key');
+    expect(r.stdout).not.toContain('"started"');
+  });
+
+  it('a bad --next-hop exits 2 naming the flag', () => {
+    const r = run(['serve', '--listen', '127.0.0.1:0', '--next-hop', 'smtp.example.org', '--health', 'off']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--next-hop: expected HOST:PORT/);
+  });
+});
+
+describe('configuration validation names the key and the problem', () => {
+  function problems(yaml: string): string[] {
+    const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, yaml);
+    try {
+      loadConfig(file, {}, {});
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+    throw new Error('configuration was accepted');
+  }
+
+  it('bad YAML gives the line', () => {
+    expect(problems('listen: 127.0.0.1:2525\nrelay:\n  allow_networks: [127.0.0.1\n')).toEqual([expect.stringMatching(/^not valid YAML at line \d+/)]);
+  });
+
+  it('an unknown key is named with its section', () => {
+    expect(problems('next_hop: {host: smtp.example.org, prot: 25}\n')).toEqual([expect.stringMatching(/^next_hop\.prot: unknown key/)]);
+  });
+
+  it('a bad HOST:PORT is named', () => {
+    expect(problems('listen: localhost\nnext_hop: {host: smtp.example.org}\n')).toEqual([expect.stringMatching(/^listen: expected HOST:PORT/)]);
+    expect(problems('next_hop: smtp.example.org:99999\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^next_hop\.host: port 99999 is out of range/)]));
+  });
+
+  it('AUTH users without TLS are refused', () => {
+    const p = problems('next_hop: {host: smtp.example.org}\nrelay:\n  users:\n    - {username: mx, password: a-long-enough-secret}\n');
+    expect(p).toEqual([expect.stringMatching(/^relay\.users: SMTP AUTH needs relay\.tls/)]);
+  });
+
+  it('a bad network in the allow-list is named with its index', () => {
+    expect(problems('next_hop: {host: smtp.example.org}\nrelay:\n  allow_networks: [10.0.0.0/8, 10.0.0.0/33]\n')).toEqual([
+      expect.stringMatching(/^relay\.allow_networks\[1\]: /),
+    ]);
+  });
+
+  it('every problem is reported at once', () => {
+    const p = problems('listen: nope\nbogus: 1\nrelay:\n  max_message_bytes: ten\n');
+    expect(p).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^bogus: unknown key/),
+      expect.stringMatching(/^listen: /),
+      expect.stringMatching(/^relay\.max_message_bytes: expected a number/),
+    ]));
+  });
+});
