@@ -1,0 +1,305 @@
+// Analyses one file (an attachment, an archive entry, an attachment of an Outlook message) and
+// everything inside it: routes it by its bytes, runs the heavy parsing in the worker pool, PDFs
+// in the PDF reader process, 7z/RAR/gzip/tar through 7-Zip, attached e-mails through the MIME
+// parser, and recurses into children with the message's depth, parts, bytes and time budget.
+import { formatBytes } from './context.ts';
+import type { InspectionContext } from './context.ts';
+import { textLayer, zipProblem } from './layer.ts';
+import type { ChildFile, LayerOutput } from './layer.ts';
+import { readMessage } from './message.ts';
+import { PdfCrashError, PdfTimeoutError } from './pdf.ts';
+import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
+import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
+import { quickSniff } from './sniff.ts';
+import { decodeTextBytes, sniffTextKind } from './text.ts';
+import type { AttachmentReport, Encryption } from './types.ts';
+import { RATIO_FLOOR_BYTES, ZipLimitError } from './zip.ts';
+
+/** Text files up to this size are read on the event loop: cheaper than a worker round trip. */
+export const MAIN_THREAD_TEXT_BYTES = 256 * 1024;
+
+export interface FileToAnalyse {
+  bytes: Buffer;
+  name: string;
+  declaredType: string;
+  charset?: string;
+}
+
+function emptyReport(where: string, file: { name: string; declaredType: string }, size: number): AttachmentReport {
+  return {
+    where,
+    filename: file.name,
+    size,
+    declaredType: file.declaredType,
+    realType: 'application/octet-stream',
+    format: 'unknown',
+    encryption: 'unknown',
+    isImage: false,
+    isMessage: false,
+  };
+}
+
+/** Encryption of a container from its own state and its entries'. */
+export function combineEncryption(own: Encryption, entries: AttachmentReport[], bodyReadable: boolean): Encryption {
+  if (own === 'encrypted' || own === 'unknown') return own;
+  if (!entries.length) return own;
+  const encrypted = entries.filter((e) => e.encryption === 'encrypted').length;
+  const partly = entries.some((e) => e.encryption === 'partly-encrypted');
+  if (encrypted === entries.length && !bodyReadable) return 'encrypted';
+  if (encrypted || partly || own === 'partly-encrypted') return 'partly-encrypted';
+  return own;
+}
+
+function firstEncryptionDetail(entries: AttachmentReport[]): string | undefined {
+  for (const e of entries) {
+    if (e.encryption === 'encrypted' || e.encryption === 'partly-encrypted') return e.encryptionDetail ?? firstEncryptionDetail(e.entries ?? []);
+  }
+  return undefined;
+}
+
+export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, where: string, depth: number): Promise<AttachmentReport> {
+  const size = file.bytes.length;
+  const report = emptyReport(where, file, size);
+  if (depth > ctx.limits.maxDepth) {
+    ctx.problem(where, `It is nested more than ${ctx.limits.maxDepth} levels deep, so it was not read`);
+    return report;
+  }
+  if (ctx.timedOut) {
+    ctx.timeout(where);
+    return report;
+  }
+  const quick = quickSniff(file.bytes);
+  if (quick.format) report.format = quick.format;
+  if (quick.mime) report.realType = quick.mime;
+  switch (quick.route) {
+    case 'empty':
+      report.encryption = 'not-encrypted';
+      return report;
+    case 'pdf':
+      await analysePdf(ctx, file, report);
+      return report;
+    case 'sevenzip':
+      await analyseSevenZip(ctx, file, report, depth);
+      return report;
+    case 'text': {
+      const head = decodeTextBytes(file.bytes.subarray(0, 8192), file.charset);
+      const kind = sniffTextKind(head, file.name);
+      if (kind === 'eml' || file.declaredType.toLowerCase() === 'message/rfc822') {
+        await analyseAttachedMessage(ctx, file, report, depth);
+        return report;
+      }
+      if (size <= MAIN_THREAD_TEXT_BYTES) {
+        await applyLayer(ctx, report, textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars), depth);
+        return report;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  let layer: LayerOutput;
+  try {
+    layer = await ctx.pool.runLayer(
+      {
+        bytes: file.bytes,
+        name: file.name,
+        declaredType: file.declaredType,
+        charset: file.charset,
+        budget: {
+          bytesLeft: ctx.bytesLeft,
+          partsLeft: ctx.partsLeft,
+          maxEntryBytes: ctx.limits.maxAttachmentBytes,
+          maxRatio: ctx.limits.maxRatio,
+          maxTextChars: ctx.limits.maxTextChars,
+        },
+      },
+      ctx.deadline,
+    );
+  } catch (e) {
+    if (e instanceof TaskTimeoutError) ctx.timeout(where);
+    else if (e instanceof TaskMemoryError) ctx.problem(where, 'Reading it needed more memory than the inspection limit allows (a possible decompression bomb)');
+    else ctx.problem(where, 'It could not be read: the reader failed on it (a damaged or malicious file)');
+    return report;
+  }
+  await applyLayer(ctx, report, layer, depth);
+  return report;
+}
+
+async function applyLayer(ctx: InspectionContext, report: AttachmentReport, layer: LayerOutput, depth: number): Promise<void> {
+  const where = report.where;
+  report.realType = layer.mime;
+  report.format = layer.format;
+  report.isImage = layer.isImage;
+  report.isMessage = layer.isMessage;
+  report.encryption = layer.encryption;
+  if (layer.encryptionDetail) report.encryptionDetail = layer.encryptionDetail;
+  ctx.bytesLeft -= layer.bytesUsed;
+  ctx.partsLeft -= layer.partsUsed;
+  if (layer.route === 'message') {
+    ctx.problem(where, 'It could not be read: it was not recognised in time as an e-mail message');
+  }
+  if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
+  for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text);
+  for (const p of layer.problems) ctx.problem(where, p);
+  if (layer.encryption === 'unknown' && !layer.problems.length) ctx.problem(where, 'Whether it is encrypted could not be decided');
+  if (!layer.children) return;
+  const entries: AttachmentReport[] = [];
+  for (const child of layer.children) {
+    entries.push(await analyseChild(ctx, child, `${where}/${child.name}`, depth + 1));
+  }
+  report.entries = entries;
+  report.encryption = combineEncryption(layer.encryption, entries, layer.isMessage);
+  if (!report.encryptionDetail && report.encryption !== 'not-encrypted') {
+    const detail = firstEncryptionDetail(entries);
+    if (detail) report.encryptionDetail = detail;
+  }
+}
+
+async function analyseChild(ctx: InspectionContext, child: ChildFile, where: string, depth: number): Promise<AttachmentReport> {
+  const report = emptyReport(where, { name: child.name, declaredType: child.declaredType ?? '' }, child.size);
+  if (child.layer) {
+    await applyLayer(ctx, report, child.layer, depth);
+    return report;
+  }
+  if (child.encryption) {
+    report.encryption = child.encryption;
+    if (child.encryptionDetail) report.encryptionDetail = child.encryptionDetail;
+    return report;
+  }
+  if (child.problem || !child.bytes) {
+    ctx.problem(where, child.problem ?? 'It could not be read');
+    return report;
+  }
+  return analyseFile(ctx, { bytes: child.bytes, name: child.name, declaredType: child.declaredType ?? '' }, where, depth);
+}
+
+async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
+  report.format = 'eml';
+  report.realType = 'message/rfc822';
+  report.isMessage = true;
+  const summary = await readMessage(ctx, file.bytes, report.where, depth);
+  report.entries = summary.attachments;
+  if (summary.messageEncryption) {
+    report.encryption = 'encrypted';
+    report.encryptionDetail = summary.messageEncryption === 'smime' ? 'smime-enveloped' : 'pgp';
+  } else {
+    report.encryption = combineEncryption('not-encrypted', summary.attachments, true);
+    if (report.encryption !== 'not-encrypted') report.encryptionDetail = firstEncryptionDetail(summary.attachments);
+  }
+}
+
+async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport): Promise<void> {
+  const where = report.where;
+  report.format = 'pdf';
+  report.realType = 'application/pdf';
+  try {
+    const reply = await ctx.pdf.read(file.bytes, ctx.limits.maxTextChars, ctx.deadline);
+    if (!reply.ok) {
+      report.encryption = 'unknown';
+      ctx.problem(where, 'The PDF is damaged and could not be read');
+      return;
+    }
+    if (reply.userPassword) {
+      report.encryption = 'encrypted';
+      report.encryptionDetail = 'pdf-user-password';
+      return;
+    }
+    report.encryption = 'not-encrypted';
+    if (reply.ownerPasswordOnly) report.encryptionDetail = 'pdf-owner-password-only';
+    ctx.addText(where, 'attachment', reply.text, reply.truncated);
+    if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
+    if (reply.text.trim().length === 0 && reply.pages > 0) {
+      ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+    }
+  } catch (e) {
+    report.encryption = 'unknown';
+    if (e instanceof PdfTimeoutError) ctx.timeout(where);
+    else if (e instanceof PdfCrashError) ctx.problem(where, 'Reading the PDF needed more memory than the inspection limit allows, or the reader failed on it (a damaged or malicious PDF)');
+    else ctx.problem(where, 'The PDF could not be read');
+  }
+}
+
+const sevenZipProblems = {
+  'too-big': 'It is larger than the size limit for one file, so it was not read',
+  ratio: 'It expands far more than ordinary files do (a possible decompression bomb), so it was not read',
+  timeout: '',
+  failed: 'It could not be extracted from the archive (damaged, or a compression method that is not read)',
+};
+
+async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
+  const where = report.where;
+  let archive: SevenZipArchive | undefined;
+  try {
+    archive = await SevenZipArchive.open(file.bytes);
+    const listing = await archive.list(ctx.deadline);
+    if (listing.headerEncrypted) {
+      report.encryption = 'encrypted';
+      report.encryptionDetail = report.format === 'rar' ? 'rar-header' : '7z-header';
+      return;
+    }
+    if (listing.failed) {
+      report.encryption = 'unknown';
+      ctx.problem(where, 'The archive is damaged or of a kind that could not be opened');
+      return;
+    }
+    const files = listing.entries.filter((e) => !e.isDirectory);
+    const entries: AttachmentReport[] = [];
+    const ratioCap = Math.max(RATIO_FLOOR_BYTES, file.bytes.length * ctx.limits.maxRatio);
+    let extracted = 0;
+    let encrypted = 0;
+    const detailFor = (method: string): string => (report.format === 'rar' ? 'rar' : method.includes('AES') && report.format === 'zip' ? 'winzip-aes' : '7z-aes');
+    for (const entry of files) {
+      const entryWhere = `${where}/${entry.path}`;
+      if (ctx.partsLeft <= 0) {
+        ctx.problem(where, 'The archive holds more files than the inspection limit, so the rest were not read');
+        break;
+      }
+      if (ctx.timedOut) {
+        ctx.timeout(entryWhere);
+        break;
+      }
+      ctx.partsLeft--;
+      const entryReport = emptyReport(entryWhere, { name: entry.path, declaredType: '' }, entry.size);
+      if (entry.encrypted) {
+        encrypted++;
+        entryReport.encryption = 'encrypted';
+        entryReport.encryptionDetail = detailFor(entry.method);
+        entries.push(entryReport);
+        continue;
+      }
+      const limit = Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft, ratioCap - extracted);
+      if (entry.size > limit) {
+        const why = entry.size > ratioCap - extracted ? sevenZipProblems.ratio : entry.size > ctx.bytesLeft ? zipProblem(new ZipLimitError('budget', 'budget')) : sevenZipProblems['too-big'];
+        ctx.problem(entryWhere, why);
+        entries.push(entryReport);
+        continue;
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await archive.extract(entry.path, limit, ctx.deadline);
+      } catch (e) {
+        const problem = e instanceof SevenZipLimitError ? e.problem : 'failed';
+        if (problem === 'timeout') ctx.timeout(entryWhere);
+        else if (problem === 'too-big' && limit === ratioCap - extracted) ctx.problem(entryWhere, sevenZipProblems.ratio);
+        else ctx.problem(entryWhere, sevenZipProblems[problem]);
+        entries.push(entryReport);
+        continue;
+      }
+      extracted += bytes.length;
+      ctx.bytesLeft -= bytes.length;
+      entries.push(await analyseFile(ctx, { bytes, name: entry.path, declaredType: '' }, entryWhere, depth + 1));
+    }
+    report.entries = entries;
+    const own: Encryption = encrypted && encrypted === files.length ? 'encrypted' : encrypted ? 'partly-encrypted' : 'not-encrypted';
+    report.encryption = combineEncryption(own, entries, false);
+    if (report.encryption !== 'not-encrypted') report.encryptionDetail = firstEncryptionDetail(entries);
+  } catch (e) {
+    report.encryption = 'unknown';
+    if (e instanceof SevenZipLimitError && e.problem === 'timeout') ctx.timeout(where);
+    else ctx.problem(where, 'The archive could not be opened (the archive tool is missing or failed)');
+  } finally {
+    await archive?.close();
+  }
+}
+
+export { formatBytes };

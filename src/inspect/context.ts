@@ -1,0 +1,105 @@
+// What one inspection carries while it walks a message: the limits, what is left of the budget,
+// the deadline, and the texts and uninspectable findings collected so far.
+import { ExtractionPool } from './pool.ts';
+import { PdfReader } from './pdf.ts';
+import type { InspectionLimits, TextPart, Uninspectable } from './types.ts';
+
+let pool: ExtractionPool | undefined;
+let poolKey = '';
+let pdfReader: PdfReader | undefined;
+let pdfKey = 0;
+
+export function sharedPool(limits: InspectionLimits): ExtractionPool {
+  const key = `${limits.workers}:${limits.memoryMb}`;
+  if (!pool || poolKey !== key) {
+    const old = pool;
+    pool = new ExtractionPool(limits.workers, limits.memoryMb);
+    poolKey = key;
+    if (old) void old.close();
+  }
+  return pool;
+}
+
+export function sharedPdfReader(limits: InspectionLimits): PdfReader {
+  if (!pdfReader || pdfKey !== limits.memoryMb) {
+    const old = pdfReader;
+    pdfReader = new PdfReader(limits.memoryMb);
+    pdfKey = limits.memoryMb;
+    if (old) void old.close();
+  }
+  return pdfReader;
+}
+
+export async function closeShared(): Promise<void> {
+  const p = pool;
+  const r = pdfReader;
+  pool = undefined;
+  pdfReader = undefined;
+  await Promise.all([p?.close(), r?.close()]);
+}
+
+/** Numbers for reasons, e.g. "100 MB". */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Math.round(n / (1024 * 1024))} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} bytes`;
+}
+
+export class InspectionContext {
+  readonly limits: InspectionLimits;
+  readonly deadline: number;
+  bytesLeft: number;
+  partsLeft: number;
+  textCharsLeft: number;
+  readonly texts: TextPart[] = [];
+  readonly uninspectable: Uninspectable[] = [];
+  private readonly seenProblems = new Set<string>();
+  private timeoutReported = false;
+
+  constructor(limits: InspectionLimits) {
+    this.limits = limits;
+    this.deadline = Date.now() + limits.timeoutMs;
+    this.bytesLeft = limits.maxTotalBytes;
+    this.partsLeft = limits.maxParts;
+    this.textCharsLeft = limits.maxTotalTextChars;
+  }
+
+  get pool(): ExtractionPool {
+    return sharedPool(this.limits);
+  }
+
+  get pdf(): PdfReader {
+    return sharedPdfReader(this.limits);
+  }
+
+  get timedOut(): boolean {
+    return Date.now() >= this.deadline;
+  }
+
+  /** Records the deadline once per message. */
+  timeout(where: string): void {
+    if (this.timeoutReported) return;
+    this.timeoutReported = true;
+    this.problem(where, `Inspection took longer than the ${Math.round(this.limits.timeoutMs / 1000)} second limit, so the rest was not read`);
+  }
+
+  problem(where: string, reason: string): void {
+    const key = where + '\u0000' + reason;
+    if (this.seenProblems.has(key)) return;
+    this.seenProblems.add(key);
+    this.uninspectable.push({ where, reason });
+  }
+
+  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false): void {
+    if (text === undefined) return;
+    let t = text;
+    if (t.length > this.textCharsLeft) {
+      t = t.slice(0, Math.max(0, this.textCharsLeft));
+      truncated = true;
+    }
+    this.textCharsLeft -= t.length;
+    if (truncated) this.problem(where, 'The text is longer than the inspection limit; only the first part was read');
+    if (t.length === 0 && text.length > 0) return;
+    this.texts.push({ where, kind, text: t });
+  }
+}

@@ -1,0 +1,53 @@
+// Inspection: turns one received message into what the detectors and the policy need — the
+// decoded subject and headers, every text body, every attachment with its real type, its text,
+// whether it is encrypted, and where anything could not be read (issue 5).
+//
+// The plain-text path stays on the event loop and starts no worker; attachments that need real
+// parsing go to worker threads (memory- and time-limited), PDFs to a memory-limited child process,
+// 7z/RAR/gzip/tar to 7-Zip. See src/inspect/README.md for the design and the limits.
+import { availableParallelism } from 'node:os';
+import { closeShared, InspectionContext } from './context.ts';
+import { readMessage } from './message.ts';
+import type { Inspection, InspectionLimits } from './types.ts';
+
+export type { Address, AttachmentReport, Encryption, Inspection, InspectionLimits, TextPart, Uninspectable } from './types.ts';
+
+/** ClamAV's defaults where ClamAV has one (see InspectionLimits). */
+export const defaultLimits: InspectionLimits = Object.freeze({
+  maxDepth: 17,
+  maxParts: 10_000,
+  maxTotalBytes: 400 * 1024 * 1024,
+  maxRatio: 250,
+  maxAttachmentBytes: 100 * 1024 * 1024,
+  timeoutMs: 120_000,
+  memoryMb: 512,
+  maxTextChars: 32 * 1024 * 1024,
+  maxTotalTextChars: 128 * 1024 * 1024,
+  workers: Math.max(1, Math.min(2, availableParallelism())),
+});
+
+export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): Promise<Inspection> {
+  const started = performance.now();
+  const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits);
+  const summary = await readMessage(ctx, raw, '', 0);
+  const inspection: Inspection = {
+    subject: summary.subject,
+    headers: summary.headers,
+    to: summary.to,
+    cc: summary.cc,
+    texts: ctx.texts,
+    attachments: summary.attachments,
+    uninspectable: ctx.uninspectable,
+    bytes: raw.length,
+    ms: 0,
+  };
+  if (summary.from) inspection.from = summary.from;
+  if (summary.messageEncryption) inspection.messageEncryption = summary.messageEncryption;
+  inspection.ms = Math.round((performance.now() - started) * 1000) / 1000;
+  return inspection;
+}
+
+/** Stops the extraction workers and the PDF reader process (they restart on the next inspect()). */
+export async function shutdownInspection(): Promise<void> {
+  await closeShared();
+}

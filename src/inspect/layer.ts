@@ -1,0 +1,389 @@
+// One layer of one file: what it really is, whether it is encrypted, its text, and the files
+// inside it (archive entries, attachments of an Outlook message). Pure and synchronous-ish; it
+// runs inside an extraction worker (worker.ts) so that a hostile file cannot stall the SMTP loop.
+// Nested files are returned as children; the caller (analyse.ts) recurses, counting depth and
+// the message's budget.
+import { fileTypeFromBuffer } from 'file-type';
+import MsgReaderModule from '@kenjiuno/msgreader';
+import type { FieldsData } from '@kenjiuno/msgreader/lib/MsgReader.js';
+
+interface MsgReaderClass {
+  getFileData(): FieldsData;
+  getAttachment(attach: number | FieldsData): { fileName: string; content: Uint8Array };
+}
+import type { ZipFile } from 'yauzl';
+import { analyseCfb, isMsg, MIME, readCfb } from './legacy-office.ts';
+import { docxText, odfManifestEncrypted, odfText, pptxText, xlsxText } from './office-xml.ts';
+import type { LayerBudget, XmlTextResult } from './office-xml.ts';
+import { cmsContentType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
+import { decodeTextBytes, htmlToText, rtfToText, sniffTextKind } from './text.ts';
+import type { Encryption } from './types.ts';
+import { firstLocalHeaderEncryption, listZip, openZip, readZipEntry, ZipLimitError } from './zip.ts';
+import type { ZipEntryInfo, ZipProblem } from './zip.ts';
+
+// The package is CommonJS with `exports.default`; under Node's ESM loader the class may sit one level down.
+const MsgReader = ((MsgReaderModule as unknown as { default?: unknown }).default ?? MsgReaderModule) as unknown as new (data: ArrayBuffer) => MsgReaderClass;
+
+export interface LayerInput {
+  bytes: Buffer;
+  name: string;
+  declaredType: string;
+  charset?: string;
+  budget: LayerBudget;
+}
+
+export interface ChildFile {
+  name: string;
+  size: number;
+  bytes?: Buffer;
+  declaredType?: string;
+  encryption?: Encryption;
+  encryptionDetail?: string;
+  /** Why this entry was not read (plain English). */
+  problem?: string;
+  /** Already analysed (an Outlook message embedded in an Outlook message). */
+  layer?: LayerOutput;
+}
+
+export interface LayerOutput {
+  format: string;
+  mime: string;
+  isImage: boolean;
+  isMessage: boolean;
+  encryption: Encryption;
+  encryptionDetail?: string;
+  text?: string;
+  truncated?: boolean;
+  /** Texts of a message-like file, each appended to the file's `where`: 'headers', 'body', 'body:html'. */
+  extraTexts?: Array<{ suffix: string; text: string }>;
+  children?: ChildFile[];
+  problems: string[];
+  bytesUsed: number;
+  partsUsed: number;
+  /** The file must be handled by the caller itself (PDF reader, 7-Zip, MIME parser). */
+  route?: 'pdf' | 'sevenzip' | 'message';
+}
+
+const zipProblemText: Record<ZipProblem, string> = {
+  'too-big': 'It is larger than the size limit for one file, so it was not read',
+  ratio: 'It expands far more than ordinary files do (a possible zip bomb), so it was not read',
+  'sizes-lie': "The archive's recorded sizes do not match its contents (a damaged or malicious archive)",
+  damaged: 'It is damaged and could not be read',
+  budget: 'The message holds more data than the inspection limit, so the rest was not read',
+};
+
+export function zipProblem(e: unknown): string {
+  return zipProblemText[e instanceof ZipLimitError ? e.problem : 'damaged'];
+}
+
+function output(format: string, mime: string, extra: Partial<LayerOutput> = {}): LayerOutput {
+  return { format, mime, isImage: false, isMessage: false, encryption: 'not-encrypted', problems: [], bytesUsed: 0, partsUsed: 0, ...extra };
+}
+
+const TEXT_MIME: Record<string, string> = {
+  txt: 'text/plain',
+  csv: 'text/csv',
+  tsv: 'text/tab-separated-values',
+  html: 'text/html',
+  rtf: 'application/rtf',
+  eml: 'message/rfc822',
+  pgp: 'application/pgp-encrypted',
+  vcard: 'text/vcard',
+  calendar: 'text/calendar',
+};
+
+/** Text files: decode, decide txt/csv/tsv/html/rtf/eml, and extract. Cheap enough for small files on the main thread. */
+export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number): LayerOutput {
+  const head = decodeTextBytes(bytes.subarray(0, 8192), charset);
+  const kind = sniffTextKind(head, name);
+  const mime = TEXT_MIME[kind];
+  if (kind === 'eml') return output('eml', mime, { isMessage: true, route: 'message' });
+  if (kind === 'pgp') return output('pgp', mime, { encryption: 'encrypted', encryptionDetail: 'pgp' });
+  if (kind === 'rtf') {
+    const { text, truncated } = rtfToText(bytes, maxChars);
+    return output('rtf', mime, { text, truncated });
+  }
+  const decoded = decodeTextBytes(bytes, charset);
+  if (kind === 'html') {
+    const { text, truncated } = htmlToText(decoded, maxChars);
+    return output('html', mime, { text, truncated });
+  }
+  const truncated = decoded.length > maxChars;
+  return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated });
+}
+
+/** Analyses one file's outer layer. */
+export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
+  const { bytes, budget } = input;
+  const quick = quickSniff(bytes);
+  switch (quick.route) {
+    case 'empty':
+      return output('empty', 'application/x-empty');
+    case 'pdf':
+      return output('pdf', 'application/pdf', { route: 'pdf' });
+    case 'sevenzip':
+      return output(quick.format as string, quick.mime as string, { route: 'sevenzip' });
+    case 'zip':
+      return zipLayer(input);
+    case 'cfb':
+      return cfbLayer(input);
+    case 'text':
+      return textLayer(bytes, input.name, input.charset, budget.maxTextChars);
+    default:
+      return binaryLayer(input);
+  }
+}
+
+async function binaryLayer(input: LayerInput): Promise<LayerOutput> {
+  const { bytes } = input;
+  const declared = input.declaredType.toLowerCase();
+  const lowerName = input.name.toLowerCase();
+  const cms = cmsContentType(bytes);
+  if (cms) {
+    if (cms === 'enveloped') return output('pkcs7', 'application/pkcs7-mime', { encryption: 'encrypted', encryptionDetail: 'smime-enveloped' });
+    if (declared.includes('pkcs7-signature') || lowerName.endsWith('.p7s')) return output('pkcs7-signature', 'application/pkcs7-signature');
+    if (cms === 'signed') {
+      return output('pkcs7', 'application/pkcs7-mime', { problems: ['It is a digitally signed message in a form (S/MIME opaque signing) whose contents are not read'] });
+    }
+    return output('pkcs7', 'application/pkcs7-mime', { encryption: 'unknown', problems: ['It is a cryptographic container of a kind that is not read'] });
+  }
+  if (looksLikeBinaryPgp(bytes) && (declared.includes('pgp') || declared === 'application/octet-stream' || lowerName.endsWith('.gpg') || lowerName.endsWith('.pgp'))) {
+    return output('pgp', 'application/pgp-encrypted', { encryption: 'encrypted', encryptionDetail: 'pgp' });
+  }
+  let type: { ext: string; mime: string } | undefined;
+  try {
+    type = await fileTypeFromBuffer(bytes);
+  } catch {
+    type = undefined;
+  }
+  if (!type) {
+    return output('unknown', 'application/octet-stream', { encryption: 'unknown', problems: ['Its file type could not be recognised, so its contents were not read'] });
+  }
+  if (type.mime.startsWith('image/')) return output(type.ext, type.mime, { isImage: true });
+  if (type.ext === 'pdf') return output('pdf', type.mime, { route: 'pdf' });
+  return output(type.ext, type.mime, { problems: [`It is a file of a type (${type.mime}) whose contents are not read`] });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const OOXML_MIME = {
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+const ODF_FORMATS: Record<string, string> = {
+  'application/vnd.oasis.opendocument.text': 'odt',
+  'application/vnd.oasis.opendocument.text-template': 'ott',
+  'application/vnd.oasis.opendocument.spreadsheet': 'ods',
+  'application/vnd.oasis.opendocument.spreadsheet-template': 'ots',
+  'application/vnd.oasis.opendocument.presentation': 'odp',
+  'application/vnd.oasis.opendocument.presentation-template': 'otp',
+  'application/vnd.oasis.opendocument.graphics': 'odg',
+};
+
+async function zipLayer(input: LayerInput): Promise<LayerOutput> {
+  const { bytes, budget } = input;
+  let zip: ZipFile;
+  try {
+    zip = await openZip(bytes);
+  } catch {
+    const enc = firstLocalHeaderEncryption(bytes);
+    if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
+    return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and could not be opened'] });
+  }
+  try {
+    let entries: ZipEntryInfo[];
+    try {
+      entries = await listZip(zip, Math.max(0, budget.partsLeft) + 16);
+    } catch (e) {
+      if (e instanceof ZipLimitError && e.problem === 'budget') {
+        return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The archive holds more files than the inspection limit, so it was not read'] });
+      }
+      const enc = firstLocalHeaderEncryption(bytes);
+      if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
+      return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and its list of files could not be read'] });
+    }
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    const startBytes = budget.bytesLeft;
+    const used = (out: LayerOutput): LayerOutput => {
+      out.bytesUsed = startBytes - budget.bytesLeft;
+      return out;
+    };
+    const encryptedEntries = entries.filter((e) => e.encrypted);
+    if (byName.has('[Content_Types].xml') && !encryptedEntries.length) {
+      let kind: 'docx' | 'xlsx' | 'pptx' | undefined;
+      if (byName.has('word/document.xml')) kind = 'docx';
+      else if (byName.has('xl/workbook.xml')) kind = 'xlsx';
+      else if (byName.has('ppt/presentation.xml')) kind = 'pptx';
+      if (kind) {
+        const extract = kind === 'docx' ? docxText : kind === 'xlsx' ? xlsxText : pptxText;
+        const result = await extract(zip, byName, budget);
+        return used(fromXml(kind, OOXML_MIME[kind], result));
+      }
+    }
+    const mimetypeEntry = byName.get('mimetype');
+    if (mimetypeEntry && !mimetypeEntry.encrypted && mimetypeEntry.uncompressedSize < 200) {
+      let declared = '';
+      try {
+        declared = (await readZipEntry(zip, mimetypeEntry, { maxBytes: 200, maxRatio: budget.maxRatio })).toString('latin1').trim();
+      } catch {
+        declared = '';
+      }
+      const odf = ODF_FORMATS[declared];
+      if (odf) {
+        try {
+          if (await odfManifestEncrypted(zip, byName, budget)) {
+            return used(output(odf, declared, { encryption: 'encrypted', encryptionDetail: 'odf' }));
+          }
+        } catch (e) {
+          return used(output(odf, declared, { encryption: 'unknown', problems: [zipProblem(e)] }));
+        }
+        return used(fromXml(odf, declared, await odfText(zip, byName, budget)));
+      }
+    }
+    return used(await archiveLayer(zip, entries, budget));
+  } finally {
+    zip.close();
+  }
+}
+
+function fromXml(format: string, mime: string, result: XmlTextResult): LayerOutput {
+  const out = output(format, mime, { text: result.text, truncated: result.truncated });
+  const seen = new Set<string>();
+  for (const p of result.problems) {
+    const text = zipProblem(p);
+    if (!seen.has(text)) out.problems.push(text);
+    seen.add(text);
+  }
+  return out;
+}
+
+async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget): Promise<LayerOutput> {
+  const out = output('zip', 'application/zip', { children: [] });
+  const children = out.children as ChildFile[];
+  let encrypted = 0;
+  let files = 0;
+  for (const info of entries) {
+    if (info.isDirectory) continue;
+    files++;
+    if (budget.partsLeft <= 0) {
+      out.problems.push('The archive holds more files than the inspection limit, so the rest were not read');
+      break;
+    }
+    budget.partsLeft--;
+    out.partsUsed++;
+    if (info.encrypted) {
+      encrypted++;
+      children.push({ name: info.name, size: info.uncompressedSize, encryption: 'encrypted', encryptionDetail: info.encryptionDetail });
+      continue;
+    }
+    if (info.unsupportedMethod) {
+      children.push({ name: info.name, size: info.uncompressedSize, problem: 'It is compressed with a method that is not read' });
+      continue;
+    }
+    if (info.uncompressedSize > budget.bytesLeft && info.uncompressedSize <= budget.maxEntryBytes) {
+      children.push({ name: info.name, size: info.uncompressedSize, problem: zipProblemText.budget });
+      continue;
+    }
+    try {
+      const data = await readZipEntry(zip, info, { maxBytes: Math.min(budget.maxEntryBytes, budget.bytesLeft), maxRatio: budget.maxRatio });
+      budget.bytesLeft -= data.length;
+      children.push({ name: info.name, size: data.length, bytes: data });
+    } catch (e) {
+      children.push({ name: info.name, size: info.uncompressedSize, problem: zipProblem(e) });
+    }
+  }
+  if (encrypted && encrypted === files) {
+    out.encryption = 'encrypted';
+    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
+  } else if (encrypted) {
+    out.encryption = 'partly-encrypted';
+    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
+  let container;
+  try {
+    container = readCfb(input.bytes);
+  } catch {
+    return output('cfb', MIME.cfb, { encryption: 'unknown', problems: ['The Office file is damaged and could not be opened'] });
+  }
+  if (isMsg(container)) return msgLayer(input);
+  const found = analyseCfb(container, input.budget.maxTextChars);
+  return output(found.format, found.mime, {
+    encryption: found.encryption,
+    encryptionDetail: found.encryptionDetail,
+    text: found.text,
+    truncated: found.truncated,
+    problems: found.problems,
+  });
+}
+
+type MsgFields = FieldsData;
+
+function msgLayer(input: LayerInput): LayerOutput {
+  let reader: MsgReaderClass;
+  let fields: MsgFields;
+  try {
+    const ab = input.bytes.buffer.slice(input.bytes.byteOffset, input.bytes.byteOffset + input.bytes.length) as ArrayBuffer;
+    reader = new MsgReader(ab);
+    fields = reader.getFileData();
+  } catch {
+    return output('msg', MIME.msg, { isMessage: true, encryption: 'unknown', problems: ['The Outlook message is damaged and could not be read'] });
+  }
+  if (fields.error) return output('msg', MIME.msg, { isMessage: true, encryption: 'unknown', problems: ['The Outlook message is damaged and could not be read'] });
+  return msgFieldsLayer(reader, fields, input.budget, 0);
+}
+
+function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: LayerBudget, depth: number): LayerOutput {
+  const out = output('msg', MIME.msg, { isMessage: true, extraTexts: [], children: [] });
+  const texts = out.extraTexts as Array<{ suffix: string; text: string }>;
+  const headerLines: string[] = [];
+  if (fields.subject) headerLines.push('Subject: ' + fields.subject);
+  if (fields.senderName || fields.senderEmail) headerLines.push(`From: ${fields.senderName ?? ''} <${fields.senderEmail ?? ''}>`);
+  for (const r of fields.recipients ?? []) headerLines.push(`${r.recipType === 'cc' ? 'Cc' : r.recipType === 'bcc' ? 'Bcc' : 'To'}: ${r.name ?? ''} <${r.email ?? ''}>`);
+  if (headerLines.length) texts.push({ suffix: 'headers', text: headerLines.join('\n') });
+  if (fields.body) texts.push({ suffix: 'body', text: fields.body.slice(0, budget.maxTextChars) });
+  let html = fields.bodyHtml;
+  if (!html && fields.html) html = decodeTextBytes(fields.html);
+  if (html) texts.push({ suffix: 'body:html', text: htmlToText(html, budget.maxTextChars).text });
+  if (!fields.body && !html && fields.compressedRtf) {
+    out.problems.push('The message body is stored only as compressed RTF, which is not read');
+  }
+  const children = out.children as ChildFile[];
+  for (const att of fields.attachments ?? []) {
+    if (budget.partsLeft <= 0) {
+      out.problems.push('The message has more attachments than the inspection limit, so the rest were not read');
+      break;
+    }
+    budget.partsLeft--;
+    out.partsUsed++;
+    const name = att.fileName ?? att.name ?? 'attachment';
+    if (att.innerMsgContent && att.innerMsgContentFields) {
+      if (depth >= 16) {
+        children.push({ name, size: 0, problem: 'Messages are nested deeper than the inspection limit' });
+        continue;
+      }
+      children.push({ name: name.toLowerCase().endsWith('.msg') ? name : name + '.msg', size: 0, layer: msgFieldsLayer(reader, att.innerMsgContentFields, budget, depth + 1) });
+      continue;
+    }
+    try {
+      const data = reader.getAttachment(att);
+      const content = Buffer.from(data.content.buffer, data.content.byteOffset, data.content.length);
+      if (content.length > budget.maxEntryBytes) {
+        children.push({ name, size: content.length, problem: zipProblemText['too-big'] });
+        continue;
+      }
+      budget.bytesLeft -= content.length;
+      children.push({ name: data.fileName || name, size: content.length, bytes: content, declaredType: att.attachMimeTag ?? '' });
+    } catch {
+      children.push({ name, size: 0, problem: 'The attachment is damaged and could not be read' });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,370 @@
+// Reads one e-mail message (the message itself, or one attached to it) with mailparser's
+// streaming MailParser: headers decoded, text bodies collected, attachments read one at a time as
+// they arrive, analysed, then released. Embedded messages are never merged into the body
+// (ignoreEmbedded): each is read as its own message with its own `where`.
+//
+// A subclass watches the MIME structure as mailsplit emits it, to find what mailparser decodes
+// silently: base64 with characters outside the alphabet, multiparts that never close (a cut-off
+// message), and multipart/encrypted (PGP/MIME).
+import libmime from 'libmime';
+import { MailParser } from 'mailparser';
+import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
+import type { Readable } from 'node:stream';
+import { analyseFile, MAIN_THREAD_TEXT_BYTES } from './analyse.ts';
+import { formatBytes } from './context.ts';
+import type { InspectionContext } from './context.ts';
+import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
+import { htmlToText } from './text.ts';
+import type { Address, AttachmentReport } from './types.ts';
+
+export interface MessageSummary {
+  subject: string;
+  headers: Array<{ key: string; value: string }>;
+  from?: Address;
+  to: Address[];
+  cc: Address[];
+  attachments: AttachmentReport[];
+  messageEncryption?: 'smime' | 'pgp';
+}
+
+interface PartStats {
+  base64: boolean;
+  invalid: number;
+  chars: number;
+}
+
+interface SplitterNode {
+  contentType?: string | false;
+  multipart?: string | false;
+  _boundary?: Buffer | false;
+  encoding?: string | false;
+  partNr?: Array<number | string> | false;
+  _parentBoundary?: unknown;
+  root?: boolean;
+}
+
+interface SplitterChunk {
+  type: 'node' | 'body' | 'data';
+  node?: SplitterNode;
+  value?: Buffer;
+}
+
+// Bytes allowed in base64 content: the alphabet, padding and whitespace.
+const base64Allowed = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') base64Allowed[c.charCodeAt(0)] = 1;
+for (const c of [9, 10, 13, 32]) base64Allowed[c] = 2;
+
+function partKey(node: SplitterNode & { _parentBoundary?: unknown }): string {
+  if (!node._parentBoundary) return 'root';
+  return (node.partNr || []).filter((n) => typeof n === 'number').join('.') || 'root';
+}
+
+/** Observes the MIME structure while mailparser parses. */
+class StructureWatcher {
+  readonly stats = new Map<string, PartStats>();
+  private readonly statsByNode = new Map<SplitterNode, PartStats>();
+  readonly openMultiparts = new Map<SplitterNode, Buffer>();
+  pgp = false;
+  nodes = 0;
+
+  see(chunk: SplitterChunk): void {
+    const node = chunk.node ?? (chunk as unknown as SplitterNode);
+    if (chunk.type === 'node') {
+      this.nodes++;
+      const n = chunk as unknown as SplitterNode;
+      if (n.contentType === 'multipart/encrypted') this.pgp = true;
+      if (n.multipart && n._boundary) this.openMultiparts.set(n, Buffer.concat([Buffer.from('--'), n._boundary, Buffer.from('--')]));
+      const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
+      this.stats.set(partKey(n), s);
+      this.statsByNode.set(n, s);
+      return;
+    }
+    if (chunk.type === 'data' && chunk.value && node) {
+      const close = this.openMultiparts.get(node);
+      if (close && chunk.value.indexOf(close) >= 0) this.openMultiparts.delete(node);
+      return;
+    }
+    if (chunk.type === 'body' && chunk.value && node) {
+      const s = this.statsByNode.get(node);
+      if (!s || !s.base64) return;
+      const v = chunk.value;
+      let invalid = 0;
+      let chars = 0;
+      for (let i = 0; i < v.length; i++) {
+        const k = base64Allowed[v[i]];
+        if (k === 0) invalid++;
+        else if (k === 1) chars++;
+      }
+      s.invalid += invalid;
+      s.chars += chars;
+    }
+  }
+
+  /** Is this part's base64 damaged: bytes outside the alphabet, or a length no encoder writes? */
+  badBase64(key: string): boolean {
+    const s = this.stats.get(key);
+    return !!s && s.base64 && (s.invalid > 0 || s.chars % 4 === 1);
+  }
+}
+
+// MailParser's processChunk is internal; the subclass only observes and then defers to it.
+type ProcessChunk = (this: MailParser, data: SplitterChunk, done: (err?: Error) => void) => void;
+const baseProcessChunk = (MailParser.prototype as unknown as { processChunk: ProcessChunk }).processChunk;
+
+class WatchedMailParser extends MailParser {
+  watcher = new StructureWatcher();
+}
+(WatchedMailParser.prototype as unknown as { processChunk: ProcessChunk }).processChunk = function (this: MailParser, data, done) {
+  (this as WatchedMailParser).watcher.see(data);
+  return baseProcessChunk.call(this, data, done);
+};
+
+function unfold(line: string): string {
+  // Header lines are untrusted: unfold with indexOf, not RegExp.
+  const colon = line.indexOf(':');
+  let v = colon >= 0 ? line.slice(colon + 1) : line;
+  let out = '';
+  let pos = 0;
+  while (pos < v.length) {
+    const nl = v.indexOf('\n', pos);
+    if (nl < 0) {
+      out += v.slice(pos);
+      break;
+    }
+    let end = nl;
+    if (end > pos && v.charCodeAt(end - 1) === 13) end--;
+    out += v.slice(pos, end);
+    pos = nl + 1;
+  }
+  v = out.trim();
+  return v;
+}
+
+function decodeHeaders(lines: HeaderLines): Array<{ key: string; value: string }> {
+  return lines.map(({ key, line }) => {
+    const raw = unfold(line);
+    let value = raw;
+    try {
+      value = libmime.decodeWords(raw);
+    } catch {
+      value = raw;
+    }
+    return { key: key.toLowerCase(), value };
+  });
+}
+
+function flattenAddresses(header: AddressObject | AddressObject[] | undefined): Address[] {
+  if (!header) return [];
+  const out: Address[] = [];
+  const visit = (a: EmailAddress): void => {
+    if (a.group) a.group.forEach(visit);
+    else if (a.address !== undefined) out.push({ address: a.address ?? '', name: a.name ?? '' });
+  };
+  for (const h of Array.isArray(header) ? header : [header]) h.value.forEach(visit);
+  return out;
+}
+
+function mapParserError(err: Error): string {
+  const m = err.message ?? '';
+  if (m.includes('Max allowed child nodes exceeded')) return 'The message has more MIME parts than the parser allows (more than 1,000), so it was not read';
+  if (m.includes('Max header size')) return 'A header block of the message is larger than the parser allows (1 MB), so the message was not read';
+  return 'The message is malformed and could not be parsed completely';
+}
+
+/** Reads a content stream into one buffer, up to `max` bytes (the rest is drained, not kept). */
+function collect(stream: Readable, max: number, hint: number): Promise<{ bytes: Buffer; size: number; capped: boolean }> {
+  return new Promise((resolve, reject) => {
+    const small: Buffer[] = [];
+    let big: Buffer | undefined;
+    let kept = 0;
+    let size = 0;
+    let capped = false;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (capped) return;
+      if (kept + chunk.length > max) {
+        capped = true;
+        return;
+      }
+      if (!big && kept + chunk.length > 1024 * 1024) {
+        // Large: one buffer sized to the most the content can be (pages are only committed as written).
+        big = Buffer.allocUnsafeSlow(Math.max(kept + chunk.length, Math.min(max, hint)));
+        let p = 0;
+        for (const c of small) p += c.copy(big, p);
+        small.length = 0;
+      }
+      if (big) {
+        if (kept + chunk.length > big.length) {
+          const grown = Buffer.allocUnsafeSlow(Math.min(max, Math.max(big.length * 2, kept + chunk.length)));
+          big.copy(grown, 0, 0, kept);
+          big = grown;
+        }
+        chunk.copy(big, kept);
+      } else small.push(Buffer.from(chunk));
+      kept += chunk.length;
+    });
+    stream.once('end', () => resolve({ bytes: big ? big.subarray(0, kept) : Buffer.concat(small, kept), size, capped }));
+    stream.once('error', reject);
+    stream.once('close', () => resolve({ bytes: big ? big.subarray(0, kept) : Buffer.concat(small, kept), size, capped }));
+  });
+}
+
+/**
+ * Parses a message and analyses everything in it. `where` is '' for the message itself and the
+ * attachment's `where` for an attached message; texts and findings are added to the context.
+ */
+export async function readMessage(ctx: InspectionContext, raw: Buffer, where: string, depth: number): Promise<MessageSummary> {
+  const nested = where !== '';
+  const at = (suffix: string): string => (nested ? `${where}/${suffix}` : suffix);
+  const messageWhere = nested ? where : 'message';
+  const summary: MessageSummary = { subject: '', headers: [], to: [], cc: [], attachments: [] };
+  const parser = new WatchedMailParser({
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    checksumAlgo: false,
+    ignoreEmbedded: true,
+  });
+  const watcher = parser.watcher;
+  let text: MessageText | undefined;
+  let failed: Error | undefined;
+  let current: Readable | undefined;
+  let attachmentNo = 0;
+  const attachmentParts = new Set<string>();
+  const textsStart = ctx.texts.length;
+  let work: Promise<void> = Promise.resolve();
+
+  parser.on('headerLines', (lines: HeaderLines) => {
+    summary.headers = decodeHeaders(lines);
+  });
+
+  const handleAttachment = async (att: AttachmentStream): Promise<void> => {
+    attachmentNo++;
+    const name = att.filename || (att.contentType === 'message/rfc822' ? `message-${attachmentNo}.eml` : `part-${att.partId ?? attachmentNo}`);
+    const whereOf = nested ? `${where}/${name}` : `attachment:${name}`;
+    attachmentParts.add(att.partId ?? 'root');
+    // What the message claimed (mailparser replaces application/octet-stream with a guess from the name).
+    const declaredType = (att.headers.get('content-type') as { value?: string } | undefined)?.value ?? att.contentType ?? '';
+    const charset = (att.headers.get('content-type') as { params?: Record<string, string> } | undefined)?.params?.charset;
+    current = att.content;
+    try {
+      if (ctx.partsLeft <= 0) {
+        att.content.resume();
+        ctx.problem(messageWhere, 'The message has more parts than the inspection limit, so the rest were not read');
+        return;
+      }
+      ctx.partsLeft--;
+      const cap = Math.min(ctx.limits.maxAttachmentBytes, Math.max(0, ctx.bytesLeft));
+      const got = await collect(att.content, cap, raw.length);
+      current = undefined;
+      if (watcher.badBase64(att.partId ?? 'root')) {
+        ctx.problem(whereOf, 'Its base64 encoding is invalid, so what it contains cannot be known for sure');
+      }
+      if (got.capped) {
+        const report: AttachmentReport = {
+          where: whereOf,
+          filename: name,
+          size: got.size,
+          declaredType,
+          realType: 'application/octet-stream',
+          format: 'unknown',
+          encryption: 'unknown',
+          isImage: false,
+          isMessage: false,
+        };
+        ctx.problem(
+          whereOf,
+          got.size > ctx.limits.maxAttachmentBytes
+            ? `It is larger than the ${formatBytes(ctx.limits.maxAttachmentBytes)} limit for one attachment, so it was not read`
+            : 'The message holds more data than the inspection limit, so the rest was not read',
+        );
+        summary.attachments.push(report);
+        return;
+      }
+      ctx.bytesLeft -= got.bytes.length;
+      const report = await analyseFile(ctx, { bytes: got.bytes, name, declaredType, charset }, whereOf, depth + 1);
+      report.size = got.size;
+      if (report.encryptionDetail === 'smime-enveloped' && declaredType.includes('pkcs7-mime')) summary.messageEncryption = 'smime';
+      summary.attachments.push(report);
+    } catch {
+      ctx.problem(whereOf, 'It could not be read from the message');
+    } finally {
+      current = undefined;
+      att.release?.();
+    }
+  };
+
+  const finished = new Promise<void>((resolve) => {
+    parser.on('data', (data: AttachmentStream | MessageText) => {
+      if (data.type === 'attachment') work = work.then(() => handleAttachment(data));
+      else text = data;
+    });
+    parser.once('end', () => resolve());
+    parser.once('error', (err: Error) => {
+      failed = err;
+      current?.destroy();
+      resolve();
+    });
+  });
+  parser.end(raw);
+  await finished;
+  await work;
+
+  // Headers, subject and addresses
+  summary.subject = typeof parser.subject === 'string' ? parser.subject : '';
+  const from = flattenAddresses(parser.from);
+  if (from.length) summary.from = from[0];
+  summary.to = flattenAddresses(parser.to);
+  summary.cc = flattenAddresses(parser.cc);
+  if (watcher.pgp) summary.messageEncryption = 'pgp';
+
+  if (failed) ctx.problem(messageWhere, mapParserError(failed));
+
+  // Bodies, placed before this message's attachment texts.
+  const attachmentTexts = ctx.texts.splice(textsStart);
+  if (text?.text !== undefined) {
+    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text);
+    if (!summary.messageEncryption && startsWithPgpArmor(text.text)) summary.messageEncryption = 'pgp';
+  }
+  if (text?.html !== undefined) {
+    let htmlText: { text: string; truncated: boolean } | undefined;
+    if (text.html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(text.html, ctx.limits.maxTextChars);
+    else {
+      try {
+        htmlText = await ctx.pool.runHtml(text.html, ctx.limits.maxTextChars, ctx.deadline);
+      } catch (e) {
+        if (e instanceof TaskTimeoutError) ctx.timeout(at('body:html'));
+        else if (e instanceof TaskMemoryError) ctx.problem(at('body:html'), 'The HTML body needed more memory than the inspection limit allows, so it was not read');
+        else ctx.problem(at('body:html'), 'The HTML body could not be read');
+      }
+    }
+    if (htmlText) ctx.addText(at('body:html'), nested ? 'attachment' : 'body', htmlText.text, htmlText.truncated);
+  }
+  ctx.texts.push(...attachmentTexts);
+  for (const [key] of watcher.stats) {
+    // Base64 damage in a text body (attachments were checked as they were read).
+    if (!attachmentParts.has(key) && watcher.badBase64(key)) ctx.problem(at('body'), 'The body\u2019s base64 encoding is invalid, so what it says cannot be known for sure');
+  }
+  if (!failed && watcher.openMultiparts.size > 0) {
+    ctx.problem(messageWhere, 'The message ends before its last part is complete (it may have been cut off)');
+  }
+  if (summary.messageEncryption && !nested) {
+    // Whole-message encryption: nothing in it can be read. The policy sees messageEncryption.
+  }
+  if (nested) {
+    const lines: string[] = [];
+    if (summary.subject) lines.push('Subject: ' + summary.subject);
+    for (const h of summary.headers) {
+      if (h.key === 'from' || h.key === 'to' || h.key === 'cc' || h.key === 'reply-to' || h.key === 'date') lines.push(`${h.key}: ${h.value}`);
+    }
+    if (lines.length) ctx.addText(at('headers'), 'attachment', lines.join('\n'));
+  }
+  return summary;
+}
+
+function startsWithPgpArmor(s: string): boolean {
+  let i = 0;
+  while (i < s.length && i < 4096 && (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 10 || s.charCodeAt(i) === 13 || s.charCodeAt(i) === 9)) i++;
+  return s.startsWith('-----BEGIN PGP MESSAGE-----', i);
+}

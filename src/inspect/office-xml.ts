@@ -1,0 +1,421 @@
+// Text from the XML-in-ZIP office formats: docx, xlsx, pptx (Office Open XML) and odt, ods, odp
+// (OpenDocument). yauzl streams each part into saxes; only the parts that hold text are read, and
+// every byte read is counted against the message's budget (extraction.md §2).
+import { StringDecoder } from 'node:string_decoder';
+import { SaxesParser } from 'saxes';
+import type { ZipFile } from 'yauzl';
+import { TextSink } from './text.ts';
+import { naturalCompare, streamZipEntry, ZipLimitError } from './zip.ts';
+import type { ZipEntryInfo } from './zip.ts';
+
+/** What a layer may still spend; shared by every read inside one worker task. */
+export interface LayerBudget {
+  bytesLeft: number;
+  partsLeft: number;
+  maxEntryBytes: number;
+  maxRatio: number;
+  maxTextChars: number;
+}
+
+export interface XmlHandlers {
+  open(name: string, attrs: Record<string, string>): void;
+  close(name: string): void;
+  text(t: string): void;
+}
+
+/** Streams one zip entry through saxes. Counts its bytes against the budget. */
+export async function parseXmlEntry(zip: ZipFile, info: ZipEntryInfo, budget: LayerBudget, handlers: XmlHandlers): Promise<void> {
+  const parser = new SaxesParser({ position: false });
+  let xmlError: Error | undefined;
+  parser.on('error', (e) => {
+    xmlError ??= e;
+  });
+  parser.on('opentag', (tag) => handlers.open(tag.name, tag.attributes as Record<string, string>));
+  parser.on('closetag', (tag) => handlers.close(tag.name));
+  parser.on('text', (t: string) => handlers.text(t));
+  parser.on('cdata', (t: string) => handlers.text(t));
+  const decoder = new StringDecoder('utf8');
+  const maxBytes = Math.min(budget.maxEntryBytes, budget.bytesLeft);
+  if (info.uncompressedSize > budget.bytesLeft && info.uncompressedSize <= budget.maxEntryBytes) {
+    throw new ZipLimitError('budget', 'message byte budget spent');
+  }
+  const read = await streamZipEntry(zip, info, { maxBytes, maxRatio: budget.maxRatio }, (chunk) => {
+    if (xmlError) throw new ZipLimitError('damaged', 'xml error');
+    parser.write(decoder.write(chunk));
+  });
+  budget.bytesLeft -= read;
+  parser.write(decoder.end());
+  parser.close();
+  if (xmlError) throw new ZipLimitError('damaged', 'xml error');
+}
+
+function local(name: string): string {
+  const colon = name.indexOf(':');
+  return colon >= 0 ? name.slice(colon + 1) : name;
+}
+
+function pick(entries: Map<string, ZipEntryInfo>, startsWith: string, endsWith = '.xml'): ZipEntryInfo[] {
+  const out: ZipEntryInfo[] = [];
+  for (const [name, info] of entries) {
+    if (name.startsWith(startsWith) && name.endsWith(endsWith) && name.indexOf('/', startsWith.length) < 0) out.push(info);
+  }
+  return out.sort((a, b) => naturalCompare(a.name, b.name));
+}
+
+export interface XmlTextResult {
+  text: string;
+  truncated: boolean;
+  /** Parts that could not be read, with the reason. */
+  problems: ZipLimitError[];
+}
+
+async function readParts(zip: ZipFile, parts: ZipEntryInfo[], budget: LayerBudget, sink: TextSink, makeHandlers: (info: ZipEntryInfo) => XmlHandlers): Promise<ZipLimitError[]> {
+  const problems: ZipLimitError[] = [];
+  for (const info of parts) {
+    if (sink.full) break;
+    try {
+      await parseXmlEntry(zip, info, budget, makeHandlers(info));
+    } catch (e) {
+      problems.push(e instanceof ZipLimitError ? e : new ZipLimitError('damaged', 'damaged'));
+      if ((e as ZipLimitError).problem === 'budget') break;
+    }
+    sink.newline();
+  }
+  return problems;
+}
+
+/** Word: body, headers, footers, footnotes, endnotes, comments; deleted tracked changes included. */
+export async function docxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const parts = [
+    ...pick(entries, 'word/document'),
+    ...pick(entries, 'word/header'),
+    ...pick(entries, 'word/footer'),
+    ...pick(entries, 'word/footnotes'),
+    ...pick(entries, 'word/endnotes'),
+    ...pick(entries, 'word/comments'),
+  ];
+  const handlers = (): XmlHandlers => {
+    let inText = 0;
+    return {
+      open(name) {
+        const n = local(name);
+        if (n === 't' || n === 'delText') inText++;
+        else if (n === 'tab') sink.push('\t');
+        else if (n === 'br' || n === 'cr') sink.push('\n');
+      },
+      close(name) {
+        const n = local(name);
+        if (n === 't' || n === 'delText') inText = Math.max(0, inText - 1);
+        else if (n === 'p') sink.push('\n');
+        else if (n === 'tc') sink.push('\t');
+      },
+      text(t) {
+        if (inText) sink.push(t);
+      },
+    };
+  };
+  const problems = await readParts(zip, parts, budget, sink, handlers);
+  return { text: sink.toString(), truncated: sink.truncated, problems };
+}
+
+/** PowerPoint: slides, then speaker notes, then comments. */
+export async function pptxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const parts = [...pick(entries, 'ppt/slides/slide'), ...pick(entries, 'ppt/notesSlides/notesSlide'), ...pick(entries, 'ppt/comments/')];
+  const handlers = (): XmlHandlers => {
+    let inText = 0;
+    return {
+      open(name) {
+        const n = local(name);
+        if (n === 't' || n === 'text') inText++;
+        else if (n === 'br') sink.push('\n');
+      },
+      close(name) {
+        const n = local(name);
+        if (n === 't' || n === 'text') inText = Math.max(0, inText - 1);
+        else if (n === 'p') sink.push('\n');
+        else if (n === 'tc') sink.push('\t');
+      },
+      text(t) {
+        if (inText) sink.push(t);
+      },
+    };
+  };
+  const problems = await readParts(zip, parts, budget, sink, handlers);
+  return { text: sink.toString(), truncated: sink.truncated, problems };
+}
+
+// Built-in number formats that show a date (ECMA-376 §18.8.30).
+const builtInDateFormats = new Set([14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57]);
+
+/** Does a number format code show a date? d, m or y outside quotes, brackets and escapes. */
+export function isDateFormatCode(code: string): boolean {
+  let quoted = false;
+  let bracket = false;
+  let hasDate = false;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '\\' || c === '_' || c === '*') i++;
+    else if (c === '[') bracket = true;
+    else if (c === ']') bracket = false;
+    else if (!bracket && (c === 'd' || c === 'D' || c === 'y' || c === 'Y')) hasDate = true;
+    else if (!bracket && (c === '0' || c === '#')) return false;
+  }
+  return hasDate;
+}
+
+/** An Excel serial day number as a UK date, dd/mm/yyyy (times dropped). */
+export function excelSerialToDate(serial: number, date1904 = false): string | undefined {
+  if (!Number.isFinite(serial) || serial < 1 || serial > 2958465) return undefined;
+  let days = Math.floor(serial);
+  if (!date1904 && days >= 60) days -= 1; // Excel's phantom 29/02/1900
+  const base = date1904 ? Date.UTC(1904, 0, 1) : Date.UTC(1899, 11, 31);
+  const d = new Date(base + days * 86400000);
+  const dd = String(d.getUTCDate()).padStart(2, '0');
+  const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
+  return `${dd}/${mm}/${d.getUTCFullYear()}`;
+}
+
+/**
+ * Excel: every sheet as tab-separated rows (so a name and a date of birth on one row stay on one
+ * line), shared strings resolved, dates shown as dd/mm/yyyy, then comments.
+ */
+export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const problems: ZipLimitError[] = [];
+  // Shared strings: one string per <si>, runs concatenated, phonetic runs (<rPh>) left out.
+  const shared: string[] = [];
+  let sharedChars = 0;
+  const sst = entries.get('xl/sharedStrings.xml');
+  if (sst) {
+    let current: string[] = [];
+    let inT = 0;
+    let inPhonetic = 0;
+    try {
+      await parseXmlEntry(zip, sst, budget, {
+        open(name) {
+          const n = local(name);
+          if (n === 'si') current = [];
+          else if (n === 't') inT++;
+          else if (n === 'rPh') inPhonetic++;
+        },
+        close(name) {
+          const n = local(name);
+          if (n === 'si') {
+            const s = current.join('');
+            sharedChars += s.length;
+            // The strings only matter as far as they can be shown; past the text cap they are dropped.
+            shared.push(sharedChars <= budget.maxTextChars ? s : '');
+          } else if (n === 't') inT = Math.max(0, inT - 1);
+          else if (n === 'rPh') inPhonetic = Math.max(0, inPhonetic - 1);
+        },
+        text(t) {
+          if (inT && !inPhonetic) current.push(t);
+        },
+      });
+    } catch (e) {
+      problems.push(e as ZipLimitError);
+    }
+  }
+  // Styles: which cell formats (s="n") show dates.
+  const dateStyles = new Set<number>();
+  const styles = entries.get('xl/styles.xml');
+  if (styles) {
+    const customDate = new Set<number>();
+    let inCellXfs = false;
+    let xfIndex = 0;
+    try {
+      await parseXmlEntry(zip, styles, budget, {
+        open(name, attrs) {
+          const n = local(name);
+          if (n === 'numFmt') {
+            const id = Number(attrs.numFmtId);
+            if (isDateFormatCode(attrs.formatCode ?? '')) customDate.add(id);
+          } else if (n === 'cellXfs') {
+            inCellXfs = true;
+            xfIndex = 0;
+          } else if (n === 'xf' && inCellXfs) {
+            const id = Number(attrs.numFmtId ?? 0);
+            if (builtInDateFormats.has(id) || customDate.has(id)) dateStyles.add(xfIndex);
+            xfIndex++;
+          }
+        },
+        close(name) {
+          if (local(name) === 'cellXfs') inCellXfs = false;
+        },
+        text() {},
+      });
+    } catch (e) {
+      problems.push(e as ZipLimitError);
+    }
+  }
+  let date1904 = false;
+  const sheetNames: string[] = [];
+  const workbook = entries.get('xl/workbook.xml');
+  if (workbook) {
+    try {
+      await parseXmlEntry(zip, workbook, budget, {
+        open(name, attrs) {
+          const n = local(name);
+          if (n === 'workbookPr' && (attrs.date1904 === '1' || attrs.date1904 === 'true')) date1904 = true;
+          else if (n === 'sheet' && attrs.name) sheetNames.push(attrs.name);
+        },
+        close() {},
+        text() {},
+      });
+    } catch (e) {
+      problems.push(e as ZipLimitError);
+    }
+  }
+  const sheets = pick(entries, 'xl/worksheets/sheet');
+  let sheetNo = 0;
+  for (const sheet of sheets) {
+    if (sink.full) break;
+    if (sheetNames[sheetNo]) {
+      sink.push(sheetNames[sheetNo]);
+      sink.push('\n');
+    }
+    sheetNo++;
+    let cellType = '';
+    let cellStyle = 0;
+    let inV = false;
+    let inIs = 0;
+    let inT = false;
+    let value: string[] = [];
+    let firstInRow = true;
+    try {
+      await parseXmlEntry(zip, sheet, budget, {
+        open(name, attrs) {
+          const n = local(name);
+          if (n === 'row') firstInRow = true;
+          else if (n === 'c') {
+            cellType = attrs.t ?? 'n';
+            cellStyle = Number(attrs.s ?? 0);
+            value = [];
+          } else if (n === 'v') inV = true;
+          else if (n === 'is') inIs++;
+          else if (n === 't' && inIs) inT = true;
+        },
+        close(name) {
+          const n = local(name);
+          if (n === 'v') inV = false;
+          else if (n === 'is') inIs = Math.max(0, inIs - 1);
+          else if (n === 't') inT = false;
+          else if (n === 'c') {
+            const raw = value.join('');
+            let shown = raw;
+            if (cellType === 's') shown = shared[Number(raw)] ?? '';
+            else if (cellType === 'b') shown = raw === '1' ? 'TRUE' : 'FALSE';
+            else if (cellType === 'n' && raw && dateStyles.has(cellStyle)) shown = excelSerialToDate(Number(raw), date1904) ?? raw;
+            if (shown) {
+              if (!firstInRow) sink.push('\t');
+              sink.push(shown);
+              firstInRow = false;
+            }
+          } else if (n === 'row') {
+            if (!firstInRow) sink.push('\n');
+          }
+        },
+        text(t) {
+          if (inV || inT) value.push(t);
+        },
+      });
+    } catch (e) {
+      problems.push(e as ZipLimitError);
+      if ((e as ZipLimitError).problem === 'budget') break;
+    }
+    sink.newline();
+  }
+  // Cell comments and threaded comments.
+  const commentParts = [...pick(entries, 'xl/comments'), ...pick(entries, 'xl/threadedComments/')];
+  problems.push(
+    ...(await readParts(zip, commentParts, budget, sink, () => {
+      let inText = 0;
+      return {
+        open(name) {
+          const n = local(name);
+          if (n === 't' || n === 'text') inText++;
+        },
+        close(name) {
+          const n = local(name);
+          if (n === 't' || n === 'text') inText = Math.max(0, inText - 1);
+          else if (n === 'comment' || n === 'threadedComment') sink.push('\n');
+        },
+        text(t) {
+          if (inText) sink.push(t);
+        },
+      };
+    })),
+  );
+  return { text: sink.toString(), truncated: sink.truncated, problems };
+}
+
+/** Does an ODF manifest list encryption data (the file needs a password)? */
+export async function odfManifestEncrypted(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<boolean> {
+  const manifest = entries.get('META-INF/manifest.xml');
+  if (!manifest) return false;
+  let encrypted = false;
+  await parseXmlEntry(zip, manifest, budget, {
+    open(name) {
+      if (local(name) === 'encryption-data') encrypted = true;
+    },
+    close() {},
+    text() {},
+  });
+  return encrypted;
+}
+
+/** OpenDocument text, spreadsheet and presentation: content.xml, then styles.xml (headers, footers). */
+export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const parts = [entries.get('content.xml'), entries.get('styles.xml')].filter((p): p is ZipEntryInfo => !!p);
+  const handlers = (info: ZipEntryInfo): XmlHandlers => {
+    // In styles.xml only the header/footer contents are text people wrote.
+    const stylesPart = info.name === 'styles.xml';
+    let inHeaderFooter = 0;
+    let inCell = 0;
+    let cellHasText = false;
+    return {
+      open(name, attrs) {
+        const n = local(name);
+        if (stylesPart && (n === 'header' || n === 'footer' || n === 'header-left' || n === 'footer-left' || n === 'header-first' || n === 'footer-first')) inHeaderFooter++;
+        if (stylesPart && !inHeaderFooter) return;
+        if (n === 'tab') sink.push('\t');
+        else if (n === 's') {
+          const c = Math.min(Number(attrs['text:c'] ?? 1) || 1, 64);
+          sink.push(' '.repeat(c));
+        } else if (n === 'line-break') sink.push('\n');
+        else if (n === 'table-cell' || n === 'covered-table-cell') {
+          inCell++;
+          cellHasText = false;
+        }
+      },
+      close(name) {
+        const n = local(name);
+        if (stylesPart && (n === 'header' || n === 'footer' || n === 'header-left' || n === 'footer-left' || n === 'header-first' || n === 'footer-first')) {
+          inHeaderFooter = Math.max(0, inHeaderFooter - 1);
+          sink.newline();
+          return;
+        }
+        if (stylesPart && !inHeaderFooter) return;
+        if (n === 'p' || n === 'h') {
+          if (inCell) cellHasText = true;
+          else sink.push('\n');
+        } else if (n === 'table-cell' || n === 'covered-table-cell') {
+          inCell = Math.max(0, inCell - 1);
+          // Empty cells repeat by the thousand in spreadsheets: only cells with text get a tab.
+          if (cellHasText) sink.push('\t');
+        } else if (n === 'table-row') sink.newline();
+      },
+      text(t) {
+        if (stylesPart && !inHeaderFooter) return;
+        sink.push(t);
+      },
+    };
+  };
+  const problems = await readParts(zip, parts, budget, sink, handlers);
+  return { text: sink.toString(), truncated: sink.truncated, problems };
+}

@@ -1,0 +1,82 @@
+// The PDF reader process. pdfjs-dist inflates content streams fully and its memory lives outside
+// the V8 heap, so worker resourceLimits do not bound it (extraction.md §4): it runs here, in a
+// child process started under an OS data-segment limit (ulimit -d) and killed on a deadline.
+// Protocol (IPC, advanced serialization): in {id, bytes, maxChars}, out PdfReply.
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+
+export interface PdfRequest {
+  id: number;
+  bytes: Uint8Array;
+  maxChars: number;
+}
+
+export type PdfReply =
+  | { id: number; ok: true; userPassword: true }
+  | { id: number; ok: true; userPassword: false; ownerPasswordOnly: boolean; text: string; truncated: boolean; pages: number; failedPages: number }
+  | { id: number; ok: false; error: string };
+
+async function read(req: PdfRequest): Promise<PdfReply> {
+  const task = getDocument({
+    data: req.bytes,
+    disableFontFace: true,
+    useSystemFonts: false,
+    stopAtErrors: false,
+    verbosity: 0,
+    password: '',
+  });
+  let doc;
+  try {
+    doc = await task.promise;
+  } catch (e) {
+    const name = (e as { name?: string }).name ?? '';
+    if (name === 'PasswordException') return { id: req.id, ok: true, userPassword: true };
+    return { id: req.id, ok: false, error: name || 'error' };
+  }
+  try {
+    const permissions = await doc.getPermissions();
+    const parts: string[] = [];
+    let chars = 0;
+    let truncated = false;
+    let failedPages = 0;
+    for (let n = 1; n <= doc.numPages; n++) {
+      if (chars >= req.maxChars) {
+        truncated = true;
+        break;
+      }
+      try {
+        const page = await doc.getPage(n);
+        const content = await page.getTextContent();
+        for (const item of content.items) {
+          if (!('str' in item)) continue;
+          parts.push(item.str);
+          chars += item.str.length;
+          if (item.hasEOL) {
+            parts.push('\n');
+            chars++;
+          }
+        }
+        parts.push('\n');
+        chars++;
+        page.cleanup();
+      } catch {
+        failedPages++;
+      }
+    }
+    let text = parts.join('');
+    if (text.length > req.maxChars) {
+      text = text.slice(0, req.maxChars);
+      truncated = true;
+    }
+    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, truncated, pages: doc.numPages, failedPages };
+  } finally {
+    await task.destroy();
+  }
+}
+
+process.on('message', (req: PdfRequest) => {
+  read(req).then(
+    (reply) => process.send?.(reply),
+    (e) => process.send?.({ id: req.id, ok: false, error: (e as { name?: string }).name ?? 'error' } satisfies PdfReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));

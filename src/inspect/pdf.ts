@@ -1,0 +1,144 @@
+// Runs pdf-child.ts as a long-lived child process under an OS memory limit, one PDF at a time.
+// A PDF that overruns its deadline gets the child killed; one that exhausts memory kills only the
+// child. Either way the next PDF gets a fresh child. The idle child does not hold the process open.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { PdfReply, PdfRequest } from './pdf-child.ts';
+
+const childScript = fileURLToPath(new URL('./pdf-child.ts', import.meta.url));
+
+export class PdfTimeoutError extends Error {}
+export class PdfCrashError extends Error {}
+
+interface Job {
+  req: PdfRequest;
+  deadline: number;
+  resolve: (r: PdfReply) => void;
+  reject: (e: Error) => void;
+}
+
+export class PdfReader {
+  private readonly memoryMb: number;
+  private child: ChildProcess | undefined;
+  private current: Job | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  started = 0;
+
+  constructor(memoryMb: number) {
+    this.memoryMb = memoryMb;
+  }
+
+  read(bytes: Uint8Array, maxChars: number, deadline: number): Promise<PdfReply> {
+    if (this.closed) return Promise.reject(new PdfCrashError('inspection is shut down'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req: { id: this.nextId++, bytes, maxChars }, deadline, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private spawnChild(): ChildProcess {
+    // The data segment limit covers Node's own heap plus everything pdfjs allocates; the V8 heap
+    // gets the configured memory, and a little room is left for Node itself.
+    const dataKb = (this.memoryMb + 192) * 1024;
+    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataKb} && exec "$0" --max-old-space-size=${this.memoryMb} "$1"`, process.execPath, childScript], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      serialization: 'advanced',
+    });
+    this.started++;
+    child.on('message', (reply: PdfReply) => {
+      const job = this.current;
+      if (!job || reply.id !== job.req.id) return;
+      this.clear();
+      job.resolve(reply);
+      this.pump();
+    });
+    child.on('exit', () => {
+      if (this.child === child) this.child = undefined;
+      const job = this.current;
+      if (job) {
+        this.clear();
+        job.reject(new PdfCrashError('pdf reader stopped'));
+      }
+      this.pump();
+    });
+    child.on('error', () => {
+      // spawn failure: reported through 'exit' or the job's deadline
+    });
+    this.idle(child);
+    return child;
+  }
+
+  private idle(child: ChildProcess): void {
+    child.unref();
+    (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private busy(child: ChildProcess): void {
+    child.ref();
+    (child.channel as unknown as { ref?: () => void } | undefined)?.ref?.();
+  }
+
+  private clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.current = undefined;
+    if (this.child) this.idle(this.child);
+  }
+
+  private pump(): void {
+    if (this.current || this.closed) return;
+    while (this.queue.length) {
+      const job = this.queue.shift() as Job;
+      const left = job.deadline - Date.now();
+      if (left <= 0) {
+        job.reject(new PdfTimeoutError('timed out waiting'));
+        continue;
+      }
+      if (!this.child) this.child = this.spawnChild();
+      const child = this.child;
+      this.current = job;
+      this.busy(child);
+      this.timer = setTimeout(() => {
+        const j = this.current;
+        this.current = undefined;
+        this.timer = undefined;
+        if (this.child === child) this.child = undefined;
+        child.kill('SIGKILL');
+        if (j) j.reject(new PdfTimeoutError('timed out'));
+        this.pump();
+      }, left);
+      child.send(job.req, (err) => {
+        if (err && this.current === job) {
+          this.clear();
+          if (this.child === child) this.child = undefined;
+          child.kill('SIGKILL');
+          job.reject(new PdfCrashError('pdf reader unavailable'));
+          this.pump();
+        }
+      });
+      return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new PdfCrashError('inspection is shut down'));
+    const child = this.child;
+    this.child = undefined;
+    if (this.current) {
+      const job = this.current;
+      this.clear();
+      job.reject(new PdfCrashError('inspection is shut down'));
+    }
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    }
+  }
+}

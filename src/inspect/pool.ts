@@ -1,0 +1,177 @@
+// A small pool of extraction worker threads with a V8 heap cap (resourceLimits) and a per-task
+// deadline. A worker that overruns is terminated and replaced; one that runs out of memory dies
+// alone. Idle workers are unref'd so they never keep the process alive.
+import { Worker } from 'node:worker_threads';
+import type { LayerInput, LayerOutput } from './layer.ts';
+import type { WorkerReply, WorkerTask } from './worker.ts';
+
+export class TaskTimeoutError extends Error {}
+export class TaskMemoryError extends Error {}
+export class TaskCrashError extends Error {}
+
+type TaskBody = { kind: 'layer'; input: LayerInput } | { kind: 'html'; html: string; maxChars: number };
+
+interface Pending {
+  id: number;
+  body: TaskBody;
+  transfer: ArrayBuffer[];
+  deadline: number;
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: Pending;
+  timer?: NodeJS.Timeout;
+}
+
+const workerUrl = new URL('./worker.ts', import.meta.url);
+
+export class ExtractionPool {
+  private readonly size: number;
+  private readonly memoryMb: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Workers started so far (a restart after a crash or timeout counts). */
+  started = 0;
+
+  constructor(size: number, memoryMb: number) {
+    this.size = Math.max(1, size);
+    this.memoryMb = memoryMb;
+  }
+
+  runLayer(input: LayerInput, deadline: number): Promise<LayerOutput> {
+    const transfer: ArrayBuffer[] = [];
+    const bytes = input.bytes;
+    const ab = bytes.buffer as ArrayBuffer;
+    // Move the bytes without copying when the Buffer owns its whole ArrayBuffer (not the shared pool).
+    if (bytes.byteOffset === 0 && bytes.byteLength === ab.byteLength && ab.byteLength > 0) transfer.push(ab);
+    return this.run({ kind: 'layer', input }, transfer, deadline).then((reply) => {
+      if (!reply.ok || !reply.layer) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
+      const layer = reply.layer;
+      const toBuffers = (l: LayerOutput): void => {
+        for (const child of l.children ?? []) {
+          if (child.bytes) child.bytes = Buffer.from(child.bytes.buffer, child.bytes.byteOffset, child.bytes.byteLength);
+          if (child.layer) toBuffers(child.layer);
+        }
+      };
+      toBuffers(layer);
+      return layer;
+    });
+  }
+
+  runHtml(html: string, maxChars: number, deadline: number): Promise<{ text: string; truncated: boolean }> {
+    return this.run({ kind: 'html', html, maxChars }, [], deadline).then((reply) => {
+      if (!reply.ok || !reply.text) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
+      return reply.text;
+    });
+  }
+
+  private run(body: TaskBody, transfer: ArrayBuffer[], deadline: number): Promise<WorkerReply> {
+    if (this.closed) return Promise.reject(new TaskCrashError('inspection is shut down'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, body, transfer, deadline, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerUrl, {
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.memoryMb >> 3)), stackSizeMb: 4 },
+    });
+    this.started++;
+    const slot: Slot = { worker };
+    worker.on('message', (reply: WorkerReply) => {
+      const task = slot.busy;
+      if (!task || reply.id !== task.id) return;
+      this.finish(slot);
+      task.resolve(reply);
+      this.pump();
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      const task = slot.busy;
+      this.discard(slot);
+      if (task) {
+        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') task.reject(new TaskMemoryError('out of memory'));
+        else task.reject(new TaskCrashError('extraction failed'));
+      }
+      this.pump();
+    });
+    worker.on('exit', () => {
+      const task = slot.busy;
+      this.discard(slot);
+      if (task) task.reject(new TaskCrashError('extraction worker stopped'));
+      this.pump();
+    });
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private finish(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.busy = undefined;
+    slot.worker.unref();
+  }
+
+  private discard(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.busy = undefined;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      const task = this.queue[0];
+      const left = task.deadline - Date.now();
+      if (left <= 0) {
+        this.queue.shift();
+        task.reject(new TaskTimeoutError('timed out waiting'));
+        continue;
+      }
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+      }
+      this.queue.shift();
+      slot.busy = task;
+      slot.worker.ref();
+      const s = slot;
+      slot.timer = setTimeout(() => {
+        const t = s.busy;
+        this.discard(s);
+        void s.worker.terminate();
+        if (t) t.reject(new TaskTimeoutError('timed out'));
+        this.pump();
+      }, left);
+      const message: WorkerTask = { id: task.id, ...task.body } as WorkerTask;
+      try {
+        slot.worker.postMessage(message, task.transfer);
+      } catch {
+        // A buffer that cannot be transferred (shared pool memory) is copied instead.
+        slot.worker.postMessage(message);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new TaskCrashError('inspection is shut down'));
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map((s) => {
+        if (s.timer) clearTimeout(s.timer);
+        if (s.busy) s.busy.reject(new TaskCrashError('inspection is shut down'));
+        s.busy = undefined;
+        return s.worker.terminate();
+      }),
+    );
+  }
+}

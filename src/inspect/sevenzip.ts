@@ -1,0 +1,176 @@
+// 7z, RAR, gzip, bzip2, xz, tar and cab through Debian's p7zip-full (`7z`) as a subprocess:
+// there is no safe pure-JS 7z reader (extraction.md §5). Listing uses a dummy password so an
+// encrypted archive answers at once instead of prompting; stdin is closed; every extraction is
+// streamed through a byte counter and killed at the cap or the deadline.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DUMMY_PASSWORD = '-phallmonitor-has-no-password';
+
+export interface SevenZipEntry {
+  path: string;
+  size: number;
+  packedSize: number;
+  encrypted: boolean;
+  isDirectory: boolean;
+  method: string;
+}
+
+export interface SevenZipListing {
+  /** The archive's own headers are encrypted: even the file names need the password. */
+  headerEncrypted: boolean;
+  type: string;
+  entries: SevenZipEntry[];
+  /** 7-Zip could not open the archive at all. */
+  failed: boolean;
+}
+
+export class SevenZipLimitError extends Error {
+  readonly problem: 'too-big' | 'ratio' | 'timeout' | 'failed';
+  constructor(problem: 'too-big' | 'ratio' | 'timeout' | 'failed') {
+    super(problem);
+    this.problem = problem;
+  }
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], deadline: number, maxOutput: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('7z', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new SevenZipLimitError('timeout'));
+    }, Math.max(1, deadline - Date.now()));
+    child.stdout.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxOutput) {
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      if (err.length < 64) err.push(c);
+    });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+/** Parses `7z l -slt` output (our own subprocess output, read with indexOf, never RegExp). */
+export function parseSlt(stdout: string): { type: string; entries: SevenZipEntry[] } {
+  const lines = stdout.split('\n');
+  let i = lines.findIndex((l) => l.trim() === '----------');
+  let type = '';
+  for (let k = 0; k < (i < 0 ? lines.length : i); k++) {
+    const line = lines[k].trim();
+    if (line.startsWith('Type = ')) type = line.slice(7);
+  }
+  const entries: SevenZipEntry[] = [];
+  if (i < 0) return { type, entries };
+  let current: Record<string, string> | undefined;
+  const flush = (): void => {
+    if (current && current.Path !== undefined) {
+      entries.push({
+        path: current.Path,
+        size: Number(current.Size ?? 0) || 0,
+        packedSize: Number(current['Packed Size'] ?? 0) || 0,
+        encrypted: current.Encrypted === '+',
+        isDirectory: current.Folder === '+' || (current.Attributes ?? '').startsWith('D'),
+        method: current.Method ?? '',
+      });
+    }
+    current = undefined;
+  };
+  for (i = i + 1; i < lines.length; i++) {
+    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    if (line === '') {
+      flush();
+      continue;
+    }
+    const eq = line.indexOf(' = ');
+    if (eq < 0) continue;
+    current ??= {};
+    current[line.slice(0, eq)] = line.slice(eq + 3);
+  }
+  flush();
+  return { type, entries };
+}
+
+export class SevenZipArchive {
+  private dir: string | undefined;
+  private file: string | undefined;
+
+  static async open(bytes: Uint8Array): Promise<SevenZipArchive> {
+    const a = new SevenZipArchive();
+    a.dir = await mkdtemp(join(tmpdir(), 'hallmonitor-7z-'));
+    a.file = join(a.dir, 'archive');
+    await writeFile(a.file, bytes, { mode: 0o600 });
+    return a;
+  }
+
+  async list(deadline: number): Promise<SevenZipListing> {
+    const r = await run(['l', '-slt', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], deadline, 64 * 1024 * 1024);
+    if (r.stderr.includes('Cannot open encrypted archive') || r.stderr.includes('Wrong password')) {
+      if (!r.stdout.includes('----------')) return { headerEncrypted: true, type: '', entries: [], failed: false };
+    }
+    const parsed = parseSlt(r.stdout);
+    if (r.code !== 0 && parsed.entries.length === 0) return { headerEncrypted: false, type: parsed.type, entries: [], failed: true };
+    return { headerEncrypted: false, type: parsed.type, entries: parsed.entries, failed: false };
+  }
+
+  /** Streams one entry out (`7z x -so`), killed past maxBytes or the deadline. */
+  extract(entryPath: string, maxBytes: number, deadline: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('7z', ['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed: SevenZipLimitError | undefined;
+      const timer = setTimeout(() => {
+        failed ??= new SevenZipLimitError('timeout');
+        child.kill('SIGKILL');
+      }, Math.max(1, deadline - Date.now()));
+      child.stdout.on('data', (c: Buffer) => {
+        if (failed) return;
+        size += c.length;
+        if (size > maxBytes) {
+          failed = new SevenZipLimitError('too-big');
+          child.kill('SIGKILL');
+          return;
+        }
+        chunks.push(c);
+      });
+      child.once('error', () => {
+        clearTimeout(timer);
+        reject(new SevenZipLimitError('failed'));
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        if (failed) reject(failed);
+        else if (code !== 0) reject(new SevenZipLimitError('failed'));
+        else resolve(Buffer.concat(chunks, size));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}

@@ -1,0 +1,72 @@
+// The real type of a file, from its bytes. quickSniff is constant-time (a few magic numbers and a
+// look at the first 8 KB) and runs on the SMTP event loop to route a file; anything that needs
+// real parsing is done in a worker (layer.ts).
+import { looksLikeText } from './text.ts';
+
+export type Route = 'pdf' | 'sevenzip' | 'zip' | 'cfb' | 'text' | 'binary' | 'empty';
+
+function startsWith(bytes: Uint8Array, magic: number[], offset = 0): boolean {
+  if (bytes.length < offset + magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (bytes[offset + i] !== magic[i]) return false;
+  return true;
+}
+
+/** Where in the first KB a PDF header starts (PDF readers accept junk before it), or -1. */
+export function pdfHeaderOffset(bytes: Uint8Array): number {
+  const n = Math.min(bytes.length - 5, 1024);
+  for (let i = 0; i < n; i++) {
+    if (bytes[i] === 0x25 && bytes[i + 1] === 0x50 && bytes[i + 2] === 0x44 && bytes[i + 3] === 0x46 && bytes[i + 4] === 0x2d) return i;
+  }
+  return -1;
+}
+
+export interface QuickType {
+  route: Route;
+  /** Short format name when the magic alone says it. */
+  format?: string;
+  mime?: string;
+}
+
+export function quickSniff(bytes: Uint8Array): QuickType {
+  if (bytes.length === 0) return { route: 'empty', format: 'empty', mime: 'application/x-empty' };
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06]) || startsWith(bytes, [0x50, 0x4b, 0x07, 0x08])) return { route: 'zip' };
+  if (startsWith(bytes, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) return { route: 'cfb' };
+  if (startsWith(bytes, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])) return { route: 'sevenzip', format: '7z', mime: 'application/x-7z-compressed' };
+  if (startsWith(bytes, [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07])) return { route: 'sevenzip', format: 'rar', mime: 'application/vnd.rar' };
+  if (startsWith(bytes, [0x1f, 0x8b])) return { route: 'sevenzip', format: 'gz', mime: 'application/gzip' };
+  if (startsWith(bytes, [0x42, 0x5a, 0x68])) return { route: 'sevenzip', format: 'bz2', mime: 'application/x-bzip2' };
+  if (startsWith(bytes, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return { route: 'sevenzip', format: 'xz', mime: 'application/x-xz' };
+  if (startsWith(bytes, [0x4d, 0x53, 0x43, 0x46])) return { route: 'sevenzip', format: 'cab', mime: 'application/vnd.ms-cab-compressed' };
+  if (startsWith(bytes, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return { route: 'sevenzip', format: 'tar', mime: 'application/x-tar' };
+  if (pdfHeaderOffset(bytes) >= 0) return { route: 'pdf', format: 'pdf', mime: 'application/pdf' };
+  if (looksLikeText(bytes)) return { route: 'text' };
+  return { route: 'binary' };
+}
+
+/** DER PKCS #7 / CMS: which content type does the ContentInfo declare? */
+export function cmsContentType(bytes: Uint8Array): 'enveloped' | 'signed' | 'other' | undefined {
+  if (bytes.length < 16 || bytes[0] !== 0x30) return undefined;
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 64));
+  // 1.2.840.113549.1.7.x
+  const pkcs7 = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07]);
+  const at = head.indexOf(pkcs7);
+  if (at >= 0 && at + pkcs7.length < head.length) {
+    const kind = head[at + pkcs7.length];
+    if (kind === 0x03) return 'enveloped';
+    if (kind === 0x02) return 'signed';
+    return 'other';
+  }
+  // id-ct-authEnvelopedData 1.2.840.113549.1.9.16.1.23
+  const authEnveloped = Buffer.from([0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x17]);
+  if (head.indexOf(authEnveloped) >= 0) return 'enveloped';
+  return undefined;
+}
+
+/** A binary OpenPGP message: first packet a public-key or symmetric-key encrypted session key. */
+export function looksLikeBinaryPgp(bytes: Uint8Array): boolean {
+  if (bytes.length < 4) return false;
+  const b = bytes[0];
+  if ((b & 0x80) === 0) return false;
+  const tag = b & 0x40 ? b & 0x3f : (b >> 2) & 0x0f;
+  return tag === 1 || tag === 3;
+}

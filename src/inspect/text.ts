@@ -1,0 +1,504 @@
+// Text helpers that run on untrusted bytes: charset decoding, sniffing what kind of text a file
+// holds, HTML and RTF to plain text. Byte-level and linear: no JavaScript RegExp touches message
+// text here (developers' guide), and nesting is tracked with counters, never recursion.
+import iconv from 'iconv-lite';
+import { Tokenizer } from 'htmlparser2';
+
+/** Collects text up to a character cap; remembers whether anything was cut off. */
+export class TextSink {
+  private readonly parts: string[] = [];
+  private length = 0;
+  truncated = false;
+  readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  push(s: string): void {
+    if (this.truncated || s.length === 0) return;
+    const room = this.max - this.length;
+    if (s.length > room) {
+      this.parts.push(s.slice(0, room));
+      this.length = this.max;
+      this.truncated = true;
+      return;
+    }
+    this.parts.push(s);
+    this.length += s.length;
+  }
+  get full(): boolean {
+    return this.truncated;
+  }
+  get size(): number {
+    return this.length;
+  }
+  /** Ends the current line unless the text is empty or already ends with one. */
+  newline(): void {
+    if (this.length === 0) return;
+    const last = this.parts[this.parts.length - 1];
+    if (last && last.charCodeAt(last.length - 1) !== 10) this.push('\n');
+  }
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+const utf8Lenient = new TextDecoder('utf-8');
+
+function iconvName(charset: string | undefined): string | undefined {
+  if (!charset) return undefined;
+  const name = charset.trim().toLowerCase();
+  if (!name || name === 'utf-8' || name === 'utf8' || name === 'us-ascii' || name === 'ascii') return undefined;
+  return iconv.encodingExists(name) ? name : undefined;
+}
+
+/**
+ * Decodes the bytes of a text file: a BOM wins, then a declared charset (Content-Type), then UTF-8
+ * when the bytes are valid UTF-8, else Windows-1252 (what Excel and Notepad on school PCs write).
+ */
+export function decodeTextBytes(bytes: Uint8Array, declaredCharset?: string): string {
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return utf8Lenient.decode(bytes.subarray(3));
+  }
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset + 2, bytes.length - 2), 'utf-16le');
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset + 2, bytes.length - 2), 'utf-16be');
+  const utf16 = looksUtf16(bytes);
+  if (utf16) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), utf16);
+  const declared = iconvName(declaredCharset);
+  if (declared) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), declared);
+  try {
+    return utf8Fatal.decode(bytes);
+  } catch {
+    return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'windows-1252');
+  }
+}
+
+/** UTF-16 without a BOM: most of the first bytes alternate with NUL. */
+function looksUtf16(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  const n = Math.min(bytes.length, 1024) & ~1;
+  if (n < 8) return undefined;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) evenNul++;
+    if (bytes[i + 1] === 0) oddNul++;
+  }
+  const pairs = n / 2;
+  if (oddNul > pairs * 0.6 && evenNul < pairs * 0.05) return 'utf-16le';
+  if (evenNul > pairs * 0.6 && oddNul < pairs * 0.05) return 'utf-16be';
+  return undefined;
+}
+
+/**
+ * Is this text rather than binary? Looks at the first 8 KB: no NUL bytes (unless UTF-16) and few
+ * control characters other than tab, CR, LF, FF, ESC (ISO-2022-JP).
+ */
+export function looksLikeText(bytes: Uint8Array): boolean {
+  if (bytes.length === 0) return true;
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) return true;
+  if (looksUtf16(bytes)) return true;
+  const n = Math.min(bytes.length, 8192);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    if (b === 0) return false;
+    if (b < 32 && b !== 9 && b !== 10 && b !== 13 && b !== 12 && b !== 27) control++;
+  }
+  return control <= n * 0.01;
+}
+
+export type TextKind = 'txt' | 'csv' | 'tsv' | 'html' | 'rtf' | 'eml' | 'pgp' | 'vcard' | 'calendar';
+
+/** ASCII-case-insensitive "does s start with prefix (after leading whitespace)". */
+function startsWithFolded(s: string, prefix: string, from = 0): boolean {
+  if (s.length - from < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    let c = s.charCodeAt(from + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== prefix.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function skipSpace(s: string): number {
+  let i = 0;
+  if (s.charCodeAt(0) === 0xfeff) i = 1;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    i++;
+  }
+  return i;
+}
+
+const headerNamesThatStartMail = ['from:', 'received:', 'return-path:', 'mime-version:', 'message-id:', 'date:', 'subject:', 'to:', 'delivered-to:', 'x-', 'dkim-signature:', 'arc-', 'authentication-results:', 'content-type:', 'reply-to:', 'sender:'];
+
+/** Decides what kind of text a text file is from its first few KB (already decoded). */
+export function sniffTextKind(head: string, filename = ''): TextKind {
+  const i = skipSpace(head);
+  if (startsWithFolded(head, '{\\rtf', i)) return 'rtf';
+  if (startsWithFolded(head, '-----begin pgp message-----', i)) return 'pgp';
+  if (startsWithFolded(head, 'begin:vcard', i)) return 'vcard';
+  if (startsWithFolded(head, 'begin:vcalendar', i)) return 'calendar';
+  if (startsWithFolded(head, '<!doctype html', i) || startsWithFolded(head, '<html', i) || startsWithFolded(head, '<head', i) || startsWithFolded(head, '<body', i) || startsWithFolded(head, '<meta', i) || startsWithFolded(head, '<div', i) || startsWithFolded(head, '<p>', i) || startsWithFolded(head, '<table', i)) return 'html';
+  if (looksLikeMailHeaders(head)) return 'eml';
+  const lower = filename.toLowerCase();
+  if (startsWithFolded(head, '<', i) && (lower.endsWith('.html') || lower.endsWith('.htm'))) return 'html';
+  const delimited = sniffDelimited(head);
+  if (delimited) return delimited;
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.tsv') || lower.endsWith('.tab')) return 'tsv';
+  return 'txt';
+}
+
+/** The first lines are RFC 5322 header fields, at least two of the usual ones, then a blank line. */
+function looksLikeMailHeaders(head: string): boolean {
+  let pos = 0;
+  let known = 0;
+  let lines = 0;
+  let sawFrom = false;
+  while (pos < head.length && lines < 200) {
+    let end = head.indexOf('\n', pos);
+    if (end < 0) end = head.length;
+    let line = head.slice(pos, end);
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    pos = end + 1;
+    lines++;
+    if (line.length === 0) return known >= 2 && sawFrom;
+    const c = line.charCodeAt(0);
+    if (c === 32 || c === 9) {
+      if (lines === 1) return false;
+      continue; // folded continuation
+    }
+    if (lines === 1 && line.startsWith('From ')) continue; // mbox separator
+    const colon = line.indexOf(':');
+    if (colon <= 0) return false;
+    for (let k = 0; k < colon; k++) {
+      const ch = line.charCodeAt(k);
+      if (ch <= 32 || ch >= 127) return false;
+    }
+    for (const name of headerNamesThatStartMail) {
+      if (startsWithFolded(line, name)) {
+        known++;
+        if (name === 'from:' || name === 'received:' || name === 'return-path:' || name === 'message-id:' || name === 'mime-version:') sawFrom = true;
+        break;
+      }
+    }
+  }
+  return pos >= head.length && known >= 2 && sawFrom;
+}
+
+/** CSV or TSV when the first lines have the same number (≥ 1) of tabs, commas or semicolons. */
+function sniffDelimited(head: string): 'csv' | 'tsv' | undefined {
+  const lines: string[] = [];
+  let pos = 0;
+  while (pos < head.length && lines.length < 20) {
+    const end = head.indexOf('\n', pos);
+    if (end < 0) break; // the last, possibly cut, line is not counted
+    const line = head.slice(pos, end);
+    pos = end + 1;
+    if (line.trim().length) lines.push(line);
+  }
+  if (lines.length < 2) return undefined;
+  const consistent = (ch: number): boolean => {
+    let first = -1;
+    for (const line of lines) {
+      let count = 0;
+      let quoted = false;
+      for (let k = 0; k < line.length; k++) {
+        const c = line.charCodeAt(k);
+        if (c === 34) quoted = !quoted;
+        else if (c === ch && !quoted) count++;
+      }
+      if (count === 0) return false;
+      if (first < 0) first = count;
+      else if (count !== first) return false;
+    }
+    return true;
+  };
+  if (consistent(9)) return 'tsv';
+  if (consistent(44) || consistent(59)) return 'csv';
+  return undefined;
+}
+
+const blockTags = new Set(['p', 'div', 'br', 'tr', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'blockquote', 'pre', 'hr', 'section', 'article', 'header', 'footer', 'address', 'dd', 'dt', 'dl', 'title', 'caption', 'form', 'fieldset', 'legend', 'option']);
+const cellTags = new Set(['td', 'th']);
+const hiddenTags = new Set(['script', 'style', 'template', 'noscript', 'object', 'svg', 'head-style']);
+
+/**
+ * HTML to plain text with htmlparser2's Tokenizer alone (linear; the full Parser is quadratic on
+ * deep nesting). Script and style contents are skipped, block elements become line breaks, table
+ * cells tabs, and attribute values that carry text people read (alt, title) are kept.
+ */
+export function htmlToText(html: string, maxChars: number): { text: string; truncated: boolean } {
+  const sink = new TextSink(maxChars);
+  let hidden = 0;
+  let hiddenName = '';
+  let tagName = '';
+  let attrName = '';
+  let attrValue: string[] = [];
+  let closing = false;
+  const cbs = {
+    onattribdata(start: number, end: number) {
+      if (attrName === 'alt' || attrName === 'title') attrValue.push(html.slice(start, end));
+    },
+    onattribentity(cp: number) {
+      if (attrName === 'alt' || attrName === 'title') attrValue.push(String.fromCodePoint(cp));
+    },
+    onattribend() {
+      if (!hidden && attrValue.length) {
+        sink.push(' ');
+        sink.push(attrValue.join(''));
+        sink.push(' ');
+      }
+      attrValue = [];
+      attrName = '';
+    },
+    onattribname(start: number, end: number) {
+      attrName = html.slice(start, end).toLowerCase();
+      attrValue = [];
+    },
+    oncdata(start: number, end: number) {
+      if (!hidden) sink.push(html.slice(start, end));
+    },
+    onclosetag(start: number, end: number) {
+      const name = html.slice(start, end).toLowerCase();
+      if (hidden && name === hiddenName) {
+        hidden = 0;
+        hiddenName = '';
+      }
+      if (blockTags.has(name)) sink.newline();
+      else if (cellTags.has(name)) sink.push('\t');
+    },
+    oncomment() {},
+    ondeclaration() {},
+    onend() {},
+    onopentagend() {
+      if (closing) return;
+      if (hiddenTags.has(tagName) && !hidden) {
+        hidden = 1;
+        hiddenName = tagName;
+      }
+    },
+    onopentagname(start: number, end: number) {
+      closing = false;
+      tagName = html.slice(start, end).toLowerCase();
+      if (tagName === 'br' || tagName === 'hr') sink.push('\n');
+      else if (blockTags.has(tagName)) sink.newline();
+    },
+    onprocessinginstruction() {},
+    onselfclosingtag() {
+      closing = true;
+    },
+    ontext(start: number, end: number) {
+      if (!hidden) sink.push(html.slice(start, end));
+    },
+    ontextentity(cp: number) {
+      if (!hidden) sink.push(cp === 0xa0 ? ' ' : String.fromCodePoint(cp));
+    },
+  };
+  const tokenizer = new Tokenizer({ decodeEntities: true }, cbs);
+  tokenizer.write(html);
+  tokenizer.end();
+  return { text: sink.toString(), truncated: sink.truncated };
+}
+
+// RTF destinations whose text is not document content.
+const rtfSkipDestinations = new Set(['fonttbl', 'colortbl', 'stylesheet', 'info', 'pict', 'object', 'objdata', 'themedata', 'colorschememapping', 'latentstyles', 'datastore', 'xmlnstbl', 'listtable', 'listoverridetable', 'rsidtbl', 'generator', 'filetbl', 'revtbl', 'pgdsctbl', 'bkmkstart', 'bkmkend', 'fldinst', 'datafield', 'shppict', 'nonshppict', 'blipuid', 'mmathPr', 'wgrffmtfilter', 'passwordhash', 'protusertbl', 'operator', 'author', 'xe', 'tc', 'pn', 'pntext', 'listtext', 'fontemb', 'falt', 'panose', 'template', 'docvar']);
+
+/**
+ * RTF to plain text: a single pass over the bytes with an explicit group stack. Handles \'hh
+ * escapes in the document's ANSI code page, \uN with \ucN fallback skipping, and skips the
+ * destinations that are not content (font tables, pictures, field instructions, …).
+ */
+export function rtfToText(bytes: Uint8Array, maxChars: number): { text: string; truncated: boolean } {
+  const sink = new TextSink(maxChars);
+  let codepage = 'windows-1252';
+  // Per-group state kept in parallel arrays: skip flag and \uc value.
+  const skipStack: number[] = [];
+  const ucStack: number[] = [];
+  let skip = 0;
+  let uc = 1;
+  let pendingSkip = 0; // fallback characters still to skip after \uN
+  let hexRun: number[] = [];
+  const flushHex = (): void => {
+    if (!hexRun.length) return;
+    if (!skip) sink.push(iconv.decode(Buffer.from(hexRun), codepage));
+    hexRun = [];
+  };
+  let destinationNext = false; // after '{' the first control word may name a destination
+  const n = bytes.length;
+  let i = 0;
+  while (i < n && !sink.full) {
+    const b = bytes[i];
+    if (b === 0x7b /* { */) {
+      flushHex();
+      skipStack.push(skip);
+      ucStack.push(uc);
+      destinationNext = true;
+      i++;
+      continue;
+    }
+    if (b === 0x7d /* } */) {
+      flushHex();
+      skip = skipStack.length ? (skipStack.pop() as number) : 0;
+      uc = ucStack.length ? (ucStack.pop() as number) : 1;
+      destinationNext = false;
+      pendingSkip = 0;
+      i++;
+      continue;
+    }
+    if (b === 0x5c /* \ */) {
+      const next = i + 1 < n ? bytes[i + 1] : 0;
+      if (next === 0x27 /* ' */) {
+        const hi = hexValue(bytes[i + 2]);
+        const lo = hexValue(bytes[i + 3]);
+        i += 4;
+        destinationNext = false;
+        if (hi < 0 || lo < 0) continue;
+        if (pendingSkip > 0) {
+          pendingSkip--;
+          continue;
+        }
+        hexRun.push(hi * 16 + lo);
+        continue;
+      }
+      flushHex();
+      if (next === 0x2a /* * */) {
+        // \* marks an optional destination: skip it unless we know it (we know none worth reading).
+        skip = 1;
+        i += 2;
+        continue;
+      }
+      if ((next >= 0x61 && next <= 0x7a) || (next >= 0x41 && next <= 0x5a)) {
+        let j = i + 1;
+        while (j < n && j - i < 40 && ((bytes[j] >= 0x61 && bytes[j] <= 0x7a) || (bytes[j] >= 0x41 && bytes[j] <= 0x5a))) j++;
+        const word = String.fromCharCode(...bytes.subarray(i + 1, j));
+        let param: number | undefined;
+        let k = j;
+        let negative = false;
+        if (k < n && bytes[k] === 0x2d) {
+          negative = true;
+          k++;
+        }
+        const digitsStart = k;
+        while (k < n && k - digitsStart < 10 && bytes[k] >= 0x30 && bytes[k] <= 0x39) k++;
+        if (k > digitsStart) {
+          param = Number(String.fromCharCode(...bytes.subarray(digitsStart, k)));
+          if (negative) param = -param;
+        } else if (negative) {
+          k = j;
+        }
+        if (k < n && bytes[k] === 0x20) k++; // the delimiting space belongs to the control word
+        i = k;
+        const wasDestination = destinationNext;
+        destinationNext = false;
+        if (wasDestination && rtfSkipDestinations.has(word)) {
+          skip = 1;
+          continue;
+        }
+        switch (word) {
+          case 'ansicpg':
+            if (param !== undefined && iconv.encodingExists('cp' + param)) codepage = 'cp' + param;
+            break;
+          case 'uc':
+            if (param !== undefined && param >= 0 && param < 10) uc = param;
+            break;
+          case 'u':
+            if (param !== undefined) {
+              const cp = param < 0 ? param + 65536 : param;
+              if (!skip) sink.push(String.fromCharCode(cp));
+              pendingSkip = uc;
+            }
+            break;
+          case 'par':
+          case 'line':
+          case 'row':
+          case 'sect':
+          case 'page':
+            if (!skip) sink.push('\n');
+            break;
+          case 'tab':
+          case 'cell':
+            if (!skip) sink.push('\t');
+            break;
+          case 'emdash':
+            if (!skip) sink.push('\u2014');
+            break;
+          case 'endash':
+            if (!skip) sink.push('\u2013');
+            break;
+          case 'lquote':
+            if (!skip) sink.push('\u2018');
+            break;
+          case 'rquote':
+            if (!skip) sink.push('\u2019');
+            break;
+          case 'ldblquote':
+            if (!skip) sink.push('\u201c');
+            break;
+          case 'rdblquote':
+            if (!skip) sink.push('\u201d');
+            break;
+          case 'bullet':
+            if (!skip) sink.push('\u2022');
+            break;
+          case 'bin':
+            // binary data follows: skip it whole
+            if (param !== undefined && param > 0) i += param;
+            break;
+          default:
+            break;
+        }
+        continue;
+      }
+      // control symbol: \\ \{ \} \~ \- \_ and others
+      i += 2;
+      destinationNext = false;
+      if (pendingSkip > 0) {
+        pendingSkip--;
+        continue;
+      }
+      if (skip) continue;
+      if (next === 0x5c || next === 0x7b || next === 0x7d) sink.push(String.fromCharCode(next));
+      else if (next === 0x7e) sink.push(' ');
+      else if (next === 0x5f) sink.push('-');
+      else if (next === 0x0a || next === 0x0d) sink.push('\n');
+      continue;
+    }
+    destinationNext = false;
+    if (b === 0x0d || b === 0x0a) {
+      i++;
+      continue;
+    }
+    if (pendingSkip > 0) {
+      pendingSkip--;
+      i++;
+      continue;
+    }
+    // plain run of text
+    let j = i;
+    while (j < n && bytes[j] !== 0x5c && bytes[j] !== 0x7b && bytes[j] !== 0x7d && bytes[j] !== 0x0d && bytes[j] !== 0x0a) j++;
+    if (!skip) {
+      flushHex();
+      sink.push(iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset + i, j - i), codepage));
+    }
+    i = j;
+  }
+  flushHex();
+  return { text: sink.toString(), truncated: sink.truncated };
+}
+
+function hexValue(b: number | undefined): number {
+  if (b === undefined) return -1;
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
+}
+
+/** Finds an ASCII needle in bytes (case-sensitive), from `from`, up to `limit`. */
+export function indexOfAscii(bytes: Uint8Array, needle: string, from = 0, limit = bytes.length): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(limit, bytes.length));
+  return buf.indexOf(needle, from, 'latin1');
+}

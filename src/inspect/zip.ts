@@ -1,0 +1,180 @@
+// ZIP reading with yauzl, safe on hostile input: entries are listed lazily from the central
+// directory, every read is counted against a byte cap and a compression-ratio cap, and yauzl's
+// validateEntrySizes stops an entry whose declared sizes lie (extraction.md §1).
+import yauzl from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
+
+export interface ZipEntryInfo {
+  name: string;
+  compressedSize: number;
+  uncompressedSize: number;
+  isDirectory: boolean;
+  encrypted: boolean;
+  /** 'zipcrypto' | 'winzip-aes' | 'pkware-strong' */
+  encryptionDetail?: string;
+  /** The entry uses a compression method yauzl cannot decode (bzip2, LZMA, Deflate64, zstd, …). */
+  unsupportedMethod: boolean;
+  entry: Entry;
+}
+
+export type ZipProblem = 'too-big' | 'ratio' | 'sizes-lie' | 'damaged' | 'budget';
+
+export class ZipLimitError extends Error {
+  readonly problem: ZipProblem;
+  constructor(problem: ZipProblem, message: string) {
+    super(message);
+    this.problem = problem;
+  }
+}
+
+/** Below this many bytes an entry is never called a bomb, however well it compresses. */
+export const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+export function openZip(bytes: Buffer): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true, strictFileNames: false }, (err, zip) => {
+      if (err || !zip) reject(err ?? new Error('zip did not open'));
+      else resolve(zip);
+    });
+  });
+}
+
+function describeEntry(entry: Entry): ZipEntryInfo {
+  const flag = entry.generalPurposeBitFlag;
+  const encrypted = (flag & 0x0001) !== 0 || (flag & 0x0040) !== 0 || entry.compressionMethod === 99;
+  let encryptionDetail: string | undefined;
+  if (encrypted) {
+    const extraIds = entry.extraFields.map((f) => f.id);
+    if (entry.compressionMethod === 99 || extraIds.includes(0x9901)) encryptionDetail = 'winzip-aes';
+    else if ((flag & 0x0040) !== 0 || extraIds.includes(0x0017)) encryptionDetail = 'pkware-strong';
+    else encryptionDetail = 'zipcrypto';
+  }
+  const name = entry.fileName;
+  return {
+    name,
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.uncompressedSize,
+    isDirectory: name.endsWith('/'),
+    encrypted,
+    encryptionDetail,
+    unsupportedMethod: !encrypted && entry.compressionMethod !== 0 && entry.compressionMethod !== 8,
+    entry,
+  };
+}
+
+/**
+ * Lists the entries of an open zip. Refuses (throws ZipLimitError 'budget') before reading the
+ * directory when the archive claims more entries than `maxEntries`.
+ */
+export function listZip(zip: ZipFile, maxEntries: number): Promise<ZipEntryInfo[]> {
+  if (zip.entryCount > maxEntries) {
+    zip.close();
+    return Promise.reject(new ZipLimitError('budget', 'too many entries'));
+  }
+  return new Promise((resolve, reject) => {
+    const entries: ZipEntryInfo[] = [];
+    zip.on('entry', (entry: Entry) => {
+      entries.push(describeEntry(entry));
+      zip.readEntry();
+    });
+    zip.once('end', () => resolve(entries));
+    zip.once('error', (err: Error) => reject(err));
+    zip.readEntry();
+  });
+}
+
+export interface ReadCaps {
+  /** Most bytes this entry may inflate to. */
+  maxBytes: number;
+  maxRatio: number;
+}
+
+/**
+ * Streams one entry's decompressed bytes to `onChunk`, stopping with a ZipLimitError when the
+ * entry outgrows `maxBytes`, its compression ratio passes `maxRatio`, or its declared size lies.
+ * Returns the number of bytes read.
+ */
+export function streamZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps, onChunk: (chunk: Buffer) => void): Promise<number> {
+  const ratioLimit = Math.max(RATIO_FLOOR_BYTES, Math.max(1, info.compressedSize) * caps.maxRatio);
+  if (info.uncompressedSize > caps.maxBytes) return Promise.reject(new ZipLimitError('too-big', 'entry larger than the limit'));
+  if (info.uncompressedSize > ratioLimit) return Promise.reject(new ZipLimitError('ratio', 'compression ratio over the limit'));
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(info.entry, (err, stream) => {
+      if (err || !stream) {
+        reject(classifyZipError(err));
+        return;
+      }
+      let total = 0;
+      let settled = false;
+      const fail = (e: Error): void => {
+        if (settled) return;
+        settled = true;
+        stream.destroy();
+        reject(e);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        total += chunk.length;
+        if (total > caps.maxBytes) return fail(new ZipLimitError('too-big', 'entry larger than the limit'));
+        if (total > ratioLimit) return fail(new ZipLimitError('ratio', 'compression ratio over the limit'));
+        try {
+          onChunk(chunk);
+        } catch (e) {
+          fail(e as Error);
+        }
+      });
+      stream.once('error', (e: Error) => fail(classifyZipError(e)));
+      stream.once('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve(total);
+      });
+    });
+  });
+}
+
+/** Reads one entry into a single buffer (preallocated from the declared size, which yauzl enforces). */
+export async function readZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps): Promise<Buffer> {
+  const declared = info.uncompressedSize;
+  if (declared <= caps.maxBytes) {
+    const out = Buffer.allocUnsafe(declared);
+    let pos = 0;
+    await streamZipEntry(zip, info, caps, (chunk) => {
+      if (pos + chunk.length > out.length) throw new ZipLimitError('sizes-lie', 'entry larger than declared');
+      chunk.copy(out, pos);
+      pos += chunk.length;
+    });
+    if (pos !== declared) throw new ZipLimitError('sizes-lie', 'entry shorter than declared');
+    return out;
+  }
+  throw new ZipLimitError('too-big', 'entry larger than the limit');
+}
+
+export function classifyZipError(err: unknown): ZipLimitError {
+  if (err instanceof ZipLimitError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.includes('too many bytes') || message.includes('not enough bytes') || message.includes('expected') || message.includes('Invalid size')) {
+    return new ZipLimitError('sizes-lie', 'declared sizes do not match the contents');
+  }
+  return new ZipLimitError('damaged', 'damaged');
+}
+
+/**
+ * For an archive yauzl refused: do the first local header's flags say it is encrypted
+ * (bit 0, or bit 13 for an encrypted central directory)?
+ */
+export function firstLocalHeaderEncryption(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 30 || bytes[0] !== 0x50 || bytes[1] !== 0x4b || bytes[2] !== 0x03 || bytes[3] !== 0x04) return undefined;
+  const flag = bytes[6] | (bytes[7] << 8);
+  if (flag & 0x2000) return 'zip-encrypted-directory';
+  if (flag & 0x0040) return 'pkware-strong';
+  const method = bytes[8] | (bytes[9] << 8);
+  if (method === 99) return 'winzip-aes';
+  if (flag & 0x0001) return 'zipcrypto';
+  return undefined;
+}
+
+/** Natural order for names like slide2.xml, slide10.xml. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
