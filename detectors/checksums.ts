@@ -1,0 +1,208 @@
+// Checksums and calendar checks for UK identifiers. Pure functions over short strings that a
+// pattern has already matched: no regular expressions, no allocation-heavy parsing.
+
+const UPN_LETTERS = 'ABCDEFGHJKLMNPQRTUVWXYZ'; // 23 letters: no I, O, S
+
+/** Keep only letters and digits, upper-cased ("A 123-456" → "A123456"). */
+export function compact(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += s[i];
+    else if (c >= 65 && c <= 90) out += s[i];
+    else if (c >= 97 && c <= 122) out += String.fromCharCode(c - 32);
+  }
+  return out;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * DfE Unique Pupil Number: 13 characters, a check letter then 12 characters (LA number 3,
+ * establishment 4, year of allocation 2, serial 3). In a temporary UPN the last character is a
+ * letter, valued by its position in the 23-letter alphabet. Check letter: sum of
+ * value(char i) × i for positions 2..13, mod 23, indexes the same alphabet.
+ */
+export function upnCheckLetter(body12: string): string | undefined {
+  if (body12.length !== 12) return undefined;
+  let sum = 0;
+  for (let i = 0; i < 12; i++) {
+    const c = body12.charCodeAt(i);
+    let value: number;
+    if (isDigit(c)) value = c - 48;
+    else if (i === 11) {
+      value = UPN_LETTERS.indexOf(body12[i]);
+      if (value < 0) return undefined;
+    } else return undefined;
+    sum += value * (i + 2);
+  }
+  return UPN_LETTERS[sum % 23];
+}
+
+export function isValidUpn(s: string): boolean {
+  const upn = compact(s);
+  if (upn.length !== 13) return false;
+  return upnCheckLetter(upn.slice(1)) === upn[0];
+}
+
+export function isTemporaryUpn(s: string): boolean {
+  const upn = compact(s);
+  return isValidUpn(upn) && !isDigit(upn.charCodeAt(12));
+}
+
+/**
+ * Unique Learner Number (Learning Records Service): 10 digits, not starting with 0. Sum of the
+ * first nine digits × weights 10..2, mod 11; remainder 0 is invalid; check digit = 10 − remainder.
+ */
+export function isValidUln(s: string): boolean {
+  const d = compact(s);
+  if (d.length !== 10 || d[0] === '0') return false;
+  let sum = 0;
+  for (let i = 0; i < 10; i++) {
+    const c = d.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    if (i < 9) sum += (c - 48) * (10 - i);
+  }
+  const r = sum % 11;
+  if (r === 0) return false;
+  return 10 - r === d.charCodeAt(9) - 48;
+}
+
+/** NHS number: 10 digits; sum of first nine × weights 10..2; check = 11 − (sum mod 11), 11 → 0, 10 invalid. */
+export function isValidNhsNumber(s: string): boolean {
+  const d = compact(s);
+  if (d.length !== 10) return false;
+  let sum = 0;
+  for (let i = 0; i < 10; i++) {
+    const c = d.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    if (i < 9) sum += (c - 48) * (10 - i);
+  }
+  let check = 11 - (sum % 11);
+  if (check === 11) check = 0;
+  if (check === 10) return false;
+  if (d === '0000000000') return false;
+  return check === d.charCodeAt(9) - 48;
+}
+
+const NI_BAD_FIRST = 'DFIQUV';
+const NI_BAD_SECOND = 'DFIOQUV';
+const NI_BAD_PREFIXES = new Set(['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ']);
+
+/** HMRC National Insurance number: prefix rules, six digits, optional suffix A–D. */
+export function isValidNiNumber(s: string, requireSuffix = false): boolean {
+  const ni = compact(s);
+  if (ni.length !== 8 && ni.length !== 9) return false;
+  if (requireSuffix && ni.length !== 9) return false;
+  const a = ni[0];
+  const b = ni[1];
+  if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z') return false;
+  if (NI_BAD_FIRST.includes(a) || NI_BAD_SECOND.includes(b)) return false;
+  if (NI_BAD_PREFIXES.has(a + b)) return false;
+  for (let i = 2; i < 8; i++) if (!isDigit(ni.charCodeAt(i))) return false;
+  if (ni.length === 9 && !'ABCD'.includes(ni[8])) return false;
+  return true;
+}
+
+export function isLeapYear(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+export function daysInMonth(y: number, m: number): number {
+  return [31, isLeapYear(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 0;
+}
+
+export function isRealDate(y: number, m: number, d: number): boolean {
+  return Number.isInteger(y) && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+function monthFromWord(w: string): number {
+  const k = w.slice(0, 3).toLowerCase();
+  const m = MONTHS.indexOf(k);
+  return m < 0 ? 0 : m + 1;
+}
+
+/**
+ * Parse a written date (UK order) into ISO yyyy-mm-dd, or undefined when it is not a real
+ * calendar date. Accepts 12/03/2014, 12-3-14, 12.03.2014, 2014-03-12, 12 March 2014,
+ * 12th Mar 2014, March 12, 2014. Two-digit years are read as within the last 100 years
+ * from `today`.
+ */
+export function parseUkDate(s: string, today: Date = new Date()): string | undefined {
+  // Tokenise into runs of digits and runs of letters.
+  const parts: string[] = [];
+  let cur = '';
+  let kind = 0; // 1 digits, 2 letters
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const k = isDigit(c) ? 1 : (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 2 : 0;
+    if (k !== kind && cur) {
+      parts.push(cur);
+      cur = '';
+    }
+    kind = k;
+    if (k) cur += s[i];
+  }
+  if (cur) parts.push(cur);
+  const clean = parts.filter((p) => !['st', 'nd', 'rd', 'th', 'of'].includes(p.toLowerCase()));
+  if (clean.length !== 3) return undefined;
+  let d: number, m: number, y: number, yLen: number;
+  const [p0, p1, p2] = clean;
+  const num = (p: string) => (isDigit(p.charCodeAt(0)) ? Number(p) : NaN);
+  if (isDigit(p0.charCodeAt(0)) && p0.length === 4) {
+    y = Number(p0);
+    yLen = 4;
+    m = isDigit(p1.charCodeAt(0)) ? Number(p1) : monthFromWord(p1);
+    d = num(p2);
+  } else if (!isDigit(p0.charCodeAt(0))) {
+    m = monthFromWord(p0);
+    d = num(p1);
+    y = num(p2);
+    yLen = p2.length;
+  } else {
+    d = num(p0);
+    m = isDigit(p1.charCodeAt(0)) ? Number(p1) : monthFromWord(p1);
+    y = num(p2);
+    yLen = p2.length;
+  }
+  if (yLen === 2) {
+    const century = Math.floor(today.getUTCFullYear() / 100) * 100;
+    y = century + y;
+    if (y > today.getUTCFullYear()) y -= 100;
+  } else if (yLen !== 4) return undefined;
+  if (!isRealDate(y, m, d)) return undefined;
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** Could this ISO date be someone's date of birth (not in the future, not before 1900)? */
+export function isPlausibleBirthDate(iso: string, today: Date = new Date()): boolean {
+  const y = Number(iso.slice(0, 4));
+  if (y < 1900) return false;
+  return iso <= today.toISOString().slice(0, 10);
+}
+
+/** A UK phone number's digits: national significant number of 9–10 digits, not starting 0. */
+export function isPlausibleUkPhone(s: string): boolean {
+  let d = '';
+  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) d += s[i];
+  if (d.startsWith('0044')) d = d.slice(4);
+  else if (s.trimStart().startsWith('+44') && d.startsWith('44')) d = d.slice(2);
+  if (d.startsWith('0')) d = d.slice(1);
+  if (d.startsWith('0')) d = d.slice(1); // +44 (0)20 …
+  if (d.length < 9 || d.length > 10) return false;
+  return '123789'.includes(d[0]);
+}
+
+export function isUkMobile(s: string): boolean {
+  let d = '';
+  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) d += s[i];
+  if (d.startsWith('0044')) d = d.slice(4);
+  else if (d.startsWith('44') && s.includes('+')) d = d.slice(2);
+  if (d.startsWith('0')) d = d.slice(1);
+  if (d.startsWith('0')) d = d.slice(1);
+  return d.length === 10 && d[0] === '7';
+}

@@ -1,0 +1,78 @@
+// Every detector, listed explicitly. Startup refuses duplicate ids or a detector without
+// examples (checkRegistry), and the test suite runs every detector's examples.
+
+import type { Detector, PatternDetector, RosterDetector } from './types.ts';
+import { pupilName } from './pupil-name.ts';
+import { ukUpn } from './uk-upn.ts';
+import { ukUln } from './uk-uln.ts';
+import { ukNhsNumber } from './uk-nhs-number.ts';
+import { ukNiNumber } from './uk-ni-number.ts';
+import { dateOfBirth } from './date-of-birth.ts';
+import { ukPostcode } from './uk-postcode.ts';
+import { ukPhoneNumber } from './uk-phone-number.ts';
+import { ukBankSortCode } from './uk-bank-sort-code.ts';
+import { ukBankAccountNumber } from './uk-bank-account-number.ts';
+import { passwordInText } from './password-in-text.ts';
+import { specialSend } from './special-send.ts';
+import { specialSafeguarding } from './special-safeguarding.ts';
+import { specialHealth } from './special-health.ts';
+import { specialExclusion } from './special-exclusion.ts';
+import { specialDisadvantage } from './special-disadvantage.ts';
+import { specialEthnicity } from './special-ethnicity.ts';
+import { specialReligion } from './special-religion.ts';
+import { specialIdentity } from './special-identity.ts';
+
+export type { Detector, PatternDetector, RosterDetector } from './types.ts';
+
+export const DETECTORS: readonly Detector[] = [
+  pupilName,
+  ukUpn,
+  ukUln,
+  ukNhsNumber,
+  ukNiNumber,
+  dateOfBirth,
+  ukPostcode,
+  ukPhoneNumber,
+  ukBankSortCode,
+  ukBankAccountNumber,
+  passwordInText,
+  specialSend,
+  specialSafeguarding,
+  specialHealth,
+  specialExclusion,
+  specialDisadvantage,
+  specialEthnicity,
+  specialReligion,
+  specialIdentity,
+];
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** Refuse a registry with duplicate or malformed ids, missing examples or no prefilter. */
+export function checkRegistry(detectors: readonly Detector[] = DETECTORS): void {
+  const seen = new Set<string>();
+  for (const d of detectors) {
+    if (!KEBAB.test(d.id)) throw new Error(`detector id "${d.id}" is not kebab-case`);
+    if (seen.has(d.id)) throw new Error(`duplicate detector id "${d.id}"`);
+    seen.add(d.id);
+    if (!d.description) throw new Error(`detector ${d.id} has no description`);
+    if (d.examples.match.length === 0 || d.examples.noMatch.length === 0) {
+      throw new Error(`detector ${d.id} needs examples that must match and examples that must not`);
+    }
+    if (d.kind === 'pattern') {
+      if (d.patterns.length === 0) throw new Error(`detector ${d.id} has no pattern`);
+      if (!d.keywords?.length && d.prefilter !== 'digits') {
+        throw new Error(`detector ${d.id} needs keywords or the digits prefilter`);
+      }
+    }
+  }
+  if (detectors.filter((d) => d.kind === 'roster').length > 1) throw new Error('only one roster detector is supported');
+}
+
+export function patternDetectors(detectors: readonly Detector[] = DETECTORS): PatternDetector[] {
+  return detectors.filter((d): d is PatternDetector => d.kind === 'pattern');
+}
+
+export function rosterDetector(detectors: readonly Detector[] = DETECTORS): RosterDetector | undefined {
+  return detectors.find((d): d is RosterDetector => d.kind === 'roster');
+}

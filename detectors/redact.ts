@@ -1,0 +1,53 @@
+// Redacted forms for findings, logs and notifications: enough to recognise, never the value.
+
+/** "Jane Smith" → "J*** S****"; keeps the first letter of each word and the separators. */
+export function redactName(s: string): string {
+  let out = '';
+  let inWord = false;
+  for (const ch of s) {
+    const isLetter = ch.toLowerCase() !== ch.toUpperCase() || (ch >= '0' && ch <= '9');
+    if (isLetter) {
+      out += inWord ? '*' : ch;
+      inWord = true;
+    } else if (ch === "'" || ch === '’') {
+      out += inWord ? '*' : ch;
+    } else {
+      inWord = false;
+      out += ch === '\r' || ch === '\n' || ch === '\t' ? ' ' : ch;
+    }
+  }
+  return out;
+}
+
+/**
+ * An identifier with only its first `keep` letters/digits shown and the rest masked:
+ * "A123456789012" → "A1234********". Separators are kept so the shape stays recognisable.
+ */
+export function redactIdentifier(s: string, keep: number): string {
+  let out = '';
+  let shown = 0;
+  for (const ch of s) {
+    const alnum = (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+    if (!alnum) out += ch === '\r' || ch === '\n' || ch === '\t' ? ' ' : ch;
+    else if (shown < keep) {
+      out += ch;
+      shown++;
+    } else out += '*';
+  }
+  return out;
+}
+
+/** Fully masked, length kept (passwords, account numbers). */
+export function redactAll(s: string): string {
+  return '*'.repeat(Math.min(Math.max(s.length, 1), 32));
+}
+
+// A date with every digit and letter masked, separators kept ("12/03/2014" keeps only its slashes).
+export function redactDate(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    out += alnum ? '*' : ch === '\r' || ch === '\n' || ch === '\t' ? ' ' : ch;
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+// What a detector is: data that proves itself (gitleaks style) plus pattern, context words and
+// a checksum (Presidio style). `detectors/index.ts` lists them; `src/detect` compiles them all
+// once into one DetectorSet; `test/detectors.test.ts` runs every detector's examples.
+
+export type DetectionCategory =
+  | 'name'
+  | 'identifier'
+  | 'date-of-birth'
+  | 'special-category'
+  | 'password'
+  | 'contact'
+  | 'financial';
+
+export type Strength = 'strong' | 'weak';
+
+/** What a candidate match looks like to the detector's scoring rule. */
+export interface MatchInfo {
+  /** The matched value (the `value` group if the pattern has one, else the whole match). */
+  value: string;
+  /** The whole match, for detectors whose decision depends on its shape. */
+  match: string;
+  /** Validator result: true (checksum passed), false (failed: never reported), undefined (none). */
+  validated?: boolean;
+  /** A context word occurs within the detector's window around the match. */
+  contextNear: boolean;
+  /** A context word occurs somewhere in the same text. */
+  contextInText: boolean;
+}
+
+export interface Score {
+  strength: Strength;
+  /** 0..1, how sure we are that this is the personal data the detector is for. */
+  score: number;
+}
+
+export interface DetectorExample {
+  text: string;
+  /** When given, the detection must have this strength. */
+  strength?: Strength;
+  /** For detectors that report a part of the match (the password): that part. */
+  value?: string;
+}
+
+export interface DetectorExamples {
+  /** Texts in which the detector must report at least one finding (of `strength`, if given). */
+  match: Array<string | DetectorExample>;
+  /**
+   * Texts in which the detector must report nothing. For the roster detector: no pupil is
+   * matched (no strong finding); a weak single-name signal is allowed.
+   */
+  noMatch: string[];
+}
+
+/** A detector that finds its data with RE2 patterns. */
+export interface PatternDetector {
+  kind: 'pattern';
+  /** kebab-case, stable: appears in findings, policy rules and logs. */
+  id: string;
+  /** What it finds, for a business manager. */
+  description: string;
+  category: DetectionCategory;
+  /**
+   * RE2 patterns (never JavaScript RegExp), compiled once. A named group `value` (which must end
+   * the pattern) narrows the reported span to that part of the match.
+   */
+  patterns: string[];
+  /** Default false: the patterns are compiled case-insensitively unless they say otherwise. */
+  caseSensitive?: boolean;
+  /**
+   * Prefilter. `keywords`: whole words (any case, diacritics folded); the patterns run only on
+   * texts where one of them occurs. `digits`: the patterns run only over the regions of the text
+   * that contain a word with a digit in it. A detector must have one or the other.
+   */
+  keywords?: string[];
+  prefilter?: 'digits';
+  /** Characters removed from the end of the value (sentence punctuation after a password). */
+  trimTrailing?: string;
+  /** Optional checksum or sanity check on the value. Throwing is a bug. */
+  validate?: (value: string) => boolean | undefined;
+  /** Words that make a match more likely to be what we think (whole words, any case). */
+  context?: { words: string[]; before: number; after: number };
+  /** Decide strength and score, or null to drop the candidate. */
+  score: (m: MatchInfo) => Score | null;
+  /** How the value is shown in findings, logs and notifications. */
+  redact: (value: string) => string;
+  /** Plain-English reason, for a business manager. */
+  reason: (m: MatchInfo) => string;
+  /**
+   * Special-category vocabulary: reported only near a pupil name, an identifier or a date of
+   * birth found in the same text, within `window` bytes. See detectors/README.md.
+   */
+  proximity?: { window: number };
+  examples: DetectorExamples;
+}
+
+/** A name from the example roster used by the roster detector's examples. */
+export interface ExamplePupil {
+  legalForename: string;
+  legalSurname: string;
+  preferredForename?: string;
+}
+
+/** The pupil-name detector: matches the school's roster (see src/roster/name-matcher.ts). */
+export interface RosterDetector {
+  kind: 'roster';
+  id: string;
+  description: string;
+  category: 'name';
+  exampleRoster: ExamplePupil[];
+  exampleStaff?: Array<{ forename: string; surname: string }>;
+  examples: DetectorExamples;
+}
+
+export type Detector = PatternDetector | RosterDetector;

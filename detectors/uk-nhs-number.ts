@@ -1,0 +1,42 @@
+import type { PatternDetector } from './types.ts';
+import { isValidNhsNumber } from './checksums.ts';
+import { redactIdentifier } from './redact.ts';
+
+function isSpaced334(s: string): boolean {
+  return s.length === 12 && (s[3] === ' ' || s[3] === '-') && s[7] === s[3];
+}
+
+export const ukNhsNumber: PatternDetector = {
+  kind: 'pattern',
+  id: 'uk-nhs-number',
+  description: "A patient's NHS number: ten digits with a check digit (mod 11), often written 3-3-4.",
+  category: 'identifier',
+  patterns: ['\\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\\b'],
+  prefilter: 'digits',
+  validate: isValidNhsNumber,
+  context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor', 'chi'], before: 40, after: 10 },
+  score: (m) => {
+    if (!m.validated) return null;
+    if (m.contextNear || isSpaced334(m.value)) return { strength: 'strong', score: m.contextNear ? 0.95 : 0.75 };
+    return { strength: 'weak', score: m.contextInText ? 0.5 : 0.35 };
+  },
+  redact: (v) => redactIdentifier(v, 3),
+  reason: (m) =>
+    m.contextNear || isSpaced334(m.value)
+      ? 'An NHS number (its check digit is correct)'
+      : 'A ten-digit number whose check digit fits an NHS number',
+  examples: {
+    match: [
+      { text: 'NHS number: 943 476 5919', strength: 'strong' },
+      { text: 'NHS No 9434765919', strength: 'strong' },
+      { text: 'ref 943-476-5919', strength: 'strong' },
+      { text: 'Ref 4010232137', strength: 'weak' },
+    ],
+    noMatch: [
+      'NHS number: 943 476 5918', // wrong check digit
+      'NHS 1234567890', // check digit would be 10: never issued
+      'Invoice 4010232138',
+      'Phone 01632 960 001',
+    ],
+  },
+};

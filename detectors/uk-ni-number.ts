@@ -1,0 +1,40 @@
+import type { PatternDetector } from './types.ts';
+import { isValidNiNumber, compact } from './checksums.ts';
+import { redactIdentifier } from './redact.ts';
+
+// HMRC National Insurance number. First letter never D F I Q U V; second never D F I O Q U V;
+// prefixes BG GB KN NK NT TN ZZ never issued; six digits; suffix A–D (sometimes left off).
+export const ukNiNumber: PatternDetector = {
+  kind: 'pattern',
+  id: 'uk-ni-number',
+  description: "A National Insurance number (two letters, six digits, a letter A–D), checked against HMRC's prefix rules.",
+  category: 'identifier',
+  patterns: ['\\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2}(?: ?[A-D])?\\b'],
+  caseSensitive: true,
+  prefilter: 'digits',
+  validate: (v) => isValidNiNumber(v),
+  context: { words: ['ni', 'nino', 'insurance'], before: 40, after: 10 },
+  score: (m) => {
+    if (!m.validated) return null;
+    const withSuffix = compact(m.value).length === 9;
+    if (withSuffix) return { strength: 'strong', score: m.contextNear ? 1 : 0.9 };
+    return m.contextNear ? { strength: 'strong', score: 0.8 } : null;
+  },
+  redact: (v) => redactIdentifier(v, 2),
+  reason: () => 'A National Insurance number',
+  examples: {
+    match: [
+      { text: 'NI number: AB 12 34 56 C', strength: 'strong' },
+      { text: 'JK123456D', strength: 'strong' },
+      { text: 'National Insurance no. CE123456', strength: 'strong' },
+    ],
+    noMatch: [
+      'QQ123456C', // Q is never a first letter
+      'BG123456A', // BG is never issued
+      'GB123456A',
+      'AO123456A', // O is never a second letter
+      'AB123456E', // suffix is A–D
+      'Flight CE123456 lands at noon', // no suffix and no context
+    ],
+  },
+};

@@ -1,0 +1,38 @@
+import type { PatternDetector } from './types.ts';
+import { isValidUln } from './checksums.ts';
+import { redactIdentifier } from './redact.ts';
+
+// Learning Records Service Unique Learner Number. Ten digits with a check digit: one random
+// ten-digit number in eleven passes, so without a context word it is only a weak signal.
+export const ukUln: PatternDetector = {
+  kind: 'pattern',
+  id: 'uk-uln',
+  description: "A learner's Unique Learner Number (ULN) from the Learning Records Service: ten digits with a check digit.",
+  category: 'identifier',
+  patterns: ['\\b[1-9][0-9]{9}\\b'],
+  prefilter: 'digits',
+  validate: isValidUln,
+  context: { words: ['uln', 'ulns', 'learner', 'lrs', 'pupil'], before: 40, after: 10 },
+  score: (m) => {
+    if (!m.validated) return null;
+    if (m.contextNear) return { strength: 'strong', score: 0.9 };
+    return { strength: 'weak', score: m.contextInText ? 0.5 : 0.35 };
+  },
+  redact: (v) => redactIdentifier(v, 3),
+  reason: (m) =>
+    m.contextNear
+      ? 'A Unique Learner Number (its check digit is correct and it is labelled as a ULN)'
+      : 'A ten-digit number whose check digit fits a Unique Learner Number',
+  examples: {
+    match: [
+      { text: 'ULN: 1234567899', strength: 'strong' },
+      { text: 'Unique learner number 4002134562', strength: 'strong' },
+      { text: 'Ref 7654321987', strength: 'weak' },
+    ],
+    noMatch: [
+      'ULN: 1234567890', // wrong check digit
+      'ULN: 0123456789', // ULNs never start with 0
+      'Tel 01234567899', // eleven digits
+    ],
+  },
+};

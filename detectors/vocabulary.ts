@@ -1,0 +1,76 @@
+// Building special-category vocabulary detectors from word lists. Each list is data: terms
+// (matched case-insensitively, any spacing or hyphen between words) and acronyms (matched only
+// in capitals, so "SEN" but not "sen", "CIN" but not "cin"). Keywords for the prefilter are
+// derived: the longest word of each term, and each acronym.
+
+import type { PatternDetector, DetectorExamples } from './types.ts';
+
+function escapeRe2(word: string): string {
+  let out = '';
+  for (const ch of word) out += '\\^$.|?*+()[]{}'.includes(ch) ? '\\' + ch : ch;
+  return out;
+}
+
+function termPattern(term: string): string {
+  return term
+    .split(/[\s-]+/)
+    .filter(Boolean)
+    .map(escapeRe2)
+    .join("[\\s-]+");
+}
+
+function longestWord(term: string): string {
+  const words = term.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  let best = words[0] ?? term;
+  for (const w of words) if (w.length >= best.length) best = w;
+  return best.toLowerCase();
+}
+
+/** The term as written, with runs of whitespace shown as one space (no RegExp on message text). */
+function collapseSpaces(value: string): string {
+  let out = '';
+  let space = false;
+  for (const ch of value) {
+    const ws = ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n' || ch === '\u00a0';
+    if (ws) {
+      if (!space) out += ' ';
+      space = true;
+    } else {
+      out += ch;
+      space = false;
+    }
+  }
+  return out;
+}
+
+export interface VocabularyInput {
+  id: string;
+  description: string;
+  /** What the category is, for the reason: "special educational needs". */
+  topic: string;
+  terms: string[];
+  acronyms?: string[];
+  window?: number;
+  examples: DetectorExamples;
+}
+
+export function vocabularyDetector(v: VocabularyInput): PatternDetector {
+  const parts: string[] = [];
+  if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map(termPattern).join('|')})\\b)`);
+  if (v.acronyms?.length) parts.push(`\\b(?:${v.acronyms.map(escapeRe2).join('|')})\\b`);
+  const keywords = [...new Set([...v.terms.map(longestWord), ...(v.acronyms ?? []).map((a) => longestWord(a))])];
+  return {
+    kind: 'pattern',
+    id: v.id,
+    description: v.description,
+    category: 'special-category',
+    patterns: [parts.join('|')],
+    caseSensitive: true,
+    keywords,
+    score: () => ({ strength: 'strong', score: 0.8 }),
+    redact: collapseSpaces,
+    reason: () => `Mentions ${v.topic} close to a pupil's name, an identifier or a date of birth`,
+    proximity: { window: v.window ?? 300 },
+    examples: v.examples,
+  };
+}
