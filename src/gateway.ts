@@ -1,5 +1,6 @@
 // Assembles a running gateway from a validated configuration: the receive stage, the pipeline,
-// the next hop (or the embedded capture sink), and the health endpoint.
+// the next hop (or the embedded capture sink), the health endpoint, and the quarantine store with
+// its outbox worker (notices, releases) and retention job.
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
@@ -9,6 +10,12 @@ import { createPipeline } from './pipeline.ts';
 import { startHealthServer, type HealthServer } from './review/health.ts';
 import { Metrics } from './review/metrics.ts';
 import { DELIVER, type Inspector } from './types.ts';
+import { openStore, type Store } from './store/index.ts';
+import { startRetention } from './store/retention.ts';
+import { holdMessage } from './act/hold.ts';
+import { notifySettings } from './act/notify/settings.ts';
+import { loadTemplates } from './act/notify/compose.ts';
+import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
 
 export interface Gateway {
   config: Config;
@@ -18,6 +25,8 @@ export interface Gateway {
   health?: HealthServer;
   logger: Logger;
   metrics: Metrics;
+  store: Store;
+  outbox: OutboxWorker;
   stop(): Promise<void>;
 }
 
@@ -25,6 +34,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** The inspection seam; defaults to always deliver until the policy stage is wired. */
   inspector?: Inspector;
+  /** Outbox worker tuning (tests use short intervals). */
+  outbox?: Pick<OutboxWorkerOptions, 'pollMs' | 'retryBaseMs' | 'maxRetryMs' | 'leaseMs' | 'now'>;
+  /** How often retention runs (default hourly; it also runs at start-up). */
+  retentionEveryMs?: number;
 }
 
 export function createLogger(config: Config): Logger {
@@ -33,6 +46,12 @@ export function createLogger(config: Config): Logger {
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config);
+  // Notification settings and templates first: a bad address or a broken template stops start-up.
+  const notify = notifySettings(config);
+  const templates = loadTemplates(notify.templatesDir, config.source);
+  if (!notify.businessManager) logger.warn({ event: 'no-business-manager' }, 'school.business_manager is not set: nobody will be told about held mail');
+  const store = await openStore(config);
+  logger.info({ event: 'store-open', kind: store.kind, location: store.location }, 'quarantine store ready');
   let capture: CaptureSink | undefined;
   let nextHop = config.nextHop;
   if (!nextHop) {
@@ -43,13 +62,27 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const inspector: Inspector = opts.inspector ?? (async () => DELIVER);
   const metrics = new Metrics();
-  const handler = createPipeline({ hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000 });
+  const outbox = startOutboxWorker({ store, deliverer, settings: notify, templates, hostname: config.hostname, logger, ...opts.outbox });
+  const holdContext = { store, notify, hostname: config.hostname, onQueued: () => outbox.kick() };
+  const handler = createPipeline({
+    hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
+    hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
+    blockMode: notify.blockMode,
+  });
+  const retention = startRetention(store, {
+    everyMs: opts.retentionEveryMs,
+    onResult: (r) => { if (r.messagesPurged || r.incidentsDeleted) logger.info({ event: 'retention', ...r }, 'retention purged old quarantine data'); },
+    onError: (e) => logger.error({ event: 'retention-failed', err: e.message }, 'retention run failed; will retry'),
+  });
   let receiver: Receiver;
   try {
     receiver = await startReceiver(config, handler, logger);
   } catch (err) {
+    await outbox.stop();
+    await retention.stop();
     deliverer.close();
     await capture?.close();
+    await store.close();
     throw err;
   }
   const startedAt = new Date();
@@ -80,13 +113,18 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     health,
     logger,
     metrics,
+    store,
+    outbox,
     stop() {
       stopping ??= (async () => {
         logger.info({ event: 'stopping', inFlight: receiver.inFlight() }, 'stopping: finishing messages in flight');
         await receiver.close();
         await health?.close();
+        await outbox.stop();
+        await retention.stop();
         deliverer.close();
         await capture?.close();
+        await store.close();
         logger.info({ event: 'stopped' }, 'stopped');
       })();
       return stopping;

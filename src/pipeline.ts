@@ -15,6 +15,10 @@ export interface PipelineParts {
   /** Budget for inspection and policy; past it the upstream hears 451 and retries. */
   inspectTimeoutMs: number;
   metrics?: Metrics;
+  /** Durably holds a quarantined or blocked message (src/act/hold.ts); resolves after the commit. */
+  hold?: (message: ReceivedMessage, verdict: Verdict, opts: { smtpReject: boolean }) => Promise<{ reference: string }>;
+  /** `hold` (default): a block is stored and answered 250, the sender told. `reject`: stored, answered 550 5.7.1. */
+  blockMode?: 'hold' | 'reject';
 }
 
 export function createPipeline(parts: PipelineParts): (message: ReceivedMessage) => Promise<SmtpReply> {
@@ -47,9 +51,25 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
     const decided = { verdict: verdict.action, rules: verdict.rules, inspectMs: ms(t0), ...(verdict.wouldHaveBeen ? { wouldHaveBeen: verdict.wouldHaveBeen } : {}) };
 
     if (verdict.action !== 'deliver') {
-      // Until quarantine storage exists, a hold is a permanent refusal that names the rule and a
-      // reference, never the personal data: the sender's own server returns it to the sender.
-      return finish({ code: 550, text: `5.7.1 Not sent: it breaks the school's rule ${verdict.rules[0] ?? 'policy'} (ref ${message.id})` }, decided);
+      // Quarantine and block are stored (raw bytes, verdict, incident, notices) in one transaction
+      // before the upstream hears anything; a store failure is a 451 and the upstream retries.
+      const smtpReject = verdict.action === 'block' && parts.blockMode === 'reject';
+      const t1 = performance.now();
+      let reference: string;
+      try {
+        if (!parts.hold) throw new Error('no quarantine store');
+        ({ reference } = await parts.hold(message, verdict, { smtpReject }));
+      } catch (err) {
+        logger.error({ event: 'hold-failed', id: message.id, err: (err as Error).message }, 'could not store the held message; upstream will retry');
+        return finish({ code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${message.id})` }, { ...decided, holdMs: ms(t1), held: false });
+      }
+      const extra = { ...decided, holdMs: ms(t1), held: true, reference };
+      if (smtpReject) {
+        // The reply names the rule and the reference, never the personal data: the sender's own
+        // server returns it to the sender.
+        return finish({ code: 550, text: `5.7.1 Not sent: it breaks the school's rule ${verdict.rules[0] ?? 'policy'} (ref ${reference})` }, extra);
+      }
+      return finish({ code: 250, text: verdict.action === 'quarantine' ? `2.0.0 Ok: held for review as ${reference}` : `2.0.0 Ok: not delivered, recorded as ${reference}` }, extra);
     }
 
     const t1 = performance.now();

@@ -1,0 +1,249 @@
+// Composes Hallmonitor's emails from the editable templates in config/templates (or the school's
+// copy in school.templates_dir). Only what is safe goes in: the reference, the rules, who sent it to
+// whom, and the findings' redacted evidence. Never the subject or the message text (they can name a
+// pupil); attachment file names are masked the same way evidence is.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../../config/index.ts';
+import { RULES } from '../../decide/rules.ts';
+import type { Incident } from '../../store/incidents.ts';
+import { compileTemplate, escapeHtml, plainText, TemplateError, type Template } from './template.ts';
+import { formatLocal, SHIPPED_TEMPLATES, type NotifySettings } from './settings.ts';
+
+export const NOTICE_TEMPLATES = [
+  'business-manager',
+  'business-manager-digest',
+  'business-manager-escalated',
+  'sender-held',
+  'sender-not-sent',
+  'sender-rejected',
+] as const;
+export type NoticeTemplate = (typeof NOTICE_TEMPLATES)[number];
+
+interface FixItem { text: string | null; heading: string | null; steps: Array<{ n: number; text: string }> }
+export interface RuleText { id: string; title: string; school_rule: string; fix: FixItem[] }
+
+export interface Templates {
+  notice: Record<NoticeTemplate, { subject: Template; text: Template; html: Template }>;
+  layout: Template;
+  rules: Map<string, RuleText>;
+  /** Where each file came from, for `--help` and errors. */
+  files: string[];
+}
+
+export interface Notice { subject: string; text: string; html: string }
+
+/** Loads and compiles every template once, at start-up: a broken template stops the gateway there. */
+export function loadTemplates(dir: string | null, configSource = '(templates)'): Templates {
+  const problems: string[] = [];
+  const files: string[] = [];
+  const read = (name: string): string => {
+    const own = dir ? path.join(dir, name) : null;
+    const file = own && existsSync(own) ? own : path.join(SHIPPED_TEMPLATES, name);
+    files.push(file);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`template ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return '';
+    }
+  };
+  const compile = (source: string, name: string): Template => {
+    try {
+      return compileTemplate(source, name);
+    } catch (err) {
+      problems.push(`template ${err instanceof TemplateError ? err.message : `${name}: ${(err as Error).message}`}`);
+      return compileTemplate('', name);
+    }
+  };
+  const notice = {} as Templates['notice'];
+  for (const name of NOTICE_TEMPLATES) {
+    const txt = read(`${name}.txt`).replace(/^\uFEFF/, '');
+    const nl = txt.indexOf('\n');
+    const first = nl < 0 ? txt : txt.slice(0, nl);
+    if (!/^Subject:/i.test(first)) problems.push(`template ${name}.txt: the first line must be "Subject: …"`);
+    notice[name] = {
+      subject: compile(first.replace(/^Subject:\s*/i, '').trim(), `${name}.txt (subject)`),
+      text: compile(nl < 0 ? '' : txt.slice(nl + 1), `${name}.txt`),
+      html: compile(read(`${name}.html`), `${name}.html`),
+    };
+  }
+  const layout = compile(read('layout.html'), 'layout.html');
+  const rules = new Map<string, RuleText>();
+  try {
+    const doc = parseYaml(read('rules.yaml')) as { rules?: Record<string, unknown> } | null;
+    for (const [id, r] of Object.entries(doc?.rules ?? {})) rules.set(id, ruleText(id, r, problems));
+  } catch (err) {
+    problems.push(`template rules.yaml: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!rules.has('default')) rules.set('default', { id: 'default', title: 'A school data-protection rule', school_rule: "The school's data-protection policy.", fix: [] });
+  if (problems.length) throw new ConfigError(configSource, problems);
+  return { notice, layout, rules, files };
+}
+
+function ruleText(id: string, r: unknown, problems: string[]): RuleText {
+  const o = (r && typeof r === 'object' ? r : {}) as Record<string, unknown>;
+  const str = (v: unknown, key: string): string => {
+    if (typeof v === 'string' && v.trim()) return v.trim();
+    problems.push(`template rules.yaml: rules.${id}.${key}: expected text`);
+    return '';
+  };
+  const fix: FixItem[] = (Array.isArray(o.fix) ? o.fix : []).map((item, i) => {
+    if (typeof item === 'string') return { text: item, heading: null, steps: [] };
+    const it = (item && typeof item === 'object' ? item : {}) as Record<string, unknown>;
+    const steps = Array.isArray(it.steps) ? it.steps.map((s, n) => ({ n: n + 1, text: String(s) })) : [];
+    return { text: null, heading: str(it.heading, `fix[${i}].heading`), steps };
+  });
+  return { id, title: str(o.title, 'title'), school_rule: str(o.school_rule, 'school_rule'), fix };
+}
+
+export function ruleTextFor(t: Templates, id: string): RuleText {
+  const own = t.rules.get(id);
+  if (own) return own;
+  const def = (RULES as Record<string, { title: string; policy: string } | undefined>)[id];
+  const fallback = t.rules.get('default')!;
+  return def ? { id, title: def.title, school_rule: def.policy, fix: fallback.fix } : { ...fallback, id };
+}
+
+/**
+ * Where a finding is, in words, with file names masked like evidence ("J*** S**** r*****.docx"):
+ * the name of a photo or report is often the pupil's name.
+ */
+export function describeWhere(where: string): string {
+  let w = where;
+  let nameOf = false;
+  if (w.startsWith('filename:')) {
+    nameOf = true;
+    w = w.slice('filename:'.length);
+  }
+  if (w === 'subject') return 'the subject line';
+  if (w === 'body' || w.startsWith('body:')) return 'the text of the email';
+  if (w === 'envelope') return 'the recipients';
+  if (w.startsWith('attachment:')) {
+    const masked = w.slice('attachment:'.length).split('/').map(maskFileName).join(' › ');
+    return `${nameOf ? 'the file name of the attachment' : 'the attachment'} ${masked}`;
+  }
+  if (w.startsWith('header')) return 'the email headers';
+  return 'the email';
+}
+
+/** File names found in findings' `where`, raw → masked, so a reason that quotes one is masked too. */
+function fileNamesIn(wheres: string[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const where of wheres) {
+    const w = where.startsWith('filename:') ? where.slice(9) : where;
+    if (!w.startsWith('attachment:')) continue;
+    for (const seg of w.slice(11).split('/')) if (seg.length >= 3) names.set(seg, maskFileName(seg));
+  }
+  return names;
+}
+
+/** "Jane Smith report.docx" → "J*** S**** r*****.docx": first letter of each word, extension kept. */
+export function maskFileName(name: string): string {
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 6 ? name.slice(dot) : '';
+  const stem = ext ? name.slice(0, dot) : name;
+  let out = '';
+  let inWord = false;
+  for (const ch of stem) {
+    const letter = ch.toLowerCase() !== ch.toUpperCase() || (ch >= '0' && ch <= '9');
+    if (letter) {
+      out += inWord ? '*' : ch;
+      inWord = true;
+    } else {
+      inWord = false;
+      out += ch.charCodeAt(0) < 0x20 ? ' ' : ch;
+    }
+  }
+  return `"${out}${ext}"`;
+}
+
+function replaceAll(s: string, map: Map<string, string>): string {
+  let out = s;
+  // Longest first, so "a.zip/b.csv" parts don't mask each other halfway.
+  for (const [raw, masked] of [...map].sort((a, b) => b[0].length - a[0].length)) out = out.split(raw).join(masked.slice(1, -1));
+  return out;
+}
+
+export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean }
+
+/** Everything a template may show about one incident. */
+export function incidentView(t: Templates, s: NotifySettings, inc: Incident, extra: ViewExtra = {}): Record<string, unknown> {
+  const rules = inc.rules.map((id) => ruleTextFor(t, id));
+  const titles = new Map(rules.map((r) => [r.id, r.title]));
+  const files = fileNamesIn(inc.findings.map((f) => f.where));
+  const findings = inc.findings.map((f) => ({
+    rule: f.rule ?? '',
+    rule_title: titles.get(f.rule ?? '') ?? (rules[0]?.title ?? ''),
+    where: describeWhere(f.where),
+    evidence: f.evidence ? replaceAll(f.evidence, files) : null,
+    reason: replaceAll(f.reason || 'Personal information was found.', files),
+  }));
+  const deadline = new Date(inc.detectedAt.getTime() + 72 * 3_600_000);
+  return {
+    school_name: s.schoolName,
+    reference: inc.reference,
+    detected_at: formatLocal(inc.detectedAt, s.timeZone),
+    sender: inc.sender || '(no sender address)',
+    recipients: inc.recipients,
+    recipient_count: inc.recipients.length,
+    severity: inc.severity,
+    held: inc.action === 'quarantine',
+    not_sent: inc.action === 'block',
+    near_miss: inc.kind === 'near-miss',
+    rules,
+    first_rule: rules[0] ?? null,
+    findings,
+    console_link: s.consoleUrl ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}` : null,
+    business_manager: s.businessManager,
+    breach_deadline: formatLocal(deadline, s.timeZone),
+    potential_breach: inc.potentialBreach,
+    ico_deadline: inc.icoDeadline ? formatLocal(inc.icoDeadline, s.timeZone) : null,
+    safeguarding: !!extra.safeguarding,
+    released: !!extra.released || inc.status === 'released',
+    actor: extra.actor ?? null,
+  };
+}
+
+function render(t: Templates, name: NoticeTemplate, view: Record<string, unknown>): Notice {
+  const n = t.notice[name];
+  const subject = n.subject.render(view, plainText).replace(/\s+/g, ' ').trim().slice(0, 250);
+  const text = n.text.render(view, plainText);
+  const content = n.html.render(view, escapeHtml);
+  const html = t.layout.render({ ...view, subject, content }, escapeHtml);
+  return { subject, text, html };
+}
+
+export function composeIncidentNotice(t: Templates, s: NotifySettings, name: Exclude<NoticeTemplate, 'business-manager-digest'>, inc: Incident, extra: ViewExtra = {}): Notice {
+  return render(t, name, incidentView(t, s, inc, extra));
+}
+
+export function composeDigest(t: Templates, s: NotifySettings, incidents: Incident[]): Notice {
+  const views = incidents.map((i) => incidentView(t, s, i));
+  return render(t, 'business-manager-digest', { school_name: s.schoolName, digest_count: incidents.length, single: incidents.length === 1, incidents: views });
+}
+
+/**
+ * The RFC 5322 message: plain text and HTML alternatives, marked as automatic
+ * (Auto-Submitted: auto-generated, RFC 3834; X-Auto-Response-Suppress for Exchange) so no
+ * out-of-office or bounce answers it, with a Message-ID fixed when the notice was queued.
+ */
+export async function buildEmail(s: NotifySettings, notice: Notice, to: string, messageId: string, date: Date, reference?: string): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: { name: `Hallmonitor (${s.schoolName})`, address: s.from },
+    to,
+    subject: notice.subject,
+    text: notice.text,
+    html: notice.html,
+    messageId,
+    date,
+    headers: {
+      'Auto-Submitted': 'auto-generated',
+      'X-Auto-Response-Suppress': 'All',
+      ...(reference ? { 'X-Hallmonitor-Reference': reference } : {}),
+    },
+  });
+  return new Promise((resolve, reject) => composer.compile().build((err, buf) => (err ? reject(err) : resolve(buf))));
+}

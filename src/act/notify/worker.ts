@@ -1,0 +1,283 @@
+// The outbox worker: sends the notices and release deliveries that holds and review actions
+// queued, through the same next hop as everything else (a Deliverer). Rows are claimed with a
+// lease (FOR UPDATE SKIP LOCKED on PostgreSQL), so several gateways sharing one database never
+// take the same row; a failed send is retried with exponential backoff; a permanent refusal is
+// recorded in the incident's history. A row is marked sent only after the next hop said 250: if
+// the process dies in between, the row's lease runs out and it is sent again with the same
+// Message-ID (the one window where a duplicate is possible; nothing is ever lost).
+import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Deliverer, DeliveryResult } from '../deliver.ts';
+import { traceHeader } from '../trace.ts';
+import type { Store } from '../../store/index.ts';
+import { appendHistory, findIncident, heldMessage, transition, type Incident } from '../../store/incidents.ts';
+import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
+import { buildEmail, composeDigest, composeIncidentNotice, type Notice, type Templates } from './compose.ts';
+import type { NotifySettings } from './settings.ts';
+
+export interface OutboxWorkerOptions {
+  store: Store;
+  deliverer: Deliverer;
+  settings: NotifySettings;
+  templates: Templates;
+  /** The name in the trace header of released mail. */
+  hostname: string;
+  logger?: Logger;
+  /** How often an idle worker looks for due rows (ms). */
+  pollMs?: number;
+  /** How long a claim holds before another worker may take the row over (ms). */
+  leaseMs?: number;
+  batch?: number;
+  /** First retry delay; doubles each attempt up to maxRetryMs. */
+  retryBaseMs?: number;
+  maxRetryMs?: number;
+  /** After this many attempts a row is given up (failed) and the failure recorded. */
+  maxAttempts?: number;
+  now?: () => Date;
+}
+
+export type JobOutcome =
+  | { state: 'sent'; detail: string }
+  | { state: 'retrying'; detail: string; nextAttempt: Date }
+  | { state: 'failed'; detail: string };
+
+export interface OutboxWorker {
+  /** Look for due rows now (called after a commit that queued some). */
+  kick(): void;
+  /** One pass: claim and send what is due. Returns how many rows were handled. */
+  runOnce(): Promise<number>;
+  /** Send one row now if it is due and nobody else holds it; otherwise wait for whoever does. */
+  sendJob(id: string, waitMs?: number): Promise<JobOutcome>;
+  /** Start the polling loop (not needed for a one-off sendJob from the CLI). */
+  start(): void;
+  stop(): Promise<void>;
+  readonly id: string;
+}
+
+export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
+  const id = `${o.hostname || osHostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const now = o.now ?? (() => new Date());
+  const pollMs = o.pollMs ?? 5_000;
+  const leaseMs = o.leaseMs ?? 5 * 60_000;
+  const batch = o.batch ?? 50;
+  const retryBase = o.retryBaseMs ?? 60_000;
+  const maxRetry = o.maxRetryMs ?? 60 * 60_000;
+  const maxAttempts = o.maxAttempts ?? 40;
+  const log = o.logger;
+  const { db } = o.store;
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  let again = false;
+
+  const backoff = (attempts: number): Date => {
+    const base = Math.min(maxRetry, retryBase * 2 ** Math.max(0, attempts - 1));
+    const jitter = base * 0.1 * (Math.random() * 2 - 1);
+    return new Date(now().getTime() + Math.max(0, Math.round(base + jitter)));
+  };
+
+  const describe = (r: DeliveryResult): string => (r.ok ? r.response : `${r.code} ${r.enhanced} ${r.reason}`).replace(/[\r\n]+/g, ' ').slice(0, 300);
+
+  async function settle(rows: OutboxRow[], result: DeliveryResult, recipient: string): Promise<JobOutcome> {
+    const ids = rows.map((r) => r.id);
+    const refused = result.ok ? result.refused.find((x) => x.address.toLowerCase() === recipient.toLowerCase()) : undefined;
+    if (result.ok && !refused) {
+      await db.transaction().execute(async (trx) => {
+        await markSent(trx, ids, id, now());
+        for (const r of rows) await appendHistory(trx, r.reference, 'hallmonitor', 'notified', `${r.template} notice sent${r.mode === 'digest' ? ' (daily digest)' : ''}`, now());
+      });
+      log?.info({ event: 'notice-sent', template: rows[0].template, references: rows.map((r) => r.reference), mode: rows[0].mode }, 'notification sent');
+      return { state: 'sent', detail: describe(result) };
+    }
+    const permanent = refused ? refused.code >= 500 : !result.ok && result.code >= 500;
+    const detail = refused ? `${refused.code} ${refused.response}`.slice(0, 300) : describe(result);
+    const attempts = Math.max(...rows.map((r) => r.attempts));
+    if (permanent || attempts >= maxAttempts) {
+      await db.transaction().execute(async (trx) => {
+        await markFailed(trx, ids, id, detail);
+        for (const r of rows) await appendHistory(trx, r.reference, 'hallmonitor', 'notice-failed', `${r.template} notice could not be delivered after ${r.attempts} attempt(s): ${detail}`, now());
+      });
+      log?.error({ event: 'notice-failed', template: rows[0].template, references: rows.map((r) => r.reference), detail }, 'notification could not be delivered');
+      return { state: 'failed', detail };
+    }
+    const next = backoff(attempts);
+    await markRetry(db, ids, id, next, detail);
+    log?.warn({ event: 'notice-deferred', template: rows[0].template, references: rows.map((r) => r.reference), attempts, next: next.toISOString(), detail }, 'notification deferred; will retry');
+    return { state: 'retrying', detail, nextAttempt: next };
+  }
+
+  async function sendNotice(rows: OutboxRow[]): Promise<JobOutcome> {
+    const first = rows[0];
+    const incidents: Incident[] = [];
+    for (const r of rows) {
+      const inc = await findIncident(db, r.reference);
+      if (inc) incidents.push(inc);
+    }
+    if (!incidents.length) {
+      await markFailed(db, rows.map((r) => r.id), id, 'incident no longer exists');
+      return { state: 'failed', detail: 'incident no longer exists' };
+    }
+    let notice: Notice;
+    if (first.mode === 'digest') notice = composeDigest(o.templates, o.settings, incidents);
+    else {
+      const inc = incidents[0];
+      const template = first.template === 'safeguarding-lead' ? 'business-manager' : first.template;
+      notice = composeIncidentNotice(o.templates, o.settings, template as Parameters<typeof composeIncidentNotice>[2], inc, {
+        safeguarding: first.template === 'safeguarding-lead',
+        actor: first.actor ?? undefined,
+      });
+    }
+    const email = await buildEmail(o.settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);
+    const result = await o.deliverer.deliver(
+      { mailFrom: o.settings.returnPath, mailFromParams: {}, rcptTo: [{ address: first.recipient }] },
+      [email],
+    );
+    return settle(rows, result, first.recipient);
+  }
+
+  async function sendRelease(row: OutboxRow): Promise<JobOutcome> {
+    const held = await heldMessage(db, row.reference);
+    const inc = await findIncident(db, row.reference);
+    const fail = async (detail: string, reopen: boolean): Promise<JobOutcome> => {
+      await db.transaction().execute(async (trx) => {
+        await markFailed(trx, [row.id], id, detail);
+        await appendHistory(trx, row.reference, 'hallmonitor', 'release-failed', detail, now());
+        if (reopen) await transition(trx, row.reference, ['released'], 'open', now());
+      });
+      log?.error({ event: 'release-failed', reference: row.reference, detail }, 'released message could not be delivered');
+      return { state: 'failed', detail };
+    };
+    if (!held?.raw || !inc) return fail('the held message is no longer in the quarantine', false);
+    if (inc.status !== 'released') return fail(`the incident is ${inc.status}, no longer released`, false);
+    const message = { id: held.messageId, envelope: held.envelope, raw: held.raw, receivedAt: held.receivedAt, client: held.client };
+    const result = await o.deliverer.deliver(held.envelope, [traceHeader(message, o.hostname), held.raw]);
+    if (result.ok) {
+      await db.transaction().execute(async (trx) => {
+        await markSent(trx, [row.id], id, now());
+        const refused = result.refused.length ? `; refused by the next hop for ${result.refused.map((r) => `${r.address} (${r.code})`).join(', ')}` : '';
+        await appendHistory(trx, row.reference, 'hallmonitor', 'delivered',
+          `released message delivered unchanged to ${result.accepted.length} recipient(s) (released by ${row.actor ?? 'unknown'}): ${describe(result)}${refused}`, now());
+      });
+      log?.info({ event: 'release-delivered', reference: row.reference, accepted: result.accepted.length, refused: result.refused.length }, 'released message delivered');
+      return { state: 'sent', detail: describe(result) };
+    }
+    if (result.code >= 500 || row.attempts >= maxAttempts) {
+      return fail(`the next hop refused the released message: ${describe(result)}; the incident is open again`, true);
+    }
+    const next = backoff(row.attempts);
+    await markRetry(db, [row.id], id, next, describe(result));
+    log?.warn({ event: 'release-deferred', reference: row.reference, attempts: row.attempts, detail: describe(result) }, 'released message deferred; will retry');
+    return { state: 'retrying', detail: describe(result), nextAttempt: next };
+  }
+
+  async function handle(rows: OutboxRow[]): Promise<Map<string, JobOutcome>> {
+    const outcomes = new Map<string, JobOutcome>();
+    const groups: OutboxRow[][] = [];
+    const digests = new Map<string, OutboxRow[]>();
+    for (const r of rows) {
+      if (r.job === 'notice' && r.mode === 'digest') {
+        const key = `${r.template}\n${r.recipient.toLowerCase()}`;
+        const g = digests.get(key);
+        if (g) g.push(r);
+        else digests.set(key, [r]);
+      } else groups.push([r]);
+    }
+    groups.push(...digests.values());
+    for (const g of groups) {
+      let outcome: JobOutcome;
+      try {
+        outcome = g[0].job === 'release' ? await sendRelease(g[0]) : await sendNotice(g);
+      } catch (err) {
+        // A fault of ours (database, template): try again later, never lose the row.
+        const detail = (err as Error).message;
+        const next = backoff(g[0].attempts);
+        await markRetry(db, g.map((r) => r.id), id, next, detail).catch(() => undefined);
+        log?.error({ event: 'outbox-error', references: g.map((r) => r.reference), err: detail }, 'outbox job failed; will retry');
+        outcome = { state: 'retrying', detail, nextAttempt: next };
+      }
+      for (const r of g) outcomes.set(r.id, outcome);
+    }
+    return outcomes;
+  }
+
+  async function runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await claimDue(db, o.store.kind, id, now(), leaseMs, batch);
+      if (!rows.length) break;
+      await handle(rows);
+      total += rows.length;
+      if (rows.length < batch || stopped) break;
+    }
+    return total;
+  }
+
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+    timer.unref?.();
+  };
+
+  function tick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = runOnce();
+    running
+      .catch((err: Error) => {
+        log?.error({ event: 'outbox-error', err: err.message }, 'outbox pass failed; will retry');
+        return 0;
+      })
+      .then(async () => {
+        running = undefined;
+        if (again) {
+          again = false;
+          return schedule(0);
+        }
+        // Sleep until the next row is due, but never longer than the poll interval (another
+        // gateway or the CLI may queue rows this process does not hear about).
+        const due = await nextDue(db).catch(() => null);
+        const wait = due ? Math.max(0, Math.min(pollMs, due.getTime() - now().getTime())) : pollMs;
+        schedule(wait);
+      });
+  }
+
+  return {
+    id,
+    kick: () => schedule(0),
+    runOnce,
+    async sendJob(jobId, waitMs = 30_000) {
+      const rows = await claimDue(db, o.store.kind, id, now(), leaseMs, 1, { id: jobId });
+      if (rows.length) return (await handle(rows)).get(jobId)!;
+      // Someone else (a gateway's worker) has it, or it is waiting for a retry: watch the row.
+      const until = Date.now() + waitMs;
+      for (;;) {
+        const row = await outboxRow(db, jobId);
+        if (!row) return { state: 'failed', detail: 'no such outbox job' };
+        if (row.status === 'sent') return { state: 'sent', detail: 'delivered by another worker' };
+        if (row.status === 'failed') return { state: 'failed', detail: row.last_error ?? 'failed' };
+        if (row.status === 'pending' && row.attempts > 0) return { state: 'retrying', detail: row.last_error ?? '', nextAttempt: new Date(row.next_attempt_at) };
+        if (Date.now() > until) return { state: 'retrying', detail: 'still being sent by another worker', nextAttempt: new Date(row.next_attempt_at) };
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+    start: () => schedule(0),
+  };
+}
+
+/** Creates the worker and starts its loop. */
+export function startOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
+  const w = createOutboxWorker(o);
+  w.start();
+  return w;
+}

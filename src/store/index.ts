@@ -1,0 +1,107 @@
+// The store: quarantined messages, the incident register and the notification outbox, in one
+// database. Embedded SQLite by default (WAL, synchronous=FULL: a commit is on disk before the
+// upstream hears 250); PostgreSQL when several gateways share one quarantine. Same schema, same
+// queries; migrations run on every open.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Migrator } from 'kysely/migration';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import type { Config } from '../config/index.ts';
+import type { Database } from './schema.ts';
+import { migrations, type StoreKind } from './migrations.ts';
+import { redactUrl, storeSettings, type StoreSettings } from './config.ts';
+
+export type { StoreKind, StoreSettings };
+export * from './schema.ts';
+
+export interface Store {
+  db: Kysely<Database>;
+  kind: StoreKind;
+  /** Where it is, safe for logs (no password). */
+  location: string;
+  settings: StoreSettings;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so a CLI
+ * command and the gateway writing at the same moment wait for each other (busy_timeout) instead of
+ * one failing with SQLITE_BUSY halfway through a read-then-write transaction.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class HallmonitorSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+// PostgreSQL integers come back as numbers (ids and counters stay far below 2^53).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+export async function openStore(config: Config, opts: { settings?: StoreSettings; poolSize?: number } = {}): Promise<Store> {
+  const settings = opts.settings ?? storeSettings(config);
+  let db: Kysely<Database>;
+  let kind: StoreKind;
+  let location: string;
+  if (settings.databaseUrl) {
+    kind = 'postgres';
+    location = redactUrl(settings.databaseUrl);
+    const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: opts.poolSize ?? 5, connectionTimeoutMillis: 10_000 });
+    // An idle client that loses its server must not crash the gateway: the next query fails
+    // (and the upstream hears 451) while the pool reconnects.
+    pool.on('error', () => undefined);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    kind = 'sqlite';
+    location = settings.sqliteFile;
+    try {
+      mkdirSync(path.dirname(settings.sqliteFile), { recursive: true });
+      const file = new BetterSqlite3(settings.sqliteFile, { timeout: 10_000 });
+      file.pragma('journal_mode = WAL');
+      file.pragma('synchronous = FULL');
+      file.pragma('foreign_keys = ON');
+      db = new Kysely<Database>({ dialect: new HallmonitorSqliteDialect({ database: file }) });
+    } catch (err) {
+      throw new StoreError(`cannot open the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  try {
+    const migrator = new Migrator({ db, provider: migrations(kind) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new StoreError(`cannot prepare the quarantine database ${location}${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`, { cause: error });
+    }
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    location,
+    settings,
+    close: () => (closing ??= db.destroy()),
+  };
+}

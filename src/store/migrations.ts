@@ -1,0 +1,118 @@
+// Schema migrations, run on every start-up (and by every CLI command) before anything else.
+// Kysely's Migrator records what ran in `kysely_migration` and takes a lock (an advisory lock on
+// PostgreSQL), so several gateways starting at once against one database migrate exactly once.
+// Never edit a migration that has shipped: add a new one.
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export function migrations(kind: StoreKind): MigrationProvider {
+  const bytes = kind === 'postgres' ? 'bytea' : 'blob';
+  // An auto-numbered key: SQLite's rowid alias, PostgreSQL's identity column.
+  const serial = (db: Kysely<any>, table: string) =>
+    db.schema.createTable(table).addColumn('id', 'integer', (c) =>
+      kind === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement());
+
+  const all: Record<string, Migration> = {
+    '0001-quarantine-incidents-outbox': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('incidents')
+          .addColumn('reference', 'text', (c) => c.primaryKey())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('detected_at', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('sender', 'text', (c) => c.notNull())
+          .addColumn('recipients', 'text', (c) => c.notNull())
+          .addColumn('rules', 'text', (c) => c.notNull())
+          .addColumn('severity', 'integer', (c) => c.notNull())
+          .addColumn('findings', 'text', (c) => c.notNull())
+          .addColumn('potential_breach', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('breach_marked_at', 'text')
+          .addColumn('ico_deadline', 'text')
+          .addColumn('escalated_at', 'text')
+          .addColumn('held_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('incidents_detected_at').on('incidents').column('detected_at').execute();
+        await db.schema.createIndex('incidents_status').on('incidents').columns(['status', 'detected_at']).execute();
+        await db.schema.createIndex('incidents_message_id').on('incidents').column('message_id').unique().execute();
+
+        await db.schema
+          .createTable('held_messages')
+          .addColumn('message_id', 'text', (c) => c.primaryKey())
+          .addColumn('reference', 'text', (c) => c.notNull().references('incidents.reference'))
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('envelope', 'text', (c) => c.notNull())
+          .addColumn('client', 'text', (c) => c.notNull())
+          .addColumn('verdict', 'text', (c) => c.notNull())
+          .addColumn('raw', bytes)
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('purged_at', 'text')
+          .execute();
+        await db.schema.createIndex('held_messages_received_at').on('held_messages').columns(['purged_at', 'received_at']).execute();
+        await db.schema.createIndex('held_messages_reference').on('held_messages').column('reference').execute();
+
+        await serial(db, 'incident_history')
+          .addColumn('reference', 'text', (c) => c.notNull().references('incidents.reference'))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('incident_history_reference').on('incident_history').columns(['reference', 'id']).execute();
+
+        await db.schema
+          .createTable('outbox')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('job', 'text', (c) => c.notNull())
+          .addColumn('template', 'text', (c) => c.notNull())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('reference', 'text', (c) => c.notNull().references('incidents.reference'))
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('claimed_by', 'text')
+          .addColumn('claimed_until', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('sent_at', 'text')
+          .addColumn('message_id_header', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text')
+          .execute();
+        await db.schema.createIndex('outbox_due').on('outbox').columns(['status', 'next_attempt_at']).execute();
+        await db.schema.createIndex('outbox_reference').on('outbox').column('reference').execute();
+
+        await serial(db, 'audit_log')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('counters')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'integer', (c) => c.notNull())
+          .execute();
+        // History is append-only: the database itself refuses to edit an entry. Entries are only
+        // ever deleted together with their incident, by retention after the incident period.
+        if (kind === 'sqlite') {
+          await sql`CREATE TRIGGER incident_history_no_update BEFORE UPDATE ON incident_history
+            BEGIN SELECT RAISE(ABORT, 'incident history is append-only'); END`.execute(db);
+        } else {
+          await sql`CREATE FUNCTION hallmonitor_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'incident history is append-only'; END $$`.execute(db);
+          await sql`CREATE TRIGGER incident_history_no_update BEFORE UPDATE ON incident_history
+            FOR EACH ROW EXECUTE FUNCTION hallmonitor_history_append_only()`.execute(db);
+        }
+      },
+    },
+  };
+  return { getMigrations: async () => all };
+}
