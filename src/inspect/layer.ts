@@ -239,7 +239,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         } catch (e) {
           return used(output(odf, declared, { encryption: 'unknown', problems: [zipProblem(e)] }));
         }
-        return used(fromXml(odf, declared, await odfText(zip, byName, budget)));
+        return used(fromXml(odf, declared, await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott')));
       }
     }
     return used(await archiveLayer(zip, entries, budget));

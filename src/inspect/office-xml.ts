@@ -97,18 +97,24 @@ export async function docxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   ];
   const handlers = (): XmlHandlers => {
     let inText = 0;
+    let inCell = 0;
     return {
       open(name) {
         const n = local(name);
         if (n === 't' || n === 'delText') inText++;
         else if (n === 'tab') sink.push('\t');
         else if (n === 'br' || n === 'cr') sink.push('\n');
+        else if (n === 'tc') inCell++;
       },
       close(name) {
         const n = local(name);
         if (n === 't' || n === 'delText') inText = Math.max(0, inText - 1);
-        else if (n === 'p') sink.push('\n');
-        else if (n === 'tc') sink.push('\t');
+        // A table row stays on one line: paragraphs in a cell are joined by spaces, cells by tabs.
+        else if (n === 'p') sink.push(inCell ? ' ' : '\n');
+        else if (n === 'tc') {
+          inCell = Math.max(0, inCell - 1);
+          sink.push('\t');
+        } else if (n === 'tr') sink.push('\n');
       },
       text(t) {
         if (inText) sink.push(t);
@@ -125,17 +131,22 @@ export async function pptxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   const parts = [...pick(entries, 'ppt/slides/slide'), ...pick(entries, 'ppt/notesSlides/notesSlide'), ...pick(entries, 'ppt/comments/')];
   const handlers = (): XmlHandlers => {
     let inText = 0;
+    let inCell = 0;
     return {
       open(name) {
         const n = local(name);
         if (n === 't' || n === 'text') inText++;
         else if (n === 'br') sink.push('\n');
+        else if (n === 'tc') inCell++;
       },
       close(name) {
         const n = local(name);
         if (n === 't' || n === 'text') inText = Math.max(0, inText - 1);
-        else if (n === 'p') sink.push('\n');
-        else if (n === 'tc') sink.push('\t');
+        else if (n === 'p') sink.push(inCell ? ' ' : '\n');
+        else if (n === 'tc') {
+          inCell = Math.max(0, inCell - 1);
+          sink.push('\t');
+        } else if (n === 'tr') sink.push('\n');
       },
       text(t) {
         if (inText) sink.push(t);
@@ -368,13 +379,18 @@ export async function odfManifestEncrypted(zip: ZipFile, entries: Map<string, Zi
   return encrypted;
 }
 
-/** OpenDocument text, spreadsheet and presentation: content.xml, then styles.xml (headers, footers). */
-export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+/**
+ * OpenDocument text, spreadsheet and presentation: content.xml, and for text documents styles.xml
+ * too (page headers and footers; a spreadsheet's are only page-number placeholders).
+ */
+export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget, withStyles: boolean): Promise<XmlTextResult> {
   const sink = new TextSink(budget.maxTextChars);
-  const parts = [entries.get('content.xml'), entries.get('styles.xml')].filter((p): p is ZipEntryInfo => !!p);
+  const parts = [entries.get('content.xml'), withStyles ? entries.get('styles.xml') : undefined].filter((p): p is ZipEntryInfo => !!p);
   const handlers = (info: ZipEntryInfo): XmlHandlers => {
     // In styles.xml only the header/footer contents are text people wrote.
     const stylesPart = info.name === 'styles.xml';
+    // In content.xml only office:body holds text (automatic styles carry date separators etc.).
+    let inBody = 0;
     let inHeaderFooter = 0;
     let inCell = 0;
     let cellHasText = false;
@@ -382,7 +398,8 @@ export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, 
       open(name, attrs) {
         const n = local(name);
         if (stylesPart && (n === 'header' || n === 'footer' || n === 'header-left' || n === 'footer-left' || n === 'header-first' || n === 'footer-first')) inHeaderFooter++;
-        if (stylesPart && !inHeaderFooter) return;
+        if (!stylesPart && n === 'body') inBody++;
+        if (stylesPart ? !inHeaderFooter : !inBody) return;
         if (n === 'tab') sink.push('\t');
         else if (n === 's') {
           const c = Math.min(Number(attrs['text:c'] ?? 1) || 1, 64);
@@ -400,7 +417,8 @@ export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, 
           sink.newline();
           return;
         }
-        if (stylesPart && !inHeaderFooter) return;
+        if (!stylesPart && n === 'body') inBody = Math.max(0, inBody - 1);
+        if (stylesPart ? !inHeaderFooter : !inBody) return;
         if (n === 'p' || n === 'h') {
           if (inCell) cellHasText = true;
           else sink.push('\n');
@@ -411,7 +429,7 @@ export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, 
         } else if (n === 'table-row') sink.newline();
       },
       text(t) {
-        if (stylesPart && !inHeaderFooter) return;
+        if (stylesPart ? !inHeaderFooter : !inBody) return;
         sink.push(t);
       },
     };

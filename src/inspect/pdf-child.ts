@@ -16,8 +16,10 @@ export type PdfReply =
   | { id: number; ok: false; error: string };
 
 async function read(req: PdfRequest): Promise<PdfReply> {
+  // pdfjs refuses a Buffer: hand it a plain Uint8Array view of the same memory.
+  const data = new Uint8Array(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
   const task = getDocument({
-    data: req.bytes,
+    data,
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,

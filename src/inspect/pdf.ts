@@ -134,7 +134,9 @@ export class PdfReader {
       this.clear();
       job.reject(new PdfCrashError('inspection is shut down'));
     }
-    if (child && child.exitCode === null) {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // Held open (ref) until it has gone, or the wait itself would not keep the loop alive.
+      this.busy(child);
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');

@@ -170,6 +170,7 @@ export class ExtractionPool {
         if (s.timer) clearTimeout(s.timer);
         if (s.busy) s.busy.reject(new TaskCrashError('inspection is shut down'));
         s.busy = undefined;
+        s.worker.ref();
         return s.worker.terminate();
       }),
     );
