@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
 import { formatHostPort } from './config/net.ts';
 import { registerCheckCommand } from './check.ts';
+import { registerReviewCommands } from './review/commands.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -45,12 +46,15 @@ export function buildProgram(): Command {
     .option('--next-hop <host:port>', 'smart host that receives the mail Hallmonitor delivers')
     .option('--data <dir>', 'data directory (quarantine, captured mail)')
     .option('--health <host:port>', 'health endpoint address, or "off"')
+    .option('--business-manager <address>', 'who is told about held mail (overrides school.business_manager)')
     .exitOverride()
     .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string }) => {
       const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data };
       const env = { ...process.env };
       if (opts.health) env.HALLMONITOR_HEALTH_LISTEN = opts.health;
       const config = loadConfig(opts.config, overrides, env);
+      const businessManager = (opts as { businessManager?: string }).businessManager;
+      if (businessManager) config.school.business_manager = businessManager;
       const { startGateway } = await import('./gateway.ts');
       const gateway = await startGateway(config);
       const a = gateway.receiver.address();
@@ -70,6 +74,7 @@ export function buildProgram(): Command {
     });
 
   registerCheckCommand(program);
+  registerReviewCommands(program);
 
   program
     .command('roster')

@@ -1,0 +1,348 @@
+// `hallmonitor quarantine …` and `hallmonitor incidents …`: the business manager's actions on held
+// mail and the incident register, from the command line (the web console offers the same).
+// Every action records who did it (--as NAME, default the logged-in user) and why (--reason).
+import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { loadConfig, type Config } from '../config/index.ts';
+import { openStore, INCIDENT_STATUSES, type IncidentStatus, type Store } from '../store/index.ts';
+import { findIncident, heldMessage, incidentHistory, listIncidents, appendHistory, type Incident, type HistoryEntry } from '../store/incidents.ts';
+import { outboxFor } from '../store/outbox.ts';
+import { releaseIncident, rejectIncident, updateIncident, IncidentActionError, type HoldContext } from '../act/hold.ts';
+import { notifySettings, formatLocal, type NotifySettings } from '../act/notify/settings.ts';
+import { loadTemplates, describeWhere } from '../act/notify/compose.ts';
+import { createOutboxWorker } from '../act/notify/worker.ts';
+import { createDeliverer } from '../act/deliver.ts';
+
+interface Common { config?: string; data?: string }
+interface Acting extends Common { as?: string; reason?: string }
+
+function defaultActor(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+function commonOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (the same one the gateway uses)')
+    .option('--data <dir>', 'data directory (where the SQLite quarantine is, when no database_url is set)')
+    .exitOverride();
+}
+
+function actingOptions(cmd: Command, reasonRequired: boolean): Command {
+  return commonOptions(cmd)
+    .option('--as <name>', 'who is doing this, recorded in the incident history', defaultActor())
+    .addOption(reasonRequired
+      ? new Option('--reason <text>', 'why, recorded in the incident history').makeOptionMandatory()
+      : new Option('--reason <text>', 'why, recorded in the incident history'));
+}
+
+async function withStore<T>(opts: Common, fn: (store: Store, config: Config, notify: NotifySettings) => Promise<T>): Promise<T> {
+  const config = loadConfig(opts.config, { dataDir: opts.data });
+  const notify = notifySettings(config);
+  const store = await openStore(config, { poolSize: 2 });
+  try {
+    return await fn(store, config, notify);
+  } finally {
+    await store.close();
+  }
+}
+
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+
+function parseDate(v: string, flag: string): Date {
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(d.getTime())) throw new IncidentActionError(`${flag}: "${v}" is not a date (use YYYY-MM-DD)`);
+  return d;
+}
+
+function parseStatuses(v: string | undefined): IncidentStatus[] | undefined {
+  if (!v || v === 'all') return undefined;
+  const list = v.split(',').map((s) => s.trim());
+  for (const s of list) {
+    if (!(INCIDENT_STATUSES as readonly string[]).includes(s)) throw new IncidentActionError(`--status: "${s}" is not one of ${INCIDENT_STATUSES.join(', ')}, all`);
+  }
+  return list as IncidentStatus[];
+}
+
+function summaryLine(i: Incident, tz: string, purged?: boolean): string {
+  const when = formatLocal(i.detectedAt, tz).replace(/^\w+ /, '');
+  const what = i.kind === 'near-miss' ? 'blocked' : 'held';
+  return [
+    i.reference.padEnd(15),
+    when.padEnd(24),
+    i.status.padEnd(17),
+    what.padEnd(8),
+    `sev ${i.severity}`,
+    ` ${i.sender || '<>'} → ${i.recipients.length === 1 ? i.recipients[0] : `${i.recipients.length} recipients`}`,
+    `  [${i.rules.join(', ')}]`,
+    i.potentialBreach ? '  POTENTIAL BREACH' : '',
+    purged ? '  (message purged)' : '',
+  ].join('');
+}
+
+function incidentJson(i: Incident): Record<string, unknown> {
+  return {
+    reference: i.reference,
+    messageId: i.messageId,
+    detectedAt: i.detectedAt.toISOString(),
+    action: i.action,
+    kind: i.kind,
+    status: i.status,
+    sender: i.sender,
+    recipients: i.recipients,
+    rules: i.rules,
+    severity: i.severity,
+    findings: i.findings.map((f) => ({ rule: f.rule, detector: f.detector, where: describeWhere(f.where), evidence: f.evidence, reason: f.reason })),
+    potentialBreach: i.potentialBreach,
+    icoDeadline: i.icoDeadline?.toISOString() ?? null,
+    escalatedAt: i.escalatedAt?.toISOString() ?? null,
+    heldBy: i.heldBy,
+  };
+}
+
+function printIncident(i: Incident, history: HistoryEntry[], tz: string, extra: string[]): void {
+  const lines = [
+    `Incident ${i.reference}  (${i.kind === 'near-miss' ? 'near miss: blocked, nothing was sent' : 'held for review'})`,
+    `  status:     ${i.status}${i.potentialBreach ? `  — POTENTIAL BREACH, report to the ICO by ${i.icoDeadline ? formatLocal(i.icoDeadline, tz) : '?'}` : ''}`,
+    `  detected:   ${formatLocal(i.detectedAt, tz)} by ${i.heldBy}`,
+    `  from:       ${i.sender || '<> (null sender)'}`,
+    `  to:         ${i.recipients.join(', ')}`,
+    `  rules:      ${i.rules.join(', ')}`,
+    `  severity:   ${i.severity} of 5`,
+    `  message id: ${i.messageId}`,
+    ...extra,
+    '  findings (redacted):',
+    ...i.findings.map((f) => `    - ${f.rule ?? '?'} · ${describeWhere(f.where)}${f.evidence ? ` · ${f.evidence}` : ''}\n      ${f.reason}`),
+    '  history:',
+    ...history.map((h) => `    ${h.at.toISOString()}  ${h.actor}  ${h.action}${h.detail ? `: ${h.detail}` : ''}`),
+  ];
+  out(lines.join('\n'));
+}
+
+async function mustFind(store: Store, key: string): Promise<Incident> {
+  const inc = await findIncident(store.db, key);
+  if (!inc) throw new IncidentActionError(`no incident ${key} (see: hallmonitor incidents list)`);
+  return inc;
+}
+
+/** CSV field: quoted when needed; a leading = + - @ is neutralised so a spreadsheet never runs it. */
+function csv(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const domainOf = (a: string) => (a.includes('@') ? a.slice(a.lastIndexOf('@') + 1).toLowerCase() : '');
+
+export function registerReviewCommands(program: Command): void {
+  // ------------------------------------------------------------------------------- quarantine
+  const quarantine = program
+    .command('quarantine')
+    .description('Held mail: list it, look at it, release it to its recipients or reject it')
+    .exitOverride();
+
+  commonOptions(quarantine.command('list'))
+    .description('List held messages waiting for a decision (or all held messages with --all)')
+    .option('--all', 'include released, rejected and closed ones, and blocked near misses')
+    .option('--json', 'one JSON object per line')
+    .option('--limit <n>', 'at most this many', '200')
+    .action(async (opts: Common & { all?: boolean; json?: boolean; limit: string }) => {
+      await withStore(opts, async (store, _config, notify) => {
+        const list = await listIncidents(store.db, {
+          status: opts.all ? undefined : ['open'],
+          kind: opts.all ? undefined : ['held'],
+          withMessage: !opts.all,
+          limit: Math.max(1, Number(opts.limit) || 200),
+        });
+        if (opts.json) {
+          for (const i of list) out(JSON.stringify(incidentJson(i)));
+          return;
+        }
+        if (!list.length) return out(opts.all ? 'No held messages.' : 'Nothing is waiting for review.');
+        for (const i of list) out(summaryLine(i, notify.timeZone));
+        out(`${list.length} message(s). Show one: hallmonitor quarantine show REFERENCE`);
+      });
+    });
+
+  commonOptions(quarantine.command('show'))
+    .description('Show a held message: envelope, rules, redacted findings, history, notices. --save writes the original message to a file (recorded).')
+    .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
+    .option('--json', 'as one JSON object')
+    .option('--save <file>', 'write the original message (.eml) to this file; recorded in the history')
+    .option('--as <name>', 'who is looking (recorded when --save is used)', defaultActor())
+    .action(async (key: string, opts: Common & { json?: boolean; save?: string; as: string }) => {
+      await withStore(opts, async (store, _config, notify) => {
+        const inc = await mustFind(store, key);
+        const msg = await heldMessage(store.db, inc.reference);
+        const notices = await outboxFor(store.db, inc.reference);
+        if (opts.save) {
+          if (!msg?.raw) throw new IncidentActionError(`${inc.reference}: the held message was deleted by retention; only the incident record is left`);
+          writeFileSync(opts.save, msg.raw, { mode: 0o600 });
+          await appendHistory(store.db, inc.reference, opts.as, 'message-saved', `original message written to a file (${msg.raw.length} bytes)`);
+        }
+        const history = await incidentHistory(store.db, inc.reference);
+        if (opts.json) {
+          out(JSON.stringify({
+            ...incidentJson(inc),
+            message: msg ? { size: msg.size, sha256: msg.sha256, receivedAt: msg.receivedAt.toISOString(), purgedAt: msg.purgedAt?.toISOString() ?? null, envelope: msg.envelope } : null,
+            notices: notices.map((n) => ({ job: n.job, template: n.template, recipient: n.recipient, mode: n.mode, status: n.status, attempts: n.attempts, sentAt: n.sent_at, lastError: n.last_error })),
+            history: history.map((h) => ({ ...h, at: h.at.toISOString() })),
+          }));
+          return;
+        }
+        const extra = [
+          msg ? `  message:    ${msg.size} bytes, sha256 ${msg.sha256}${msg.purgedAt ? `, PURGED ${msg.purgedAt.toISOString().slice(0, 10)} (retention)` : ', held'}` : '  message:    (none)',
+          '  notices:',
+          ...notices.map((n) => `    - ${n.job === 'release' ? 'release delivery' : `${n.template} → ${n.recipient}`} (${n.mode}): ${n.status}${n.sent_at ? ` ${n.sent_at}` : ''}${n.status !== 'sent' && n.last_error ? ` — ${n.last_error}` : ''}`),
+        ];
+        printIncident(inc, history, notify.timeZone, extra);
+        if (opts.save) out(`Original message saved to ${opts.save}`);
+      });
+    });
+
+  actingOptions(quarantine.command('release'), true)
+    .description('Deliver a held message, unchanged and without checking it again, to its original recipients through the next hop')
+    .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
+    .option('--queue-only', 'record the release and leave the delivery to the running gateway')
+    .action(async (key: string, opts: Acting & { as: string; reason: string; queueOnly?: boolean }) => {
+      await withStore(opts, async (store, config, notify) => {
+        const ctx: HoldContext = { store, notify, hostname: config.hostname };
+        const { incident, jobId } = await releaseIncident(ctx, key, opts.as, opts.reason);
+        out(`${incident.reference} released by ${opts.as}.`);
+        if (opts.queueOnly || !config.nextHop) {
+          out(config.nextHop ? 'The running gateway will deliver it.' : 'No next hop is configured here: the running gateway will deliver it.');
+          return;
+        }
+        const deliverer = createDeliverer(config.nextHop, { hostname: config.hostname });
+        try {
+          const worker = createOutboxWorker({ store, deliverer, settings: notify, templates: loadTemplates(notify.templatesDir, config.source), hostname: config.hostname });
+          const r = await worker.sendJob(jobId);
+          if (r.state === 'sent') out(`Delivered to ${incident.recipients.length} recipient(s): ${r.detail}`);
+          else if (r.state === 'retrying') {
+            out(`Not delivered yet (${r.detail}). It stays queued and the gateway will keep trying.`);
+          } else {
+            process.stderr.write(`hallmonitor: the next hop refused the released message (${r.detail}); ${incident.reference} is open again.\n`);
+            process.exitCode = 1;
+          }
+        } finally {
+          deliverer.close();
+        }
+      });
+    });
+
+  actingOptions(quarantine.command('reject'), false)
+    .description('Decide a held message will not be sent; the sender is told')
+    .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
+    .action(async (key: string, opts: Acting & { as: string }) => {
+      await withStore(opts, async (store, config, notify) => {
+        const { incident, notices } = await rejectIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '');
+        out(`${incident.reference} rejected by ${opts.as}. ${notices ? 'The sender will be told.' : 'The sender is not told (no school address to write to).'}`);
+      });
+    });
+
+  // -------------------------------------------------------------------------------- incidents
+  const incidents = program
+    .command('incidents')
+    .description('The incident register: every held or blocked message, its status and history, and the CSV export for governors')
+    .exitOverride();
+
+  commonOptions(incidents.command('list'))
+    .description('List incidents, newest first')
+    .option('--status <list>', `comma-separated: ${INCIDENT_STATUSES.join(', ')}, or all`, 'all')
+    .option('--since <date>', 'detected on or after (YYYY-MM-DD)')
+    .option('--until <date>', 'detected before (YYYY-MM-DD)')
+    .option('--near-misses', 'only blocked attempts')
+    .option('--json', 'one JSON object per line')
+    .option('--limit <n>', 'at most this many', '500')
+    .action(async (opts: Common & { status: string; since?: string; until?: string; nearMisses?: boolean; json?: boolean; limit: string }) => {
+      await withStore(opts, async (store, _config, notify) => {
+        const list = await listIncidents(store.db, {
+          status: parseStatuses(opts.status),
+          kind: opts.nearMisses ? ['near-miss'] : undefined,
+          since: opts.since ? parseDate(opts.since, '--since') : undefined,
+          until: opts.until ? parseDate(opts.until, '--until') : undefined,
+          limit: Math.max(1, Number(opts.limit) || 500),
+        });
+        if (opts.json) {
+          for (const i of list) out(JSON.stringify(incidentJson(i)));
+          return;
+        }
+        if (!list.length) return out('No incidents.');
+        for (const i of list) out(summaryLine(i, notify.timeZone));
+        out(`${list.length} incident(s).`);
+      });
+    });
+
+  commonOptions(incidents.command('show'))
+    .description('Show one incident with its full history')
+    .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
+    .option('--json', 'as one JSON object')
+    .action(async (key: string, opts: Common & { json?: boolean }) => {
+      await withStore(opts, async (store, _config, notify) => {
+        const inc = await mustFind(store, key);
+        const history = await incidentHistory(store.db, inc.reference);
+        if (opts.json) return out(JSON.stringify({ ...incidentJson(inc), history: history.map((h) => ({ ...h, at: h.at.toISOString() })) }));
+        printIncident(inc, history, notify.timeZone, []);
+      });
+    });
+
+  commonOptions(incidents.command('export'))
+    .description("Write the incident register as CSV for the governors' report (recipients as domains unless --with-addresses)")
+    .option('--since <date>', 'detected on or after (YYYY-MM-DD)')
+    .option('--until <date>', 'detected before (YYYY-MM-DD)')
+    .option('-o, --output <file>', 'write to this file instead of standard output')
+    .option('--with-addresses', 'include full sender and recipient addresses')
+    .action(async (opts: Common & { since?: string; until?: string; output?: string; withAddresses?: boolean }) => {
+      await withStore(opts, async (store) => {
+        const list = (await listIncidents(store.db, {
+          since: opts.since ? parseDate(opts.since, '--since') : undefined,
+          until: opts.until ? parseDate(opts.until, '--until') : undefined,
+        })).reverse();
+        const header = ['reference', 'detected_at', 'kind', 'action', 'status', 'rules', 'severity', 'sender', 'recipient_count', 'recipients',
+          'potential_breach', 'ico_deadline', 'escalated_at', 'decided_by', 'decided_at', 'decision'];
+        const rows = [header.join(',')];
+        for (const i of list) {
+          const history = await incidentHistory(store.db, i.reference);
+          const decision = [...history].reverse().find((h) => ['released', 'rejected', 'escalated'].includes(h.action) || h.action.startsWith('status-'));
+          const who = (a: string) => (opts.withAddresses ? a : domainOf(a));
+          rows.push([
+            i.reference, i.detectedAt.toISOString(), i.kind, i.action, i.status, i.rules.join(' '), i.severity,
+            who(i.sender), i.recipients.length, [...new Set(i.recipients.map(who))].join(' '),
+            i.potentialBreach ? 'yes' : 'no', i.icoDeadline?.toISOString() ?? '', i.escalatedAt?.toISOString() ?? '',
+            decision?.actor ?? '', decision?.at.toISOString() ?? '', decision?.action.replace(/^status-/, '') ?? '',
+          ].map(csv).join(','));
+        }
+        const text = `${rows.join('\r\n')}\r\n`;
+        if (opts.output) {
+          writeFileSync(opts.output, text);
+          process.stderr.write(`${list.length} incident(s) written to ${opts.output}\n`);
+        } else process.stdout.write(text);
+      });
+    });
+
+  actingOptions(incidents.command('update'), false)
+    .description('Record the breach procedure: mark a potential breach (72-hour ICO clock), escalate a released message, or close the incident')
+    .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
+    .option('--potential-breach', 'mark as a potential personal data breach (ICO deadline: 72 hours from detection)')
+    .option('--not-potential-breach', 'remove the potential-breach mark')
+    .option('--escalate', 'a released message turned out wrong: potential breach from now, business manager told')
+    .addOption(new Option('--status <status>', 'the outcome').choices(['reported-to-ico', 'closed-no-breach']))
+    .action(async (key: string, opts: Acting & { as: string; potentialBreach?: boolean; notPotentialBreach?: boolean; escalate?: boolean; status?: 'reported-to-ico' | 'closed-no-breach' }) => {
+      if (!opts.potentialBreach && !opts.notPotentialBreach && !opts.escalate && !opts.status) {
+        throw new IncidentActionError('nothing to do: give --potential-breach, --not-potential-breach, --escalate or --status');
+      }
+      if (opts.potentialBreach && opts.notPotentialBreach) throw new IncidentActionError('--potential-breach and --not-potential-breach contradict each other');
+      await withStore(opts, async (store, config, notify) => {
+        const inc = await updateIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '', {
+          status: opts.status,
+          potentialBreach: opts.potentialBreach ? true : opts.notPotentialBreach ? false : undefined,
+          escalate: opts.escalate,
+        });
+        out(`${inc.reference}: ${inc.status}${inc.potentialBreach ? `, potential breach — report to the ICO by ${inc.icoDeadline ? formatLocal(inc.icoDeadline, notify.timeZone) : '?'}` : ''}`);
+      });
+    });
+}
