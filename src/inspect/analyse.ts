@@ -45,8 +45,11 @@ export function combineEncryption(own: Encryption, entries: AttachmentReport[], 
   if (!entries.length) return own;
   const encrypted = entries.filter((e) => e.encryption === 'encrypted').length;
   const partly = entries.some((e) => e.encryption === 'partly-encrypted');
+  const unknown = entries.some((e) => e.encryption === 'unknown');
   if (encrypted === entries.length && !bodyReadable) return 'encrypted';
   if (encrypted || partly || own === 'partly-encrypted') return 'partly-encrypted';
+  // An entry that could not be read might be encrypted: the container cannot be called clear.
+  if (unknown) return 'unknown';
   return own;
 }
 
@@ -230,7 +233,7 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
   const where = report.where;
   let archive: SevenZipArchive | undefined;
   try {
-    archive = await SevenZipArchive.open(file.bytes);
+    archive = await SevenZipArchive.open(file.bytes, file.name);
     const listing = await archive.list(ctx.deadline);
     if (listing.headerEncrypted) {
       report.encryption = 'encrypted';

@@ -117,10 +117,14 @@ export class SevenZipArchive {
   private dir: string | undefined;
   private file: string | undefined;
 
-  static async open(bytes: Uint8Array): Promise<SevenZipArchive> {
+  /**
+   * Writes the archive to a private temp directory. It keeps (a safe form of) its own name because
+   * 7-Zip names the file inside a .gz or .bz2 after the archive (pack.tar.gz holds pack.tar).
+   */
+  static async open(bytes: Uint8Array, name = 'archive'): Promise<SevenZipArchive> {
     const a = new SevenZipArchive();
     a.dir = await mkdtemp(join(tmpdir(), 'hallmonitor-7z-'));
-    a.file = join(a.dir, 'archive');
+    a.file = join(a.dir, safeFileName(name));
     await writeFile(a.file, bytes, { mode: 0o600 });
     return a;
   }
@@ -173,4 +177,18 @@ export class SevenZipArchive {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
+}
+
+/** A file name made of ASCII letters, digits, '.', '-' and '_' only, never starting with '.' or '-'. */
+export function safeFileName(name: string): string {
+  const slash = Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'));
+  let out = '';
+  for (const ch of name.slice(slash + 1)) {
+    const c = ch.charCodeAt(0);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || ch === '.' || ch === '-' || ch === '_';
+    out += ok ? ch : '_';
+    if (out.length >= 100) break;
+  }
+  while (out.startsWith('.') || out.startsWith('-')) out = out.slice(1);
+  return out || 'archive';
 }

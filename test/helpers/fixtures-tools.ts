@@ -1,0 +1,225 @@
+// Fixtures for the inspection tests, made by the real tools the issue names: LibreOffice (one
+// headless session over UNO for every document), zip, 7z, qpdf, tar, msoffcrypto-tool to check
+// the encrypted OOXML. Made once into a temp directory keyed by the content of the recipe, so a
+// second test file (or a second run) reuses them. A missing tool is an error, never a skip.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const makeOfficeScript = join(here, '..', 'fixtures', 'inspect', 'make_office.py');
+
+/** Text that every document fixture contains, so a test can check it was found. */
+export const PUPIL_NAME = 'Jasmine Okafor';
+export const PUPIL_REF = 'PUPILREF-7731';
+export const SECOND_PUPIL = 'Tobias Lindqvist';
+export const PASSWORD = 's3cret-Pa55';
+
+const docHtml = `<html><head><title>Report</title></head><body><h1>Pupil report</h1><p>${PUPIL_NAME} is in Year 5.</p>
+<table><tr><td>Name</td><td>Ref</td></tr><tr><td>${SECOND_PUPIL}</td><td>PUPILREF-7732</td></tr></table>
+<p>Reference ${PUPIL_REF}</p></body></html>\n`;
+const sheetCsv = `Name,Date of birth,Ref\n${PUPIL_NAME},2014-03-17,${PUPIL_REF}\n${SECOND_PUPIL},2013-11-02,PUPILREF-7732\n`;
+const slideText = `Slide about ${PUPIL_NAME} ${PUPIL_REF}`;
+
+const writer = { source: 'doc.html', load_filter: 'HTML (StarWriter)' };
+const calc = { source: 'sheet.csv', load_filter: 'Text - txt - csv (StarCalc)', load_options: '44,34,76,1,,1033,false,true' };
+const impress = { source: 'impress:' + slideText };
+
+const officeJobs = [
+  { ...writer, out: 'doc.docx', filter: 'MS Word 2007 XML' },
+  { ...writer, out: 'encrypted.docx', filter: 'MS Word 2007 XML', ooxml_password: PASSWORD },
+  { ...writer, out: 'doc.doc', filter: 'MS Word 97' },
+  { ...writer, out: 'encrypted.doc', filter: 'MS Word 97', password: PASSWORD },
+  { ...writer, out: 'doc.odt', filter: 'writer8' },
+  { ...writer, out: 'encrypted.odt', filter: 'writer8', password: PASSWORD },
+  { ...writer, out: 'doc.pdf', filter: 'writer_pdf_Export' },
+  { ...writer, out: 'doc.rtf', filter: 'Rich Text Format' },
+  { ...calc, out: 'sheet.xlsx', filter: 'Calc MS Excel 2007 XML' },
+  { ...calc, out: 'encrypted.xlsx', filter: 'Calc MS Excel 2007 XML', ooxml_password: PASSWORD },
+  { ...calc, out: 'sheet.xls', filter: 'MS Excel 97' },
+  { ...calc, out: 'encrypted.xls', filter: 'MS Excel 97', password: PASSWORD },
+  { ...calc, out: 'velvet.xls', filter: 'MS Excel 97', password: 'VelvetSweatshop' },
+  { ...calc, out: 'sheet.ods', filter: 'calc8' },
+  { ...calc, out: 'encrypted.ods', filter: 'calc8', password: PASSWORD },
+  { ...impress, out: 'slides.pptx', filter: 'Impress MS PowerPoint 2007 XML' },
+  { ...impress, out: 'slides.ppt', filter: 'MS PowerPoint 97' },
+  { ...impress, out: 'slides.odp', filter: 'impress8' },
+];
+
+const RECIPE_VERSION = '3';
+
+export interface InspectFixtures {
+  dir: string;
+  path(name: string): string;
+  read(name: string): Buffer;
+}
+
+function tool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer; timeout?: number } = {}): string {
+  try {
+    return execFileSync(cmd, args, { cwd: opts.cwd, input: opts.input, timeout: opts.timeout ?? 120_000, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).toString();
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer; status?: number };
+    if (err.code === 'ENOENT') throw new Error(`fixture tool '${cmd}' is missing (Debian: see .ci/run's apt-get line)`);
+    throw new Error(`fixture tool '${cmd} ${args.join(' ')}' failed (${err.status}): ${err.stderr?.toString().slice(0, 500)}`);
+  }
+}
+
+function sh(script: string, cwd: string): void {
+  tool('/bin/sh', ['-ec', script], { cwd });
+}
+
+/** A zip whose one entry claims, in both headers, to be 1,000 bytes but inflates to 1 MB. */
+function makeLyingZip(dir: string): void {
+  writeFileSync(join(dir, 'zeros.bin'), Buffer.alloc(1024 * 1024));
+  sh('rm -f lie.zip && zip -q -X lie.zip zeros.bin', dir);
+  const zip = readFileSync(join(dir, 'lie.zip'));
+  // local file header: uncompressed size at offset 22
+  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error('zip did not start with a local header');
+  zip.writeUInt32LE(1000, 22);
+  const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  zip.writeUInt32LE(1000, cd + 24);
+  writeFileSync(join(dir, 'lie.zip'), zip);
+}
+
+/** One entry of 300 MB of zeros (about 300 KB compressed): a ratio near 1000:1. */
+function makeRatioBomb(dir: string): void {
+  sh('rm -f bomb.zip && head -c 314572800 /dev/zero > zeros300 && zip -q -9 -X bomb.zip zeros300 && rm zeros300', dir);
+}
+
+/**
+ * Nested bomb in the 42.zip style: 10 MB of zeros, then 5 levels of 16 copies of the level below
+ * (16^5 × 10 MB ≈ 10 TB if fully unpacked).
+ */
+function makeNestedBomb(dir: string): void {
+  sh(
+    [
+      'rm -rf nest && mkdir nest && cd nest',
+      'head -c 10485760 /dev/zero > leaf.bin && zip -q -9 -X l0.zip leaf.bin && rm leaf.bin',
+      'for level in 1 2 3 4 5; do prev=$((level-1)); mkdir d; for i in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do cp l$prev.zip d/$i.zip; done; (cd d && zip -q -9 -n .none -X ../l$level.zip *.zip); rm -rf d l$prev.zip; done',
+      'mv l5.zip ../nested-bomb.zip && cd .. && rm -rf nest',
+    ].join('\n'),
+    dir,
+  );
+}
+
+/** A csv inside 20 zips inside each other: deeper than the default depth limit (17). */
+function makeDeepZip(dir: string): void {
+  sh(['rm -rf deep && mkdir deep && cd deep', 'cp ../list.csv x0.csv && zip -q -X z0.zip x0.csv', 'for n in $(seq 1 20); do p=$((n-1)); zip -q -X z$n.zip z$p.zip; rm z$p.zip; done', 'mv z20.zip ../deep.zip && cd .. && rm -rf deep'].join('\n'), dir);
+}
+
+function generate(dir: string): void {
+  writeFileSync(join(dir, 'doc.html'), docHtml);
+  writeFileSync(join(dir, 'sheet.csv'), sheetCsv);
+  writeFileSync(join(dir, 'list.csv'), sheetCsv);
+  writeFileSync(join(dir, 'secret.txt'), `Safeguarding note about ${PUPIL_NAME}\n`);
+  writeFileSync(join(dir, 'jobs.json'), JSON.stringify(officeJobs));
+  // One LibreOffice session for every document (python3-uno needs Debian's python, not a pyenv one).
+  tool('/usr/bin/python3', [makeOfficeScript, join(dir, 'jobs.json'), dir], { cwd: dir, timeout: 300_000 });
+  for (const job of officeJobs) if (!existsSync(join(dir, job.out))) throw new Error(`LibreOffice did not write ${job.out}`);
+  // Encrypted OOXML must really be encrypted, by an independent tool's judgement.
+  // msoffcrypto-tool -t exits 0 only for an encrypted file; decrypting with the password proves it.
+  for (const f of ['encrypted.docx', 'encrypted.xlsx', 'encrypted.doc', 'encrypted.xls']) {
+    tool('msoffcrypto-tool', ['-t', f], { cwd: dir });
+    tool('msoffcrypto-tool', ['-p', PASSWORD, f, 'decrypted-' + f], { cwd: dir });
+  }
+  tool('msoffcrypto-tool', ['-p', 'VelvetSweatshop', 'velvet.xls', 'decrypted-velvet.xls'], { cwd: dir });
+  // PDFs: a user password, and an owner password only (opens without one).
+  tool('qpdf', ['--encrypt', PASSWORD, 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'user-password.pdf'], { cwd: dir });
+  tool('qpdf', ['--encrypt', '', 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'owner-only.pdf'], { cwd: dir });
+  // Archives
+  sh(
+    [
+      'rm -f plain.zip zipcrypto.zip partly.zip aes.zip nested.zip plain.7z aes.7z header.7z pack.tar.gz',
+      'zip -q -X plain.zip list.csv doc.docx',
+      `zip -q -X -P '${PASSWORD}' zipcrypto.zip list.csv secret.txt`,
+      'zip -q -X partly.zip list.csv',
+      `zip -q -X -P '${PASSWORD}' partly.zip secret.txt`,
+      `7z a -tzip -mem=AES256 '-p${PASSWORD}' -bd -y aes.zip list.csv secret.txt >/dev/null`,
+      'cp plain.zip inner.zip && zip -q -X nested.zip inner.zip sheet.xlsx && rm inner.zip',
+      '7z a -bd -y plain.7z list.csv doc.docx >/dev/null',
+      `7z a '-p${PASSWORD}' -bd -y aes.7z list.csv secret.txt >/dev/null`,
+      `7z a '-p${PASSWORD}' -mhe=on -bd -y header.7z list.csv secret.txt >/dev/null`,
+      'tar czf pack.tar.gz list.csv doc.odt',
+    ].join('\n'),
+    dir,
+  );
+  makeLyingZip(dir);
+  makeRatioBomb(dir);
+  makeNestedBomb(dir);
+  makeDeepZip(dir);
+  writeFileSync(join(dir, 'done'), 'ok\n');
+}
+
+let cached: InspectFixtures | undefined;
+
+/** Makes (or reuses) every inspection fixture. Safe to call from several test files at once. */
+export function inspectFixtures(): InspectFixtures {
+  if (cached) return cached;
+  const key = createHash('sha256')
+    .update(RECIPE_VERSION)
+    .update(readFileSync(makeOfficeScript))
+    .update(JSON.stringify(officeJobs))
+    .update(docHtml + sheetCsv)
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(tmpdir(), `hallmonitor-inspect-fixtures-${key}`);
+  const lock = dir + '.lock';
+  const deadline = Date.now() + 600_000;
+  while (!existsSync(join(dir, 'done'))) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another test process is making them: wait, and take over a lock left by a dead one.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // gone already
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for another process to make the inspection fixtures');
+      execFileSync('sleep', ['1']);
+      continue;
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      generate(dir);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  cached = { dir, path: (name) => join(dir, name), read: (name) => readFileSync(join(dir, name)) };
+  return cached;
+}
+
+/** Wraps a file as the attachment of a small message (base64, 76-character lines). */
+export function mailWithAttachment(filename: string, content: Buffer, contentType = 'application/octet-stream', body = 'Please see the attached file.'): Buffer {
+  const b64 = content.toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return Buffer.from(
+    [
+      'From: Office <office@school.example>',
+      'To: Parent <parent@home.example>',
+      'Subject: Attached',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="=_hm_boundary"',
+      '',
+      '--=_hm_boundary',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      body,
+      '--=_hm_boundary',
+      `Content-Type: ${contentType}; name="${filename}"`,
+      `Content-Disposition: attachment; filename="${filename}"`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      ...lines,
+      '--=_hm_boundary--',
+      '',
+    ].join('\r\n'),
+  );
+}
