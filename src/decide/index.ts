@@ -100,7 +100,7 @@ function finding(d: Detection, reason?: string): Finding {
 
 const pupilNameIn = (rule: 'pupil-name-in-subject' | 'pupil-name-in-attachment-name', wheres: (ctx: Context) => string[], what: string): Check => (ctx) => {
   const internalToo = ctx.policy.rules[rule].internal_too === true;
-  if (!internalToo && ctx.outside.length === 0) return undefined;
+  if (!internalToo && ctx.outsideIncludingPartners.length === 0) return undefined;
   const findings = wheres(ctx).flatMap((w) => ctx.at(w).filter(isPupil).map((d) => finding(d, `A pupil's name (${d.evidence}) is in ${what}.`)));
   return { rule, findings };
 };
