@@ -1,5 +1,6 @@
 // `hallmonitor <command>`: the one executable. Each command lives with the stage it belongs to;
 // this file only parses arguments and maps errors to exit codes (2: usage or configuration).
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
 import { formatHostPort } from './config/net.ts';
@@ -47,8 +48,10 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data directory (quarantine, captured mail)')
     .option('--health <host:port>', 'health endpoint address, or "off"')
     .option('--business-manager <address>', 'who is told about held mail (overrides school.business_manager)')
+    .option('--roster <file>', 'pupil roster CSV (overrides school.roster)')
+    .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .exitOverride()
-    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string }) => {
+    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[] }) => {
       const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data };
       const env = { ...process.env };
       if (opts.health) env.HALLMONITOR_HEALTH_LISTEN = opts.health;
@@ -56,7 +59,9 @@ export function buildProgram(): Command {
       const businessManager = (opts as { businessManager?: string }).businessManager;
       if (businessManager) config.school.business_manager = businessManager;
       const { startGateway } = await import('./gateway.ts');
-      const gateway = await startGateway(config);
+      const gateway = await startGateway(config, {
+        policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain },
+      });
       const a = gateway.receiver.address();
       if (process.stderr.isTTY) {
         process.stderr.write(`Hallmonitor is listening on ${formatHostPort(a)}` +

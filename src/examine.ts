@@ -1,6 +1,7 @@
 // One examination of one message: inspect (read every part) → detect (scan every text once) →
 // decide (the school's rules). The relay and `hallmonitor check` both run exactly this.
 import type { Logger } from 'pino';
+import { ConfigError } from './config/index.ts';
 import { compileDetectors, loadWebmailDomains, type DetectorSet, type Detection } from './detect/index.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
@@ -32,12 +33,13 @@ export interface ExaminerOptions {
 export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
   const { policy, logger } = opts;
   const webmailDomains = loadWebmailDomains(policy.extraWebmailDomains);
-  const staff = policy.staffListPath ? await loadStaffList(policy.staffListPath) : undefined;
+  // A roster or staff list that cannot be read is a configuration error: refuse to start.
+  const staff = policy.staffListPath ? await asConfig('school.staff_list', () => loadStaffList(policy.staffListPath!)) : undefined;
   let roster: Roster | undefined;
   let rosterLoadedAt: string | undefined;
   let rosterError: string | undefined;
   if (policy.rosterPath) {
-    const loaded = await loadRoster(policy.rosterPath);
+    const loaded = await asConfig('school.roster', () => loadRoster(policy.rosterPath!));
     roster = loaded.roster;
     rosterLoadedAt = new Date().toISOString();
     if (loaded.problems.length) logger?.warn({ event: 'roster-problems', count: loaded.problems.length, lines: loaded.problems.slice(0, 20).map((p) => p.line) }, 'some roster rows were skipped; run `hallmonitor roster check` for details');
@@ -96,4 +98,12 @@ function fileNameWords(name: string): string {
   let out = '';
   for (const ch of name) out += ch === '_' || ch === '.' || ch === '+' ? ' ' : ch;
   return out;
+}
+
+async function asConfig<T>(key: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw new ConfigError(key, [`${key}: ${(err as Error).message}`]);
+  }
 }

@@ -1,6 +1,7 @@
 // Assembles a running gateway from a validated configuration: the receive stage, the pipeline,
 // the next hop (or the embedded capture sink), the health endpoint, and the quarantine store with
 // its outbox worker (notices, releases) and retention job.
+import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
@@ -9,13 +10,17 @@ import { startReceiver, type Receiver } from './receive/index.ts';
 import { createPipeline } from './pipeline.ts';
 import { startHealthServer, type HealthServer } from './review/health.ts';
 import { Metrics } from './review/metrics.ts';
-import { DELIVER, type Inspector } from './types.ts';
+import type { Inspector } from './types.ts';
+import { loadPolicy, type PolicyOverrides } from './decide/policy.ts';
+import type { Examiner } from './examine.ts';
 import { openStore, type Store } from './store/index.ts';
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
 import { notifySettings } from './act/notify/settings.ts';
 import { loadTemplates } from './act/notify/compose.ts';
 import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
+import { consoleSettings } from './review/console/settings.ts';
+import type { ConsoleServer } from './review/console/index.ts';
 
 export interface Gateway {
   config: Config;
@@ -27,13 +32,17 @@ export interface Gateway {
   metrics: Metrics;
   store: Store;
   outbox: OutboxWorker;
+  /** The business manager's console, when console.listen (or `serve --console`) is set. */
+  console?: ConsoleServer;
   stop(): Promise<void>;
 }
 
 export interface GatewayOptions {
   logger?: Logger;
-  /** The inspection seam; defaults to always deliver until the policy stage is wired. */
+  /** The inspection seam; by default the school's policy (inspect → detect → decide). */
   inspector?: Inspector;
+  /** `serve --roster/--school-domain`. */
+  policyOverrides?: PolicyOverrides;
   /** Outbox worker tuning (tests use short intervals). */
   outbox?: Pick<OutboxWorkerOptions, 'pollMs' | 'retryBaseMs' | 'maxRetryMs' | 'leaseMs' | 'now'>;
   /** How often retention runs (default hourly; it also runs at start-up). */
@@ -46,8 +55,20 @@ export function createLogger(config: Config): Logger {
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config);
+  // The policy and roster are validated before anything opens or listens: a bad policy or an
+  // unreadable roster refuses to start.
+  let examiner: Examiner | undefined;
+  let inspector: Inspector;
+  if (opts.inspector) inspector = opts.inspector;
+  else {
+    const policy = loadPolicy(config, opts.policyOverrides, config.source.startsWith('/') ? dirname(config.source) : process.cwd());
+    const { createExaminer } = await import('./examine.ts');
+    const ex = (examiner = await createExaminer({ policy, watch: true, logger }));
+    inspector = async (message) => (await ex.examine(message.raw, message.envelope)).verdict;
+  }
   // Notification settings and templates first: a bad address or a broken template stops start-up.
   const notify = notifySettings(config);
+  const consoleWanted = consoleSettings(config).listen !== null;
   const templates = loadTemplates(notify.templatesDir, config.source);
   if (!notify.businessManager) logger.warn({ event: 'no-business-manager' }, 'school.business_manager is not set: nobody will be told about held mail');
   const store = await openStore(config);
@@ -60,7 +81,6 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     logger.info({ event: 'capture-mode', dir: capture.dir }, 'no next hop configured: delivering to the local capture folder (try-it-out mode)');
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
-  const inspector: Inspector = opts.inspector ?? (async () => DELIVER);
   const metrics = new Metrics();
   const outbox = startOutboxWorker({ store, deliverer, settings: notify, templates, hostname: config.hostname, logger, ...opts.outbox });
   const holdContext = { store, notify, hostname: config.hostname, onQueued: () => outbox.kick() };
@@ -83,6 +103,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     deliverer.close();
     await capture?.close();
     await store.close();
+    await examiner?.close();
     throw err;
   }
   const startedAt = new Date();
@@ -97,13 +118,49 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           listen: receiver.address(),
           inFlight: receiver.inFlight(),
           nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
+          ...(examiner ? { detectors: examiner.status() } : {}),
         };
       },
     }, metrics);
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
   }
+  // The business manager's console, on its own port, sharing this gateway's store and hold context
+  // (so a release it queues is delivered at once by this gateway's outbox worker).
+  let consoleServer: ConsoleServer | undefined;
+  if (consoleWanted) {
+    try {
+      const { startConsole } = await import('./review/console/index.ts');
+      consoleServer = await startConsole(config, store, {
+        logger,
+        hold: holdContext,
+        async status() {
+          const hop = await deliverer.probe();
+          const ex = examiner?.status();
+          return {
+            ok: hop.ok,
+            startedAt: startedAt.toISOString(),
+            listen: receiver.address(),
+            inFlight: receiver.inFlight(),
+            nextHop: { host: nextHop.host, port: nextHop.port, reachable: hop.ok, detail: hop.detail, capture: !!capture },
+            roster: ex ? { pupils: ex.pupils, loadedAt: ex.rosterLoadedAt ?? null, problem: ex.rosterError ?? null } : null,
+            detectors: ex ? { version: ex.detectorsVersion } : null,
+          };
+        },
+      });
+    } catch (err) {
+      await receiver.close();
+      await health?.close();
+      await outbox.stop();
+      await retention.stop();
+      deliverer.close();
+      await capture?.close();
+      await store.close();
+      await examiner?.close();
+      throw err;
+    }
+  }
   const a = receiver.address();
-  logger.info({ event: 'started', listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address() }, 'Hallmonitor is relaying');
+  logger.info({ event: 'started', listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address(), console: consoleServer?.url }, 'Hallmonitor is relaying');
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -115,16 +172,19 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     metrics,
     store,
     outbox,
+    console: consoleServer,
     stop() {
       stopping ??= (async () => {
         logger.info({ event: 'stopping', inFlight: receiver.inFlight() }, 'stopping: finishing messages in flight');
         await receiver.close();
         await health?.close();
+        await consoleServer?.close();
         await outbox.stop();
         await retention.stop();
         deliverer.close();
         await capture?.close();
         await store.close();
+        await examiner?.close();
         logger.info({ event: 'stopped' }, 'stopped');
       })();
       return stopping;

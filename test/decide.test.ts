@@ -40,13 +40,13 @@ let n = 0;
 const pupil = (where: string, id = `p${++n}`, evidence = 'J*** S****'): Detection => ({
   detector: 'pupil-name', where, start: 0, end: 10, evidence, reason: 'A pupil on the roster', strength: 'strong', score: 1, pupilIds: [id],
 });
-const det = (where: string, category: string, detector = category): Detection => ({
+const det = (where: string, category: NonNullable<Detection['category']>, detector: string = category): Detection => ({
   detector, where, start: 0, end: 5, evidence: 'A1234*********', reason: `${category} found`, strength: 'strong', score: 1, validated: true, category,
 });
 
 const pupils: Pupil[] = [
-  { id: 'p-amy', contacts: ['amy.parent@gmail.com'] },
-  { id: 'p-ben', contacts: ['ben.parent@hotmail.co.uk'] },
+  { id: 'p-amy', contacts: ['amy.parent@gmail.com'], line: 2 },
+  { id: 'p-ben', contacts: ['ben.parent@hotmail.co.uk'], line: 3 },
 ];
 const roster: Roster = {
   pupils,

@@ -1,0 +1,114 @@
+// `hallmonitor check` driven the way an IT lead would: the real executable, real files, stdin.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const ROSTER = path.join(ROOT, 'test/fixtures/check/roster.csv');
+const BIN = path.join(ROOT, 'bin/hallmonitor.js');
+
+function run(args: string[], input?: Buffer | string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+async function eml(opts: ConstructorParameters<typeof MailComposer>[0]): Promise<Buffer> {
+  return new MailComposer({ date: new Date('2026-11-20T10:00:00Z'), ...opts }).compile().build();
+}
+
+let dir: string;
+let files: Record<string, string>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'hm-check-'));
+  mkdirSync(path.join(dir, 'folder'));
+  const messages: Record<string, Buffer> = {
+    'clean.eml': await eml({ from: 'office@oakfield.sch.uk', to: 'bookings@coaches.example', subject: 'Coach for 5 December', text: 'Please confirm the coach for our Year 5 trip. Thank you.' }),
+    'subject.eml': await eml({ from: 'teacher@oakfield.sch.uk', to: 'tutor@learning.example', subject: 'Progress notes for Amelia Thornbury', text: 'Notes attached soon.' }),
+    'common-word.eml': await eml({ from: 'teacher@oakfield.sch.uk', to: 'tutor@learning.example', subject: 'Grace period for homework', text: 'A week more.' }),
+    'forward.eml': await eml({ from: 'jane.smith@oakfield.sch.uk', to: 'janesmith84@gmail.com', subject: 'Fwd: SLT minutes', text: '---------- Forwarded message ---------\nFrom: Head\nMinutes attached.' }),
+  };
+  files = {};
+  for (const [name, raw] of Object.entries(messages)) {
+    files[name] = path.join(dir, 'folder', name);
+    writeFileSync(files[name], raw);
+  }
+  writeFileSync(path.join(dir, 'monitor.yaml'), 'school:\n  domains: [oakfield.sch.uk]\npolicy:\n  mode: monitor\n');
+  writeFileSync(path.join(dir, 'bad.yaml'), 'policy:\n  rules:\n    pupil-name-in-subject:\n      action: hold\n');
+});
+
+const base = () => ['check', '--roster', ROSTER, '--school-domain', 'oakfield.sch.uk'];
+
+describe('hallmonitor check', () => {
+  it('prints the verdict, each rule and the redacted evidence for a human', () => {
+    const r = run([...base(), files['subject.eml']]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/subject\.eml: BLOCK/);
+    expect(r.out).toMatch(/pupil-name-in-subject: A pupil's name in the subject line/);
+    expect(r.out).toMatch(/A\*{5} T\*{8}/);
+    expect(r.out).not.toMatch(/Amelia|Thornbury/);
+  });
+
+  it('--json: exactly one object per file per line, with the contract fields', () => {
+    const r = run([...base(), '--json', files['clean.eml'], files['subject.eml'], files['forward.eml'], files['common-word.eml']]);
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(4);
+    for (const l of lines) {
+      expect(Object.keys(l)).toEqual(expect.arrayContaining(['file', 'action', 'rules', 'findings', 'ms']));
+      expect(['deliver', 'quarantine', 'block']).toContain(l.action);
+      expect(typeof l.ms).toBe('number');
+      for (const f of l.findings) expect(Object.keys(f)).toEqual(expect.arrayContaining(['rule', 'detector', 'where', 'evidence']));
+    }
+    expect(lines.map((l) => [path.basename(l.file), l.action, l.rules])).toEqual([
+      ['clean.eml', 'deliver', []],
+      ['subject.eml', 'block', ['pupil-name-in-subject']],
+      ['forward.eml', 'quarantine', ['forward-to-personal-domain']],
+      ['common-word.eml', 'deliver', []],
+    ]);
+    expect(r.out).not.toMatch(/Amelia|Thornbury/);
+  });
+
+  it('walks directories and reads one message from stdin', () => {
+    const walked = run([...base(), '--json', path.join(dir, 'folder')]);
+    expect(walked.out.trim().split('\n').map((l) => path.basename(JSON.parse(l).file))).toEqual(['clean.eml', 'common-word.eml', 'forward.eml', 'subject.eml']);
+    const stdin = run([...base(), '--json', '-'], readFileSync(files['subject.eml']));
+    expect(JSON.parse(stdin.out)).toMatchObject({ file: '-', action: 'block' });
+  });
+
+  it('--from/--to override the headers', () => {
+    const r = run([...base(), '--json', '--to', 'head@oakfield.sch.uk', files['subject.eml']]);
+    expect(JSON.parse(r.out)).toMatchObject({ action: 'deliver', rules: [] }); // internal mail
+  });
+
+  it('monitor mode delivers and says what would have happened', () => {
+    const r = run(['check', '--config', path.join(dir, 'monitor.yaml'), '--roster', ROSTER, '--json', files['subject.eml']]);
+    expect(JSON.parse(r.out)).toMatchObject({ action: 'deliver', wouldHaveBeen: 'block', rules: ['pupil-name-in-subject'] });
+  });
+
+  it('exit codes: verdicts never fail it; unreadable files, usage and config errors do', () => {
+    const missing = run([...base(), '--json', files['clean.eml'], path.join(dir, 'nope.eml')]);
+    expect(missing.code).toBe(1);
+    const lines = missing.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[1]).toMatchObject({ file: path.join(dir, 'nope.eml'), error: 'cannot read: ENOENT' });
+    const usage = run(['check', '--no-such-flag', files['clean.eml']]);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/unknown option/);
+    const noFiles = run(['check']);
+    expect(noFiles.code).toBe(2);
+    const badConfig = run(['check', '--config', path.join(dir, 'bad.yaml'), files['clean.eml']]);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.err).toMatch(/policy\.rules\.pupil-name-in-subject\.action: expected one of deliver, quarantine, block/);
+    const badRoster = run(['check', '--roster', path.join(dir, 'monitor.yaml'), files['clean.eml']]);
+    expect(badRoster.code).toBe(2);
+  });
+
+  it('--help documents the command', () => {
+    const r = run(['check', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--school-domain/);
+  });
+});
