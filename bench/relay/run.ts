@@ -1,0 +1,316 @@
+// Relay benchmark (not a test): how fast does mail pass through Hallmonitor, and how much time
+// does it add, against Postfix's own smtp-source → smtp-sink on the same machine in the same run.
+//
+//   node bench/relay/run.ts            full run (about a minute on 2 shared cores)
+//   node bench/relay/run.ts --quick    a quarter of the messages, for a smoke run
+//
+// Throughput: Postfix's smtp-source drives both paths (same client), 16 parallel sessions, with a
+// new connection per message and with connections reused (-d); the next hop is Postfix's smtp-sink.
+// Latency: a small Node SMTP client sends messages one at a time, directly to smtp-sink and through
+// the gateway; "added" is the difference of the percentiles. The early-talker section compares
+// the same session from an allow-listed address (127.0.0.1) and from a stranger (127.0.0.2).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const QUICK = process.argv.includes('--quick');
+const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 4)) : n);
+const SESSIONS = 16;
+// Other engineers share these 2 cores: each throughput figure is the best of ROUNDS runs, the two
+// paths interleaved, so a burst of someone else's work does not decide the comparison.
+const ROUNDS = QUICK ? 1 : 2;
+const SIZES = [
+  { label: '1 KB', bytes: 1024, throughput: scale(1500), latency: scale(400) },
+  { label: '100 KB', bytes: 100 * 1024, throughput: scale(400), latency: scale(150) },
+  { label: '5 MB', bytes: 5 * 1024 * 1024, throughput: scale(16), latency: scale(12) },
+];
+const FROM = 'office@school.example';
+const TO = 'parent@home.example';
+
+function tool(name: string): string {
+  for (const dir of ['/usr/sbin', '/usr/lib/postfix/sbin']) {
+    const p = path.join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`${name} not found: install Debian's postfix package (apt-get install postfix)`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitAccepting(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(25);
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Postfix's tools
+// ---------------------------------------------------------------------------------------------
+
+async function startSmtpSink(): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  // -u: required as root (drops to that user after binding). 1024: listen backlog.
+  const proc = spawn(tool('smtp-sink'), ['-u', 'postfix', '-m', '1000', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
+  await waitAccepting(port);
+  return { port, proc };
+}
+
+async function smtpSource(port: number, messages: number, bytes: number, reuse: boolean): Promise<number> {
+  const args = ['-s', String(SESSIONS), '-m', String(messages), '-l', String(bytes), '-f', FROM, '-t', TO, '-M', 'mx.school.example', ...(reuse ? ['-d'] : []), `127.0.0.1:${port}`];
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(tool('smtp-source'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smtp-source ${args.join(' ')} exited ${code}: ${err.trim()}`))));
+  });
+  return messages / ((performance.now() - t0) / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway, in its own process
+// ---------------------------------------------------------------------------------------------
+
+async function startGatewayProcess(nextHopPort: number): Promise<{ port: number; proc: ChildProcess }> {
+  const script = path.join(import.meta.dirname, 'gateway.ts');
+  const proc = spawn(process.execPath, [script, String(nextHopPort), '127.0.0.1/32'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    lines.once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
+    proc.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+  });
+  return { port, proc };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal pipelining SMTP client for latency
+// ---------------------------------------------------------------------------------------------
+
+class Client {
+  private buf = '';
+  private waiting: Array<(code: number) => void> = [];
+  private socket: net.Socket;
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      for (;;) {
+        const nl = this.buf.indexOf('\n');
+        if (nl < 0) break;
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (line[3] === '-') continue;
+        this.waiting.shift()?.(Number(line.slice(0, 3)));
+      }
+    });
+    socket.on('error', () => undefined);
+  }
+  static connect(port: number, localAddress = '127.0.0.1'): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new Client(s)));
+      s.once('error', reject);
+    });
+  }
+  reply(): Promise<number> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  async send(message: Buffer): Promise<void> {
+    const replies = [this.reply(), this.reply(), this.reply()];
+    this.socket.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
+    const codes = await Promise.all(replies);
+    if (codes[0] !== 250 || codes[1] !== 250 || codes[2] !== 354) throw new Error(`envelope refused: ${codes.join(' ')}`);
+    const done = this.reply();
+    this.socket.write(message);
+    const code = await done;
+    if (code !== 250) throw new Error(`DATA answered ${code}`);
+  }
+  async hello(): Promise<number> {
+    const greeting = await this.reply();
+    const ehlo = this.reply();
+    this.socket.write('EHLO mx.school.example\r\n');
+    await ehlo;
+    return greeting;
+  }
+  async quit(): Promise<void> {
+    const bye = this.reply();
+    this.socket.write('QUIT\r\n');
+    await Promise.race([bye, sleep(1000)]);
+    this.socket.destroy();
+  }
+}
+
+function messageOf(bytes: number): Buffer {
+  const head = `From: ${FROM}\r\nTo: ${TO}\r\nSubject: relay benchmark\r\nMessage-ID: <bench@school.example>\r\n\r\n`;
+  const line = `${'x'.repeat(78)}\r\n`;
+  const body = line.repeat(Math.max(1, Math.round((bytes - head.length) / line.length)));
+  return Buffer.from(`${head}${body}.\r\n`);
+}
+
+async function latencies(port: number, bytes: number, n: number, reuse: boolean): Promise<number[]> {
+  const message = messageOf(bytes);
+  const times: number[] = [];
+  const warmup = Math.min(20, Math.ceil(n / 10));
+  let c: Client | undefined;
+  if (reuse) {
+    c = await Client.connect(port);
+    await c.hello();
+  }
+  for (let i = 0; i < n + warmup; i++) {
+    const t0 = performance.now();
+    if (!reuse) {
+      c = await Client.connect(port);
+      await c.hello();
+    }
+    await c!.send(message);
+    const t = performance.now() - t0;
+    if (i >= warmup) times.push(t);
+    if (!reuse) await c!.quit();
+  }
+  if (reuse) await c!.quit();
+  return times.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Sessions without DATA (EHLO, MAIL, RCPT, QUIT), a new connection each, `concurrency` at once. */
+async function sessions(port: number, localAddress: string, concurrency: number, ms: number): Promise<{ rate: number; greetP50: number; rcpt: number }> {
+  const greet: number[] = [];
+  let done = 0;
+  let rcpt = 0;
+  const until = performance.now() + ms;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) {
+      const start = performance.now();
+      const c = await Client.connect(port, localAddress);
+      const code = await c.hello();
+      if (code !== 220) throw new Error(`greeting ${code}`);
+      greet.push(performance.now() - start);
+      const r = [c.reply(), c.reply(), c.reply()];
+      (c as unknown as { socket: net.Socket }).socket.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nRSET\r\n`);
+      rcpt = (await Promise.all(r))[1];
+      await c.quit();
+      done++;
+    }
+  }));
+  return { rate: done / ((performance.now() - t0) / 1000), greetP50: pct(greet.sort((a, b) => a - b), 0.5), rcpt };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+
+function machine(): string[] {
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  let postfix = 'unknown';
+  try {
+    postfix = execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8' }).trim();
+  } catch { /* reported as unknown */ }
+  return [
+    `- nproc: ${execFileSync('nproc', { encoding: 'utf8' }).trim()}; CPU: ${cpu}; memory: ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    `- Node ${process.version}; Postfix ${postfix} (smtp-source, smtp-sink)`,
+  ];
+}
+
+function loadavg(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+async function main() {
+  const out: string[] = [];
+  const say = (s = '') => {
+    out.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+  say(`## Relay benchmark${QUICK ? ' (quick run)' : ''}`);
+  say();
+  for (const l of machine()) say(l);
+  say(`- load average at start: ${loadavg()}`);
+  say(`- command: \`node bench/relay/run.ts${QUICK ? ' --quick' : ''}\``);
+  say();
+
+  const sink = await startSmtpSink();
+  const gw = await startGatewayProcess(sink.port);
+  try {
+    say(`### Throughput: smtp-source (${SESSIONS} sessions) → [gateway →] smtp-sink, best of ${ROUNDS}`);
+    say();
+    say('| message | connections | smtp-source → smtp-sink | through Hallmonitor | Hallmonitor / pass-through |');
+    say('|---|---|---:|---:|---:|');
+    const ratios: Array<{ size: string; reuse: boolean; ratio: number }> = [];
+    for (const s of SIZES) {
+      for (const reuse of [false, true]) {
+        // Warm up the gateway's JIT and its next-hop connections before the timed run.
+        await smtpSource(gw.port, Math.max(SESSIONS, Math.round(s.throughput / 10)), s.bytes, reuse);
+        let base = 0;
+        let via = 0;
+        for (let r = 0; r < ROUNDS; r++) {
+          base = Math.max(base, await smtpSource(sink.port, s.throughput, s.bytes, reuse));
+          via = Math.max(via, await smtpSource(gw.port, s.throughput, s.bytes, reuse));
+        }
+        ratios.push({ size: s.label, reuse, ratio: via / base });
+        say(`| ${s.label} | ${reuse ? 'reused' : 'new per message'} | ${f0(base)} msg/s | ${f0(via)} msg/s | ${f0((100 * via) / base)}% |`);
+      }
+    }
+    say();
+
+    say('### Latency: one message at a time (Node client, pipelined envelope)');
+    say();
+    say('| message | connections | direct p50 / p99 | through Hallmonitor p50 / p99 | added p50 / p99 |');
+    say('|---|---|---:|---:|---:|');
+    for (const s of SIZES) {
+      for (const reuse of [false, true]) {
+        const direct = await latencies(sink.port, s.bytes, s.latency, reuse);
+        const via = await latencies(gw.port, s.bytes, s.latency, reuse);
+        const [d50, d99, v50, v99] = [pct(direct, 0.5), pct(direct, 0.99), pct(via, 0.5), pct(via, 0.99)];
+        say(`| ${s.label} | ${reuse ? 'reused' : 'new per message'} | ${f2(d50)} / ${f2(d99)} ms | ${f2(v50)} / ${f2(v99)} ms | ${f2(v50 - d50)} / ${f2(v99 - d99)} ms |`);
+      }
+    }
+    say();
+
+    say('### Early-talker pause: allow-listed vs stranger (10 concurrent, new connection per session, 2 s)');
+    say();
+    say('| client | greeting p50 | sessions/s | RCPT answer |');
+    say('|---|---:|---:|---:|');
+    for (const [who, addr] of [['allow-listed 127.0.0.1 (greeted at once)', '127.0.0.1'], ['stranger 127.0.0.2 (100 ms pause kept)', '127.0.0.2']] as const) {
+      const r = await sessions(gw.port, addr, 10, QUICK ? 1000 : 2000);
+      say(`| ${who} | ${f1(r.greetP50)} ms | ${f0(r.rate)} | ${r.rcpt} |`);
+    }
+    say();
+
+    const target = ratios.find((r) => r.size === '1 KB' && !r.reuse)!;
+    say(`Target (new connection per message, 1 KB, ≥ 25% of smtp-sink pass-through): **${f0(target.ratio * 100)}% — ${target.ratio >= 0.25 ? 'met' : 'NOT met'}**.`);
+    say(`Lowest ratio with a new connection per message: ${f0(Math.min(...ratios.filter((r) => !r.reuse).map((r) => r.ratio)) * 100)}%.`);
+    say();
+    say(`- load average at end: ${loadavg()}`);
+  } finally {
+    gw.proc.kill('SIGTERM');
+    sink.proc.kill('SIGTERM');
+    await sleep(200);
+  }
+}
+
+await main();
