@@ -19,6 +19,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig, validateConfig, type Config } from '../src/config/index.ts';
 import { inNetworks, parseCidr } from '../src/config/net.ts';
 import { loadPolicy } from '../src/decide/policy.ts';
+import { RULE_IDS } from '../src/decide/rules.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -616,5 +617,127 @@ describe('deploy/hallmonitor.service', () => {
     const m = /Overall exposure level for hallmonitor\.service: ([\d.]+)/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(2.0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// METRICS.md is the contract for /metrics: a live gateway's scrape must match it
+// ---------------------------------------------------------------------------------------------
+
+interface MetricDoc { name: string; type: string; labels: string[]; help: string; status: string }
+
+function metricsTable(text: string): MetricDoc[] {
+  const rows: MetricDoc[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\|\s*`(hallmonitor_[a-z_]+)`\s*\|\s*(counter|gauge|histogram|summary)\s*\|([^|]*)\|([^|]+)\|\s*(now|planned)\s*\|$/.exec(line);
+    if (m) rows.push({ name: m[1], type: m[2], labels: [...m[3].matchAll(/`([a-z_]+)`/g)].map((x) => x[1]), help: m[4].trim(), status: m[5] });
+  }
+  return rows;
+}
+
+/** Label values documented in the "Label values" table, by label (first mention wins). */
+function documentedValues(text: string, label: string): string[] {
+  const row = text.split('\n').find((l) => l.startsWith(`| \`${label}\``));
+  return row ? [...row.split('|')[2].matchAll(/`([a-z_-]+)`/g)].map((m) => m[1]) : [];
+}
+
+describe('deploy/METRICS.md', () => {
+  const doc = read('deploy/METRICS.md');
+  const table = metricsTable(doc);
+  const byName = new Map(table.map((r) => [r.name, r]));
+
+  it('specifies each metric once, named by Prometheus conventions', () => {
+    expect(table.length).toBeGreaterThanOrEqual(15);
+    expect(byName.size).toBe(table.length);
+    for (const r of table) {
+      if (r.type === 'counter') expect(r.name, r.name).toMatch(/_total$/);
+      else expect(r.name, r.name).not.toMatch(/_total$/);
+      if (r.name.includes('timestamp') || r.name.includes('duration')) expect(r.name).toMatch(/_seconds$/);
+      expect(r.help).toMatch(/\.$/);
+      for (const l of r.labels) expect(['verdict', 'rule', 'kind', 'mode', 'action', 'stage', 'reason', 'version', 'node_version']).toContain(l);
+    }
+    // What the issue asks for: messages by verdict and rule, latency histogram, queue and
+    // outbox depth, roster age.
+    expect(byName.get('hallmonitor_messages_total')?.labels).toEqual(['verdict']);
+    expect(byName.get('hallmonitor_rule_hits_total')?.labels).toEqual(['rule']);
+    expect(byName.get('hallmonitor_message_duration_seconds')?.type).toBe('histogram');
+    expect(byName.get('hallmonitor_quarantine_held_messages')?.type).toBe('gauge');
+    expect(byName.get('hallmonitor_outbox_messages')?.type).toBe('gauge');
+    expect(byName.get('hallmonitor_roster_file_timestamp_seconds')?.type).toBe('gauge');
+  });
+
+  it('documents exactly the policy rule ids as `rule` label values', () => {
+    expect(documentedValues(doc, 'rule').sort()).toEqual([...RULE_IDS].sort());
+  });
+
+  it('every metric the alert rules and the dashboard queries use is specified', () => {
+    const rules = read('deploy/prometheus/hallmonitor-rules.yaml');
+    const used = new Set([...`${rules}\n${doc}`.matchAll(/\b(hallmonitor_[a-z_]+)/g)].map((m) => m[1].replace(/_(bucket|sum|count)$/, '')));
+    // (`hallmonitor_roster_*` in the prose names a group, not a metric)
+    for (const name of [...used].filter((n) => !n.endsWith('_'))) expect(byName.has(name), `${name} is in the table`).toBe(true);
+  });
+
+  it('the alert rules are valid for promtool', () => {
+    const r = run('promtool', ['check', 'rules', 'deploy/prometheus/hallmonitor-rules.yaml']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  describe('a live gateway\'s /metrics', () => {
+    let gateway: Gateway;
+    let dataDir: string;
+    let scrape: string;
+
+    beforeAll(async () => {
+      dataDir = mkdtempSync(path.join(tmpdir(), 'hm-metrics-'));
+      const config = validateConfig({ listen: '127.0.0.1:0', data_dir: dataDir, health: { listen: '127.0.0.1:0' } }, 'metrics test', {}, {}, dataDir);
+      gateway = await startGateway(config, { logger: pino({ level: 'silent' }) });
+      const info = await nodemailer
+        .createTransport({ host: '127.0.0.1', port: gateway.receiver.address().port, ignoreTLS: true })
+        .sendMail({ envelope: { from: 'teacher@demo-primary.example', to: ['parent@example.com'] }, raw: 'From: teacher@demo-primary.example\r\nTo: parent@example.com\r\nSubject: Sports day\r\n\r\nBring a hat.\r\n' });
+      expect(info.response).toMatch(/^250 /);
+      const h = gateway.health!.address();
+      const res = await fetch(`http://127.0.0.1:${h.port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      scrape = await res.text();
+    });
+
+    afterAll(async () => {
+      await gateway?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('passes promtool check metrics (the exposition format and naming lint)', () => {
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+      expect(r.error).toBeUndefined();
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('serves every metric marked "now", and only documented metrics, with the documented type, help and labels', () => {
+      const types = new Map([...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+      const helps = new Map([...scrape.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]));
+      for (const [name, type] of types) {
+        const d = byName.get(name);
+        expect(d, `${name} is documented in METRICS.md`).toBeDefined();
+        expect(type, name).toBe(d!.type);
+        expect(helps.get(name), name).toBe(d!.help);
+      }
+      for (const d of table.filter((r) => r.status === 'now')) expect(types.has(d.name), `${d.name} is served`).toBe(true);
+      for (const m of scrape.matchAll(/^(hallmonitor_[a-z_]+?)(?:_bucket|_sum|_count)?\{([^}]*)\} /gm)) {
+        const family = types.has(m[1]) ? m[1] : m[1].replace(/_(bucket|sum|count)$/, '');
+        const labels = [...m[2].matchAll(/([a-z_]+)="/g)].map((x) => x[1]).filter((l) => l !== 'le');
+        for (const l of labels) expect(byName.get(family)?.labels, `${family}{${l}}`).toContain(l);
+      }
+    });
+
+    it('counts the message under a documented verdict, with the documented histogram buckets', () => {
+      expect(scrape).toMatch(/^hallmonitor_messages_total\{verdict="deliver"\} 1$/m);
+      for (const m of scrape.matchAll(/verdict="([a-z]+)"/g)) expect(documentedValues(doc, 'verdict')).toContain(m[1]);
+      const buckets = [...scrape.matchAll(/^hallmonitor_message_duration_seconds_bucket\{verdict="deliver",le="([^"]+)"\}/gm)].map((m) => m[1]);
+      const documented = /for both histograms: ([\d., and]+) \(and `\+Inf`\)/.exec(doc.replace(/\s+/g, ' '))![1].split(/,\s*|\s+and\s+/).map((s) => s.trim()).filter(Boolean);
+      expect(buckets).toEqual([...documented, '+Inf']);
+    });
   });
 });
