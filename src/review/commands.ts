@@ -4,15 +4,34 @@
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { loadConfig, type Config } from '../config/index.ts';
-import { openStore, INCIDENT_STATUSES, type IncidentStatus, type Store } from '../store/index.ts';
-import { findIncident, heldMessage, incidentHistory, listIncidents, appendHistory, type Incident, type HistoryEntry } from '../store/incidents.ts';
-import { outboxFor } from '../store/outbox.ts';
-import { releaseIncident, rejectIncident, updateIncident, IncidentActionError, type HoldContext } from '../act/hold.ts';
-import { notifySettings, formatLocal, type NotifySettings } from '../act/notify/settings.ts';
-import { loadTemplates, describeWhere } from '../act/notify/compose.ts';
-import { createOutboxWorker } from '../act/notify/worker.ts';
-import { createDeliverer } from '../act/deliver.ts';
+import type { Config } from '../config/index.ts';
+import type { IncidentStatus, Store } from '../store/index.ts';
+import type { Incident, HistoryEntry } from '../store/incidents.ts';
+import type { HoldContext } from '../act/hold.ts';
+import type { NotifySettings } from '../act/notify/settings.ts';
+
+// The statuses, repeated here so `--help` needs no database code loaded.
+const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'released', 'rejected', 'reported-to-ico', 'closed-no-breach'];
+
+/** Store, workflow and mail code is loaded only when a command runs, so other commands start fast. */
+async function lib() {
+  const [config, store, incidents, outbox, hold, settings, compose, worker, deliver] = await Promise.all([
+    import('../config/index.ts'),
+    import('../store/index.ts'),
+    import('../store/incidents.ts'),
+    import('../store/outbox.ts'),
+    import('../act/hold.ts'),
+    import('../act/notify/settings.ts'),
+    import('../act/notify/compose.ts'),
+    import('../act/notify/worker.ts'),
+    import('../act/deliver.ts'),
+  ]);
+  return { ...config, ...store, ...incidents, ...outbox, ...hold, ...settings, ...compose, ...worker, ...deliver };
+}
+type Lib = Awaited<ReturnType<typeof lib>>;
+
+/** A review action that does not apply (unknown reference, wrong state, bad flag): exit 1 with the message. */
+class ActionError extends Error {}
 
 interface Common { config?: string; data?: string }
 interface Acting extends Common { as?: string; reason?: string }
@@ -40,12 +59,13 @@ function actingOptions(cmd: Command, reasonRequired: boolean): Command {
       : new Option('--reason <text>', 'why, recorded in the incident history'));
 }
 
-async function withStore<T>(opts: Common, fn: (store: Store, config: Config, notify: NotifySettings) => Promise<T>): Promise<T> {
-  const config = loadConfig(opts.config, { dataDir: opts.data });
-  const notify = notifySettings(config);
-  const store = await openStore(config, { poolSize: 2 });
+async function withStore<T>(opts: Common, fn: (store: Store, config: Config, notify: NotifySettings, l: Lib) => Promise<T>): Promise<T> {
+  const l = await lib();
+  const config = l.loadConfig(opts.config, { dataDir: opts.data });
+  const notify = l.notifySettings(config);
+  const store = await l.openStore(config, { poolSize: 2 });
   try {
-    return await fn(store, config, notify);
+    return await fn(store, config, notify, l);
   } finally {
     await store.close();
   }
@@ -55,7 +75,7 @@ const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 
 function parseDate(v: string, flag: string): Date {
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(d.getTime())) throw new IncidentActionError(`${flag}: "${v}" is not a date (use YYYY-MM-DD)`);
+  if (Number.isNaN(d.getTime())) throw new ActionError(`${flag}: "${v}" is not a date (use YYYY-MM-DD)`);
   return d;
 }
 
@@ -63,13 +83,13 @@ function parseStatuses(v: string | undefined): IncidentStatus[] | undefined {
   if (!v || v === 'all') return undefined;
   const list = v.split(',').map((s) => s.trim());
   for (const s of list) {
-    if (!(INCIDENT_STATUSES as readonly string[]).includes(s)) throw new IncidentActionError(`--status: "${s}" is not one of ${INCIDENT_STATUSES.join(', ')}, all`);
+    if (!(INCIDENT_STATUSES as readonly string[]).includes(s)) throw new ActionError(`--status: "${s}" is not one of ${INCIDENT_STATUSES.join(', ')}, all`);
   }
   return list as IncidentStatus[];
 }
 
-function summaryLine(i: Incident, tz: string, purged?: boolean): string {
-  const when = formatLocal(i.detectedAt, tz).replace(/^\w+ /, '');
+function summaryLine(l: Lib, i: Incident, tz: string, purged?: boolean): string {
+  const when = l.formatLocal(i.detectedAt, tz).replace(/^\w+ /, '');
   const what = i.kind === 'near-miss' ? 'blocked' : 'held';
   return [
     i.reference.padEnd(15),
@@ -84,7 +104,7 @@ function summaryLine(i: Incident, tz: string, purged?: boolean): string {
   ].join('');
 }
 
-function incidentJson(i: Incident): Record<string, unknown> {
+function incidentJson(l: Lib, i: Incident): Record<string, unknown> {
   return {
     reference: i.reference,
     messageId: i.messageId,
@@ -96,7 +116,7 @@ function incidentJson(i: Incident): Record<string, unknown> {
     recipients: i.recipients,
     rules: i.rules,
     severity: i.severity,
-    findings: i.findings.map((f) => ({ rule: f.rule, detector: f.detector, where: describeWhere(f.where), evidence: f.evidence, reason: f.reason })),
+    findings: l.safeFindings(i.findings),
     potentialBreach: i.potentialBreach,
     icoDeadline: i.icoDeadline?.toISOString() ?? null,
     escalatedAt: i.escalatedAt?.toISOString() ?? null,
@@ -104,11 +124,11 @@ function incidentJson(i: Incident): Record<string, unknown> {
   };
 }
 
-function printIncident(i: Incident, history: HistoryEntry[], tz: string, extra: string[]): void {
+function printIncident(l: Lib, i: Incident, history: HistoryEntry[], tz: string, extra: string[]): void {
   const lines = [
     `Incident ${i.reference}  (${i.kind === 'near-miss' ? 'near miss: blocked, nothing was sent' : 'held for review'})`,
-    `  status:     ${i.status}${i.potentialBreach ? `  — POTENTIAL BREACH, report to the ICO by ${i.icoDeadline ? formatLocal(i.icoDeadline, tz) : '?'}` : ''}`,
-    `  detected:   ${formatLocal(i.detectedAt, tz)} by ${i.heldBy}`,
+    `  status:     ${i.status}${i.potentialBreach ? `  — POTENTIAL BREACH, report to the ICO by ${i.icoDeadline ? l.formatLocal(i.icoDeadline, tz) : '?'}` : ''}`,
+    `  detected:   ${l.formatLocal(i.detectedAt, tz)} by ${i.heldBy}`,
     `  from:       ${i.sender || '<> (null sender)'}`,
     `  to:         ${i.recipients.join(', ')}`,
     `  rules:      ${i.rules.join(', ')}`,
@@ -116,16 +136,16 @@ function printIncident(i: Incident, history: HistoryEntry[], tz: string, extra: 
     `  message id: ${i.messageId}`,
     ...extra,
     '  findings (redacted):',
-    ...i.findings.map((f) => `    - ${f.rule ?? '?'} · ${describeWhere(f.where)}${f.evidence ? ` · ${f.evidence}` : ''}\n      ${f.reason}`),
+    ...l.safeFindings(i.findings).map((f) => `    - ${f.rule || '?'} · ${f.where}${f.evidence ? ` · ${f.evidence}` : ''}\n      ${f.reason}`),
     '  history:',
     ...history.map((h) => `    ${h.at.toISOString()}  ${h.actor}  ${h.action}${h.detail ? `: ${h.detail}` : ''}`),
   ];
   out(lines.join('\n'));
 }
 
-async function mustFind(store: Store, key: string): Promise<Incident> {
-  const inc = await findIncident(store.db, key);
-  if (!inc) throw new IncidentActionError(`no incident ${key} (see: hallmonitor incidents list)`);
+async function mustFind(l: Lib, store: Store, key: string): Promise<Incident> {
+  const inc = await l.findIncident(store.db, key);
+  if (!inc) throw new ActionError(`no incident ${key} (see: hallmonitor incidents list)`);
   return inc;
 }
 
@@ -151,19 +171,19 @@ export function registerReviewCommands(program: Command): void {
     .option('--json', 'one JSON object per line')
     .option('--limit <n>', 'at most this many', '200')
     .action(async (opts: Common & { all?: boolean; json?: boolean; limit: string }) => {
-      await withStore(opts, async (store, _config, notify) => {
-        const list = await listIncidents(store.db, {
+      await withStore(opts, async (store, _config, notify, l) => {
+        const list = await l.listIncidents(store.db, {
           status: opts.all ? undefined : ['open'],
           kind: opts.all ? undefined : ['held'],
           withMessage: !opts.all,
           limit: Math.max(1, Number(opts.limit) || 200),
         });
         if (opts.json) {
-          for (const i of list) out(JSON.stringify(incidentJson(i)));
+          for (const i of list) out(JSON.stringify(incidentJson(l, i)));
           return;
         }
         if (!list.length) return out(opts.all ? 'No held messages.' : 'Nothing is waiting for review.');
-        for (const i of list) out(summaryLine(i, notify.timeZone));
+        for (const i of list) out(summaryLine(l, i, notify.timeZone));
         out(`${list.length} message(s). Show one: hallmonitor quarantine show REFERENCE`);
       });
     });
@@ -175,19 +195,19 @@ export function registerReviewCommands(program: Command): void {
     .option('--save <file>', 'write the original message (.eml) to this file; recorded in the history')
     .option('--as <name>', 'who is looking (recorded when --save is used)', defaultActor())
     .action(async (key: string, opts: Common & { json?: boolean; save?: string; as: string }) => {
-      await withStore(opts, async (store, _config, notify) => {
-        const inc = await mustFind(store, key);
-        const msg = await heldMessage(store.db, inc.reference);
-        const notices = await outboxFor(store.db, inc.reference);
+      await withStore(opts, async (store, _config, notify, l) => {
+        const inc = await mustFind(l, store, key);
+        const msg = await l.heldMessage(store.db, inc.reference);
+        const notices = await l.outboxFor(store.db, inc.reference);
         if (opts.save) {
-          if (!msg?.raw) throw new IncidentActionError(`${inc.reference}: the held message was deleted by retention; only the incident record is left`);
+          if (!msg?.raw) throw new ActionError(`${inc.reference}: the held message was deleted by retention; only the incident record is left`);
           writeFileSync(opts.save, msg.raw, { mode: 0o600 });
-          await appendHistory(store.db, inc.reference, opts.as, 'message-saved', `original message written to a file (${msg.raw.length} bytes)`);
+          await l.appendHistory(store.db, inc.reference, opts.as, 'message-saved', `original message written to a file (${msg.raw.length} bytes)`);
         }
-        const history = await incidentHistory(store.db, inc.reference);
+        const history = await l.incidentHistory(store.db, inc.reference);
         if (opts.json) {
           out(JSON.stringify({
-            ...incidentJson(inc),
+            ...incidentJson(l, inc),
             message: msg ? { size: msg.size, sha256: msg.sha256, receivedAt: msg.receivedAt.toISOString(), purgedAt: msg.purgedAt?.toISOString() ?? null, envelope: msg.envelope } : null,
             notices: notices.map((n) => ({ job: n.job, template: n.template, recipient: n.recipient, mode: n.mode, status: n.status, attempts: n.attempts, sentAt: n.sent_at, lastError: n.last_error })),
             history: history.map((h) => ({ ...h, at: h.at.toISOString() })),
@@ -199,7 +219,7 @@ export function registerReviewCommands(program: Command): void {
           '  notices:',
           ...notices.map((n) => `    - ${n.job === 'release' ? 'release delivery' : `${n.template} → ${n.recipient}`} (${n.mode}): ${n.status}${n.sent_at ? ` ${n.sent_at}` : ''}${n.status !== 'sent' && n.last_error ? ` — ${n.last_error}` : ''}`),
         ];
-        printIncident(inc, history, notify.timeZone, extra);
+        printIncident(l, inc, history, notify.timeZone, extra);
         if (opts.save) out(`Original message saved to ${opts.save}`);
       });
     });
@@ -209,17 +229,17 @@ export function registerReviewCommands(program: Command): void {
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .option('--queue-only', 'record the release and leave the delivery to the running gateway')
     .action(async (key: string, opts: Acting & { as: string; reason: string; queueOnly?: boolean }) => {
-      await withStore(opts, async (store, config, notify) => {
+      await withStore(opts, async (store, config, notify, l) => {
         const ctx: HoldContext = { store, notify, hostname: config.hostname };
-        const { incident, jobId } = await releaseIncident(ctx, key, opts.as, opts.reason);
+        const { incident, jobId } = await l.releaseIncident(ctx, key, opts.as, opts.reason);
         out(`${incident.reference} released by ${opts.as}.`);
         if (opts.queueOnly || !config.nextHop) {
           out(config.nextHop ? 'The running gateway will deliver it.' : 'No next hop is configured here: the running gateway will deliver it.');
           return;
         }
-        const deliverer = createDeliverer(config.nextHop, { hostname: config.hostname });
+        const deliverer = l.createDeliverer(config.nextHop, { hostname: config.hostname });
         try {
-          const worker = createOutboxWorker({ store, deliverer, settings: notify, templates: loadTemplates(notify.templatesDir, config.source), hostname: config.hostname });
+          const worker = l.createOutboxWorker({ store, deliverer, settings: notify, templates: l.loadTemplates(notify.templatesDir, config.source), hostname: config.hostname });
           const r = await worker.sendJob(jobId);
           if (r.state === 'sent') out(`Delivered to ${incident.recipients.length} recipient(s): ${r.detail}`);
           else if (r.state === 'retrying') {
@@ -238,8 +258,8 @@ export function registerReviewCommands(program: Command): void {
     .description('Decide a held message will not be sent; the sender is told')
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .action(async (key: string, opts: Acting & { as: string }) => {
-      await withStore(opts, async (store, config, notify) => {
-        const { incident, notices } = await rejectIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '');
+      await withStore(opts, async (store, config, notify, l) => {
+        const { incident, notices } = await l.rejectIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '');
         out(`${incident.reference} rejected by ${opts.as}. ${notices ? 'The sender will be told.' : 'The sender is not told (no school address to write to).'}`);
       });
     });
@@ -259,8 +279,8 @@ export function registerReviewCommands(program: Command): void {
     .option('--json', 'one JSON object per line')
     .option('--limit <n>', 'at most this many', '500')
     .action(async (opts: Common & { status: string; since?: string; until?: string; nearMisses?: boolean; json?: boolean; limit: string }) => {
-      await withStore(opts, async (store, _config, notify) => {
-        const list = await listIncidents(store.db, {
+      await withStore(opts, async (store, _config, notify, l) => {
+        const list = await l.listIncidents(store.db, {
           status: parseStatuses(opts.status),
           kind: opts.nearMisses ? ['near-miss'] : undefined,
           since: opts.since ? parseDate(opts.since, '--since') : undefined,
@@ -268,11 +288,11 @@ export function registerReviewCommands(program: Command): void {
           limit: Math.max(1, Number(opts.limit) || 500),
         });
         if (opts.json) {
-          for (const i of list) out(JSON.stringify(incidentJson(i)));
+          for (const i of list) out(JSON.stringify(incidentJson(l, i)));
           return;
         }
         if (!list.length) return out('No incidents.');
-        for (const i of list) out(summaryLine(i, notify.timeZone));
+        for (const i of list) out(summaryLine(l, i, notify.timeZone));
         out(`${list.length} incident(s).`);
       });
     });
@@ -282,11 +302,11 @@ export function registerReviewCommands(program: Command): void {
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .option('--json', 'as one JSON object')
     .action(async (key: string, opts: Common & { json?: boolean }) => {
-      await withStore(opts, async (store, _config, notify) => {
-        const inc = await mustFind(store, key);
-        const history = await incidentHistory(store.db, inc.reference);
-        if (opts.json) return out(JSON.stringify({ ...incidentJson(inc), history: history.map((h) => ({ ...h, at: h.at.toISOString() })) }));
-        printIncident(inc, history, notify.timeZone, []);
+      await withStore(opts, async (store, _config, notify, l) => {
+        const inc = await mustFind(l, store, key);
+        const history = await l.incidentHistory(store.db, inc.reference);
+        if (opts.json) return out(JSON.stringify({ ...incidentJson(l, inc), history: history.map((h) => ({ ...h, at: h.at.toISOString() })) }));
+        printIncident(l, inc, history, notify.timeZone, []);
       });
     });
 
@@ -297,8 +317,8 @@ export function registerReviewCommands(program: Command): void {
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .option('--with-addresses', 'include full sender and recipient addresses')
     .action(async (opts: Common & { since?: string; until?: string; output?: string; withAddresses?: boolean }) => {
-      await withStore(opts, async (store) => {
-        const list = (await listIncidents(store.db, {
+      await withStore(opts, async (store, _config, _notify, l) => {
+        const list = (await l.listIncidents(store.db, {
           since: opts.since ? parseDate(opts.since, '--since') : undefined,
           until: opts.until ? parseDate(opts.until, '--until') : undefined,
         })).reverse();
@@ -306,7 +326,7 @@ export function registerReviewCommands(program: Command): void {
           'potential_breach', 'ico_deadline', 'escalated_at', 'decided_by', 'decided_at', 'decision'];
         const rows = [header.join(',')];
         for (const i of list) {
-          const history = await incidentHistory(store.db, i.reference);
+          const history = await l.incidentHistory(store.db, i.reference);
           const decision = [...history].reverse().find((h) => ['released', 'rejected', 'escalated'].includes(h.action) || h.action.startsWith('status-'));
           const who = (a: string) => (opts.withAddresses ? a : domainOf(a));
           rows.push([
@@ -333,16 +353,16 @@ export function registerReviewCommands(program: Command): void {
     .addOption(new Option('--status <status>', 'the outcome').choices(['reported-to-ico', 'closed-no-breach']))
     .action(async (key: string, opts: Acting & { as: string; potentialBreach?: boolean; notPotentialBreach?: boolean; escalate?: boolean; status?: 'reported-to-ico' | 'closed-no-breach' }) => {
       if (!opts.potentialBreach && !opts.notPotentialBreach && !opts.escalate && !opts.status) {
-        throw new IncidentActionError('nothing to do: give --potential-breach, --not-potential-breach, --escalate or --status');
+        throw new ActionError('nothing to do: give --potential-breach, --not-potential-breach, --escalate or --status');
       }
-      if (opts.potentialBreach && opts.notPotentialBreach) throw new IncidentActionError('--potential-breach and --not-potential-breach contradict each other');
-      await withStore(opts, async (store, config, notify) => {
-        const inc = await updateIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '', {
+      if (opts.potentialBreach && opts.notPotentialBreach) throw new ActionError('--potential-breach and --not-potential-breach contradict each other');
+      await withStore(opts, async (store, config, notify, l) => {
+        const inc = await l.updateIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '', {
           status: opts.status,
           potentialBreach: opts.potentialBreach ? true : opts.notPotentialBreach ? false : undefined,
           escalate: opts.escalate,
         });
-        out(`${inc.reference}: ${inc.status}${inc.potentialBreach ? `, potential breach — report to the ICO by ${inc.icoDeadline ? formatLocal(inc.icoDeadline, notify.timeZone) : '?'}` : ''}`);
+        out(`${inc.reference}: ${inc.status}${inc.potentialBreach ? `, potential breach — report to the ICO by ${inc.icoDeadline ? l.formatLocal(inc.icoDeadline, notify.timeZone) : '?'}` : ''}`);
       });
     });
 }

@@ -167,20 +167,30 @@ function replaceAll(s: string, map: Map<string, string>): string {
   return out;
 }
 
+export interface SafeFinding { rule: string; detector: string; where: string; evidence: string | null; reason: string }
+
+/**
+ * Findings as they may be shown anywhere outside the quarantine itself (emails, CLI, exports):
+ * the place in words with file names masked, and any file name quoted in the reason masked too.
+ */
+export function safeFindings(findings: Incident['findings']): SafeFinding[] {
+  const files = fileNamesIn(findings.map((f) => f.where));
+  return findings.map((f) => ({
+    rule: f.rule ?? '',
+    detector: f.detector,
+    where: describeWhere(f.where),
+    evidence: f.evidence ? replaceAll(f.evidence, files) : null,
+    reason: replaceAll(f.reason || 'Personal information was found.', files),
+  }));
+}
+
 export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean }
 
 /** Everything a template may show about one incident. */
 export function incidentView(t: Templates, s: NotifySettings, inc: Incident, extra: ViewExtra = {}): Record<string, unknown> {
   const rules = inc.rules.map((id) => ruleTextFor(t, id));
   const titles = new Map(rules.map((r) => [r.id, r.title]));
-  const files = fileNamesIn(inc.findings.map((f) => f.where));
-  const findings = inc.findings.map((f) => ({
-    rule: f.rule ?? '',
-    rule_title: titles.get(f.rule ?? '') ?? (rules[0]?.title ?? ''),
-    where: describeWhere(f.where),
-    evidence: f.evidence ? replaceAll(f.evidence, files) : null,
-    reason: replaceAll(f.reason || 'Personal information was found.', files),
-  }));
+  const findings = safeFindings(inc.findings).map((f) => ({ ...f, rule_title: titles.get(f.rule) ?? (rules[0]?.title ?? '') }));
   const deadline = new Date(inc.detectedAt.getTime() + 72 * 3_600_000);
   return {
     school_name: s.schoolName,
