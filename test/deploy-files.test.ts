@@ -527,6 +527,21 @@ describe('deploy/Dockerfile', () => {
     for (const secret of ['**/*.csv', '**/*.pem', '**/*.key']) expect(ignore).toContain(secret);
   });
 
+  it('installs every program the running code starts (spawn/execFile) in the runtime stage', () => {
+    // Program → the Debian package that provides it in the image ('' = in the base image).
+    const providers: Record<string, string> = { '7z': 'p7zip-full', '/bin/sh': '' };
+    const installed = ops(runtime, 'RUN').join(' ');
+    const programs = new Set<string>();
+    for (const file of reachableSources(path.join(ROOT, 'bin/hallmonitor.js'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\b(?:spawn|spawnSync|execFile|execFileSync)\(\s*['"]([^'"]+)['"]/g)) programs.add(m[1]);
+    }
+    expect(programs.size).toBeGreaterThan(0);
+    for (const program of programs) {
+      expect(Object.keys(providers), `${program} is started by the gateway: add its package to the Dockerfile and to this map`).toContain(program);
+      if (providers[program]) expect(installed).toContain(providers[program]);
+    }
+  });
+
   it('declares in dependencies every package the running code imports (npm ci --omit=dev installs only those and what they need)', () => {
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
     const builtins = new Set(builtinModules);
@@ -550,7 +565,13 @@ function runtimeImports(source: string): string[] {
   return specs;
 }
 
-/** The source files the executable loads, following relative imports (static and dynamic). */
+/** Files a source starts as workers or child processes: `new URL('./x.ts', import.meta.url)`. */
+function spawnedScripts(source: string): string[] {
+  return [...source.matchAll(/new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1]);
+}
+
+/** The source files the executable loads, following relative imports (static and dynamic) and
+ *  the scripts it runs as workers or child processes. */
 function reachableSources(entry: string): string[] {
   const seen = new Set<string>();
   const stack = [entry];
@@ -558,7 +579,8 @@ function reachableSources(entry: string): string[] {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    for (const spec of runtimeImports(readFileSync(file, 'utf8'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const spec of [...runtimeImports(text), ...spawnedScripts(text)]) {
       if (!spec.startsWith('.')) continue;
       const target = path.resolve(path.dirname(file), spec);
       if (existsSync(target) && statSync(target).isFile()) stack.push(target);
