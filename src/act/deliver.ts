@@ -216,9 +216,37 @@ function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
   if (code && code >= 500 && code < 600) {
     const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(response)?.[1] ?? '5.0.0';
     const text = response.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3} )?/, '');
-    return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: `${doing}: ${response || err.message}`, ms };
+    return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: redactAddresses(`${doing}: ${response || err.message}`), ms };
   }
   const enhanced = code && code >= 400 ? '4.4.2' : err.code === 'ETIMEDOUT' ? '4.4.1' : '4.4.1';
   const reason = err.code === 'ETIMEDOUT' ? 'Next hop timed out, try again later' : code ? 'Next hop deferred the message, try again later' : 'Next hop unavailable, try again later';
-  return { ok: false, code: 451, enhanced, reason, detail: `${doing}: ${err.code ?? ''} ${response || err.message}`.trim(), ms };
+  return { ok: false, code: 451, enhanced, reason, detail: redactAddresses(`${doing}: ${err.code ?? ''} ${response || err.message}`.trim()), ms };
+}
+
+/**
+ * `detail` goes to the log, and next hops echo addresses in their replies ("<jane.pupil@…>:
+ * Recipient address rejected"). Every local part becomes its first character and `***`
+ * (`j***@home.example`), as elsewhere in Hallmonitor's logs. Byte-level, no RegExp.
+ */
+export function redactAddresses(text: string): string {
+  const stop = (ch: string) => ' \t\r\n<>"\'(),:;[]'.includes(ch);
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    if (text[at - 1] === '"') {
+      // A quoted local part: "jane pupil"@home.example
+      const open = text.lastIndexOf('"', at - 2);
+      if (open >= from) {
+        out += `${text.slice(from, open)}"***"`;
+        from = at;
+      }
+      continue;
+    }
+    let start = at;
+    while (start > from && !stop(text[start - 1])) start--;
+    if (start === at) continue;
+    out += `${text.slice(from, start)}${text[start]}***`;
+    from = at;
+  }
+  return out + text.slice(from);
 }
