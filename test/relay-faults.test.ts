@@ -117,6 +117,19 @@ describe('next hop answers badly', () => {
     });
   }
 
+  it("addresses the next hop echoes in its reply reach the log only redacted", async () => {
+    sink.fault = { kind: 'reply', stage: 'rcpt', code: 550, text: '5.1.1 <jane.pupil@home.example>: Recipient address rejected: User unknown' };
+    const refused = await send(gw.port, MESSAGE, { from: 'office@school.example', to: ['jane.pupil@home.example'] });
+    // The school's own server gets the next hop's words, to bounce to the sender who wrote them.
+    expect(refused.code).toBe(550);
+    expect(refused.response).toContain('<jane.pupil@home.example>: Recipient address rejected');
+    sink.fault = { kind: 'reply', stage: 'data', code: 451, text: '4.7.1 <office@school.example> greylisted for <tom.pupil@home.example>' };
+    expect((await send(gw.port)).code).toBe(451);
+    const warnings = gw.logs.filter((l) => l.event === 'next-hop-refused' || l.event === 'next-hop-deferred');
+    expect(warnings.map((l) => l.detail).join('\n')).toMatch(/j\*\*\*@home\.example.*\n?.*t\*\*\*@home\.example/s);
+    expect(gw.logText()).not.toMatch(/jane\.pupil|tom\.pupil|office@school/);
+  });
+
   it('next hop takes the message and never answers → 451, nothing recorded as delivered', async () => {
     sink.fault = { kind: 'hang-after-data' };
     const before = sink.messages.length;
