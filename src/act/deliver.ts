@@ -211,6 +211,11 @@ function xtext(value: string): string {
 
 /** Maps a next-hop failure to what the upstream should hear. Only 5xx from the next hop is permanent. */
 function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
+  if (!err.responseCode && err.code === 'EMESSAGE' && err.message.includes('larger than allowed')) {
+    // nodemailer refuses, before MAIL FROM, a message over the SIZE the next hop advertised.
+    // Retrying cannot help: it is a permanent refusal, as if the next hop had said 552.
+    return { ok: false, code: 552, enhanced: '5.3.4', reason: 'Message too big for the next hop', detail: `${doing}: ${err.message}`, ms };
+  }
   const code = err.responseCode;
   const response = (err.response ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300);
   if (code && code >= 500 && code < 600) {
