@@ -57,6 +57,24 @@ describe('next hop unreachable or hung', () => {
   });
 });
 
+describe("next hop's own SIZE limit", () => {
+  it('a message over the SIZE the next hop advertises is refused permanently (552), not retried forever', async () => {
+    const small = await startSink({ size: 50_000 });
+    const gw = await startTestGateway({ nextHop: small });
+    try {
+      const r = await send(gw.port); // ~112 KB
+      expect(r.code).toBe(552);
+      expect(r.response).toMatch(/^552 5\.3\.4 /);
+      expect(small.dataStarted).toBe(0);
+      const fits = await send(gw.port, Buffer.from('Subject: small\r\n\r\nhi\r\n'));
+      expect(fits.code).toBe(250);
+    } finally {
+      await gw.stop();
+      await small.close();
+    }
+  });
+});
+
 describe('next hop answers badly', () => {
   let sink: Sink;
   let gw: TestGateway;
