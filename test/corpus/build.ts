@@ -371,6 +371,9 @@ const DERIVED: Derived[] = [
   { out: 'y5-swimming-plain.zip', tool: 'zip', inputs: [['y5-swimming.xlsx', 'Year 5 swimming groups.xlsx']] },
   { out: 'sen-support-zipcrypto.zip', tool: 'zip', inputs: [['sen-support-plan.docx', 'SEN support plan - Year 5.docx']], password: 'EP-referral-5S' },
   { out: 'attendance-zipcrypto.zip', tool: 'zip', inputs: [['Persistent absence autumn 1.csv', 'Persistent absence autumn 1.csv']], password: 'Lapwing-0311' },
+  { out: 'sports-day-photos.zip', tool: 'zip', inputs: [['photo-sports.jpg', 'Niamh_Gallagher_100m.jpg'], ['photo-trip.jpg', 'IMG_3312.jpg']] },
+  { out: 'ehcp-named-zipcrypto.zip', tool: 'zip', inputs: [['ehcp-review.docx', 'Ellis Kowalczyk EHCP review.docx']], password: 'Review-EK-1126' },
+  { out: 'ehcp-named-mhe.7z', tool: '7z-mhe', inputs: [['ehcp-review.docx', 'Ellis Kowalczyk EHCP review.docx']], password: 'Review-EK-1126' },
   { out: 'ehcp-review-user.pdf', tool: 'qpdf', input: 'ehcp-review.pdf', user: 'EK-annual-26', owner: 'oakfield-sen-owner' },
   { out: 'ehcp-review-owner-only.pdf', tool: 'qpdf', input: 'ehcp-review.pdf', user: '', owner: 'oakfield-sen-owner' },
   { out: 'y6-coach-list-owner-only.pdf', tool: 'qpdf', input: 'y6-coach-list.pdf', user: '', owner: 'oakfield-office-owner' },
@@ -610,6 +613,17 @@ export const MESSAGES: MessageSpec[] = [
     note: 'Class list in an Excel file encrypted with a password (OOXML Standard encryption, LibreOffice over UNO)',
   },
 
+  {
+    file: 'cl-17-claims-protected-but-is-not.eml',
+    from: S.thompson,
+    to: [COACH],
+    subject: 'Kingswood – passenger list (password protected)',
+    text: `Hi Gary,\n\nList attached – I've password protected it. Password to follow by text.${signature(S.thompson, 'Cheers')}`,
+    attachments: [{ filename: 'Year 6 passenger list.csv', text: Y6_RESIDENTIAL_CSV, contentType: 'text/csv' }],
+    date: d(24, '14:30'),
+    expect: ['unencrypted-sensitive-attachment'],
+    note: 'The sender says the class list is password protected but it is a plain CSV',
+  },
   // --- SEN and EHCP -----------------------------------------------------------------------------
   {
     file: 'sen-01-ehcp-review-docx-to-la.eml',
@@ -697,6 +711,29 @@ export const MESSAGES: MessageSpec[] = [
     date: d(20, '14:30'),
     expect: [],
     note: 'General SEN/EHCP question to the LA, no pupil named',
+  },
+
+  {
+    file: 'sen-09-zipcrypto-entry-named-after-pupil.eml',
+    from: S.doyle,
+    to: [LA_SEN],
+    subject: 'EHCP review – encrypted zip',
+    text: `Dear Sam,\n\nThe review paperwork is attached in an encrypted zip. I'll phone with the password.${signature(S.doyle)}`,
+    attachments: [{ filename: 'EHCP review.zip', work: 'ehcp-named-zipcrypto.zip' }],
+    date: d(17, '11:05'),
+    expect: ['pupil-name-in-attachment-name'],
+    note: "ZipCrypto zip (password sent separately) whose entry is named after the pupil: zip -P encrypts contents, not names",
+  },
+  {
+    file: 'sen-10-7z-mhe-entry-named-after-pupil.eml',
+    from: S.doyle,
+    to: [LA_SEN],
+    subject: 'EHCP review – encrypted 7z',
+    text: `Dear Sam,\n\nThe review paperwork is attached as a 7-Zip archive with encrypted file names. I'll phone with the password.${signature(S.doyle)}`,
+    attachments: [{ filename: 'EHCP review.7z', work: 'ehcp-named-mhe.7z' }],
+    date: d(17, '11:10'),
+    expect: [],
+    note: '7z with encrypted headers (-mhe=on): the entry named after the pupil is hidden with the contents',
   },
 
   // --- Safeguarding and identifiers ------------------------------------------------------------
@@ -1076,6 +1113,16 @@ export const MESSAGES: MessageSpec[] = [
     note: '"SURNAME, Forename" form in the subject to another school',
   },
   {
+    file: 'su-12-legal-forename-to-partner.eml',
+    from: S.thompson,
+    to: ['sats.admin@county.gov.uk'],
+    subject: `${P.will.legalForename} ${P.will.legalSurname} – KS2 access arrangements`,
+    text: `Dear SATs Team,\n\nPlease could you confirm that the application for extra time for one of our Year 6 pupils has been received? The evidence is held in school.${signature(S.thompson)}`,
+    date: d(25, '09:20'),
+    expect: ['pupil-name-in-subject'],
+    note: 'Legal forename (William; known as Will) and surname in the subject, to the local authority (a partner, still outside the school)',
+  },
+  {
     file: 'su-04-grace-period-homework.eml',
     from: S.whitfield,
     to: [S.whitfield.email],
@@ -1233,6 +1280,18 @@ export const MESSAGES: MessageSpec[] = [
     note: '"Summer" as an ordinary word in an attachment name',
   },
 
+  {
+    file: 'fn-07-named-photo-inside-zip.eml',
+    from: S.okafor,
+    to: ['newsdesk@northgateecho.co.uk'],
+    subject: 'Sports day – more photos',
+    text: `Hi,\n\nA couple more from sports day, zipped up to get under your size limit.${signature(S.okafor, 'Thanks')}`,
+    attachments: [{ filename: 'Sports day photos.zip', work: 'sports-day-photos.zip' }],
+    date: d(20, '11:40'),
+    expect: ['pupil-name-in-attachment-name'],
+    note: 'A photo named after a pupil inside an unencrypted zip',
+  },
+
   // --- Passwords without an encrypted attachment, or in the subject ----------------------------------
   {
     file: 'pw-01-parent-portal-password.eml',
@@ -1319,6 +1378,17 @@ export const MESSAGES: MessageSpec[] = [
     date: d(18, '16:35'),
     expect: ['misdirected-pupil-data'],
     note: "The healthcare letter to Oliver's parent with Amelia Hughes's parent wrongly in Cc",
+  },
+
+  {
+    file: 'md-07-form-style-letter-to-other-family.eml',
+    from: S.office,
+    to: [P.zoe.contact2Email],
+    subject: 'Allergy information form',
+    text: `Dear Parent/Carer,\n\nPlease could you check the details we hold and reply to confirm?\n\nChild: ${P.oliver.legalSurname.toUpperCase()}, ${P.oliver.legalForename}\nD.O.B. ${P.oliver.dob.replace(/\//g, '.')}\nClass: ${P.oliver.regGroup}\nAllergy: peanuts (anaphylaxis – EpiPen)\n\nThank you.${signature(S.office)}`,
+    date: d(19, '10:15'),
+    expect: ['misdirected-pupil-data'],
+    note: "Form-style letter about Oliver Wright (SURNAME, Forename; D.O.B. with dots; allergy) sent to a contact the roster lists for Zoë Smith only",
   },
 
   // --- Uninspectable -------------------------------------------------------------------------------------
