@@ -7,7 +7,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Migrator } from 'kysely/migration';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
 import { migrations, type StoreKind } from './migrations.ts';
@@ -72,10 +72,17 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'sqlite';
-    location = settings.sqliteFile;
+    location = path.resolve(settings.sqliteFile);
+    const shared = sqliteFiles.get(location);
+    if (shared) {
+      // One connection per file per process: better-sqlite3 is synchronous, so a second connection
+      // waiting for the first one's lock would block the very thread the first one needs.
+      shared.refs++;
+      return sqliteStore(shared, location, settings);
+    }
     try {
-      mkdirSync(path.dirname(settings.sqliteFile), { recursive: true });
-      const file = new BetterSqlite3(settings.sqliteFile, { timeout: 10_000 });
+      mkdirSync(path.dirname(location), { recursive: true });
+      const file = new BetterSqlite3(location, { timeout: 10_000 });
       file.pragma('journal_mode = WAL');
       file.pragma('synchronous = FULL');
       file.pragma('foreign_keys = ON');
@@ -83,6 +90,12 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     } catch (err) {
       throw new StoreError(`cannot open the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
     }
+  }
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const migrator = new Migrator({ db, provider: migrations(kind) });
@@ -96,6 +109,11 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
+  if (kind === 'sqlite') {
+    const shared = { db, refs: 1 };
+    sqliteFiles.set(location, shared);
+    return sqliteStore(shared, location, settings);
+  }
   let closing: Promise<void> | undefined;
   return {
     db,
@@ -103,5 +121,25 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     location,
     settings,
     close: () => (closing ??= db.destroy()),
+  };
+}
+
+const sqliteFiles = new Map<string, { db: Kysely<Database>; refs: number }>();
+
+function sqliteStore(shared: { db: Kysely<Database>; refs: number }, location: string, settings: StoreSettings): Store {
+  let closed = false;
+  return {
+    db: shared.db,
+    kind: 'sqlite',
+    location,
+    settings,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (--shared.refs === 0) {
+        sqliteFiles.delete(location);
+        await shared.db.destroy();
+      }
+    },
   };
 }
