@@ -114,6 +114,7 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
           maxEntryBytes: ctx.limits.maxAttachmentBytes,
           maxRatio: ctx.limits.maxRatio,
           maxTextChars: ctx.limits.maxTextChars,
+          depthLeft: ctx.limits.maxDepth - depth,
         },
       },
       ctx.deadline,
@@ -128,7 +129,8 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
   return report;
 }
 
-async function applyLayer(ctx: InspectionContext, report: AttachmentReport, layer: LayerOutput, depth: number): Promise<void> {
+/** `nested`: the layer came inside another layer's result, whose usage already counted it. */
+async function applyLayer(ctx: InspectionContext, report: AttachmentReport, layer: LayerOutput, depth: number, nested = false): Promise<void> {
   const where = report.where;
   report.realType = layer.mime;
   report.format = layer.format;
@@ -136,8 +138,10 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
   report.isMessage = layer.isMessage;
   report.encryption = layer.encryption;
   if (layer.encryptionDetail) report.encryptionDetail = layer.encryptionDetail;
-  ctx.bytesLeft -= layer.bytesUsed;
-  ctx.partsLeft -= layer.partsUsed;
+  if (!nested) {
+    ctx.bytesLeft -= layer.bytesUsed;
+    ctx.partsLeft -= layer.partsUsed;
+  }
   if (layer.route === 'message') {
     ctx.problem(where, 'It could not be read: it was not recognised in time as an e-mail message');
   }
@@ -161,7 +165,7 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
 async function analyseChild(ctx: InspectionContext, child: ChildFile, where: string, depth: number): Promise<AttachmentReport> {
   const report = emptyReport(where, { name: child.name, declaredType: child.declaredType ?? '' }, child.size);
   if (child.layer) {
-    await applyLayer(ctx, report, child.layer, depth);
+    await applyLayer(ctx, report, child.layer, depth, true);
     return report;
   }
   if (child.encryption) {

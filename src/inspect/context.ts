@@ -45,6 +45,9 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/** Uninspectable findings listed one by one; past this they are summarised in one more. */
+export const MAX_FINDINGS = 100;
+
 export class InspectionContext {
   readonly limits: InspectionLimits;
   readonly deadline: number;
@@ -55,6 +58,7 @@ export class InspectionContext {
   readonly uninspectable: Uninspectable[] = [];
   private readonly seenProblems = new Set<string>();
   private timeoutReported = false;
+  private moreProblems = 0;
 
   constructor(limits: InspectionLimits) {
     this.limits = limits;
@@ -87,7 +91,16 @@ export class InspectionContext {
     const key = where + '\u0000' + reason;
     if (this.seenProblems.has(key)) return;
     this.seenProblems.add(key);
-    this.uninspectable.push({ where, reason });
+    if (this.uninspectable.length < MAX_FINDINGS) {
+      this.uninspectable.push({ where, reason });
+      return;
+    }
+    // A bomb of many small parts must not become a bomb of findings: the rest are counted.
+    this.moreProblems++;
+    const summary = `${this.moreProblems} more part(s) could not be read either`;
+    const last = this.uninspectable[MAX_FINDINGS];
+    if (last) last.reason = summary;
+    else this.uninspectable.push({ where: 'message', reason: summary });
   }
 
   addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false): void {

@@ -112,8 +112,40 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
   return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated });
 }
 
-/** Analyses one file's outer layer. */
+/**
+ * Analyses one file, and inside the worker also the archive entries and message attachments
+ * that the worker can read itself (zip in zip, docx in zip, …), to save a round trip per file.
+ * bytesUsed and partsUsed count everything done in this call, nested layers included.
+ */
 export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
+  const startBytes = input.budget.bytesLeft;
+  const startParts = input.budget.partsLeft;
+  const out = await analyseOne(input);
+  out.bytesUsed = startBytes - input.budget.bytesLeft;
+  out.partsUsed = startParts - input.budget.partsLeft;
+  return out;
+}
+
+/**
+ * A child file: analysed here when the worker can read it and the depth allows, otherwise handed
+ * back with its bytes (PDF, 7z, e-mail, or too deep) for the caller to route.
+ */
+async function childFile(name: string, data: Buffer, declaredType: string, budget: LayerBudget): Promise<ChildFile> {
+  const route = quickSniff(data).route;
+  if (budget.depthLeft < 1 || route === 'pdf' || route === 'sevenzip' || (route === 'text' && data.length > 256 * 1024)) {
+    return { name, size: data.length, bytes: data, declaredType };
+  }
+  budget.depthLeft--;
+  try {
+    const layer = await analyseOne({ bytes: data, name, declaredType, budget });
+    if (layer.route) return { name, size: data.length, bytes: data, declaredType };
+    return { name, size: data.length, layer, declaredType };
+  } finally {
+    budget.depthLeft++;
+  }
+}
+
+async function analyseOne(input: LayerInput): Promise<LayerOutput> {
   const { bytes, budget } = input;
   const quick = quickSniff(bytes);
   switch (quick.route) {
@@ -286,13 +318,15 @@ async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
       children.push({ name: info.name, size: info.uncompressedSize, problem: zipProblemText.budget });
       continue;
     }
+    let data: Buffer;
     try {
-      const data = await readZipEntry(zip, info, { maxBytes: Math.min(budget.maxEntryBytes, budget.bytesLeft), maxRatio: budget.maxRatio });
-      budget.bytesLeft -= data.length;
-      children.push({ name: info.name, size: data.length, bytes: data });
+      data = await readZipEntry(zip, info, { maxBytes: Math.min(budget.maxEntryBytes, budget.bytesLeft), maxRatio: budget.maxRatio });
     } catch (e) {
       children.push({ name: info.name, size: info.uncompressedSize, problem: zipProblem(e) });
+      continue;
     }
+    budget.bytesLeft -= data.length;
+    children.push(await childFile(info.name, data, '', budget));
   }
   if (encrypted && encrypted === files) {
     out.encryption = 'encrypted';
@@ -326,7 +360,7 @@ async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
 
 type MsgFields = FieldsData;
 
-function msgLayer(input: LayerInput): LayerOutput {
+async function msgLayer(input: LayerInput): Promise<LayerOutput> {
   let reader: MsgReaderClass;
   let fields: MsgFields;
   try {
@@ -340,7 +374,7 @@ function msgLayer(input: LayerInput): LayerOutput {
   return msgFieldsLayer(reader, fields, input.budget, 0);
 }
 
-function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: LayerBudget, depth: number): LayerOutput {
+async function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: LayerBudget, depth: number): Promise<LayerOutput> {
   const out = output('msg', MIME.msg, { isMessage: true, extraTexts: [], children: [] });
   const texts = out.extraTexts as Array<{ suffix: string; text: string }>;
   const headerLines: string[] = [];
@@ -369,7 +403,7 @@ function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: Layer
         children.push({ name, size: 0, problem: 'Messages are nested deeper than the inspection limit' });
         continue;
       }
-      children.push({ name: name.toLowerCase().endsWith('.msg') ? name : name + '.msg', size: 0, layer: msgFieldsLayer(reader, att.innerMsgContentFields, budget, depth + 1) });
+      children.push({ name: name.toLowerCase().endsWith('.msg') ? name : name + '.msg', size: 0, layer: await msgFieldsLayer(reader, att.innerMsgContentFields, budget, depth + 1) });
       continue;
     }
     try {
@@ -380,7 +414,7 @@ function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: Layer
         continue;
       }
       budget.bytesLeft -= content.length;
-      children.push({ name: data.fileName || name, size: content.length, bytes: content, declaredType: att.attachMimeTag ?? '' });
+      children.push(await childFile(data.fileName || name, content, att.attachMimeTag ?? '', budget));
     } catch {
       children.push({ name, size: 0, problem: 'The attachment is damaged and could not be read' });
     }

@@ -15,6 +15,8 @@ export interface LayerBudget {
   maxEntryBytes: number;
   maxRatio: number;
   maxTextChars: number;
+  /** How many more levels of nesting may be opened below the file being read. */
+  depthLeft: number;
 }
 
 export interface XmlHandlers {

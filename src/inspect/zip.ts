@@ -96,8 +96,9 @@ export interface ReadCaps {
  */
 export function streamZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps, onChunk: (chunk: Buffer) => void): Promise<number> {
   const ratioLimit = Math.max(RATIO_FLOOR_BYTES, Math.max(1, info.compressedSize) * caps.maxRatio);
-  if (info.uncompressedSize > caps.maxBytes) return Promise.reject(new ZipLimitError('too-big', 'entry larger than the limit'));
+  // The ratio first: a bomb is worth naming as one even when it is also over the size limit.
   if (info.uncompressedSize > ratioLimit) return Promise.reject(new ZipLimitError('ratio', 'compression ratio over the limit'));
+  if (info.uncompressedSize > caps.maxBytes) return Promise.reject(new ZipLimitError('too-big', 'entry larger than the limit'));
   return new Promise((resolve, reject) => {
     zip.openReadStream(info.entry, (err, stream) => {
       if (err || !stream) {
@@ -115,8 +116,8 @@ export function streamZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps,
       stream.on('data', (chunk: Buffer) => {
         if (settled) return;
         total += chunk.length;
-        if (total > caps.maxBytes) return fail(new ZipLimitError('too-big', 'entry larger than the limit'));
         if (total > ratioLimit) return fail(new ZipLimitError('ratio', 'compression ratio over the limit'));
+        if (total > caps.maxBytes) return fail(new ZipLimitError('too-big', 'entry larger than the limit'));
         try {
           onChunk(chunk);
         } catch (e) {
@@ -136,6 +137,7 @@ export function streamZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps,
 /** Reads one entry into a single buffer (preallocated from the declared size, which yauzl enforces). */
 export async function readZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps): Promise<Buffer> {
   const declared = info.uncompressedSize;
+  if (declared > Math.max(RATIO_FLOOR_BYTES, Math.max(1, info.compressedSize) * caps.maxRatio)) throw new ZipLimitError('ratio', 'compression ratio over the limit');
   if (declared <= caps.maxBytes) {
     const out = Buffer.allocUnsafe(declared);
     let pos = 0;

@@ -110,6 +110,36 @@ function makeDeepZip(dir: string): void {
   sh(['rm -rf deep && mkdir deep && cd deep', 'cp ../list.csv x0.csv && zip -q -X z0.zip x0.csv', 'for n in $(seq 1 20); do p=$((n-1)); zip -q -X z$n.zip z$p.zip; rm z$p.zip; done', 'mv z20.zip ../deep.zip && cd .. && rm -rf deep'].join('\n'), dir);
 }
 
+/**
+ * A PDF bomb: one page whose content stream (about 1 MB compressed) inflates to 1 GiB, rewritten
+ * by qpdf so the file itself is a well-formed PDF.
+ */
+function makePdfBomb(dir: string): void {
+  const py = [
+    'import zlib',
+    'c = zlib.compressobj(1)',
+    'chunk = b"\\0" * (1 << 20)',
+    'body = b"".join([c.compress(b"BT /F1 12 Tf 72 720 Td (Bomb) Tj ET\\n")] + [c.compress(chunk) for _ in range(1024)] + [c.flush()])',
+    'objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
+    '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",',
+    '        b"<< /Length %d /Filter /FlateDecode >>\\nstream\\n" % len(body) + body + b"\\nendstream",',
+    '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]',
+    'out = bytearray(b"%PDF-1.4\\n")',
+    'offsets = []',
+    'for i, o in enumerate(objs):',
+    '    offsets.append(len(out))',
+    '    out += b"%d 0 obj\\n" % (i + 1) + o + b"\\nendobj\\n"',
+    'xref = len(out)',
+    'out += b"xref\\n0 %d\\n0000000000 65535 f \\n" % (len(objs) + 1)',
+    'for off in offsets: out += b"%010d 00000 n \\n" % off',
+    'out += b"trailer\\n<< /Size %d /Root 1 0 R >>\\nstartxref\\n%d\\n%%%%EOF\\n" % (len(objs) + 1, xref)',
+    'open("pdf-bomb-raw.pdf", "wb").write(out)',
+  ].join('\n');
+  tool('/usr/bin/python3', ['-c', py], { cwd: dir, timeout: 300_000 });
+  tool('qpdf', ['--stream-data=preserve', 'pdf-bomb-raw.pdf', 'pdf-bomb.pdf'], { cwd: dir });
+  rmSync(join(dir, 'pdf-bomb-raw.pdf'));
+}
+
 function generate(dir: string): void {
   writeFileSync(join(dir, 'doc.html'), docHtml);
   writeFileSync(join(dir, 'sheet.csv'), sheetCsv);
@@ -150,6 +180,7 @@ function generate(dir: string): void {
   makeRatioBomb(dir);
   makeNestedBomb(dir);
   makeDeepZip(dir);
+  makePdfBomb(dir);
   writeFileSync(join(dir, 'done'), 'ok\n');
 }
 

@@ -1,0 +1,180 @@
+// Hostile input: every case must end as an explicit uninspectable finding, within the limits,
+// without crashing and with the gateway process's memory bounded (the PDF reader is a separate,
+// memory-limited process; extraction workers are heap-limited threads).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspect, shutdownInspection } from '../src/inspect/index.ts';
+import type { Inspection } from '../src/inspect/index.ts';
+import { inspectFixtures, mailWithAttachment, PUPIL_NAME } from './helpers/fixtures-tools.ts';
+import type { InspectFixtures } from './helpers/fixtures-tools.ts';
+
+let fx: InspectFixtures;
+let baseline = 0;
+let peak = 0;
+let sampler: NodeJS.Timeout;
+
+beforeAll(() => {
+  fx = inspectFixtures();
+  baseline = process.memoryUsage().rss;
+  sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+}, 600_000);
+
+afterAll(async () => {
+  clearInterval(sampler);
+  await shutdownInspection();
+});
+
+const reasons = (r: Inspection): string[] => r.uninspectable.map((u) => u.reason);
+
+function header(extra: string[] = []): string[] {
+  return ['From: Office <office@school.example>', 'To: Parent <parent@home.example>', 'Subject: Hostile', 'MIME-Version: 1.0', ...extra];
+}
+
+describe('zip bombs and lying archives', () => {
+  it('a zip bomb (one entry, ratio near 1000:1) is not inflated: uninspectable', async () => {
+    const r = await inspect(mailWithAttachment('bomb.zip', fx.read('bomb.zip')));
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:bomb.zip/zeros300', reason: expect.stringContaining('possible zip bomb') });
+    expect(r.attachments[0].encryption).toBe('unknown');
+  });
+
+  it('a nested zip bomb (16^5 zips of 10 MB) stops at the limits: uninspectable', async () => {
+    const r = await inspect(mailWithAttachment('nested-bomb.zip', fx.read('nested-bomb.zip')), { maxParts: 2_000 });
+    expect(r.uninspectable.length).toBeGreaterThan(0);
+    expect(reasons(r).some((x) => x.includes('more files than the inspection limit'))).toBe(true);
+    expect(reasons(r).some((x) => x.includes('possible zip bomb'))).toBe(true);
+    // Findings are listed up to a cap and then summarised, not one per leaf.
+    expect(r.uninspectable.length).toBeLessThanOrEqual(101);
+  });
+
+  it('zips nested deeper than maxDepth: uninspectable at the limit', async () => {
+    const r = await inspect(mailWithAttachment('deep.zip', fx.read('deep.zip')));
+    expect(reasons(r)).toContain('It is nested more than 17 levels deep, so it was not read');
+    expect(r.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(false);
+  });
+
+  it('a zip whose declared sizes lie is caught, not silently cut', async () => {
+    const r = await inspect(mailWithAttachment('lie.zip', fx.read('lie.zip')));
+    expect(r.uninspectable).toEqual([{ where: 'attachment:lie.zip/zeros.bin', reason: "The archive's recorded sizes do not match its contents (a damaged or malicious archive)" }]);
+    expect(r.attachments[0].encryption).toBe('unknown');
+  });
+
+  it('the total decompressed budget is enforced across entries', async () => {
+    const r = await inspect(mailWithAttachment('plain.zip', fx.read('plain.zip')), { maxTotalBytes: 5_000 });
+    expect(reasons(r).some((x) => x.includes('more data than the inspection limit'))).toBe(true);
+  });
+
+  it('an attachment over maxAttachmentBytes is not read: uninspectable', async () => {
+    const r = await inspect(mailWithAttachment('doc.docx', fx.read('doc.docx')), { maxAttachmentBytes: 1_000 });
+    expect(r.uninspectable).toEqual([{ where: 'attachment:doc.docx', reason: expect.stringContaining('limit for one attachment') }]);
+    expect(r.attachments[0].encryption).toBe('unknown');
+  });
+});
+
+describe('memory and time limits of the extractors', () => {
+  it('a worker that runs out of heap dies alone: uninspectable, and the next message is read', async () => {
+    // A docx whose document.xml is one 96 MB text run: valid XML that saxes must buffer.
+    const dir = mkdtempSync(join(tmpdir(), 'hm-inspect-oom-'));
+    try {
+      writeFileSync(join(dir, '[Content_Types].xml'), '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>');
+      execFileSync('/bin/sh', ['-ec', `mkdir word && { printf '<w:document xmlns:w="x"><w:body><w:p><w:r><w:t>'; head -c 100663296 /dev/zero | tr '\\0' 'a'; printf '</w:t></w:r></w:p></w:body></w:document>'; } > word/document.xml && zip -q -X big.docx '[Content_Types].xml' word/document.xml && rm word/document.xml`], { cwd: dir });
+      const docx = readFileSync(join(dir, 'big.docx'));
+      const r = await inspect(mailWithAttachment('big.docx', docx), { memoryMb: 64, maxRatio: 100_000 });
+      expect(r.uninspectable).toEqual([{ where: 'attachment:big.docx', reason: expect.stringContaining('more memory than the inspection limit') }]);
+      const next = await inspect(mailWithAttachment('doc.docx', fx.read('doc.docx')), { memoryMb: 64 });
+      expect(next.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a PDF bomb (1 GiB content stream) kills only the PDF reader process: uninspectable', async () => {
+    const r = await inspect(mailWithAttachment('report.pdf', fx.read('pdf-bomb.pdf')), { memoryMb: 64 });
+    expect(r.uninspectable).toHaveLength(1);
+    expect(r.uninspectable[0].where).toBe('attachment:report.pdf');
+    expect(r.uninspectable[0].reason).toMatch(/more memory than the inspection limit|took longer than/);
+    // The reader comes back for the next PDF.
+    const next = await inspect(mailWithAttachment('doc.pdf', fx.read('doc.pdf')), { memoryMb: 64 });
+    expect(next.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
+  });
+
+  it('the message deadline turns a slow PDF into an uninspectable finding', async () => {
+    const r = await inspect(mailWithAttachment('report.pdf', fx.read('pdf-bomb.pdf')), { timeoutMs: 1_500 });
+    expect(r.uninspectable).toEqual([{ where: 'attachment:report.pdf', reason: 'Inspection took longer than the 2 second limit, so the rest was not read' }]);
+    expect(r.ms).toBeLessThan(10_000);
+  });
+});
+
+describe('malformed MIME', () => {
+  it('1,001 nested multiparts: uninspectable (parser limit), not a crash', async () => {
+    const lines = header(['Content-Type: multipart/mixed; boundary="b0"', '']);
+    for (let i = 1; i <= 1001; i++) lines.push(`--b${i - 1}`, `Content-Type: multipart/mixed; boundary="b${i}"`, '');
+    lines.push('--b1001', 'Content-Type: text/plain', '', `Deep inside: ${PUPIL_NAME}`);
+    for (let i = 1001; i >= 0; i--) lines.push(`--b${i}--`);
+    const r = await inspect(Buffer.from(lines.join('\r\n')));
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'The message has more MIME parts than the parser allows (more than 1,000), so it was not read' });
+    expect(r.subject).toBe('Hostile');
+  });
+
+  it('a 2 MB header: uninspectable (parser limit), not a crash', async () => {
+    const filler: string[] = [];
+    for (let i = 0; i < 2 * 1024; i++) filler.push(' ' + 'x'.repeat(1022));
+    const raw = Buffer.from([...header(['X-Filler: start', ...filler, 'Content-Type: text/plain']), '', 'Body'].join('\r\n'));
+    expect(raw.length).toBeGreaterThan(2 * 1024 * 1024);
+    const r = await inspect(raw);
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'A header block of the message is larger than the parser allows (1 MB), so the message was not read' });
+  });
+
+  it('invalid base64 in an attachment: uninspectable', async () => {
+    const raw = [
+      ...header(['Content-Type: multipart/mixed; boundary="B"']),
+      '',
+      '--B',
+      'Content-Type: text/plain',
+      '',
+      'See attached.',
+      '--B',
+      'Content-Type: text/csv; name="list.csv"',
+      'Content-Disposition: attachment; filename="list.csv"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'TmFtZSxEYXRlIG9m!!IGJpcnRo*&^%$#@~not-base64~',
+      '--B--',
+      '',
+    ].join('\r\n');
+    const r = await inspect(Buffer.from(raw));
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:list.csv', reason: 'Its base64 encoding is invalid, so what it contains cannot be known for sure' });
+  });
+
+  it('invalid base64 in a text body: uninspectable', async () => {
+    const raw = [...header(['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64']), '', 'SGVsbG8gd29ybGQ=%%%%', ''].join('\r\n');
+    const r = await inspect(Buffer.from(raw));
+    expect(r.uninspectable).toContainEqual({ where: 'body', reason: expect.stringContaining('base64 encoding is invalid') });
+  });
+
+  it('a message cut off in the middle of an attachment: uninspectable', async () => {
+    const whole = mailWithAttachment('doc.docx', fx.read('doc.docx')).toString('latin1');
+    const cut = Buffer.from(whole.slice(0, Math.floor(whole.length * 0.6)), 'latin1');
+    const r = await inspect(cut);
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'The message ends before its last part is complete (it may have been cut off)' });
+    // The cut docx itself cannot be opened either, and says so.
+    expect(r.uninspectable.some((u) => u.where === 'attachment:doc.docx')).toBe(true);
+  });
+
+  it('garbage bytes as a message: no crash, the body is still reported', async () => {
+    const bytes = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) & 0xff;
+    const r = await inspect(bytes);
+    expect(Array.isArray(r.texts)).toBe(true);
+    expect(r.bytes).toBe(bytes.length);
+  });
+
+  it("the gateway process's memory stayed bounded through all of this", () => {
+    // Workers share this process's RSS; the PDF reader is a separate process with its own limit.
+    expect(peak - baseline).toBeLessThan(700 * 1024 * 1024);
+  });
+});
