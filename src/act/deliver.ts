@@ -28,8 +28,16 @@ interface SmtpError extends Error { code?: string; responseCode?: number; respon
  * A small pool of idle connections to the next hop. A connection is reused only after a clean
  * transaction (RSET succeeded); anything unexpected closes it.
  */
-export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string; maxIdle?: number; logger?: { debug: (o: object, m: string) => void } }): Deliverer {
+export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string; maxIdle?: number; idleMs?: number; logger?: { debug: (o: object, m: string) => void } }): Deliverer {
   const idle: Conn[] = [];
+  /**
+   * How long an idle connection is kept. Long enough for a burst, short enough that a next hop
+   * (or a firewall on the way) that silently forgets an idle session does not leave a dead
+   * connection in the pool: the next message on it would wait out the whole socket timeout.
+   * (Postfix caches its own SMTP connections for 2 s.)
+   */
+  const idleMs = opts.idleMs ?? 10_000;
+  const idleTimers = new WeakMap<Conn, NodeJS.Timeout>();
   /** The envelope each connection is sending right now, for the per-recipient parameters. */
   const sending = new WeakMap<Conn, Envelope>();
   const maxIdle = opts.maxIdle ?? 8;
@@ -83,6 +91,7 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
   const take = async (): Promise<Conn> => {
     while (idle.length) {
       const c = idle.pop()!;
+      clearTimeout(idleTimers.get(c));
       if (isUsable(c)) return c;
     }
     return connect();
@@ -93,6 +102,12 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
     c.reset((err) => {
       if (err || closed || idle.length >= maxIdle) return c.close();
       idle.push(c);
+      const timer = setTimeout(() => {
+        remove(c);
+        c.quit();
+      }, idleMs);
+      timer.unref();
+      idleTimers.set(c, timer);
     });
   };
   const remove = (c: Conn) => {
@@ -159,7 +174,10 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
     probe,
     close() {
       closed = true;
-      for (const c of idle.splice(0)) c.quit();
+      for (const c of idle.splice(0)) {
+        clearTimeout(idleTimers.get(c));
+        c.quit();
+      }
     },
   };
 }
