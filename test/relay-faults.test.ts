@@ -3,6 +3,7 @@
 // The sink never holds half a message, and nothing is logged as delivered that was not.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
+import { createDeliverer } from '../src/act/deliver.ts';
 import { closedPort, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
 
 const MESSAGE = Buffer.from(
@@ -53,6 +54,48 @@ describe('next hop unreachable or hung', () => {
     } finally {
       await gw.stop();
       await silent.close();
+    }
+  });
+});
+
+describe('next hop closing idle connections', () => {
+  it('a pooled connection the next hop timed out is not used: the next message still goes through', async () => {
+    const sink = await startSink({ idleTimeoutMs: 300 });
+    const gw = await startTestGateway({ nextHop: sink });
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await send(gw.port)).code).toBe(250);
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      expect(sink.messages).toHaveLength(3);
+    } finally {
+      await gw.stop();
+      await sink.close();
+    }
+  });
+});
+
+describe('the next-hop connection pool', () => {
+  it('closes idle connections after its idle limit and opens a fresh one for the next message', async () => {
+    const sink = await startSink();
+    const deliverer = createDeliverer(
+      { host: '127.0.0.1', port: sink.port, starttls: 'off', secure: false, rejectUnauthorized: true, timeoutSeconds: 5 },
+      { hostname: 'hallmonitor.test', idleMs: 200 },
+    );
+    const envelope = { mailFrom: 'office@school.example', mailFromParams: {}, rcptTo: [{ address: 'parent@home.example' }] };
+    try {
+      expect((await deliverer.deliver(envelope, [MESSAGE])).ok).toBe(true);
+      expect(sink.openConnections()).toBe(1);
+      // Well before the 5 s socket timeout, which would also close it.
+      const until = Date.now() + 2000;
+      while (sink.openConnections() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(sink.openConnections()).toBe(0);
+      expect((await deliverer.deliver(envelope, [MESSAGE])).ok).toBe(true);
+      expect(sink.messages).toHaveLength(2);
+      expect(sink.wire).toHaveLength(2);
+    } finally {
+      deliverer.close();
+      await sink.close();
     }
   });
 });

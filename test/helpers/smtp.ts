@@ -51,6 +51,8 @@ export interface Sink {
   fault: SinkFault;
   /** Recipients this sink refuses at RCPT, with the code to use. */
   refuse: Map<string, number>;
+  /** Connections currently open to the sink. */
+  openConnections(): number;
   waitForMessages(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
   close(): Promise<void>;
 }
@@ -60,7 +62,7 @@ interface RawConnection {
   _parseAddressCommand(name: string, command: Buffer | string): false | { address: string; args: unknown; raw?: string };
 }
 
-export async function startSink(opts: { size?: number; greetDelay?: boolean } = {}): Promise<Sink> {
+export async function startSink(opts: { size?: number; greetDelay?: boolean; idleTimeoutMs?: number } = {}): Promise<Sink> {
   const sink: Sink = {
     host: '127.0.0.1',
     port: 0,
@@ -69,6 +71,7 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean } = 
     dataStarted: 0,
     fault: { kind: 'none' },
     refuse: new Map(),
+    openConnections: () => [...socketOf.values()].filter((s) => !s.destroyed).length,
     waitForMessages: async (n, timeoutMs = 20_000) => {
       const until = Date.now() + timeoutMs;
       while (sink.messages.length < n) {
@@ -98,6 +101,7 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean } = 
       c.on('error', (err) => self._onError(err as Error));
       c.on('connect', (data) => self._onClientConnect(data));
       socketOf.set(c.id, socket);
+      socket.once('close', () => socketOf.delete(c.id));
       // Keep the command line as sent, so the envelope can be compared byte for byte
       // (smtp-server turns xn-- domains into Unicode in its parsed address).
       const parse = c._parseAddressCommand.bind(c);
@@ -122,6 +126,7 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean } = 
     disableReverseLookup: true,
     hideDSN: false,
     size: opts.size,
+    socketTimeout: opts.idleTimeoutMs,
     onConnect(_session, cb) {
       const f = sink.fault;
       if (f.kind === 'reply' && f.stage === 'connect') return cb(failWith(f.code, f.text));
