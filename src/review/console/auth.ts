@@ -1,0 +1,123 @@
+// Sign-in, sessions, lock-out and CSRF for the console. Sessions live in the database (every
+// gateway instance behind a load balancer shares them); the cookie holds a random token and the
+// database only its SHA-256. Each session has its own synchronizer token that every form carries.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { decoyHash, normaliseUsername, verifyPassword } from '../users.ts';
+import type { ConsoleDb, Role } from './schema.ts';
+import type { ConsoleSettings } from './settings.ts';
+
+export interface SessionUser {
+  username: string;
+  displayName: string;
+  role: Role;
+  /** SHA-256 of the cookie token (the session's row id). */
+  sessionId: string;
+  csrf: string;
+  expiresAt: Date;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const token = () => randomBytes(32).toString('base64url');
+const iso = (d: Date) => d.toISOString();
+
+export function sameToken(a: string | undefined | null, b: string | undefined | null): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || !a || !b) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function sessionCookieName(settings: ConsoleSettings): string {
+  // `__Host-` binds the cookie to this exact origin (Secure, Path=/, no Domain) when on TLS.
+  return settings.secureCookies ? '__Host-hm_session' : 'hm_session';
+}
+
+export function signInCookieName(settings: ConsoleSettings): string {
+  return settings.secureCookies ? '__Host-hm_signin' : 'hm_signin';
+}
+
+export type SignInResult =
+  | { ok: true; token: string; user: SessionUser }
+  | { ok: false; reason: 'locked'; until: Date }
+  | { ok: false; reason: 'wrong' };
+
+/** A run of `failures` failed attempts, the latest within `minutes`, locks the name until then. */
+export async function lockedUntil(db: ConsoleDb, username: string, settings: ConsoleSettings, now: Date): Promise<Date | null> {
+  const recent = await db.selectFrom('console_login_attempts')
+    .select(['at', 'ok'])
+    .where('username', '=', username)
+    .where('ok', 'in', [0, 1])
+    .orderBy('id', 'desc')
+    .limit(settings.lockout.failures)
+    .execute();
+  if (recent.length < settings.lockout.failures || recent.some((r) => r.ok === 1)) return null;
+  const until = new Date(new Date(recent[0].at).getTime() + settings.lockout.minutes * 60_000);
+  return until > now ? until : null;
+}
+
+async function recordAttempt(db: ConsoleDb, username: string, ok: 0 | 1 | 2, ip: string, now: Date): Promise<void> {
+  await db.insertInto('console_login_attempts').values({ username: username.slice(0, 200), at: iso(now), ok, ip }).execute();
+}
+
+export async function signIn(db: ConsoleDb, name: string, password: string, ip: string, settings: ConsoleSettings, now = new Date()): Promise<SignInResult> {
+  let username: string;
+  try {
+    username = normaliseUsername(name);
+  } catch {
+    await verifyPassword(password, await decoyHash());
+    return { ok: false, reason: 'wrong' };
+  }
+  const locked = await lockedUntil(db, username, settings, now);
+  if (locked) {
+    // Recorded (ok = 2), but refused without looking at the password and not counted as a
+    // failure, so a locked account is not kept locked by the same guessing.
+    await recordAttempt(db, username, 2, ip, now);
+    return { ok: false, reason: 'locked', until: locked };
+  }
+  const account = await db.selectFrom('console_users').selectAll().where('username', '=', username).executeTakeFirst();
+  const good = await verifyPassword(password, account?.password_hash ?? (await decoyHash()));
+  if (!account || !good) {
+    await recordAttempt(db, username, 0, ip, now);
+    const nowLocked = await lockedUntil(db, username, settings, now);
+    return nowLocked ? { ok: false, reason: 'locked', until: nowLocked } : { ok: false, reason: 'wrong' };
+  }
+  await recordAttempt(db, username, 1, ip, now);
+  const t = token();
+  const csrf = token();
+  const expiresAt = new Date(now.getTime() + settings.sessionHours * 3_600_000);
+  await db.insertInto('console_sessions').values({
+    id: sha256(t), username, created_at: iso(now), last_seen_at: iso(now), expires_at: iso(expiresAt), csrf_token: csrf, ip,
+  }).execute();
+  // Old sessions are tidied here rather than by a timer.
+  await db.deleteFrom('console_sessions').where('expires_at', '<', iso(now)).execute();
+  return { ok: true, token: t, user: { username, displayName: account.display_name, role: account.role, sessionId: sha256(t), csrf, expiresAt } };
+}
+
+/** The signed-in user for a cookie token, or null (unknown, expired, idle too long). */
+export async function loadSession(db: ConsoleDb, cookieToken: string | undefined, settings: ConsoleSettings, now = new Date()): Promise<SessionUser | null> {
+  if (!cookieToken || cookieToken.length > 200) return null;
+  const id = sha256(cookieToken);
+  const row = await db.selectFrom('console_sessions')
+    .innerJoin('console_users', 'console_users.username', 'console_sessions.username')
+    .select(['console_sessions.id', 'console_sessions.username', 'console_sessions.last_seen_at', 'console_sessions.expires_at', 'console_sessions.csrf_token', 'console_users.display_name', 'console_users.role'])
+    .where('console_sessions.id', '=', id)
+    .executeTakeFirst();
+  if (!row) return null;
+  const lastSeen = new Date(row.last_seen_at).getTime();
+  if (new Date(row.expires_at) <= now || lastSeen + settings.idleMinutes * 60_000 <= now.getTime()) {
+    await db.deleteFrom('console_sessions').where('id', '=', id).execute();
+    return null;
+  }
+  if (now.getTime() - lastSeen > 30_000) {
+    await db.updateTable('console_sessions').set({ last_seen_at: iso(now) }).where('id', '=', id).execute();
+  }
+  return { username: row.username, displayName: row.display_name, role: row.role, sessionId: id, csrf: row.csrf_token, expiresAt: new Date(row.expires_at) };
+}
+
+export async function endSession(db: ConsoleDb, sessionId: string): Promise<void> {
+  await db.deleteFrom('console_sessions').where('id', '=', sessionId).execute();
+}
+
+export function newSignInToken(): string {
+  return token();
+}

@@ -1,0 +1,75 @@
+// What every console route needs: the store, the console's own tables, the settings, and the
+// gateway's hands (the hold context whose actions queue releases and notices).
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.ts';
+import type { HoldContext } from '../../act/hold.ts';
+import type { Store } from '../../store/index.ts';
+import { appendHistory } from '../../store/incidents.ts';
+import type { SessionUser } from './auth.ts';
+import type { ConsoleDb } from './schema.ts';
+import type { ConsoleSettings } from './settings.ts';
+
+/** What the gateway reports about itself for the System health page. All optional. */
+export interface GatewayStatus {
+  ok?: boolean;
+  startedAt?: string;
+  listen?: { host: string; port: number };
+  inFlight?: number;
+  nextHop?: { host?: string; port?: number; reachable: boolean; detail?: string; capture?: boolean };
+  roster?: { loadedAt?: string | null; pupils?: number; source?: string; problem?: string | null } | null;
+  detectors?: { version?: string; count?: number } | null;
+  policy?: { mode?: string } | null;
+  [key: string]: unknown;
+}
+
+/** One attachment as the inspection saw it (src/inspect AttachmentReport, the parts we show). */
+export interface AttachmentFacts {
+  where: string;
+  filename: string;
+  size: number;
+  declaredType: string;
+  realType: string;
+  format?: string;
+  encryption: 'encrypted' | 'not-encrypted' | 'partly-encrypted' | 'unknown';
+  encryptionDetail?: string;
+  entries?: AttachmentFacts[];
+}
+
+export interface ConsoleDeps {
+  logger?: Logger;
+  /** The gateway's hold context: its onQueued wakes the outbox worker that delivers releases. */
+  hold?: HoldContext;
+  /** The gateway's own health (next hop, roster, detectors); shown on the System health page. */
+  status?: () => Promise<GatewayStatus>;
+  /** The name this instance reports under (defaults to hostname:pid). */
+  instanceName?: string;
+  /** Attachment facts for the message view; defaults to the inspection stage (src/inspect). */
+  attachmentFacts?: (raw: Buffer) => Promise<AttachmentFacts[] | null>;
+  now?: () => Date;
+}
+
+export interface ConsoleContext {
+  config: Config;
+  settings: ConsoleSettings;
+  store: Store;
+  db: ConsoleDb;
+  hold: HoldContext;
+  deps: ConsoleDeps;
+  logger: Logger | undefined;
+  now(): Date;
+}
+
+/** How a console user appears in the incident history and the register. */
+export function actorOf(user: SessionUser): string {
+  return user.displayName && user.displayName !== user.username ? `${user.displayName} (${user.username}, console)` : `${user.username} (console)`;
+}
+
+/** Records a view or an action in the incident's append-only history. */
+export async function record(ctx: ConsoleContext, reference: string, user: SessionUser, action: string, detail: string | null = null): Promise<void> {
+  await appendHistory(ctx.store.db, reference, actorOf(user), action, detail, ctx.now());
+}
+
+/** Console-wide events (sign-in, exports, bulk actions) go to the store's audit log. */
+export async function audit(ctx: ConsoleContext, actor: string, action: string, detail: string | null = null): Promise<void> {
+  await ctx.store.db.insertInto('audit_log').values({ at: ctx.now().toISOString(), actor, action, detail }).execute();
+}

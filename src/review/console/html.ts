@@ -1,0 +1,64 @@
+// A very small HTML template: every interpolated value is escaped unless it is already Html.
+// Escaping walks the characters (no RegExp runs on message text, which reaches these pages).
+
+export class Html {
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+export type HtmlValue = Html | string | number | boolean | null | undefined | HtmlValue[];
+
+export function escapeHtml(text: string): string {
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    let rep: string | undefined;
+    switch (text.charCodeAt(i)) {
+      case 38: rep = '&amp;'; break;
+      case 60: rep = '&lt;'; break;
+      case 62: rep = '&gt;'; break;
+      case 34: rep = '&quot;'; break;
+      case 39: rep = '&#39;'; break;
+      case 0: rep = '\ufffd'; break;
+      default: break;
+    }
+    if (rep !== undefined) {
+      if (i > last) out += text.slice(last, i);
+      out += rep;
+      last = i + 1;
+    }
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+function render(v: HtmlValue): string {
+  if (v === null || v === undefined || v === false) return '';
+  if (v instanceof Html) return v.value;
+  if (Array.isArray(v)) return v.map(render).join('');
+  return escapeHtml(String(v));
+}
+
+/** `html\`<p>${name}</p>\``: values are escaped; Html values and arrays of them are kept. */
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Html {
+  let out = strings[0];
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1];
+  return new Html(out);
+}
+
+/** Trusted markup (our own, or the sanitiser's output). */
+export function raw(markup: string): Html {
+  return new Html(markup);
+}
+
+/** Query string from a record, skipping empty values. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

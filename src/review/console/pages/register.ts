@@ -1,0 +1,123 @@
+// The incident register: every incident, its rules, severity, outcome and who decided, as a table
+// and as CSV for the governors' report. Redacted evidence only; no message content.
+import { listIncidents, type Incident } from '../../../store/incidents.ts';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../../../store/schema.ts';
+import type { SessionUser } from '../auth.ts';
+import type { ConsoleContext } from '../context.ts';
+import { localDay, localDayStart } from '../data.ts';
+import { html, query, type Html } from '../html.ts';
+import { maskFindings } from '../privacy.ts';
+import { page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
+import { can } from '../roles.ts';
+
+/** History actions that are decisions (the first one ends "time to decision"). */
+export const DECISIONS = ['released', 'rejected', 'status-closed-no-breach', 'status-reported-to-ico', 'marked-potential-breach', 'escalated'];
+
+export interface RegisterFilters { status: IncidentStatus | 'all'; from: string; to: string }
+
+export function registerFilters(q: Record<string, string | undefined>): RegisterFilters {
+  const day = (s: string | undefined) => (s && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : '');
+  const status = (INCIDENT_STATUSES as readonly string[]).includes(q.status ?? '') ? (q.status as IncidentStatus) : 'all';
+  return { status, from: day(q.from), to: day(q.to) };
+}
+
+export interface RegisterRow { incident: Incident; decision: { at: Date; actor: string; action: string; detail: string | null } | null }
+
+export async function registerRows(ctx: ConsoleContext, f: RegisterFilters): Promise<RegisterRow[]> {
+  const tz = ctx.settings.timeZone;
+  const since = f.from ? localDayStart(f.from, tz) ?? undefined : undefined;
+  const untilDay = f.to ? localDayStart(f.to, tz) : null;
+  const incidents = await listIncidents(ctx.store.db, { status: f.status === 'all' ? undefined : [f.status], since, until: untilDay ? new Date(untilDay.getTime() + 86_400_000) : undefined, limit: 20_000 });
+  const decisions = await decisionsFor(ctx, incidents.map((i) => i.reference));
+  return incidents.map((incident) => ({ incident, decision: decisions.get(incident.reference) ?? null }));
+}
+
+/** The latest decision per incident (who decided what, when). */
+export async function decisionsFor(ctx: ConsoleContext, references: string[], which: 'first' | 'last' = 'last'): Promise<Map<string, RegisterRow['decision'] & {}>> {
+  const out = new Map<string, RegisterRow['decision'] & {}>();
+  for (let i = 0; i < references.length; i += 500) {
+    const chunk = references.slice(i, i + 500);
+    const rows = await ctx.store.db.selectFrom('incident_history').select(['reference', 'at', 'actor', 'action', 'detail', 'id'])
+      .where('reference', 'in', chunk).where('action', 'in', DECISIONS).orderBy('id').execute();
+    for (const r of rows) {
+      if (which === 'first' && out.has(r.reference)) continue;
+      out.set(r.reference, { at: new Date(r.at), actor: r.actor, action: r.action, detail: r.detail });
+    }
+  }
+  return out;
+}
+
+const DECISION_WORDS: Record<string, string> = {
+  released: 'Released',
+  rejected: 'Rejected',
+  'status-closed-no-breach': 'Closed – no breach',
+  'status-reported-to-ico': 'Reported to the ICO',
+  'marked-potential-breach': 'Marked potential breach',
+  escalated: 'Escalated',
+};
+
+/** A CSV cell: quoted, and never read as a formula by a spreadsheet. */
+function cell(v: string | number | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  const c = s.charAt(0);
+  if (c === '=' || c === '+' || c === '-' || c === '@' || c === '\t' || c === '\r') s = `'${s}`;
+  return `"${s.split('"').join('""')}"`;
+}
+
+export function registerCsv(rows: RegisterRow[], timeZone: string): string {
+  const header = ['reference', 'detected_at', 'detected_local', 'type', 'status', 'severity', 'rules', 'sender', 'recipient_domains', 'recipient_count', 'potential_breach', 'ico_deadline', 'evidence', 'last_decision', 'decided_by', 'decided_at'];
+  const lines = [header.join(',')];
+  for (const { incident: i, decision: d } of rows) {
+    lines.push([
+      i.reference,
+      i.detectedAt.toISOString(),
+      `${localDay(i.detectedAt, timeZone)} ${new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(i.detectedAt)}`,
+      i.kind === 'near-miss' ? 'blocked (near miss)' : 'held',
+      i.status,
+      i.severity,
+      i.rules.join('; '),
+      i.sender,
+      [...new Set(i.recipients.map((r) => r.slice(r.lastIndexOf('@') + 1).toLowerCase()))].join('; '),
+      i.recipients.length,
+      i.potentialBreach ? 'yes' : 'no',
+      i.icoDeadline?.toISOString() ?? '',
+      maskFindings(i.findings).map((f) => `${f.where}: ${f.evidence}`).join('; '),
+      d ? DECISION_WORDS[d.action] ?? d.action : '',
+      d?.actor ?? '',
+      d?.at.toISOString() ?? '',
+    ].map(cell).join(','));
+  }
+  return `\ufeff${lines.join('\r\n')}\r\n`;
+}
+
+export function registerPage(ctx: ConsoleContext, user: SessionUser, f: RegisterFilters, rows: RegisterRow[], notice: Html | ''): string {
+  const tz = ctx.settings.timeZone;
+  const q = query({ status: f.status === 'all' ? undefined : f.status, from: f.from, to: f.to });
+  const linkable = can(user.role, 'record');
+  const body = html`
+<h1>Incident register</h1>
+<p class="lead">Every email Hallmonitor held or blocked, what was found (redacted) and what was decided. Kept for ${ctx.store.settings.incidentRetentionYears} years.</p>
+${notice}
+<section class="panel" aria-labelledby="rf-h"><h2 id="rf-h" class="visually-hidden">Filter</h2>
+<form class="filters" method="get" action="/register" role="search" aria-label="Filter the register">
+<div class="field"><label for="r-status">Status</label><select id="r-status" name="status"><option value="all">All</option>${INCIDENT_STATUSES.map((s) => html`<option value="${s}"${f.status === s ? html` selected` : ''}>${STATUS_TITLES[s]}</option>`)}</select></div>
+<div class="field"><label for="r-from">From date</label><input type="date" id="r-from" name="from" value="${f.from}"></div>
+<div class="field"><label for="r-to">To date</label><input type="date" id="r-to" name="to" value="${f.to}"></div>
+<div class="field"><button class="btn secondary" type="submit">Apply filters</button></div>
+<div class="field"><a class="btn" href="/register.csv${q}" download>Download as CSV (${rows.length} ${rows.length === 1 ? 'incident' : 'incidents'})</a></div>
+</form></section>
+${rows.length ? html`<div class="table-wrap"><table>
+<caption class="visually-hidden">Incidents, newest first</caption>
+<thead><tr><th scope="col">Reference</th><th scope="col">Detected</th><th scope="col">Sender</th><th scope="col" class="num">Recipients</th><th scope="col">Rules</th><th scope="col">Severity</th><th scope="col">Status</th><th scope="col">Last decision</th></tr></thead>
+<tbody>${rows.slice(0, 500).map(({ incident: i, decision: d }) => html`<tr>
+<td>${linkable ? html`<a href="/incidents/${i.reference}">${i.reference}</a>` : i.reference}${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
+<td>${time(i.detectedAt, tz)}</td>
+<td>${i.sender}</td>
+<td class="num">${i.recipients.length}</td>
+<td><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
+<td>${severityBadge(i.severity)}</td>
+<td>${statusBadge(i.status)}</td>
+<td>${d ? html`${DECISION_WORDS[d.action] ?? d.action}<br><span class="muted">${d.actor}, ${time(d.at, tz)}</span>` : html`<span class="muted">–</span>`}</td>
+</tr>`)}</tbody></table></div>${rows.length > 500 ? html`<p class="muted">Showing the newest 500; the CSV has all ${rows.length}.</p>` : ''}` : html`<div class="panel"><p>No incidents match.</p></div>`}`;
+  return page({ title: 'Incident register', user, schoolName: ctx.settings.schoolName, active: 'register', body });
+}
