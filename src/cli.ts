@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts
 import { formatHostPort } from './config/net.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerReviewCommands } from './review/commands.ts';
+import { registerUserCommands } from './review/users.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data directory (quarantine, captured mail)')
     .option('--health <host:port>', 'health endpoint address, or "off"')
     .option('--business-manager <address>', 'who is told about held mail (overrides school.business_manager)')
+    .option('--console <host:port>', "serve the business manager's console here (overrides console.listen)")
     .option('--roster <file>', 'pupil roster CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .exitOverride()
@@ -58,6 +60,8 @@ export function buildProgram(): Command {
       const config = loadConfig(opts.config, overrides, env);
       const businessManager = (opts as { businessManager?: string }).businessManager;
       if (businessManager) config.school.business_manager = businessManager;
+      const consoleListen = (opts as { console?: string }).console;
+      if (consoleListen) config.console.listen = consoleListen;
       const { startGateway } = await import('./gateway.ts');
       const gateway = await startGateway(config, {
         policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain },
@@ -65,7 +69,8 @@ export function buildProgram(): Command {
       const a = gateway.receiver.address();
       if (process.stderr.isTTY) {
         process.stderr.write(`Hallmonitor is listening on ${formatHostPort(a)}` +
-          (gateway.capture ? `; mail is captured in ${gateway.capture.dir}` : '') + '. Ctrl-C stops it.\n');
+          (gateway.capture ? `; mail is captured in ${gateway.capture.dir}` : '') +
+          (gateway.console ? `; the console is at ${gateway.console.url}` : '') + '. Ctrl-C stops it.\n');
       }
       await new Promise<void>((resolve) => {
         const stop = () => {
@@ -80,6 +85,7 @@ export function buildProgram(): Command {
 
   registerCheckCommand(program);
   registerReviewCommands(program);
+  registerUserCommands(program);
 
   program
     .command('roster')
