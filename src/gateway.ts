@@ -82,7 +82,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
-  const outbox = startOutboxWorker({ store, deliverer, settings: notify, templates, hostname: config.hostname, logger, ...opts.outbox });
+  const outbox = startOutboxWorker({
+    store, deliverer, settings: notify, templates, hostname: config.hostname, logger,
+    retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
+  });
   const holdContext = { store, notify, hostname: config.hostname, onQueued: () => outbox.kick() };
   const handler = createPipeline({
     hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,

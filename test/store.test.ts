@@ -168,7 +168,7 @@ describe('store configuration', () => {
   const doc = (store: Record<string, unknown>) => validateConfig({ data_dir: '/tmp/hm-store-config', store }, '(test)', {}, {}, '/tmp');
 
   it('defaults: SQLite in the data directory, 30 days, 6 years', () => {
-    expect(storeSettings(doc({}))).toEqual({ databaseUrl: null, sqliteFile: '/tmp/hm-store-config/hallmonitor.db', quarantineRetentionDays: 30, incidentRetentionYears: 6 });
+    expect(storeSettings(doc({}))).toEqual({ databaseUrl: null, sqliteFile: '/tmp/hm-store-config/hallmonitor.db', quarantineRetentionDays: 30, incidentRetentionYears: 6, outboxRetrySeconds: 60, outboxLeaseSeconds: 300 });
   });
 
   it('HALLMONITOR_DATABASE_URL overrides store.database_url', () => {
@@ -179,7 +179,7 @@ describe('store configuration', () => {
   it('bad values refuse start-up with the key named, never showing a password', () => {
     let err: unknown;
     try {
-      storeSettings(doc({ database_url: 'mysql://admin:hunter2@db/x', quarantine_retention_days: 0, incident_retention_years: 'six', retention: 3 }));
+      storeSettings(doc({ database_url: 'mysql://admin:hunter2@db/x', quarantine_retention_days: 0, incident_retention_years: 'six', retention: 3, outbox_lease_seconds: 20 }));
     } catch (e) {
       err = e;
     }
@@ -189,6 +189,7 @@ describe('store configuration', () => {
     expect(problems).toContain('store.quarantine_retention_days: 0 is out of range');
     expect(problems).toContain('store.incident_retention_years: expected a number');
     expect(problems).toContain('store.retention: unknown key');
+    expect(problems).toContain('store.outbox_lease_seconds: 20 must be longer than next_hop.timeout_seconds (30)');
     expect(problems).not.toContain('hunter2');
   });
 

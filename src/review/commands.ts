@@ -239,7 +239,7 @@ export function registerReviewCommands(program: Command): void {
         }
         const deliverer = l.createDeliverer(config.nextHop, { hostname: config.hostname });
         try {
-          const worker = l.createOutboxWorker({ store, deliverer, settings: notify, templates: l.loadTemplates(notify.templatesDir, config.source), hostname: config.hostname });
+          const worker = l.createOutboxWorker({ store, deliverer, settings: notify, templates: l.loadTemplates(notify.templatesDir, config.source), hostname: config.hostname, retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000 });
           const r = await worker.sendJob(jobId);
           if (r.state === 'sent') out(`Delivered to ${incident.recipients.length} recipient(s): ${r.detail}`);
           else if (r.state === 'retrying') {

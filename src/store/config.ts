@@ -13,9 +13,13 @@ export interface StoreSettings {
   quarantineRetentionDays: number;
   /** Incidents (and their history) are deleted this many years after detection. */
   incidentRetentionYears: number;
+  /** First delay before a notice or release the next hop deferred is tried again; doubles each time, up to an hour. */
+  outboxRetrySeconds: number;
+  /** How long a gateway's claim on a notice lasts; if it dies mid-send another gateway takes over after this. */
+  outboxLeaseSeconds: number;
 }
 
-const KEYS = ['database_url', 'sqlite_file', 'quarantine_retention_days', 'incident_retention_years'];
+const KEYS = ['database_url', 'sqlite_file', 'quarantine_retention_days', 'incident_retention_years', 'outbox_retry_seconds', 'outbox_lease_seconds'];
 
 export function storeSettings(config: Config): StoreSettings {
   const p = new Problems();
@@ -26,13 +30,20 @@ export function storeSettings(config: Config): StoreSettings {
     p.add(`store.database_url: expected a postgres://user@host:port/database URL (or leave it out for the embedded SQLite file), got ${JSON.stringify(redactUrl(databaseUrl))}`);
     databaseUrl = null;
   }
+  const hopTimeout = config.nextHop?.timeoutSeconds ?? 30;
   const sqliteText = p.string(s.sqlite_file, 'store.sqlite_file', { optional: true });
   const settings: StoreSettings = {
     databaseUrl,
     sqliteFile: sqliteText ? path.resolve(config.dataDir, sqliteText) : path.join(config.dataDir, 'hallmonitor.db'),
     quarantineRetentionDays: p.number(s.quarantine_retention_days ?? 30, 'store.quarantine_retention_days', { min: 1, max: 3650 }),
     incidentRetentionYears: p.number(s.incident_retention_years ?? 6, 'store.incident_retention_years', { min: 1, max: 100 }),
+    outboxRetrySeconds: p.number(s.outbox_retry_seconds ?? 60, 'store.outbox_retry_seconds', { min: 1, max: 3600 }),
+    outboxLeaseSeconds: p.number(s.outbox_lease_seconds ?? Math.max(300, 2 * hopTimeout + 30), 'store.outbox_lease_seconds', { min: 5, max: 86_400 }),
   };
+  // A claim must outlast one delivery attempt, or a slow next hop would get the notice twice.
+  if (settings.outboxLeaseSeconds <= hopTimeout) {
+    p.add(`store.outbox_lease_seconds: ${settings.outboxLeaseSeconds} must be longer than next_hop.timeout_seconds (${hopTimeout})`);
+  }
   p.throwIfAny(config.source);
   return settings;
 }

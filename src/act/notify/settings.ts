@@ -34,6 +34,10 @@ export interface NotifySettings {
 
 export const SHIPPED_TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../config/templates');
 
+/** The keys of `school:` and `policy:` this module reads (the policy module must accept them too). */
+export const NOTIFY_SCHOOL_KEYS = ['business_manager', 'safeguarding_lead', 'notifications_from', 'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'] as const;
+export const NOTIFY_POLICY_KEYS = ['block_mode'] as const;
+
 const ADDRESS = /^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$/;
 
 export function notifySettings(config: Config, overrides: { businessManager?: string } = {}): NotifySettings {
