@@ -59,12 +59,24 @@ function partKey(node: SplitterNode & { _parentBoundary?: unknown }): string {
   return (node.partNr || []).filter((n) => typeof n === 'number').join('.') || 'root';
 }
 
+/** Bytes of preamble and epilogue text kept for scanning (data can hide there too). */
+const MAX_STRUCTURE_TEXT = 1024 * 1024;
+
 /** Observes the MIME structure while mailparser parses. */
 class StructureWatcher {
   readonly stats = new Map<string, PartStats>();
   private readonly statsByNode = new Map<SplitterNode, PartStats>();
-  readonly openMultiparts = new Map<SplitterNode, Buffer>();
+  /** Multiparts whose closing delimiter has not been seen, by boundary string. */
+  readonly openMultiparts = new Map<string, number>();
+  private readonly boundaries = new Set<string>();
+  /** Boundary parameters on parts that are not multipart (mailsplit splits on them anyway). */
+  private readonly singleBoundaries = new Set<string>();
+  /** Text between parts (preamble, epilogue), boundary lines included. */
+  private readonly structure: Buffer[] = [];
+  private structureBytes = 0;
   pgp = false;
+  /** A part that is not multipart had boundary lines split out of it: readers will disagree. */
+  ambiguous = false;
   nodes = 0;
 
   see(chunk: SplitterChunk): void {
@@ -73,15 +85,19 @@ class StructureWatcher {
       this.nodes++;
       const n = chunk as unknown as SplitterNode;
       if (n.contentType === 'multipart/encrypted') this.pgp = true;
-      if (n.multipart && n._boundary) this.openMultiparts.set(n, Buffer.concat([Buffer.from('--'), n._boundary, Buffer.from('--')]));
+      if (n._boundary) {
+        const b = n._boundary.toString('latin1');
+        this.boundaries.add(b);
+        if (n.multipart) this.openMultiparts.set(b, (this.openMultiparts.get(b) ?? 0) + 1);
+        else this.singleBoundaries.add(b);
+      }
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
       this.statsByNode.set(n, s);
       return;
     }
-    if (chunk.type === 'data' && chunk.value && node) {
-      const close = this.openMultiparts.get(node);
-      if (close && chunk.value.indexOf(close) >= 0) this.openMultiparts.delete(node);
+    if (chunk.type === 'data' && chunk.value) {
+      this.seeStructure(chunk.value);
       return;
     }
     if (chunk.type === 'body' && chunk.value && node) {
@@ -98,6 +114,54 @@ class StructureWatcher {
       s.invalid += invalid;
       s.chars += chars;
     }
+  }
+
+  /** Finds closing delimiters (a line "--boundary--") and keeps the text for preambleText(). */
+  private seeStructure(value: Buffer): void {
+    if (this.structureBytes < MAX_STRUCTURE_TEXT) {
+      const keep = value.subarray(0, MAX_STRUCTURE_TEXT - this.structureBytes);
+      this.structure.push(Buffer.from(keep));
+      this.structureBytes += keep.length;
+    }
+    let pos = 0;
+    while (pos < value.length) {
+      let end = value.indexOf(10, pos);
+      if (end < 0) end = value.length;
+      let stop = end;
+      while (stop > pos && (value[stop - 1] === 13 || value[stop - 1] === 32 || value[stop - 1] === 9)) stop--;
+      if (stop - pos > 2 && value[pos] === 45 && value[pos + 1] === 45) {
+        const line = value.toString('latin1', pos + 2, stop);
+        if (this.singleBoundaries.has(line) || (line.endsWith('--') && this.singleBoundaries.has(line.slice(0, -2)))) this.ambiguous = true;
+        if (line.length > 2 && line.endsWith('--')) {
+          const b = line.slice(0, -2);
+          const open = this.openMultiparts.get(b);
+          if (open !== undefined) {
+            if (open <= 1) this.openMultiparts.delete(b);
+            else this.openMultiparts.set(b, open - 1);
+          }
+        }
+      }
+      pos = end + 1;
+    }
+  }
+
+  /** Preamble and epilogue text, without boundary lines and the usual "This is a multi-part message" line. */
+  preambleText(): string {
+    if (!this.structure.length) return '';
+    const text = Buffer.concat(this.structure).toString('utf8');
+    const kept: string[] = [];
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (!line) continue;
+      if (line.startsWith('--')) {
+        let b = line.slice(2);
+        if (b.endsWith('--') && !this.boundaries.has(b)) b = b.slice(0, -2);
+        if (this.boundaries.has(b)) continue;
+      }
+      if (line.length < 100 && line.toLowerCase().includes('mime format')) continue;
+      kept.push(line);
+    }
+    return kept.join('\n');
   }
 
   /** Is this part's base64 damaged: bytes outside the alphabet, or a length no encoder writes? */
@@ -323,6 +387,11 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
 
   // Bodies, placed before this message's attachment texts.
   const attachmentTexts = ctx.texts.splice(textsStart);
+  // Lines in the header block that are not header fields (no name and colon): a reader that
+  // stops the headers there shows them as the start of the body, so they are scanned as body.
+  const stray = summary.headers.filter((h) => h.key === '').map((h) => h.value);
+  summary.headers = summary.headers.filter((h) => h.key !== '');
+  if (stray.length) ctx.addText(at('body'), nested ? 'attachment' : 'body', stray.join('\n'));
   if (text?.text !== undefined) {
     ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text);
     if (!summary.messageEncryption && startsWithPgpArmor(text.text)) summary.messageEncryption = 'pgp';
@@ -341,7 +410,12 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     }
     if (htmlText) ctx.addText(at('body:html'), nested ? 'attachment' : 'body', htmlText.text, htmlText.truncated);
   }
+  const preamble = watcher.preambleText();
+  if (preamble) ctx.addText(at('body:preamble'), nested ? 'attachment' : 'body', preamble);
   ctx.texts.push(...attachmentTexts);
+  if (watcher.ambiguous) {
+    ctx.problem(messageWhere, 'A part of the message that is not multipart contains part boundaries, so different mail programs would show different contents');
+  }
   for (const [key] of watcher.stats) {
     // Base64 damage in a text body (attachments were checked as they were read).
     if (!attachmentParts.has(key) && watcher.badBase64(key)) ctx.problem(at('body'), 'The body\u2019s base64 encoding is invalid, so what it says cannot be known for sure');
