@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Deliverer } from './act/deliver.ts';
 import { traceHeader } from './act/trace.ts';
+import { composeBounce, wantsFailureNotice } from './act/bounce.ts';
 import type { SmtpReply } from './receive/index.ts';
 import type { Metrics } from './review/metrics.ts';
 import type { Inspector, ReceivedMessage, Verdict } from './types.ts';
@@ -80,7 +81,15 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
       return finish({ code: result.code, text: `${result.enhanced} ${result.reason} (ref ${message.id})` }, { ...decided, deliverMs: ms(t1), delivered: false });
     }
     if (result.refused.length) {
+      // Only permanent refusals reach here (a partly deferred message is abandoned and retried
+      // whole). The school's server hears 250, so the sender is told by a bounce from us.
       logger.warn({ event: 'recipients-refused', id: message.id, refused: result.refused.length, codes: result.refused.map((r) => r.code) }, 'next hop refused some recipients');
+      const told = result.refused.filter((r) => wantsFailureNotice(message.envelope, r.address));
+      if (message.envelope.mailFrom && told.length) {
+        const bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
+        const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
+        if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+      }
     }
     return finish({ code: 250, text: `2.0.0 Ok: delivered as ${message.id}` }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });
   };

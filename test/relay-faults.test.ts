@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { createDeliverer } from '../src/act/deliver.ts';
-import { closedPort, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
+import { closedPort, sleep, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
 
 const MESSAGE = Buffer.from(
   'From: office@school.example\r\nTo: parent@home.example\r\nSubject: Trip\r\n\r\n' + 'A line of the letter home.\r\n'.repeat(4000),
@@ -220,23 +220,46 @@ describe('next hop answers badly', () => {
     expect(sink.messages.length).toBe(before + 1);
   });
 
-  it('partial refusal: the accepted recipients get the message, the upstream hears 250 (documented behaviour)', async () => {
+  it('partial permanent refusal: the accepted recipients get the message, 250, and the sender gets a bounce', async () => {
     sink.refuse.set('gone@home.example', 550);
-    sink.refuse.set('busy@home.example', 450);
-    const to = ['one@home.example', 'gone@home.example', 'two@home.example', 'busy@home.example'];
+    sink.refuse.set('nope@home.example', 550);
+    const to = ['one@home.example', 'gone@home.example', 'two@home.example', 'nope@home.example'];
     const before = sink.messages.length;
     const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to });
-    // The upstream has no per-recipient answer after DATA in SMTP: every RCPT was already
-    // accepted by the gateway. The message goes to those the next hop took; the refusals are
-    // logged (counts and codes, no addresses).
     expect(r.code).toBe(250);
-    const [m] = (await sink.waitForMessages(before + 1)).slice(before);
+    const [m, bounce] = (await sink.waitForMessages(before + 2)).slice(before);
     expect(m.rcptTo).toEqual(['one@home.example', 'two@home.example']);
+    // The bounce: null sender, to the original sender, a standard delivery-status report.
+    expect(bounce.mailFrom).toBe('');
+    expect(bounce.rcptTo).toEqual(['office@school.example']);
+    const text = bounce.data.toString();
+    expect(text).toContain('Content-Type: multipart/report; report-type=delivery-status');
+    expect(text).toContain('Final-Recipient: rfc822;gone@home.example');
+    expect(text).toContain('Final-Recipient: rfc822;nope@home.example');
+    expect(text).toContain('Action: failed');
+    expect(text).not.toContain('Final-Recipient: rfc822;one@home.example');
     const line = lastOutcome(gw);
     expect(line).toMatchObject({ reply: 250, delivered: true, refused: 2 });
     const warn = gw.logs.filter((l) => l.event === 'recipients-refused').at(-1);
-    expect(warn).toMatchObject({ refused: 2, codes: [550, 450] });
+    expect(warn).toMatchObject({ refused: 2, codes: [550, 550] });
     expect(gw.logText()).not.toContain('gone@home.example');
+  });
+
+  it('partial temporary refusal: nobody gets the message and the upstream hears 451, so it retries it whole', async () => {
+    sink.refuse.set('gone@home.example', 550);
+    sink.refuse.set('busy@home.example', 450);
+    const to = ['one@home.example', 'gone@home.example', 'busy@home.example'];
+    const before = sink.messages.length;
+    const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to });
+    expect(r.code).toBe(451);
+    await sleep(300);
+    expect(sink.messages.length).toBe(before); // abandoned before its final dot: no half delivery
+    // Once the next hop takes everybody, the retry goes through once.
+    sink.refuse.clear();
+    const retry = await send(gw.port, MESSAGE, { from: 'office@school.example', to });
+    expect(retry.code).toBe(250);
+    const [m] = (await sink.waitForMessages(before + 1)).slice(before);
+    expect(m.rcptTo).toEqual(to);
   });
 
   it('every recipient refused, all permanently → the 5xx is passed through', async () => {

@@ -140,11 +140,14 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
           use8BitMime: envelope.mailFromParams.body === '8BITMIME',
           dsn,
         } as Parameters<Conn['send']>[0],
-        Readable.from(parts, { objectMode: false }),
+        messageStream(conn, parts),
         (err, info) => {
           sending.delete(conn);
           if (err) {
             conn.close();
+            if ((err as SmtpError & { partlyDeferred?: boolean }).partlyDeferred) {
+              return resolve({ ok: false, code: 451, enhanced: '4.4.2', reason: 'Next hop deferred some recipients, try again later', detail: 'next hop deferred some recipients; message abandoned before its end so nobody received it', ms: elapsed() });
+            }
             return resolve(failure(err as SmtpError, elapsed(), 'sending to the next hop'));
           }
           const refused: RecipientRefusal[] = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e) => ({
@@ -180,6 +183,29 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
       }
     },
   };
+}
+
+/**
+ * The message bytes for one transaction. nodemailer reads them only once every RCPT TO has been
+ * answered; if the next hop deferred some recipients (4xx) while accepting others, the stream
+ * fails before the first byte, nodemailer never sends the final dot, and the connection is
+ * closed: nobody receives the message, and the school's server hears 451 and retries it for
+ * everybody. (Answering 250 would lose it for the deferred recipients; delivering and answering
+ * 451 would duplicate it for the others.)
+ */
+function messageStream(conn: Conn, parts: Buffer[]): Readable {
+  let i = 0;
+  return new Readable({
+    read() {
+      if (i === 0) {
+        const rejected = (conn as unknown as { _envelope?: { rejectedErrors?: SmtpError[] } })._envelope?.rejectedErrors ?? [];
+        if (rejected.some((e) => (e.responseCode ?? 0) >= 400 && (e.responseCode ?? 0) < 500)) {
+          return this.destroy(Object.assign(new Error('next hop deferred some recipients'), { partlyDeferred: true }));
+        }
+      }
+      this.push(i < parts.length ? parts[i++] : null);
+    },
+  });
 }
 
 function isUsable(c: Conn): boolean {
