@@ -8,6 +8,9 @@ let pool: ExtractionPool | undefined;
 let poolKey = '';
 let pdfReader: PdfReader | undefined;
 let pdfKey = 0;
+// Starts by pools and readers that were replaced (limits changed) or closed.
+let carriedWorkers = 0;
+let carriedReaders = 0;
 
 export function sharedPool(limits: InspectionLimits): ExtractionPool {
   const key = `${limits.workers}:${limits.memoryMb}`;
@@ -15,7 +18,10 @@ export function sharedPool(limits: InspectionLimits): ExtractionPool {
     const old = pool;
     pool = new ExtractionPool(limits.workers, limits.memoryMb);
     poolKey = key;
-    if (old) void old.close();
+    if (old) {
+      carriedWorkers += old.started;
+      void old.close();
+    }
   }
   return pool;
 }
@@ -25,14 +31,24 @@ export function sharedPdfReader(limits: InspectionLimits): PdfReader {
     const old = pdfReader;
     pdfReader = new PdfReader(limits.memoryMb);
     pdfKey = limits.memoryMb;
-    if (old) void old.close();
+    if (old) {
+      carriedReaders += old.started;
+      void old.close();
+    }
   }
   return pdfReader;
+}
+
+/** How many extraction workers and PDF reader processes have been started (restarts included). */
+export function sharedStats(): { workersStarted: number; pdfReadersStarted: number } {
+  return { workersStarted: carriedWorkers + (pool?.started ?? 0), pdfReadersStarted: carriedReaders + (pdfReader?.started ?? 0) };
 }
 
 export async function closeShared(): Promise<void> {
   const p = pool;
   const r = pdfReader;
+  carriedWorkers += p?.started ?? 0;
+  carriedReaders += r?.started ?? 0;
   pool = undefined;
   pdfReader = undefined;
   await Promise.all([p?.close(), r?.close()]);

@@ -6,7 +6,7 @@
 // parsing go to worker threads (memory- and time-limited), PDFs to a memory-limited child process,
 // 7z/RAR/gzip/tar to 7-Zip. See src/inspect/README.md for the design and the limits.
 import { availableParallelism } from 'node:os';
-import { closeShared, InspectionContext } from './context.ts';
+import { closeShared, InspectionContext, sharedPdfReader, sharedPool, sharedStats } from './context.ts';
 import { readMessage } from './message.ts';
 import type { Inspection, InspectionLimits } from './types.ts';
 
@@ -50,4 +50,18 @@ export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): 
 /** Stops the extraction workers and the PDF reader process (they restart on the next inspect()). */
 export async function shutdownInspection(): Promise<void> {
   await closeShared();
+}
+
+/**
+ * Starts the extraction workers and the PDF reader ahead of the first message, so that message
+ * does not wait for them (the gateway calls this at start-up; inspect() works without it).
+ */
+export async function warmUpInspection(limits?: Partial<InspectionLimits>): Promise<void> {
+  const l = limits ? { ...defaultLimits, ...limits } : defaultLimits;
+  await Promise.all([sharedPool(l).warmUp(), sharedPdfReader(l).warmUp()]);
+}
+
+/** Counters for monitoring and tests: workers and PDF readers started since the process began. */
+export function inspectionStats(): { workersStarted: number; pdfReadersStarted: number } {
+  return sharedStats();
 }

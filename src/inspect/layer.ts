@@ -380,7 +380,7 @@ async function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget:
   const headerLines: string[] = [];
   if (fields.subject) headerLines.push('Subject: ' + fields.subject);
   if (fields.senderName || fields.senderEmail) headerLines.push(`From: ${fields.senderName ?? ''} <${fields.senderEmail ?? ''}>`);
-  for (const r of fields.recipients ?? []) headerLines.push(`${r.recipType === 'cc' ? 'Cc' : r.recipType === 'bcc' ? 'Bcc' : 'To'}: ${r.name ?? ''} <${r.email ?? ''}>`);
+  for (const r of fields.recipients ?? []) headerLines.push(`${r.recipType === 'cc' ? 'Cc' : r.recipType === 'bcc' ? 'Bcc' : 'To'}: ${r.name ?? ''} <${r.smtpAddress ?? r.email ?? ''}>`);
   if (headerLines.length) texts.push({ suffix: 'headers', text: headerLines.join('\n') });
   if (fields.body) texts.push({ suffix: 'body', text: fields.body.slice(0, budget.maxTextChars) });
   let html = fields.bodyHtml;

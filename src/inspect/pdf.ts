@@ -124,6 +124,11 @@ export class PdfReader {
     }
   }
 
+  /** Starts the reader process and waits until pdfjs is loaded (an empty document fails fast). */
+  async warmUp(): Promise<void> {
+    await this.read(new Uint8Array(0), 1, Date.now() + 60_000).catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new PdfCrashError('inspection is shut down'));

@@ -161,6 +161,12 @@ export class ExtractionPool {
     }
   }
 
+  /** Starts every worker and waits until each has loaded its parsers. */
+  async warmUp(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    await Promise.all(Array.from({ length: this.size }, () => this.runHtml('<p>warm</p>', 100, deadline).catch(() => undefined)));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.reject(new TaskCrashError('inspection is shut down'));

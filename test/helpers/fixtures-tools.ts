@@ -184,6 +184,8 @@ function generate(dir: string): void {
   writeFileSync(join(dir, 'done'), 'ok\n');
 }
 
+// ---- end of recipe: the fixtures are keyed by the text of this file above this line ----
+
 let cached: InspectFixtures | undefined;
 
 /** Makes (or reuses) every inspection fixture. Safe to call from several test files at once. */
@@ -194,7 +196,7 @@ export function inspectFixtures(): InspectFixtures {
     .update(readFileSync(makeOfficeScript))
     .update(JSON.stringify(officeJobs))
     .update(docHtml + sheetCsv)
-    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('// ---- end of recipe')[0])
     .digest('hex')
     .slice(0, 16);
   const dir = join(tmpdir(), `hallmonitor-inspect-fixtures-${key}`);
@@ -253,4 +255,30 @@ export function mailWithAttachment(filename: string, content: Buffer, contentTyp
       '',
     ].join('\r\n'),
   );
+}
+
+/**
+ * An Outlook .msg (MS-OXMSG compound file) with a subject, a body, one recipient and file
+ * attachments. No free tool writes .msg, so it is assembled with cfb from the specification's
+ * stream names; @kenjiuno/msgreader and Outlook read this layout.
+ */
+export async function makeOutlookMsg(m: { subject: string; body: string; to: string; attachments: Array<{ name: string; content: Buffer }> }): Promise<Buffer> {
+  const CFB = (await import('cfb')).default;
+  const u16 = (s: string): Buffer => Buffer.from(s, 'utf16le');
+  const c = CFB.utils.cfb_new();
+  CFB.utils.cfb_add(c, '/__properties_version1.0', Buffer.alloc(32));
+  CFB.utils.cfb_add(c, '/__nameid_version1.0/__substg1.0_00020102', Buffer.alloc(0));
+  CFB.utils.cfb_add(c, '/__substg1.0_0037001F', u16(m.subject));
+  CFB.utils.cfb_add(c, '/__substg1.0_1000001F', u16(m.body));
+  CFB.utils.cfb_add(c, '/__substg1.0_0C1A001F', u16('School Office'));
+  CFB.utils.cfb_add(c, '/__recip_version1.0_#00000000/__properties_version1.0', Buffer.alloc(8));
+  CFB.utils.cfb_add(c, '/__recip_version1.0_#00000000/__substg1.0_3001001F', u16(m.to));
+  CFB.utils.cfb_add(c, '/__recip_version1.0_#00000000/__substg1.0_39FE001F', u16(m.to));
+  m.attachments.forEach((a, i) => {
+    const dir = `/__attach_version1.0_#${i.toString(16).toUpperCase().padStart(8, '0')}`;
+    CFB.utils.cfb_add(c, `${dir}/__properties_version1.0`, Buffer.alloc(8));
+    CFB.utils.cfb_add(c, `${dir}/__substg1.0_3707001F`, u16(a.name));
+    CFB.utils.cfb_add(c, `${dir}/__substg1.0_37010102`, a.content);
+  });
+  return CFB.write(c, { type: 'buffer' }) as Buffer;
 }

@@ -1,0 +1,290 @@
+// Message-level inspection: decoded headers and addresses, charsets, attached e-mails (.eml and
+// Outlook .msg), whole-message encryption made by real tools (openssl for S/MIME, gpg for
+// PGP/MIME), and the cheap plain-text path that starts no worker.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspect, inspectionStats, shutdownInspection } from '../src/inspect/index.ts';
+import { inspectFixtures, mailWithAttachment, makeOutlookMsg, PUPIL_NAME, PUPIL_REF } from './helpers/fixtures-tools.ts';
+import type { InspectFixtures } from './helpers/fixtures-tools.ts';
+
+let fx: InspectFixtures;
+let work: string;
+
+beforeAll(() => {
+  fx = inspectFixtures();
+  work = mkdtempSync(join(tmpdir(), 'hm-inspect-message-'));
+}, 600_000);
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await shutdownInspection();
+});
+
+const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'));
+
+describe('headers, addresses and bodies', () => {
+  it('decodes RFC 2047 subjects and names, RFC 2231 file names, keeps header order with lower-case keys', async () => {
+    const raw = crlf([
+      'Received: from mis.school.example by relay; Tue, 1 Dec 2026 09:00:00 +0000',
+      'From: =?utf-8?Q?Si=C3=A2n_Ll=C5=B7r?= <sian.llyr@school.example>',
+      'To: "Parent, One" <one@home.example>, Governors: gov1@school.example, =?iso-8859-1?Q?Z=F6e?= <gov2@school.example>;',
+      'Cc: head@school.example',
+      'Subject: =?utf-8?B?UmVwb3J0IGZvciBKYXNtaW5lIE9rYWZvciDinJM=?=',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain; charset=iso-8859-1',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'Caf=E9 meeting about J=F6rg.',
+      '--b1',
+      'Content-Type: text/csv',
+      "Content-Disposition: attachment; filename*=utf-8''Z%C3%B6e%20%E2%80%93%20marks.csv",
+      '',
+      'Name,Mark',
+      'Zöe,9',
+      '--b1--',
+      '',
+    ]);
+    const r = await inspect(raw);
+    expect(r.subject).toBe('Report for Jasmine Okafor ✓');
+    expect(r.headers.map((h) => h.key)).toEqual(['received', 'from', 'to', 'cc', 'subject', 'mime-version', 'content-type']);
+    expect(r.headers[1].value).toBe('Siân Llŷr <sian.llyr@school.example>');
+    expect(r.from).toEqual({ address: 'sian.llyr@school.example', name: 'Siân Llŷr' });
+    expect(r.to.map((a) => a.address)).toEqual(['one@home.example', 'gov1@school.example', 'gov2@school.example']);
+    expect(r.to[2].name).toBe('Zöe');
+    expect(r.cc).toEqual([{ address: 'head@school.example', name: '' }]);
+    expect(r.texts[0]).toEqual({ where: 'body', kind: 'body', text: 'Café meeting about Jörg.' });
+    expect(r.attachments[0].filename).toBe('Zöe – marks.csv');
+    expect(r.texts).toContainEqual({ where: 'attachment:Zöe – marks.csv', kind: 'attachment', text: 'Name,Mark\r\nZöe,9' });
+  });
+
+  it('reads an HTML-only body as text, without scripts or styles', async () => {
+    const raw = crlf([
+      'From: a@school.example',
+      'To: b@home.example',
+      'Subject: html',
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<html><head><style>p{color:red}</style><script>var hidden = 1;</script></head><body><p>Dear parent,</p><p>${PUPIL_NAME}&nbsp;&amp; friends</p><img alt="photo of ${PUPIL_REF}"></body></html>`,
+    ]);
+    const r = await inspect(raw);
+    const html = r.texts.find((t) => t.where === 'body:html');
+    expect(html?.text).toContain(`${PUPIL_NAME} & friends`);
+    expect(html?.text).toContain(PUPIL_REF);
+    expect(html?.text).not.toContain('color:red');
+    expect(html?.text).not.toContain('hidden');
+  });
+
+  it('decodes text attachments in UTF-16 (BOM), Windows-1252 and Shift_JIS as declared', async () => {
+    const csv16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`Name\tRef\r\n${PUPIL_NAME}\t${PUPIL_REF}\r\n`, 'utf16le')]);
+    const r16 = await inspect(mailWithAttachment('export.txt', csv16));
+    expect(r16.attachments[0].format).toBe('tsv');
+    expect(r16.texts.find((t) => t.where === 'attachment:export.txt')?.text).toContain(`${PUPIL_NAME}\t${PUPIL_REF}`);
+    const cp1252 = iconv.encode('Name,Note\nRené Dupré,“late” – again\n', 'windows-1252');
+    const r1252 = await inspect(mailWithAttachment('notes.csv', cp1252));
+    expect(r1252.texts.find((t) => t.where === 'attachment:notes.csv')?.text).toContain('René Dupré,“late” – again');
+    const sjis = iconv.encode('生徒名: 山田太郎\n', 'shift_jis');
+    const rsj = await inspect(mailWithAttachment('names.txt', sjis, 'text/plain; charset=shift_jis'));
+    expect(rsj.texts.find((t) => t.where === 'attachment:names.txt')?.text).toContain('山田太郎');
+  });
+
+  it('the plain-text path starts no worker and no PDF reader', async () => {
+    await shutdownInspection();
+    const before = inspectionStats();
+    const raw = crlf(['From: a@school.example', 'To: b@home.example', 'Subject: hi', '', 'Just a plain note about the trip.', '']);
+    for (let i = 0; i < 20; i++) {
+      const r = await inspect(raw);
+      expect(r.texts).toEqual([{ where: 'body', kind: 'body', text: 'Just a plain note about the trip.\n' }]);
+    }
+    expect(inspectionStats()).toEqual(before);
+  });
+});
+
+describe('attached messages', () => {
+  const inner = crlf([
+    'From: Teacher <teacher@school.example>',
+    'To: Senco <senco@school.example>',
+    'Subject: Concern about Jasmine',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="in"',
+    '',
+    '--in',
+    'Content-Type: text/plain',
+    '',
+    `Notes on ${PUPIL_NAME}.`,
+    '--in',
+    'Content-Type: text/csv; name="list.csv"',
+    'Content-Disposition: attachment; filename="list.csv"',
+    '',
+    `Name,Ref`,
+    `${PUPIL_NAME},${PUPIL_REF}`,
+    '--in--',
+    '',
+  ]);
+
+  it('a forwarded message/rfc822 is read as its own message: headers, body and attachments', async () => {
+    const raw = crlf([
+      'From: senco@school.example',
+      'To: outside@agency.example',
+      'Subject: Fwd',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="out"',
+      '',
+      '--out',
+      'Content-Type: text/plain',
+      '',
+      'Forwarding as discussed.',
+      '--out',
+      'Content-Type: message/rfc822',
+      'Content-Disposition: attachment; filename="fwd.eml"',
+      '',
+      inner.toString(),
+      '--out--',
+      '',
+    ]);
+    const r = await inspect(raw);
+    const wheres = r.texts.map((t) => t.where);
+    expect(wheres).toEqual(['body', 'attachment:fwd.eml/body', 'attachment:fwd.eml/list.csv', 'attachment:fwd.eml/headers']);
+    expect(r.texts.find((t) => t.where === 'attachment:fwd.eml/body')?.text).toContain(PUPIL_NAME);
+    expect(r.texts.find((t) => t.where === 'attachment:fwd.eml/headers')?.text).toContain('Subject: Concern about Jasmine');
+    const fwd = r.attachments[0];
+    expect(fwd).toMatchObject({ where: 'attachment:fwd.eml', format: 'eml', isMessage: true, encryption: 'not-encrypted' });
+    expect(fwd.entries?.[0]).toMatchObject({ where: 'attachment:fwd.eml/list.csv', format: 'csv' });
+  });
+
+  it('an .eml sent as application/octet-stream is recognised from its bytes', async () => {
+    const r = await inspect(mailWithAttachment('saved.eml', inner));
+    expect(r.attachments[0].isMessage).toBe(true);
+    expect(r.texts.find((t) => t.where === 'attachment:saved.eml/list.csv')?.text).toContain(PUPIL_REF);
+  });
+
+  it('an Outlook .msg: subject, recipients, body and attachments', async () => {
+    const msg = await makeOutlookMsg({
+      subject: 'Report for Jasmine',
+      body: `Please find ${PUPIL_NAME}'s report attached.`,
+      to: 'parent@home.example',
+      attachments: [
+        { name: 'list.csv', content: fx.read('list.csv') },
+        { name: 'report.docx', content: fx.read('doc.docx') },
+      ],
+    });
+    const r = await inspect(mailWithAttachment('report.msg', msg, 'application/vnd.ms-outlook'));
+    const a = r.attachments[0];
+    expect(a).toMatchObject({ format: 'msg', isMessage: true, encryption: 'not-encrypted' });
+    expect(a.entries?.map((e) => [e.where, e.format])).toEqual([
+      ['attachment:report.msg/list.csv', 'csv'],
+      ['attachment:report.msg/report.docx', 'docx'],
+    ]);
+    expect(r.texts.find((t) => t.where === 'attachment:report.msg/headers')?.text).toContain('Subject: Report for Jasmine');
+    expect(r.texts.find((t) => t.where === 'attachment:report.msg/headers')?.text).toContain('parent@home.example');
+    expect(r.texts.find((t) => t.where === 'attachment:report.msg/body')?.text).toContain(PUPIL_NAME);
+    expect(r.texts.find((t) => t.where === 'attachment:report.msg/report.docx')?.text).toContain(PUPIL_REF);
+  });
+
+  it('an Outlook .msg with an encrypted attachment is partly encrypted', async () => {
+    const msg = await makeOutlookMsg({ subject: 's', body: 'b', to: 'x@y.example', attachments: [{ name: 'locked.xlsx', content: fx.read('encrypted.xlsx') }] });
+    const r = await inspect(mailWithAttachment('locked.msg', msg));
+    expect(r.attachments[0].encryption).toBe('partly-encrypted');
+    expect(r.attachments[0].entries?.[0]).toMatchObject({ format: 'ooxml', encryption: 'encrypted', encryptionDetail: 'ooxml-standard' });
+  });
+});
+
+describe('whole-message encryption, made by openssl and gpg', () => {
+  function openssl(args: string[]): void {
+    execFileSync('openssl', args, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  it('S/MIME enveloped data: messageEncryption smime, the part encrypted, nothing read', async () => {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-subj', '/CN=Parent', '-days', '2']);
+    writeFileSync(join(work, 'plain.txt'), `Safeguarding referral for ${PUPIL_NAME}\n`);
+    openssl(['smime', '-encrypt', '-aes256', '-text', '-in', 'plain.txt', '-out', 'sealed.eml', '-from', 'senco@school.example', '-to', 'parent@home.example', '-subject', 'Sealed', 'cert.pem']);
+    const r = await inspect(readFileSync(join(work, 'sealed.eml')));
+    expect(r.messageEncryption).toBe('smime');
+    expect(r.subject).toBe('Sealed');
+    expect(r.attachments[0]).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'smime-enveloped' });
+    expect(r.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(false);
+    expect(r.uninspectable).toEqual([]);
+  });
+
+  it('S/MIME signed (detached): readable, not encrypted, the signature is not a finding', async () => {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'skey.pem', '-out', 'scert.pem', '-subj', '/CN=Office', '-days', '2']);
+    writeFileSync(join(work, 'signed-body.txt'), `Trip list: ${PUPIL_NAME}\n`);
+    openssl(['smime', '-sign', '-text', '-in', 'signed-body.txt', '-signer', 'scert.pem', '-inkey', 'skey.pem', '-out', 'signed.eml', '-from', 'office@school.example', '-to', 'parent@home.example', '-subject', 'Signed']);
+    const r = await inspect(readFileSync(join(work, 'signed.eml')));
+    expect(r.messageEncryption).toBeUndefined();
+    expect(r.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
+    expect(r.attachments.find((a) => a.format === 'pkcs7-signature')?.encryption).toBe('not-encrypted');
+    expect(r.uninspectable).toEqual([]);
+  });
+
+  it('PGP/MIME (multipart/encrypted): messageEncryption pgp, the payload encrypted', async () => {
+    const home = join(work, 'gnupg');
+    execFileSync('mkdir', ['-m', '700', '-p', home]);
+    const env = { ...process.env, GNUPGHOME: home };
+    execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Parent <parent@home.example>', 'future-default', 'default', 'never'], { env, stdio: 'ignore' });
+    const armored = execFileSync('gpg', ['--batch', '--armor', '--trust-model', 'always', '--encrypt', '-r', 'parent@home.example'], { env, input: `Content-Type: text/plain\r\n\r\nReferral for ${PUPIL_NAME}\r\n` }).toString();
+    try {
+      execFileSync('gpgconf', ['--kill', 'all'], { env, stdio: 'ignore' });
+    } catch {
+      // gpg-agent already gone
+    }
+    const raw = crlf([
+      'From: senco@school.example',
+      'To: parent@home.example',
+      'Subject: Encrypted',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="pgp"',
+      '',
+      '--pgp',
+      'Content-Type: application/pgp-encrypted',
+      '',
+      'Version: 1',
+      '--pgp',
+      'Content-Type: application/octet-stream; name="encrypted.asc"',
+      '',
+      armored.trimEnd(),
+      '--pgp--',
+      '',
+    ]);
+    const r = await inspect(raw);
+    expect(r.messageEncryption).toBe('pgp');
+    expect(r.attachments.find((a) => a.filename === 'encrypted.asc')).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'pgp' });
+    expect(r.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(false);
+  });
+
+  it('an inline PGP message body is PGP-encrypted', async () => {
+    const raw = crlf(['From: a@school.example', 'To: b@home.example', 'Subject: inline', '', '-----BEGIN PGP MESSAGE-----', '', 'hQEMA1234567890ABCDEF', '=abcd', '-----END PGP MESSAGE-----', '']);
+    const r = await inspect(raw);
+    expect(r.messageEncryption).toBe('pgp');
+  });
+});
+
+describe('RAR', () => {
+  it('a RAR5 archive with encrypted headers is encrypted (hand-built: no free tool writes RAR)', async () => {
+    // Signature, then the archive encryption header (type 4) with its CRC32, then ciphertext.
+    const vint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
+    const body = Buffer.from([...vint(4), ...vint(0), ...vint(0), ...vint(1), 15, ...Buffer.alloc(16, 7), ...Buffer.alloc(12, 9)]);
+    const header = Buffer.concat([Buffer.from(vint(body.length)), body]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(header));
+    const rar = Buffer.concat([Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'), crc, header, Buffer.alloc(64, 0x5a)]);
+    const r = await inspect(mailWithAttachment('pupils.rar', rar));
+    expect(r.attachments[0]).toMatchObject({ format: 'rar', encryption: 'encrypted', encryptionDetail: 'rar-header' });
+  });
+});
+
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
