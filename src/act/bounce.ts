@@ -60,7 +60,7 @@ export function composeBounce(opts: { hostname: string; envelope: Envelope; refu
     `--${boundary}`,
     'Content-Type: text/rfc822-headers',
     '',
-    headers.replace(/\r?\n$/, ''),
+    trimEol(headers),
     '',
     `--${boundary}--`,
     '',
@@ -87,4 +87,10 @@ function oneLine(s: string): string {
   let out = '';
   for (const ch of s.slice(0, 500)) out += ch === '\r' || ch === '\n' ? ' ' : ch;
   return out;
+}
+
+function trimEol(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === '\n' || s[end - 1] === '\r')) end--;
+  return s.slice(0, end);
 }
