@@ -20,8 +20,10 @@ export interface PolicyOverrides {
   schoolDomains?: string[];
 }
 
-const SCHOOL_KEYS = ['name', 'domains', 'partner_domains', 'business_manager', 'safeguarding_lead', 'notifications_from', 'roster', 'staff_list'];
-const POLICY_KEYS = ['mode', 'webmail_domains', 'rules'];
+/** Every key of `school:` and `policy:`; the notification keys are validated by src/act/notify/settings.ts. */
+export const SCHOOL_KEYS = ['name', 'domains', 'partner_domains', 'business_manager', 'safeguarding_lead', 'notifications_from', 'roster', 'staff_list',
+  'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'];
+export const POLICY_KEYS = ['mode', 'webmail_domains', 'rules', 'block_mode'];
 
 export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>, overrides: PolicyOverrides = {}, baseDir = process.cwd()): Policy {
   const p = new Problems();
