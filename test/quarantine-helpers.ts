@@ -289,3 +289,89 @@ export function mentions(buf: Buffer | string, text: string): boolean {
   const s = (typeof buf === 'string' ? buf : buf.toString('utf8')).toLowerCase();
   return s.includes(text.toLowerCase());
 }
+
+// ---------------------------------------------------------------------------------------------
+// `hallmonitor serve` as a child process, with the school's real policy
+// ---------------------------------------------------------------------------------------------
+
+export interface ServeProcess {
+  port: number;
+  pid: number;
+  output(): string;
+  /** SIGKILL: no shutdown code runs at all. */
+  crash(): Promise<void>;
+  /** SIGTERM: a clean stop. */
+  stop(): Promise<number | null>;
+}
+
+export async function spawnServe(configFile: string, args: string[] = []): Promise<ServeProcess> {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const until = Date.now() + 90_000;
+  let port = 0;
+  while (!port) {
+    if (Date.now() > until || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`hallmonitor serve did not start:\n${out}`);
+    }
+    for (const line of out.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const o = JSON.parse(line) as { event?: string; listen?: string };
+      if (o.event === 'started' && o.listen) port = Number(o.listen.split(':').at(-1));
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    port,
+    pid: child.pid!,
+    output: () => out,
+    async crash() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** A roster export as the MIS writes it (the pupil is in it, so the real policy knows the name). */
+export const ROSTER_CSV = [
+  'UPN,Legal Surname,Legal Forename,Preferred Forename,DOB,Year,Reg Group,Primary Contact Email,Contact 2 Email',
+  'Q823456789012,Thornbury,Amelia,,2015-03-14,5,5T,k.thornbury@gmail.com,',
+  'E823456789013,Okonkwo,Chidi,,2014-11-02,6,6O,okonkwo.family@hotmail.co.uk,',
+  'U823456789014,Fairweather,Grace,,2016-07-21,4,4F,fairweather.home@outlook.com,',
+  '',
+].join('\n');
+
+function plainMessage(subject: string, body: string): Buffer {
+  return Buffer.from([
+    `From: Jane Hargreaves <${TEACHER}>`,
+    `To: ${OUTSIDER}`,
+    `Subject: ${subject}`,
+    'Date: Tue, 24 Nov 2026 16:02:11 +0000',
+    `Message-ID: <${randomBytes(6).toString('hex')}@oakfield.sch.uk>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+    'Thanks, Jane',
+    '',
+  ].join('\r\n'));
+}
+
+/** The real policy quarantines this (uk-identifier-in-message): a valid NHS number to a coach company. */
+export function nhsNumberMessage(): Buffer {
+  return plainMessage('Medical details for Thursday', `Hi, ${PUPIL.full} has asthma; her NHS number is 943 476 5919 in case of emergency on the coach.`);
+}
+
+/** The real policy blocks this (pupil-name-in-subject). */
+export function nameInSubjectMessage(): Buffer {
+  return plainMessage(`${PUPIL.full} - trip consent form`, `Hi, ${PUPIL.full} has returned the consent form for Thursday.`);
+}
