@@ -19,6 +19,8 @@ export interface Examiner {
   examine(raw: Buffer, envelope: Envelope | ((inspection: Inspection) => Envelope)): Promise<Examination>;
   /** What the detectors were compiled from, for health and the console. */
   status(): { detectorsVersion: string; pupils: number; rosterLoadedAt?: string; rosterError?: string };
+  /** Compile detectors for a new roster and swap them in whole (a trust-wide roster reload). */
+  replaceRoster(next: Roster): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,8 @@ export interface ExaminerOptions {
   logger?: Logger;
   /** Reload the roster when its file changes (the gateway does; `check` does not). */
   watch?: boolean;
+  /** A roster already read (a school's share of a trust-wide export); policy.rosterPath is then ignored. */
+  roster?: Roster;
 }
 
 export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
@@ -38,7 +42,10 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
   let roster: Roster | undefined;
   let rosterLoadedAt: string | undefined;
   let rosterError: string | undefined;
-  if (policy.rosterPath) {
+  if (opts.roster) {
+    roster = opts.roster;
+    rosterLoadedAt = new Date().toISOString();
+  } else if (policy.rosterPath) {
     const loaded = await asConfig('school.roster', () => loadRoster(policy.rosterPath!));
     roster = loaded.roster;
     rosterLoadedAt = new Date().toISOString();
@@ -47,22 +54,23 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
   // Compiled once; a roster change compiles a new set and swaps it in whole.
   let detectors: DetectorSet = compileDetectors({ roster, staff });
   let stopWatching: (() => void) | undefined;
-  if (opts.watch && policy.rosterPath) {
+  const replaceRoster = (next: Roster) => {
+    try {
+      const compiled = compileDetectors({ roster: next, staff });
+      detectors = compiled;
+      roster = next;
+      rosterLoadedAt = new Date().toISOString();
+      rosterError = undefined;
+      logger?.info({ event: 'roster-reloaded', pupils: next.pupils.length, detectors: compiled.version }, 'roster reloaded');
+    } catch (err) {
+      rosterError = (err as Error).message;
+      logger?.error({ event: 'roster-reload-failed', err: rosterError }, 'new roster not used; the previous one stays in force');
+    }
+  };
+  if (opts.watch && policy.rosterPath && !opts.roster) {
     stopWatching = watchRoster(
       policy.rosterPath,
-      (next) => {
-        try {
-          const compiled = compileDetectors({ roster: next, staff });
-          detectors = compiled;
-          roster = next;
-          rosterLoadedAt = new Date().toISOString();
-          rosterError = undefined;
-          logger?.info({ event: 'roster-reloaded', pupils: next.pupils.length, detectors: compiled.version }, 'roster reloaded');
-        } catch (err) {
-          rosterError = (err as Error).message;
-          logger?.error({ event: 'roster-reload-failed', err: rosterError }, 'new roster not used; the previous one stays in force');
-        }
-      },
+      replaceRoster,
       (err) => {
         rosterError = err.message;
         logger?.error({ event: 'roster-reload-failed', err: err.message }, 'new roster not used; the previous one stays in force');
@@ -83,6 +91,7 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
       const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };
     },
+    replaceRoster,
     status() {
       return { detectorsVersion: detectors.version, pupils: roster?.pupils.length ?? 0, rosterLoadedAt, rosterError };
     },

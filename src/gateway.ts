@@ -13,6 +13,8 @@ import { Metrics } from './review/metrics.ts';
 import type { Inspector } from './types.ts';
 import { loadPolicy, type PolicyOverrides } from './decide/policy.ts';
 import type { Examiner } from './examine.ts';
+import { loadTenants, TenantDirectory } from './tenants.ts';
+import { loadTrustRosters } from './roster/trust.ts';
 import { openStore, type Store } from './store/index.ts';
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
@@ -55,17 +57,51 @@ export function createLogger(config: Config): Logger {
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config);
-  // The policy and roster are validated before anything opens or listens: a bad policy or an
-  // unreadable roster refuses to start.
-  let examiner: Examiner | undefined;
+  // Schools, policies and rosters are validated before anything opens or listens: a bad policy
+  // or an unreadable roster refuses to start.
+  const directory = new TenantDirectory(loadTenants(config));
+  const examiners = new Map<string, Examiner>();
+  let stopTrustWatch: (() => void) | undefined;
   let inspector: Inspector;
   if (opts.inspector) inspector = opts.inspector;
   else {
-    const policy = loadPolicy(config, opts.policyOverrides, config.source.startsWith('/') ? dirname(config.source) : process.cwd());
     const { createExaminer } = await import('./examine.ts');
-    const ex = (examiner = await createExaminer({ policy, watch: true, logger }));
-    inspector = async (message) => (await ex.examine(message.raw, message.envelope)).verdict;
+    const baseDir = config.source.startsWith('/') ? dirname(config.source) : process.cwd();
+    try {
+      const trust = await loadTrustRosters(directory, baseDir);
+      for (const t of directory.tenants) {
+        const policy = loadPolicy(t.config, directory.single ? opts.policyOverrides : undefined, baseDir);
+        examiners.set(t.id, await createExaminer({ policy, watch: true, logger, roster: t.trustRoster ? trust?.rosterFor(t.id) : undefined }));
+      }
+      stopTrustWatch = trust?.watch(
+        (next) => { for (const t of directory.tenants) if (t.trustRoster) examiners.get(t.id)?.replaceRoster(next.rosterFor(t.id)); },
+        (err) => logger.error({ event: 'roster-reload-failed', err: err.message }, 'new trust roster not used; the previous one stays in force'),
+      );
+    } catch (err) {
+      for (const ex of examiners.values()) await ex.close();
+      throw err;
+    }
+    inspector = async (message) => {
+      const ex = examiners.get(message.tenant ?? directory.tenants[0].id);
+      if (!ex) throw new Error(`no policy for tenant ${message.tenant}`); // answered 451, never delivered unchecked
+      return (await ex.examine(message.raw, message.envelope)).verdict;
+    };
   }
+  /** One line for health pages: pupils across every school, the oldest load, the first problem. */
+  const rosterSummary = () => {
+    if (!examiners.size) return undefined;
+    const all = [...examiners.values()].map((ex) => ex.status());
+    return {
+      pupils: all.reduce((n, x) => n + x.pupils, 0),
+      rosterLoadedAt: all.map((x) => x.rosterLoadedAt).filter(Boolean).sort()[0],
+      rosterError: all.find((x) => x.rosterError)?.rosterError,
+      detectorsVersion: all[0].detectorsVersion,
+    };
+  };
+  const closeExaminers = async () => {
+    stopTrustWatch?.();
+    for (const ex of examiners.values()) await ex.close();
+  };
   // Notification settings and templates first: a bad address or a broken template stops start-up.
   const notify = notifySettings(config);
   const consoleWanted = consoleSettings(config).listen !== null;
@@ -87,9 +123,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
   });
   const holdContext = { store, notify, hostname: config.hostname, onQueued: () => outbox.kick() };
+  // Each school's own business manager and safeguarding lead are told about its held mail.
+  const holdContexts = new Map(directory.single ? [] : directory.tenants.map((t) => [t.id, { ...holdContext, notify: notifySettings(t.config) }]));
   const handler = createPipeline({
     hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
-    hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
+    hold: (message, verdict, o) => holdMessage((message.tenant && holdContexts.get(message.tenant)) || holdContext, message, verdict, o),
     blockMode: notify.blockMode,
   });
   const retention = startRetention(store, {
@@ -99,14 +137,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   let receiver: Receiver;
   try {
-    receiver = await startReceiver(config, handler, logger);
+    receiver = await startReceiver(config, handler, logger, directory.single ? {} : {
+      tenantOf: (sender, user) => directory.resolve(sender, user)?.id,
+    });
   } catch (err) {
     await outbox.stop();
     await retention.stop();
     deliverer.close();
     await capture?.close();
     await store.close();
-    await examiner?.close();
+    await closeExaminers();
     throw err;
   }
   const startedAt = new Date();
@@ -121,7 +161,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           listen: receiver.address(),
           inFlight: receiver.inFlight(),
           nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
-          ...(examiner ? { detectors: examiner.status() } : {}),
+          ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
         };
       },
     }, metrics);
@@ -138,7 +178,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         hold: holdContext,
         async status() {
           const hop = await deliverer.probe();
-          const ex = examiner?.status();
+          const ex = rosterSummary();
           return {
             ok: hop.ok,
             startedAt: startedAt.toISOString(),
@@ -158,7 +198,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       deliverer.close();
       await capture?.close();
       await store.close();
-      await examiner?.close();
+      await closeExaminers();
       throw err;
     }
   }
@@ -187,7 +227,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         deliverer.close();
         await capture?.close();
         await store.close();
-        await examiner?.close();
+        await closeExaminers();
         logger.info({ event: 'stopped' }, 'stopped');
       })();
       return stopping;

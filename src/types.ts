@@ -19,6 +19,8 @@ export interface ReceivedMessage {
   raw: Buffer;
   receivedAt: Date;
   client: { address: string; hostname: string; helo: string; tls: boolean; user?: string };
+  /** The school (tenant id) the message was sent for; see src/tenants.ts. */
+  tenant?: string;
 }
 
 /** What Hallmonitor decided for a message. */

@@ -50,6 +50,9 @@ export interface Config {
   policy: Record<string, unknown>;
   store: Record<string, unknown>;
   console: Record<string, unknown>;
+  /** Several schools in one service (src/tenants.ts validates them); absent for a single school. */
+  tenants?: unknown;
+  trust?: Record<string, unknown>;
 }
 
 export class ConfigError extends Error {
@@ -79,7 +82,7 @@ export const ENV = {
   HALLMONITOR_DATABASE_URL: 'store.database_url',
 } as const;
 
-const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster'];
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust'];
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let doc: unknown = {};
@@ -226,6 +229,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     policy: section('policy'),
     store,
     console: section('console'),
+    ...(root.tenants !== undefined ? { tenants: root.tenants, trust: section('trust') } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { Logger } from 'pino';
+import addressparser from 'nodemailer/lib/addressparser';
 import { inNetworks, type Cidr } from '../config/net.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope, ReceivedMessage } from '../types.ts';
@@ -105,7 +106,14 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-export async function startReceiver(config: Config, handler: MessageHandler, logger: Logger): Promise<Receiver> {
+export interface ReceiverOptions {
+  /** Which school a sender belongs to (src/tenants.ts); undefined refuses the message. */
+  tenantOf?: (sender: string, user?: string) => string | undefined;
+}
+
+type TenantSession = SMTPServerSession & { hallmonitorTenant?: string };
+
+export async function startReceiver(config: Config, handler: MessageHandler, logger: Logger, opts: ReceiverOptions = {}): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
   const tlsOn = !!relay.tls;
@@ -151,7 +159,18 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
       callback(null, { user: auth.username });
     },
 
-    onMailFrom(_address, _session, callback) {
+    onMailFrom(address, session, callback) {
+      const s = session as TenantSession;
+      s.hallmonitorTenant = undefined;
+      if (!opts.tenantOf || !address.address) return callback(); // a bounce (<>): its From header decides, after DATA
+      const user = typeof session.user === 'string' ? session.user : undefined;
+      const tenant = opts.tenantOf(address.address, user);
+      if (!tenant) {
+        // Never inspected under another school's roster: refused before any content is taken.
+        logger.warn({ event: 'unknown-tenant', client: session.remoteAddress }, 'sender domain belongs to no school served here');
+        return callback(Object.assign(new Error('5.7.1 Sender domain is not a school served by this gateway'), { responseCode: 550 }));
+      }
+      s.hallmonitorTenant = tenant;
       callback();
     },
 
@@ -195,6 +214,13 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
             user: typeof session.user === 'string' ? session.user : undefined,
           },
           };
+          if (opts.tenantOf) {
+            message.tenant = (session as TenantSession).hallmonitorTenant ?? opts.tenantOf(headerFromAddress(message.raw), message.client.user);
+            if (!message.tenant) {
+              logger.warn({ event: 'unknown-tenant', id: message.id, client: session.remoteAddress }, 'bounce from a domain that belongs to no school served here');
+              return callback(Object.assign(new Error('5.7.1 Sender domain is not a school served by this gateway'), { responseCode: 550 }));
+            }
+          }
         } catch (err) {
           // Fail closed: never crash, never 250 on a fault.
           logger.error({ event: 'internal-error', err: (err as Error).message }, 'could not take the message; upstream will retry');
@@ -281,6 +307,21 @@ function toEnvelope(session: SMTPServerSession): Envelope {
       };
     }),
   };
+}
+
+/** The address in the From header, read from the header block only (for bounces, whose MAIL FROM is <>). */
+export function headerFromAddress(raw: Buffer): string {
+  let end = raw.indexOf('\r\n\r\n');
+  if (end < 0) end = raw.indexOf('\n\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end, 65536)).toString('latin1');
+  const lines = head.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].slice(0, 5).toLowerCase() !== 'from:') continue;
+    let value = lines[i].slice(5);
+    while (i + 1 < lines.length && (lines[i + 1].startsWith(' ') || lines[i + 1].startsWith('\t'))) value += lines[++i];
+    return addressparser(value, { flatten: true })[0]?.address ?? '';
+  }
+  return '';
 }
 
 /** Short, unique, sortable-enough id: appears in logs, the trace header and incident references. */

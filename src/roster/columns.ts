@@ -12,6 +12,7 @@ export type Field =
   | 'dob'
   | 'year'
   | 'form'
+  | 'school'
   | 'contact';
 
 export const FIELD_LABEL: Record<Field, string> = {
@@ -25,6 +26,7 @@ export const FIELD_LABEL: Record<Field, string> = {
   dob: 'date of birth',
   year: 'year group',
   form: 'registration group',
+  school: 'school (trust-wide exports)',
   contact: 'parent/carer email',
 };
 
@@ -41,6 +43,7 @@ const ALIASES: Array<[Field, string[]]> = [
   ['upn', ['upn', 'uniquepupilnumber']],
   ['dob', ['dob', 'dateofbirth', 'birthdate', 'dobddmmyyyy', 'dateofbirthddmmyyyy']],
   ['year', ['year', 'yeargroup', 'ncyear', 'nationalcurriculumyear', 'curriculumyear', 'yr', 'yeartaughtin']],
+  ['school', ['school', 'schoolname', 'establishment', 'establishmentname', 'academy', 'academyname', 'site', 'schoolid', 'dfenumber', 'laestab']],
   ['form', ['reggroup', 'registrationgroup', 'regform', 'registrationform', 'form', 'formgroup', 'tutorgroup', 'regclass', 'registrationclass', 'class', 'classname', 'house']],
 ];
 

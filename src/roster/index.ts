@@ -184,6 +184,8 @@ export async function readRoster(path: string): Promise<{ roster: Roster; proble
     if (year) pupil.year = year;
     const form = get(fields, s.form);
     if (form) pupil.form = form;
+    const school = get(fields, s.school);
+    if (school) pupil.school = school;
     let badContacts = 0;
     for (const ci of map.contacts) {
       for (const addr of splitContacts(get(fields, ci))) {

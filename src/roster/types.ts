@@ -13,6 +13,8 @@ export interface Pupil {
   dob?: string;
   year?: string;
   form?: string;
+  /** The school column of a trust-wide export (see src/roster/trust.ts). */
+  school?: string;
   /** Lower-cased parent/carer email addresses. */
   contacts: string[];
   /** The line of the roster file the record starts on. */
