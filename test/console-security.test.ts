@@ -327,4 +327,75 @@ describe('console security', () => {
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toContain('/sign-in');
   });
+
+  it('is usable with a keyboard and a screen reader: landmarks, labels, one h1, skip link, contrast', async () => {
+    const context = await newContext(browser, { javaScript: true });
+    const page = await context.newPage();
+    await signIn(page, base, 'bm', PASSWORD);
+    for (const path of ['/queue', `/incidents/${heldRef}`, '/register', '/report', '/system']) {
+      await page.goto(`${base}${path}`);
+      const facts = await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: any }).document;
+        const w = globalThis as unknown as { getComputedStyle(e: unknown): any };
+        const controls = [...d.querySelectorAll('input:not([type=hidden]), select, textarea, button')];
+        const unnamed = controls.filter((el: any) => el.tagName === 'BUTTON' ? !el.textContent.trim() && !el.getAttribute('aria-label') : !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'))).map((el: any) => el.outerHTML.slice(0, 80));
+        const charts = [...d.querySelectorAll('svg')].filter((s: any) => s.getAttribute('role') !== 'img' || !s.getAttribute('aria-labelledby')).length;
+        const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const lum = ([r, g, b]: number[]) => {
+          const f = (v: number) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const background = (el: any): number[] => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(w.getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const lowContrast: string[] = [];
+        for (const el of [...d.querySelectorAll('main *, header *')] as any[]) {
+          const text = [...el.childNodes].filter((n: any) => n.nodeType === 3).map((n: any) => n.textContent).join('').trim();
+          if (!text || el.closest('svg') || el.offsetParent === null) continue;
+          const style = w.getComputedStyle(el);
+          const fg = lum(rgb(style.color).slice(0, 3));
+          const bg = lum(background(el));
+          const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+          const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+          if (ratio < (large ? 3 : 4.5)) lowContrast.push(`${text.slice(0, 30)} (${ratio.toFixed(2)})`);
+        }
+        return {
+          lang: d.documentElement.lang, h1: d.querySelectorAll('h1').length, main: d.querySelectorAll('main').length,
+          nav: d.querySelectorAll('nav[aria-label]').length, title: d.title, unnamed, charts, lowContrast,
+        };
+      });
+      expect(facts.lang, path).toBe('en-GB');
+      expect(facts.h1, path).toBe(1);
+      expect(facts.main, path).toBe(1);
+      expect(facts.nav, path).toBeGreaterThanOrEqual(1);
+      expect(facts.title, path).toMatch(/ – Hallmonitor$/);
+      expect(facts.unnamed, path).toEqual([]);
+      expect(facts.charts, path).toBe(0);
+      expect(facts.lowContrast, path).toEqual([]);
+    }
+    // The first Tab reaches the skip link, and it takes the keyboard to the main content.
+    await page.goto(`${base}/queue`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: any }).document.activeElement.textContent)).toBe('Skip to main content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: any }).document.activeElement.id)).toBe('main');
+    // A whole decision with the keyboard alone: Tab to the release reason, type, Tab to the button, Enter.
+    const ref = await hold(schoolMessage({ subject: 'Keyboard only', extraHeaders: 'X-Test-Verdict: hold' }));
+    await page.goto(`${base}/incidents/${ref}`);
+    let found = false;
+    for (let i = 0; i < 80 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = await page.evaluate(() => (globalThis as unknown as { document: any }).document.activeElement.id === 'release-reason');
+    }
+    expect(found).toBe(true);
+    await page.keyboard.type('Keyboard-only check: safe to send.');
+    await page.keyboard.press('Tab');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect((await findIncident(gw.gateway.store.db, ref))?.status).toBe('released');
+    await context.close();
+  });
 });

@@ -88,6 +88,7 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
 
     await page.goto(base);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
+    if (backend === 'sqlite') await screenshot(page, 'console-sign-in');
     await signIn(page, base, BM.username, BM.password);
     expect(new URL(page.url()).pathname).toBe('/queue');
     const row = page.locator('tr', { has: page.getByRole('link', { name: reference, exact: true }) });
@@ -202,6 +203,7 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
   it('exports the register as CSV and draws the governors\' report', async () => {
     await page.goto(`${base}/register`);
     expect(await page.locator('main table').textContent()).toContain('Reported to the ICO');
+    if (backend === 'sqlite') await screenshot(page, 'console-register');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Download as CSV/ }).click()]);
     const csv = await new Promise<string>((resolve, reject) => {
       download.createReadStream().then((s) => {
@@ -219,5 +221,15 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     expect(await page.locator('svg.chart').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('main').textContent()).toContain(TEACHER);
     if (backend === 'sqlite') await screenshot(page, 'console-report');
+  });
+
+  it('shows IT the gateway instance, quarantine and outbox depth and next-hop reachability', async () => {
+    await page.goto(`${base}/system`);
+    const text = (await page.locator('main').textContent()) ?? '';
+    expect(text).toContain(gw.config.hostname);
+    expect(text).toContain(`${sink.host}:${sink.port} reachable`);
+    expect(text).toContain('messages in quarantine');
+    expect(text).toContain('sam.okafor');
+    if (backend === 'sqlite') await screenshot(page, 'console-system');
   });
 });

@@ -134,5 +134,6 @@ legend{font-weight:600;padding:0}
 .radios label{font-weight:400}
 .visually-hidden{position:absolute!important;width:1px;height:1px;margin:0;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 footer.foot{max-width:80rem;margin:0 auto;padding:1rem 1.25rem 2rem;color:#505a5f;font-size:.9rem}
+@media (min-width:72rem){header.top .bar{flex-wrap:nowrap}header.top .brand span{white-space:nowrap}}
 @media print{header.top,footer.foot,.actions,form.filters,.skip{display:none}body{background:#fff}}
 `;
