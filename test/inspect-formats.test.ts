@@ -151,6 +151,20 @@ describe('encryption', () => {
   });
 });
 
+describe('files embedded in other files', () => {
+  it('files attached inside a PDF are read as its entries', async () => {
+    const { attachment, result } = await inspectFile('with-attachments.pdf');
+    expect(attachment.format).toBe('pdf');
+    expect(attachment.entries?.map((e) => [e.where, e.format, e.encryption]).sort()).toEqual([
+      ['attachment:with-attachments.pdf/encrypted.xlsx', 'ooxml', 'encrypted'],
+      ['attachment:with-attachments.pdf/list.csv', 'csv', 'not-encrypted'],
+    ]);
+    expect(attachment.encryption).toBe('partly-encrypted');
+    expect(result.texts.find((t) => t.where === 'attachment:with-attachments.pdf/list.csv')?.text).toContain(PUPIL_NAME);
+    expect(result.texts.find((t) => t.where === 'attachment:with-attachments.pdf')?.text).toContain(PUPIL_NAME);
+  });
+});
+
 describe('archives', () => {
   it('a zip: each entry reported with its real type, and read', async () => {
     const { attachment, result } = await inspectFile('plain.zip');

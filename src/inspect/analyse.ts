@@ -10,6 +10,7 @@ import { readMessage } from './message.ts';
 import { PdfCrashError, PdfTimeoutError } from './pdf.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
+import type { SevenZipEntry } from './sevenzip.ts';
 import { quickSniff } from './sniff.ts';
 import { decodeTextBytes, sniffTextKind } from './text.ts';
 import type { AttachmentReport, Encryption } from './types.ts';
@@ -17,6 +18,9 @@ import { RATIO_FLOOR_BYTES, ZipLimitError } from './zip.ts';
 
 /** Text files up to this size are read on the event loop: cheaper than a worker round trip. */
 export const MAIN_THREAD_TEXT_BYTES = 256 * 1024;
+
+/** Archives up to this size (unpacked) are extracted by one 7-Zip run rather than one per entry. */
+const BULK_7Z_BYTES = 32 * 1024 * 1024;
 
 export interface FileToAnalyse {
   bytes: Buffer;
@@ -79,7 +83,7 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
       report.encryption = 'not-encrypted';
       return report;
     case 'pdf':
-      await analysePdf(ctx, file, report);
+      await analysePdf(ctx, file, report, depth);
       return report;
     case 'sevenzip':
       await analyseSevenZip(ctx, file, report, depth);
@@ -91,7 +95,9 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
         await analyseAttachedMessage(ctx, file, report, depth);
         return report;
       }
-      if (size <= MAIN_THREAD_TEXT_BYTES) {
+      // Plain, CSV and TSV text is only decoded (native, linear): cheaper here than a copy to a
+      // worker and back, whatever the size. HTML and RTF need a JS pass: large ones go to a worker.
+      if (size <= MAIN_THREAD_TEXT_BYTES || (kind !== 'html' && kind !== 'rtf')) {
         await applyLayer(ctx, report, textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars), depth);
         return report;
       }
@@ -195,12 +201,16 @@ async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalys
   }
 }
 
-async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport): Promise<void> {
+async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
   const where = report.where;
   report.format = 'pdf';
   report.realType = 'application/pdf';
   try {
-    const reply = await ctx.pdf.read(file.bytes, ctx.limits.maxTextChars, ctx.deadline);
+    const reply = await ctx.pdf.read(
+      file.bytes,
+      { maxChars: ctx.limits.maxTextChars, maxFiles: Math.max(0, ctx.partsLeft), maxFileBytes: Math.max(0, Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft)) },
+      ctx.deadline,
+    );
     if (!reply.ok) {
       report.encryption = 'unknown';
       ctx.problem(where, 'The PDF is damaged and could not be read');
@@ -217,6 +227,29 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
     if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
     if (reply.text.trim().length === 0 && reply.pages > 0) {
       ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+    }
+    // Files embedded in the PDF are attachments too.
+    if (reply.embedded.length) {
+      const entries: AttachmentReport[] = [];
+      for (const e of reply.embedded) {
+        const entryWhere = `${where}/${e.name}`;
+        if (!e.bytes) {
+          const entry = emptyReport(entryWhere, { name: e.name, declaredType: '' }, e.size);
+          ctx.problem(
+            entryWhere,
+            e.problem === 'too-many' ? 'The PDF embeds more files than the inspection limit, so the rest were not read' : e.problem === 'too-big' ? sevenZipProblems['too-big'] : 'The file embedded in the PDF is damaged and could not be read',
+          );
+          entries.push(entry);
+          continue;
+        }
+        ctx.partsLeft--;
+        ctx.bytesLeft -= e.bytes.length;
+        const bytes = Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
+        entries.push(await analyseFile(ctx, { bytes, name: e.name, declaredType: '' }, entryWhere, depth + 1));
+      }
+      report.entries = entries;
+      report.encryption = combineEncryption('not-encrypted', entries, true);
+      if (report.encryption === 'partly-encrypted') report.encryptionDetail = firstEncryptionDetail(entries);
     }
   } catch (e) {
     report.encryption = 'unknown';
@@ -254,6 +287,25 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
     const ratioCap = Math.max(RATIO_FLOOR_BYTES, file.bytes.length * ctx.limits.maxRatio);
     let extracted = 0;
     let encrypted = 0;
+    // One 7-Zip run for the whole archive when nothing is encrypted and everything fits the limits.
+    let bulk: Map<SevenZipEntry, Buffer> | undefined;
+    const totalSize = files.reduce((n, e) => n + e.size, 0);
+    if (
+      files.length > 1 &&
+      files.length <= ctx.partsLeft &&
+      !files.some((e) => e.encrypted || e.size > ctx.limits.maxAttachmentBytes) &&
+      totalSize <= Math.min(ctx.bytesLeft, ratioCap, BULK_7Z_BYTES)
+    ) {
+      try {
+        const all = await archive.extractAll(
+          files.map((e) => e.size),
+          ctx.deadline,
+        );
+        bulk = new Map(files.map((e, i) => [e, all[i]]));
+      } catch {
+        bulk = undefined; // fall back to one entry at a time, which says which entry failed
+      }
+    }
     const detailFor = (method: string): string => (report.format === 'rar' ? 'rar' : method.includes('AES') && report.format === 'zip' ? 'winzip-aes' : '7z-aes');
     for (const entry of files) {
       const entryWhere = `${where}/${entry.path}`;
@@ -283,7 +335,7 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
       }
       let bytes: Buffer;
       try {
-        bytes = await archive.extract(entry.path, limit, ctx.deadline);
+        bytes = bulk?.get(entry) ?? (await archive.extract(entry.path, limit, ctx.deadline));
       } catch (e) {
         const problem = e instanceof SevenZipLimitError ? e.problem : 'failed';
         if (problem === 'timeout') ctx.timeout(entryWhere);

@@ -371,7 +371,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       resolve();
     });
   });
-  parser.end(raw);
+  await feed(parser, raw);
   await finished;
   await work;
 
@@ -435,6 +435,36 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     if (lines.length) ctx.addText(at('headers'), 'attachment', lines.join('\n'));
   }
   return summary;
+}
+
+/**
+ * Writes the message into the parser in 64 KB views of `raw` (no copies), honouring
+ * backpressure. One big write would make mailsplit hand a whole attachment to the base64 decoder
+ * as one chunk, which turns it into strings several times its size.
+ */
+const FEED_BYTES = 64 * 1024;
+async function feed(parser: MailParser, raw: Buffer): Promise<void> {
+  let failed = false;
+  parser.once('error', () => {
+    failed = true;
+  });
+  for (let pos = 0; pos < raw.length && !failed; pos += FEED_BYTES) {
+    const piece = raw.subarray(pos, Math.min(raw.length, pos + FEED_BYTES));
+    if (!parser.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          parser.off('drain', done);
+          parser.off('error', done);
+          parser.off('close', done);
+          resolve();
+        };
+        parser.on('drain', done);
+        parser.on('error', done);
+        parser.on('close', done);
+      });
+    }
+  }
+  if (!failed) parser.end();
 }
 
 function startsWithPgpArmor(s: string): boolean {

@@ -8,12 +8,59 @@ export interface PdfRequest {
   id: number;
   bytes: Uint8Array;
   maxChars: number;
+  /** Embedded files: how many, and how many bytes in all, may be handed back. */
+  maxFiles: number;
+  maxFileBytes: number;
+}
+
+/** A file embedded in the PDF (a PDF "attachment"): its bytes, or why they were not handed back. */
+export interface PdfEmbeddedFile {
+  name: string;
+  size: number;
+  bytes?: Uint8Array;
+  problem?: 'too-big' | 'too-many' | 'damaged';
 }
 
 export type PdfReply =
   | { id: number; ok: true; userPassword: true }
-  | { id: number; ok: true; userPassword: false; ownerPasswordOnly: boolean; text: string; truncated: boolean; pages: number; failedPages: number }
+  | { id: number; ok: true; userPassword: false; ownerPasswordOnly: boolean; text: string; truncated: boolean; pages: number; failedPages: number; embedded: PdfEmbeddedFile[] }
   | { id: number; ok: false; error: string };
+
+async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promise']>, req: PdfRequest): Promise<PdfEmbeddedFile[]> {
+  const out: PdfEmbeddedFile[] = [];
+  let attachments;
+  try {
+    attachments = await doc.getAttachments();
+  } catch {
+    return [{ name: 'embedded file', size: 0, problem: 'damaged' }];
+  }
+  if (!attachments) return out;
+  let total = 0;
+  for (const [id, a] of attachments) {
+    const name = a.filename || a.rawFilename || 'embedded file';
+    if (out.length >= req.maxFiles) {
+      out.push({ name, size: 0, problem: 'too-many' });
+      break;
+    }
+    let content: Uint8Array | null | undefined = a.content;
+    try {
+      content ??= await doc.getAttachmentContent(id);
+    } catch {
+      content = null;
+    }
+    if (!content) {
+      out.push({ name, size: 0, problem: 'damaged' });
+      continue;
+    }
+    if (total + content.length > req.maxFileBytes) {
+      out.push({ name, size: content.length, problem: 'too-big' });
+      continue;
+    }
+    total += content.length;
+    out.push({ name, size: content.length, bytes: content });
+  }
+  return out;
+}
 
 async function read(req: PdfRequest): Promise<PdfReply> {
   // pdfjs refuses a Buffer: hand it a plain Uint8Array view of the same memory.
@@ -69,7 +116,8 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       text = text.slice(0, req.maxChars);
       truncated = true;
     }
-    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, truncated, pages: doc.numPages, failedPages };
+    const embedded = await embeddedFiles(doc, req);
+    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, truncated, pages: doc.numPages, failedPages, embedded };
   } finally {
     await task.destroy();
   }

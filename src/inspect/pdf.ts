@@ -32,10 +32,10 @@ export class PdfReader {
     this.memoryMb = memoryMb;
   }
 
-  read(bytes: Uint8Array, maxChars: number, deadline: number): Promise<PdfReply> {
+  read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number): Promise<PdfReply> {
     if (this.closed) return Promise.reject(new PdfCrashError('inspection is shut down'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req: { id: this.nextId++, bytes, maxChars }, deadline, resolve, reject });
+      this.queue.push({ req: { id: this.nextId++, bytes, ...caps }, deadline, resolve, reject });
       this.pump();
     });
   }
@@ -126,7 +126,7 @@ export class PdfReader {
 
   /** Starts the reader process and waits until pdfjs is loaded (an empty document fails fast). */
   async warmUp(): Promise<void> {
-    await this.read(new Uint8Array(0), 1, Date.now() + 60_000).catch(() => undefined);
+    await this.read(new Uint8Array(0), { maxChars: 1, maxFiles: 0, maxFileBytes: 0 }, Date.now() + 60_000).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -47,8 +47,9 @@ export class ExtractionPool {
     const transfer: ArrayBuffer[] = [];
     const bytes = input.bytes;
     const ab = bytes.buffer as ArrayBuffer;
-    // Move the bytes without copying when the Buffer owns its whole ArrayBuffer (not the shared pool).
-    if (bytes.byteOffset === 0 && bytes.byteLength === ab.byteLength && ab.byteLength > 0) transfer.push(ab);
+    // Move the bytes without copying when they start their own ArrayBuffer (never Node's shared
+    // pool, which is at most Buffer.poolSize). An untouched tail past byteLength costs nothing.
+    if (bytes.byteOffset === 0 && ab.byteLength > Buffer.poolSize) transfer.push(ab);
     return this.run({ kind: 'layer', input }, transfer, deadline).then((reply) => {
       if (!reply.ok || !reply.layer) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const layer = reply.layer;

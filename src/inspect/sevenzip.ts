@@ -173,6 +173,57 @@ export class SevenZipArchive {
     });
   }
 
+  /**
+   * Extracts every file in one run (`7z x -so`), cutting the stream by the listed sizes. Only for
+   * archives with no encrypted entry whose sizes are all within the caps; the caller falls back
+   * to extract() per entry when this rejects (sizes that do not add up, a damaged archive).
+   */
+  extractAll(sizes: number[], deadline: number): Promise<Buffer[]> {
+    const expected = sizes.reduce((a, b) => a + b, 0);
+    return new Promise((resolve, reject) => {
+      const child = spawn('7z', ['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = sizes.map((n) => Buffer.allocUnsafe(n));
+      let index = 0;
+      let offset = 0;
+      let total = 0;
+      let failed: SevenZipLimitError | undefined;
+      const timer = setTimeout(() => {
+        failed ??= new SevenZipLimitError('timeout');
+        child.kill('SIGKILL');
+      }, Math.max(1, deadline - Date.now()));
+      child.stdout.on('data', (c: Buffer) => {
+        if (failed) return;
+        total += c.length;
+        if (total > expected) {
+          failed = new SevenZipLimitError('failed');
+          child.kill('SIGKILL');
+          return;
+        }
+        let pos = 0;
+        while (pos < c.length) {
+          while (index < out.length && offset >= out[index].length) {
+            index++;
+            offset = 0;
+          }
+          const target = out[index];
+          const n = c.copy(target, offset, pos, pos + Math.min(c.length - pos, target.length - offset));
+          offset += n;
+          pos += n;
+        }
+      });
+      child.once('error', () => {
+        clearTimeout(timer);
+        reject(new SevenZipLimitError('failed'));
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        if (failed) reject(failed);
+        else if (code !== 0 || total !== expected) reject(new SevenZipLimitError('failed'));
+        else resolve(out);
+      });
+    });
+  }
+
   async close(): Promise<void> {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;

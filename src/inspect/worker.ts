@@ -13,8 +13,8 @@ export type WorkerReply = { id: number; ok: true; layer?: LayerOutput; text?: { 
 function transferable(buf: Buffer | undefined): ArrayBuffer | undefined {
   if (!buf) return undefined;
   const ab = buf.buffer as ArrayBuffer;
-  // Only a buffer that owns its whole ArrayBuffer can move without copying (never the shared pool).
-  return buf.byteOffset === 0 && buf.byteLength === ab.byteLength && ab.byteLength > 0 ? ab : undefined;
+  // Only a buffer at the start of its own ArrayBuffer moves without copying (never the shared pool).
+  return buf.byteOffset === 0 && ab.byteLength > Buffer.poolSize ? ab : undefined;
 }
 
 if (parentPort) {

@@ -159,6 +159,8 @@ function generate(dir: string): void {
   // PDFs: a user password, and an owner password only (opens without one).
   tool('qpdf', ['--encrypt', PASSWORD, 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'user-password.pdf'], { cwd: dir });
   tool('qpdf', ['--encrypt', '', 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'owner-only.pdf'], { cwd: dir });
+  // A PDF carrying files (PDF "attachments"): a CSV and an encrypted xlsx.
+  tool('qpdf', ['--add-attachment', 'list.csv', '--', '--add-attachment', 'encrypted.xlsx', '--', 'doc.pdf', 'with-attachments.pdf'], { cwd: dir });
   // Archives
   sh(
     [
