@@ -54,6 +54,9 @@ class HallmonitorSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Advisory lock key for Hallmonitor's migrations ("HmMg"). */
+const MIGRATION_LOCK_ID = 0x486d4d67;
+
 // PostgreSQL integers come back as numbers (ids and counters stay far below 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
@@ -65,7 +68,7 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
   if (settings.databaseUrl) {
     kind = 'postgres';
     location = redactUrl(settings.databaseUrl);
-    const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: opts.poolSize ?? 5, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: Math.max(2, opts.poolSize ?? 5), connectionTimeoutMillis: 10_000 });
     // An idle client that loses its server must not crash the gateway: the next query fails
     // (and the upstream hears 451) while the pool reconnects.
     pool.on('error', () => undefined);
@@ -98,12 +101,27 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const migrator = new Migrator({ db, provider: migrations(kind) });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw new StoreError(`cannot prepare the quarantine database ${location}${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`, { cause: error });
-    }
+    const migrate = async () => {
+      const migrator = new Migrator({ db, provider: migrations(kind) });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+        throw new StoreError(`cannot prepare the quarantine database ${location}${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`, { cause: error });
+      }
+    };
+    if (kind === 'postgres') {
+      // Gateways starting together against a new database: Kysely creates its bookkeeping tables
+      // before taking its own lock, and two concurrent CREATE TABLE IF NOT EXISTS can collide in
+      // PostgreSQL's catalog. One session-level advisory lock around the whole step serialises it.
+      await db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
+        try {
+          await migrate();
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
+        }
+      });
+    } else await migrate();
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (err instanceof StoreError) throw err;
