@@ -280,7 +280,10 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
       const failed = Number(q.failed) || 0;
       notice = html`<div class="notice${failed ? ' warn' : ''}" role="status"><p>${ok} ${ok === 1 ? 'message' : 'messages'} released.${failed ? ` ${failed} could not be released (already decided by someone else, or not yours to decide): open them to see why.` : ''}</p></div>`;
     }
-    return send(c, 200, await queuePage(ctx, user, q, notice));
+    const body = await queuePage(ctx, user, q, notice);
+    // The queue shows subject lines (content), so each look at it is recorded, with what was listed.
+    await audit(ctx, actorOf(user), 'console-viewed-queue', listedReferences(body));
+    return send(c, 200, body);
   });
 
   app.post('/queue/release', async (c) => {
@@ -450,7 +453,9 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     const user = gate(c, 'register');
     if (user instanceof Response) return user;
     const f = registerFilters(c.req.query());
-    return send(c, 200, registerPage(ctx, user, f, await registerRows(ctx, f), ''));
+    const rows = await registerRows(ctx, f);
+    await audit(ctx, actorOf(user), 'console-viewed-register', `${rows.length} incidents (status ${f.status}${f.from ? `, from ${f.from}` : ''}${f.to ? `, to ${f.to}` : ''})`);
+    return send(c, 200, registerPage(ctx, user, f, rows, ''));
   });
 
   app.get('/register.csv', async (c) => {
@@ -482,6 +487,21 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   });
 
   return app;
+}
+
+/** The incident references a rendered queue page links to (our own markup), for the audit log. */
+function listedReferences(page: string): string {
+  const refs = new Set<string>();
+  let at = 0;
+  for (;;) {
+    at = page.indexOf('href="/incidents/', at);
+    if (at < 0) break;
+    const start = at + 'href="/incidents/'.length;
+    const end = page.indexOf('"', start);
+    refs.add(page.slice(start, end));
+    at = end;
+  }
+  return refs.size ? `listed ${[...refs].join(', ')}` : 'nothing listed';
 }
 
 /** The inspection stage's view of the attachments: real type, encryption, archive entries. */
