@@ -20,6 +20,8 @@ import { loadConfig, validateConfig, type Config } from '../src/config/index.ts'
 import { inNetworks, parseCidr } from '../src/config/net.ts';
 import { loadPolicy } from '../src/decide/policy.ts';
 import { RULE_IDS } from '../src/decide/rules.ts';
+import { loadRoster } from '../src/roster/index.ts';
+import { isValidUpn } from '../detectors/checksums.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -269,7 +271,15 @@ describe('deploy/compose/*.yaml', () => {
     }
   });
 
-  it('the demo roster is fictional and shaped like an MIS export', () => {
+  it('the demo roster is fictional, shaped like an MIS export, and read by the roster loader without a problem', async () => {
+    const { roster, problems } = await loadRoster(path.join(DEPLOY, 'compose/roster.csv'));
+    expect(problems).toEqual([]);
+    expect(roster.pupils.length).toBe(5);
+    // Every UPN carries a valid check letter, so the demo's identifier detector treats them as real.
+    for (const p of roster.pupils) {
+      expect(isValidUpn(String(p.upn)), 'UPN check letter').toBe(true);
+      expect(roster.pupilsByUpn(String(p.upn))).toContain(p);
+    }
     const lines = read('deploy/compose/roster.csv').trim().split('\n');
     expect(lines[0].split(',')).toEqual(expect.arrayContaining(['UPN', 'Legal Surname', 'Legal Forename']));
     expect(lines.length).toBeGreaterThan(3);
