@@ -89,7 +89,7 @@ function parseStatuses(v: string | undefined): IncidentStatus[] | undefined {
 }
 
 function summaryLine(l: Lib, i: Incident, tz: string, purged?: boolean): string {
-  const when = l.formatLocal(i.detectedAt, tz).replace(/^\w+ /, '');
+  const when = l.formatLocal(i.detectedAt, tz).replace(/^\w+, /, '');
   const what = i.kind === 'near-miss' ? 'blocked' : 'held';
   return [
     i.reference.padEnd(15),
