@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { findIncident, type Incident } from '../../store/incidents.ts';
 import type { ConsoleContext } from './context.ts';
+import { formatter } from './layout.ts';
 import { subjectOf } from './mail.ts';
 
 const subjects = new Map<string, string>();
@@ -74,5 +75,5 @@ function offsetMs(d: Date, timeZone: string): number {
 
 /** YYYY-MM-DD of an instant in the school's time zone. */
 export function localDay(d: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  return formatter(timeZone, 'day').format(d);
 }

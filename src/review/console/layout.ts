@@ -52,8 +52,27 @@ ${o.body}
 </html>`.value;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per time zone and style, made once: building an Intl.DateTimeFormat is slow. */
+export function formatter(timeZone: string, style: 'time' | 'date' | 'day' | 'clock'): Intl.DateTimeFormat {
+  const key = `${timeZone} ${style}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = style === 'time'
+      ? new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      : style === 'date'
+        ? new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric' })
+        : style === 'day'
+          ? new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+          : new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 export function formatTime(d: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  return formatter(timeZone, 'time').format(d);
 }
 
 export function time(d: Date | null | undefined, timeZone: string): Html {
@@ -62,7 +81,7 @@ export function time(d: Date | null | undefined, timeZone: string): Html {
 }
 
 export function dateOnly(d: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric' }).format(d);
+  return formatter(timeZone, 'date').format(d);
 }
 
 export const STATUS_TITLES: Record<IncidentStatus, string> = {

@@ -7,7 +7,7 @@ import type { ConsoleContext } from '../context.ts';
 import { localDay, localDayStart } from '../data.ts';
 import { html, query, type Html } from '../html.ts';
 import { maskFindings } from '../privacy.ts';
-import { page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
+import { formatter, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
 import { can } from '../roles.ts';
 
 /** History actions that are decisions (the first one ends "time to decision"). */
@@ -71,7 +71,7 @@ export function registerCsv(rows: RegisterRow[], timeZone: string): string {
     lines.push([
       i.reference,
       i.detectedAt.toISOString(),
-      `${localDay(i.detectedAt, timeZone)} ${new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(i.detectedAt)}`,
+      `${localDay(i.detectedAt, timeZone)} ${formatter(timeZone, 'clock').format(i.detectedAt)}`,
       i.kind === 'near-miss' ? 'blocked (near miss)' : 'held',
       i.status,
       i.severity,
