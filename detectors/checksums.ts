@@ -42,9 +42,25 @@ export function upnCheckLetter(body12: string): string | undefined {
 }
 
 export function isValidUpn(s: string): boolean {
-  const upn = compact(s);
-  if (upn.length !== 13) return false;
-  return upnCheckLetter(upn.slice(1)) === upn[0];
+  if (s.length !== 13) {
+    const upn = compact(s);
+    return upn.length === 13 && isValidUpn(upn);
+  }
+  // The common case, without building strings: 13 characters as written.
+  let sum = 0;
+  for (let i = 1; i < 13; i++) {
+    const c = s.charCodeAt(i);
+    let value: number;
+    if (isDigit(c)) value = c - 48;
+    else if (i === 12) {
+      value = UPN_LETTERS.indexOf(String.fromCharCode(c >= 97 && c <= 122 ? c - 32 : c));
+      if (value < 0) return false;
+    } else return false;
+    sum += value * (i + 1);
+  }
+  let first = s.charCodeAt(0);
+  if (first >= 97 && first <= 122) first -= 32;
+  return UPN_LETTERS.charCodeAt(sum % 23) === first;
 }
 
 export function isTemporaryUpn(s: string): boolean {
@@ -118,6 +134,40 @@ export function isRealDate(y: number, m: number, d: number): boolean {
   return Number.isInteger(y) && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
 }
 
+function fullYear(twoDigits: number, today?: Date): number {
+  const thisYear = today ? today.getUTCFullYear() : Number(todayIso().slice(0, 4));
+  let y = Math.floor(thisYear / 100) * 100 + twoDigits;
+  if (y > thisYear) y -= 100;
+  return y;
+}
+
+/**
+ * d/m/y with digits only (the common case): the ISO date, undefined if not a real date, or null
+ * when the string has another shape (month names, ordinals, year first).
+ */
+function parseNumericDate(s: string, today?: Date): string | undefined | null {
+  const parts = [0, 0, 0];
+  const lens = [0, 0, 0];
+  let k = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isDigit(c)) {
+      parts[k] = parts[k] * 10 + (c - 48);
+      lens[k]++;
+    } else if (c === 0x2f || c === 0x2e || c === 0x2d) {
+      if (lens[k] === 0 || ++k > 2) return null;
+    } else return null;
+  }
+  if (k !== 2 || lens[2] === 0 || lens[0] > 2) return null;
+  const d = parts[0];
+  const m = parts[1];
+  let y = parts[2];
+  if (lens[2] === 2) y = fullYear(y, today);
+  else if (lens[2] !== 4) return undefined;
+  if (!isRealDate(y, m, d)) return undefined;
+  return `${y}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
+}
+
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 function monthFromWord(w: string): number {
@@ -132,7 +182,9 @@ function monthFromWord(w: string): number {
  * 12th Mar 2014, March 12, 2014. Two-digit years are read as within the last 100 years
  * from `today`.
  */
-export function parseUkDate(s: string, today: Date = new Date()): string | undefined {
+export function parseUkDate(s: string, today?: Date): string | undefined {
+  const fast = parseNumericDate(s, today);
+  if (fast !== null) return fast;
   // Tokenise into runs of digits and runs of letters.
   const parts: string[] = [];
   let cur = '';
@@ -169,40 +221,45 @@ export function parseUkDate(s: string, today: Date = new Date()): string | undef
     y = num(p2);
     yLen = p2.length;
   }
-  if (yLen === 2) {
-    const century = Math.floor(today.getUTCFullYear() / 100) * 100;
-    y = century + y;
-    if (y > today.getUTCFullYear()) y -= 100;
-  } else if (yLen !== 4) return undefined;
+  if (yLen === 2) y = fullYear(y, today);
+  else if (yLen !== 4) return undefined;
   if (!isRealDate(y, m, d)) return undefined;
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
-/** Could this ISO date be someone's date of birth (not in the future, not before 1900)? */
-export function isPlausibleBirthDate(iso: string, today: Date = new Date()): boolean {
-  const y = Number(iso.slice(0, 4));
-  if (y < 1900) return false;
-  return iso <= today.toISOString().slice(0, 10);
+let todayCache = { iso: '', until: 0 };
+
+/** Today as yyyy-mm-dd (UTC), recomputed at most once a minute. */
+export function todayIso(): string {
+  const now = Date.now();
+  if (now >= todayCache.until) todayCache = { iso: new Date(now).toISOString().slice(0, 10), until: now + 60_000 };
+  return todayCache.iso;
 }
 
-/** A UK phone number's digits: national significant number of 9–10 digits, not starting 0. */
-export function isPlausibleUkPhone(s: string): boolean {
+/** Could this ISO date be someone's date of birth (not in the future, not before 1900)? */
+export function isPlausibleBirthDate(iso: string, today?: Date): boolean {
+  if (iso < '1900') return false;
+  return iso <= (today ? today.toISOString().slice(0, 10) : todayIso());
+}
+
+/** The national number of a UK phone number (digits after +44 / 0044 / 0), or '' if not one. */
+function ukNationalNumber(s: string): string {
   let d = '';
   for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) d += s[i];
   if (d.startsWith('0044')) d = d.slice(4);
-  else if (s.trimStart().startsWith('+44') && d.startsWith('44')) d = d.slice(2);
-  if (d.startsWith('0')) d = d.slice(1);
-  if (d.startsWith('0')) d = d.slice(1); // +44 (0)20 …
+  else if (d.startsWith('44') && d.length >= 11) d = d.slice(2);
+  if (d.startsWith('0')) d = d.slice(1); // 0… or the (0) of +44 (0)20 …
+  return d;
+}
+
+/** A UK phone number: a national number of 9–10 digits starting 1, 2, 3, 7, 8 or 9. */
+export function isPlausibleUkPhone(s: string): boolean {
+  const d = ukNationalNumber(s);
   if (d.length < 9 || d.length > 10) return false;
   return '123789'.includes(d[0]);
 }
 
 export function isUkMobile(s: string): boolean {
-  let d = '';
-  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) d += s[i];
-  if (d.startsWith('0044')) d = d.slice(4);
-  else if (d.startsWith('44') && s.includes('+')) d = d.slice(2);
-  if (d.startsWith('0')) d = d.slice(1);
-  if (d.startsWith('0')) d = d.slice(1);
+  const d = ukNationalNumber(s);
   return d.length === 10 && d[0] === '7';
 }

@@ -1,6 +1,48 @@
 import type { PatternDetector } from './types.ts';
 import { parseUkDate, isPlausibleBirthDate } from './checksums.ts';
 import { redactDate } from './redact.ts';
+import { boundaryBefore, boundaryAfter, digitRun } from './bytes.ts';
+
+function isDateSeparator(c: number): boolean {
+  return c === 0x2f || c === 0x2e || c === 0x2d; // / . -
+}
+
+/** 1–31 written as 1–2 digits the way DAY below accepts (leading zero only before 1–9). */
+function dayOk(buf: Uint8Array, i: number, len: number): boolean {
+  const a = buf[i] - 48;
+  if (len === 1) return a >= 1;
+  const b = buf[i + 1] - 48;
+  return (a === 0 && b >= 1) || a === 1 || a === 2 || (a === 3 && b <= 1);
+}
+
+function monthOk(buf: Uint8Array, i: number, len: number): boolean {
+  const a = buf[i] - 48;
+  if (len === 1) return a >= 1;
+  const b = buf[i + 1] - 48;
+  return (a === 0 && b >= 1) || (a === 1 && b <= 2);
+}
+
+/** Byte-level twin of the first pattern (12/03/2014, 1.2.14, 31-12-1999): a DOB column on every row. */
+function numericDateAt(buf: Uint8Array, start: number): number {
+  if (!boundaryBefore(buf, start)) return -1;
+  const d = digitRun(buf, start, 2);
+  if (d < 1 || d > 2 || !dayOk(buf, start, d)) return -1;
+  let i = start + d;
+  if (i >= buf.length || !isDateSeparator(buf[i])) return -1;
+  i++;
+  const m = digitRun(buf, i, 2);
+  if (m < 1 || m > 2 || !monthOk(buf, i, m)) return -1;
+  i += m;
+  if (i >= buf.length || !isDateSeparator(buf[i])) return -1;
+  i++;
+  const y = digitRun(buf, i, 4);
+  if (y === 4) {
+    const century = (buf[i] - 48) * 10 + (buf[i + 1] - 48);
+    if (century !== 19 && century !== 20) return -1;
+  } else if (y !== 2) return -1;
+  i += y;
+  return boundaryAfter(buf, i) ? i : -1;
+}
 
 const DAY = '(?:0?[1-9]|[12][0-9]|3[01])';
 const MONTH = '(?:0?[1-9]|1[0-2])';
@@ -22,6 +64,9 @@ export const dateOfBirth: PatternDetector = {
     `\\b${MONTH_NAME} ${DAY}${ORD},? (?:19|20)[0-9]{2}\\b`,
   ],
   prefilter: 'digits',
+  wordBounded: true,
+  requiresContext: 'text',
+  tokenMatch: numericDateAt,
   validate: (v) => {
     const iso = parseUkDate(v);
     return iso !== undefined && isPlausibleBirthDate(iso);

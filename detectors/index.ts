@@ -61,6 +61,7 @@ export function checkRegistry(detectors: readonly Detector[] = DETECTORS): void 
     }
     if (d.kind === 'pattern') {
       if (d.patterns.length === 0) throw new Error(`detector ${d.id} has no pattern`);
+      if (d.requiresContext && !d.context?.words.length) throw new Error(`detector ${d.id} requires context but has no context words`);
       if (!d.keywords?.length && d.prefilter !== 'digits') {
         throw new Error(`detector ${d.id} needs keywords or the digits prefilter`);
       }

@@ -31,6 +31,8 @@ export const passwordInText: PatternDetector = {
       '["\'“‘]?(?P<value>[^\\s"\'“”‘’<>]{3,64})',
   ],
   keywords: ['password', 'passcode', 'passphrase', 'passwd', 'pwd', 'pw', 'pin'],
+  // The match starts at the keyword: "password for the attached spreadsheet will be: …" fits.
+  keywordWindow: { before: 8, after: 200 },
   trimTrailing: '.,;:)]',
   validate: (v) => {
     const lower = v.toLowerCase();

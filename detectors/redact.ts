@@ -1,5 +1,20 @@
 // Redacted forms for findings, logs and notifications: enough to recognise, never the value.
 
+const STARS: string[] = [];
+for (let n = 0; n <= 64; n++) STARS.push('*'.repeat(n));
+
+function stars(n: number): string {
+  return n <= 64 ? STARS[n] : '*'.repeat(n);
+}
+
+function isAlnum(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+  }
+  return true;
+}
+
 /** "Jane Smith" → "J*** S****"; keeps the first letter of each word and the separators. */
 export function redactName(s: string): string {
   let out = '';
@@ -24,6 +39,7 @@ export function redactName(s: string): string {
  * "A123456789012" → "A1234********". Separators are kept so the shape stays recognisable.
  */
 export function redactIdentifier(s: string, keep: number): string {
+  if (isAlnum(s)) return s.slice(0, keep) + stars(s.length - Math.min(keep, s.length));
   let out = '';
   let shown = 0;
   for (const ch of s) {
@@ -44,6 +60,7 @@ export function redactAll(s: string): string {
 
 // A date with every digit and letter masked, separators kept ("12/03/2014" keeps only its slashes).
 export function redactDate(s: string): string {
+  if (s.length === 10 && (s[2] === '/' || s[2] === '.' || s[2] === '-') && s[5] === s[2]) return `**${s[2]}**${s[2]}****`;
   let out = '';
   for (const ch of s) {
     const alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');

@@ -11,7 +11,7 @@ export const specialEthnicity = vocabularyDetector({
     'mixed white and asian', 'asian british', 'black british', 'black caribbean', 'black african', 'indian', 'pakistani',
     'bangladeshi', 'chinese', 'any other ethnic group',
   ],
-  acronyms: ['WBRI', 'WIRI', 'WIRT', 'WOTH', 'WROM', 'MWBC', 'MWBA', 'MWAS', 'MOTH', 'AIND', 'APKN', 'ABAN', 'AOTH', 'BCRB', 'BAFR', 'BOTH', 'CHNE', 'OOTH', 'REFU', 'NOBT'],
+  acronyms: ['WBRI', 'WIRI', 'WIRT', 'WOTH', 'WROM', 'MWBC', 'MWBA', 'MWAS', 'MOTH', 'AIND', 'APKN', 'ABAN', 'AOTH', 'BCRB', 'BAFR', 'CHNE', 'OOTH', 'REFU', 'NOBT'],
   examples: {
     match: [{ text: 'Hill,Jack,M,WBRI,Y4', strength: 'strong' }, { text: 'Zoë Okafor – ethnicity: Black African', strength: 'strong' }],
     noMatch: ['We collect ethnicity data as required by the DfE census.'],

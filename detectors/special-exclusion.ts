@@ -10,7 +10,7 @@ export const specialExclusion = vocabularyDetector({
     'police', 'arrested', 'caution', 'youth offending', 'youth justice', 'criminal record', 'behaviour support plan',
     'pastoral support plan',
   ],
-  acronyms: ['FTE', 'PEX', 'PRU', 'AP', 'YOT', 'YOS', 'PSP'],
+  acronyms: ['FTE', 'PEX', 'PRU', 'YOT', 'YOS', 'PSP'],
   examples: {
     match: [{ text: 'Jack Hill was excluded for two days after the incident.', strength: 'strong' }],
     noMatch: ['Our behaviour policy explains when exclusion is used.'],

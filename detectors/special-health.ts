@@ -12,7 +12,7 @@ export const specialHealth = vocabularyDetector({
     'cancer', 'leukaemia', 'chemotherapy', 'pregnant', 'pregnancy', 'hospital admission', 'diagnosed', 'diagnosis',
     'sickle cell', 'cystic fibrosis', 'heart condition', 'Tourette', 'Tourettes',
   ],
-  acronyms: ['IHP', 'IHCP', 'ARFID', 'PTSD', 'CFS', 'ME'],
+  acronyms: ['IHP', 'IHCP', 'ARFID', 'PTSD', 'CFS'],
   examples: {
     match: [
       { text: 'Jack Hill (Y5) has asthma – inhaler in the office.', strength: 'strong' },

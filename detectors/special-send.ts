@@ -12,7 +12,7 @@ export const specialSend = vocabularyDetector({
     'visual impairment', 'cerebral palsy', 'down syndrome', 'down\'s syndrome', 'educational psychologist',
     'access arrangements', 'SENCo', 'SENDCo',
   ],
-  acronyms: ['SEN', 'SEND', 'EHCP', 'EHCNA', 'IEP', 'ASD', 'ASC', 'ADHD', 'ADD', 'SLCN', 'SEMH', 'MLD', 'SLD', 'PMLD', 'SpLD', 'HI', 'VI'],
+  acronyms: ['SEN', 'SEND', 'EHCP', 'EHCNA', 'IEP', 'ASD', 'ASC', 'ADHD', 'SLCN', 'SEMH', 'MLD', 'SLD', 'PMLD', 'SpLD'],
   examples: {
     match: [
       { text: 'Zoë Okafor has an EHCP and sees the SENCo weekly.', strength: 'strong' },

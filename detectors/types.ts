@@ -64,6 +64,12 @@ export interface PatternDetector {
    * the pattern) narrows the reported span to that part of the match.
    */
   patterns: string[];
+  /**
+   * Every match of every pattern begins and ends with a word character ([A-Za-z0-9_]) at a \b.
+   * Lets the scanner locate matches the cheap way; the test suite checks the claim by comparing
+   * with exec() on the examples and a generated corpus.
+   */
+  wordBounded?: boolean;
   /** Default false: the patterns are compiled case-insensitively unless they say otherwise. */
   caseSensitive?: boolean;
   /**
@@ -72,11 +78,27 @@ export interface PatternDetector {
    * that contain a word with a digit in it. A detector must have one or the other.
    */
   keywords?: string[];
+  /** Where, around a keyword, a match can lie (bytes before its start, after its start). Default 64/64. */
+  keywordWindow?: { before: number; after: number };
   prefilter?: 'digits';
+  /**
+   * Optional fast path for dense data (class lists): an exact byte-level equivalent of
+   * `patterns[0]` for a match starting at `start`, returning its end offset or -1. The scanner
+   * tries it at the start of each word holding a digit; matches it finds are blanked out before
+   * the RE2 patterns run, so every match is reported once. The test suite checks that results
+   * are identical with and without it.
+   */
+  tokenMatch?: (buf: Uint8Array, start: number) => number;
   /** Characters removed from the end of the value (sentence punctuation after a password). */
   trimTrailing?: string;
   /** Optional checksum or sanity check on the value. Throwing is a bug. */
   validate?: (value: string) => boolean | undefined;
+  /**
+   * The detector reports nothing unless a context word is near the match ('near') or somewhere
+   * in the text ('text'); the compiler then runs it only around those words, or only when the
+   * text has one. Must agree with `score`.
+   */
+  requiresContext?: 'near' | 'text';
   /** Words that make a match more likely to be what we think (whole words, any case). */
   context?: { words: string[]; before: number; after: number };
   /** Decide strength and score, or null to drop the candidate. */

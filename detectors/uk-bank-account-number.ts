@@ -8,6 +8,8 @@ export const ukBankAccountNumber: PatternDetector = {
   category: 'financial',
   patterns: ['\\b[0-9]{8}\\b', '\\b[0-9]{4} [0-9]{4}\\b'],
   prefilter: 'digits',
+  wordBounded: true,
+  requiresContext: 'near',
   context: { words: ['account', 'acct', 'acc', 'bank'], before: 30, after: 5 },
   score: (m) => (m.contextNear ? { strength: 'strong', score: 0.8 } : null),
   redact: (v) => redactIdentifier(v, 0),

@@ -8,6 +8,8 @@ export const ukBankSortCode: PatternDetector = {
   category: 'financial',
   patterns: ['\\b[0-9]{2}[- ][0-9]{2}[- ][0-9]{2}\\b', '\\b[0-9]{6}\\b'],
   prefilter: 'digits',
+  wordBounded: true,
+  requiresContext: 'near',
   context: { words: ['sort', 'sortcode', 'branch'], before: 30, after: 5 },
   score: (m) => (m.contextNear ? { strength: 'strong', score: 0.8 } : null),
   redact: (v) => redactIdentifier(v, 2),

@@ -13,6 +13,7 @@ export const ukNhsNumber: PatternDetector = {
   category: 'identifier',
   patterns: ['\\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\\b'],
   prefilter: 'digits',
+  wordBounded: true,
   validate: isValidNhsNumber,
   context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor', 'chi'], before: 40, after: 10 },
   score: (m) => {

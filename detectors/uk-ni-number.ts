@@ -12,6 +12,7 @@ export const ukNiNumber: PatternDetector = {
   patterns: ['\\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2}(?: ?[A-D])?\\b'],
   caseSensitive: true,
   prefilter: 'digits',
+  wordBounded: true,
   validate: (v) => isValidNiNumber(v),
   context: { words: ['ni', 'nino', 'insurance'], before: 40, after: 10 },
   score: (m) => {

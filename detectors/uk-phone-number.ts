@@ -9,11 +9,15 @@ export const ukPhoneNumber: PatternDetector = {
   id: 'uk-phone-number',
   description: 'A UK telephone number written next to a word like "mobile", "tel" or "phone".',
   category: 'contact',
-  patterns: ['(?:\\+44 ?(?:\\(0\\) ?)?|\\(?\\b0)[1-9][0-9]{1,4}\\)?[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}\\b'],
+  // Starts at the "44" of "+44" or at the leading 0 (after any bracket) and ends on a digit, so
+  // every match is word-bounded.
+  patterns: ['\\b(?:44 ?(?:\\(0\\) ?)?|0)[1-9][0-9]{1,4}\\)?[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}\\b'],
   prefilter: 'digits',
+  wordBounded: true,
+  requiresContext: 'near',
   validate: isPlausibleUkPhone,
   context: {
-    words: ['tel', 'telephone', 'phone', 'mobile', 'mob', 'call', 'ring', 'text', 'whatsapp', 'contact', 'landline', 'number', 'm', 't'],
+    words: ['tel', 'telephone', 'phone', 'phones', 'mobile', 'mob', 'call', 'ring', 'text', 'whatsapp', 'landline', 'contact'],
     before: 40,
     after: 10,
   },

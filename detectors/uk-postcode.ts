@@ -14,6 +14,7 @@ export const ukPostcode: PatternDetector = {
   ],
   caseSensitive: true,
   prefilter: 'digits',
+  wordBounded: true,
   context: { words: ['address', 'postcode', 'lives', 'road', 'street', 'avenue', 'close', 'lane', 'drive', 'home'], before: 80, after: 10 },
   score: (m) => ({ strength: 'weak', score: m.contextNear ? 0.5 : 0.3 }),
   redact: (v) => redactIdentifier(v, 2),

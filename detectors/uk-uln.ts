@@ -11,6 +11,7 @@ export const ukUln: PatternDetector = {
   category: 'identifier',
   patterns: ['\\b[1-9][0-9]{9}\\b'],
   prefilter: 'digits',
+  wordBounded: true,
   validate: isValidUln,
   context: { words: ['uln', 'ulns', 'learner', 'lrs', 'pupil'], before: 40, after: 10 },
   score: (m) => {

@@ -1,6 +1,22 @@
 import type { PatternDetector } from './types.ts';
-import { isValidUpn, isTemporaryUpn } from './checksums.ts';
+import { isValidUpn } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
+import { boundaryBefore, boundaryAfter, isDigitByte } from './bytes.ts';
+
+/** [A-HJ-NP-RT-Z]: the 23 letters a UPN may use (no I, O, S). */
+function isUpnLetter(c: number): boolean {
+  return c >= 65 && c <= 90 && c !== 73 && c !== 79 && c !== 83;
+}
+
+/** Byte-level twin of the pattern below, for class lists with a UPN on every row. */
+function upnAt(buf: Uint8Array, start: number): number {
+  const end = start + 13;
+  if (end > buf.length || !isUpnLetter(buf[start]) || !boundaryBefore(buf, start)) return -1;
+  for (let k = 1; k < 12; k++) if (!isDigitByte(buf[start + k])) return -1;
+  const last = buf[start + 12];
+  if (!isDigitByte(last) && !isUpnLetter(last)) return -1;
+  return boundaryAfter(buf, end) ? end : -1;
+}
 
 // DfE Unique Pupil Number. The letters I, O and S are never used, so the pattern excludes them.
 export const ukUpn: PatternDetector = {
@@ -11,14 +27,18 @@ export const ukUpn: PatternDetector = {
   patterns: ['\\b[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]\\b'],
   caseSensitive: true,
   prefilter: 'digits',
+  wordBounded: true,
+  tokenMatch: upnAt,
   validate: isValidUpn,
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
   score: (m) => (m.validated ? { strength: 'strong', score: m.contextNear ? 1 : 0.95 } : null),
   redact: (v) => redactIdentifier(v, 5),
-  reason: (m) =>
-    isTemporaryUpn(m.value)
-      ? 'A temporary Unique Pupil Number (its check letter is correct)'
-      : 'A Unique Pupil Number (its check letter is correct)',
+  reason: (m) => {
+    const last = m.value.charCodeAt(m.value.length - 1);
+    return last >= 48 && last <= 57
+      ? 'A Unique Pupil Number (its check letter is correct)'
+      : 'A temporary Unique Pupil Number (its check letter is correct)';
+  },
   examples: {
     match: [
       { text: 'UPN: P820200112001', strength: 'strong' },

@@ -1,7 +1,7 @@
 // Building special-category vocabulary detectors from word lists. Each list is data: terms
 // (matched case-insensitively, any spacing or hyphen between words) and acronyms (matched only
 // in capitals, so "SEN" but not "sen", "CIN" but not "cin"). Keywords for the prefilter are
-// derived: the longest word of each term, and each acronym.
+// derived: the longest uncommon word of each term, and each acronym.
 
 import type { PatternDetector, DetectorExamples } from './types.ts';
 
@@ -19,11 +19,21 @@ function termPattern(term: string): string {
     .join("[\\s-]+");
 }
 
-function longestWord(term: string): string {
-  const words = term.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  let best = words[0] ?? term;
-  for (const w of words) if (w.length >= best.length) best = w;
-  return best.toLowerCase();
+// Words too common in school mail to be a useful prefilter keyword on their own.
+const COMMON = new Set(
+  `support care plan plans school education health child children needs need special group meeting help looked after
+  free pupil pupils record concern policy in of and the to a for on with under any other previously order
+  services service time term fixed internal early core strategy young language speech therapy access arrangements
+  one page profile learning difficulty difficulties delay condition unit provision move managed behaviour pastoral
+  referral religious belief white black mixed british asian group ethnic heritage irish other no`.split(/\s+/),
+);
+
+/** The prefilter keyword for a term: its longest uncommon word (or its longest word). */
+function keywordOf(term: string): string {
+  const words = term.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w.toLowerCase());
+  const pick = (ws: string[]) => ws.reduce((best, w) => (w.length > best.length ? w : best), ws[0] ?? term.toLowerCase());
+  const rare = words.filter((w) => !COMMON.has(w));
+  return pick(rare.length ? rare : words);
 }
 
 /** The term as written, with runs of whitespace shown as one space (no RegExp on message text). */
@@ -58,7 +68,7 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
   const parts: string[] = [];
   if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map(termPattern).join('|')})\\b)`);
   if (v.acronyms?.length) parts.push(`\\b(?:${v.acronyms.map(escapeRe2).join('|')})\\b`);
-  const keywords = [...new Set([...v.terms.map(longestWord), ...(v.acronyms ?? []).map((a) => longestWord(a))])];
+  const keywords = [...new Set([...v.terms.map(keywordOf), ...(v.acronyms ?? []).map(keywordOf)])];
   return {
     kind: 'pattern',
     id: v.id,
@@ -66,6 +76,7 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
     category: 'special-category',
     patterns: [parts.join('|')],
     caseSensitive: true,
+    wordBounded: true,
     keywords,
     score: () => ({ strength: 'strong', score: 0.8 }),
     redact: collapseSpaces,

@@ -48,6 +48,8 @@ export interface Detection {
   nameForm?: 'forename-surname' | 'surname-forename' | 'forename' | 'surname';
   /** For special-category terms: the anchor they were found near. */
   near?: { detector: string; kind: AnchorKind; distance: number; strength: 'strong' | 'weak' };
+  /** For a single forename or surname: how many times it occurs in the text (reported once). */
+  occurrences?: number;
 }
 
 export type AnchorKind = 'pupil-name' | 'pupil-name-part' | 'identifier' | 'date-of-birth';
@@ -66,12 +68,21 @@ export interface CompileOptions {
   staff?: StaffList | StaffMember[];
   /** Defaults to the registry; tests compile a single detector. */
   detectors?: readonly Detector[];
+  /** Use detectors' byte-level fast paths (default true; tests compare with and without). */
+  fastPaths?: boolean;
+  /** Locate every match with exec() (slower; tests compare it with the test()+search() way). */
+  exactLocate?: boolean;
 }
 
 interface CompiledPattern {
   detector: number;
   re: RE2;
   hasValueGroup: boolean;
+  /**
+   * Every match starts and ends with a word character at a \b, so a match's start can be found
+   * by searching the bytes just before its end (the detector declares it: wordBounded).
+   */
+  wordBounded: boolean;
 }
 
 interface CompiledDetector {
@@ -80,7 +91,13 @@ interface CompiledDetector {
   patterns: CompiledPattern[];
 }
 
-const REGION_PAD = 64;
+// Letters a match can have before its first digit or after its last ("March 12, 2014", "AB 12 34 56 C").
+const REGION_PAD = 16;
+/** Longest match any pattern detector produces, for windows around context words. */
+const MAX_MATCH = 64;
+const NO_POSITIONS: number[] = [];
+/** Bytes before and after a keyword in which its detector's patterns can match. */
+const DEFAULT_KEYWORD_WINDOW = { before: 64, after: 64 };
 
 function isWordByte(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
@@ -134,24 +151,47 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       } catch (e) {
         throw new Error(`detector ${def.id}: pattern does not compile with RE2: ${(e as Error).message}`);
       }
-      return { detector: index, re, hasValueGroup: src.includes('(?P<value>') };
+      const hasValueGroup = src.includes('(?P<value>');
+      return { detector: index, re, hasValueGroup, wordBounded: opts.exactLocate !== true && def.wordBounded === true && !hasValueGroup };
     });
     for (const w of def.keywords ?? []) triggersOf[kw(w)].push(index);
     for (const w of def.context?.words ?? []) contextOf[kw(w)].push(index);
     return { def, index, patterns };
   });
 
-  // One RE2.Set over every digit-prefiltered pattern: which of them occur in a region at all.
+  // Digit-prefiltered detectors (except those that need a context word right beside the match):
+  // one RE2.Set pass over the digit regions says which of their patterns occur at all; only
+  // those are then run to find where.
   const digitPatterns: CompiledPattern[] = [];
   const setSources: string[] = [];
   for (const c of compiled) {
-    if (c.def.prefilter !== 'digits') continue;
+    if (c.def.prefilter !== 'digits' || c.def.requiresContext === 'near') continue;
     c.def.patterns.forEach((src, k) => {
       digitPatterns.push(c.patterns[k]);
       setSources.push(c.def.caseSensitive ? src : `(?i:${src})`);
     });
   }
   const digitSet = setSources.length ? new RE2.Set(setSources, '', { maxMem: 64 << 20 }) : undefined;
+  // Those that need a context word beside the match (phones, bank details) run on the original
+  // text (never on the copy blanked by fast paths: "Sort code 12-03-14" is not a date), and only
+  // when one of their context words occurs at all.
+  const nearPatterns: CompiledPattern[] = [];
+  const nearSources: string[] = [];
+  for (const c of compiled) {
+    if (c.def.prefilter !== 'digits' || c.def.requiresContext !== 'near') continue;
+    c.def.patterns.forEach((src, k) => {
+      nearPatterns.push(c.patterns[k]);
+      nearSources.push(c.def.caseSensitive ? src : `(?i:${src})`);
+    });
+  }
+  const nearSet = nearSources.length ? new RE2.Set(nearSources, '', { maxMem: 64 << 20 }) : undefined;
+  // Both in one pass when nothing was blanked (most texts): patterns [...digit, ...near].
+  const allPatterns = [...digitPatterns, ...nearPatterns];
+  const allSet = allPatterns.length ? new RE2.Set([...setSources, ...nearSources], '', { maxMem: 64 << 20 }) : undefined;
+  // Detectors that report nothing without a context word somewhere in the text (dates of birth)
+  // or right next to the match (phones, bank details): skipped, or run only around those words.
+  const fastDetectors = opts.fastPaths === false ? [] : compiled.filter((c) => c.def.tokenMatch && c.def.requiresContext !== 'near');
+  const nearContextDetectors = compiled.filter((c) => c.def.requiresContext === 'near');
   const keywordDetectors = compiled.filter((c) => c.def.keywords?.length && !c.def.proximity);
   const proximityDetectors = compiled.filter((c) => c.def.proximity);
 
@@ -164,6 +204,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     keywords: keywordWords,
   });
   const pupils = roster?.pupils ?? [];
+  const nameCache: NameCache = { variantReason: [], variantIds: [], wordReason: [], wordIds: [] };
+  if (compiled.length > 64) throw new Error('at most 64 pattern detectors are supported');
 
   const versionHash = createHash('sha256');
   for (const d of detectors) versionHash.update(d.id + '\0' + (d.kind === 'pattern' ? d.patterns.join('\0') : '') + '\n');
@@ -181,56 +223,143 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     // Keyword hits → which detectors are triggered, and where each detector's context words are.
     const triggered = new Uint8Array(compiled.length);
-    const contextPos: number[][] = compiled.map(() => []);
+    const contextPos: number[][] = new Array(compiled.length);
+    for (let d = 0; d < compiled.length; d++) contextPos[d] = NO_POSITIONS;
     const kh = words.keywordHits;
     for (let k = 0; k < kh.length; k += 3) {
       const id = kh[k];
       for (const d of triggersOf[id]) triggered[d] = 1;
-      for (const d of contextOf[id]) contextPos[d].push(kh[k + 1]);
+      for (const d of contextOf[id]) {
+        if (contextPos[d] === NO_POSITIONS) contextPos[d] = [];
+        contextPos[d].push(kh[k + 1]);
+      }
     }
 
     // 1. Names.
     const anchors: Detection[] = [];
-    if (roster) {
-      for (const h of words.names) {
-        const d = nameDetection(h, buf, ix, pupils, where);
-        if (d) {
-          out.push(d);
-          anchors.push(d);
-        }
-      }
-    }
+    if (roster) nameDetections(words.names, buf, ix, pupils, where, out, anchors, nameCache);
 
-    // 2. Identifier-shaped detectors over the digit regions.
-    if (digitSet && words.digitRegions.length) {
+    // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
+    //    a date on every row of a class list would cost one RE2 call each); what they found is
+    //    blanked in a copy so the RE2 patterns, run next over that copy, report the rest.
+    if (words.digitRegions.length) {
+        let scanBuf = buf;
+      if (fastDetectors.length) {
+        let fastEnd = -1;
+        let masked: Buffer | undefined;
+        const starts = words.digitStarts;
+        for (let k = 0; k < words.digitWords; k++) {
+          const st = starts[k];
+          if (st < fastEnd) continue;
+          for (const c of fastDetectors) {
+            if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+            const e = c.def.tokenMatch!(buf, st);
+            if (e <= st) continue;
+            considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
+            masked ??= Buffer.from(buf);
+            masked.fill(0x20, st, e);
+            fastEnd = e;
+            break;
+          }
+        }
+        if (masked) scanBuf = masked;
+      }
+      // Only the regions around words with digits are searched: RE2 reads ~600 MB/s, so each
+      // extra pass over a whole text would cost as much as the word scan itself.
       const regions = padRegions(buf, words.digitRegions);
-      const seen = new Set<string>();
+      let nearWanted = false;
+      for (const c of nearContextDetectors) if (contextPos[c.index].length) nearWanted = true;
       for (let r = 0; r < regions.length; r += 2) {
         const base = regions[r];
-        const sub = buf.subarray(base, regions[r + 1]);
-        const hits = digitSet.match(sub);
-        for (const p of hits) {
-          const cp = digitPatterns[p];
-          runPattern(compiled[cp.detector], cp, sub, base, buf, contextPos, where, out, anchors, seen);
+        const end = regions[r + 1];
+        if (scanBuf === buf && allSet) {
+          const sub = buf.subarray(base, end);
+          for (const p of allSet.match(sub)) {
+            const cp = allPatterns[p];
+            const c = compiled[cp.detector];
+            if (c.def.requiresContext && contextPos[c.index].length === 0) continue;
+            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
+          }
+          continue;
+        }
+        if (digitSet) {
+          const sub = scanBuf.subarray(base, end);
+          for (const p of digitSet.match(sub)) {
+            const cp = digitPatterns[p];
+            const c = compiled[cp.detector];
+            // A date is a date of birth only in a text that says so somewhere.
+            if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
+          }
+        }
+        if (nearSet && nearWanted) {
+          const sub = buf.subarray(base, end);
+          for (const p of nearSet.match(sub)) {
+            const cp = nearPatterns[p];
+            const c = compiled[cp.detector];
+            if (contextPos[c.index].length === 0) continue;
+            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
+          }
         }
       }
     }
 
-    // 3. Keyword-triggered detectors over the whole text.
+    // 3 and 4 need where each detector's keywords are.
+    let keywordPos: number[][] | undefined;
+    const positionsOf = (d: number): number[] => {
+      if (!keywordPos) {
+        keywordPos = compiled.map(() => []);
+        for (let k = 0; k < kh.length; k += 3) for (const t of triggersOf[kh[k]]) keywordPos[t].push(kh[k + 1]);
+      }
+      return keywordPos[d];
+    };
+
+    // 3. Keyword-triggered detectors (passwords), only in windows around their keywords.
     for (const c of keywordDetectors) {
       if (!triggered[c.index]) continue;
-      const seen = new Set<string>();
-      for (const cp of c.patterns) runPattern(c, cp, buf, 0, buf, contextPos, where, out, anchors, seen);
+      const w = c.def.keywordWindow ?? DEFAULT_KEYWORD_WINDOW;
+      const windows: number[] = [];
+      for (const pos of positionsOf(c.index)) {
+        if (windows.length && pos - w.before <= windows[windows.length - 1]) windows[windows.length - 1] = pos + w.after;
+        else windows.push(pos - w.before, pos + w.after);
+      }
+        const aligned = alignRegions(buf, windows);
+      for (let r = 0; r < aligned.length; r += 2) {
+        const sub = buf.subarray(aligned[r], aligned[r + 1]);
+        for (const cp of c.patterns) runPattern(c, cp, sub, aligned[r], buf, contextPos, where, out, anchors);
+      }
     }
 
-    // 4. Special-category vocabulary, only near an anchor.
+    // 4. Special-category vocabulary, only around its keywords that lie near an anchor.
     if (anchors.length) {
-      anchors.sort((a, b) => a.start - b.start);
+      sortByStart(anchors); // in order already unless identifiers were found after names
       for (const c of proximityDetectors) {
         if (!triggered[c.index]) continue;
+        const reach = c.def.proximity!.window + MAX_MATCH;
+        const w = c.def.keywordWindow ?? DEFAULT_KEYWORD_WINDOW;
+        const windows: number[] = [];
+        let a = 0;
+        for (const pos of positionsOf(c.index)) {
+          while (a < anchors.length && anchors[a].end < pos - reach) a++;
+          // anchors are sorted by start; one that starts within reach after pos (or spans it) is near
+          let near = false;
+          for (let b = a; b < anchors.length && anchors[b].start <= pos + reach; b++) {
+            if (anchors[b].end >= pos - reach) {
+              near = true;
+              break;
+            }
+          }
+          if (!near) continue;
+          if (windows.length && pos - w.before <= windows[windows.length - 1]) windows[windows.length - 1] = pos + w.after;
+          else windows.push(pos - w.before, pos + w.after);
+        }
+        if (windows.length === 0) continue;
         const found: Detection[] = [];
-        const seen = new Set<string>();
-        for (const cp of c.patterns) runPattern(c, cp, buf, 0, buf, contextPos, where, found, null, seen);
+            const aligned = alignRegions(buf, windows);
+        for (let r = 0; r < aligned.length; r += 2) {
+          const sub = buf.subarray(aligned[r], aligned[r + 1]);
+          for (const cp of c.patterns) runPattern(c, cp, sub, aligned[r], buf, contextPos, where, found, null);
+        }
         for (const d of found) {
           const near = nearestAnchor(anchors, d.start, d.end, c.def.proximity!.window);
           if (!near) continue;
@@ -242,7 +371,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       }
     }
 
-    out.sort((a, b) => a.start - b.start || a.end - b.end);
+    sortByStart(out);
     if (isString && buf.length !== text.length) toUtf16Offsets(buf, out);
     return out;
   };
@@ -262,66 +391,155 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   };
 }
 
-function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string): Detection | undefined {
-  const raw = buf.toString('utf8', h.start, h.end);
-  const evidence = redactName(raw);
+function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, out: Detection[], anchors: Detection[], cache: NameCache): void {
+  // A single forename or surname is a weak hint: reported once per text with how often it occurs.
+  let firstOfWord: Map<number, Detection> | undefined;
+  for (const h of hits) {
+    if (h.kind === HIT_WEAK_WORD) {
+      firstOfWord ??= new Map();
+      const first = firstOfWord.get(h.ref);
+      if (first) {
+        first.occurrences = (first.occurrences ?? 1) + 1;
+        continue;
+      }
+    }
+    const d = nameDetection(h, buf, ix, pupils, where, cache);
+    if (!d) continue;
+    if (h.kind === HIT_WEAK_WORD) firstOfWord!.set(h.ref, d);
+    out.push(d);
+    anchors.push(d);
+  }
+}
+
+/** Per compiled set: explanation and pupil ids of each name variant / word, built on first use. */
+interface NameCache {
+  variantReason: Array<string | undefined>;
+  variantIds: Array<readonly string[] | undefined>;
+  wordReason: Array<string | undefined>;
+  wordIds: Array<readonly string[] | null | undefined>;
+}
+
+function variantInfo(cache: NameCache, ix: NameIndex, pupils: Pupil[], v: number, kind: number, note?: string): { ids: readonly string[]; reason: string } {
+  let ids = cache.variantIds[v];
+  if (!ids) {
+    ids = Object.freeze(ix.variantPupils[v].map((p) => pupils[p].id));
+    cache.variantIds[v] = ids;
+  }
+  const slot = kind === HIT_STRONG ? v * 3 : note === 'also-staff' ? v * 3 + 1 : v * 3 + 2;
+  let reason = cache.variantReason[slot];
+  if (!reason) {
+    const vf = ix.variantFlags[v];
+    const which = vf & V_PREFERRED ? 'preferred name' : 'name';
+    const count = ids.length === 1 ? 'a pupil' : `${ids.length} pupils`;
+    reason =
+      kind === HIT_STRONG
+        ? `The full ${which} of ${count} on the school roster (${vf & V_SURNAME_FIRST ? 'surname first' : 'forename and surname'})`
+        : note === 'also-staff'
+          ? `The full ${which} of ${count} on the roster, which is also a member of staff's name`
+          : `The full ${which} of ${count} on the roster, written in lower case and made of ordinary words`;
+    cache.variantReason[slot] = reason;
+  }
+  return { ids, reason };
+}
+
+function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, cache: NameCache): Detection | undefined {
+  const evidence = redactNameBytes(buf, h.start, h.end);
   if (h.kind === HIT_STRONG || h.kind === HIT_WEAK_NAME) {
     const vf = ix.variantFlags[h.ref];
-    const ids = ix.variantPupils[h.ref].map((p) => pupils[p].id);
+    const { ids, reason } = variantInfo(cache, ix, pupils, h.ref, h.kind, h.note);
     const form = vf & V_SURNAME_FIRST ? 'surname-forename' : 'forename-surname';
-    const which = vf & V_PREFERRED ? "preferred name" : 'name';
-    const count = ids.length === 1 ? 'a pupil' : `${ids.length} pupils`;
     if (h.kind === HIT_STRONG) {
       return {
-        detector: 'pupil-name', where, start: h.start, end: h.end, evidence, strength: 'strong', score: 0.9,
-        reason: `The full ${which} of ${count} on the school roster (${form === 'surname-forename' ? 'surname first' : 'forename and surname'})`,
-        pupilIds: ids, category: 'name', nameForm: form,
+        detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'strong', score: 0.9,
+        pupilIds: ids as string[], category: 'name', nameForm: form,
       };
     }
     return {
-      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, strength: 'weak',
-      score: h.note === 'also-staff' ? 0.5 : 0.4,
-      reason:
-        h.note === 'also-staff'
-          ? `The full ${which} of ${count} on the roster, which is also a member of staff's name`
-          : `The full ${which} of ${count} on the roster, written in lower case and made of ordinary words`,
-      pupilIds: ids, category: 'name', nameForm: form,
+      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'weak',
+      score: h.note === 'also-staff' ? 0.5 : 0.4, pupilIds: ids as string[], category: 'name', nameForm: form,
     };
   }
   if (h.kind === HIT_WEAK_WORD) {
     const f = ix.wordFlags[h.ref];
-    const count = ix.wordPupilCount[h.ref];
     const asForename = (f & F_FORENAME) !== 0;
-    const part = asForename && f & F_SURNAME ? 'forename or surname' : asForename ? 'forename' : 'surname';
-    const list = ix.wordPupils[h.ref];
-    return {
-      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, strength: 'weak',
-      score: f & F_ORDINARY ? 0.1 : 0.25,
-      reason: `The ${part} of ${count === 1 ? 'a pupil' : `${count} pupils`} on the roster, alone (not a full name)`,
-      pupilIds: list && count <= list.length ? list.map((p) => pupils[p].id) : undefined,
-      category: 'name', nameForm: asForename ? 'forename' : 'surname',
+    let reason = cache.wordReason[h.ref];
+    let ids = cache.wordIds[h.ref];
+    if (reason === undefined) {
+      const count = ix.wordPupilCount[h.ref];
+      const part = asForename && f & F_SURNAME ? 'forename or surname' : asForename ? 'forename' : 'surname';
+      reason = `The ${part} of ${count === 1 ? 'a pupil' : `${count} pupils`} on the roster, alone (not a full name)`;
+      const list = ix.wordPupils[h.ref];
+      ids = list && count <= list.length ? Object.freeze(list.map((p) => pupils[p].id)) : null;
+      cache.wordReason[h.ref] = reason;
+      cache.wordIds[h.ref] = ids;
+    }
+    const d: Detection = {
+      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'weak',
+      score: f & F_ORDINARY ? 0.1 : 0.25, category: 'name', nameForm: asForename ? 'forename' : 'surname',
     };
+    if (ids) d.pupilIds = ids as string[];
+    return d;
   }
   return undefined;
 }
 
+/** redactName straight from the bytes (ASCII fast path; anything else via the string version). */
+function redactNameBytes(buf: Buffer, start: number, end: number): string {
+  let out = '';
+  let inWord = false;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c >= 0x80) return redactName(buf.toString('utf8', start, end));
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    if (letter) {
+      out += inWord ? '*' : String.fromCharCode(c);
+      inWord = true;
+    } else if (c === 0x27) {
+      out += inWord ? '*' : "'";
+    } else {
+      inWord = false;
+      out += c === 13 || c === 10 || c === 9 ? ' ' : String.fromCharCode(c);
+    }
+  }
+  return out;
+}
+
 /** Widen digit regions so patterns that start or end with letters ("12 March 2014") fit, on word boundaries. */
 function padRegions(buf: Buffer, regions: number[]): number[] {
+  const widened: number[] = [];
+  for (let r = 0; r < regions.length; r += 2) widened.push(regions[r] - REGION_PAD, regions[r + 1] + REGION_PAD);
+  const out = alignRegions(buf, widened);
+  let total = 0;
+  for (let r = 0; r < out.length; r += 2) total += out[r + 1] - out[r];
+  // Mostly digits anyway: one pass over the whole text is cheaper than many small ones.
+  if (total > buf.length * 0.8) return [0, buf.length];
+  return out;
+}
+
+/** Clamp regions to the text, move their edges off the middle of words, merge overlaps. */
+function alignRegions(buf: Buffer, regions: number[]): number[] {
   const n = buf.length;
   const out: number[] = [];
-  let total = 0;
   for (let r = 0; r < regions.length; r += 2) {
-    let s = Math.max(0, regions[r] - REGION_PAD);
-    let e = Math.min(n, regions[r + 1] + REGION_PAD);
+    let s = Math.max(0, regions[r]);
+    let e = Math.min(n, regions[r + 1]);
+    if (e <= s) continue;
     while (s > 0 && isWordByte(buf[s - 1]) && isWordByte(buf[s])) s--;
     while (e < n && isWordByte(buf[e - 1]) && isWordByte(buf[e])) e++;
     if (out.length && s <= out[out.length - 1]) out[out.length - 1] = Math.max(out[out.length - 1], e);
     else out.push(s, e);
   }
-  for (let r = 0; r < out.length; r += 2) total += out[r + 1] - out[r];
-  // Mostly digits anyway: one pass over the whole text is cheaper than many small ones.
-  if (total > n * 0.6) return [0, n];
   return out;
+}
+
+/** Sort findings by position; most scans produce them nearly in order already. */
+function sortByStart(ds: Detection[]): void {
+  for (let i = 1; i < ds.length; i++) {
+    if (ds[i - 1].start > ds[i].start || (ds[i - 1].start === ds[i].start && ds[i - 1].end > ds[i].end)) {
+      ds.sort((a, b) => a.start - b.start || a.end - b.end);
+      return;
+    }
+  }
 }
 
 function hasContextNear(positions: number[], from: number, to: number): boolean {
@@ -346,11 +564,27 @@ function runPattern(
   where: string,
   out: Detection[],
   anchors: Detection[] | null,
-  seen: Set<string>,
 ): void {
-  const def = c.def;
   const re = cp.re;
   re.lastIndex = 0;
+  if (cp.wordBounded) {
+    // test() finds each match's end without building a result (exec costs ~8× more per match);
+    // search() on the stretch just before that end finds its start. Exact for patterns that
+    // begin and end with \b and a word character (see CompiledPattern.wordBounded).
+    let prevEnd = 0;
+    while (re.test(sub)) {
+      const e = re.lastIndex;
+      let w = e - MAX_MATCH;
+      if (w <= prevEnd) w = prevEnd;
+      else while (w > prevEnd && isWordByte(sub[w - 1]) && isWordByte(sub[w])) w--;
+      const rel = re.search(sub.subarray(w, e));
+      const st = rel >= 0 ? w + rel : w;
+      considerMatch(c, base + st, base + e, base + st, buf, contextPos, where, out, anchors);
+      prevEnd = e;
+    }
+    re.lastIndex = 0;
+    return;
+  }
   for (;;) {
     const m = re.exec(sub);
     if (!m) break;
@@ -361,43 +595,55 @@ function runPattern(
     }
     const mStart = base + m.index;
     const mEnd = mStart + whole.length;
-    let vStart = mStart;
-    let vEnd = mEnd;
-    if (cp.hasValueGroup && m.groups?.value) vStart = mEnd - m.groups.value.length;
-    if (def.trimTrailing) {
-      while (vEnd - 1 > vStart && def.trimTrailing.includes(String.fromCharCode(buf[vEnd - 1]))) vEnd--;
-    }
-    const key = `${c.index}:${vStart}:${vEnd}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const value = buf.toString('utf8', vStart, vEnd);
-    const validated = def.validate ? def.validate(value) : undefined;
-    if (validated === false) continue;
-    const ctx = contextPos[c.index];
-    const info: MatchInfo = {
-      value,
-      match: vStart === mStart && vEnd === mEnd ? value : buf.toString('utf8', mStart, mEnd),
-      validated,
-      contextNear: def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false,
-      contextInText: ctx.length > 0,
-    };
-    const s = def.score(info);
-    if (!s) continue;
-    const d: Detection = {
-      detector: def.id,
-      where,
-      start: vStart,
-      end: vEnd,
-      evidence: def.redact(value),
-      reason: def.reason(info),
-      strength: s.strength,
-      score: s.score,
-      category: def.category,
-    };
-    if (validated !== undefined) d.validated = validated;
-    out.push(d);
-    if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
+    const vStart = cp.hasValueGroup && m.groups?.value ? mEnd - m.groups.value.length : mStart;
+    considerMatch(c, mStart, mEnd, vStart, buf, contextPos, where, out, anchors);
   }
+}
+
+/** Validate, check context, score and report one match. */
+function considerMatch(
+  c: CompiledDetector,
+  mStart: number,
+  mEnd: number,
+  vStart: number,
+  buf: Buffer,
+  contextPos: number[][],
+  where: string,
+  out: Detection[],
+  anchors: Detection[] | null,
+): void {
+  const def = c.def;
+  let vEnd = mEnd;
+  if (def.trimTrailing) {
+    while (vEnd - 1 > vStart && def.trimTrailing.includes(String.fromCharCode(buf[vEnd - 1]))) vEnd--;
+  }
+  const value = buf.toString(c.def.tokenMatch ? 'latin1' : 'utf8', vStart, vEnd);
+  const validated = def.validate ? def.validate(value) : undefined;
+  if (validated === false) return;
+  const ctx = contextPos[c.index];
+  const info: MatchInfo = {
+    value,
+    match: vStart === mStart && vEnd === mEnd ? value : buf.toString('utf8', mStart, mEnd),
+    validated,
+    contextNear: def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false,
+    contextInText: ctx.length > 0,
+  };
+  const s = def.score(info);
+  if (!s) return;
+  const d: Detection = {
+    detector: def.id,
+    where,
+    start: vStart,
+    end: vEnd,
+    evidence: def.redact(value),
+    reason: def.reason(info),
+    strength: s.strength,
+    score: s.score,
+    category: def.category,
+  };
+  if (validated !== undefined) d.validated = validated;
+  out.push(d);
+  if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
 }
 
 function anchorKind(d: Detection): AnchorKind {

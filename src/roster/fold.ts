@@ -97,6 +97,16 @@ function isAsciiWord(s: string): boolean {
   for (let cp = 0xe000; cp <= 0xf8ff; cp++) FOLD[cp] = SEP; // private use
 })();
 
+/**
+ * The scanner's per-byte table: ASCII bytes map to their folded character (1..127) or 0 for a
+ * separator; 255 means "look closer" (an apostrophe, or a byte of a multi-byte character).
+ */
+export const FOLD8 = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const v = c < 0x80 ? FOLD[c] : RAW;
+  FOLD8[c] = v === SEP ? 0 : v < 0x80 ? v : 255;
+}
+
 export const FNV_OFFSET = 0x811c9dc5 | 0;
 export const FNV_PRIME = 16777619;
 
@@ -145,7 +155,7 @@ function foldCodePoint(cp: number): string {
   return String.fromCharCode(v & 0xff) + (v >> 8 ? String.fromCharCode(v >> 8) : '');
 }
 
-/** FNV-1a over a folded word exactly as the scanner computes it. */
+/** FNV-1a over a folded word exactly as the scanner computes it (int32, never 0). */
 export function hashFoldedWord(word: string): number {
   let h = FNV_OFFSET;
   for (const ch of word) {
@@ -157,7 +167,7 @@ export function hashFoldedWord(word: string): number {
       h = Math.imul(h ^ ((cp >>> 8) | 0x100), FNV_PRIME);
     }
   }
-  return h === 0 ? 1 : h >>> 0;
+  return h === 0 ? 1 : h;
 }
 
 /** Length of a folded word as the scanner counts it (bytes of ASCII + 2 per raw code point). */

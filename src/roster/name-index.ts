@@ -4,8 +4,9 @@
 // message in place and looks it up here; only when adjacent words are all name words does it
 // hash the sequence and look that up. Built once per roster, in tens of milliseconds.
 
-import { foldWords, hashFoldedWord, foldedLength } from './fold.ts';
+import { foldWords, hashFoldedWord } from './fold.ts';
 import { ORDINARY_WORD_NAMES, ADULT_TITLES } from './ordinary-words.ts';
+import { warmUpScanner } from './name-matcher.ts';
 
 export const F_FORENAME = 1;
 export const F_SURNAME = 2;
@@ -38,8 +39,7 @@ export interface NameSource {
 
 export interface NameIndex {
   // Word table (open addressing): slot → hash, folded length, word id.
-  wordKeys: Uint32Array;
-  wordLens: Uint8Array;
+  wordKeys: Int32Array;
   wordIds: Int32Array;
   wordMask: number;
   // Per word id.
@@ -52,14 +52,14 @@ export interface NameIndex {
   wordKeywords: Array<number[] | undefined>;
   keywords: string[];
   // Sequence table: slot → sequence hash, variant id.
-  seqKeys: Uint32Array;
+  seqKeys: Int32Array;
   seqIds: Int32Array;
   seqMask: number;
   // Per variant.
   variantFlags: Uint8Array;
   variantWordStart: Uint32Array;
   variantWordCount: Uint8Array;
-  variantWords: Uint32Array; // word hashes, flat
+  variantWords: Int32Array; // word hashes, flat
   variantPupils: Array<number[]>;
   maxWords: number;
   stats: { pupilVariants: number; staffVariants: number; words: number; bytes: number };
@@ -73,7 +73,7 @@ export function seqHash(hashes: ArrayLike<number>, from: number, count: number):
   }
   h = Math.imul(h ^ (count * 0x27d4eb2f), 0xc2b2ae35);
   h ^= h >>> 13;
-  return h === 0 ? 1 : h >>> 0;
+  return h === 0 ? 1 : h;
 }
 
 export function slotOf(hash: number, mask: number): number {
@@ -238,31 +238,30 @@ export function buildNameIndex(input: BuildNameIndexInput): NameIndex {
 
   // Word table.
   const wSize = tableSize(words.length);
-  const wordKeys = new Uint32Array(wSize);
-  const wordLens = new Uint8Array(wSize);
+  const wordKeys = new Int32Array(wSize);
   const wordIds = new Int32Array(wSize).fill(-1);
   const wordMask = wSize - 1;
-  const hashOfWord = new Uint32Array(words.length);
+  const hashOfWord = new Int32Array(words.length);
   for (let id = 0; id < words.length; id++) {
     const h = hashFoldedWord(words[id]);
     hashOfWord[id] = h;
-    const len = Math.min(255, foldedLength(words[id]));
     let slot = slotOf(h, wordMask);
+    // Two different words with one hash: the scanner confirms single words by their text, and a
+    // whole name by every word's hash, so a collision can only cost a lookup, never a match.
     while (wordKeys[slot] !== 0) slot = (slot + 1) & wordMask;
     wordKeys[slot] = h;
-    wordLens[slot] = len;
     wordIds[slot] = id;
   }
 
   // Sequence table.
   const nV = vFlags.length;
   const sSize = tableSize(nV);
-  const seqKeys = new Uint32Array(sSize);
+  const seqKeys = new Int32Array(sSize);
   const seqIds = new Int32Array(sSize).fill(-1);
   const seqMask = sSize - 1;
   let totalWords = 0;
   for (const ws of vWords) totalWords += ws.length;
-  const variantWords = new Uint32Array(totalWords);
+  const variantWords = new Int32Array(totalWords);
   const variantWordStart = new Uint32Array(nV);
   const variantWordCount = new Uint8Array(nV);
   let off = 0;
@@ -279,12 +278,11 @@ export function buildNameIndex(input: BuildNameIndexInput): NameIndex {
   }
 
   const bytes =
-    wordKeys.byteLength + wordLens.byteLength + wordIds.byteLength + seqKeys.byteLength + seqIds.byteLength +
+    wordKeys.byteLength + wordIds.byteLength + seqKeys.byteLength + seqIds.byteLength +
     variantWords.byteLength + variantWordStart.byteLength + variantWordCount.byteLength + nV;
 
-  return {
+  const index: NameIndex = {
     wordKeys,
-    wordLens,
     wordIds,
     wordMask,
     words,
@@ -304,4 +302,6 @@ export function buildNameIndex(input: BuildNameIndexInput): NameIndex {
     maxWords,
     stats: { pupilVariants, staffVariants, words: words.length, bytes },
   };
+  warmUpScanner(index);
+  return index;
 }
