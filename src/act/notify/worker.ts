@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Deliverer, DeliveryResult } from '../deliver.ts';
+import { redactAddresses, type Deliverer, type DeliveryResult } from '../deliver.ts';
 import { traceHeader } from '../trace.ts';
 import type { Store } from '../../store/index.ts';
 import { appendHistory, findIncident, heldMessage, transition, type Incident } from '../../store/incidents.ts';
@@ -99,12 +99,12 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         await markFailed(trx, ids, id, detail);
         for (const r of rows) await appendHistory(trx, r.reference, 'hallmonitor', 'notice-failed', `${r.template} notice could not be delivered after ${r.attempts} attempt(s): ${detail}`, now());
       });
-      log?.error({ event: 'notice-failed', template: rows[0].template, references: rows.map((r) => r.reference), detail }, 'notification could not be delivered');
+      log?.error({ event: 'notice-failed', template: rows[0].template, references: rows.map((r) => r.reference), detail: redactAddresses(detail) }, 'notification could not be delivered');
       return { state: 'failed', detail };
     }
     const next = backoff(attempts);
     await markRetry(db, ids, id, next, detail);
-    log?.warn({ event: 'notice-deferred', template: rows[0].template, references: rows.map((r) => r.reference), attempts, next: next.toISOString(), detail }, 'notification deferred; will retry');
+    log?.warn({ event: 'notice-deferred', template: rows[0].template, references: rows.map((r) => r.reference), attempts, next: next.toISOString(), detail: redactAddresses(detail) }, 'notification deferred; will retry');
     return { state: 'retrying', detail, nextAttempt: next };
   }
 
@@ -146,7 +146,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         await appendHistory(trx, row.reference, 'hallmonitor', 'release-failed', detail, now());
         if (reopen) await transition(trx, row.reference, ['released'], 'open', now());
       });
-      log?.error({ event: 'release-failed', reference: row.reference, detail }, 'released message could not be delivered');
+      log?.error({ event: 'release-failed', reference: row.reference, detail: redactAddresses(detail) }, 'released message could not be delivered');
       return { state: 'failed', detail };
     };
     if (!held?.raw || !inc) return fail('the held message is no longer in the quarantine', false);
@@ -168,7 +168,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     }
     const next = backoff(row.attempts);
     await markRetry(db, [row.id], id, next, describe(result));
-    log?.warn({ event: 'release-deferred', reference: row.reference, attempts: row.attempts, detail: describe(result) }, 'released message deferred; will retry');
+    log?.warn({ event: 'release-deferred', reference: row.reference, attempts: row.attempts, detail: redactAddresses(describe(result)) }, 'released message deferred; will retry');
     return { state: 'retrying', detail: describe(result), nextAttempt: next };
   }
 
@@ -194,7 +194,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         const detail = (err as Error).message;
         const next = backoff(g[0].attempts);
         await markRetry(db, g.map((r) => r.id), id, next, detail).catch(() => undefined);
-        log?.error({ event: 'outbox-error', references: g.map((r) => r.reference), err: detail }, 'outbox job failed; will retry');
+        log?.error({ event: 'outbox-error', references: g.map((r) => r.reference), err: redactAddresses(detail) }, 'outbox job failed; will retry');
         outcome = { state: 'retrying', detail, nextAttempt: next };
       }
       for (const r of g) outcomes.set(r.id, outcome);
