@@ -59,7 +59,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const logger = opts.logger ?? createLogger(config);
   // Schools, policies and rosters are validated before anything opens or listens: a bad policy
   // or an unreadable roster refuses to start.
-  const directory = new TenantDirectory(loadTenants(config));
+  const specs = loadTenants(config);
+  if (specs.length === 1 && !config.tenants && opts.policyOverrides?.schoolDomains?.length) specs[0].domains = opts.policyOverrides.schoolDomains.map((d) => d.toLowerCase());
+  const directory = new TenantDirectory(specs);
   const examiners = new Map<string, Examiner>();
   let stopTrustWatch: (() => void) | undefined;
   let inspector: Inspector;
@@ -137,7 +139,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   let receiver: Receiver;
   try {
-    receiver = await startReceiver(config, handler, logger, directory.single ? {} : {
+    receiver = await startReceiver(config, handler, logger, !directory.checksSenders ? {} : {
       tenantOf: (sender, user) => directory.resolve(sender, user)?.id,
     });
   } catch (err) {

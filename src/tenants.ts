@@ -14,7 +14,7 @@ export const SINGLE_TENANT = 'school';
 export interface TenantSpec {
   id: string;
   name: string;
-  /** The school's own domains (subdomains included). Empty only for the single tenant. */
+  /** The school's own domains (subdomains included). Empty only for a single school that has not listed them (then any sender is accepted). */
   domains: string[];
   /** Authenticated relay users (relay.users[].username) that send for this school. */
   relayUsers: string[];
@@ -31,7 +31,10 @@ const TRUST_KEYS = ['name', 'roster'];
 export function loadTenants(config: Config): TenantSpec[] {
   const tenantsDoc = config.tenants;
   if (tenantsDoc === undefined) {
-    return [{ id: SINGLE_TENANT, name: String(config.school.name ?? 'the school'), domains: [], relayUsers: [], config }];
+    // A single school: when its domains are known, mail from other domains is refused too (with a
+    // Microsoft 365 connector, allow_networks holds ranges that other organisations share).
+    const domains = Array.isArray(config.school.domains) ? config.school.domains.filter((d): d is string => typeof d === 'string').map((d) => d.toLowerCase().replace(/^@/, '')) : [];
+    return [{ id: SINGLE_TENANT, name: String(config.school.name ?? 'the school'), domains, relayUsers: [], config }];
   }
   const p = new Problems();
   const trust = config.trust ?? {};
@@ -122,7 +125,7 @@ export class TenantDirectory {
 
   /** The authenticated relay user decides first; then the sender's domain. */
   resolve(sender: string, user?: string): TenantSpec | undefined {
-    if (this.single) return this.tenants[0];
+    if (this.single && this.tenants[0].domains.length === 0) return this.tenants[0];
     if (user) {
       const t = this.byUser.get(user);
       if (t) return t;
@@ -130,6 +133,11 @@ export class TenantDirectory {
     const domain = domainOf(sender);
     if (!domain) return undefined;
     return this.tenants.find((t) => domainIn(domain, t.domains));
+  }
+
+  /** Whether senders are checked at all: several schools, or one that listed its domains. */
+  get checksSenders(): boolean {
+    return !this.single || this.tenants[0].domains.length > 0;
   }
 
   get(id: string): TenantSpec | undefined {

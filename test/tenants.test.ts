@@ -79,6 +79,19 @@ describe('tenants: configuration', () => {
   });
 });
 
+describe('a single school', () => {
+  const single = (school: Record<string, unknown>) => new TenantDirectory(loadTenants(validateConfig({ school }, '(test)', {}, {}, dir)));
+  it('with its domains listed, mail from other domains is refused; without, any sender is its own', () => {
+    const listed = single({ domains: ['oakfield.sch.uk'] });
+    expect(listed.checksSenders).toBe(true);
+    expect(listed.resolve('head@oakfield.sch.uk')?.id).toBe('school');
+    expect(listed.resolve('someone@other-tenant.onmicrosoft.com')).toBeUndefined();
+    const open = single({});
+    expect(open.checksSenders).toBe(false);
+    expect(open.resolve('anyone@anywhere.example')?.id).toBe('school');
+  });
+});
+
 describe('tenants: through the relay', () => {
   let sink: Sink;
   let gateway: Gateway;
