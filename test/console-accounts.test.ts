@@ -13,7 +13,7 @@ import { startConsole, type ConsoleServer } from '../src/review/console/index.ts
 import { consoleDb } from '../src/review/console/migrations.ts';
 import { consoleSettings } from '../src/review/console/settings.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { BACKENDS, BIN, createStorage, type Backend, type TestStorage } from './quarantine-helpers.ts';
+import { BACKENDS, BIN, createPgDatabase, createStorage, type Backend, type TestStorage } from './quarantine-helpers.ts';
 
 /** Runs the real CLI in a child process, without blocking this process (the console under test runs here). */
 function run(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -168,6 +168,27 @@ describe.each(BACKENDS)('console accounts on %s', (backend: Backend) => {
       now = new Date(now.getTime() + 55 * 60_000);
       const r = await fetch(`${base}/queue`, { headers: { cookie: t.cookie! }, redirect: 'manual' });
       expect(r.status, `after ${(i + 1) * 55} minutes`).toBe(i < 8 ? 200 : 303);
+    }
+  });
+});
+
+describe('console tables on a shared PostgreSQL database', () => {
+  it('are created once when several gateways start together', async () => {
+    const pgdb = await createPgDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-console-pg-'));
+    try {
+      const config = validateConfig({ hostname: 'h', data_dir: dir, health: { listen: null }, store: { database_url: pgdb.url } }, '(test)', {}, {}, dir);
+      const stores = await Promise.all([1, 2, 3].map(() => openStore(config)));
+      try {
+        const dbs = await Promise.all(stores.map((s) => consoleDb(s)));
+        const rows = await dbs[0].selectFrom('console_migration' as never).selectAll().execute();
+        expect(rows).toHaveLength(1);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    } finally {
+      await pgdb.drop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
