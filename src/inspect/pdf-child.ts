@@ -1,12 +1,18 @@
 // The PDF reader process. pdfjs-dist inflates content streams fully and its memory lives outside
 // the V8 heap, so worker resourceLimits do not bound it (extraction.md §4): it runs here, in a
 // child process started under an OS data-segment limit (ulimit -d) and killed on a deadline.
-// Protocol (IPC, advanced serialization): in {id, bytes, maxChars}, out PdfReply.
+// Protocol (IPC, advanced serialization): in PdfRequest, out PdfReply. A large PDF comes as the
+// path of a private temp file rather than inline, so the gateway does not hold a serialized copy.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
 export interface PdfRequest {
   id: number;
-  bytes: Uint8Array;
+  /** The PDF itself, or… */
+  bytes?: Uint8Array;
+  /** …the file holding it. */
+  path?: string;
   maxChars: number;
   /** Embedded files: how many, and how many bytes in all, may be handed back. */
   maxFiles: number;
@@ -23,7 +29,19 @@ export interface PdfEmbeddedFile {
 
 export type PdfReply =
   | { id: number; ok: true; userPassword: true }
-  | { id: number; ok: true; userPassword: false; ownerPasswordOnly: boolean; text: string; truncated: boolean; pages: number; failedPages: number; embedded: PdfEmbeddedFile[] }
+  | {
+      id: number;
+      ok: true;
+      userPassword: false;
+      ownerPasswordOnly: boolean;
+      /** The text, or '' when it was written to textPath (large text from a PDF that came as a file). */
+      text: string;
+      textPath?: string;
+      truncated: boolean;
+      pages: number;
+      failedPages: number;
+      embedded: PdfEmbeddedFile[];
+    }
   | { id: number; ok: false; error: string };
 
 async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promise']>, req: PdfRequest): Promise<PdfEmbeddedFile[]> {
@@ -64,7 +82,8 @@ async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promis
 
 async function read(req: PdfRequest): Promise<PdfReply> {
   // pdfjs refuses a Buffer: hand it a plain Uint8Array view of the same memory.
-  const data = new Uint8Array(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
+  const src = req.path ? readFileSync(req.path) : (req.bytes ?? new Uint8Array(0));
+  const data = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
   const task = getDocument({
     data,
     disableFontFace: true,
@@ -117,7 +136,14 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       truncated = true;
     }
     const embedded = await embeddedFiles(doc, req);
-    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, truncated, pages: doc.numPages, failedPages, embedded };
+    let textPath: string | undefined;
+    if (req.path && text.length > 1024 * 1024) {
+      // Large text goes back the way the PDF came, sparing the gateway a serialized copy.
+      textPath = join(dirname(req.path), 'text.txt');
+      writeFileSync(textPath, text, { mode: 0o600 });
+      text = '';
+    }
+    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, textPath, truncated, pages: doc.numPages, failedPages, embedded };
   } finally {
     await task.destroy();
   }

@@ -3,10 +3,16 @@
 // child. Either way the next PDF gets a fresh child. The idle child does not hold the process open.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PdfReply, PdfRequest } from './pdf-child.ts';
 
 const childScript = fileURLToPath(new URL('./pdf-child.ts', import.meta.url));
+
+/** PDFs smaller than this travel inline over IPC; larger ones through a temp file. */
+const INLINE_BYTES = 1024 * 1024;
 
 export class PdfTimeoutError extends Error {}
 export class PdfCrashError extends Error {}
@@ -32,10 +38,28 @@ export class PdfReader {
     this.memoryMb = memoryMb;
   }
 
-  read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number): Promise<PdfReply> {
-    if (this.closed) return Promise.reject(new PdfCrashError('inspection is shut down'));
+  async read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number): Promise<PdfReply> {
+    if (this.closed) throw new PdfCrashError('inspection is shut down');
+    if (bytes.length < INLINE_BYTES) return this.enqueue({ id: this.nextId++, bytes, ...caps }, deadline);
+    // Large: through a private temp file, so no serialized copy sits in the gateway's memory.
+    const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-pdf-'));
+    try {
+      const path = join(dir, 'input.pdf');
+      await writeFile(path, bytes, { mode: 0o600 });
+      const reply = await this.enqueue({ id: this.nextId++, path, ...caps }, deadline);
+      if (reply.ok && !reply.userPassword && reply.textPath) {
+        reply.text = await readFile(reply.textPath, 'utf8');
+        reply.textPath = undefined;
+      }
+      return reply;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private enqueue(req: PdfRequest, deadline: number): Promise<PdfReply> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ req: { id: this.nextId++, bytes, ...caps }, deadline, resolve, reject });
+      this.queue.push({ req, deadline, resolve, reject });
       this.pump();
     });
   }
