@@ -232,7 +232,7 @@ function u32le(n: number): Buffer {
 type BlockKey = (block: number) => Buffer;
 
 /** RC4 "standard" (version 1.1): MD5 based, 40-bit base key. */
-function rc4StandardKey(password: string, salt: Buffer): BlockKey {
+export function rc4StandardKey(password: string, salt: Buffer): BlockKey {
   const h0 = createHash('md5').update(Buffer.from(password, 'utf16le')).digest().subarray(0, 5);
   const buf = Buffer.alloc(16 * 21);
   for (let k = 0; k < 16; k++) {
@@ -244,7 +244,7 @@ function rc4StandardKey(password: string, salt: Buffer): BlockKey {
 }
 
 /** RC4 CryptoAPI: SHA-1 based, key size from the header (40-bit keys padded to 128 bits). */
-function rc4CryptoApiKey(password: string, salt: Buffer, keyBits: number): BlockKey {
+export function rc4CryptoApiKey(password: string, salt: Buffer, keyBits: number): BlockKey {
   const h0 = createHash('sha1').update(salt).update(Buffer.from(password, 'utf16le')).digest();
   const bytes = Math.max(5, Math.min(16, Math.floor((keyBits || 40) / 8)));
   return (block) => {

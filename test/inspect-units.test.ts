@@ -1,0 +1,164 @@
+// The byte-level helpers inspection is built on: text decoding and sniffing, HTML and RTF to text,
+// spreadsheet dates, Office RC4 keys, 7-Zip listing, and how containers combine encryption.
+import { describe, expect, it } from 'vitest';
+import iconv from 'iconv-lite';
+import { combineEncryption } from '../src/inspect/analyse.ts';
+import { rc4CryptoApiKey, rc4StandardKey } from '../src/inspect/legacy-office.ts';
+import { excelSerialToDate, isDateFormatCode } from '../src/inspect/office-xml.ts';
+import { parseSlt, safeFileName } from '../src/inspect/sevenzip.ts';
+import { cmsContentType, quickSniff } from '../src/inspect/sniff.ts';
+import { decodeTextBytes, htmlToText, looksLikeText, rtfToText, sniffTextKind } from '../src/inspect/text.ts';
+import type { AttachmentReport } from '../src/inspect/index.ts';
+import { firstLocalHeaderEncryption } from '../src/inspect/zip.ts';
+
+describe('text decoding and sniffing', () => {
+  it('decodes UTF-8 (with or without BOM), falls back to Windows-1252 for invalid UTF-8', () => {
+    expect(decodeTextBytes(Buffer.from('\ufeffZoë', 'utf8'))).toBe('Zoë');
+    expect(decodeTextBytes(Buffer.from('Zoë', 'utf8'))).toBe('Zoë');
+    expect(decodeTextBytes(iconv.encode('Zoë “quoted”', 'windows-1252'))).toBe('Zoë “quoted”');
+    expect(decodeTextBytes(Buffer.from('Zoë Smith, Year 5', 'utf16le'))).toBe('Zoë Smith, Year 5');
+  });
+
+  it('tells text from binary', () => {
+    expect(looksLikeText(Buffer.from('Name,Ref\r\nJo,1\r\n'))).toBe(true);
+    expect(looksLikeText(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]))).toBe(false);
+  });
+
+  it('recognises CSV (comma or semicolon), TSV, HTML, RTF, e-mail and plain text from content, not names', () => {
+    expect(sniffTextKind('Name,DOB,Ref\nJo,1/2/2010,A1\nAl,3/4/2011,A2\n', 'data.bin')).toBe('csv');
+    expect(sniffTextKind('Name;DOB\nJo;1/2/2010\nAl;3/4/2011\n')).toBe('csv');
+    expect(sniffTextKind('"Smith, Jo",12\n"Jones, Al",13\n')).toBe('csv');
+    expect(sniffTextKind('Name\tDOB\nJo\t1/2/2010\n')).toBe('tsv');
+    expect(sniffTextKind('  <!DOCTYPE html><html><body>x</body></html>')).toBe('html');
+    expect(sniffTextKind('{\\rtf1\\ansi hello}')).toBe('rtf');
+    expect(sniffTextKind('Received: from x\r\nFrom: a@b.example\r\nSubject: s\r\n\r\nbody')).toBe('eml');
+    expect(sniffTextKind('Dear parent,\nThe trip is on Friday.\n')).toBe('txt');
+    expect(sniffTextKind('From: someone\nSubject only\n')).toBe('txt');
+  });
+
+  it('routes files by magic numbers', () => {
+    expect(quickSniff(Buffer.from('PK\x03\x04rest', 'latin1')).route).toBe('zip');
+    expect(quickSniff(Buffer.from('junk%PDF-1.7', 'latin1')).route).toBe('pdf');
+    expect(quickSniff(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])).route).toBe('cfb');
+    expect(quickSniff(Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'))).toMatchObject({ route: 'sevenzip', format: 'rar' });
+    expect(quickSniff(Buffer.alloc(0)).route).toBe('empty');
+  });
+
+  it('reads the CMS content type of S/MIME parts', () => {
+    const oid = (last: number): Buffer => Buffer.from([0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, last, 0xa0, 0x80, 0, 0, 0]);
+    expect(cmsContentType(oid(3))).toBe('enveloped');
+    expect(cmsContentType(oid(2))).toBe('signed');
+    expect(cmsContentType(Buffer.from('not der at all..'))).toBeUndefined();
+  });
+});
+
+describe('HTML to text', () => {
+  it('keeps text, alt and title, decodes entities, drops script and style, breaks blocks', () => {
+    const { text } = htmlToText('<div>Dear&nbsp;parent</div><script>var x = "secret";</script><style>.a{}</style><p>Jo &amp; Al</p><img alt="photo of Jo"><table><tr><td>A</td><td>B</td></tr></table>', 1000);
+    expect(text).toContain('Dear parent\nJo & Al');
+    expect(text).toContain('photo of Jo');
+    expect(text).toContain('A\tB\t');
+    expect(text).not.toContain('secret');
+    expect(text).not.toContain('.a{}');
+  });
+
+  it('200,000 nested elements do not overflow the stack (the tokenizer is linear)', () => {
+    const deep = '<div>'.repeat(200_000) + 'needle' + '</div>'.repeat(200_000);
+    expect(htmlToText(deep, 1000).text.trim()).toBe('needle');
+  });
+
+  it('stops at the character cap and says so', () => {
+    const r = htmlToText('<p>' + 'x'.repeat(5000) + '</p>', 100);
+    expect(r.text.length).toBe(100);
+    expect(r.truncated).toBe(true);
+  });
+});
+
+describe('RTF to text', () => {
+  it('decodes \\u and \\\'hh escapes, skips font tables, pictures and optional destinations', () => {
+    const rtf = Buffer.from(
+      "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}{\\*\\generator Hidden;}{\\pict 89504e47}\\uc1 Zo\\u235?e D\\'e9sir\\'e9e\\par Year\\tab 5\\par{\\field{\\*\\fldinst HYPERLINK x}{\\fldrslt link}}}",
+      'latin1',
+    );
+    const { text } = rtfToText(rtf, 1000);
+    expect(text).toContain('Zoëe Désirée\nYear\t5\n');
+    expect(text).toContain('link');
+    expect(text).not.toContain('Arial');
+    expect(text).not.toContain('Hidden');
+    expect(text).not.toContain('89504e47');
+    expect(text).not.toContain('HYPERLINK');
+  });
+});
+
+describe('spreadsheet dates', () => {
+  it('recognises date number formats', () => {
+    expect(isDateFormatCode('dd/mm/yyyy')).toBe(true);
+    expect(isDateFormatCode('[$-809]dd mmmm yyyy')).toBe(true);
+    expect(isDateFormatCode('0.00')).toBe(false);
+    expect(isDateFormatCode('"day "0')).toBe(false);
+    expect(isDateFormatCode('#,##0')).toBe(false);
+  });
+
+  it('turns Excel serials into UK dates, including the 1900 leap-year quirk and the 1904 system', () => {
+    expect(excelSerialToDate(41715)).toBe('17/03/2014');
+    expect(excelSerialToDate(59)).toBe('28/02/1900');
+    expect(excelSerialToDate(61)).toBe('01/03/1900');
+    expect(excelSerialToDate(40253, true)).toBe('17/03/2014');
+    expect(excelSerialToDate(-5)).toBeUndefined();
+  });
+});
+
+describe('Office RC4 keys (checked against msoffcrypto-tool)', () => {
+  const salt = Buffer.from('e8772c1d91c56a37964761b280183217', 'hex');
+  it('RC4 (version 1.1) block keys', () => {
+    // The value msoffcrypto-tool's own documentation gives for password1 and this salt.
+    expect(rc4StandardKey('password1', salt)(0).toString('hex')).toBe('20bf32ddf540858c513744af0f24e03c');
+  });
+  it('RC4 CryptoAPI block keys, 128-bit and 40-bit (padded)', () => {
+    expect(rc4CryptoApiKey('password1', salt, 128)(0).toString('hex')).toBe('0bbfe179dab7da57a55ffda55f3c2cfc');
+    expect(rc4CryptoApiKey('password1', salt, 40)(3).toString('hex')).toBe('1c492ea95f0000000000000000000000');
+  });
+});
+
+describe('archives', () => {
+  it("parses 7-Zip's technical listing", () => {
+    const out = ['7-Zip [64] 26.02', '', 'Listing archive: a.7z', '', '--', 'Path = a.7z', 'Type = 7z', '', '----------', 'Path = dir', 'Folder = +', 'Size = 0', '', 'Path = dir/list.csv', 'Folder = -', 'Size = 105', 'Packed Size = 96', 'Encrypted = +', 'Method = LZMA2:12 7zAES:19', ''].join('\n');
+    const r = parseSlt(out);
+    expect(r.type).toBe('7z');
+    expect(r.entries).toEqual([
+      { path: 'dir', size: 0, packedSize: 0, encrypted: false, isDirectory: true, method: '' },
+      { path: 'dir/list.csv', size: 105, packedSize: 96, encrypted: true, isDirectory: false, method: 'LZMA2:12 7zAES:19' },
+    ]);
+  });
+
+  it('makes safe temp file names from hostile ones', () => {
+    expect(safeFileName('../../etc/passwd')).toBe('passwd');
+    expect(safeFileName('-rf pack.tar.gz')).toBe('rf_pack.tar.gz');
+    expect(safeFileName('....')).toBe('archive');
+  });
+
+  it('reads encryption from the first local header when the central directory cannot be read', () => {
+    const header = (flag: number, method: number): Buffer => {
+      const b = Buffer.alloc(30);
+      b.writeUInt32LE(0x04034b50, 0);
+      b.writeUInt16LE(flag, 6);
+      b.writeUInt16LE(method, 8);
+      return b;
+    };
+    expect(firstLocalHeaderEncryption(header(0x2001, 8))).toBe('zip-encrypted-directory');
+    expect(firstLocalHeaderEncryption(header(0x0001, 99))).toBe('winzip-aes');
+    expect(firstLocalHeaderEncryption(header(0x0001, 8))).toBe('zipcrypto');
+    expect(firstLocalHeaderEncryption(header(0x0000, 8))).toBeUndefined();
+  });
+
+  it('combines entry encryption into the container verdict', () => {
+    const e = (encryption: AttachmentReport['encryption']): AttachmentReport => ({ where: 'x', filename: 'x', size: 1, declaredType: '', realType: '', encryption, isImage: false, isMessage: false });
+    expect(combineEncryption('not-encrypted', [e('encrypted'), e('encrypted')], false)).toBe('encrypted');
+    expect(combineEncryption('not-encrypted', [e('encrypted'), e('encrypted')], true)).toBe('partly-encrypted');
+    expect(combineEncryption('not-encrypted', [e('encrypted'), e('not-encrypted')], false)).toBe('partly-encrypted');
+    expect(combineEncryption('not-encrypted', [e('partly-encrypted')], false)).toBe('partly-encrypted');
+    expect(combineEncryption('not-encrypted', [e('unknown'), e('not-encrypted')], false)).toBe('unknown');
+    expect(combineEncryption('not-encrypted', [e('not-encrypted')], false)).toBe('not-encrypted');
+    expect(combineEncryption('encrypted', [], false)).toBe('encrypted');
+  });
+});
