@@ -283,7 +283,15 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
   return { names, keywordHits, digitRegions, digitWords, digitStarts };
 }
 
-let scratch = {
+let scratch: {
+  cap: number;
+  start: Int32Array<ArrayBuffer>;
+  end: Int32Array<ArrayBuffer>;
+  hash: Int32Array<ArrayBuffer>;
+  word: Int32Array<ArrayBuffer>;
+  flag: Uint8Array<ArrayBuffer>;
+  digits: Int32Array<ArrayBuffer>;
+} = {
   cap: 4096,
   start: new Int32Array(4096),
   end: new Int32Array(4096),
@@ -293,7 +301,7 @@ let scratch = {
   digits: new Int32Array(4096),
 };
 
-function grow(a: Int32Array, cap: number): Int32Array {
+function grow(a: Int32Array<ArrayBuffer>, cap: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(cap);
   b.set(a);
   return b;

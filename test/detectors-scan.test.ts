@@ -1,0 +1,128 @@
+// DetectorSet.scan as the policy sees it: spans, redacted evidence, special-category proximity,
+// the password span, offsets in strings with accents, webmail domains.
+import { describe, it, expect } from 'vitest';
+import { compileDetectors, loadWebmailDomains, isWebmailAddress, redactName } from '../src/detect/index.ts';
+import { makeRoster } from '../src/roster/index.ts';
+import type { Pupil } from '../src/roster/types.ts';
+
+function roster(...names: Array<[string, string, Partial<Pupil>?]>) {
+  return makeRoster(names.map(([f, s, extra], i) => ({ id: `row-${i + 2}`, line: i + 2, contacts: [], legalForename: f, legalSurname: s, ...extra })));
+}
+
+const set = compileDetectors({ roster: roster(['Zoë', 'Okafor'], ['Jack', 'Hill'], ['Amelia', 'Brennan']), staff: [{ forename: 'Helen', surname: 'Brennan' }] });
+
+describe('special-category vocabulary', () => {
+  it('is not reported in a newsletter or policy with no pupil near it', () => {
+    const text =
+      'Safeguarding is everyone\'s business. Our child protection policy, SEN information report and ' +
+      'pupil premium strategy are on the website. Free school meals applications close on Friday.';
+    expect(set.scan(text, 'body').filter((d) => d.category === 'special-category')).toEqual([]);
+  });
+  it('is reported near a pupil name, saying what it is near', () => {
+    const found = set.scan('Zoë Okafor has an EHCP and receives free school meals.', 'body');
+    const special = found.filter((d) => d.category === 'special-category');
+    expect(special.map((d) => d.detector).sort()).toEqual(['special-disadvantage', 'special-send']);
+    for (const d of special) {
+      expect(d.near).toMatchObject({ detector: 'pupil-name', kind: 'pupil-name', strength: 'strong' });
+      expect(d.strength).toBe('strong');
+    }
+  });
+  it('is weak near a forename alone', () => {
+    const [d] = set.scan('I am worried about Zoë: she has asthma.', 'body').filter((x) => x.category === 'special-category');
+    expect(d).toMatchObject({ detector: 'special-health', strength: 'weak', near: { kind: 'pupil-name-part' } });
+  });
+  it('is reported near an identifier or a date of birth', () => {
+    const byUpn = set.scan('E873400112001 – looked after child, PEP due', 'body').filter((x) => x.category === 'special-category');
+    expect(byUpn[0]).toMatchObject({ detector: 'special-safeguarding', near: { kind: 'identifier', detector: 'uk-upn' } });
+    const byDob = set.scan('DOB 12/03/2014. Diagnosed with epilepsy.', 'body').filter((x) => x.category === 'special-category');
+    expect(byDob[0]).toMatchObject({ detector: 'special-health', near: { kind: 'date-of-birth' } });
+  });
+  it('is not reported when the pupil is mentioned far away', () => {
+    const text = 'Zoë Okafor won the poetry prize. ' + 'The weather was lovely all week. '.repeat(20) + 'Our SEN policy is under review.';
+    expect(set.scan(text, 'body').filter((x) => x.category === 'special-category')).toEqual([]);
+  });
+});
+
+describe('password in text', () => {
+  it('reports the span of the password itself, redacted', () => {
+    const text = 'Report attached (encrypted). The password is Tr33house! – please do not share it.';
+    const [d] = set.scan(text, 'body').filter((x) => x.detector === 'password-in-text');
+    expect(text.slice(d.start, d.end)).toBe('Tr33house!');
+    expect(d.evidence).toBe('**********');
+    expect(d.evidence).not.toContain('Tr33');
+    expect(d.category).toBe('password');
+  });
+  it.each(['password: hunter22', 'pw - Blue.Kettle.42', 'PASSWORD = s3cr3t', 'The pin is 4821'])('finds %j', (text) => {
+    expect(set.scan(text, 'body').some((x) => x.detector === 'password-in-text')).toBe(true);
+  });
+});
+
+describe('spans and evidence', () => {
+  it('gives UTF-16 indices for string input and byte offsets for a Buffer', () => {
+    const text = 'Café note: Zoë Okafor (Year 6)';
+    const [s] = set.scan(text, 'body').filter((d) => d.strength === 'strong');
+    expect(text.slice(s.start, s.end)).toBe('Zoë Okafor');
+    const buf = Buffer.from(text);
+    const [b] = set.scan(buf, 'body').filter((d) => d.strength === 'strong');
+    expect(buf.subarray(b.start, b.end).toString()).toBe('Zoë Okafor');
+    expect(b.start).toBe(s.start + 1); // "é" is two bytes in UTF-8, one UTF-16 unit
+    expect(s.evidence).toBe('Z** O*****');
+    expect(s.pupilIds).toEqual(['row-2']);
+  });
+  it('never puts the raw value in evidence or reason', () => {
+    const text = 'Jack Hill E873400112001 DOB 01/09/2013 NHS 943 476 5919 NI AB123456C mobile 07700 900123 password: Zebra99';
+    const found = set.scan(text, 'body');
+    expect(found.length).toBeGreaterThanOrEqual(7);
+    for (const d of found) {
+      for (const secret of ['Jack Hill', 'E873400112001', '01/09/2013', '943 476 5919', 'AB123456C', '07700 900123', 'Zebra99']) {
+        expect(d.evidence).not.toContain(secret);
+        expect(d.reason).not.toContain(secret);
+      }
+    }
+  });
+  it('reports a single forename once per text, with how often it occurs', () => {
+    const found = set.scan('Well done Zoë! Zoë was brilliant, and Zoë helped others.', 'body').filter((d) => d.detector === 'pupil-name');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ strength: 'weak', occurrences: 3, nameForm: 'forename' });
+  });
+  it('excludes staff: a name shared with a pupil is weak, a staff-only name is nothing', () => {
+    const staffOnly = set.scan('Please ask Helen Brennan.', 'body').filter((d) => d.detector === 'pupil-name' && d.strength === 'strong');
+    expect(staffOnly).toEqual([]);
+    const both = compileDetectors({ roster: roster(['Helen', 'Brennan']), staff: [{ forename: 'Helen', surname: 'Brennan' }] });
+    const [d] = both.scan('Helen Brennan', 'body');
+    expect(d).toMatchObject({ strength: 'weak', pupilIds: ['row-2'] });
+    expect(d.reason).toMatch(/member of staff/);
+  });
+  it('works without a roster (identifiers only) and on empty text', () => {
+    const bare = compileDetectors({});
+    expect(bare.scan('', 'body')).toEqual([]);
+    expect(bare.scan('Jack Hill E873400112001', 'body').map((d) => d.detector)).toEqual(['uk-upn']);
+    expect(bare.version).not.toBe(set.version);
+  });
+});
+
+describe('redactName', () => {
+  it('matches the contract example', () => {
+    expect(redactName('Jane Smith')).toBe('J*** S****');
+  });
+});
+
+describe('webmail domains', () => {
+  const domains = loadWebmailDomains(['@School-Parents.example', 'mail.example.']);
+  it('reads the shipped list', () => {
+    for (const d of ['gmail.com', 'googlemail.com', 'outlook.com', 'hotmail.co.uk', 'live.co.uk', 'yahoo.co.uk', 'icloud.com', 'me.com', 'aol.com', 'btinternet.com', 'sky.com', 'virginmedia.com', 'talktalk.net', 'proton.me', 'protonmail.com', 'gmx.com']) {
+      expect(domains.has(d), d).toBe(true);
+    }
+    expect([...domains].every((d) => !d.includes('#') && d === d.trim() && d === d.toLowerCase())).toBe(true);
+  });
+  it('adds the school’s own, normalised', () => {
+    expect(domains.has('school-parents.example')).toBe(true);
+    expect(domains.has('mail.example')).toBe(true);
+  });
+  it('matches addresses and subdomains, not look-alikes', () => {
+    expect(isWebmailAddress('Parent@GMAIL.com', domains)).toBe(true);
+    expect(isWebmailAddress('x@mail.yahoo.com', domains)).toBe(true);
+    expect(isWebmailAddress('head@school.sch.uk', domains)).toBe(false);
+    expect(isWebmailAddress('x@notgmail.com', domains)).toBe(false);
+  });
+});

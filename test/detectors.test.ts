@@ -1,0 +1,90 @@
+// Every detector proves itself: its examples that must match do, and those that must not
+// don't (gitleaks style). The registry refuses duplicates and detectors without examples. And
+// the speed tricks (byte-level fast paths, test()+search() locating) must never change results.
+import { describe, it, expect } from 'vitest';
+import { DETECTORS, checkRegistry } from '../detectors/index.ts';
+import type { Detector, DetectorExample, RosterDetector } from '../detectors/types.ts';
+import { compileDetectors, type Detection } from '../src/detect/index.ts';
+import { makeRoster } from '../src/roster/index.ts';
+import { syntheticPupils, syntheticCorpus, toRoster } from '../bench/detectors/corpus.ts';
+
+const rosterDetector = DETECTORS.find((d): d is RosterDetector => d.kind === 'roster')!;
+const exampleRoster = makeRoster(
+  rosterDetector.exampleRoster.map((p, i) => ({ id: `row-${i + 2}`, line: i + 2, contacts: [], ...p })),
+);
+const exampleStaff = rosterDetector.exampleStaff ?? [];
+const set = compileDetectors({ roster: exampleRoster, staff: exampleStaff });
+
+function examplesOf(d: Detector): DetectorExample[] {
+  return d.examples.match.map((m) => (typeof m === 'string' ? { text: m } : m));
+}
+
+describe.each(DETECTORS.map((d) => [d.id, d] as const))('detector %s', (_id, d) => {
+  it.each(examplesOf(d).map((e) => [e.text, e] as const))('finds %j', (_text, e) => {
+    const found = set.scan(e.text, 'body').filter((x) => x.detector === d.id);
+    const fitting = found.filter(
+      (x) => (!e.strength || x.strength === e.strength) && (!e.value || e.text.slice(x.start, x.end) === e.value),
+    );
+    expect(fitting, JSON.stringify(found)).not.toHaveLength(0);
+    for (const x of fitting) {
+      expect(x.evidence).not.toBe('');
+      expect(x.reason.length).toBeGreaterThan(10);
+      expect(x.category).toBe(d.category);
+    }
+  });
+  it.each(d.examples.noMatch.map((t) => [t] as const))('does not find %j', (text) => {
+    const found = set
+      .scan(text, 'body')
+      .filter((x) => x.detector === d.id && (d.kind === 'pattern' || x.strength === 'strong'));
+    expect(found).toEqual([]);
+  });
+});
+
+describe('the registry', () => {
+  it('accepts the shipped detectors', () => {
+    expect(() => checkRegistry()).not.toThrow();
+    expect(DETECTORS.length).toBeGreaterThanOrEqual(19);
+  });
+  it('refuses a duplicate id', () => {
+    const upn = DETECTORS.find((d) => d.id === 'uk-upn')!;
+    expect(() => checkRegistry([...DETECTORS, upn])).toThrow(/duplicate detector id "uk-upn"/);
+  });
+  it('refuses a detector without examples that must not match', () => {
+    const upn = DETECTORS.find((d) => d.id === 'uk-upn')!;
+    expect(() => checkRegistry([{ ...upn, id: 'x-upn', examples: { match: ['x'], noMatch: [] } }])).toThrow(/examples/);
+  });
+  it('refuses a pattern that RE2 cannot compile (no backtracking features)', () => {
+    const upn = DETECTORS.find((d) => d.id === 'uk-upn')!;
+    const bad = { ...upn, id: 'backref', patterns: ['(a)\\1'] } as Detector;
+    expect(() => compileDetectors({ detectors: [bad] })).toThrow(/RE2/);
+  });
+  it('refuses a pattern detector without keywords or a prefilter', () => {
+    const pw = DETECTORS.find((d) => d.id === 'password-in-text')!;
+    expect(() => checkRegistry([{ ...pw, keywords: [] } as Detector])).toThrow(/keywords or the digits prefilter/);
+  });
+});
+
+describe('speed tricks change nothing', () => {
+  const key = (d: Detection) => `${d.detector}|${d.start}|${d.end}|${d.strength}|${d.score}|${d.evidence}|${d.near?.kind ?? ''}`;
+  const pupils = syntheticPupils(400, 99);
+  const roster = toRoster(pupils);
+  const fast = compileDetectors({ roster });
+  const exact = compileDetectors({ roster, fastPaths: false, exactLocate: true });
+  const docs = syntheticCorpus(150_000, pupils, 3);
+  const extra = [
+    ...DETECTORS.flatMap((d) => [...examplesOf(d).map((e) => e.text), ...d.examples.noMatch]),
+    'DOB\nx_12/03/2014 é12/03/2014 12/03/2014_ 1/12/03/2014 123/03/2014 12/03/2114 32/01/2014 00/01/2014',
+    'UPN E873400112001x E873400112001_ _E873400112001 e873400112001 E8734001120012 (E873400112001)',
+    'sort code 12-03-14 DOB 12-03-14 account 12345678 tel +44 (0)20 7946 0123 and (01632) 960000',
+  ];
+  it('gives identical findings with and without fast paths and cheap locating', () => {
+    let compared = 0;
+    for (const text of [...docs.map((d) => d.text), ...extra.map((t) => Buffer.from(t))]) {
+      const a = fast.scan(text, 'body').map(key);
+      const b = exact.scan(text, 'body').map(key);
+      expect(a).toEqual(b);
+      compared += a.length;
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+});
