@@ -117,6 +117,12 @@ export function whereTitle(where: string): string {
   return where;
 }
 
+/** An email address that may wrap before the @ rather than mid-word. */
+export function address(a: string): Html {
+  const at = a.lastIndexOf('@');
+  return at > 0 ? html`${a.slice(0, at)}<wbr>${a.slice(at)}` : html`${a}`;
+}
+
 export function bytes(n: number): string {
   if (n < 1024) return `${n} bytes`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;

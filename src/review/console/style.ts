@@ -16,7 +16,8 @@ header.top{background:#1d2b4f;color:#fff;border-bottom:6px solid #3d7cc9}
 header.top .bar{max-width:80rem;margin:0 auto;padding:.6rem 1.25rem;display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.5rem}
 header.top .brand{font-weight:700;font-size:1.2rem;color:#fff;text-decoration:none;letter-spacing:.01em}
 header.top .brand span{font-weight:400;opacity:.9;font-size:1rem;margin-left:.5rem}
-header.top nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem}
+header.top nav{order:3;flex-basis:100%}
+header.top nav ul{list-style:none;margin:0 0 0 -.7rem;padding:0;display:flex;flex-wrap:wrap;gap:.25rem}
 header.top nav a{display:block;color:#fff;text-decoration:none;padding:.35rem .7rem;border-radius:3px}
 header.top nav a:hover{background:#2f4271}
 header.top nav a[aria-current="page"]{background:#fff;color:#1d2b4f;font-weight:600}
@@ -47,7 +48,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .table-wrap table{border:0}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:3px;font-size:.85rem;font-weight:600;border:1px solid transparent}
 td .badge{margin:.1rem 0}
-td.addr{overflow-wrap:anywhere;min-width:9rem;max-width:16rem}
+td.addr{overflow-wrap:break-word;min-width:9rem;max-width:16rem}
 td.when{white-space:nowrap}
 td.subj{min-width:10rem;max-width:20rem;overflow-wrap:anywhere}
 nav.jump{margin:-.25rem 0 1rem;font-size:.95rem}
@@ -134,6 +135,5 @@ legend{font-weight:600;padding:0}
 .radios label{font-weight:400}
 .visually-hidden{position:absolute!important;width:1px;height:1px;margin:0;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 footer.foot{max-width:80rem;margin:0 auto;padding:1rem 1.25rem 2rem;color:#505a5f;font-size:.9rem}
-@media (min-width:72rem){header.top .bar{flex-wrap:nowrap}header.top .brand span{white-space:nowrap}}
 @media print{header.top,footer.foot,.actions,form.filters,.skip{display:none}body{background:#fff}}
 `;

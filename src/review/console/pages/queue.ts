@@ -8,7 +8,7 @@ import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext } from '../context.ts';
 import { localDayStart, runningClocks, subjectsFor } from '../data.ts';
 import { html, query, type Html } from '../html.ts';
-import { duration, formatTime, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
+import { address, duration, formatTime, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
 import { can, canDecide } from '../roles.ts';
 
 export interface QueueFilters {
@@ -97,8 +97,8 @@ ${shown.map((i) => html`<tr>
 ${anyBulk ? html`<td>${decidable(i) ? html`<input type="checkbox" name="ref" value="${i.reference}" id="sel-${i.reference}" form="bulk-release"><label class="visually-hidden" for="sel-${i.reference}">Select ${i.reference}</label>` : ''}</td>` : ''}
 <td class="when">${time(i.detectedAt, tz)}</td>
 <td><a href="/incidents/${i.reference}">${i.reference}</a>${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
-<td class="addr">${i.sender || html`<span class="muted">(no sender)</span>`}</td>
-<td class="addr">${i.recipients.slice(0, 3).map((r, n) => html`${n ? html`<br>` : ''}${r}`)}${i.recipients.length > 3 ? html`<br><span class="muted">and ${i.recipients.length - 3} more</span>` : ''}</td>
+<td class="addr">${i.sender ? address(i.sender) : html`<span class="muted">(no sender)</span>`}</td>
+<td class="addr">${i.recipients.slice(0, 3).map((r, n) => html`${n ? html`<br>` : ''}${address(r)}`)}${i.recipients.length > 3 ? html`<br><span class="muted">and ${i.recipients.length - 3} more</span>` : ''}</td>
 <td class="subj">${subjects.get(i.reference) || html`<span class="muted">(no subject)</span>`}</td>
 <td><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
 <td>${severityBadge(i.severity)}</td>
