@@ -420,7 +420,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   });
   decide('reject', async (c, user, ref, b) => {
     const reason = field(b, 'reason');
-    if (reason.length < 3) return needReason(c, user, ref, 'why it is rejected (the sender reads this)');
+    if (reason.length < 3) return needReason(c, user, ref, 'why it is rejected');
     await rejectIncident(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
     return 'rejected';
   });
