@@ -184,6 +184,14 @@ export function safeFindings(findings: Incident['findings']): SafeFinding[] {
   }));
 }
 
+const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {
+  open: (i) => (i.action === 'quarantine' ? 'waiting for a decision' : 'near miss, nothing was sent'),
+  released: () => 'released and delivered',
+  rejected: () => 'rejected, not sent',
+  'reported-to-ico': () => 'reported to the ICO',
+  'closed-no-breach': () => 'closed, no breach',
+};
+
 export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean }
 
 /** Everything a template may show about one incident. */
@@ -203,6 +211,8 @@ export function incidentView(t: Templates, s: NotifySettings, inc: Incident, ext
     held: inc.action === 'quarantine',
     not_sent: inc.action === 'block',
     near_miss: inc.kind === 'near-miss',
+    status: inc.status,
+    status_text: STATUS_TEXT[inc.status](inc),
     rules,
     first_rule: rules[0] ?? null,
     findings,
