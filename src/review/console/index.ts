@@ -93,20 +93,29 @@ export async function startConsole(config: Config, store: Store, deps: ConsoleDe
   // instance lists them all.
   const name = deps.instanceName ?? `${config.hostname} (${os.hostname()}, pid ${process.pid})`;
   const startedAt = ctx.now().toISOString();
-  const beat = async () => {
-    let status: GatewayStatus = {};
-    try {
-      status = (await deps.status?.()) ?? {};
-    } catch (err) {
-      status = { ok: false, error: (err as Error).message };
+  // The gateway's status includes a next-hop probe (an SMTP connection): it is asked afresh at
+  // most every 5 minutes, or when someone opens System health; between, the heartbeat only says
+  // "still here".
+  let lastStatus: GatewayStatus = {};
+  let lastAskedAt = 0;
+  const beat = async (fresh = false) => {
+    const nowMs = ctx.now().getTime();
+    if (fresh || nowMs - lastAskedAt >= 300_000) {
+      try {
+        lastStatus = (await deps.status?.()) ?? {};
+      } catch (err) {
+        lastStatus = { ok: false, error: (err as Error).message };
+      }
+      lastAskedAt = nowMs;
     }
-    const now = ctx.now().toISOString();
-    await db.insertInto('console_instances').values({ name, started_at: startedAt, last_seen_at: now, detail: JSON.stringify(status) })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ last_seen_at: now, detail: JSON.stringify(status), started_at: startedAt }))
+    const now = new Date(nowMs).toISOString();
+    const detail = JSON.stringify(lastStatus);
+    await db.insertInto('console_instances').values({ name, started_at: startedAt, last_seen_at: now, detail })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ last_seen_at: now, detail, started_at: startedAt }))
       .execute();
-    return status;
+    return lastStatus;
   };
-  ctx.heartbeat = beat;
+  ctx.heartbeat = () => beat(true);
   await beat().catch((err: Error) => ctx.logger?.warn({ event: 'console-heartbeat-failed', err: err.message }, 'console heartbeat failed'));
   let beating: Promise<unknown> | undefined;
   const timer = setInterval(() => {
