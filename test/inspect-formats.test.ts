@@ -1,10 +1,14 @@
 // Inspection of real documents and archives, made in the test setup by the tools the issue names
 // (LibreOffice over UNO, zip, 7z, qpdf, tar; encrypted OOXML checked by msoffcrypto-tool).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import CFB from 'cfb';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import type { AttachmentReport, Inspection } from '../src/inspect/index.ts';
-import { inspectFixtures, mailWithAttachment, PUPIL_NAME, PUPIL_REF, SECOND_PUPIL } from './helpers/fixtures-tools.ts';
+import { encryptOoxmlAgile, inspectFixtures, mailWithAttachment, PUPIL_NAME, PUPIL_REF, SECOND_PUPIL } from './helpers/fixtures-tools.ts';
 import type { InspectFixtures } from './helpers/fixtures-tools.ts';
 
 let fx: InspectFixtures;
@@ -121,6 +125,37 @@ describe('encryption', () => {
     expect(attachment.encryption).toBe('not-encrypted');
     expect(attachment.encryptionDetail).toBe('xls-velvetsweatshop');
     expect(text).toContain(`${PUPIL_NAME}\t17/03/2014\t${PUPIL_REF}`);
+  });
+
+  it("an .xlsx encrypted with VelvetSweatshop (ECMA-376 Standard, by LibreOffice) is not encrypted, and is read", async () => {
+    const { attachment, text } = await inspectFile('velvet.xlsx');
+    expect(attachment.format).toBe('xlsx');
+    expect(attachment.encryption).toBe('not-encrypted');
+    expect(attachment.encryptionDetail).toBe('ooxml-velvetsweatshop');
+    expect(text).toContain(`${PUPIL_NAME}\t17/03/2014\t${PUPIL_REF}`);
+  });
+
+  it('Agile-encrypted OOXML (as Excel writes it): a real password is encrypted, VelvetSweatshop is read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-inspect-agile-'));
+    try {
+      const plain = fx.read('sheet.xlsx');
+      for (const [password, encryption, detail] of [
+        ['VelvetSweatshop', 'not-encrypted', 'ooxml-velvetsweatshop'],
+        ['Staff-only-2026', 'encrypted', 'ooxml-agile'],
+      ]) {
+        const agile = await encryptOoxmlAgile(plain, password);
+        // msoffcrypto-tool, an independent implementation, must decrypt it back to the original.
+        writeFileSync(join(dir, 'agile.xlsx'), agile);
+        execFileSync('msoffcrypto-tool', ['-p', password, 'agile.xlsx', 'plain.xlsx'], { cwd: dir });
+        expect(readFileSync(join(dir, 'plain.xlsx')).equals(plain)).toBe(true);
+        const result = await inspect(mailWithAttachment('book.xlsx', agile));
+        expect(result.attachments[0].encryption).toBe(encryption);
+        expect(result.attachments[0].encryptionDetail).toBe(detail);
+        expect(result.texts.some((t) => t.text.includes(PUPIL_REF))).toBe(encryption === 'not-encrypted');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a zip with one clear and one encrypted entry is partly encrypted; the clear entry is read', async () => {

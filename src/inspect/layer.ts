@@ -13,6 +13,7 @@ interface MsgReaderClass {
 }
 import type { ZipFile } from 'yauzl';
 import { analyseCfb, isMsg, MIME, readCfb } from './legacy-office.ts';
+import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import { cmsContentType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
@@ -349,6 +350,15 @@ async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
   }
   if (isMsg(container)) return msgLayer(input);
   const found = analyseCfb(container, input.budget.maxTextChars);
+  if (found.encryptedOoxml) {
+    // Excel opens a file encrypted with its built-in password without asking: not protected.
+    const plain = decryptWithDefaultPassword(found.encryptedOoxml.info, found.encryptedOoxml.pkg);
+    if (plain && quickSniff(plain).route === 'zip') {
+      const inner = await zipLayer({ ...input, bytes: plain });
+      if (inner.encryption === 'not-encrypted') inner.encryptionDetail = 'ooxml-velvetsweatshop';
+      return inner;
+    }
+  }
   return output(found.format, found.mime, {
     encryption: found.encryption,
     encryptionDetail: found.encryptionDetail,

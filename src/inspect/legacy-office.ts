@@ -23,6 +23,8 @@ export interface CfbFinding {
   truncated?: boolean;
   /** Plain-English reasons the contents could not be (fully) read. */
   problems: string[];
+  /** For password-protected OOXML: the streams, to try Excel's default password on. */
+  encryptedOoxml?: { info: Buffer; pkg: Buffer };
 }
 
 export const MIME = {
@@ -62,7 +64,7 @@ export function analyseCfb(container: CfbContainer, maxChars: number): CfbFindin
     if (major === 4 && minor === 4) detail = 'ooxml-agile';
     else if (minor === 2 && major >= 2 && major <= 4) detail = 'ooxml-standard';
     else if (minor === 3 && (major === 3 || major === 4)) detail = 'ooxml-extensible';
-    return { format: 'ooxml', mime: MIME.ooxml, encryption: 'encrypted', encryptionDetail: detail, problems: [] };
+    return { format: 'ooxml', mime: MIME.ooxml, encryption: 'encrypted', encryptionDetail: detail, problems: [], encryptedOoxml: { info, pkg } };
   }
   if (container.FullPaths.some((p) => p.startsWith('Root Entry/\u0006DataSpaces'))) {
     return { format: 'ooxml', mime: MIME.ooxml, encryption: 'encrypted', encryptionDetail: 'rights-management', problems: [] };

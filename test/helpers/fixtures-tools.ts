@@ -42,6 +42,7 @@ const officeJobs = [
   { ...calc, out: 'sheet.xls', filter: 'MS Excel 97' },
   { ...calc, out: 'encrypted.xls', filter: 'MS Excel 97', password: PASSWORD },
   { ...calc, out: 'velvet.xls', filter: 'MS Excel 97', password: 'VelvetSweatshop' },
+  { ...calc, out: 'velvet.xlsx', filter: 'Calc MS Excel 2007 XML', ooxml_password: 'VelvetSweatshop' },
   { ...calc, out: 'sheet.ods', filter: 'calc8' },
   { ...calc, out: 'encrypted.ods', filter: 'calc8', password: PASSWORD },
   { ...impress, out: 'slides.pptx', filter: 'Impress MS PowerPoint 2007 XML' },
@@ -156,6 +157,7 @@ function generate(dir: string): void {
     tool('msoffcrypto-tool', ['-p', PASSWORD, f, 'decrypted-' + f], { cwd: dir });
   }
   tool('msoffcrypto-tool', ['-p', 'VelvetSweatshop', 'velvet.xls', 'decrypted-velvet.xls'], { cwd: dir });
+  tool('msoffcrypto-tool', ['-p', 'VelvetSweatshop', 'velvet.xlsx', 'decrypted-velvet.xlsx'], { cwd: dir });
   // PDFs: a user password, and an owner password only (opens without one).
   tool('qpdf', ['--encrypt', PASSWORD, 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'user-password.pdf'], { cwd: dir });
   tool('qpdf', ['--encrypt', '', 'owner-' + PASSWORD, '256', '--', 'doc.pdf', 'owner-only.pdf'], { cwd: dir });
@@ -282,5 +284,60 @@ export async function makeOutlookMsg(m: { subject: string; body: string; to: str
     CFB.utils.cfb_add(c, `${dir}/__substg1.0_3707001F`, u16(a.name));
     CFB.utils.cfb_add(c, `${dir}/__substg1.0_37010102`, a.content);
   });
+  return CFB.write(c, { type: 'buffer' }) as Buffer;
+}
+
+/**
+ * Encrypts an OOXML package with ECMA-376 Agile encryption (AES-256-CBC, SHA-512, 100,000 spins),
+ * as Excel 2010+ writes it. LibreOffice here writes only Standard encryption, so tests build Agile
+ * files with this and check them with msoffcrypto-tool, an independent implementation.
+ */
+export async function encryptOoxmlAgile(plain: Buffer, password: string): Promise<Buffer> {
+  const { createCipheriv, createHash, randomBytes } = await import('node:crypto');
+  const CFB = (await import('cfb')).default;
+  const le32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  const fit = (b: Buffer, n: number): Buffer => (b.length >= n ? b.subarray(0, n) : Buffer.concat([b, Buffer.alloc(n - b.length, 0x36)]));
+  const enc = (key: Buffer, iv: Buffer, data: Buffer): Buffer => {
+    const c = createCipheriv(`aes-${key.length * 8}-cbc`, key, iv);
+    c.setAutoPadding(false);
+    const padded = data.length % 16 ? Buffer.concat([data, Buffer.alloc(16 - (data.length % 16))]) : data;
+    return Buffer.concat([c.update(padded), c.final()]);
+  };
+  const keySalt = randomBytes(16);
+  const secret = randomBytes(32);
+  const pwSalt = randomBytes(16);
+  const spin = 100_000;
+  let h = createHash('sha512').update(pwSalt).update(Buffer.from(password, 'utf16le')).digest();
+  for (let i = 0; i < spin; i++) h = createHash('sha512').update(le32(i)).update(h).digest();
+  const keyFor = (block: number[]): Buffer => fit(createHash('sha512').update(h).update(Buffer.from(block)).digest(), 32);
+  const verifierInput = randomBytes(16);
+  const encInput = enc(keyFor([0xfe, 0xa7, 0xd2, 0x76, 0x3b, 0x4b, 0x9e, 0x79]), pwSalt, verifierInput);
+  const encValue = enc(keyFor([0xd7, 0xaa, 0x0f, 0x6d, 0x30, 0x61, 0x34, 0x4e]), pwSalt, createHash('sha512').update(verifierInput).digest());
+  const encKey = enc(keyFor([0x14, 0x6e, 0x0b, 0xe7, 0xab, 0xac, 0xd0, 0xd6]), pwSalt, secret);
+  const segments: Buffer[] = [];
+  for (let i = 0, pos = 0; pos < plain.length; i++, pos += 4096) {
+    const iv = fit(createHash('sha512').update(keySalt).update(le32(i)).digest(), 16);
+    segments.push(enc(secret, iv, plain.subarray(pos, pos + 4096)));
+  }
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(plain.length));
+  const pkg = Buffer.concat([size, ...segments]);
+  const b64 = (b: Buffer): string => b.toString('base64');
+  const xml =
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n' +
+    '<encryption xmlns="http://schemas.microsoft.com/office/2006/encryption" xmlns:p="http://schemas.microsoft.com/office/2006/keyEncryptor/password">' +
+    `<keyData saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512" saltValue="${b64(keySalt)}"/>` +
+    `<dataIntegrity encryptedHmacKey="${b64(randomBytes(64))}" encryptedHmacValue="${b64(randomBytes(64))}"/>` +
+    '<keyEncryptors><keyEncryptor uri="http://schemas.microsoft.com/office/2006/keyEncryptor/password">' +
+    `<p:encryptedKey spinCount="${spin}" saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512" saltValue="${b64(pwSalt)}" encryptedVerifierHashInput="${b64(encInput)}" encryptedVerifierHashValue="${b64(encValue)}" encryptedKeyValue="${b64(encKey)}"/>` +
+    '</keyEncryptor></keyEncryptors></encryption>';
+  const info = Buffer.concat([Buffer.from([4, 0, 4, 0, 0x40, 0, 0, 0]), Buffer.from(xml, 'utf8')]);
+  const c = CFB.utils.cfb_new();
+  CFB.utils.cfb_add(c, '/EncryptionInfo', info);
+  CFB.utils.cfb_add(c, '/EncryptedPackage', pkg);
   return CFB.write(c, { type: 'buffer' }) as Buffer;
 }
