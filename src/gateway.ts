@@ -18,8 +18,7 @@ import { loadTrustRosters } from './roster/trust.ts';
 import { openStore, type Store } from './store/index.ts';
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
-import { notifySettings } from './act/notify/settings.ts';
-import { loadTemplates } from './act/notify/compose.ts';
+import { noticeDirectory } from './act/notify/schools.ts';
 import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import type { ConsoleServer } from './review/console/index.ts';
@@ -104,11 +103,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     stopTrustWatch?.();
     for (const ex of examiners.values()) await ex.close();
   };
-  // Notification settings and templates first: a bad address or a broken template stops start-up.
-  const notify = notifySettings(config);
+  // Notification settings and templates first, every school's: a bad address or a broken template
+  // stops start-up.
+  const notices = noticeDirectory(config, directory.tenants);
+  const { settings: notify, templates } = notices.trust;
   const consoleWanted = consoleSettings(config).listen !== null;
-  const templates = loadTemplates(notify.templatesDir, config.source);
-  if (!notify.businessManager) logger.warn({ event: 'no-business-manager' }, 'school.business_manager is not set: nobody will be told about held mail');
+  for (const t of notices.tenants) {
+    if (!t.notices.settings.businessManager) {
+      logger.warn({ event: 'no-business-manager', tenant: t.id }, `school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
+    }
+  }
   const store = await openStore(config);
   logger.info({ event: 'store-open', kind: store.kind, location: store.location }, 'quarantine store ready');
   let capture: CaptureSink | undefined;
@@ -121,15 +125,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
   const outbox = startOutboxWorker({
-    store, deliverer, settings: notify, templates, hostname: config.hostname, logger,
+    store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, logger,
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
   });
-  const holdContext = { store, notify, hostname: config.hostname, onQueued: () => outbox.kick() };
   // Each school's own business manager and safeguarding lead are told about its held mail.
-  const holdContexts = new Map(directory.single ? [] : directory.tenants.map((t) => [t.id, { ...holdContext, notify: notifySettings(t.config) }]));
+  const holdContext = { store, notify, notifyFor: (t: string) => notices.school(t)?.settings, hostname: config.hostname, onQueued: () => outbox.kick() };
   const handler = createPipeline({
     hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
-    hold: (message, verdict, o) => holdMessage((message.tenant && holdContexts.get(message.tenant)) || holdContext, message, verdict, o),
+    hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
     blockMode: notify.blockMode,
   });
   const retention = startRetention(store, {

@@ -48,8 +48,8 @@ describe.each(BACKENDS)('store (%s)', (backend: Backend) => {
     const config = testConfig({ storage, sink });
     const more = await Promise.all([openStore(config), openStore(config), openStore(config)]);
     for (const s of more) await s.close();
-    const ran = await store.db.selectFrom('kysely_migration' as never).selectAll().execute();
-    expect(ran).toHaveLength(1);
+    const ran = await store.db.selectFrom('kysely_migration' as never).selectAll().execute() as Array<{ name: string }>;
+    expect(ran.map((r) => r.name).sort()).toEqual(['0001-quarantine-incidents-outbox', '0002-tenant']);
   });
 
   if (backend === 'sqlite') {

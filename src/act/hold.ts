@@ -11,6 +11,7 @@ import {
 import { enqueue } from '../store/outbox.ts';
 import type { IncidentStatus } from '../store/schema.ts';
 import type { ReceivedMessage, Verdict } from '../types.ts';
+import { SINGLE_TENANT } from '../tenants.ts';
 import { escalationNotices, holdNotices, isAutoSubmitted, rejectNotices } from './notify/plan.ts';
 import type { NotifySettings } from './notify/settings.ts';
 
@@ -18,7 +19,13 @@ export const SYSTEM_ACTOR = 'hallmonitor';
 
 export interface HoldContext {
   store: Store;
+  /** Who is told, and how: the school's settings (the trust's defaults when there are several schools). */
   notify: NotifySettings;
+  /**
+   * Each school's own settings by tenant id, when one service serves several: its business manager,
+   * safeguarding lead and domains decide who hears about its incidents. Unknown ids use `notify`.
+   */
+  notifyFor?: (tenant: string) => NotifySettings | undefined;
   /** This gateway's name, recorded on the incident. */
   hostname: string;
   now?: () => Date;
@@ -27,6 +34,11 @@ export interface HoldContext {
 }
 
 export interface HoldResult { reference: string; notices: number }
+
+/** The settings for one school's incidents. */
+export function schoolNotify(ctx: HoldContext, tenant: string): NotifySettings {
+  return ctx.notifyFor?.(tenant) ?? ctx.notify;
+}
 
 /** Thrown when a review action does not apply: unknown reference, or the incident has moved on. */
 export class IncidentActionError extends Error {
@@ -41,10 +53,12 @@ export async function holdMessage(ctx: HoldContext, message: ReceivedMessage, ve
   const now = ctx.now?.() ?? new Date();
   const sha256 = createHash('sha256').update(message.raw).digest('hex');
   const automatic = isAutoSubmitted(message.raw);
+  const tenant = message.tenant ?? SINGLE_TENANT;
   const result = await ctx.store.db.transaction().execute(async (trx) => {
     const reference = await nextReference(trx, now);
     const incident: Incident = {
       reference,
+      tenant,
       messageId: message.id,
       detectedAt: now,
       action: verdict.action as 'quarantine' | 'block',
@@ -80,6 +94,7 @@ export async function holdMessage(ctx: HoldContext, message: ReceivedMessage, ve
       escalated_at: null,
       held_by: ctx.hostname,
       updated_at: iso(now),
+      tenant,
     });
     await insertHeldMessage(trx, message, reference, verdict, sha256);
     const what = verdict.action === 'quarantine'
@@ -87,7 +102,7 @@ export async function holdMessage(ctx: HoldContext, message: ReceivedMessage, ve
       : opts.smtpReject ? 'blocked and refused at SMTP (near miss)' : 'blocked, not sent (near miss)';
     await appendHistory(trx, reference, SYSTEM_ACTOR, verdict.action === 'quarantine' ? 'held' : 'blocked',
       `${what}; rules: ${verdict.rules.join(', ') || 'none'}; severity ${verdict.severity}; ${message.raw.length} bytes kept (sha256 ${sha256.slice(0, 16)}…)`, now);
-    const rows = holdNotices(ctx.notify, incident, now, { automatic, smtpReject: !!opts.smtpReject });
+    const rows = holdNotices(schoolNotify(ctx, tenant), incident, now, { automatic, smtpReject: !!opts.smtpReject });
     await enqueue(trx, rows, now);
     return { reference, notices: rows.length };
   });
@@ -118,7 +133,7 @@ export async function releaseIncident(ctx: HoldContext, key: string, actor: stri
     }
     await appendHistory(trx, inc.reference, actor, 'released', reason || null, now);
     const [id] = await enqueue(trx, [{
-      job: 'release', template: 'release', recipient: '', reference: inc.reference, mode: 'immediate', due: now, actor,
+      job: 'release', template: 'release', recipient: '', reference: inc.reference, tenant: inc.tenant, mode: 'immediate', due: now, actor,
       messageIdHeader: '',
     }], now);
     return id;
@@ -139,7 +154,7 @@ export async function rejectIncident(ctx: HoldContext, key: string, actor: strin
     await appendHistory(trx, inc.reference, actor, 'rejected', reason || null, now);
     const raw = await trx.selectFrom('held_messages').select('raw').where('reference', '=', inc.reference).executeTakeFirst();
     const automatic = raw?.raw ? isAutoSubmitted(Buffer.from(raw.raw)) : false;
-    const rows = automatic ? [] : rejectNotices(ctx.notify, inc, now);
+    const rows = automatic ? [] : rejectNotices(schoolNotify(ctx, inc.tenant), inc, now);
     await enqueue(trx, rows, now);
     return rows.length;
   });
@@ -169,7 +184,7 @@ export async function updateIncident(ctx: HoldContext, key: string, actor: strin
       await updateIncidentFields(trx, inc.reference, { escalated_at: iso(now), potential_breach: 1, breach_marked_at: iso(now), ico_deadline: iso(deadline) }, now);
       await appendHistory(trx, inc.reference, actor, 'escalated', `potential breach; ICO deadline ${iso(deadline)}${reason ? `; ${reason}` : ''}`, now);
       if (inc.status === 'closed-no-breach') await transition(trx, inc.reference, ['closed-no-breach'], 'released', now);
-      const rows = escalationNotices(ctx.notify, { ...inc, potentialBreach: true, icoDeadline: deadline, escalatedAt: now }, now, actor);
+      const rows = escalationNotices(schoolNotify(ctx, inc.tenant), { ...inc, potentialBreach: true, icoDeadline: deadline, escalatedAt: now }, now, actor);
       await enqueue(trx, rows, now);
       queued += rows.length;
     }

@@ -9,6 +9,8 @@ type Db = Kysely<Database>;
 /** An incident as the rest of Hallmonitor sees it (JSON columns parsed). */
 export interface Incident {
   reference: string;
+  /** The school (tenant id) whose mail it was; 'school' for a single school. */
+  tenant: string;
   messageId: string;
   detectedAt: Date;
   action: 'quarantine' | 'block';
@@ -93,6 +95,7 @@ export async function appendHistory(db: Db, reference: string, actor: string, ac
 function toIncident(r: IncidentTable): Incident {
   return {
     reference: r.reference,
+    tenant: r.tenant,
     messageId: r.message_id,
     detectedAt: new Date(r.detected_at),
     action: r.action,
@@ -124,6 +127,8 @@ export async function findIncident(db: Db, key: string): Promise<Incident | unde
 }
 
 export interface IncidentFilter {
+  /** Only these schools' incidents (tenant ids). */
+  tenant?: string[];
   status?: IncidentStatus[];
   kind?: IncidentKind[];
   since?: Date;
@@ -135,6 +140,7 @@ export interface IncidentFilter {
 
 export async function listIncidents(db: Db, f: IncidentFilter = {}): Promise<Incident[]> {
   let q = db.selectFrom('incidents').selectAll('incidents');
+  if (f.tenant?.length) q = q.where('incidents.tenant', 'in', f.tenant);
   if (f.status?.length) q = q.where('incidents.status', 'in', f.status);
   if (f.kind?.length) q = q.where('incidents.kind', 'in', f.kind);
   if (f.since) q = q.where('incidents.detected_at', '>=', iso(f.since));

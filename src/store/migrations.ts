@@ -113,6 +113,17 @@ export function migrations(kind: StoreKind): MigrationProvider {
         }
       },
     },
+
+    // Many schools, one service: every incident (and every notice about it) belongs to a school,
+    // so each business manager sees, and is written to about, only their own school's mail.
+    // Rows from before are the single school's ('school', the id src/tenants.ts gives it).
+    '0002-tenant': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('incidents').addColumn('tenant', 'text', (c) => c.notNull().defaultTo('school')).execute();
+        await db.schema.createIndex('incidents_tenant').on('incidents').columns(['tenant', 'detected_at']).execute();
+        await db.schema.alterTable('outbox').addColumn('tenant', 'text', (c) => c.notNull().defaultTo('school')).execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

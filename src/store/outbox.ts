@@ -16,6 +16,8 @@ export interface NewOutboxRow {
   template: string;
   recipient: string;
   reference: string;
+  /** The incident's school (tenant id): the notice is composed with its settings and templates. */
+  tenant: string;
   mode: 'immediate' | 'digest';
   /** When it may first be sent: now, or the next digest time. */
   due: Date;
@@ -33,6 +35,7 @@ export async function enqueue(db: Db, rows: NewOutboxRow[], now: Date): Promise<
     template: r.template,
     recipient: r.recipient,
     reference: r.reference,
+    tenant: r.tenant,
     mode: r.mode,
     status: 'pending' as const,
     created_at: iso(now),

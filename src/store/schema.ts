@@ -34,6 +34,8 @@ export interface IncidentTable {
   /** Which gateway (hostname) held it. */
   held_by: string;
   updated_at: string;
+  /** The school (tenant id, src/tenants.ts) the message was sent for; 'school' for a single school. */
+  tenant: string;
 }
 
 /** The held message itself: kept whole until the quarantine retention period ends. */
@@ -87,6 +89,8 @@ export interface OutboxTable {
   /** Message-ID header, fixed when the row is written so a retry carries the same one. */
   message_id_header: string;
   actor: string | null;
+  /** The incident's school: the notice is written with that school's name, From address and templates. */
+  tenant: string;
 }
 
 /** System-level audit (retention purges): survives the incidents it talks about. */

@@ -24,7 +24,7 @@ export function senderMayBeTold(s: NotifySettings, sender: string, automatic: bo
 export function holdNotices(s: NotifySettings, inc: Incident, now: Date, opts: { automatic: boolean; smtpReject: boolean }): NewOutboxRow[] {
   const rows: NewOutboxRow[] = [];
   const row = (template: OutboxTemplate, recipient: string, mode: 'immediate' | 'digest', due: Date): NewOutboxRow => ({
-    job: 'notice', template, recipient, reference: inc.reference, mode, due, messageIdHeader: messageIdFor(inc.reference, template, s.hostname),
+    job: 'notice', template, recipient, reference: inc.reference, tenant: inc.tenant, mode, due, messageIdHeader: messageIdFor(inc.reference, template, s.hostname),
   });
   const mode = notifyModeFor(s, inc.rules);
   if (s.businessManager && mode !== 'none') {
@@ -42,14 +42,14 @@ export function holdNotices(s: NotifySettings, inc: Incident, now: Date, opts: {
 
 export function rejectNotices(s: NotifySettings, inc: Incident, now: Date): NewOutboxRow[] {
   if (inc.action !== 'quarantine' || !senderMayBeTold(s, inc.sender, false)) return [];
-  return [{ job: 'notice', template: 'sender-rejected', recipient: inc.sender, reference: inc.reference, mode: 'immediate', due: now, messageIdHeader: messageIdFor(inc.reference, 'sender-rejected', s.hostname) }];
+  return [{ job: 'notice', template: 'sender-rejected', recipient: inc.sender, reference: inc.reference, tenant: inc.tenant, mode: 'immediate', due: now, messageIdHeader: messageIdFor(inc.reference, 'sender-rejected', s.hostname) }];
 }
 
 export function escalationNotices(s: NotifySettings, inc: Incident, now: Date, actor: string): NewOutboxRow[] {
   const to = [s.businessManager, s.safeguardingLead && inc.severity >= s.safeguardingMinSeverity ? s.safeguardingLead : null]
     .filter((a): a is string => !!a)
     .filter((a, i, all) => all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i);
-  return to.map((recipient) => ({ job: 'notice' as const, template: 'business-manager-escalated', recipient, reference: inc.reference, mode: 'immediate' as const, due: now, actor, messageIdHeader: messageIdFor(inc.reference, 'escalated', s.hostname) }));
+  return to.map((recipient) => ({ job: 'notice' as const, template: 'business-manager-escalated', recipient, reference: inc.reference, tenant: inc.tenant, mode: 'immediate' as const, due: now, actor, messageIdHeader: messageIdFor(inc.reference, 'escalated', s.hostname) }));
 }
 
 /**

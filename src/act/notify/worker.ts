@@ -15,12 +15,19 @@ import { appendHistory, findIncident, heldMessage, transition, type Incident } f
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
 import { buildEmail, composeDigest, composeIncidentNotice, type Notice, type Templates } from './compose.ts';
 import type { NotifySettings } from './settings.ts';
+import type { SchoolNotices } from './schools.ts';
 
 export interface OutboxWorkerOptions {
   store: Store;
   deliverer: Deliverer;
+  /** The trust's (or the single school's) settings and templates. */
   settings: NotifySettings;
   templates: Templates;
+  /**
+   * Each school's own settings and templates, by tenant id (src/act/notify/schools.ts): a notice
+   * speaks as the incident's school. Unknown ids, or no lookup, use `settings` and `templates`.
+   */
+  schoolFor?: (tenant: string) => SchoolNotices | undefined;
   /** The name in the trace header of released mail. */
   hostname: string;
   logger?: Logger;
@@ -119,19 +126,21 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       await markFailed(db, rows.map((r) => r.id), id, 'incident no longer exists');
       return { state: 'failed', detail: 'incident no longer exists' };
     }
+    // Rows are grouped by school, so one digest never mixes two schools' incidents.
+    const { settings, templates } = o.schoolFor?.(first.tenant) ?? { settings: o.settings, templates: o.templates };
     let notice: Notice;
-    if (first.mode === 'digest') notice = composeDigest(o.templates, o.settings, incidents);
+    if (first.mode === 'digest') notice = composeDigest(templates, settings, incidents);
     else {
       const inc = incidents[0];
       const template = first.template === 'safeguarding-lead' ? 'business-manager' : first.template;
-      notice = composeIncidentNotice(o.templates, o.settings, template as Parameters<typeof composeIncidentNotice>[2], inc, {
+      notice = composeIncidentNotice(templates, settings, template as Parameters<typeof composeIncidentNotice>[2], inc, {
         safeguarding: first.template === 'safeguarding-lead',
         actor: first.actor ?? undefined,
       });
     }
-    const email = await buildEmail(o.settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);
+    const email = await buildEmail(settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);
     const result = await o.deliverer.deliver(
-      { mailFrom: o.settings.returnPath, mailFromParams: {}, rcptTo: [{ address: first.recipient }] },
+      { mailFrom: settings.returnPath, mailFromParams: {}, rcptTo: [{ address: first.recipient }] },
       [email],
     );
     return settle(rows, result, first.recipient);
@@ -178,7 +187,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const digests = new Map<string, OutboxRow[]>();
     for (const r of rows) {
       if (r.job === 'notice' && r.mode === 'digest') {
-        const key = `${r.template}\n${r.recipient.toLowerCase()}`;
+        const key = `${r.tenant}\n${r.template}\n${r.recipient.toLowerCase()}`;
         const g = digests.get(key);
         if (g) g.push(r);
         else digests.set(key, [r]);
