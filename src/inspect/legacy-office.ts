@@ -687,6 +687,11 @@ function analysePpt(container: CfbContainer, ppt: Buffer, maxChars: number): Cfb
     const type = ppt.readUInt16LE(pos + 2);
     const len = ppt.readUInt32LE(pos + 4);
     if ((verInst & 0x0f) === 0x0f) {
+      // Masters hold placeholder prompts ("Click to edit the title text format"), not content.
+      if (type === 0x03f8 /* MainMaster */) {
+        pos += 8 + len;
+        continue;
+      }
       pos += 8; // container: step into it
       continue;
     }
