@@ -29,7 +29,14 @@ export const defaultLimits: InspectionLimits = Object.freeze({
 export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): Promise<Inspection> {
   const started = performance.now();
   const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits);
-  const summary = await readMessage(ctx, raw, '', 0);
+  let summary: Awaited<ReturnType<typeof readMessage>>;
+  try {
+    summary = await readMessage(ctx, raw, '', 0);
+  } catch {
+    // Never a throw the relay has to guess about: an explicit finding, and the policy holds it.
+    ctx.problem('message', 'Inspection failed unexpectedly on this message, so it was not read completely');
+    summary = { subject: '', headers: [], to: [], cc: [], attachments: [] };
+  }
   const inspection: Inspection = {
     subject: summary.subject,
     headers: summary.headers,
