@@ -106,9 +106,9 @@ describe('the incident register on the command line (PostgreSQL)', () => {
     const r = await cli(['incidents', 'export', '--config', configFile]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('reference,detected_at,kind,action,status,rules,severity,sender,recipient_count,recipients,potential_breach,ico_deadline,escalated_at,decided_by,decided_at,decision');
+    expect(lines[0]).toBe('reference,school_id,school,detected_at,kind,action,status,rules,severity,sender,recipient_count,recipients,potential_breach,ico_deadline,escalated_at,decided_by,decided_at,decision');
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(new RegExp(`^${refs[0]},\\d{4}-.*Z,held,quarantine,closed-no-breach,unencrypted-sensitive-attachment,4,oakfield.sch.uk,2,coachtravel.example county.example.gov.uk,yes,.*,Sarah Jones,.*,closed-no-breach$`));
+    expect(lines[1]).toMatch(new RegExp(`^${refs[0]},school,${SCHOOL.name},\\d{4}-.*Z,held,quarantine,closed-no-breach,unencrypted-sensitive-attachment,4,oakfield.sch.uk,2,coachtravel.example county.example.gov.uk,yes,.*,Sarah Jones,.*,closed-no-breach$`));
     expect(lines[2]).toContain(`${refs[1]},`);
     expect(lines[2]).toContain(',near-miss,block,open,pupil-name-in-subject,2,');
     expect(lines[3]).toContain(',released,');

@@ -9,13 +9,16 @@ import type { IncidentStatus, Store } from '../store/index.ts';
 import type { Incident, HistoryEntry } from '../store/incidents.ts';
 import type { HoldContext } from '../act/hold.ts';
 import type { NotifySettings } from '../act/notify/settings.ts';
+import type { NoticeDirectory } from '../act/notify/schools.ts';
+import type { OutboxWorker } from '../act/notify/worker.ts';
+import type { Deliverer } from '../act/deliver.ts';
 
 // The statuses, repeated here so `--help` needs no database code loaded.
 const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'released', 'rejected', 'reported-to-ico', 'closed-no-breach'];
 
 /** Store, workflow and mail code is loaded only when a command runs, so other commands start fast. */
 async function lib() {
-  const [config, store, incidents, outbox, hold, settings, compose, worker, deliver] = await Promise.all([
+  const [config, store, incidents, outbox, hold, settings, compose, worker, deliver, schools, tenants] = await Promise.all([
     import('../config/index.ts'),
     import('../store/index.ts'),
     import('../store/incidents.ts'),
@@ -25,8 +28,10 @@ async function lib() {
     import('../act/notify/compose.ts'),
     import('../act/notify/worker.ts'),
     import('../act/deliver.ts'),
+    import('../act/notify/schools.ts'),
+    import('../tenants.ts'),
   ]);
-  return { ...config, ...store, ...incidents, ...outbox, ...hold, ...settings, ...compose, ...worker, ...deliver };
+  return { ...config, ...store, ...incidents, ...outbox, ...hold, ...settings, ...compose, ...worker, ...deliver, ...schools, ...tenants };
 }
 type Lib = Awaited<ReturnType<typeof lib>>;
 
@@ -34,6 +39,7 @@ type Lib = Awaited<ReturnType<typeof lib>>;
 class ActionError extends Error {}
 
 interface Common { config?: string; data?: string }
+interface Filtered extends Common { school?: string }
 interface Acting extends Common { as?: string; reason?: string }
 
 function defaultActor(): string {
@@ -59,16 +65,62 @@ function actingOptions(cmd: Command, reasonRequired: boolean): Command {
       : new Option('--reason <text>', 'why, recorded in the incident history'));
 }
 
-async function withStore<T>(opts: Common, fn: (store: Store, config: Config, notify: NotifySettings, l: Lib) => Promise<T>): Promise<T> {
+/** What a command knows about the schools this configuration serves. */
+interface Schools {
+  notices: NoticeDirectory;
+  /** More than one school: lists show which school each incident belongs to. */
+  several: boolean;
+  name(tenant: string): string;
+  /** A hold context whose review actions write to the incident's own school. */
+  hold(store: Store, config: Config): HoldContext;
+  /** An outbox worker composing each notice as its school, delivering through the next hop. */
+  worker(store: Store, config: Config, deliverer: Deliverer): OutboxWorker;
+}
+
+async function withStore<T>(opts: Common, fn: (store: Store, config: Config, notify: NotifySettings, l: Lib, schools: Schools) => Promise<T>): Promise<T> {
   const l = await lib();
   const config = l.loadConfig(opts.config, { dataDir: opts.data });
-  const notify = l.notifySettings(config);
+  const notices = l.noticeDirectory(config, l.loadTenants(config));
+  const notify = notices.trust.settings;
+  const names = new Map(notices.tenants.map((t) => [t.id, t.name]));
+  const schools: Schools = {
+    notices,
+    several: notices.tenants.length > 1,
+    name: (t) => names.get(t) ?? t,
+    hold: (store, cfg) => ({ store, notify, notifyFor: (t) => notices.school(t)?.settings, hostname: cfg.hostname }),
+    worker: (store, cfg, deliverer) => l.createOutboxWorker({
+      store, deliverer, settings: notify, templates: notices.trust.templates, schoolFor: notices.school, hostname: cfg.hostname,
+      retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000,
+    }),
+  };
   const store = await l.openStore(config, { poolSize: 2 });
   try {
-    return await fn(store, config, notify, l);
+    return await fn(store, config, notify, l, schools);
   } finally {
     await store.close();
   }
+}
+
+/** `--school a,b`: configured school ids (or ids that still have incidents in the register). */
+async function parseSchools(v: string | undefined, schools: Schools, store: Store): Promise<string[] | undefined> {
+  if (!v) return undefined;
+  const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (schools.notices.school(id)) continue;
+    const any = await store.db.selectFrom('incidents').select('reference').where('tenant', '=', id).limit(1).executeTakeFirst();
+    if (!any) throw new ActionError(`--school: "${id}" is not a school in this configuration (${schools.notices.tenants.map((t) => t.id).join(', ')})`);
+  }
+  return ids;
+}
+
+/** The school column of a list: shown when the configuration (or the list) has several schools. */
+function schoolColumn(list: Incident[], schools: Schools): (i: Incident) => string | undefined {
+  const show = schools.several || new Set(list.map((i) => i.tenant)).size > 1;
+  return (i) => (show ? i.tenant : undefined);
+}
+
+function schoolOption(cmd: Command): Command {
+  return cmd.option('--school <id>', 'only this school (its id under tenants:; comma-separated for several)');
 }
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -88,11 +140,12 @@ function parseStatuses(v: string | undefined): IncidentStatus[] | undefined {
   return list as IncidentStatus[];
 }
 
-function summaryLine(l: Lib, i: Incident, tz: string, purged?: boolean): string {
+function summaryLine(l: Lib, i: Incident, tz: string, school?: string): string {
   const when = l.formatLocal(i.detectedAt, tz).replace(/^\w+, /, '');
   const what = i.kind === 'near-miss' ? 'blocked' : 'held';
   return [
     i.reference.padEnd(15),
+    school === undefined ? '' : `${school.padEnd(14)} `,
     when.padEnd(24),
     i.status.padEnd(17),
     what.padEnd(8),
@@ -100,13 +153,14 @@ function summaryLine(l: Lib, i: Incident, tz: string, purged?: boolean): string 
     ` ${i.sender || '<>'} → ${i.recipients.length === 1 ? i.recipients[0] : `${i.recipients.length} recipients`}`,
     `  [${i.rules.join(', ')}]`,
     i.potentialBreach ? '  POTENTIAL BREACH' : '',
-    purged ? '  (message purged)' : '',
   ].join('');
 }
 
-function incidentJson(l: Lib, i: Incident): Record<string, unknown> {
+function incidentJson(l: Lib, i: Incident, schools: Schools): Record<string, unknown> {
   return {
     reference: i.reference,
+    school: i.tenant,
+    schoolName: schools.name(i.tenant),
     messageId: i.messageId,
     detectedAt: i.detectedAt.toISOString(),
     action: i.action,
@@ -124,9 +178,10 @@ function incidentJson(l: Lib, i: Incident): Record<string, unknown> {
   };
 }
 
-function printIncident(l: Lib, i: Incident, history: HistoryEntry[], tz: string, extra: string[]): void {
+function printIncident(l: Lib, i: Incident, history: HistoryEntry[], tz: string, extra: string[], schools: Schools): void {
   const lines = [
     `Incident ${i.reference}  (${i.kind === 'near-miss' ? 'near miss: blocked, nothing was sent' : 'held for review'})`,
+    ...(schools.several || i.tenant !== l.SINGLE_TENANT ? [`  school:     ${schools.name(i.tenant)} (${i.tenant})`] : []),
     `  status:     ${i.status}${i.potentialBreach ? `  — POTENTIAL BREACH, report to the ICO by ${i.icoDeadline ? l.formatLocal(i.icoDeadline, tz) : '?'}` : ''}`,
     `  detected:   ${l.formatLocal(i.detectedAt, tz)} by ${i.heldBy}`,
     `  from:       ${i.sender || '<> (null sender)'}`,
@@ -165,25 +220,27 @@ export function registerReviewCommands(program: Command): void {
     .description('Held mail: list it, look at it, release it to its recipients or reject it')
     .exitOverride();
 
-  commonOptions(quarantine.command('list'))
+  schoolOption(commonOptions(quarantine.command('list')))
     .description('List held messages waiting for a decision (or all held messages with --all)')
     .option('--all', 'include released, rejected and closed ones, and blocked near misses')
     .option('--json', 'one JSON object per line')
     .option('--limit <n>', 'at most this many', '200')
-    .action(async (opts: Common & { all?: boolean; json?: boolean; limit: string }) => {
-      await withStore(opts, async (store, _config, notify, l) => {
+    .action(async (opts: Filtered & { all?: boolean; json?: boolean; limit: string }) => {
+      await withStore(opts, async (store, _config, notify, l, schools) => {
         const list = await l.listIncidents(store.db, {
+          tenant: await parseSchools(opts.school, schools, store),
           status: opts.all ? undefined : ['open'],
           kind: opts.all ? undefined : ['held'],
           withMessage: !opts.all,
           limit: Math.max(1, Number(opts.limit) || 200),
         });
         if (opts.json) {
-          for (const i of list) out(JSON.stringify(incidentJson(l, i)));
+          for (const i of list) out(JSON.stringify(incidentJson(l, i, schools)));
           return;
         }
         if (!list.length) return out(opts.all ? 'No held messages.' : 'Nothing is waiting for review.');
-        for (const i of list) out(summaryLine(l, i, notify.timeZone));
+        const school = schoolColumn(list, schools);
+        for (const i of list) out(summaryLine(l, i, notify.timeZone, school(i)));
         out(`${list.length} message(s). Show one: hallmonitor quarantine show REFERENCE`);
       });
     });
@@ -195,7 +252,7 @@ export function registerReviewCommands(program: Command): void {
     .option('--save <file>', 'write the original message (.eml) to this file; recorded in the history')
     .option('--as <name>', 'who is looking (recorded when --save is used)', defaultActor())
     .action(async (key: string, opts: Common & { json?: boolean; save?: string; as: string }) => {
-      await withStore(opts, async (store, _config, notify, l) => {
+      await withStore(opts, async (store, _config, notify, l, schools) => {
         const inc = await mustFind(l, store, key);
         const msg = await l.heldMessage(store.db, inc.reference);
         const notices = await l.outboxFor(store.db, inc.reference);
@@ -207,7 +264,7 @@ export function registerReviewCommands(program: Command): void {
         const history = await l.incidentHistory(store.db, inc.reference);
         if (opts.json) {
           out(JSON.stringify({
-            ...incidentJson(l, inc),
+            ...incidentJson(l, inc, schools),
             message: msg ? { size: msg.size, sha256: msg.sha256, receivedAt: msg.receivedAt.toISOString(), purgedAt: msg.purgedAt?.toISOString() ?? null, envelope: msg.envelope } : null,
             notices: notices.map((n) => ({ job: n.job, template: n.template, recipient: n.recipient, mode: n.mode, status: n.status, attempts: n.attempts, sentAt: n.sent_at, lastError: n.last_error })),
             history: history.map((h) => ({ ...h, at: h.at.toISOString() })),
@@ -219,7 +276,7 @@ export function registerReviewCommands(program: Command): void {
           '  notices:',
           ...notices.map((n) => `    - ${n.job === 'release' ? 'release delivery' : `${n.template} → ${n.recipient}`} (${n.mode}): ${n.status}${n.sent_at ? ` ${n.sent_at}` : ''}${n.status !== 'sent' && n.last_error ? ` — ${n.last_error}` : ''}`),
         ];
-        printIncident(l, inc, history, notify.timeZone, extra);
+        printIncident(l, inc, history, notify.timeZone, extra, schools);
         if (opts.save) out(`Original message saved to ${opts.save}`);
       });
     });
@@ -229,9 +286,8 @@ export function registerReviewCommands(program: Command): void {
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .option('--queue-only', 'record the release and leave the delivery to the running gateway')
     .action(async (key: string, opts: Acting & { as: string; reason: string; queueOnly?: boolean }) => {
-      await withStore(opts, async (store, config, notify, l) => {
-        const ctx: HoldContext = { store, notify, hostname: config.hostname };
-        const { incident, jobId } = await l.releaseIncident(ctx, key, opts.as, opts.reason);
+      await withStore(opts, async (store, config, _notify, l, schools) => {
+        const { incident, jobId } = await l.releaseIncident(schools.hold(store, config), key, opts.as, opts.reason);
         out(`${incident.reference} released by ${opts.as}.`);
         if (opts.queueOnly || !config.nextHop) {
           out(config.nextHop ? 'The running gateway will deliver it.' : 'No next hop is configured here: the running gateway will deliver it.');
@@ -239,8 +295,7 @@ export function registerReviewCommands(program: Command): void {
         }
         const deliverer = l.createDeliverer(config.nextHop, { hostname: config.hostname });
         try {
-          const worker = l.createOutboxWorker({ store, deliverer, settings: notify, templates: l.loadTemplates(notify.templatesDir, config.source), hostname: config.hostname, retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000 });
-          const r = await worker.sendJob(jobId);
+          const r = await schools.worker(store, config, deliverer).sendJob(jobId);
           if (r.state === 'sent') out(`Delivered to ${incident.recipients.length} recipient(s): ${r.detail}`);
           else if (r.state === 'retrying') {
             out(`Not delivered yet (${r.detail}). It stays queued and the gateway will keep trying.`);
@@ -258,8 +313,8 @@ export function registerReviewCommands(program: Command): void {
     .description('Decide a held message will not be sent; the sender is told')
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .action(async (key: string, opts: Acting & { as: string }) => {
-      await withStore(opts, async (store, config, notify, l) => {
-        const { incident, notices } = await l.rejectIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '');
+      await withStore(opts, async (store, config, _notify, l, schools) => {
+        const { incident, notices } = await l.rejectIncident(schools.hold(store, config), key, opts.as, opts.reason ?? '');
         out(`${incident.reference} rejected by ${opts.as}. ${notices ? 'The sender will be told.' : 'The sender is not told (no school address to write to).'}`);
       });
     });
@@ -270,7 +325,7 @@ export function registerReviewCommands(program: Command): void {
     .description('The incident register: every held or blocked message, its status and history, and the CSV export for governors')
     .exitOverride();
 
-  commonOptions(incidents.command('list'))
+  schoolOption(commonOptions(incidents.command('list')))
     .description('List incidents, newest first')
     .option('--status <list>', `comma-separated: ${INCIDENT_STATUSES.join(', ')}, or all`, 'all')
     .option('--since <date>', 'detected on or after (YYYY-MM-DD)')
@@ -278,9 +333,10 @@ export function registerReviewCommands(program: Command): void {
     .option('--near-misses', 'only blocked attempts')
     .option('--json', 'one JSON object per line')
     .option('--limit <n>', 'at most this many', '500')
-    .action(async (opts: Common & { status: string; since?: string; until?: string; nearMisses?: boolean; json?: boolean; limit: string }) => {
-      await withStore(opts, async (store, _config, notify, l) => {
+    .action(async (opts: Filtered & { status: string; since?: string; until?: string; nearMisses?: boolean; json?: boolean; limit: string }) => {
+      await withStore(opts, async (store, _config, notify, l, schools) => {
         const list = await l.listIncidents(store.db, {
+          tenant: await parseSchools(opts.school, schools, store),
           status: parseStatuses(opts.status),
           kind: opts.nearMisses ? ['near-miss'] : undefined,
           since: opts.since ? parseDate(opts.since, '--since') : undefined,
@@ -288,11 +344,12 @@ export function registerReviewCommands(program: Command): void {
           limit: Math.max(1, Number(opts.limit) || 500),
         });
         if (opts.json) {
-          for (const i of list) out(JSON.stringify(incidentJson(l, i)));
+          for (const i of list) out(JSON.stringify(incidentJson(l, i, schools)));
           return;
         }
         if (!list.length) return out('No incidents.');
-        for (const i of list) out(summaryLine(l, i, notify.timeZone));
+        const school = schoolColumn(list, schools);
+        for (const i of list) out(summaryLine(l, i, notify.timeZone, school(i)));
         out(`${list.length} incident(s).`);
       });
     });
@@ -302,27 +359,28 @@ export function registerReviewCommands(program: Command): void {
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .option('--json', 'as one JSON object')
     .action(async (key: string, opts: Common & { json?: boolean }) => {
-      await withStore(opts, async (store, _config, notify, l) => {
+      await withStore(opts, async (store, _config, notify, l, schools) => {
         const inc = await mustFind(l, store, key);
         const history = await l.incidentHistory(store.db, inc.reference);
-        if (opts.json) return out(JSON.stringify({ ...incidentJson(l, inc), history: history.map((h) => ({ ...h, at: h.at.toISOString() })) }));
-        printIncident(l, inc, history, notify.timeZone, []);
+        if (opts.json) return out(JSON.stringify({ ...incidentJson(l, inc, schools), history: history.map((h) => ({ ...h, at: h.at.toISOString() })) }));
+        printIncident(l, inc, history, notify.timeZone, [], schools);
       });
     });
 
-  commonOptions(incidents.command('export'))
-    .description("Write the incident register as CSV for the governors' report (recipients as domains unless --with-addresses)")
+  schoolOption(commonOptions(incidents.command('export')))
+    .description("Write the incident register as CSV for the governors' report, with each incident's school (recipients as domains unless --with-addresses)")
     .option('--since <date>', 'detected on or after (YYYY-MM-DD)')
     .option('--until <date>', 'detected before (YYYY-MM-DD)')
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .option('--with-addresses', 'include full sender and recipient addresses')
-    .action(async (opts: Common & { since?: string; until?: string; output?: string; withAddresses?: boolean }) => {
-      await withStore(opts, async (store, _config, _notify, l) => {
+    .action(async (opts: Filtered & { since?: string; until?: string; output?: string; withAddresses?: boolean }) => {
+      await withStore(opts, async (store, _config, _notify, l, schools) => {
         const list = (await l.listIncidents(store.db, {
+          tenant: await parseSchools(opts.school, schools, store),
           since: opts.since ? parseDate(opts.since, '--since') : undefined,
           until: opts.until ? parseDate(opts.until, '--until') : undefined,
         })).reverse();
-        const header = ['reference', 'detected_at', 'kind', 'action', 'status', 'rules', 'severity', 'sender', 'recipient_count', 'recipients',
+        const header = ['reference', 'school_id', 'school', 'detected_at', 'kind', 'action', 'status', 'rules', 'severity', 'sender', 'recipient_count', 'recipients',
           'potential_breach', 'ico_deadline', 'escalated_at', 'decided_by', 'decided_at', 'decision'];
         const rows = [header.join(',')];
         for (const i of list) {
@@ -330,7 +388,7 @@ export function registerReviewCommands(program: Command): void {
           const decision = [...history].reverse().find((h) => ['released', 'rejected', 'escalated'].includes(h.action) || h.action.startsWith('status-'));
           const who = (a: string) => (opts.withAddresses ? a : domainOf(a));
           rows.push([
-            i.reference, i.detectedAt.toISOString(), i.kind, i.action, i.status, i.rules.join(' '), i.severity,
+            i.reference, i.tenant, schools.name(i.tenant), i.detectedAt.toISOString(), i.kind, i.action, i.status, i.rules.join(' '), i.severity,
             who(i.sender), i.recipients.length, [...new Set(i.recipients.map(who))].join(' '),
             i.potentialBreach ? 'yes' : 'no', i.icoDeadline?.toISOString() ?? '', i.escalatedAt?.toISOString() ?? '',
             decision?.actor ?? '', decision?.at.toISOString() ?? '', decision?.action.replace(/^status-/, '') ?? '',
@@ -356,8 +414,8 @@ export function registerReviewCommands(program: Command): void {
         throw new ActionError('nothing to do: give --potential-breach, --not-potential-breach, --escalate or --status');
       }
       if (opts.potentialBreach && opts.notPotentialBreach) throw new ActionError('--potential-breach and --not-potential-breach contradict each other');
-      await withStore(opts, async (store, config, notify, l) => {
-        const inc = await l.updateIncident({ store, notify, hostname: config.hostname }, key, opts.as, opts.reason ?? '', {
+      await withStore(opts, async (store, config, notify, l, schools) => {
+        const inc = await l.updateIncident(schools.hold(store, config), key, opts.as, opts.reason ?? '', {
           status: opts.status,
           potentialBreach: opts.potentialBreach ? true : opts.notPotentialBreach ? false : undefined,
           escalate: opts.escalate,
