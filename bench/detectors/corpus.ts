@@ -134,8 +134,9 @@ function letter(r: () => number, roster: SyntheticPupil[]): string {
   const who = fullName(r, roster);
   const staff = pick(r, STAFF_SURNAMES);
   return (
-    `Dear Parent/Carer of ${who.forename} ${who.surname},\n\n${pick(r, OPENINGS)} ${paragraph(r, 3)}\n\n` +
-    `${paragraph(r, 2 + Math.floor(r() * 3))}\n\nIf you have any questions, please contact the school office.\n\n` +
+    `Dear Parent/Carer of ${who.forename} ${who.surname},\n\n${pick(r, OPENINGS)} ${paragraph(r, 4 + Math.floor(r() * 3))}\n\n` +
+    `${paragraph(r, 4 + Math.floor(r() * 4))}\n\n${paragraph(r, 3 + Math.floor(r() * 4))}\n\n` +
+    `If you have any questions, please contact the school office.\n\n` +
     `Yours sincerely,\n\nMrs ${staff}\nHead of Year ${1 + Math.floor(r() * 11)}\n` +
     `Example Academy, 1 School Lane, Exampletown EX1 2AB\nTel: 01632 960${String(Math.floor(r() * 1000)).padStart(3, '0')}\n`
   );
@@ -148,7 +149,10 @@ function report(r: () => number, roster: SyntheticPupil[]): string {
   let s = `End of Year Report\nPupil: ${forename} ${surname}    Form: ${p?.form ?? '7B'}\n`;
   if (r() < 0.5 && p) s += `UPN: ${p.upn}\n`;
   s += `Attendance: ${(90 + r() * 10).toFixed(1)}%    Punctuality: ${(95 + r() * 5).toFixed(1)}%\n\n`;
-  for (let k = 0; k < 5; k++) s += `${pick(r, SUBJECTS)}: ${forename} ${pick(r, SUBJECT_COMMENTS)} ${pick(r, SUBJECT_COMMENTS)}\n\n`;
+  for (const subject of SUBJECTS) {
+    s += `${subject}\nTeacher: ${pick(r, ['Mr', 'Mrs', 'Ms', 'Dr'])} ${pick(r, STAFF_SURNAMES)}    Effort: ${1 + Math.floor(r() * 4)}    Attainment: ${pick(r, ['Working towards', 'Expected', 'Greater depth'])}\n`;
+    s += `${forename} ${pick(r, SUBJECT_COMMENTS)} ${pick(r, SUBJECT_COMMENTS)} ${pick(r, SUBJECT_COMMENTS)}\n\n`;
+  }
   if (r() < 0.15) s += `${forename} receives SEN support for dyslexia and has extra time in assessments.\n\n`;
   s += `Form tutor: ${forename} ${paragraph(r, 1).toLowerCase()}\n`;
   return s;
@@ -156,7 +160,8 @@ function report(r: () => number, roster: SyntheticPupil[]): string {
 
 function classList(r: () => number, roster: SyntheticPupil[]): string {
   let s = 'UPN,Surname,Forename,DOB,Year,Reg Group,SEN,FSM,EAL\r\n';
-  const rows = 20 + Math.floor(r() * 15);
+  // A class (about 30) or a whole year group (up to 180) exported from the MIS.
+  const rows = r() < 0.7 ? 25 + Math.floor(r() * 10) : 60 + Math.floor(r() * 120);
   for (let k = 0; k < rows; k++) {
     const p = roster.length && r() < 0.7 ? roster[Math.floor(r() * roster.length)] : undefined;
     const forename = p?.legalForename ?? pick(r, FORENAMES);
@@ -168,13 +173,13 @@ function classList(r: () => number, roster: SyntheticPupil[]): string {
 }
 
 function newsletter(r: () => number, roster: SyntheticPupil[]): string {
-  let s = `Weekly Newsletter – Friday ${1 + Math.floor(r() * 28)} November\n\nMessage from the Headteacher\n\n${paragraph(r, 6)}\n\n`;
+  let s = `Weekly Newsletter – Friday ${1 + Math.floor(r() * 28)} November\n\nMessage from the Headteacher\n\n${paragraph(r, 8)}\n\n${paragraph(r, 8)}\n\n`;
   s += 'Stars of the Week\n\n';
-  for (let k = 0; k < 6; k++) {
+  for (let k = 0; k < 12; k++) {
     const who = fullName(r, roster);
     s += `Well done to ${who.forename} ${who.surname} in ${pick(r, ['Oak', 'Ash', 'Willow', 'Birch', 'Maple'])} class for ${pick(r, ['fantastic writing', 'great teamwork', 'always trying hard', 'a brilliant science project', 'kindness to others'])}.\n`;
   }
-  s += `\nDates for your diary\n\n${paragraph(r, 5)}\n\nSport\n\n${paragraph(r, 4)}\n\nSafeguarding\n\n`;
+  s += `\nDates for your diary\n\n${paragraph(r, 8)}\n\nSport\n\n${paragraph(r, 8)}\n\nClass news\n\n${paragraph(r, 10)}\n\n${paragraph(r, 10)}\n\nSafeguarding\n\n`;
   s += 'If you have a safeguarding concern about any child, please contact our Designated Safeguarding Lead on 01632 960000 or email dsl@example.org.\n\n';
   s += `${paragraph(r, 5)}\n`;
   return s;

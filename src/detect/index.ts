@@ -194,6 +194,15 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   const nearContextDetectors = compiled.filter((c) => c.def.requiresContext === 'near');
   const keywordDetectors = compiled.filter((c) => c.def.keywords?.length && !c.def.proximity);
   const proximityDetectors = compiled.filter((c) => c.def.proximity);
+  const proximityPatterns: CompiledPattern[] = proximityDetectors.flatMap((c) => c.patterns);
+  const proximitySet = proximityPatterns.length
+    ? new RE2.Set(
+        proximityDetectors.flatMap((c) => c.def.patterns.map((src) => (c.def.caseSensitive ? src : `(?i:${src})`))),
+        '',
+        { maxMem: 64 << 20 },
+      )
+    : undefined;
+  const detectorIndex = new Map(compiled.map((c) => [c.def.id, c.index]));
 
   // Name index (always built: it also carries the keywords).
   const roster = withNames ? opts.roster : undefined;
@@ -332,36 +341,52 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     // 4. Special-category vocabulary, only around its keywords that lie near an anchor.
     if (anchors.length) {
-      sortByStart(anchors); // in order already unless identifiers were found after names
+      // Where the anchors are, in 64-byte buckets (2: a strong anchor there, 1: weak only).
+      const cover = new Uint8Array((n >> 6) + 2);
+      for (const a of anchors) {
+        const v = a.strength === 'strong' ? 2 : 1;
+        for (let b = a.start >> 6; b <= (a.end - 1) >> 6; b++) if (cover[b] < v) cover[b] = v;
+      }
+      // Windows around the keywords of every triggered vocabulary detector that lie near an
+      // anchor; one RE2.Set pass per window says which vocabularies really occur there.
+      const windows: number[] = [];
       for (const c of proximityDetectors) {
         if (!triggered[c.index]) continue;
         const reach = c.def.proximity!.window + MAX_MATCH;
         const w = c.def.keywordWindow ?? DEFAULT_KEYWORD_WINDOW;
-        const windows: number[] = [];
-        let a = 0;
         for (const pos of positionsOf(c.index)) {
-          while (a < anchors.length && anchors[a].end < pos - reach) a++;
-          // anchors are sorted by start; one that starts within reach after pos (or spans it) is near
-          let near = false;
-          for (let b = a; b < anchors.length && anchors[b].start <= pos + reach; b++) {
-            if (anchors[b].end >= pos - reach) {
-              near = true;
+          const last = Math.min(cover.length - 1, (pos + reach) >> 6);
+          for (let b = Math.max(0, (pos - reach) >> 6); b <= last; b++) {
+            if (cover[b] !== 0) {
+              windows.push(Math.max(0, pos - w.before), pos + w.after);
               break;
             }
           }
-          if (!near) continue;
-          if (windows.length && pos - w.before <= windows[windows.length - 1]) windows[windows.length - 1] = pos + w.after;
-          else windows.push(pos - w.before, pos + w.after);
         }
-        if (windows.length === 0) continue;
+      }
+      if (windows.length && proximitySet) {
+        // Windows of several detectors interleave: sort by start before merging.
+        const order = new Float64Array(windows.length / 2);
+        for (let k = 0; k < order.length; k++) order[k] = windows[2 * k] * 4096 + Math.min(4095, windows[2 * k + 1] - windows[2 * k]);
+        order.sort();
+        const sorted: number[] = [];
+        for (const key of order) {
+          const st = Math.floor(key / 4096);
+          sorted.push(st, st + (key % 4096));
+        }
+        const aligned = alignRegions(buf, sorted);
         const found: Detection[] = [];
-            const aligned = alignRegions(buf, windows);
         for (let r = 0; r < aligned.length; r += 2) {
           const sub = buf.subarray(aligned[r], aligned[r + 1]);
-          for (const cp of c.patterns) runPattern(c, cp, sub, aligned[r], buf, contextPos, where, found, null);
+          for (const p of proximitySet.match(sub)) {
+            const cp = proximityPatterns[p];
+            const c = compiled[cp.detector];
+            if (!triggered[c.index]) continue;
+            runPattern(c, cp, sub, aligned[r], buf, contextPos, where, found, null);
+          }
         }
         for (const d of found) {
-          const near = nearestAnchor(anchors, d.start, d.end, c.def.proximity!.window);
+          const near = nearestAnchor(anchors, d.start, d.end, compiled[detectorIndex.get(d.detector)!].def.proximity!.window);
           if (!near) continue;
           d.near = near;
           d.strength = near.strength;
@@ -534,12 +559,15 @@ function alignRegions(buf: Buffer, regions: number[]): number[] {
 
 /** Sort findings by position; most scans produce them nearly in order already. */
 function sortByStart(ds: Detection[]): void {
-  for (let i = 1; i < ds.length; i++) {
-    if (ds[i - 1].start > ds[i].start || (ds[i - 1].start === ds[i].start && ds[i - 1].end > ds[i].end)) {
-      ds.sort((a, b) => a.start - b.start || a.end - b.end);
-      return;
-    }
-  }
+  let sorted = true;
+  for (let i = 1; i < ds.length && sorted; i++) if (ds[i - 1].start > ds[i].start) sorted = false;
+  if (sorted) return;
+  // A numeric sort of (start, index) keys is several times cheaper than a comparator sort.
+  const keys = new Float64Array(ds.length);
+  for (let i = 0; i < ds.length; i++) keys[i] = ds[i].start * 1048576 + i;
+  keys.sort();
+  const copy = ds.slice();
+  for (let i = 0; i < ds.length; i++) ds[i] = copy[keys[i] % 1048576];
 }
 
 function hasContextNear(positions: number[], from: number, to: number): boolean {
@@ -657,8 +685,6 @@ function nearestAnchor(anchors: Detection[], start: number, end: number, window:
   let best: Detection | undefined;
   let bestDist = Infinity;
   for (const a of anchors) {
-    if (a.start > end + window) break;
-    if (a.end < start - window) continue;
     const dist = Math.max(0, a.start - end, start - a.end);
     if (dist > window) continue;
     const better =

@@ -46,7 +46,10 @@ export interface WordScan {
   names: NameHit[];
   /** Keyword occurrences: keyword id, start, end (flat triples). */
   keywordHits: number[];
-  /** Byte regions [start, end) (flat pairs) around digit-bearing words. */
+  /**
+   * Byte regions [start, end) (flat pairs) around digit-bearing words, only those with enough
+   * digits (four) or a postcode-like word for any identifier pattern to match in them.
+   */
   digitRegions: number[];
   digitWords: number;
   /**
@@ -148,6 +151,10 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
   let digitWords = 0;
   let regStart = -1;
   let regEnd = -1;
+  // Every identifier pattern needs at least four digits (a date d/m/yy) except a postcode, whose
+  // inward part is a digit and two letters: regions with neither are dropped ("Year 4", "3.15pm").
+  let regDigits = 0;
+  let regPost = 0;
 
   // Name words are only collected here (start, end, hash, word id, flags); grouping them into
   // runs and matching whole names happens afterwards, outside the hot loop.
@@ -187,7 +194,7 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
       // The common case: ASCII letters and digits, folded by one table lookup.
       while (v !== 0 && v !== 255) {
         h = Math.imul(h ^ v, 16777619);
-        if (v < 58) digit = 1;
+        if (v < 58) digit++;
         if (++i >= n) {
           v = 0;
           break;
@@ -213,11 +220,18 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
         scratch.digits = digitStarts;
       }
       digitStarts[digitWords++] = start;
-      if (regEnd >= 0 && start - regEnd <= 96) regEnd = i;
-      else {
-        if (regEnd >= 0) digitRegions.push(regStart, regEnd);
+      // A word ending digit + two letters that can end a postcode (2AB, not 3pm): see below.
+      const post = i - start >= 3 && isDigitAscii(buf[i - 3]) && isInwardLetter(buf[i - 2]) && isInwardLetter(buf[i - 1]) ? 1 : 0;
+      if (regEnd >= 0 && start - regEnd <= 96) {
+        regEnd = i;
+        regDigits += digit;
+        regPost |= post;
+      } else {
+        if (regEnd >= 0 && (regDigits >= 4 || regPost !== 0)) digitRegions.push(regStart, regEnd);
         regStart = start;
         regEnd = i;
+        regDigits = digit;
+        regPost = post;
       }
       prevWasName = 0;
       continue;
@@ -305,6 +319,16 @@ function grow(a: Int32Array<ArrayBuffer>, cap: number): Int32Array<ArrayBuffer> 
   const b = new Int32Array(cap);
   b.set(a);
   return b;
+}
+
+function isDigitAscii(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** A letter that can end a postcode ([ABD-HJLNP-UW-Z], either case). */
+function isInwardLetter(c: number): boolean {
+  const u = c >= 97 && c <= 122 ? c - 32 : c;
+  return u >= 65 && u <= 90 && u !== 67 && u !== 73 && u !== 75 && u !== 77 && u !== 79 && u !== 86;
 }
 
 // Set by foldInWord: how many values to hash (0, 1, 2) and the values.
