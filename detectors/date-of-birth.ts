@@ -2,6 +2,7 @@ import type { PatternDetector } from './types.ts';
 import { parseUkDate, isPlausibleBirthDate } from './checksums.ts';
 import { redactDate } from './redact.ts';
 import { boundaryBefore, boundaryAfter, digitRun } from './bytes.ts';
+import { strong, weak } from './score.ts';
 
 function isDateSeparator(c: number): boolean {
   return c === 0x2f || c === 0x2e || c === 0x2d; // / . -
@@ -75,8 +76,8 @@ export const dateOfBirth: PatternDetector = {
     words: ['dob', 'birth', 'born', 'birthday', 'birthdate', 'dateofbirth', 'b'], before: 40, after: 24 },
   score: (m) => {
     if (!m.validated) return null;
-    if (m.contextNear) return { strength: 'strong', score: 0.85 };
-    if (m.contextInText) return { strength: 'weak', score: 0.5 };
+    if (m.contextNear) return strong(0.85);
+    if (m.contextInText) return weak(0.5);
     return null;
   },
   redact: redactDate,

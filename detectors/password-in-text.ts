@@ -1,5 +1,6 @@
 import type { PatternDetector } from './types.ts';
 import { redactAll } from './redact.ts';
+import { strong } from './score.ts';
 
 // Words that follow "password is/:" without being a password.
 const NOT_A_PASSWORD = new Set(
@@ -41,7 +42,7 @@ export const passwordInText: PatternDetector = {
     if (lower.startsWith('http') || lower.startsWith('[')) return false;
     return true;
   },
-  score: (m) => (m.validated === false ? null : { strength: 'strong', score: 0.9 }),
+  score: (m) => (m.validated === false ? null : strong(0.9)),
   redact: redactAll,
   reason: () => 'A password written in the email text (it should be sent another way, not with the protected file)',
   examples: {

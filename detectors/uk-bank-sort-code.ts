@@ -1,5 +1,6 @@
 import type { PatternDetector } from './types.ts';
 import { redactIdentifier } from './redact.ts';
+import { strong } from './score.ts';
 
 export const ukBankSortCode: PatternDetector = {
   kind: 'pattern',
@@ -11,7 +12,7 @@ export const ukBankSortCode: PatternDetector = {
   wordBounded: true,
   requiresContext: 'near',
   context: { words: ['sort', 'sortcode', 'branch'], before: 30, after: 5 },
-  score: (m) => (m.contextNear ? { strength: 'strong', score: 0.8 } : null),
+  score: (m) => (m.contextNear ? strong(0.8) : null),
   redact: (v) => redactIdentifier(v, 2),
   reason: () => 'A bank sort code',
   examples: {

@@ -1,6 +1,7 @@
 import type { PatternDetector } from './types.ts';
 import { isValidNhsNumber } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
+import { strong, weak } from './score.ts';
 
 function isSpaced334(s: string): boolean {
   return s.length === 12 && (s[3] === ' ' || s[3] === '-') && s[7] === s[3];
@@ -18,8 +19,8 @@ export const ukNhsNumber: PatternDetector = {
   context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor', 'chi'], before: 40, after: 10 },
   score: (m) => {
     if (!m.validated) return null;
-    if (m.contextNear || isSpaced334(m.value)) return { strength: 'strong', score: m.contextNear ? 0.95 : 0.75 };
-    return { strength: 'weak', score: m.contextInText ? 0.5 : 0.35 };
+    if (m.contextNear || isSpaced334(m.value)) return strong(m.contextNear ? 0.95 : 0.75);
+    return weak(m.contextInText ? 0.5 : 0.35);
   },
   redact: (v) => redactIdentifier(v, 3),
   reason: (m) =>

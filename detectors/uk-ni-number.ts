@@ -1,6 +1,7 @@
 import type { PatternDetector } from './types.ts';
 import { isValidNiNumber, compact } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
+import { strong } from './score.ts';
 
 // HMRC National Insurance number. First letter never D F I Q U V; second never D F I O Q U V;
 // prefixes BG GB KN NK NT TN ZZ never issued; six digits; suffix A–D (sometimes left off).
@@ -18,8 +19,8 @@ export const ukNiNumber: PatternDetector = {
   score: (m) => {
     if (!m.validated) return null;
     const withSuffix = compact(m.value).length === 9;
-    if (withSuffix) return { strength: 'strong', score: m.contextNear ? 1 : 0.9 };
-    return m.contextNear ? { strength: 'strong', score: 0.8 } : null;
+    if (withSuffix) return strong(m.contextNear ? 1 : 0.9);
+    return m.contextNear ? strong(0.8) : null;
   },
   redact: (v) => redactIdentifier(v, 2),
   reason: () => 'A National Insurance number',

@@ -1,6 +1,7 @@
 import type { PatternDetector } from './types.ts';
 import { isPlausibleUkPhone, isUkMobile } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
+import { strong, weak } from './score.ts';
 
 // UK phone numbers, only next to a phone word (numbers of every shape fill school mail).
 // A mobile number is personal; a landline is usually an office, so it stays weak.
@@ -23,7 +24,7 @@ export const ukPhoneNumber: PatternDetector = {
   },
   score: (m) => {
     if (!m.validated || !m.contextNear) return null;
-    return isUkMobile(m.value) ? { strength: 'strong', score: 0.8 } : { strength: 'weak', score: 0.5 };
+    return isUkMobile(m.value) ? strong(0.8) : weak(0.5);
   },
   redact: (v) => redactIdentifier(v, 3),
   reason: (m) => (isUkMobile(m.value) ? 'A UK mobile phone number' : 'A UK phone number'),

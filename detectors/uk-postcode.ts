@@ -1,5 +1,6 @@
 import type { PatternDetector } from './types.ts';
 import { redactIdentifier } from './redact.ts';
+import { weak } from './score.ts';
 
 // Royal Mail postcode shapes (A9 9AA, A99 9AA, AA9 9AA, AA99 9AA, A9A 9AA, AA9A 9AA) with the
 // letters each position may hold. A postcode is part of an address: a weak signal that the
@@ -16,7 +17,7 @@ export const ukPostcode: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   context: { words: ['address', 'postcode', 'lives', 'road', 'street', 'avenue', 'close', 'lane', 'drive', 'home'], before: 80, after: 10 },
-  score: (m) => ({ strength: 'weak', score: m.contextNear ? 0.5 : 0.3 }),
+  score: (m) => weak(m.contextNear ? 0.5 : 0.3),
   redact: (v) => redactIdentifier(v, 2),
   reason: () => 'A UK postcode (part of an address)',
   examples: {

@@ -1,6 +1,7 @@
 import type { PatternDetector } from './types.ts';
 import { isValidUln } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
+import { strong, weak } from './score.ts';
 
 // Learning Records Service Unique Learner Number. Ten digits with a check digit: one random
 // ten-digit number in eleven passes, so without a context word it is only a weak signal.
@@ -16,8 +17,8 @@ export const ukUln: PatternDetector = {
   context: { words: ['uln', 'ulns', 'learner', 'lrs', 'pupil'], before: 40, after: 10 },
   score: (m) => {
     if (!m.validated) return null;
-    if (m.contextNear) return { strength: 'strong', score: 0.9 };
-    return { strength: 'weak', score: m.contextInText ? 0.5 : 0.35 };
+    if (m.contextNear) return strong(0.9);
+    return weak(m.contextInText ? 0.5 : 0.35);
   },
   redact: (v) => redactIdentifier(v, 3),
   reason: (m) =>

@@ -2,6 +2,7 @@ import type { PatternDetector } from './types.ts';
 import { isValidUpn } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
 import { boundaryBefore, boundaryAfter, isDigitByte } from './bytes.ts';
+import { strong } from './score.ts';
 
 /** [A-HJ-NP-RT-Z]: the 23 letters a UPN may use (no I, O, S). */
 function isUpnLetter(c: number): boolean {
@@ -31,7 +32,7 @@ export const ukUpn: PatternDetector = {
   tokenMatch: upnAt,
   validate: isValidUpn,
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
-  score: (m) => (m.validated ? { strength: 'strong', score: m.contextNear ? 1 : 0.95 } : null),
+  score: (m) => (m.validated ? strong(m.contextNear ? 1 : 0.95) : null),
   redact: (v) => redactIdentifier(v, 5),
   reason: (m) => {
     const last = m.value.charCodeAt(m.value.length - 1);

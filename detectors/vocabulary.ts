@@ -4,6 +4,7 @@
 // derived: the longest uncommon word of each term, and each acronym.
 
 import type { PatternDetector, DetectorExamples } from './types.ts';
+import { strong } from './score.ts';
 
 function escapeRe2(word: string): string {
   let out = '';
@@ -78,7 +79,7 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
     caseSensitive: true,
     wordBounded: true,
     keywords,
-    score: () => ({ strength: 'strong', score: 0.8 }),
+    score: () => strong(0.8),
     redact: collapseSpaces,
     reason: () => `Mentions ${v.topic} close to a pupil's name, an identifier or a date of birth`,
     proximity: { window: v.window ?? 300 },

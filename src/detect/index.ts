@@ -93,6 +93,8 @@ interface CompiledDetector {
 
 // Letters a match can have before its first digit or after its last ("March 12, 2014", "AB 12 34 56 C").
 const REGION_PAD = 16;
+/** Words with digits closer than this share a region (one RE2 call costs about as much as reading 200 bytes). */
+const REGION_MERGE = 96;
 /** Longest match any pattern detector produces, for windows around context words. */
 const MAX_MATCH = 64;
 const NO_POSITIONS: number[] = [];
@@ -251,63 +253,108 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
     //    a date on every row of a class list would cost one RE2 call each); what they found is
     //    blanked in a copy so the RE2 patterns, run next over that copy, report the rest.
-    if (words.digitRegions.length) {
-        let scanBuf = buf;
-      if (fastDetectors.length) {
-        let fastEnd = -1;
-        let masked: Buffer | undefined;
-        const starts = words.digitStarts;
-        for (let k = 0; k < words.digitWords; k++) {
-          const st = starts[k];
-          if (st < fastEnd) continue;
-          for (const c of fastDetectors) {
-            if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
-            const e = c.def.tokenMatch!(buf, st);
-            if (e <= st) continue;
-            considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
-            masked ??= Buffer.from(buf);
-            masked.fill(0x20, st, e);
-            fastEnd = e;
-            break;
-          }
+    if (words.digitWords) {
+      // Byte-level fast paths first (a UPN or a date on every row of a class list would cost an
+      // RE2 call each); what they find is blanked in a copy for the RE2 patterns that follow.
+      // Meanwhile the remaining words with digits are grouped into regions: every identifier
+      // pattern needs four digits (d/m/yy) or a postcode-like word (2AB), so "Year 4" and
+      // "3.15pm" cost nothing.
+      let scanBuf = buf;
+      let masked: Buffer | undefined;
+      let fastEnd = -1;
+      const open: number[] = []; // regions of words not blanked (for the digit patterns)
+      const all: number[] = []; // regions of all words with digits (for the near-context ones)
+      let oS = -1, oE = -1, oD = 0, oP = 0;
+      let aS = -1, aE = -1, aD = 0, aP = 0;
+      const starts = words.digitStarts;
+      const ends = words.digitEnds;
+      const infos = words.digitInfo;
+      for (let k = 0; k < words.digitWords; k++) {
+        const st = starts[k];
+        const en = ends[k];
+        const digits = infos[k] & 255;
+        const post = infos[k] >> 8;
+        if (aE >= 0 && st - aE <= REGION_MERGE) {
+          aE = en;
+          aD += digits;
+          aP |= post;
+        } else {
+          if (aE >= 0 && (aD >= 4 || aP)) all.push(aS, aE);
+          aS = st;
+          aE = en;
+          aD = digits;
+          aP = post;
         }
-        if (masked) scanBuf = masked;
+        if (st < fastEnd) continue;
+        let blanked = false;
+        for (const c of fastDetectors) {
+          if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+          const e = c.def.tokenMatch!(buf, st);
+          if (e <= st) continue;
+          considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
+          masked ??= Buffer.from(buf);
+          masked.fill(0x20, st, e);
+          fastEnd = e;
+          blanked = true;
+          break;
+        }
+        if (blanked) continue;
+        if (oE >= 0 && st - oE <= REGION_MERGE) {
+          oE = en;
+          oD += digits;
+          oP |= post;
+        } else {
+          if (oE >= 0 && (oD >= 4 || oP)) open.push(oS, oE);
+          oS = st;
+          oE = en;
+          oD = digits;
+          oP = post;
+        }
       }
-      // Only the regions around words with digits are searched: RE2 reads ~600 MB/s, so each
-      // extra pass over a whole text would cost as much as the word scan itself.
-      const regions = padRegions(buf, words.digitRegions);
+      if (aE >= 0 && (aD >= 4 || aP)) all.push(aS, aE);
+      if (oE >= 0 && (oD >= 4 || oP)) open.push(oS, oE);
+      if (masked) scanBuf = masked;
+
+      // RE2 reads ~600 MB/s, so each extra pass over a whole text would cost as much as the
+      // word scan itself: only the regions are searched.
       let nearWanted = false;
       for (const c of nearContextDetectors) if (contextPos[c.index].length) nearWanted = true;
-      for (let r = 0; r < regions.length; r += 2) {
-        const base = regions[r];
-        const end = regions[r + 1];
-        if (scanBuf === buf && allSet) {
-          const sub = buf.subarray(base, end);
+      if (!masked && allSet) {
+        // Nothing blanked: one Set pass serves both kinds.
+        const regions = padRegions(buf, all);
+        for (let r = 0; r < regions.length; r += 2) {
+          const sub = buf.subarray(regions[r], regions[r + 1]);
           for (const p of allSet.match(sub)) {
             const cp = allPatterns[p];
             const c = compiled[cp.detector];
             if (c.def.requiresContext && contextPos[c.index].length === 0) continue;
-            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
-          }
-          continue;
-        }
-        if (digitSet) {
-          const sub = scanBuf.subarray(base, end);
-          for (const p of digitSet.match(sub)) {
-            const cp = digitPatterns[p];
-            const c = compiled[cp.detector];
-            // A date is a date of birth only in a text that says so somewhere.
-            if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
-            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
+            runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
           }
         }
-        if (nearSet && nearWanted) {
-          const sub = buf.subarray(base, end);
-          for (const p of nearSet.match(sub)) {
-            const cp = nearPatterns[p];
-            const c = compiled[cp.detector];
-            if (contextPos[c.index].length === 0) continue;
-            runPattern(c, cp, sub, base, buf, contextPos, where, out, anchors);
+      } else {
+        if (digitSet && open.length) {
+          const regions = padRegions(buf, open);
+          for (let r = 0; r < regions.length; r += 2) {
+            const sub = scanBuf.subarray(regions[r], regions[r + 1]);
+            for (const p of digitSet.match(sub)) {
+              const cp = digitPatterns[p];
+              const c = compiled[cp.detector];
+              // A date is a date of birth only in a text that says so somewhere.
+              if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+              runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
+            }
+          }
+        }
+        if (nearSet && nearWanted && all.length) {
+          const regions = padRegions(buf, all);
+          for (let r = 0; r < regions.length; r += 2) {
+            const sub = buf.subarray(regions[r], regions[r + 1]);
+            for (const p of nearSet.match(sub)) {
+              const cp = nearPatterns[p];
+              const c = compiled[cp.detector];
+              if (contextPos[c.index].length === 0) continue;
+              runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
+            }
           }
         }
       }
@@ -559,15 +606,35 @@ function alignRegions(buf: Buffer, regions: number[]): number[] {
 
 /** Sort findings by position; most scans produce them nearly in order already. */
 function sortByStart(ds: Detection[]): void {
-  let sorted = true;
-  for (let i = 1; i < ds.length && sorted; i++) if (ds[i - 1].start > ds[i].start) sorted = false;
-  if (sorted) return;
-  // A numeric sort of (start, index) keys is several times cheaper than a comparator sort.
-  const keys = new Float64Array(ds.length);
-  for (let i = 0; i < ds.length; i++) keys[i] = ds[i].start * 1048576 + i;
-  keys.sort();
-  const copy = ds.slice();
-  for (let i = 0; i < ds.length; i++) ds[i] = copy[keys[i] % 1048576];
+  // Findings arrive as a few sorted runs (names, then each detector's matches in text order):
+  // merge the runs rather than sort from scratch.
+  let runs: Detection[][] = [];
+  let from = 0;
+  for (let i = 1; i <= ds.length; i++) {
+    if (i === ds.length || ds[i - 1].start > ds[i].start) {
+      runs.push(ds.slice(from, i));
+      from = i;
+    }
+  }
+  if (runs.length <= 1) return;
+  while (runs.length > 1) {
+    const next: Detection[][] = [];
+    for (let r = 0; r < runs.length; r += 2) next.push(r + 1 < runs.length ? mergeByStart(runs[r], runs[r + 1]) : runs[r]);
+    runs = next;
+  }
+  const merged = runs[0];
+  for (let i = 0; i < ds.length; i++) ds[i] = merged[i];
+}
+
+function mergeByStart(a: Detection[], b: Detection[]): Detection[] {
+  const out: Detection[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = b[j].start < a[i].start ? b[j++] : a[i++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
 }
 
 function hasContextNear(positions: number[], from: number, to: number): boolean {
@@ -628,6 +695,8 @@ function runPattern(
   }
 }
 
+const MATCH_INFO: MatchInfo = { value: '', match: '', validated: undefined, contextNear: false, contextInText: false };
+
 /** Validate, check context, score and report one match. */
 function considerMatch(
   c: CompiledDetector,
@@ -649,13 +718,13 @@ function considerMatch(
   const validated = def.validate ? def.validate(value) : undefined;
   if (validated === false) return;
   const ctx = contextPos[c.index];
-  const info: MatchInfo = {
-    value,
-    match: vStart === mStart && vEnd === mEnd ? value : buf.toString('utf8', mStart, mEnd),
-    validated,
-    contextNear: def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false,
-    contextInText: ctx.length > 0,
-  };
+  // One MatchInfo reused for every candidate (detectors must not keep it).
+  const info = MATCH_INFO;
+  info.value = value;
+  info.match = vStart === mStart && vEnd === mEnd ? value : buf.toString('utf8', mStart, mEnd);
+  info.validated = validated;
+  info.contextNear = def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false;
+  info.contextInText = ctx.length > 0;
   const s = def.score(info);
   if (!s) return;
   const d: Detection = {

@@ -23,8 +23,6 @@ import {
 
 /** Most bytes of spaces/punctuation allowed between two words of one name (inlined in scanWords). */
 export const MAX_GAP = 32;
-/** Digit-bearing words closer than this are merged into one region for the identifier patterns. */
-export const DIGIT_MERGE = 96;
 const MAX_RUN = 64;
 
 export const HIT_STRONG = 1;
@@ -46,17 +44,16 @@ export interface WordScan {
   names: NameHit[];
   /** Keyword occurrences: keyword id, start, end (flat triples). */
   keywordHits: number[];
-  /**
-   * Byte regions [start, end) (flat pairs) around digit-bearing words, only those with enough
-   * digits (four) or a postcode-like word for any identifier pattern to match in them.
-   */
-  digitRegions: number[];
   digitWords: number;
   /**
    * Start offsets of the words holding digits, ascending (the first `digitWords` entries). A
    * scratch array reused by the next scan: read it before scanning again.
    */
   digitStarts: Int32Array;
+  /** End offsets of those words. */
+  digitEnds: Int32Array;
+  /** Per word: number of digits (up to 255), plus 256 when it ends like a postcode (2AB). */
+  digitInfo: Int32Array;
 }
 
 let decodedLength = 1;
@@ -147,14 +144,7 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
   const mask = ix.wordMask;
 
   const keywordHits: number[] = [];
-  const digitRegions: number[] = [];
   let digitWords = 0;
-  let regStart = -1;
-  let regEnd = -1;
-  // Every identifier pattern needs at least four digits (a date d/m/yy) except a postcode, whose
-  // inward part is a digit and two letters: regions with neither are dropped ("Year 4", "3.15pm").
-  let regDigits = 0;
-  let regPost = 0;
 
   // Name words are only collected here (start, end, hash, word id, flags); grouping them into
   // runs and matching whole names happens afterwards, outside the hot loop.
@@ -166,6 +156,8 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
   let tokWord = scratch.word;
   let tokFlag = scratch.flag; // 1: starts a new run, 2: run follows a title (Mrs …)
   let digitStarts = scratch.digits;
+  let digitEnds = scratch.digitEnds;
+  let digitInfo = scratch.digitInfo;
   let nTok = 0;
   let prevWasName = 0;
   let prevEnd = -1e9;
@@ -217,22 +209,17 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
     if (digit !== 0) {
       if (digitWords === digitStarts.length) {
         digitStarts = grow(digitStarts, digitStarts.length * 2);
+        digitEnds = grow(digitEnds, digitStarts.length);
+        digitInfo = grow(digitInfo, digitStarts.length);
         scratch.digits = digitStarts;
+        scratch.digitEnds = digitEnds;
+        scratch.digitInfo = digitInfo;
       }
-      digitStarts[digitWords++] = start;
-      // A word ending digit + two letters that can end a postcode (2AB, not 3pm): see below.
-      const post = i - start >= 3 && isDigitAscii(buf[i - 3]) && isInwardLetter(buf[i - 2]) && isInwardLetter(buf[i - 1]) ? 1 : 0;
-      if (regEnd >= 0 && start - regEnd <= 96) {
-        regEnd = i;
-        regDigits += digit;
-        regPost |= post;
-      } else {
-        if (regEnd >= 0 && (regDigits >= 4 || regPost !== 0)) digitRegions.push(regStart, regEnd);
-        regStart = start;
-        regEnd = i;
-        regDigits = digit;
-        regPost = post;
-      }
+      // A word ending digit + two letters that can end a postcode (2AB, not 3pm).
+      const post = i - start >= 3 && isDigitAscii(buf[i - 3]) && isInwardLetter(buf[i - 2]) && isInwardLetter(buf[i - 1]) ? 256 : 0;
+      digitStarts[digitWords] = start;
+      digitEnds[digitWords] = i;
+      digitInfo[digitWords++] = (digit > 255 ? 255 : digit) | post;
       prevWasName = 0;
       continue;
     }
@@ -268,7 +255,7 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
         const nf = new Uint8Array(cap);
         nf.set(tokFlag);
         tokFlag = nf;
-        scratch = { cap, start: tokStart, end: tokEnd, hash: tokHash, word: tokWord, flag: tokFlag, digits: digitStarts };
+        scratch = { ...scratch, cap, start: tokStart, end: tokEnd, hash: tokHash, word: tokWord, flag: tokFlag };
       }
       const newRun = prevWasName === 0 || start - prevEnd > 32;
       tokFlag[nTok] = newRun ? (start - titleEnd <= 3 ? 3 : 1) : 0;
@@ -284,7 +271,6 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
       if ((f & F_TITLE) !== 0) titleEnd = i;
     }
   }
-  if (regEnd >= 0) digitRegions.push(regStart, regEnd);
 
   const names: NameHit[] = [];
   let r = 0;
@@ -294,7 +280,7 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
     flushRun(buf, ix, names, tokStart, tokEnd, tokHash, tokWord, r, e, (tokFlag[r] & 2) !== 0);
     r = e;
   }
-  return { names, keywordHits, digitRegions, digitWords, digitStarts };
+  return { names, keywordHits, digitWords, digitStarts, digitEnds, digitInfo };
 }
 
 let scratch: {
@@ -305,6 +291,8 @@ let scratch: {
   word: Int32Array<ArrayBuffer>;
   flag: Uint8Array<ArrayBuffer>;
   digits: Int32Array<ArrayBuffer>;
+  digitEnds: Int32Array<ArrayBuffer>;
+  digitInfo: Int32Array<ArrayBuffer>;
 } = {
   cap: 4096,
   start: new Int32Array(4096),
@@ -313,6 +301,8 @@ let scratch: {
   word: new Int32Array(4096),
   flag: new Uint8Array(4096),
   digits: new Int32Array(4096),
+  digitEnds: new Int32Array(4096),
+  digitInfo: new Int32Array(4096),
 };
 
 function grow(a: Int32Array<ArrayBuffer>, cap: number): Int32Array<ArrayBuffer> {
