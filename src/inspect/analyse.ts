@@ -7,7 +7,7 @@ import type { InspectionContext } from './context.ts';
 import { textLayer, zipProblem } from './layer.ts';
 import type { ChildFile, LayerOutput } from './layer.ts';
 import { readMessage } from './message.ts';
-import { PdfCrashError, PdfTimeoutError } from './pdf.ts';
+import { PdfCrashError, PdfTimeoutError, releaseBytes } from './pdf.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
 import type { SevenZipEntry } from './sevenzip.ts';
@@ -271,6 +271,8 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
   let archive: SevenZipArchive | undefined;
   try {
     archive = await SevenZipArchive.open(file.bytes, file.name);
+    if (file.bytes.length >= 1024 * 1024) releaseBytes(file.bytes); // on disk now; the size is kept
+    const archiveBytes = report.size;
     const listing = await archive.list(ctx.deadline);
     if (listing.headerEncrypted) {
       report.encryption = 'encrypted';
@@ -284,7 +286,7 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
     }
     const files = listing.entries.filter((e) => !e.isDirectory);
     const entries: AttachmentReport[] = [];
-    const ratioCap = Math.max(RATIO_FLOOR_BYTES, file.bytes.length * ctx.limits.maxRatio);
+    const ratioCap = Math.max(RATIO_FLOOR_BYTES, archiveBytes * ctx.limits.maxRatio);
     let extracted = 0;
     let encrypted = 0;
     // One 7-Zip run for the whole archive when nothing is encrypted and everything fits the limits.

@@ -11,6 +11,16 @@ import type { PdfReply, PdfRequest } from './pdf-child.ts';
 
 const childScript = fileURLToPath(new URL('./pdf-child.ts', import.meta.url));
 
+/**
+ * Gives back the memory of a large file the caller will not read again (it is on disk now): the
+ * ArrayBuffer is detached, so the 20 MB attachment does not sit beside the 20 MB of text coming
+ * back. Only for a buffer that starts its own ArrayBuffer (never Node's shared pool).
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  const ab = bytes.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
+  if (bytes.byteOffset === 0 && ab.byteLength > Buffer.poolSize && typeof ab.transfer === 'function' && !ab.detached) ab.transfer(0);
+}
+
 /** PDFs smaller than this travel inline over IPC; larger ones through a temp file. */
 const INLINE_BYTES = 1024 * 1024;
 
@@ -46,6 +56,7 @@ export class PdfReader {
     try {
       const path = join(dir, 'input.pdf');
       await writeFile(path, bytes, { mode: 0o600 });
+      releaseBytes(bytes);
       const reply = await this.enqueue({ id: this.nextId++, path, ...caps }, deadline);
       if (reply.ok && !reply.userPassword && reply.textPath) {
         reply.text = await readFile(reply.textPath, 'utf8');

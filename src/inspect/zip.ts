@@ -1,6 +1,7 @@
 // ZIP reading with yauzl, safe on hostile input: entries are listed lazily from the central
 // directory, every read is counted against a byte cap and a compression-ratio cap, and yauzl's
 // validateEntrySizes stops an entry whose declared sizes lie (extraction.md §1).
+import { inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 
@@ -134,11 +135,52 @@ export function streamZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps,
   });
 }
 
-/** Reads one entry into a single buffer (preallocated from the declared size, which yauzl enforces). */
+/** The entry's stored (compressed) bytes, exactly compressedSize of them. */
+function readRaw(zip: ZipFile, info: ZipEntryInfo): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(info.entry, { decompress: false }, (err, stream) => {
+      if (err || !stream) {
+        reject(classifyZipError(err));
+        return;
+      }
+      const out = Buffer.allocUnsafe(info.compressedSize);
+      let pos = 0;
+      let failed = false;
+      stream.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        if (pos + chunk.length > out.length) {
+          failed = true;
+          stream.destroy();
+          reject(new ZipLimitError('sizes-lie', 'more stored bytes than declared'));
+          return;
+        }
+        chunk.copy(out, pos);
+        pos += chunk.length;
+      });
+      stream.once('error', (e: Error) => {
+        if (!failed) reject(classifyZipError(e));
+        failed = true;
+      });
+      stream.once('end', () => {
+        if (failed) return;
+        if (pos !== out.length) reject(new ZipLimitError('sizes-lie', 'fewer stored bytes than declared'));
+        else resolve(out);
+      });
+    });
+  });
+}
+
+/**
+ * Reads one entry into a single buffer of its declared size: the stored bytes are read, then
+ * inflated in one call whose only output buffer is that size and which refuses to write more
+ * (a lying entry fails instead of being cut). No trail of 16 KB chunks for the GC to find later.
+ */
 export async function readZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadCaps): Promise<Buffer> {
   const declared = info.uncompressedSize;
   if (declared > Math.max(RATIO_FLOOR_BYTES, Math.max(1, info.compressedSize) * caps.maxRatio)) throw new ZipLimitError('ratio', 'compression ratio over the limit');
-  if (declared <= caps.maxBytes) {
+  if (declared > caps.maxBytes) throw new ZipLimitError('too-big', 'entry larger than the limit');
+  if (info.entry.compressionMethod === 0) {
+    // Stored: the bytes as they are, streamed into one buffer of the declared size.
     const out = Buffer.allocUnsafe(declared);
     let pos = 0;
     await streamZipEntry(zip, info, caps, (chunk) => {
@@ -149,7 +191,16 @@ export async function readZipEntry(zip: ZipFile, info: ZipEntryInfo, caps: ReadC
     if (pos !== declared) throw new ZipLimitError('sizes-lie', 'entry shorter than declared');
     return out;
   }
-  throw new ZipLimitError('too-big', 'entry larger than the limit');
+  const raw = await readRaw(zip, info);
+  let out: Buffer;
+  try {
+    out = inflateRawSync(raw, { chunkSize: Math.max(64, declared + 1), maxOutputLength: Math.max(1, declared) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ZipLimitError('sizes-lie', 'entry larger than declared');
+    throw new ZipLimitError('damaged', 'damaged');
+  }
+  if (out.length !== declared) throw new ZipLimitError('sizes-lie', 'entry size differs from declared');
+  return out;
 }
 
 export function classifyZipError(err: unknown): ZipLimitError {
