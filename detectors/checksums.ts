@@ -228,11 +228,14 @@ export function parseUkDate(s: string, today?: Date): string | undefined {
 }
 
 let todayCache = { iso: '', until: 0 };
+let todayCalls = 0;
 
-/** Today as yyyy-mm-dd (UTC), recomputed at most once a minute. */
+/** Today as yyyy-mm-dd (UTC). The clock is read at most every 256 calls and once a minute. */
 export function todayIso(): string {
-  const now = Date.now();
-  if (now >= todayCache.until) todayCache = { iso: new Date(now).toISOString().slice(0, 10), until: now + 60_000 };
+  if ((++todayCalls & 255) === 0 || todayCache.until === 0) {
+    const now = Date.now();
+    if (now >= todayCache.until) todayCache = { iso: new Date(now).toISOString().slice(0, 10), until: now + 60_000 };
+  }
   return todayCache.iso;
 }
 

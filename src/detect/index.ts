@@ -293,7 +293,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           if (e <= st) continue;
           considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
           masked ??= Buffer.from(buf);
-          masked.fill(0x20, st, e);
+          for (let q = st; q < e; q++) masked[q] = 0x20;
           fastEnd = e;
           blanked = true;
           break;

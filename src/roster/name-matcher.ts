@@ -350,6 +350,24 @@ function foldInWord(buf: Uint8Array, i: number, n: number): number {
   return len;
 }
 
+/** Is the word at [start, end) this folded word? (Confirms a hash lookup; no allocation for ASCII.) */
+export function tokenIs(buf: Uint8Array, start: number, end: number, word: string): boolean {
+  if (end - start === word.length) {
+    let ascii = true;
+    for (let i = 0; i < word.length; i++) {
+      let c = buf[start + i];
+      if (c >= 0x80 || c === 0x27 || c === 0x60) {
+        ascii = false;
+        break;
+      }
+      if (c >= 65 && c <= 90) c += 32;
+      if (c !== word.charCodeAt(i)) return false;
+    }
+    if (ascii) return true;
+  }
+  return foldToken(buf, start, end) === word;
+}
+
 /** The folded text of one word, exactly as the scanner hashed it (to confirm a lookup). */
 export function foldToken(buf: Uint8Array, start: number, end: number): string {
   let out = '';
@@ -434,7 +452,7 @@ function flushRun(
     const w = runWord[i];
     const f = ix.wordFlags[w];
     if (f & F_PUPIL && !(i === from && titled) && isCapitalisedAt(buf, runStart[i])) {
-      if ((!(f & F_ORDINARY) || !isSentenceStart(buf, runStart[i])) && foldToken(buf, runStart[i], runEnd[i]) === ix.words[w]) {
+      if ((!(f & F_ORDINARY) || !isSentenceStart(buf, runStart[i])) && tokenIs(buf, runStart[i], runEnd[i], ix.words[w])) {
         names.push({ kind: HIT_WEAK_WORD, start: runStart[i], end: runEnd[i], ref: w });
       }
     }
