@@ -82,6 +82,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       for (const ex of examiners.values()) await ex.close();
       throw err;
     }
+    // Start the extraction workers and the PDF reader now, not on the first attachment.
+    const { warmUpInspection } = await import('./inspect/index.ts');
+    await warmUpInspection();
     inspector = async (message) => {
       const ex = examiners.get(message.tenant ?? directory.tenants[0].id);
       if (!ex) throw new Error(`no policy for tenant ${message.tenant}`); // answered 451, never delivered unchecked
@@ -192,6 +195,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
             nextHop: { host: nextHop.host, port: nextHop.port, reachable: hop.ok, detail: hop.detail, capture: !!capture },
             roster: ex ? { pupils: ex.pupils, loadedAt: ex.rosterLoadedAt ?? null, problem: ex.rosterError ?? null } : null,
             detectors: ex ? { version: ex.detectorsVersion } : null,
+            // Every school's roster, for the System health page (a trust's IT sees which school's is stale or broken).
+            schools: examiners.size ? directory.tenants.map((t) => {
+              const st = examiners.get(t.id)?.status();
+              return { id: t.id, name: t.name, pupils: st?.pupils ?? 0, loadedAt: st?.rosterLoadedAt ?? null, problem: st ? st.rosterError ?? null : 'no policy loaded' };
+            }) : undefined,
           };
         },
       });
