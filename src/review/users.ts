@@ -2,8 +2,13 @@
 // console's sign-in uses. Passwords are hashed with argon2id (memory-hard: 19 MiB, 2 passes, the
 // OWASP minimum), each with its own random salt; the PHC string keeps the parameters, so they can
 // be raised later without breaking existing accounts.
+//
+// In a trust (`tenants:` in the configuration) an account belongs to one school (`--school ID`)
+// and sees only that school's incidents, or to the whole trust (no --school), like the trust's
+// data protection officer. A single school has no --school: every account sees the school.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Command } from 'commander';
+import type { Config } from '../config/index.ts';
 import { argon2id, argon2Verify } from 'hash-wasm';
 import type { ConsoleDb, Role } from './console/schema.ts';
 import { ROLES } from './console/schema.ts';
@@ -76,9 +81,33 @@ export function parseRole(role: string): Role {
   throw new AccountError(`unknown role "${role}": expected one of ${ROLES.join(', ')}`);
 }
 
-export interface Account { username: string; displayName: string; role: Role; createdAt: Date; passwordChangedAt: Date }
+export interface Account {
+  username: string;
+  displayName: string;
+  role: Role;
+  /** The school (tenant id) the account belongs to; null: the whole trust (or the one school). */
+  tenant: string | null;
+  createdAt: Date;
+  passwordChangedAt: Date;
+}
 
-export async function addUser(db: ConsoleDb, a: { username: string; displayName?: string; role: Role; password: string }, now = new Date()): Promise<Account> {
+/**
+ * Checks `--school ID` against the schools the configuration lists: in a trust, one of its
+ * schools' ids (or none: the whole trust); a single school takes no --school.
+ */
+export async function schoolOption(config: Config, school: string | undefined): Promise<string | null> {
+  if (school === undefined) return null;
+  const { loadTenants } = await import('../tenants.ts');
+  if (config.tenants === undefined) {
+    throw new AccountError('--school: this gateway serves one school (there is no tenants: list in its configuration), so accounts need no school; leave --school out');
+  }
+  const ids = loadTenants(config).map((t) => t.id);
+  const id = school.trim().toLowerCase();
+  if (!ids.includes(id)) throw new AccountError(`--school: "${school}" is not one of this trust's schools (${ids.join(', ')}); leave --school out for an account that sees the whole trust`);
+  return id;
+}
+
+export async function addUser(db: ConsoleDb, a: { username: string; displayName?: string; role: Role; password: string; tenant?: string | null }, now = new Date()): Promise<Account> {
   const username = normaliseUsername(a.username);
   checkPassword(a.password);
   const hash = await hashPassword(a.password);
@@ -93,19 +122,20 @@ export async function addUser(db: ConsoleDb, a: { username: string; displayName?
     created_at: t,
     updated_at: t,
     password_changed_at: t,
+    tenant: a.tenant ?? null,
   }).execute();
-  return { username, displayName: a.displayName?.trim() || username, role: a.role, createdAt: now, passwordChangedAt: now };
+  return { username, displayName: a.displayName?.trim() || username, role: a.role, tenant: a.tenant ?? null, createdAt: now, passwordChangedAt: now };
 }
 
-/** New password (and optionally role); every session of the account ends and any lock-out lifts. */
-export async function resetUser(db: ConsoleDb, name: string, change: { password: string; role?: Role }, actor: string, now = new Date()): Promise<void> {
+/** New password (and optionally role, and school: a tenant id, or null for the whole trust); every session of the account ends and any lock-out lifts. */
+export async function resetUser(db: ConsoleDb, name: string, change: { password: string; role?: Role; tenant?: string | null }, actor: string, now = new Date()): Promise<void> {
   const username = normaliseUsername(name);
   checkPassword(change.password);
   const hash = await hashPassword(change.password);
   const t = now.toISOString();
   await db.transaction().execute(async (trx) => {
     const res = await trx.updateTable('console_users')
-      .set({ password_hash: hash, updated_at: t, password_changed_at: t, ...(change.role ? { role: change.role } : {}) })
+      .set({ password_hash: hash, updated_at: t, password_changed_at: t, ...(change.role ? { role: change.role } : {}), ...(change.tenant !== undefined ? { tenant: change.tenant } : {}) })
       .where('username', '=', username)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new AccountError(`there is no account called ${username}`);
@@ -125,8 +155,8 @@ export async function removeUser(db: ConsoleDb, name: string): Promise<void> {
 }
 
 export async function listUsers(db: ConsoleDb): Promise<Account[]> {
-  const rows = await db.selectFrom('console_users').select(['username', 'display_name', 'role', 'created_at', 'password_changed_at']).orderBy('username').execute();
-  return rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at) }));
+  const rows = await db.selectFrom('console_users').select(['username', 'display_name', 'role', 'tenant', 'created_at', 'password_changed_at']).orderBy('username').execute();
+  return rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role, tenant: r.tenant ?? null, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at) }));
 }
 
 async function readStdin(): Promise<string> {
@@ -139,14 +169,14 @@ async function readStdin(): Promise<string> {
 
 interface StoreOpts { config?: string; data?: string }
 
-async function withAccounts<T>(opts: StoreOpts, fn: (db: ConsoleDb) => Promise<T>): Promise<T> {
+async function withAccounts<T>(opts: StoreOpts, fn: (db: ConsoleDb, config: Config) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../config/index.ts');
   const { openStore } = await import('../store/index.ts');
   const { consoleDb } = await import('./console/migrations.ts');
   const config = loadConfig(opts.config, { dataDir: opts.data });
   const store = await openStore(config, { poolSize: 1 });
   try {
-    return await fn(await consoleDb(store));
+    return await fn(await consoleDb(store), config);
   } finally {
     await store.close();
   }
@@ -172,28 +202,50 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>', 'sign-in name, e.g. j.bloggs or an email address')
     .requiredOption('--role <role>', ROLES.join(' | '))
     .option('--name <display name>', 'name shown in the console and the incident history')
+    .option('--school <id>', "in a trust: the school (its id under tenants:) whose incidents the account sees; without it the account sees the whole trust")
     .option('--password-stdin', 'read the password from standard input instead of generating one'))
-    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; passwordStdin?: boolean }) => {
+    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; school?: string; passwordStdin?: boolean }) => {
       const role = parseRole(opts.role);
       const generated = !opts.passwordStdin;
       const password = generated ? generatePassword() : await readStdin();
-      const account = await withAccounts(opts, (db) => addUser(db, { username, displayName: opts.name, role, password }));
-      process.stdout.write(`Account ${account.username} added as ${ROLE_TITLES[role]}.\n`);
+      let where = '';
+      const account = await withAccounts(opts, async (db, config) => {
+        const tenant = await schoolOption(config, opts.school);
+        if (config.tenants !== undefined) {
+          const { loadTenants } = await import('../tenants.ts');
+          where = tenant ? ` for ${loadTenants(config).find((t) => t.id === tenant)?.name ?? tenant} only` : ' for the whole trust (every school)';
+        }
+        return addUser(db, { username, displayName: opts.name, role, password, tenant });
+      });
+      process.stdout.write(`Account ${account.username} added as ${ROLE_TITLES[role]}${where}.\n`);
       if (generated) process.stdout.write(`Password: ${password}\nGive it to ${account.displayName} in person or by phone, not by email.\n`);
     });
 
   common(users
     .command('reset')
-    .description('Give an account a new password (ends its sessions and lifts a lock-out); optionally change its role')
+    .description('Give an account a new password (ends its sessions and lifts a lock-out); optionally change its role or, in a trust, its school')
     .argument('<username>')
     .option('--role <role>', ROLES.join(' | '))
+    .option('--school <id>', 'in a trust: move the account to this school')
+    .option('--trust', 'in a trust: the account sees the whole trust (every school)')
     .option('--password-stdin', 'read the new password from standard input instead of generating one'))
-    .action(async (username: string, opts: StoreOpts & { role?: string; passwordStdin?: boolean }) => {
+    .action(async (username: string, opts: StoreOpts & { role?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
       const role = opts.role ? parseRole(opts.role) : undefined;
+      if (opts.school !== undefined && opts.trust) throw new AccountError('--school and --trust: give one or the other');
       const generated = !opts.passwordStdin;
       const password = generated ? generatePassword() : await readStdin();
-      await withAccounts(opts, (db) => resetUser(db, username, { password, role }, actorName()));
-      process.stdout.write(`Account ${normaliseUsername(username)} has a new password${role ? ` and the role ${ROLE_TITLES[role]}` : ''}; its sessions have ended.\n`);
+      let moved = '';
+      await withAccounts(opts, async (db, config) => {
+        let tenant: string | null | undefined;
+        if (opts.school !== undefined) tenant = await schoolOption(config, opts.school);
+        if (opts.trust) {
+          if (config.tenants === undefined) throw new AccountError('--trust: this gateway serves one school (there is no tenants: list in its configuration); leave --trust out');
+          tenant = null;
+        }
+        if (tenant !== undefined) moved = tenant ? `, belongs to ${tenant}` : ', sees the whole trust';
+        await resetUser(db, username, { password, role, tenant }, actorName());
+      });
+      process.stdout.write(`Account ${normaliseUsername(username)} has a new password${role ? ` and the role ${ROLE_TITLES[role]}` : ''}${moved}; its sessions have ended.\n`);
       if (generated) process.stdout.write(`Password: ${password}\n`);
     });
 
@@ -208,17 +260,26 @@ export function registerUserCommands(program: Command): void {
 
   common(users
     .command('list')
-    .description('List the console accounts and their roles'))
+    .description('List the console accounts, their roles and (in a trust) their schools'))
     .action(async (opts: StoreOpts) => {
-      const accounts = await withAccounts(opts, (db) => listUsers(db));
+      let trust = false;
+      const accounts = await withAccounts(opts, (db, config) => {
+        trust = config.tenants !== undefined;
+        return listUsers(db);
+      });
       if (!accounts.length) {
         process.stdout.write('No console accounts yet. Add one with: hallmonitor users add <username> --role business-manager\n');
         return;
       }
       const w = Math.max(8, ...accounts.map((a) => a.username.length));
-      process.stdout.write(`${'USERNAME'.padEnd(w)}  ${'ROLE'.padEnd(18)}  ${'PASSWORD SET'.padEnd(16)}  NAME\n`);
+      // The SCHOOL column in a trust (or when an account has one): a school's id, or "(trust)".
+      const withSchool = trust || accounts.some((a) => a.tenant !== null);
+      const school = (a: Account) => (a.tenant ?? '(trust)');
+      const sw = Math.max(7, ...accounts.map((a) => school(a).length));
+      const col = (a: Account | null) => (withSchool ? `${(a ? school(a) : 'SCHOOL').padEnd(sw)}  ` : '');
+      process.stdout.write(`${'USERNAME'.padEnd(w)}  ${'ROLE'.padEnd(18)}  ${col(null)}${'PASSWORD SET'.padEnd(16)}  NAME\n`);
       for (const a of accounts) {
-        process.stdout.write(`${a.username.padEnd(w)}  ${a.role.padEnd(18)}  ${a.passwordChangedAt.toISOString().slice(0, 16).replace('T', ' ')}  ${a.displayName}\n`);
+        process.stdout.write(`${a.username.padEnd(w)}  ${a.role.padEnd(18)}  ${col(a)}${a.passwordChangedAt.toISOString().slice(0, 16).replace('T', ' ')}  ${a.displayName}\n`);
       }
     });
 }

@@ -8,6 +8,16 @@ import { appendHistory } from '../../store/incidents.ts';
 import type { SessionUser } from './auth.ts';
 import type { ConsoleDb } from './schema.ts';
 import type { ConsoleSettings } from './settings.ts';
+import { safeguardingMinSeverity, type Schools } from './schools.ts';
+
+/** One school's roster as a gateway instance has it loaded. */
+export interface SchoolRosterStatus {
+  id: string;
+  name?: string;
+  pupils: number;
+  loadedAt: string | null;
+  problem: string | null;
+}
 
 /** What the gateway reports about itself for the System health page. All optional. */
 export interface GatewayStatus {
@@ -19,6 +29,8 @@ export interface GatewayStatus {
   roster?: { loadedAt?: string | null; pupils?: number; source?: string; problem?: string | null } | null;
   detectors?: { version?: string; count?: number } | null;
   policy?: { mode?: string } | null;
+  /** Every school's roster (in a trust; one entry for a single school). */
+  schools?: SchoolRosterStatus[];
   [key: string]: unknown;
 }
 
@@ -54,9 +66,16 @@ export interface ConsoleContext {
   store: Store;
   db: ConsoleDb;
   hold: HoldContext;
+  /** The trust's schools (one for a single school): names, scoping, per-school settings. */
+  schools: Schools;
   deps: ConsoleDeps;
   logger: Logger | undefined;
   now(): Date;
+}
+
+/** The severity from which the safeguarding lead decides, for an incident of this school. */
+export function minSeverityFor(ctx: ConsoleContext, tenant: string): number {
+  return safeguardingMinSeverity(ctx.schools, tenant, ctx.settings.safeguardingMinSeverity);
 }
 
 /** How a console user appears in the incident history and the register. */

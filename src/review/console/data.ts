@@ -31,13 +31,18 @@ export async function subjectsFor(ctx: ConsoleContext, references: string[]): Pr
   return out;
 }
 
-/** Potential breaches whose 72-hour clock is still running (not reported, not closed), most urgent first. */
-export async function runningClocks(ctx: ConsoleContext): Promise<Incident[]> {
-  const rows = await ctx.store.db
+/**
+ * Potential breaches whose 72-hour clock is still running (not reported, not closed), most urgent
+ * first; only these schools' (tenant ids) when given.
+ */
+export async function runningClocks(ctx: ConsoleContext, tenants?: string[]): Promise<Incident[]> {
+  let q = ctx.store.db
     .selectFrom('incidents')
     .select('reference')
     .where('potential_breach', '=', 1)
-    .where('status', 'not in', ['reported-to-ico', 'closed-no-breach'])
+    .where('status', 'not in', ['reported-to-ico', 'closed-no-breach']);
+  if (tenants) q = q.where('tenant', 'in', tenants.length ? tenants : ['']);
+  const rows = await q
     .orderBy('ico_deadline')
     .limit(100)
     .execute();

@@ -17,7 +17,7 @@ import { notifySettings } from '../../act/notify/settings.ts';
 import type { Store } from '../../store/index.ts';
 import { findIncident, heldMessage, incidentHistory } from '../../store/incidents.ts';
 import { endSession, loadSession, newSignInToken, sameToken, sessionCookieName, signIn, signInCookieName, type SessionUser } from './auth.ts';
-import { actorOf, audit, record, type AttachmentFacts, type ConsoleContext, type ConsoleDeps, type GatewayStatus } from './context.ts';
+import { actorOf, audit, minSeverityFor, record, type AttachmentFacts, type ConsoleContext, type ConsoleDeps, type GatewayStatus } from './context.ts';
 import { html, type Html } from './html.ts';
 import { errorPage } from './layout.ts';
 import { displayMessage } from './mail.ts';
@@ -29,6 +29,7 @@ import { buildReport, REPORT_PERIODS, reportPage } from './pages/report.ts';
 import { signInPage } from './pages/signin.ts';
 import { systemFacts, systemPage } from './pages/system.ts';
 import { can, canDecide, homeFor, type Permission } from './roles.ts';
+import { consoleSchools, mayView, scopeName } from './schools.ts';
 import { consoleSettings, type ConsoleSettings } from './settings.ts';
 import { CONSOLE_CSS } from './style.ts';
 import { sanitiseForViewer, VIEWER_CSP } from './viewer.ts';
@@ -66,7 +67,8 @@ export async function startConsole(config: Config, store: Store, deps: ConsoleDe
   if (!settings.listen) throw new Error('console.listen is not set: the console has nowhere to listen');
   const db = await consoleDb(store);
   const hold: HoldContext = deps.hold ?? { store, notify: notifySettings(config), hostname: config.hostname };
-  const ctx: ConsoleContext = { config, settings, store, db, hold, deps, logger: deps.logger, now: deps.now ?? (() => new Date()) };
+  const schools = consoleSchools(config);
+  const ctx: ConsoleContext = { config, settings, store, db, hold, schools, deps, logger: deps.logger, now: deps.now ?? (() => new Date()) };
   const app = createConsoleApp(ctx);
 
   const server = createAdaptorServer({
@@ -162,6 +164,8 @@ function securityHeaders(c: Context, settings: ConsoleSettings): void {
 
 export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   const { settings, db } = ctx;
+  // The header's name when nobody is signed in: the trust's (or the one school's).
+  const serviceName = ctx.schools.name;
   const app = new Hono<Env>();
   const cookieName = sessionCookieName(settings);
   const signinCookie = signInCookieName(settings);
@@ -169,8 +173,8 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
 
   const send = (c: Context<Env>, status: number, body: string) => c.html(body, status as 200);
   const forbidden = (c: Context<Env>, why = 'Your role does not allow this.') =>
-    send(c, 403, errorPage(c.get('user'), settings.schoolName, 'Not allowed', why));
-  const notFound = (c: Context<Env>) => send(c, 404, errorPage(c.get('user'), settings.schoolName, 'Not found', 'There is nothing at this address. It may have been mistyped, or the incident may have been deleted at the end of its retention period.'));
+    send(c, 403, errorPage(c.get('user'), serviceName, 'Not allowed', why));
+  const notFound = (c: Context<Env>) => send(c, 404, errorPage(c.get('user'), serviceName, 'Not found', 'There is nothing at this address. It may have been mistyped, or the incident may have been deleted at the end of its retention period.'));
 
   app.use('*', async (c, next) => {
     await next();
@@ -178,7 +182,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   });
   app.onError((err, c) => {
     ctx.logger?.error({ event: 'console-failed', path: c.req.path, err: err.message }, 'console request failed');
-    const res = c.html(errorPage(c.get('user') ?? null, settings.schoolName, 'Something went wrong', 'The page could not be shown. Nothing was changed unless the page said so. Try again; if it keeps happening, tell IT (the details are in the gateway log).'), 500);
+    const res = c.html(errorPage(c.get('user') ?? null, serviceName, 'Something went wrong', 'The page could not be shown. Nothing was changed unless the page said so. Try again; if it keeps happening, tell IT (the details are in the gateway log).'), 500);
     return res;
   });
   app.notFound((c) => notFound(c));
@@ -187,7 +191,9 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   // Who is asking: the session (if any) and the address, for the sign-in record.
   app.use('*', async (c, next) => {
     c.set('ip', getConnInfo(c).remote.address ?? 'unknown');
-    c.set('user', await loadSession(db, getCookie(c, cookieName), settings, ctx.now()));
+    const user = await loadSession(db, getCookie(c, cookieName), settings, ctx.now());
+    if (user) user.scopeName = scopeName(ctx.schools, user);
+    c.set('user', user);
     await next();
   });
 
@@ -243,7 +249,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   const signInForm = (c: Context<Env>, status: number, extra: Partial<Parameters<typeof signInPage>[0]> = {}) => {
     const token = newSignInToken();
     setCookie(c, signinCookie, token, { ...cookieOpts, maxAge: 3600 });
-    return send(c, status, signInPage({ schoolName: settings.schoolName, timeZone: settings.timeZone, token, ...extra }));
+    return send(c, status, signInPage({ schoolName: serviceName, timeZone: settings.timeZone, token, ...extra }));
   };
 
   app.get('/sign-in', (c) => {
@@ -301,13 +307,14 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     const b = await form(c);
     const refs = ([] as unknown[]).concat(b.ref ?? []).filter((r): r is string => typeof r === 'string' && REFERENCE.test(r)).slice(0, 500);
     const reason = field(b, 'reason');
-    if (reason.length < 3) return send(c, 400, errorPage(user, settings.schoolName, 'A reason is needed', 'Say why these messages are safe to send (for example "false positive: the name is a member of staff"). Go back and try again.'));
-    if (!refs.length) return send(c, 400, errorPage(user, settings.schoolName, 'Nothing selected', 'Tick the messages to release, then press the button. Go back and try again.'));
+    if (reason.length < 3) return send(c, 400, errorPage(user, serviceName, 'A reason is needed', 'Say why these messages are safe to send (for example "false positive: the name is a member of staff"). Go back and try again.'));
+    if (!refs.length) return send(c, 400, errorPage(user, serviceName, 'Nothing selected', 'Tick the messages to release, then press the button. Go back and try again.'));
     let ok = 0;
     let failed = 0;
     for (const ref of refs) {
       const inc = await findIncident(ctx.store.db, ref);
-      if (!inc || !canDecide(user.role, inc, settings.safeguardingMinSeverity)) {
+      // Another school's incident is not this user's to release (nor to know about).
+      if (!inc || !mayView(user, inc.tenant) || !canDecide(user.role, inc, minSeverityFor(ctx, inc.tenant))) {
         failed++;
         continue;
       }
@@ -324,10 +331,12 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   });
 
   // ---- one incident -------------------------------------------------------------------------
-  const loadIncident = async (c: Context<Env>) => {
+  // An incident of another school is "not found" (404, not 403): its reference tells nothing.
+  const loadIncident = async (c: Context<Env>, user: SessionUser) => {
     const ref = c.req.param('ref') ?? '';
     if (!REFERENCE.test(ref)) return undefined;
-    return findIncident(ctx.store.db, ref);
+    const inc = await findIncident(ctx.store.db, ref);
+    return inc && mayView(user, inc.tenant) ? inc : undefined;
   };
 
   const attachmentCache = new Map<string, Promise<AttachmentFacts[] | null>>();
@@ -347,7 +356,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   app.get('/incidents/:ref', async (c) => {
     const user = gate(c, 'record');
     if (user instanceof Response) return user;
-    const inc = await loadIncident(c);
+    const inc = await loadIncident(c, user);
     if (!inc) return notFound(c);
     if (inc.reference !== c.req.param('ref')) return c.redirect(`/incidents/${inc.reference}`, 301);
     const q = c.req.query();
@@ -372,7 +381,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   app.get('/incidents/:ref/body.html', async (c) => {
     const user = gate(c, 'content');
     if (user instanceof Response) return user;
-    const inc = await loadIncident(c);
+    const inc = await loadIncident(c, user);
     if (!inc) return notFound(c);
     const held = await heldMessage(ctx.store.db, inc.reference);
     if (!held?.raw || held.purgedAt) return notFound(c);
@@ -388,7 +397,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   app.get('/incidents/:ref/original.eml', async (c) => {
     const user = gate(c, 'raw');
     if (user instanceof Response) return user;
-    const inc = await loadIncident(c);
+    const inc = await loadIncident(c, user);
     if (!inc) return notFound(c);
     const held = await heldMessage(ctx.store.db, inc.reference);
     if (!held?.raw || held.purgedAt) return notFound(c);
@@ -404,9 +413,9 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     app.post(`/incidents/:ref/${action}`, async (c) => {
       const user = gate(c, 'decide');
       if (user instanceof Response) return user;
-      const inc = await loadIncident(c);
+      const inc = await loadIncident(c, user);
       if (!inc) return notFound(c);
-      if (!canDecide(user.role, inc, settings.safeguardingMinSeverity)) return forbidden(c, 'The business manager decides on this incident.');
+      if (!canDecide(user.role, inc, minSeverityFor(ctx, inc.tenant))) return forbidden(c, 'The business manager decides on this incident.');
       const b = await form(c);
       try {
         const done = await run(c, user, inc.reference, b);
@@ -414,12 +423,12 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
         return c.redirect(`/incidents/${inc.reference}?done=${done}`, 303);
       } catch (err) {
         if (!(err instanceof IncidentActionError)) throw err;
-        return send(c, 409, errorPage(user, settings.schoolName, 'That could not be done', html`${err.message}. <a href="/incidents/${inc.reference}">Back to ${inc.reference}</a>`));
+        return send(c, 409, errorPage(user, serviceName, 'That could not be done', html`${err.message}. <a href="/incidents/${inc.reference}">Back to ${inc.reference}</a>`));
       }
     });
 
   const needReason = (c: Context<Env>, user: SessionUser, ref: string, what: string) =>
-    send(c, 400, errorPage(user, settings.schoolName, 'A reason is needed', html`Please say ${what}. <a href="/incidents/${ref}">Back to ${ref}</a>`));
+    send(c, 400, errorPage(user, serviceName, 'A reason is needed', html`Please say ${what}. <a href="/incidents/${ref}">Back to ${ref}</a>`));
 
   decide('release', async (c, user, ref, b) => {
     const reason = field(b, 'reason');
@@ -461,22 +470,23 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   app.get('/register', async (c) => {
     const user = gate(c, 'register');
     if (user instanceof Response) return user;
-    const f = registerFilters(c.req.query());
-    const rows = await registerRows(ctx, f);
-    await audit(ctx, actorOf(user), 'console-viewed-register', `${rows.length} incidents (status ${f.status}${f.from ? `, from ${f.from}` : ''}${f.to ? `, to ${f.to}` : ''})`);
+    const f = registerFilters(c.req.query(), { schools: ctx.schools, user });
+    const rows = await registerRows(ctx, user, f);
+    await audit(ctx, actorOf(user), 'console-viewed-register', `${rows.length} incidents (${describeFilters(f, user.tenant)})`);
     return send(c, 200, registerPage(ctx, user, f, rows, ''));
   });
 
   app.get('/register.csv', async (c) => {
     const user = gate(c, 'register');
     if (user instanceof Response) return user;
-    const f = registerFilters(c.req.query());
-    const rows = await registerRows(ctx, f);
-    await audit(ctx, actorOf(user), 'console-register-exported', `${rows.length} incidents (status ${f.status}${f.from ? `, from ${f.from}` : ''}${f.to ? `, to ${f.to}` : ''})`);
+    const f = registerFilters(c.req.query(), { schools: ctx.schools, user });
+    const rows = await registerRows(ctx, user, f);
+    await audit(ctx, actorOf(user), 'console-register-exported', `${rows.length} incidents (${describeFilters(f, user.tenant)})`);
     const day = ctx.now().toISOString().slice(0, 10);
-    return c.body(registerCsv(rows, settings.timeZone), 200, {
+    const school = user.tenant ?? (f.school || null);
+    return c.body(registerCsv(rows, settings.timeZone, ctx.schools.single ? undefined : ctx.schools.nameOf), 200, {
       'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="hallmonitor-incident-register-${day}.csv"`,
+      'content-disposition': `attachment; filename="hallmonitor-incident-register-${school ? `${school}-` : ''}${day}.csv"`,
     });
   });
 
@@ -485,17 +495,23 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     if (user instanceof Response) return user;
     const w = Number(c.req.query('weeks'));
     const weeks = REPORT_PERIODS.includes(w) ? w : 12;
-    return send(c, 200, reportPage(ctx, user, await buildReport(ctx, weeks)));
+    return send(c, 200, reportPage(ctx, user, await buildReport(ctx, weeks, user, c.req.query('school'))));
   });
 
   app.get('/system', async (c) => {
     const user = gate(c, 'health');
     if (user instanceof Response) return user;
     const here = ctx.heartbeat ? await ctx.heartbeat().catch(() => null) : null;
-    return send(c, 200, systemPage(ctx, user, await systemFacts(ctx, ctx.deps.instanceName ?? '', here)));
+    return send(c, 200, systemPage(ctx, user, await systemFacts(ctx, user, ctx.deps.instanceName ?? '', here)));
   });
 
   return app;
+}
+
+/** The register's filters in words, for the audit log. */
+function describeFilters(f: { status: string; from: string; to: string; school: string }, tenant: string | null): string {
+  const school = tenant ?? f.school;
+  return `${school ? `school ${school}, ` : ''}status ${f.status}${f.from ? `, from ${f.from}` : ''}${f.to ? `, to ${f.to}` : ''}`;
 }
 
 /** The incident references a rendered queue page links to (our own markup), for the audit log. */

@@ -16,6 +16,12 @@ export interface PageOptions {
   body: HtmlValue;
 }
 
+/** Which school (or the trust) the signed-in user is looking at; the service's name before sign-in. */
+function brandName(o: PageOptions): string {
+  const name = o.user?.scopeName ?? o.schoolName;
+  return name === 'the school' ? 'outbound email checks' : name;
+}
+
 export function page(o: PageOptions): string {
   const nav: Array<{ key: PageOptions['active']; href: string; label: string; show: boolean }> = o.user
     ? [
@@ -38,7 +44,7 @@ export function page(o: PageOptions): string {
 <a class="skip" href="#main">Skip to main content</a>
 <header class="top">
 <div class="bar">
-<a class="brand" href="/">Hallmonitor<span>${o.schoolName === 'the school' ? 'outbound email checks' : o.schoolName}</span></a>
+<a class="brand" href="/">Hallmonitor<span>${brandName(o)}</span></a>
 ${o.user ? html`<nav aria-label="Main"><ul>${nav.filter((n) => n.show).map((n) => html`<li><a href="${n.href}"${o.active === n.key ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>
 <div class="who"><span>${o.user.displayName} <span class="visually-hidden">signed in as</span>(${ROLE_TITLES[o.user.role]})</span>
 <form method="post" action="/sign-out"><input type="hidden" name="_csrf" value="${o.user.csrf}"><button type="submit">Sign out</button></form></div>` : ''}

@@ -49,6 +49,13 @@ function consoleMigrations(kind: Store['kind']): Record<string, Migration> {
           .execute();
       },
     },
+    // Accounts belong to one school of a trust, or (null) to the whole trust. Accounts from before
+    // see everything, as they did: a single school has nothing else to see.
+    '0002-console-account-school': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('console_users').addColumn('tenant', 'text').execute();
+      },
+    },
   };
 }
 

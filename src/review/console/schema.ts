@@ -18,6 +18,8 @@ export interface ConsoleUserTable {
   created_at: string;
   updated_at: string;
   password_changed_at: string;
+  /** The school (tenant id, src/tenants.ts) the account belongs to; null: the whole trust (or the one school). */
+  tenant: string | null;
 }
 
 export interface ConsoleSessionTable {

@@ -6,7 +6,7 @@ import { RULES } from '../../../decide/rules.ts';
 import type { HistoryEntry, HeldMessage, Incident } from '../../../store/incidents.ts';
 import type { Finding } from '../../../types.ts';
 import type { SessionUser } from '../auth.ts';
-import type { AttachmentFacts, ConsoleContext } from '../context.ts';
+import { minSeverityFor, type AttachmentFacts, type ConsoleContext } from '../context.ts';
 import { html, type Html } from '../html.ts';
 import { bytes, page, ruleTitle, severityBadge, statusBadge, time, whereTitle } from '../layout.ts';
 import { linksIn, type DisplayMessage } from '../mail.ts';
@@ -106,8 +106,9 @@ function historyTable(history: HistoryEntry[], tz: string): Html {
 
 function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held: HeldMessage | undefined): Html {
   if (!can(user.role, 'decide')) return html``;
-  if (!canDecide(user.role, inc, ctx.settings.safeguardingMinSeverity)) {
-    return html`<h2 id="decide">Decide</h2><div class="notice warn"><p>The business manager decides on this incident. As safeguarding lead you decide on safeguarding-severity incidents (severity ${ctx.settings.safeguardingMinSeverity} and above, information sent to the wrong family, and special-category data).</p></div>`;
+  const minSeverity = minSeverityFor(ctx, inc.tenant);
+  if (!canDecide(user.role, inc, minSeverity)) {
+    return html`<h2 id="decide">Decide</h2><div class="notice warn"><p>The business manager decides on this incident. As safeguarding lead you decide on safeguarding-severity incidents (severity ${minSeverity} and above, information sent to the wrong family, and special-category data).</p></div>`;
   }
   const csrf = html`<input type="hidden" name="_csrf" value="${user.csrf}">`;
   const ref = inc.reference;
@@ -254,9 +255,10 @@ export function incidentPage(ctx: ConsoleContext, user: SessionUser, v: Incident
 <h1>${inc.reference} <span class="muted">– ${inc.kind === 'near-miss' ? 'blocked, not sent' : 'held for review'}</span></h1>
 ${v.notice}
 <nav class="jump" aria-label="On this page"><a href="#why">Why it was stopped</a>${can(user.role, 'content') ? html`<a href="#message">The message</a>` : ''}${can(user.role, 'decide') ? html`<a href="#decide">Decide</a>` : ''}<a href="#history">History</a></nav>
-<p>${statusBadge(inc.status)} ${severityBadge(inc.severity)}${inc.potentialBreach ? html` <span class="badge breach">Potential breach</span>` : ''}${isSafeguarding(inc, ctx.settings.safeguardingMinSeverity) ? html` <span class="badge sev-3">Safeguarding</span>` : ''}</p>
+<p>${statusBadge(inc.status)} ${severityBadge(inc.severity)}${inc.potentialBreach ? html` <span class="badge breach">Potential breach</span>` : ''}${isSafeguarding(inc, minSeverityFor(ctx, inc.tenant)) ? html` <span class="badge sev-3">Safeguarding</span>` : ''}</p>
 <div class="panel">
 <dl class="facts">
+${ctx.schools.single ? '' : html`<dt>School</dt><dd>${ctx.schools.nameOf(inc.tenant)}</dd>`}
 <dt>Sender</dt><dd>${inc.sender || html`<span class="muted">(no sender)</span>`}</dd>
 <dt>Recipients</dt><dd>${inc.recipients.join(', ')}</dd>
 <dt>Detected</dt><dd>${time(inc.detectedAt, tz)} <span class="muted">by ${inc.heldBy}</span></dd>
@@ -271,5 +273,5 @@ ${decideForms(ctx, user, inc, v.held)}
 <h2 id="history">History</h2>
 <p class="muted">Every opening and every decision is recorded here and cannot be changed.</p>
 ${historyTable(v.history, tz)}`;
-  return page({ title: inc.reference, user, schoolName: ctx.settings.schoolName, active: can(user.role, 'queue') ? 'queue' : 'register', body });
+  return page({ title: inc.reference, user, schoolName: ctx.schools.name, active: can(user.role, 'queue') ? 'queue' : 'register', body });
 }

@@ -5,11 +5,12 @@ import { RULE_IDS } from '../../../decide/rules.ts';
 import { listIncidents, ICO_DEADLINE_HOURS, type Incident } from '../../../store/incidents.ts';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../../../store/schema.ts';
 import type { SessionUser } from '../auth.ts';
-import type { ConsoleContext } from '../context.ts';
+import { minSeverityFor, type ConsoleContext } from '../context.ts';
 import { localDayStart, runningClocks, subjectsFor } from '../data.ts';
 import { html, query, type Html } from '../html.ts';
 import { address, duration, formatTime, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
 import { can, canDecide } from '../roles.ts';
+import { chosenSchool, seesSeveralSchools, viewSchools } from '../schools.ts';
 
 export interface QueueFilters {
   status: IncidentStatus | 'all';
@@ -19,6 +20,8 @@ export interface QueueFilters {
   from: string;
   to: string;
   page: number;
+  /** A trust-level account's school filter (tenant id), or '' for every school. */
+  school: string;
 }
 
 const PAGE_SIZE = 50;
@@ -36,12 +39,13 @@ export function queueFilters(q: Record<string, string | undefined>): QueueFilter
     from: day(q.from),
     to: day(q.to),
     page: Number.isInteger(pageNo) && pageNo > 1 ? pageNo : 1,
+    school: '',
   };
 }
 
 function params(f: QueueFilters, change: Partial<QueueFilters> = {}): string {
   const g = { ...f, ...change };
-  return query({ status: g.status === 'open' ? undefined : g.status, rule: g.rule, severity: g.severity || undefined, sender: g.sender, from: g.from, to: g.to, page: g.page > 1 ? g.page : undefined });
+  return query({ school: g.school, status: g.status === 'open' ? undefined : g.status, rule: g.rule, severity: g.severity || undefined, sender: g.sender, from: g.from, to: g.to, page: g.page > 1 ? g.page : undefined });
 }
 
 export function clockCard(inc: Incident, now: Date, timeZone: string, opts: { link: boolean }): Html {
@@ -65,13 +69,16 @@ ${stopped
 }
 
 export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Record<string, string | undefined>, notice: Html | ''): Promise<string> {
-  const f = queueFilters(q);
+  const f = { ...queueFilters(q), school: chosenSchool(ctx.schools, user, q.school) };
+  // Only the user's own school's incidents (a trust-level account: every school's, or the one it chose).
+  const tenants = viewSchools(ctx.schools, user, f.school);
+  const several = seesSeveralSchools(ctx.schools, user);
   const tz = ctx.settings.timeZone;
   const now = ctx.now();
   const since = f.from ? localDayStart(f.from, tz) ?? undefined : undefined;
   const untilDay = f.to ? localDayStart(f.to, tz) : null;
   const until = untilDay ? new Date(untilDay.getTime() + 86_400_000) : undefined;
-  const all = await listIncidents(ctx.store.db, { status: f.status === 'all' ? undefined : [f.status], since, until, limit: 5000 });
+  const all = await listIncidents(ctx.store.db, { status: f.status === 'all' ? undefined : [f.status], since, until, tenant: tenants, limit: 5000 });
   const base = all.filter((i) => (!f.severity || i.severity >= f.severity) && (!f.sender || i.sender.toLowerCase().includes(f.sender)));
   const perRule = new Map<string, number>();
   for (const i of base) for (const r of i.rules) perRule.set(r, (perRule.get(r) ?? 0) + 1);
@@ -80,9 +87,9 @@ export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Recor
   const pageNo = Math.min(f.page, pages);
   const shown = rows.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
   const subjects = await subjectsFor(ctx, shown.map((i) => i.reference));
-  const clocks = await runningClocks(ctx);
+  const clocks = await runningClocks(ctx, tenants);
   const bulk = can(user.role, 'bulk-release');
-  const decidable = (i: Incident) => i.status === 'open' && canDecide(user.role, i, ctx.settings.safeguardingMinSeverity);
+  const decidable = (i: Incident) => i.status === 'open' && canDecide(user.role, i, minSeverityFor(ctx, i.tenant));
   const anyBulk = bulk && shown.some(decidable);
 
   const statusOptions: Array<[QueueFilters['status'], string]> = [['open', 'Waiting for a decision'], ...INCIDENT_STATUSES.filter((s) => s !== 'open').map((s) => [s, STATUS_TITLES[s]] as [IncidentStatus, string]), ['all', 'All']];
@@ -91,11 +98,12 @@ export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Recor
   const table = shown.length
     ? html`<div class="table-wrap"><table>
 <caption class="visually-hidden">${heading}, newest first</caption>
-<thead><tr>${anyBulk ? html`<th scope="col"><span class="visually-hidden">Select</span></th>` : ''}<th scope="col">Received</th><th scope="col">Reference</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Why it was stopped</th><th scope="col">Severity</th><th scope="col">Status</th></tr></thead>
+<thead><tr>${anyBulk ? html`<th scope="col"><span class="visually-hidden">Select</span></th>` : ''}<th scope="col">Received</th>${several ? html`<th scope="col">School</th>` : ''}<th scope="col">Reference</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Why it was stopped</th><th scope="col">Severity</th><th scope="col">Status</th></tr></thead>
 <tbody>
 ${shown.map((i) => html`<tr>
 ${anyBulk ? html`<td>${decidable(i) ? html`<input type="checkbox" name="ref" value="${i.reference}" id="sel-${i.reference}" form="bulk-release"><label class="visually-hidden" for="sel-${i.reference}">Select ${i.reference}</label>` : ''}</td>` : ''}
 <td class="when">${time(i.detectedAt, tz)}</td>
+${several ? html`<td class="school">${ctx.schools.nameOf(i.tenant)}</td>` : ''}
 <td><a href="/incidents/${i.reference}">${i.reference}</a>${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
 <td class="addr">${i.sender ? address(i.sender) : html`<span class="muted">(no sender)</span>`}</td>
 <td class="addr">${i.recipients.slice(0, 3).map((r, n) => html`${n ? html`<br>` : ''}${address(r)}`)}${i.recipients.length > 3 ? html`<br><span class="muted">and ${i.recipients.length - 3} more</span>` : ''}</td>
@@ -105,7 +113,7 @@ ${anyBulk ? html`<td>${decidable(i) ? html`<input type="checkbox" name="ref" val
 <td>${statusBadge(i.status)}</td>
 </tr>`)}
 </tbody></table></div>`
-    : html`<div class="panel"><p>${f.status === 'open' && !f.rule && !f.sender && !f.severity && !f.from && !f.to ? 'Nothing is waiting for a decision. New held mail appears here as soon as it is stopped.' : 'No held mail matches these filters.'}</p></div>`;
+    : html`<div class="panel"><p>${f.status === 'open' && !f.school && !f.rule && !f.sender && !f.severity && !f.from && !f.to ? 'Nothing is waiting for a decision. New held mail appears here as soon as it is stopped.' : 'No held mail matches these filters.'}</p></div>`;
 
   const body = html`
 <h1>${heading}</h1>
@@ -116,6 +124,7 @@ ${clocks.length ? html`<h2 id="clocks">Potential breaches: 72-hour ICO clocks</h
 <section aria-labelledby="filters-h" class="panel">
 <h2 id="filters-h" class="visually-hidden">Filter</h2>
 <form class="filters" method="get" action="/queue" role="search" aria-label="Filter held mail">
+${several ? html`<div class="field"><label for="f-school">School</label><select id="f-school" name="school"><option value="">Every school</option>${ctx.schools.list.map((s) => html`<option value="${s.id}"${f.school === s.id ? html` selected` : ''}>${s.name}</option>`)}</select></div>` : ''}
 <div class="field"><label for="f-status">Status</label><select id="f-status" name="status">${statusOptions.map(([v, l]) => html`<option value="${v}"${f.status === v ? html` selected` : ''}>${l}</option>`)}</select></div>
 <div class="field"><label for="f-rule">Rule</label><select id="f-rule" name="rule"><option value="">Any rule</option>${RULE_IDS.map((r) => html`<option value="${r}"${f.rule === r ? html` selected` : ''}>${ruleTitle(r)}</option>`)}</select></div>
 <div class="field"><label for="f-severity">Severity</label><select id="f-severity" name="severity"><option value="">Any</option>${[5, 4, 3, 2, 1].map((n) => html`<option value="${n}"${f.severity === n ? html` selected` : ''}>${n === 5 ? '5 only' : `${n} or higher`}</option>`)}</select></div>
@@ -142,5 +151,5 @@ ${anyBulk ? html`<form id="bulk-release" method="post" action="/queue/release" c
 <textarea id="bulk-reason" name="reason" required minlength="3" maxlength="2000"></textarea>
 <p><button class="btn" type="submit">Release selected messages</button></p>
 </form>` : ''}`;
-  return page({ title: 'Held mail', user, schoolName: ctx.settings.schoolName, active: 'queue', body });
+  return page({ title: 'Held mail', user, schoolName: ctx.schools.name, active: 'queue', body });
 }

@@ -1,12 +1,17 @@
 // The report for the headteacher and governors: incidents per week and per rule (server-drawn SVG
 // charts, each with its numbers in a table for screen readers), the senders who may need training
 // (counts only, never content), what happened to held mail, and the median time to a decision.
+// A school's accounts see their own school's figures; a trust-level account (the trust's data
+// protection officer) sees the whole trust's, a table per school (incidents, potential breaches,
+// still open, median time to a decision), incidents per school and per rule in each school, and
+// can narrow the report to one school.
 import { listIncidents, type Incident } from '../../../store/incidents.ts';
 import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext } from '../context.ts';
 import { localDay, localDayStart } from '../data.ts';
 import { html, type Html } from '../html.ts';
 import { dateOnly, duration, page, ruleTitle, STATUS_TITLES } from '../layout.ts';
+import { chosenSchool, seesSeveralSchools, viewSchools } from '../schools.ts';
 import { decisionsFor } from './register.ts';
 
 export const REPORT_PERIODS = [4, 12, 26, 52];
@@ -25,6 +30,28 @@ export interface Report {
   potentialBreaches: number;
   medianDecisionMs: number | null;
   decided: number;
+  /** The school the report is narrowed to (a trust account's choice), or ''. */
+  school: string;
+  /** Per school, for a trust-level account looking at every school (null otherwise). */
+  perSchool: SchoolFigures[] | null;
+}
+
+export interface SchoolFigures {
+  id: string;
+  name: string;
+  total: number;
+  held: number;
+  nearMisses: number;
+  potentialBreaches: number;
+  open: number;
+  perRule: Array<{ rule: string; count: number }>;
+  medianDecisionMs: number | null;
+  decided: number;
+}
+
+function median(sorted: number[]): number | null {
+  if (!sorted.length) return null;
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
 
 /** Monday of the week an instant falls in, in the school's time zone (YYYY-MM-DD). */
@@ -35,12 +62,14 @@ function weekStart(d: Date, timeZone: string): string {
   return new Date(noonUtc.getTime() - dow * 86_400_000).toISOString().slice(0, 10);
 }
 
-export async function buildReport(ctx: ConsoleContext, weeks: number): Promise<Report> {
+export async function buildReport(ctx: ConsoleContext, weeks: number, user: Pick<SessionUser, 'tenant'>, requestedSchool?: string): Promise<Report> {
   const tz = ctx.settings.timeZone;
+  const school = chosenSchool(ctx.schools, user, requestedSchool);
+  const tenants = viewSchools(ctx.schools, user, school);
   const until = ctx.now();
   const firstWeek = weekStart(new Date(until.getTime() - (weeks - 1) * 7 * 86_400_000), tz);
   const since = localDayStart(firstWeek, tz)!;
-  const incidents = await listIncidents(ctx.store.db, { since, limit: 100_000 });
+  const incidents = await listIncidents(ctx.store.db, { since, tenant: tenants, limit: 100_000 });
   const perWeek = new Map<string, number>();
   for (let w = 0; w < weeks; w++) {
     const start = new Date(`${firstWeek}T12:00:00Z`).getTime() + w * 7 * 86_400_000;
@@ -58,11 +87,37 @@ export async function buildReport(ctx: ConsoleContext, weeks: number): Promise<R
     outcomes.set(i.status, (outcomes.get(i.status) ?? 0) + 1);
   }
   const firstDecisions = await decisionsFor(ctx, incidents.map((i) => i.reference), 'first');
-  const times = incidents.flatMap((i) => {
+  const decisionMs = (i: Incident) => {
     const d = firstDecisions.get(i.reference);
     return d ? [Math.max(0, d.at.getTime() - i.detectedAt.getTime())] : [];
-  }).sort((a, b) => a - b);
-  const median = times.length ? (times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2) : null;
+  };
+  const times = incidents.flatMap(decisionMs).sort((a, b) => a - b);
+  let perSchool: SchoolFigures[] | null = null;
+  if (seesSeveralSchools(ctx.schools, user) && !school) {
+    const bySchool = new Map<string, Incident[]>(ctx.schools.list.map((s) => [s.id, []]));
+    for (const i of incidents) {
+      let list = bySchool.get(i.tenant);
+      if (!list) bySchool.set(i.tenant, (list = []));
+      list.push(i);
+    }
+    perSchool = [...bySchool.entries()].map(([id, list]) => {
+      const rules = new Map<string, number>();
+      for (const i of list) for (const r of i.rules) rules.set(r, (rules.get(r) ?? 0) + 1);
+      const t = list.flatMap(decisionMs).sort((a, b) => a - b);
+      return {
+        id,
+        name: ctx.schools.nameOf(id),
+        total: list.length,
+        held: list.filter((i) => i.kind === 'held').length,
+        nearMisses: list.filter((i) => i.kind === 'near-miss').length,
+        potentialBreaches: list.filter((i) => i.potentialBreach).length,
+        open: list.filter((i) => i.status === 'open').length,
+        perRule: [...rules.entries()].map(([rule, count]) => ({ rule, count })).sort((a, b) => b.count - a.count),
+        medianDecisionMs: median(t),
+        decided: t.length,
+      };
+    }).sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
+  }
   return {
     weeks,
     since,
@@ -75,8 +130,10 @@ export async function buildReport(ctx: ConsoleContext, weeks: number): Promise<R
     topSenders: [...senders.entries()].map(([sender, count]) => ({ sender, count })).sort((a, b) => b.count - a.count || a.sender.localeCompare(b.sender)).slice(0, 10),
     outcomes: (['open', 'released', 'rejected', 'reported-to-ico', 'closed-no-breach'] as const).map((status) => ({ status, count: outcomes.get(status) ?? 0 })),
     potentialBreaches: incidents.filter((i) => i.potentialBreach).length,
-    medianDecisionMs: median,
+    medianDecisionMs: median(times),
     decided: times.length,
+    school,
+    perSchool,
   };
 }
 
@@ -142,12 +199,35 @@ function numbersTable(caption: string, head: [string, string], rows: Array<[stri
   return html`<details class="more"><summary>Show the numbers as a table</summary><table><caption>${caption}</caption><thead><tr><th scope="col">${head[0]}</th><th scope="col" class="num">${head[1]}</th></tr></thead><tbody>${rows.map(([a, b]) => html`<tr><td>${a}</td><td class="num">${b}</td></tr>`)}</tbody></table></details>`;
 }
 
+/** Incidents per school, a table per school, and each school's incidents per rule. */
+function schoolsSection(list: SchoolFigures[]): Html {
+  const rules = [...new Set(list.flatMap((s) => s.perRule.map((r) => r.rule)))];
+  const count = (s: SchoolFigures, rule: string) => s.perRule.find((r) => r.rule === rule)?.count ?? 0;
+  return html`<h2 id="per-school">Schools</h2>
+<p class="muted">Each school's figures for the same period. A school with more pupils or more staff sending personal data will have more.</p>
+${barList('schools', 'Incidents per school', list.map((s) => ({ label: s.name, count: s.total })))}
+<div class="table-wrap"><table class="per-school">
+<caption>Figures per school</caption>
+<thead><tr><th scope="col">School</th><th scope="col" class="num">Emails stopped</th><th scope="col" class="num">Held for review</th><th scope="col" class="num">Blocked (near misses)</th><th scope="col" class="num">Potential breaches</th><th scope="col" class="num">Still waiting for a decision</th><th scope="col" class="num">Median time to a decision</th></tr></thead>
+<tbody>${list.map((s) => html`<tr data-school="${s.id}"><th scope="row">${s.name}</th><td class="num">${s.total}</td><td class="num">${s.held}</td><td class="num">${s.nearMisses}</td><td class="num">${s.potentialBreaches}</td><td class="num">${s.open}</td><td class="num">${s.medianDecisionMs === null ? '–' : duration(s.medianDecisionMs)}${s.decided ? html` <span class="muted">(${s.decided} decided)</span>` : ''}</td></tr>`)}</tbody>
+</table></div>
+${rules.length ? html`<h3 id="per-school-rule">Incidents per rule in each school</h3>
+<div class="table-wrap"><table class="per-school-rule">
+<caption class="visually-hidden">Incidents per rule in each school</caption>
+<thead><tr><th scope="col">School</th>${rules.map((r) => html`<th scope="col" class="num">${ruleTitle(r)}</th>`)}</tr></thead>
+<tbody>${list.map((s) => html`<tr data-school="${s.id}"><th scope="row">${s.name}</th>${rules.map((r) => html`<td class="num">${count(s, r)}</td>`)}</tr>`)}</tbody>
+</table></div>` : ''}`;
+}
+
 export function reportPage(ctx: ConsoleContext, user: SessionUser, r: Report): string {
   const tz = ctx.settings.timeZone;
+  const several = seesSeveralSchools(ctx.schools, user);
+  const about = r.school ? ctx.schools.nameOf(r.school) : user.scopeName ?? ctx.schools.name;
   const body = html`
 <h1>Report for the headteacher and governors</h1>
-<p class="lead">${dateOnly(r.since, tz)} to ${dateOnly(r.until, tz)} (${r.weeks} weeks). Counts only: no message content appears in this report.</p>
+<p class="lead">${about}: ${dateOnly(r.since, tz)} to ${dateOnly(r.until, tz)} (${r.weeks} weeks). Counts only: no message content appears in this report.</p>
 <form class="filters" method="get" action="/report" aria-label="Report period">
+${several ? html`<div class="field"><label for="report-school">School</label><select id="report-school" name="school"><option value="">Every school</option>${ctx.schools.list.map((s) => html`<option value="${s.id}"${r.school === s.id ? html` selected` : ''}>${s.name}</option>`)}</select></div>` : ''}
 <div class="field"><label for="weeks">Period</label><select id="weeks" name="weeks">${REPORT_PERIODS.map((w) => html`<option value="${w}"${w === r.weeks ? html` selected` : ''}>Last ${w} weeks</option>`)}</select></div>
 <div class="field"><button class="btn secondary" type="submit">Show</button></div>
 </form>
@@ -159,6 +239,7 @@ export function reportPage(ctx: ConsoleContext, user: SessionUser, r: Report): s
 <div class="stat"><span class="n">${r.potentialBreaches}</span><span class="l">potential breaches</span></div>
 <div class="stat"><span class="n">${r.medianDecisionMs === null ? '–' : duration(r.medianDecisionMs)}</span><span class="l">median time to a decision${r.decided ? ` (${r.decided} decided)` : ''}</span></div>
 </div>
+${r.perSchool ? schoolsSection(r.perSchool) : ''}
 <h2 id="per-week">Incidents per week</h2>
 ${weekChart(r.perWeek)}
 ${numbersTable('Incidents per week', ['Week beginning', 'Incidents'], r.perWeek.map((w) => [w.label, w.count]))}
@@ -171,5 +252,5 @@ ${numbersTable('Outcomes', ['Outcome', 'Incidents'], r.outcomes.map((o) => [STAT
 <p class="muted">The senders with the most stopped emails in the period. Counts only; a high count may mean a role that handles much personal data rather than carelessness.</p>
 ${r.topSenders.length ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Sender</th><th scope="col" class="num">Emails stopped</th></tr></thead><tbody>${r.topSenders.map((s) => html`<tr><td>${s.sender}</td><td class="num">${s.count}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}
 <p class="muted">Print this page for the governors' pack (the navigation and forms are left out of the printout).</p>`;
-  return page({ title: "Governors' report", user, schoolName: ctx.settings.schoolName, active: 'report', body });
+  return page({ title: "Governors' report", user, schoolName: ctx.schools.name, active: 'report', body });
 }

@@ -1,12 +1,15 @@
 // System health for IT: the gateway instances sharing this store, quarantine and outbox depth,
 // roster and detector versions, next-hop reachability, and the configuration in force. Counts
-// and settings only: never a sender, subject or any message content.
+// and settings only: never a sender, subject or any message content. In a trust, every school's
+// roster (pupils, when loaded, any problem) as this gateway instance has it; an account of one
+// school sees its own school's roster, incidents, outbox and accounts, a trust account all of them.
 import { RULES, RULE_IDS } from '../../../decide/rules.ts';
 import type { SessionUser } from '../auth.ts';
-import type { ConsoleContext, GatewayStatus } from '../context.ts';
+import type { ConsoleContext, GatewayStatus, SchoolRosterStatus } from '../context.ts';
 import { html, type Html } from '../html.ts';
 import { duration, page, time } from '../layout.ts';
 import { ROLE_TITLES } from '../../users.ts';
+import { seesSeveralSchools, viewSchools } from '../schools.ts';
 
 export interface SystemFacts {
   instances: Array<{ name: string; startedAt: Date; lastSeen: Date; status: GatewayStatus }>;
@@ -14,24 +17,44 @@ export interface SystemFacts {
   hereName: string;
   quarantine: { open: number; held: number; purged: number; oldestOpen: Date | null };
   outbox: { pending: number; sending: number; failed: number; oldestPending: Date | null; lastError: string | null };
-  accounts: Array<{ username: string; role: keyof typeof ROLE_TITLES }>;
+  accounts: Array<{ username: string; role: keyof typeof ROLE_TITLES; tenant: string | null }>;
+  /** Every school's roster as this instance has it (only the user's own school for a school's account). */
+  schools: SchoolRosterStatus[];
 }
 
-export async function systemFacts(ctx: ConsoleContext, hereName: string, here: GatewayStatus | null): Promise<SystemFacts> {
+export async function systemFacts(ctx: ConsoleContext, user: Pick<SessionUser, 'tenant'>, hereName: string, here: GatewayStatus | null): Promise<SystemFacts> {
   const db = ctx.db;
+  // A school's account: its own school's incidents, outbox and accounts only.
+  const tenants = viewSchools(ctx.schools, user);
+  const own = tenants ?? [];
   const instances = (await db.selectFrom('console_instances').selectAll().orderBy('name').execute()).map((r) => ({
     name: r.name, startedAt: new Date(r.started_at), lastSeen: new Date(r.last_seen_at), status: JSON.parse(r.detail) as GatewayStatus,
   }));
   const count = async (q: Promise<{ n: number | string | bigint } | undefined>) => Number((await q)?.n ?? 0);
-  const open = await count(db.selectFrom('incidents').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open').executeTakeFirst());
-  const held = await count(db.selectFrom('held_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('purged_at', 'is', null).executeTakeFirst());
-  const purged = await count(db.selectFrom('held_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('purged_at', 'is not', null).executeTakeFirst());
-  const oldestOpen = await db.selectFrom('incidents').select((eb) => eb.fn.min('detected_at').as('t')).where('status', '=', 'open').executeTakeFirst();
-  const byStatus = await db.selectFrom('outbox').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  const incidents = () => {
+    const q = db.selectFrom('incidents');
+    return tenants ? q.where('incidents.tenant', 'in', own) : q;
+  };
+  const heldMessages = () => {
+    const q = db.selectFrom('held_messages');
+    return tenants ? q.where('held_messages.reference', 'in', db.selectFrom('incidents').select('reference').where('tenant', 'in', own)) : q;
+  };
+  const outbox = () => {
+    const q = db.selectFrom('outbox');
+    return tenants ? q.where('outbox.tenant', 'in', own) : q;
+  };
+  const open = await count(incidents().select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open').executeTakeFirst());
+  const held = await count(heldMessages().select((eb) => eb.fn.countAll<number>().as('n')).where('purged_at', 'is', null).executeTakeFirst());
+  const purged = await count(heldMessages().select((eb) => eb.fn.countAll<number>().as('n')).where('purged_at', 'is not', null).executeTakeFirst());
+  const oldestOpen = await incidents().select((eb) => eb.fn.min('detected_at').as('t')).where('status', '=', 'open').executeTakeFirst();
+  const byStatus = await outbox().select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
   const n = (s: string) => Number(byStatus.find((r) => r.status === s)?.n ?? 0);
-  const oldestPending = await db.selectFrom('outbox').select((eb) => eb.fn.min('created_at').as('t')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
-  const lastError = await db.selectFrom('outbox').select('last_error').where('last_error', 'is not', null).orderBy('next_attempt_at', 'desc').limit(1).executeTakeFirst();
-  const accounts = await db.selectFrom('console_users').select(['username', 'role']).orderBy('username').execute();
+  const oldestPending = await outbox().select((eb) => eb.fn.min('created_at').as('t')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
+  const lastError = await outbox().select('last_error').where('last_error', 'is not', null).orderBy('next_attempt_at', 'desc').limit(1).executeTakeFirst();
+  let accountsQuery = db.selectFrom('console_users').select(['username', 'role', 'tenant']).orderBy('username');
+  if (tenants) accountsQuery = accountsQuery.where('tenant', 'in', own);
+  const accounts = await accountsQuery.execute();
+  const schools = (here?.schools ?? []).filter((s) => !tenants || own.includes(s.id));
   return {
     instances,
     here,
@@ -39,6 +62,7 @@ export async function systemFacts(ctx: ConsoleContext, hereName: string, here: G
     quarantine: { open, held, purged, oldestOpen: oldestOpen?.t ? new Date(oldestOpen.t as string) : null },
     outbox: { pending: n('pending'), sending: n('sending'), failed: n('failed'), oldestPending: oldestPending?.t ? new Date(oldestPending.t as string) : null, lastError: lastError?.last_error ?? null },
     accounts,
+    schools,
   };
 }
 
@@ -47,11 +71,25 @@ function yesNo(ok: boolean | undefined, yes: string, no: string): Html {
   return ok ? html`<span class="ok">${yes}</span>` : html`<span class="bad">${no}</span>`;
 }
 
-function ruleSetting(ctx: ConsoleContext, id: string, key: 'action' | 'severity' | 'notify'): string {
-  const rules = ctx.config.policy.rules;
+function ruleSetting(ctx: ConsoleContext, user: Pick<SessionUser, 'tenant'>, id: string, key: 'action' | 'severity' | 'notify'): string {
+  // A school's account sees its school's rules (the trust's defaults with its overrides); a trust account the trust's defaults.
+  const rules = ((user.tenant !== null && ctx.schools.get(user.tenant)?.config) || ctx.config).policy.rules;
   const doc = rules && typeof rules === 'object' ? (rules as Record<string, Record<string, unknown> | undefined>)[id] : undefined;
   const v = doc?.[key] ?? (RULES as Record<string, { defaults: Record<string, unknown> }>)[id]?.defaults[key];
   return v === undefined ? '' : String(v);
+}
+
+/** Each school's roster on this instance: pupils, when it was loaded, and any problem. */
+function schoolRosters(ctx: ConsoleContext, f: SystemFacts, several: boolean): Html {
+  if (ctx.schools.single && f.schools.length <= 1) return html``;
+  const tz = ctx.settings.timeZone;
+  const problems = f.schools.filter((s) => s.problem).length;
+  return html`<h2 id="schools">${several ? 'Schools' : 'Your school'}: rosters</h2>
+<p class="muted">As this gateway instance (${f.hereName || 'this one'}) has them loaded. A roster with a problem keeps the previous one in force until it is fixed.</p>
+${f.schools.length ? html`${several ? html`<p>${f.schools.length} ${f.schools.length === 1 ? 'school' : 'schools'}; ${problems ? html`<span class="bad">${problems} with a roster problem</span>` : html`<span class="ok">no roster problems</span>`}.</p>` : ''}
+<div class="table-wrap"><table class="school-rosters"><thead><tr><th scope="col">School</th><th scope="col" class="num">Pupils</th><th scope="col">Roster loaded</th><th scope="col">Problem</th></tr></thead>
+<tbody>${f.schools.map((s) => html`<tr data-school="${s.id}"><th scope="row">${s.name ?? ctx.schools.nameOf(s.id)}</th><td class="num">${s.pupils}</td><td>${s.loadedAt ? time(new Date(s.loadedAt), tz) : html`<span class="bad">not loaded</span>`}</td><td>${s.problem ? html`<span class="bad">${s.problem}</span>` : html`<span class="ok">none</span>`}</td></tr>`)}</tbody></table></div>`
+    : html`<p class="muted">This gateway instance has not reported its schools' rosters (it may run with a test inspector, or not have loaded them yet).</p>`}`;
 }
 
 export function systemPage(ctx: ConsoleContext, user: SessionUser, f: SystemFacts): string {
@@ -60,6 +98,7 @@ export function systemPage(ctx: ConsoleContext, user: SessionUser, f: SystemFact
   const fresh = (d: Date) => now.getTime() - d.getTime() < 120_000;
   const here = f.here;
   const cfg = ctx.config;
+  const several = seesSeveralSchools(ctx.schools, user);
   const body = html`
 <h1>System health</h1>
 <p class="lead">For IT: is every part of Hallmonitor working? No message content is shown here.</p>
@@ -80,6 +119,7 @@ export function systemPage(ctx: ConsoleContext, user: SessionUser, f: SystemFact
 <td>${i.status.detectors ? html`${i.status.detectors.version ?? ''}${i.status.detectors.count ? html`<br><span class="muted">${i.status.detectors.count} detectors</span>` : ''}` : html`<span class="muted">not reported</span>`}</td>
 <td class="num">${i.status.inFlight ?? ''}</td></tr>`)}</tbody></table></div>
 ${!f.instances.length ? html`<p class="muted">No instance has reported yet.</p>` : ''}
+${schoolRosters(ctx, f, several)}
 <h2 id="queues">Quarantine and outbox</h2>
 <div class="panel"><dl class="facts">
 <dt>Oldest incident waiting for a decision</dt><dd>${f.quarantine.oldestOpen ? html`${time(f.quarantine.oldestOpen, tz)} (${duration(now.getTime() - f.quarantine.oldestOpen.getTime())} ago)` : 'none'}</dd>
@@ -97,11 +137,11 @@ ${f.outbox.lastError ? html`<dt>Last outbox error</dt><dd><code>${f.outbox.lastE
 <dt>Policy mode</dt><dd>${here?.policy?.mode ?? (typeof cfg.policy.mode === 'string' ? cfg.policy.mode : 'enforce')}</dd>
 <dt>Console</dt><dd>${ctx.settings.listen ? `${ctx.settings.listen.host}:${ctx.settings.listen.port}` : ''}${ctx.settings.tls ? ' with TLS' : ' without TLS'}${ctx.settings.publicUrl ? `; reached at ${ctx.settings.publicUrl}` : ''}; sessions ${ctx.settings.sessionHours} h (idle ${ctx.settings.idleMinutes} min); lock-out after ${ctx.settings.lockout.failures} failures for ${ctx.settings.lockout.minutes} min</dd>
 </dl></div>
-<h3>Rules</h3>
+<h3>Rules${several ? html` <span class="muted">(the trust's defaults; a school may override them)</span>` : ''}</h3>
 <div class="table-wrap"><table><thead><tr><th scope="col">Rule</th><th scope="col">Action</th><th scope="col" class="num">Severity</th><th scope="col">Business manager told</th></tr></thead>
-<tbody>${RULE_IDS.map((id) => html`<tr><td>${RULES[id].title}<br><code class="muted">${id}</code></td><td>${ruleSetting(ctx, id, 'action')}</td><td class="num">${ruleSetting(ctx, id, 'severity')}</td><td>${ruleSetting(ctx, id, 'notify')}</td></tr>`)}</tbody></table></div>
+<tbody>${RULE_IDS.map((id) => html`<tr><td>${RULES[id].title}<br><code class="muted">${id}</code></td><td>${ruleSetting(ctx, user, id, 'action')}</td><td class="num">${ruleSetting(ctx, user, id, 'severity')}</td><td>${ruleSetting(ctx, user, id, 'notify')}</td></tr>`)}</tbody></table></div>
 <h3>Console accounts</h3>
 <p class="muted">Managed on the server with <code>hallmonitor users add|reset|remove|list</code>.</p>
-<div class="table-wrap"><table><thead><tr><th scope="col">User name</th><th scope="col">Role</th></tr></thead><tbody>${f.accounts.map((a) => html`<tr><td>${a.username}</td><td>${ROLE_TITLES[a.role]}</td></tr>`)}</tbody></table></div>`;
-  return page({ title: 'System health', user, schoolName: ctx.settings.schoolName, active: 'system', body });
+<div class="table-wrap"><table><thead><tr><th scope="col">User name</th><th scope="col">Role</th>${ctx.schools.single ? '' : html`<th scope="col">School</th>`}</tr></thead><tbody>${f.accounts.map((a) => html`<tr><td>${a.username}</td><td>${ROLE_TITLES[a.role]}</td>${ctx.schools.single ? '' : html`<td>${a.tenant === null ? html`<span class="muted">Whole trust</span>` : ctx.schools.nameOf(a.tenant)}</td>`}</tr>`)}</tbody></table></div>`;
+  return page({ title: 'System health', user, schoolName: ctx.schools.name, active: 'system', body });
 }
