@@ -126,3 +126,36 @@ describe('webmail domains', () => {
     expect(isWebmailAddress('x@notgmail.com', domains)).toBe(false);
   });
 });
+
+describe('hostile input', () => {
+  // Deterministic pseudo-random bytes: invalid UTF-8, NULs, long runs, apostrophes, digits.
+  let seed = 12345;
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296;
+  };
+  const alphabet = Buffer.from("Zoë Okafor Jack Hill E873400112001 12/03/2014 DOB password: x ’'-,.\r\n\t\u0000\u00ff😀");
+  it('never throws, and every span lies inside the text', () => {
+    for (let k = 0; k < 300; k++) {
+      const len = Math.floor(rand() * 4000);
+      const buf = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) buf[i] = rand() < 0.5 ? Math.floor(rand() * 256) : alphabet[Math.floor(rand() * alphabet.length)];
+      const found = set.scan(buf, 'attachment:fuzz.bin');
+      for (const d of found) {
+        expect(d.start).toBeGreaterThanOrEqual(0);
+        expect(d.end).toBeGreaterThan(d.start);
+        expect(d.end).toBeLessThanOrEqual(len);
+      }
+    }
+  });
+  it('handles very long words and lines without slowing to a crawl', () => {
+    const text = 'a'.repeat(200_000) + ' ' + '9'.repeat(100_000) + ' Zoë Okafor ' + "'".repeat(50_000);
+    const found = set.scan(text, 'body');
+    expect(found.filter((d) => d.strength === 'strong')).toHaveLength(1);
+  });
+  it('keeps UTF-16 offsets right after emoji (4-byte UTF-8)', () => {
+    const text = '😀😀 Zoë Okafor 😀';
+    const [d] = set.scan(text, 'body');
+    expect(text.slice(d.start, d.end)).toBe('Zoë Okafor');
+  });
+});
