@@ -192,6 +192,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   const allSet = allPatterns.length ? new RE2.Set([...setSources, ...nearSources], '', { maxMem: 64 << 20 }) : undefined;
   // Detectors that report nothing without a context word somewhere in the text (dates of birth)
   // or right next to the match (phones, bank details): skipped, or run only around those words.
+  const textContextDetectors = compiled.filter((c) => c.def.requiresContext === 'text');
   const fastDetectors = opts.fastPaths === false ? [] : compiled.filter((c) => c.def.tokenMatch && c.def.requiresContext !== 'near');
   const nearContextDetectors = compiled.filter((c) => c.def.requiresContext === 'near');
   const keywordDetectors = compiled.filter((c) => c.def.keywords?.length && !c.def.proximity);
@@ -269,6 +270,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       const starts = words.digitStarts;
       const ends = words.digitEnds;
       const infos = words.digitInfo;
+      // A numeric date (d/m/yy) has four digits; every other identifier shape has six or more
+      // (NI, sort code) or a postcode-like word. Dates only count where the text speaks of birth.
+      let minDigits = 6;
+      for (const c of textContextDetectors) if (contextPos[c.index].length) minDigits = 4;
       for (let k = 0; k < words.digitWords; k++) {
         const st = starts[k];
         const en = ends[k];
@@ -279,7 +284,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           aD += digits;
           aP |= post;
         } else {
-          if (aE >= 0 && (aD >= 4 || aP)) all.push(aS, aE);
+          if (aE >= 0 && (aD >= minDigits || aP)) all.push(aS, aE);
           aS = st;
           aE = en;
           aD = digits;
@@ -304,15 +309,15 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           oD += digits;
           oP |= post;
         } else {
-          if (oE >= 0 && (oD >= 4 || oP)) open.push(oS, oE);
+          if (oE >= 0 && (oD >= minDigits || oP)) open.push(oS, oE);
           oS = st;
           oE = en;
           oD = digits;
           oP = post;
         }
       }
-      if (aE >= 0 && (aD >= 4 || aP)) all.push(aS, aE);
-      if (oE >= 0 && (oD >= 4 || oP)) open.push(oS, oE);
+      if (aE >= 0 && (aD >= minDigits || aP)) all.push(aS, aE);
+      if (oE >= 0 && (oD >= minDigits || oP)) open.push(oS, oE);
       if (masked) scanBuf = masked;
 
       // RE2 reads ~600 MB/s, so each extra pass over a whole text would cost as much as the
