@@ -159,7 +159,7 @@ describe.each(BACKENDS)('the console in a trust of schools on %s', (backend: Bac
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('`users add --school` gives an account one school (checked against the trust), none the whole trust; `users list` shows it', async () => {
+  it('`users add --school` gives an account one school (checked against the trust), none the whole trust; `users list` shows it; `users reset` moves it', async () => {
     for (const [name, school] of [['bm.oak', 'oakfield'], ['bm.elm', 'elmwood']]) {
       const r = await cli(['users', 'add', name, '--role', 'business-manager', '--school', school, '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
       expect(r.stderr).toBe('');
@@ -179,11 +179,23 @@ describe.each(BACKENDS)('the console in a trust of schools on %s', (backend: Bac
     expect(list.stdout).toMatch(/bm\.elm\s+business-manager\s+elmwood\s/);
     expect(list.stdout).toMatch(/dpo\s+business-manager\s+\(trust\)\s+.*Dana Patel \(DPO\)/);
     expect(list.stdout).not.toContain('someone');
+    // An account moves to another school, or to the whole trust, with `users reset`.
+    await addUser(await consoleDb(gateway.store), { username: 'mover', role: 'auditor', tenant: 'oakfield', password: PASSWORD });
+    const toBirch = await cli(['users', 'reset', 'mover', '--school', 'birch', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
+    expect(toBirch.status).toBe(0);
+    expect(toBirch.stdout).toContain('belongs to birch');
+    expect((await cli(['users', 'list', '-c', configFile])).stdout).toMatch(/mover\s+auditor\s+birch\s/);
+    const both = await cli(['users', 'reset', 'mover', '--school', 'birch', '--trust', '-c', configFile]);
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toContain('--school and --trust');
+    const toTrust = await cli(['users', 'reset', 'mover', '--trust', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
+    expect(toTrust.status).toBe(0);
+    expect((await cli(['users', 'list', '-c', configFile])).stdout).toMatch(/mover\s+auditor\s+\(trust\)\s/);
 
     bmOak = await signIn(base, 'bm.oak');
     bmElm = await signIn(base, 'bm.elm');
     dpo = await signIn(base, 'dpo');
-  });
+  }, 180_000); // ten runs of the real CLI, each a fresh Node process hashing a password
 
   it("each school's business manager sees only their own school's held mail; the header names the school", async () => {
     const oak = await get(base, bmOak, '/queue');
