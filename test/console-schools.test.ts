@@ -159,14 +159,17 @@ describe.each(BACKENDS)('the console in a trust of schools on %s', (backend: Bac
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('`users add --school` gives an account one school (checked against the trust), none the whole trust; `users list` shows it; `users reset` moves it', async () => {
+  it('`users add --school` gives an account one school (checked against the trust), --trust the whole trust, neither is refused; `users list` shows it; `users reset` moves it', async () => {
     for (const [name, school] of [['bm.oak', 'oakfield'], ['bm.elm', 'elmwood']]) {
       const r = await cli(['users', 'add', name, '--role', 'business-manager', '--school', school, '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`for ${school === 'oakfield' ? 'Oakfield Primary' : 'Elmwood Academy'} only`);
     }
-    const d = await cli(['users', 'add', 'dpo', '--role', 'business-manager', '--name', 'Dana Patel (DPO)', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
+    const forgot = await cli(['users', 'add', 'forgetful', '--role', 'business-manager', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
+    expect(forgot.status).not.toBe(0);
+    expect(forgot.stderr).toContain('say which school the account belongs to (--school ID) or that it sees every school (--trust)');
+    const d = await cli(['users', 'add', 'dpo', '--role', 'business-manager', '--trust', '--name', 'Dana Patel (DPO)', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);
     expect(d.status).toBe(0);
     expect(d.stdout).toContain('for the whole trust (every school)');
     const bad = await cli(['users', 'add', 'someone', '--role', 'auditor', '--school', 'ashgrove', '-c', configFile]);
@@ -179,6 +182,7 @@ describe.each(BACKENDS)('the console in a trust of schools on %s', (backend: Bac
     expect(list.stdout).toMatch(/bm\.elm\s+business-manager\s+elmwood\s/);
     expect(list.stdout).toMatch(/dpo\s+business-manager\s+\(trust\)\s+.*Dana Patel \(DPO\)/);
     expect(list.stdout).not.toContain('someone');
+    expect(list.stdout).not.toContain('forgetful');
     // An account moves to another school, or to the whole trust, with `users reset`.
     await addUser(await consoleDb(gateway.store), { username: 'mover', role: 'auditor', tenant: 'oakfield', password: PASSWORD });
     const toBirch = await cli(['users', 'reset', 'mover', '--school', 'birch', '--password-stdin', '-c', configFile], `${PASSWORD}\n`);

@@ -202,15 +202,22 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>', 'sign-in name, e.g. j.bloggs or an email address')
     .requiredOption('--role <role>', ROLES.join(' | '))
     .option('--name <display name>', 'name shown in the console and the incident history')
-    .option('--school <id>', "in a trust: the school (its id under tenants:) whose incidents the account sees; without it the account sees the whole trust")
+    .option('--school <id>', 'in a trust: the school (its id under tenants:) whose incidents the account sees')
+    .option('--trust', 'in a trust: the account sees every school (the trust\'s data protection officer)')
     .option('--password-stdin', 'read the password from standard input instead of generating one'))
-    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; school?: string; passwordStdin?: boolean }) => {
+    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
       const role = parseRole(opts.role);
+      if (opts.school !== undefined && opts.trust) throw new AccountError('--school and --trust: give one or the other');
       const generated = !opts.passwordStdin;
       const password = generated ? generatePassword() : await readStdin();
       let where = '';
       const account = await withAccounts(opts, async (db, config) => {
         const tenant = await schoolOption(config, opts.school);
+        if (config.tenants !== undefined && !tenant && !opts.trust) {
+          // Seeing every school must be asked for, never the result of a forgotten option.
+          throw new AccountError('in a trust, say which school the account belongs to (--school ID) or that it sees every school (--trust)');
+        }
+        if (config.tenants === undefined && opts.trust) throw new AccountError('--trust: this gateway serves one school (there is no tenants: list in its configuration); leave --trust out');
         if (config.tenants !== undefined) {
           const { loadTenants } = await import('../tenants.ts');
           where = tenant ? ` for ${loadTenants(config).find((t) => t.id === tenant)?.name ?? tenant} only` : ' for the whole trust (every school)';
