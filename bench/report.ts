@@ -1,0 +1,37 @@
+// Builds BENCHMARKS.md from the summary below and each harness's latest RESULTS.md.
+//   node bench/report.ts
+// Each harness (bench/<area>/run.ts) writes its own bench/<area>/RESULTS.md with the machine, the
+// command and the figures; this only gathers them, so BENCHMARKS.md never drifts from them.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const AREAS: Array<[string, string]> = [
+  ['relay', 'The relay: receive → next hop'],
+  ['detectors', 'Detectors: roster names and UK personal data'],
+  ['inspect', 'Inspection: every part of a message'],
+  ['policy', 'Policy quality on the labelled school-mail corpus'],
+  ['quarantine', 'Quarantine: holding a message durably'],
+  ['console', "The business manager's console"],
+  ['trust', 'A trust: many schools, two instances'],
+];
+
+const SUMMARY = readFileSync(path.join(ROOT, 'bench/SUMMARY.md'), 'utf8').trim();
+
+const sections = AREAS.filter(([area]) => existsSync(path.join(ROOT, 'bench', area, 'RESULTS.md'))).map(([area, title]) => {
+  const body = readFileSync(path.join(ROOT, 'bench', area, 'RESULTS.md'), 'utf8')
+    .trim()
+    .split('\n')
+    // Each harness titles its own file; here every section sits under one "##" heading.
+    .map((line) => {
+      const level = /^#+ /.exec(line)?.[0].length ?? 0; // '# ' is 2 characters: level + 1
+      if (!level) return line;
+      const depth = level - 1;
+      return `${'#'.repeat(depth <= 2 ? 3 : depth + 1)} ${line.slice(level)}`;
+    })
+    .join('\n');
+  return `## ${title}\n\nCommand: \`node bench/${area}/run.ts\` (full output: \`bench/${area}/RESULTS.md\`).\n\n${body}\n`;
+});
+
+writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), `${SUMMARY}\n\n${sections.join('\n')}`);
+console.log(`BENCHMARKS.md: ${sections.length} sections`);
