@@ -13,7 +13,8 @@
 //   - a clean message the next hop has received in full but not yet answered (the next hop is
 //     made slow for that instance): like a real MTA, the next hop discards a message whose
 //     client went away before it said 250.
-// Its outbox worker may also hold leases on notices; another instance takes them over.
+// and its outbox worker is sending a notice the next hop has not answered yet: another instance
+// takes the notices over when the lease runs out.
 //
 // Then every message must be delivered exactly once or held exactly once, every notice sent
 // exactly once (per outbox row and Message-ID), no incident lost, references unique and
@@ -100,7 +101,7 @@ interface HopCopy { ehlo: string; mailFrom: string; rcptTo: string[]; data: Buff
 async function startNextHop() {
   const accepted: HopCopy[] = [];
   const dropped: HopCopy[] = [];
-  const holding: Array<{ copy: HopCopy; finish: () => void }> = [];
+  const holding: Array<{ copy: HopCopy; socket?: net.Socket; finish: () => void }> = [];
   const sockets = new Map<number, net.Socket>();
   const dead = new WeakSet<net.Socket>();
   let holdFrom: string | null = null;
@@ -133,7 +134,7 @@ async function startNextHop() {
           accepted.push(copy);
           cb(null, 'Ok: queued');
         };
-        if (holdFrom && copy.ehlo === holdFrom) holding.push({ copy, finish });
+        if (holdFrom && copy.ehlo === holdFrom) holding.push({ copy, socket, finish });
         else finish();
       });
     },
@@ -158,6 +159,8 @@ async function startNextHop() {
     slowFor(ehlo: string | null) {
       holdFrom = ehlo;
     },
+    /** Messages waiting for their 250 whose client is still connected. */
+    waiting: () => holding.filter((h) => h.socket && !dead.has(h.socket) && !h.socket.destroyed).map((h) => h.copy),
     /** Answer everything that waited (a client that went away in between loses its message). */
     releaseAll() {
       holdFrom = null;
@@ -198,7 +201,7 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
         hostname: hostOf(i),
         listen: '127.0.0.1:0',
         data_dir: own,
-        next_hop: { host: hop.host, port: hop.port, starttls: 'off', timeout_seconds: 5 },
+        next_hop: { host: hop.host, port: hop.port, starttls: 'off', timeout_seconds: 6 },
         health: { listen: null },
         log: { level: 'info' },
         relay: { allow_networks: ['127.0.0.0/8'] },
@@ -294,6 +297,8 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
       // Received in full by the next hop, not yet answered.
       atNextHop: message(102, 'birch', 'deliver', VICTIM),
     };
+    // Held by the victim before it dies; its worker is sending the notices when it does.
+    const noticed = message(103, 'birch', 'quarantine', VICTIM);
     const probeRuns: Array<Promise<void>> = [];
 
     // 1. A lock on the held messages: every hold transaction takes its reference and writes its
@@ -304,6 +309,14 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
     let open!: () => void;
     gate = { wait: new Promise<void>((r) => (open = r)), open: () => { gate = undefined; open(); } };
     await waitFor('the school server idle', () => busy === 0 || undefined, 15_000);
+
+    // 0. The next hop goes slow for the victim (for everything it sends from now on). A message
+    //    the victim holds: its outbox worker claims the two notices at once and starts sending.
+    hop.slowFor(hostOf(VICTIM));
+    await deliver(noticed);
+    expect(final.get(noticed.token)!.instance).toBe(VICTIM);
+    const noticeAtHop = await waitFor('the victim’s worker sending a notice', () => hop.waiting().find((c) => c.mailFrom === '' && c.ehlo === hostOf(VICTIM)), 10_000);
+
     const locker = await pool.connect();
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE held_messages IN SHARE MODE');
@@ -317,22 +330,21 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
     expect(waiting).toEqual(['held_messages']);
 
     // 2. A transaction stopped half-way through DATA.
-    let rawSession: RawSmtp | undefined;
+    let halfSent = false;
     probeRuns.push(deliver(probes.inData, async () => {
       const start = Date.now();
       const s = await RawSmtp.connect(victim.port);
-      rawSession = s;
       const steps = [await s.read(), await s.command('EHLO mail.elmwood.sch.uk'), await s.command(`MAIL FROM:<${probes.inData.from}>`), await s.command(`RCPT TO:<${OUTSIDER}>`), await s.command('DATA')];
       expect(steps.map((r) => r.code)).toEqual([220, 250, 250, 250, 354]);
       s.write(probes.inData.raw.subarray(0, probes.inData.raw.length >> 1));
+      halfSent = true;
       await s.waitClosed(30_000);
       return { instance: VICTIM, start, end: Date.now(), code: null, response: 'connection lost during DATA' };
     }));
-    await waitFor('half the message sent', () => rawSession || undefined, 5_000);
-    await sleep(200);
+    await waitFor('half the message sent', () => halfSent || undefined, 5_000);
+    await sleep(100);
 
-    // 3. The next hop goes slow for the victim: a clean message waits there for its 250.
-    hop.slowFor(hostOf(VICTIM));
+    // 3. A clean message the next hop has in full, waiting for its 250.
     probeRuns.push(deliver(probes.atNextHop));
     await waitFor('the next hop holding the victim’s message', () => hop.holding.some((h) => has(h.copy.data, probes.atNextHop.token)) || undefined, 10_000);
 
@@ -340,6 +352,9 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
     gate.open();
     await waitFor('mail in flight again', () => busy >= 3 || undefined, 5_000);
     await sleep(150);
+    // Still waiting at the next hop, both of them, when the victim dies.
+    expect(hop.waiting().some((c) => has(c.data, probes.atNextHop.token))).toBe(true);
+    expect(hop.waiting()).toContain(noticeAtHop);
     const killedAt = Date.now();
     await victim.crash();
     // The victim's sockets are closed by the kernel; then everything unblocks.
@@ -349,7 +364,7 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
     hop.releaseAll();
 
     await Promise.all([...senders, ...probeRuns]);
-    const messages = [...corpus, ...Object.values(probes)];
+    const messages = [...corpus, ...Object.values(probes), noticed];
 
     // The three probes were really caught mid-transaction on the victim, and were resent.
     expect(hop.dropped.filter((c) => has(c.data, probes.atNextHop.token)).map((c) => c.ehlo)).toEqual([hostOf(VICTIM)]);
@@ -474,6 +489,17 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
       expect(row.claimed_by.startsWith(`${copies.at(-1)!.ehlo}:`)).toBe(true);
     }
     expect(byMessageId.size).toBe(outbox.length);
+    // The notices the victim was sending when it died: the next hop discarded its copy, the lease
+    // ran out, and another instance sent each of them, once.
+    expect(hop.dropped).toContain(noticeAtHop);
+    const noticedRef = /(HM-\d{4}-\d{6})/.exec(final.get(noticed.token)!.response)![1];
+    const takenOver = outbox.filter((o) => o.reference === noticedRef);
+    expect(takenOver).toHaveLength(2);
+    for (const row of takenOver) {
+      expect(row.attempts).toBeGreaterThanOrEqual(2);
+      expect(row.claimed_by.startsWith(`${hostOf(VICTIM)}:`)).toBe(false);
+      expect(byMessageId.get(row.message_id_header)).toHaveLength(1);
+    }
     expect(notices).toHaveLength(outbox.length + noticeDuplicates);
     // Each notice speaks as the incident's school.
     for (const p of parsed) {
