@@ -174,6 +174,24 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       },
     }, metrics);
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
+    // Shared-store gauges: every instance on one PostgreSQL reports the same values.
+    metrics.gauge('hallmonitor_quarantine_held_messages', 'Messages held in quarantine awaiting review.', async () => {
+      const row = await store.db.selectFrom('incidents').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'open').where('action', '=', 'quarantine').executeTakeFirst();
+      return [{ value: Number(row?.n ?? 0) }];
+    });
+    metrics.gauge('hallmonitor_outbox_messages', 'Messages in the outbox waiting to be sent, by kind.', async () => {
+      const rows = await store.db.selectFrom('outbox').select((eb) => ['job', eb.fn.countAll().as('n')]).where('status', 'in', ['pending', 'sending']).groupBy('job').execute();
+      return rows.map((r) => ({ labels: { kind: r.job === 'release' ? 'release' : 'notification' }, value: Number(r.n) }));
+    });
+    // The roster of each school: how many pupils, and when it was loaded (age = time() - value).
+    const perSchool = (id: string): Record<string, string> | undefined => (directory.single ? undefined : { school: id });
+    metrics.gauge('hallmonitor_roster_pupils', 'Pupils in the roster currently loaded.', () =>
+      [...examiners].map(([id, ex]) => ({ labels: perSchool(id), value: ex.status().pupils })));
+    metrics.gauge('hallmonitor_roster_loaded_timestamp_seconds', 'Unix time the roster in use was loaded.', () =>
+      [...examiners].flatMap(([id, ex]) => {
+        const at = ex.status().rosterLoadedAt;
+        return at ? [{ labels: perSchool(id), value: Math.round(Date.parse(at) / 1000) }] : [];
+      }));
   }
   // The business manager's console, on its own port, sharing this gateway's store and hold context
   // (so a release it queues is delivered at once by this gateway's outbox worker).

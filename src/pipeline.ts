@@ -37,7 +37,7 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
       const total = performance.now() - started;
       logger.info({ ...line, ...extra, reply: reply.code, ms: Math.round(total) }, 'message outcome');
       const outcome = reply.code >= 400 && reply.code < 500 ? 'tempfail' : extra.verdict === 'deliver' && reply.code >= 500 ? 'refused' : String(extra.verdict);
-      parts.metrics?.message({ verdict: outcome, rules: (extra.rules as string[] | undefined) ?? [], seconds: total / 1000 });
+      parts.metrics?.message({ verdict: outcome, rules: (extra.rules as string[] | undefined) ?? [], seconds: total / 1000, wouldHaveBeen: extra.wouldHaveBeen as string | undefined });
       return reply;
     };
 
@@ -76,6 +76,7 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
     const t1 = performance.now();
     const result = await deliverer.deliver(message.envelope, [traceHeader(message, parts.hostname), message.raw]);
     if (!result.ok) {
+      parts.metrics?.nextHopFailures.inc({ kind: result.kind });
       if (result.code >= 500) logger.warn({ event: 'next-hop-refused', id: message.id, detail: result.detail }, 'next hop refused the message');
       else logger.warn({ event: 'next-hop-deferred', id: message.id, detail: result.detail }, 'next hop unavailable; upstream will retry');
       return finish({ code: result.code, text: `${result.enhanced} ${result.reason} (ref ${message.id})` }, { ...decided, deliverMs: ms(t1), delivered: false });

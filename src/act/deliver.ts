@@ -11,7 +11,10 @@ export interface RecipientRefusal { address: string; code: number; response: str
 export type DeliveryResult =
   | { ok: true; accepted: string[]; refused: RecipientRefusal[]; response: string; ms: number }
   /** Nothing was delivered. `code` is what the upstream should hear: 4xx to retry, 5xx to bounce. */
-  | { ok: false; code: number; enhanced: string; reason: string; detail: string; ms: number };
+  | { ok: false; code: number; enhanced: string; reason: string; detail: string; ms: number; kind: FailureKind };
+
+/** For the metrics: why the next hop did not take the message. */
+export type FailureKind = 'unreachable' | 'timeout' | 'deferred' | 'refused';
 
 export interface Deliverer {
   deliver(envelope: Envelope, parts: Buffer[]): Promise<DeliveryResult>;
@@ -146,7 +149,7 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
           if (err) {
             conn.close();
             if ((err as SmtpError & { partlyDeferred?: boolean }).partlyDeferred) {
-              return resolve({ ok: false, code: 451, enhanced: '4.4.2', reason: 'Next hop deferred some recipients, try again later', detail: 'next hop deferred some recipients; message abandoned before its end so nobody received it', ms: elapsed() });
+              return resolve({ ok: false, code: 451, enhanced: '4.4.2', reason: 'Next hop deferred some recipients, try again later', detail: 'next hop deferred some recipients; message abandoned before its end so nobody received it', ms: elapsed(), kind: 'deferred' });
             }
             return resolve(failure(err as SmtpError, elapsed(), 'sending to the next hop'));
           }
@@ -258,18 +261,19 @@ function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
   if (!err.responseCode && err.code === 'EMESSAGE' && err.message.includes('larger than allowed')) {
     // nodemailer refuses, before MAIL FROM, a message over the SIZE the next hop advertised.
     // Retrying cannot help: it is a permanent refusal, as if the next hop had said 552.
-    return { ok: false, code: 552, enhanced: '5.3.4', reason: 'Message too big for the next hop', detail: `${doing}: ${err.message}`, ms };
+    return { ok: false, code: 552, enhanced: '5.3.4', reason: 'Message too big for the next hop', detail: `${doing}: ${err.message}`, ms, kind: 'refused' };
   }
   const code = err.responseCode;
   const response = (err.response ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300);
   if (code && code >= 500 && code < 600) {
     const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(response)?.[1] ?? '5.0.0';
     const text = response.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3} )?/, '');
-    return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: redactAddresses(`${doing}: ${response || err.message}`), ms };
+    return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: redactAddresses(`${doing}: ${response || err.message}`), ms, kind: 'refused' };
   }
   const enhanced = code && code >= 400 ? '4.4.2' : err.code === 'ETIMEDOUT' ? '4.4.1' : '4.4.1';
   const reason = err.code === 'ETIMEDOUT' ? 'Next hop timed out, try again later' : code ? 'Next hop deferred the message, try again later' : 'Next hop unavailable, try again later';
-  return { ok: false, code: 451, enhanced, reason, detail: redactAddresses(`${doing}: ${err.code ?? ''} ${response || err.message}`.trim()), ms };
+  const kind: FailureKind = err.code === 'ETIMEDOUT' ? 'timeout' : code ? 'deferred' : 'unreachable';
+  return { ok: false, code: 451, enhanced, reason, detail: redactAddresses(`${doing}: ${err.code ?? ''} ${response || err.message}`.trim()), ms, kind };
 }
 
 /**

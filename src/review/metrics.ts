@@ -40,11 +40,13 @@ export class Metrics {
   readonly ruleHits = new Counter();
   readonly duration = new Histogram();
   readonly nextHopFailures = new Counter();
+  readonly wouldHave = new Counter();
   private readonly gauges = new Map<string, { help: string; source: GaugeSource }>();
 
   /** Records one message outcome from the pipeline. */
-  message(outcome: { verdict: string; rules: string[]; seconds: number }): void {
+  message(outcome: { verdict: string; rules: string[]; seconds: number; wouldHaveBeen?: string }): void {
     this.messages.inc({ verdict: outcome.verdict });
+    if (outcome.wouldHaveBeen) this.wouldHave.inc({ action: outcome.wouldHaveBeen });
     for (const rule of outcome.rules) this.ruleHits.inc({ rule });
     this.duration.observe(outcome.seconds, { verdict: outcome.verdict });
   }
@@ -62,6 +64,7 @@ export class Metrics {
     counter('hallmonitor_messages_total', 'Messages by outcome (deliver, quarantine, block, tempfail, refused).', this.messages);
     counter('hallmonitor_rule_hits_total', 'Rules that fired, by rule id.', this.ruleHits);
     counter('hallmonitor_next_hop_failures_total', 'Deliveries the next hop deferred or refused, by kind.', this.nextHopFailures);
+    counter('hallmonitor_monitor_would_have_total', 'Messages delivered in monitor mode that enforce mode would have held or blocked.', this.wouldHave);
     out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
     for (const [k, s] of this.duration.series) {
       const pre = k ? `${k},` : '';
