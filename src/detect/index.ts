@@ -98,6 +98,8 @@ const REGION_MERGE = 96;
 /** Longest match any pattern detector produces, for windows around context words. */
 const MAX_MATCH = 64;
 const NO_POSITIONS: number[] = [];
+/** Longest anchor (pupil name, identifier, date) in bytes. */
+const MAX_ANCHOR = 512;
 /** Bytes before and after a keyword in which its detector's patterns can match. */
 const DEFAULT_KEYWORD_WINDOW = { before: 64, after: 64 };
 
@@ -393,11 +395,15 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     // 4. Special-category vocabulary, only around its keywords that lie near an anchor.
     if (anchors.length) {
-      // Where the anchors are, in 64-byte buckets (2: a strong anchor there, 1: weak only).
-      const cover = new Uint8Array((n >> 6) + 2);
-      for (const a of anchors) {
-        const v = a.strength === 'strong' ? 2 : 1;
-        for (let b = a.start >> 6; b <= (a.end - 1) >> 6; b++) if (cover[b] < v) cover[b] = v;
+      let anyTriggered = false;
+      for (const c of proximityDetectors) if (triggered[c.index]) anyTriggered = true;
+      // Where the anchors are, in 64-byte buckets (anchors are short: first and last bucket).
+      const cover = new Uint8Array(anyTriggered ? (n >> 6) + 2 : 0);
+      if (anyTriggered) {
+        for (const a of anchors) {
+          cover[a.start >> 6] = 1;
+          cover[(a.end - 1) >> 6] = 1;
+        }
       }
       // Windows around the keywords of every triggered vocabulary detector that lie near an
       // anchor; one RE2.Set pass per window says which vocabularies really occur there.
@@ -417,6 +423,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         }
       }
       if (windows.length && proximitySet) {
+        sortByStart(anchors); // a few sorted runs (names, then each identifier detector): merged
         // Windows of several detectors interleave: sort by start before merging.
         const order = new Float64Array(windows.length / 2);
         for (let k = 0; k < order.length; k++) order[k] = windows[2 * k] * 4096 + Math.min(4095, windows[2 * k + 1] - windows[2 * k]);
@@ -754,11 +761,25 @@ function anchorKind(d: Detection): AnchorKind {
   return 'identifier';
 }
 
-/** The best anchor within `window` bytes of [start, end): strong before weak, then nearest. */
+/**
+ * The best anchor within `window` bytes of [start, end): strong before weak, then nearest.
+ * `anchors` is sorted by start; anchors are short (a name of at most 8 words with at most 32
+ * bytes between them, an identifier, a date), so any anchor near the term starts at most
+ * window + MAX_ANCHOR bytes before it.
+ */
 function nearestAnchor(anchors: Detection[], start: number, end: number, window: number): Detection['near'] | undefined {
+  let lo = 0;
+  let hi = anchors.length;
+  const from = start - window - MAX_ANCHOR;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (anchors[mid].start < from) lo = mid + 1;
+    else hi = mid;
+  }
   let best: Detection | undefined;
   let bestDist = Infinity;
-  for (const a of anchors) {
+  for (let k = lo; k < anchors.length && anchors[k].start <= end + window; k++) {
+    const a = anchors[k];
     const dist = Math.max(0, a.start - end, start - a.end);
     if (dist > window) continue;
     const better =
