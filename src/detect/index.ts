@@ -503,12 +503,16 @@ interface NameCache {
   wordIds: Array<readonly string[] | null | undefined>;
 }
 
-function variantInfo(cache: NameCache, ix: NameIndex, pupils: Pupil[], v: number, kind: number, note?: string): { ids: readonly string[]; reason: string } {
+function variantIds(cache: NameCache, ix: NameIndex, pupils: Pupil[], v: number): readonly string[] {
   let ids = cache.variantIds[v];
   if (!ids) {
     ids = Object.freeze(ix.variantPupils[v].map((p) => pupils[p].id));
     cache.variantIds[v] = ids;
   }
+  return ids;
+}
+
+function variantReason(cache: NameCache, ix: NameIndex, ids: readonly string[], v: number, kind: number, note?: string): string {
   const slot = kind === HIT_STRONG ? v * 3 : note === 'also-staff' ? v * 3 + 1 : v * 3 + 2;
   let reason = cache.variantReason[slot];
   if (!reason) {
@@ -523,14 +527,15 @@ function variantInfo(cache: NameCache, ix: NameIndex, pupils: Pupil[], v: number
           : `The full ${which} of ${count} on the roster, written in lower case and made of ordinary words`;
     cache.variantReason[slot] = reason;
   }
-  return { ids, reason };
+  return reason;
 }
 
 function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, cache: NameCache): Detection | undefined {
   const evidence = redactNameBytes(buf, h.start, h.end);
   if (h.kind === HIT_STRONG || h.kind === HIT_WEAK_NAME) {
     const vf = ix.variantFlags[h.ref];
-    const { ids, reason } = variantInfo(cache, ix, pupils, h.ref, h.kind, h.note);
+    const ids = variantIds(cache, ix, pupils, h.ref);
+    const reason = variantReason(cache, ix, ids, h.ref, h.kind, h.note);
     const form = vf & V_SURNAME_FIRST ? 'surname-forename' : 'forename-surname';
     if (h.kind === HIT_STRONG) {
       return {

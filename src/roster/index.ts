@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { decodeRosterBytes, parseCsv, sniffDelimiter } from './csv.ts';
 import { mapColumns, displayHeader, fieldOf, FIELD_LABEL, type ColumnMap } from './columns.ts';
@@ -380,14 +380,19 @@ export function watchRoster(
   const signature = async (): Promise<string | undefined> => {
     try {
       const s = await stat(path);
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     } catch {
       return undefined;
     }
   };
-  void signature().then((sig) => {
-    if (lastSignature === undefined) lastSignature = sig;
-  });
+  // The file as it is now (read synchronously, so a change made right after this call is seen
+  // as a change, not taken for the starting point).
+  try {
+    const s0 = statSync(path);
+    lastSignature = `${s0.ino}:${s0.size}:${s0.mtimeMs}:${s0.ctimeMs}`;
+  } catch {
+    lastSignature = undefined;
+  }
 
   const check = async () => {
     if (stopped) return;
