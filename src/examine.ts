@@ -1,7 +1,8 @@
 // One examination of one message: inspect (read every part) → detect (scan every text once) →
 // decide (the school's rules). The relay and `hallmonitor check` both run exactly this.
 import type { Logger } from 'pino';
-import { ConfigError } from './config/index.ts';
+import path from 'node:path';
+import { ConfigError, type Config } from './config/index.ts';
 import { compileDetectors, loadWebmailDomains, type DetectorSet, type Detection } from './detect/index.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
@@ -21,6 +22,9 @@ export interface Examiner {
   status(): { detectorsVersion: string; pupils: number; rosterLoadedAt?: string; rosterError?: string };
   /** Compile detectors for a new roster and swap them in whole (a trust-wide roster reload). */
   replaceRoster(next: Roster): void;
+  /** `text` with every pupil name, identifier, date of birth and contact detail the detectors find
+   *  replaced by its redacted form (`A***** T********`): for words a reviewer writes to a sender. */
+  redact(text: string): string;
   close(): Promise<void>;
 }
 
@@ -92,6 +96,7 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };
     },
     replaceRoster,
+    redact: (text) => redactText(detectors, text),
     status() {
       return { detectorsVersion: detectors.version, pupils: roster?.pupils.length ?? 0, rosterLoadedAt, rosterError };
     },
@@ -115,4 +120,39 @@ async function asConfig<T>(key: string, load: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw new ConfigError(key, [`${key}: ${(err as Error).message}`]);
   }
+}
+
+/** Replaces what the detectors find in `text` with its redacted evidence, right to left. */
+export function redactText(set: DetectorSet, text: string): string {
+  const found = set.scan(text, 'note')
+    .filter((d) => d.pupilIds?.length || (d.category && d.category !== 'special-category' && d.category !== 'password'))
+    .sort((a, b) => b.start - a.start);
+  let out = text;
+  let limit = Infinity;
+  for (const d of found) {
+    if (d.end > limit) continue; // overlapping: the later-starting one is already replaced
+    out = out.slice(0, d.start) + d.evidence + out.slice(d.end);
+    limit = d.start;
+  }
+  return out;
+}
+
+/**
+ * A redactor with one school's detectors, for the command line (the gateway uses its examiners):
+ * the roster is read, the detectors compiled, nothing else started.
+ */
+export async function schoolRedactor(config: Config, tenant: string): Promise<(text: string) => string> {
+  const { loadTenants, TenantDirectory } = await import('./tenants.ts');
+  const { loadPolicy } = await import('./decide/policy.ts');
+  const { loadTrustRosters } = await import('./roster/trust.ts');
+  const specs = loadTenants(config);
+  const spec = specs.find((t) => t.id === tenant) ?? specs[0];
+  const baseDir = config.source.startsWith('/') ? path.dirname(config.source) : process.cwd();
+  const policy = loadPolicy(spec.config, undefined, baseDir);
+  let roster: Roster | undefined;
+  if (spec.trustRoster) roster = (await loadTrustRosters(new TenantDirectory([spec]), baseDir))?.rosterFor(spec.id);
+  else if (policy.rosterPath) roster = (await asConfig('school.roster', () => loadRoster(policy.rosterPath!))).roster;
+  const staff = policy.staffListPath ? await asConfig('school.staff_list', () => loadStaffList(policy.staffListPath!)) : undefined;
+  const set = compileDetectors({ roster, staff });
+  return (text) => redactText(set, text);
 }

@@ -132,7 +132,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
   });
   // Each school's own business manager and safeguarding lead are told about its held mail.
-  const holdContext = { store, notify, notifyFor: (t: string) => notices.school(t)?.settings, hostname: config.hostname, onQueued: () => outbox.kick() };
+  const holdContext = {
+    store, notify, notifyFor: (t: string) => notices.school(t)?.settings, hostname: config.hostname, onQueued: () => outbox.kick(),
+    // A reviewer's reason reaches the sender redacted with the school's own detectors.
+    redactNote: (text: string, tenant: string) => (examiners.get(tenant) ?? (directory.single ? [...examiners.values()][0] : undefined))?.redact(text),
+  };
   const handler = createPipeline({
     hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),

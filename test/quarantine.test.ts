@@ -13,7 +13,7 @@ import { findIncident, heldMessage } from '../src/store/incidents.ts';
 import type { Verdict } from '../src/types.ts';
 import { startSink, splitTrace, type Sink, type SinkMessage } from './helpers/smtp.ts';
 import {
-  BACKENDS, blockVerdict, cli, configDoc, createStorage, mentions, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, SCHOOL, sendRaw,
+  BACKENDS, blockVerdict, cli, configDoc, createStorage, mentions, OUTSIDER, PUPIL, quarantineVerdict, ROSTER_CSV, schoolMessage, SCHOOL, sendRaw,
   startHoldingGateway, TEACHER, waitFor, type Backend, type HoldingGateway, type TestStorage,
 } from './quarantine-helpers.ts';
 
@@ -75,7 +75,10 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
   beforeAll(async () => {
     sink = await startSink();
     storage = await createStorage(backend);
-    const parts = { storage, sink, console: { public_url: 'https://hallmonitor.oakfield.sch.uk/' } };
+    // The school's roster, so that a reviewer's words can be redacted with the school's detectors.
+    const roster = path.join(storage.dataDir, 'roster.csv');
+    writeFileSync(roster, ROSTER_CSV);
+    const parts = { storage, sink, console: { public_url: 'https://hallmonitor.oakfield.sch.uk/' }, school: { roster } };
     gw = await startHoldingGateway({ ...parts, inspector });
     configFile = path.join(storage.dataDir, 'hallmonitor.yaml');
     writeFileSync(configFile, stringify(configDoc(parts)));
@@ -181,7 +184,9 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
     const ref = /(HM-\d{4}-\d{6})/.exec(r.response)![1];
     await waitFor('the held notices', () => sink.messages.filter((m) => (m.data.toString('latin1').includes(ref))).length >= 2 || undefined);
     const before = sink.messages.length;
-    const rej = await cli(['quarantine', 'reject', ref, '--reason', 'Send it encrypted instead', '--as', 'Sarah Jones', '--config', configFile]);
+    // The reviewer names the pupil and her UPN: the sender is shown the reason redacted.
+    const reason = `Amelia Thornbury's medical details (UPN Q823456789012) must not go to the coach company unencrypted. Send it encrypted instead.`;
+    const rej = await cli(['quarantine', 'reject', ref, '--reason', reason, '--as', 'Sarah Jones', '--config', configFile]);
     expect(rej.status, rej.stderr).toBe(0);
     expect(rej.stdout).toContain('The sender will be told');
     await sink.waitForMessages(before + 1);
@@ -192,6 +197,13 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
     expect(n.parsed.subject).toBe(`Your held email will not be sent (${ref})`);
     expect(n.parsed.text).toContain('reviewed and will NOT be sent');
     expect(n.parsed.text).toContain('Encrypt with Password');
+    expect(n.parsed.text).toContain(`What the reviewer said:\n  ${PUPIL.redacted}'s medical details (UPN Q8234********) must not go to the coach company unencrypted. Send it encrypted instead.`);
+    expect(n.parsed.html).toContain('What the reviewer said:');
+    expect(visible(n)).not.toContain('Q823456789012');
+    // The history keeps the reviewer's own words and, separately, what the sender was shown.
+    const history = JSON.parse((await cli(['incidents', 'show', ref, '--json', '--config', configFile])).stdout) as { history: Array<{ action: string; detail: string | null }> };
+    expect(history.history.find((h) => h.action === 'rejected')?.detail).toBe(reason);
+    expect(history.history.find((h) => h.action === 'note-to-sender')?.detail).toContain(PUPIL.redacted);
     expect(ofSink(OUTSIDER)).toHaveLength(1); // only the earlier release
     const show = JSON.parse((await cli(['incidents', 'show', ref, '--json', '--config', configFile])).stdout) as { status: string };
     expect(show.status).toBe('rejected');

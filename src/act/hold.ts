@@ -16,6 +16,8 @@ import { escalationNotices, holdNotices, isAutoSubmitted, rejectNotices } from '
 import type { NotifySettings } from './notify/settings.ts';
 
 export const SYSTEM_ACTOR = 'hallmonitor';
+/** History action holding the redacted reason the sender of a rejected message is shown. */
+export const NOTE_TO_SENDER = 'note-to-sender';
 
 export interface HoldContext {
   store: Store;
@@ -29,6 +31,9 @@ export interface HoldContext {
   /** This gateway's name, recorded on the incident. */
   hostname: string;
   now?: () => Date;
+  /** Redacts a reviewer's free text for the sender (pupil names, identifiers…); without it the
+   *  reason of a rejection stays in the history and is not sent. */
+  redactNote?: (text: string, tenant: string) => string | undefined;
   /** Called after a commit that queued notices or a release, to wake the outbox worker. */
   onQueued?: () => void;
 }
@@ -152,6 +157,10 @@ export async function rejectIncident(ctx: HoldContext, key: string, actor: strin
       throw new IncidentActionError(`${inc.reference} is ${current.status}, not open: only open incidents can be rejected`);
     }
     await appendHistory(trx, inc.reference, actor, 'rejected', reason || null, now);
+    // The reviewer's words reach the sender only redacted (a reason may well name the pupil), and
+    // only where this context can redact them; what the sender was told is itself recorded.
+    const note = reason.trim() && ctx.redactNote ? ctx.redactNote(reason.trim(), inc.tenant) : undefined;
+    if (note) await appendHistory(trx, inc.reference, actor, NOTE_TO_SENDER, note, now);
     const raw = await trx.selectFrom('held_messages').select('raw').where('reference', '=', inc.reference).executeTakeFirst();
     const automatic = raw?.raw ? isAutoSubmitted(Buffer.from(raw.raw)) : false;
     const rows = automatic ? [] : rejectNotices(schoolNotify(ctx, inc.tenant), inc, now);

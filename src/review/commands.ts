@@ -314,7 +314,15 @@ export function registerReviewCommands(program: Command): void {
     .argument('<reference>', 'incident reference (HM-2026-000123) or message id')
     .action(async (key: string, opts: Acting & { as: string }) => {
       await withStore(opts, async (store, config, _notify, l, schools) => {
-        const { incident, notices } = await l.rejectIncident(schools.hold(store, config), key, opts.as, opts.reason ?? '');
+        // The reason reaches the sender redacted with the incident's own school's detectors.
+        let redactNote: ((text: string) => string) | undefined;
+        const found = opts.reason?.trim() ? await l.findIncident(store.db, key) : undefined;
+        if (found) {
+          const { schoolRedactor } = await import('../examine.ts');
+          redactNote = await schoolRedactor(config, found.tenant);
+        }
+        const ctx = { ...schools.hold(store, config), redactNote };
+        const { incident, notices } = await l.rejectIncident(ctx, key, opts.as, opts.reason ?? '');
         out(`${incident.reference} rejected by ${opts.as}. ${notices ? 'The sender will be told.' : 'The sender is not told (no school address to write to).'}`);
       });
     });

@@ -192,7 +192,7 @@ const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {
   'closed-no-breach': () => 'closed, no breach',
 };
 
-export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean }
+export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean; /** The reviewer's reason, already redacted. */ note?: string }
 
 /** Everything a template may show about one incident. */
 export function incidentView(t: Templates, s: NotifySettings, inc: Incident, extra: ViewExtra = {}): Record<string, unknown> {
@@ -224,6 +224,7 @@ export function incidentView(t: Templates, s: NotifySettings, inc: Incident, ext
     safeguarding: !!extra.safeguarding,
     released: !!extra.released || inc.status === 'released',
     actor: extra.actor ?? null,
+    reviewer_note: extra.note ?? null,
   };
 }
 

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { redactAddresses, type Deliverer, type DeliveryResult } from '../deliver.ts';
 import { traceHeader } from '../trace.ts';
 import type { Store } from '../../store/index.ts';
-import { appendHistory, findIncident, heldMessage, transition, type Incident } from '../../store/incidents.ts';
+import { appendHistory, findIncident, heldMessage, incidentHistory, transition, type Incident } from '../../store/incidents.ts';
+import { NOTE_TO_SENDER } from '../hold.ts';
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
 import { buildEmail, composeDigest, composeIncidentNotice, type Notice, type Templates } from './compose.ts';
 import type { NotifySettings } from './settings.ts';
@@ -133,9 +134,13 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     else {
       const inc = incidents[0];
       const template = first.template === 'safeguarding-lead' ? 'business-manager' : first.template;
+      const note = first.template === 'sender-rejected'
+        ? (await incidentHistory(db, inc.reference)).filter((h) => h.action === NOTE_TO_SENDER).at(-1)?.detail ?? undefined
+        : undefined;
       notice = composeIncidentNotice(templates, settings, template as Parameters<typeof composeIncidentNotice>[2], inc, {
         safeguarding: first.template === 'safeguarding-lead',
         actor: first.actor ?? undefined,
+        note,
       });
     }
     const email = await buildEmail(settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);

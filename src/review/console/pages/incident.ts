@@ -126,7 +126,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
     forms.push(html`<form method="post" action="/incidents/${ref}/reject" class="danger" aria-labelledby="reject-h">${csrf}
 <h3 id="reject-h">Reject</h3>
 <p>Do not send it. The sender gets an email saying so, with how to send it safely.</p>
-<label for="reject-reason">Reason <span class="hint">(recorded in the history; tell the sender anything more yourself)</span></label>
+<label for="reject-reason">Reason <span class="hint">(recorded in the history; the sender is shown it with pupil names and identifiers redacted)</span></label>
 <textarea id="reject-reason" name="reason" required minlength="3" maxlength="2000"></textarea>
 <p><button class="btn warning" type="submit">Reject the message</button></p></form>`);
   }
