@@ -543,15 +543,15 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
     const reason = variantReason(cache, ix, ids, h.ref, h.kind, h.note);
     const form = vf & V_SURNAME_FIRST ? 'surname-forename' : 'forename-surname';
     if (h.kind === HIT_STRONG) {
-      return {
-        detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'strong', score: 0.9,
-        pupilIds: ids as string[], category: 'name', nameForm: form,
-      };
+      const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'strong', 0.9, 'name');
+      d.pupilIds = ids as string[];
+      d.nameForm = form;
+      return d;
     }
-    return {
-      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'weak',
-      score: h.note === 'also-staff' ? 0.5 : 0.4, pupilIds: ids as string[], category: 'name', nameForm: form,
-    };
+    const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'weak', h.note === 'also-staff' ? 0.5 : 0.4, 'name');
+    d.pupilIds = ids as string[];
+    d.nameForm = form;
+    return d;
   }
   if (h.kind === HIT_WEAK_WORD) {
     const f = ix.wordFlags[h.ref];
@@ -567,10 +567,8 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
       cache.wordReason[h.ref] = reason;
       cache.wordIds[h.ref] = ids;
     }
-    const d: Detection = {
-      detector: 'pupil-name', where, start: h.start, end: h.end, evidence, reason, strength: 'weak',
-      score: f & F_ORDINARY ? 0.1 : 0.25, category: 'name', nameForm: asForename ? 'forename' : 'surname',
-    };
+    const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'weak', f & F_ORDINARY ? 0.1 : 0.25, 'name');
+    d.nameForm = asForename ? 'forename' : 'surname';
     if (ids) d.pupilIds = ids as string[];
     return d;
   }
@@ -749,20 +747,43 @@ function considerMatch(
   info.contextInText = ctx.length > 0;
   const s = def.score(info);
   if (!s) return;
-  const d: Detection = {
-    detector: def.id,
-    where,
-    start: vStart,
-    end: vEnd,
-    evidence: def.redact(value),
-    reason: def.reason(info),
-    strength: s.strength,
-    score: s.score,
-    category: def.category,
-  };
-  if (validated !== undefined) d.validated = validated;
+  const d = detection(def.id, where, vStart, vEnd, def.redact(value), def.reason(info), s.strength, s.score, def.category);
+  d.validated = validated;
   out.push(d);
   if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
+}
+
+/**
+ * Every finding is built here, with every field present in one order (absent ones undefined):
+ * one object shape keeps the code that sorts and compares findings monomorphic.
+ */
+function detection(
+  detector: string,
+  where: string,
+  start: number,
+  end: number,
+  evidence: string,
+  reason: string,
+  strength: 'strong' | 'weak',
+  score: number,
+  category: DetectionCategory,
+): Detection {
+  return {
+    detector,
+    where,
+    start,
+    end,
+    evidence,
+    reason,
+    strength,
+    score,
+    validated: undefined,
+    pupilIds: undefined,
+    category,
+    nameForm: undefined,
+    near: undefined,
+    occurrences: undefined,
+  };
 }
 
 function anchorKind(d: Detection): AnchorKind {
