@@ -140,7 +140,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const handler = createPipeline({
     hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
-    blockMode: notify.blockMode,
+    // Each school may choose hold or reject for its blocks (policy.block_mode).
+    blockMode: (message) => (message.tenant ? notices.school(message.tenant)?.settings ?? notify : notify).blockMode,
   });
   const retention = startRetention(store, {
     everyMs: opts.retentionEveryMs,

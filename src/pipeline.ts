@@ -19,7 +19,7 @@ export interface PipelineParts {
   /** Durably holds a quarantined or blocked message (src/act/hold.ts); resolves after the commit. */
   hold?: (message: ReceivedMessage, verdict: Verdict, opts: { smtpReject: boolean }) => Promise<{ reference: string }>;
   /** `hold` (default): a block is stored and answered 250, the sender told. `reject`: stored, answered 550 5.7.1. */
-  blockMode?: 'hold' | 'reject';
+  blockMode?: (message: ReceivedMessage) => 'hold' | 'reject';
 }
 
 export function createPipeline(parts: PipelineParts): (message: ReceivedMessage) => Promise<SmtpReply> {
@@ -54,7 +54,7 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
     if (verdict.action !== 'deliver') {
       // Quarantine and block are stored (raw bytes, verdict, incident, notices) in one transaction
       // before the upstream hears anything; a store failure is a 451 and the upstream retries.
-      const smtpReject = verdict.action === 'block' && parts.blockMode === 'reject';
+      const smtpReject = verdict.action === 'block' && parts.blockMode?.(message) === 'reject';
       const t1 = performance.now();
       let reference: string;
       try {

@@ -37,7 +37,7 @@ function trustConfig(extra: Record<string, unknown> = {}, nextHop?: { host: stri
     tenants: [
       { id: 'oakfield', name: 'Oakfield Primary', domains: ['oakfield.sch.uk'], school: { roster: path.join(dir, 'oakfield.csv'), business_manager: 'bm@oakfield.sch.uk' } },
       { id: 'elmwood', name: 'Elmwood Academy', domains: ['elmwood.sch.uk'], policy: { rules: { 'pupil-name-in-subject': { action: 'quarantine' } } } },
-      { id: 'birch', name: 'Birch Primary', domains: ['birch.sch.uk'] },
+      { id: 'birch', name: 'Birch Primary', domains: ['birch.sch.uk'], policy: { block_mode: 'reject' } },
     ],
     ...extra,
   }, '(test)', {}, {}, dir);
@@ -144,6 +144,14 @@ describe('tenants: through the relay', () => {
     while (notices().length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     return notices();
   }
+
+  it("a school's own block mode: Birch rejects blocked mail at SMTP, Oakfield keeps the trust's hold", async () => {
+    const birch = await sendRaw(port, 'teacher@birch.sch.uk', ['tutor@learning.example'], subjectMail('teacher@birch.sch.uk', 'Notes for Grace Fairweather'));
+    expect(birch.code).toBe(550);
+    expect(birch.response).toMatch(/5\.7\.1 Not sent: it breaks the school's rule pupil-name-in-subject \(ref HM-\d{4}-\d{6}\)/);
+    const oak = await sendRaw(port, 'teacher@oakfield.sch.uk', ['tutor@learning.example'], subjectMail('teacher@oakfield.sch.uk', 'Notes for Amelia Thornbury'));
+    expect(oak.code).toBe(250);
+  });
 
   it('a sender domain that no school owns is refused with 5.7.1 before any content', async () => {
     const r = await sendRaw(port, 'someone@evil.example', ['x@y.example'], subjectMail('someone@evil.example', 'hello'));
