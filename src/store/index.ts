@@ -72,6 +72,9 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     // An idle client that loses its server must not crash the gateway: the next query fails
     // (and the upstream hears 451) while the pool reconnects.
     pool.on('error', () => undefined);
+    // The same for a client that is checked out (between the statements of a transaction) when its
+    // server goes away: pg emits 'error' on the client itself, which would otherwise be unhandled.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'sqlite';
