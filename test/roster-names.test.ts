@@ -113,6 +113,18 @@ describe('names that are ordinary words', () => {
     expect(set.scan('Grace said thanks.', 'body')).toEqual([]); // sentence start: ordinary word
     expect(set.scan('We asked Grace about it.', 'body')[0]).toMatchObject({ strength: 'weak', score: 0.1 });
   });
+  it.each([
+    ['Mr Tanaka ivy league application', 'surname + the ordinary word "ivy"'],
+    ['Please ask Mrs Day may we borrow it', 'surname + the verb "may"'],
+    ['Ms Young will cover 6M on Friday', 'surname + the verb "will"'],
+  ])('%j (%s) is not the pupil whose forename is that word', (text) => {
+    expect(strong(text)).toEqual([]);
+  });
+  it('… while the same names written as names are found', () => {
+    expect(strong('Notes for Ivy Tanaka')).toHaveLength(1);
+    expect(strong('TANAKA, Ivy')).toHaveLength(1);
+    expect(strong('Young Will')).toHaveLength(1);
+  });
   it('a surname after a title is an adult, not a pupil hint', () => {
     expect(set.scan('Please call Mrs Okafor.', 'body')).toEqual([]);
     expect(set.scan('Please call Okafor.', 'body')[0]).toMatchObject({ strength: 'weak', nameForm: 'surname' });

@@ -437,7 +437,15 @@ function flushRun(
           capitalised ? { kind: HIT_STRONG, start, end, ref: v } : { kind: HIT_WEAK_NAME, start, end, ref: v, note: 'lowercase-ordinary' },
         );
       } else {
-        names.push({ kind: HIT_STRONG, start, end, ref: v });
+        // A name word that is also an ordinary word, written in lower case, is the word, not the
+        // name: "Mr Thompson will cover" is not the pupil Will Thompson, "Mrs Patel may be late"
+        // not May Patel.
+        let lowerOrdinary = false;
+        for (let q = 0; q < len; q++) {
+          const w = runWord[i + q];
+          if (w >= 0 && ix.wordFlags[w] & F_ORDINARY && !isCapitalisedAt(buf, runStart[i + q])) lowerOrdinary = true;
+        }
+        names.push(lowerOrdinary ? { kind: HIT_WEAK_NAME, start, end, ref: v, note: 'lowercase-ordinary' } : { kind: HIT_STRONG, start, end, ref: v });
       }
       matched = len;
       break;
