@@ -61,6 +61,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const specs = loadTenants(config);
   if (specs.length === 1 && !config.tenants && opts.policyOverrides?.schoolDomains?.length) specs[0].domains = opts.policyOverrides.schoolDomains.map((d) => d.toLowerCase());
   const directory = new TenantDirectory(specs);
+  // Notification settings and templates, every school's: a bad address or a broken template stops
+  // start-up before any worker starts.
+  const notices = noticeDirectory(config, directory.tenants);
+  const { settings: notify, templates } = notices.trust;
+  const consoleWanted = consoleSettings(config).listen !== null;
+  for (const t of notices.tenants) {
+    if (!t.notices.settings.businessManager) {
+      logger.warn({ event: 'no-business-manager', tenant: t.id }, `school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
+    }
+  }
   const examiners = new Map<string, Examiner>();
   let stopTrustWatch: (() => void) | undefined;
   let inspector: Inspector;
@@ -106,17 +116,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     stopTrustWatch?.();
     for (const ex of examiners.values()) await ex.close();
   };
-  // Notification settings and templates first, every school's: a bad address or a broken template
-  // stops start-up.
-  const notices = noticeDirectory(config, directory.tenants);
-  const { settings: notify, templates } = notices.trust;
-  const consoleWanted = consoleSettings(config).listen !== null;
-  for (const t of notices.tenants) {
-    if (!t.notices.settings.businessManager) {
-      logger.warn({ event: 'no-business-manager', tenant: t.id }, `school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
-    }
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    await closeExaminers(); // an unreachable database: nothing may be left running
+    throw err;
   }
-  const store = await openStore(config);
   logger.info({ event: 'store-open', kind: store.kind, location: store.location }, 'quarantine store ready');
   let capture: CaptureSink | undefined;
   let nextHop = config.nextHop;
