@@ -154,18 +154,22 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     onResult: (r) => { if (r.messagesPurged || r.incidentsDeleted) logger.info({ event: 'retention', ...r }, 'retention purged old quarantine data'); },
     onError: (e) => logger.error({ event: 'retention-failed', err: e.message }, 'retention run failed; will retry'),
   });
-  let receiver: Receiver;
-  try {
-    receiver = await startReceiver(config, handler, logger, !directory.checksSenders ? {} : {
-      tenantOf: (sender, user) => directory.resolve(sender, user)?.id,
-    });
-  } catch (err) {
+  /** Everything behind the SMTP listener, in reverse order of starting. */
+  const closeBackEnd = async () => {
     await outbox.stop();
     await retention.stop();
     deliverer.close();
     await capture?.close();
     await store.close();
     await closeExaminers();
+  };
+  let receiver: Receiver;
+  try {
+    receiver = await startReceiver(config, handler, logger, !directory.checksSenders ? {} : {
+      tenantOf: (sender, user) => directory.resolve(sender, user)?.id,
+    });
+  } catch (err) {
+    await closeBackEnd();
     throw err;
   }
   const startedAt = new Date();
@@ -235,12 +239,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     } catch (err) {
       await receiver.close();
       await health?.close();
-      await outbox.stop();
-      await retention.stop();
-      deliverer.close();
-      await capture?.close();
-      await store.close();
-      await closeExaminers();
+      await closeBackEnd();
       throw err;
     }
   }
@@ -264,12 +263,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await receiver.close();
         await health?.close();
         await consoleServer?.close();
-        await outbox.stop();
-        await retention.stop();
-        deliverer.close();
-        await capture?.close();
-        await store.close();
-        await closeExaminers();
+        await closeBackEnd();
         logger.info({ event: 'stopped' }, 'stopped');
       })();
       return stopping;
