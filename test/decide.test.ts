@@ -247,4 +247,26 @@ describe('helpers', () => {
   ])('%s resembles %s (%s): %s', (personal, sender, name, expected) => {
     expect(resemblesSender(personal, sender, name)).toBe(expected);
   });
+  it('reads sender names and addresses (message text) without any JavaScript RegExp', () => {
+    // Counts only RegExp calls on this test's message text (the test runner uses RegExp itself).
+    const proto = RegExp.prototype as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+    const keys: PropertyKey[] = ['exec', 'test', Symbol.split, Symbol.replace, Symbol.match, Symbol.search];
+    const saved = keys.map((k) => proto[k]);
+    const onMessageText: string[] = [];
+    keys.forEach((k, i) => {
+      proto[k] = function (this: RegExp, ...a: unknown[]) {
+        if (typeof a[0] === 'string' && ['smith', 'forwarded', 'fan'].some((w) => (a[0] as string).toLowerCase().includes(w))) onMessageText.push(`${String(this)} on ${a[0]}`);
+        return saved[i].apply(this, a);
+      };
+    });
+    try {
+      expect(resemblesSender('smithy@gmail.com', 'j-o.smith+x@oakfield.sch.uk', 'Jane\u00a0O’Smíth,\tTeacher')).toBe(true);
+      expect(resemblesSender('football.fan@gmail.com', 'jane.smith@oakfield.sch.uk', 'Jane Smith')).toBe(false);
+      const insp = inspection({ subject: 'notes', headers: [{ key: 'auto-submitted', value: 'Auto-Forwarded; by=rule' }] });
+      expect(decide({ envelope: envelope(['someone@gmail.com']), inspection: insp, detections: [], webmailDomains: webmail, roster }, policy()).action).toBe('quarantine');
+    } finally {
+      keys.forEach((k, i) => { proto[k] = saved[i]; });
+    }
+    expect(onMessageText).toEqual([]);
+  });
 });

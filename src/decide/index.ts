@@ -181,7 +181,7 @@ const checkForward: Check = (ctx) => {
   const headerKeys = new Set(inspection.headers.map((h) => h.key));
   const autoHeader = AUTO_FORWARD_HEADERS.find((k) => headerKeys.has(k));
   if (autoHeader) signals.push(`the mail server marked it as forwarded (${autoHeader})`);
-  if (inspection.headers.some((h) => h.key === 'auto-submitted' && /auto-forwarded/i.test(h.value.slice(0, 100)))) signals.push('the mail server marked it as auto-forwarded');
+  if (inspection.headers.some((h) => h.key === 'auto-submitted' && h.value.slice(0, 100).toLowerCase().includes('auto-forwarded'))) signals.push('the mail server marked it as auto-forwarded');
   if (!signals.length) return undefined;
   const findings: Finding[] = [];
   let severity: number | undefined;
@@ -286,13 +286,37 @@ export function redactAddress(address: string): string {
 /** Does a personal address look like the sender's own (jane.smith@school → janesmith84@gmail)? */
 export function resemblesSender(personal: string, sender: string, senderName: string): boolean {
   const local = letters(personal.slice(0, personal.lastIndexOf('@')));
-  const words = [...sender.slice(0, sender.lastIndexOf('@')).split(/[._\-+]/), ...senderName.split(/[\s,.'’-]+/)]
+  // Addresses and display names are message text: split and filter by character, no RegExp.
+  const words = [...splitOn(sender.slice(0, sender.lastIndexOf('@')), ADDRESS_SEPARATORS), ...splitOn(senderName, NAME_SEPARATORS)]
     .map(letters)
     .filter((w) => w.length >= 3);
   if (!local || !words.length) return false;
   return words.some((w) => local.includes(w));
 }
 
+const ADDRESS_SEPARATORS = '._-+';
+const NAME_SEPARATORS = ",.'’-";
+
+function splitOn(s: string, separators: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (const ch of s) {
+    if (separators.includes(ch) || ch.trim() === '') {
+      if (word) words.push(word);
+      word = '';
+    } else word += ch;
+  }
+  if (word) words.push(word);
+  return words;
+}
+
+/** Only the ASCII letters a-z, after lower-casing and taking accents off. */
 function letters(s: string): string {
-  return s.toLowerCase().normalize('NFKD').replace(/[^a-z]/g, '');
+  const folded = s.toLowerCase().normalize('NFKD');
+  let out = '';
+  for (let i = 0; i < folded.length; i++) {
+    const c = folded.charCodeAt(i);
+    if (c >= 97 && c <= 122) out += folded[i];
+  }
+  return out;
 }
