@@ -207,8 +207,9 @@ async function mustFind(l: Lib, store: Store, key: string): Promise<Incident> {
 /** CSV field: quoted when needed; a leading = + - @ is neutralised so a spreadsheet never runs it. */
 function csv(v: unknown): string {
   let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // Cells hold message text (senders, recipients): character tests, no JavaScript RegExp.
+  if (s !== '' && '=+-@\t\r'.includes(s[0])) s = `'${s}`;
+  return s.includes('"') || s.includes(',') || s.includes('\r') || s.includes('\n') ? `"${s.split('"').join('""')}"` : s;
 }
 
 const domainOf = (a: string) => (a.includes('@') ? a.slice(a.lastIndexOf('@') + 1).toLowerCase() : '');
