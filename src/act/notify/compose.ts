@@ -228,9 +228,24 @@ export function incidentView(t: Templates, s: NotifySettings, inc: Incident, ext
   };
 }
 
+/** Runs of white space (the view holds message text: addresses, evidence) as one space, trimmed; no RegExp. */
+function oneLine(text: string): string {
+  let out = '';
+  let space = false;
+  for (const ch of text) {
+    if (ch.trim() === '') space = out !== '';
+    else {
+      if (space) out += ' ';
+      out += ch;
+      space = false;
+    }
+  }
+  return out;
+}
+
 function render(t: Templates, name: NoticeTemplate, view: Record<string, unknown>): Notice {
   const n = t.notice[name];
-  const subject = n.subject.render(view, plainText).replace(/\s+/g, ' ').trim().slice(0, 250);
+  const subject = oneLine(n.subject.render(view, plainText)).slice(0, 250);
   const text = n.text.render(view, plainText);
   const content = n.html.render(view, escapeHtml);
   const html = t.layout.render({ ...view, subject, content }, escapeHtml);
