@@ -87,9 +87,15 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
       logger.warn({ event: 'recipients-refused', id: message.id, refused: result.refused.length, codes: result.refused.map((r) => r.code) }, 'next hop refused some recipients');
       const told = result.refused.filter((r) => wantsFailureNotice(message.envelope, r.address));
       if (message.envelope.mailFrom && told.length) {
-        const bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
-        const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
-        if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+        // The message itself is delivered: whatever happens to the bounce, the answer is 250
+        // (a 451 now would make the school's server send it again to everyone).
+        try {
+          const bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
+          const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
+          if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+        } catch (err) {
+          logger.error({ event: 'bounce-failed', id: message.id, err: (err as Error).message }, 'could not tell the sender about refused recipients');
+        }
       }
     }
     return finish({ code: 250, text: `2.0.0 Ok: delivered as ${message.id}` }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });

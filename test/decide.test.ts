@@ -222,6 +222,7 @@ describe('policy file validation', () => {
     [{ rules: { 'pupil-name-in-subject': { severity: 9 } } }, {}, 'policy.rules.pupil-name-in-subject.severity: 9 is out of range (1 to 5)'],
     [{ rules: { 'forward-to-personal-domain': { colour: 'red' } } }, {}, 'policy.rules.forward-to-personal-domain.colour: unknown key'],
     [{}, { domains: ['not a domain'] }, 'school.domains[0]: "not a domain" is not a domain name'],
+    [{ rules: { 'uninspectable-attachment': { action: 'deliver' } } }, {}, 'policy.rules.uninspectable-attachment.action: must be quarantine or block'],
     [{}, { business_manager: 'bm' }, 'school.business_manager: "bm" is not an email address'],
   ])('%j %j → %s', (p, s, message) => {
     expect(bad(p, s)).toContain(message);

@@ -74,7 +74,11 @@ export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>,
     const merged: RuleSettings = { ...defaults };
     for (const [k, v] of Object.entries(doc)) {
       const key = `policy.rules.${id}.${k}`;
-      if (k === 'action') merged.action = p.oneOf(v, ['deliver', 'quarantine', 'block'], key);
+      if (k === 'action') {
+        merged.action = p.oneOf(v, ['deliver', 'quarantine', 'block'], key);
+        // A message that could not be checked is held, never waved through.
+        if (id === 'uninspectable-attachment' && merged.action === 'deliver') p.add(`${key}: must be quarantine or block: a message Hallmonitor could not read is never delivered unchecked (use policy.mode: monitor to try the rules out)`);
+      }
       else if (k === 'severity') merged.severity = p.number(v, key, { min: 1, max: 5 });
       else if (k === 'notify') merged.notify = p.oneOf(v, ['immediate', 'digest', 'none'], key);
       else if (typeof defaults[k] === 'boolean') merged[k] = p.boolean(v, key);
