@@ -6,7 +6,9 @@ export function traceHeader(message: ReceivedMessage, hostname: string): Buffer 
   const c = message.client;
   const proto = `ESMTP${c.tls ? 'S' : ''}${c.user ? 'A' : ''}`;
   const single = message.envelope.rcptTo.length === 1 ? `\r\n\tfor <${message.envelope.rcptTo[0].address}>` : '';
-  const helo = (c.helo || 'unknown').replace(/[^\x21-\x7e]/g, '?');
+  // The client's HELO name, printable ASCII only (it is the client's word, not ours).
+  let helo = '';
+  for (const ch of c.helo || 'unknown') helo += ch >= '!' && ch <= '~' ? ch : '?';
   const line = `Received: from ${helo} (${c.hostname && !c.hostname.startsWith('[') ? `${c.hostname} ` : ''}[${c.address}])\r\n\tby ${hostname} (Hallmonitor) with ${proto} id ${message.id}${single};\r\n\t${rfc5322Date(message.receivedAt)}\r\n`;
   return Buffer.from(line, 'utf8');
 }
