@@ -12,7 +12,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect, inspectionStats, shutdownInspection, warmUpInspection } from '../../src/inspect/index.ts';
-import { inspectFixtures, mailWithAttachment } from '../../test/helpers/fixtures-tools.ts';
+import { inspectFixtures, mailWithAttachment, writePdfPython } from '../../test/helpers/fixtures-tools.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -99,16 +99,7 @@ function makeBigPdf(dir: string): void {
     '    objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Resources << /Font << /F1 3 0 R >> >> >>" % content)',
     '    kids.append(len(objs))',
     'objs[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))',
-    'out = bytearray(b"%PDF-1.4\\n")',
-    'offsets = []',
-    'for i, o in enumerate(objs):',
-    '    offsets.append(len(out))',
-    '    out += b"%d 0 obj\\n" % (i + 1) + o + b"\\nendobj\\n"',
-    'xref = len(out)',
-    'out += b"xref\\n0 %d\\n0000000000 65535 f \\n" % (len(objs) + 1)',
-    'for off in offsets: out += b"%010d 00000 n \\n" % off',
-    'out += b"trailer\\n<< /Size %d /Root 1 0 R >>\\nstartxref\\n%d\\n%%%%EOF\\n" % (len(objs) + 1, xref)',
-    'open("big-raw.pdf", "wb").write(out)',
+    ...writePdfPython('big-raw.pdf'),
   ].join('\n');
   execFileSync('/usr/bin/python3', ['-c', py], { cwd: dir });
   execFileSync('qpdf', ['--stream-data=preserve', 'big-raw.pdf', 'big.pdf'], { cwd: dir });

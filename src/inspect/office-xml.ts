@@ -97,64 +97,46 @@ export async function docxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
     ...pick(entries, 'word/endnotes'),
     ...pick(entries, 'word/comments'),
   ];
-  const handlers = (): XmlHandlers => {
-    let inText = 0;
-    let inCell = 0;
-    return {
-      open(name) {
-        const n = local(name);
-        if (n === 't' || n === 'delText') inText++;
-        else if (n === 'tab') sink.push('\t');
-        else if (n === 'br' || n === 'cr') sink.push('\n');
-        else if (n === 'tc') inCell++;
-      },
-      close(name) {
-        const n = local(name);
-        if (n === 't' || n === 'delText') inText = Math.max(0, inText - 1);
-        // A table row stays on one line: paragraphs in a cell are joined by spaces, cells by tabs.
-        else if (n === 'p') sink.push(inCell ? ' ' : '\n');
-        else if (n === 'tc') {
-          inCell = Math.max(0, inCell - 1);
-          sink.push('\t');
-        } else if (n === 'tr') sink.push('\n');
-      },
-      text(t) {
-        if (inText) sink.push(t);
-      },
-    };
-  };
+  const handlers = () => paragraphHandlers(sink, { text: ['t', 'delText'], breaks: ['br', 'cr'], tabs: true });
   const problems = await readParts(zip, parts, budget, sink, handlers);
   return { text: sink.toString(), truncated: sink.truncated, problems };
+}
+
+/**
+ * Word and PowerPoint text: the text elements' content, paragraphs on their own lines, and a
+ * table row kept on one line (paragraphs in a cell joined by spaces, cells by tabs).
+ */
+function paragraphHandlers(sink: TextSink, names: { text: string[]; breaks: string[]; tabs: boolean }): XmlHandlers {
+  let inText = 0;
+  let inCell = 0;
+  return {
+    open(name) {
+      const n = local(name);
+      if (names.text.includes(n)) inText++;
+      else if (names.tabs && n === 'tab') sink.push('\t');
+      else if (names.breaks.includes(n)) sink.push('\n');
+      else if (n === 'tc') inCell++;
+    },
+    close(name) {
+      const n = local(name);
+      if (names.text.includes(n)) inText = Math.max(0, inText - 1);
+      else if (n === 'p') sink.push(inCell ? ' ' : '\n');
+      else if (n === 'tc') {
+        inCell = Math.max(0, inCell - 1);
+        sink.push('\t');
+      } else if (n === 'tr') sink.push('\n');
+    },
+    text(t) {
+      if (inText) sink.push(t);
+    },
+  };
 }
 
 /** PowerPoint: slides, then speaker notes, then comments. */
 export async function pptxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
   const sink = new TextSink(budget.maxTextChars);
   const parts = [...pick(entries, 'ppt/slides/slide'), ...pick(entries, 'ppt/notesSlides/notesSlide'), ...pick(entries, 'ppt/comments/')];
-  const handlers = (): XmlHandlers => {
-    let inText = 0;
-    let inCell = 0;
-    return {
-      open(name) {
-        const n = local(name);
-        if (n === 't' || n === 'text') inText++;
-        else if (n === 'br') sink.push('\n');
-        else if (n === 'tc') inCell++;
-      },
-      close(name) {
-        const n = local(name);
-        if (n === 't' || n === 'text') inText = Math.max(0, inText - 1);
-        else if (n === 'p') sink.push(inCell ? ' ' : '\n');
-        else if (n === 'tc') {
-          inCell = Math.max(0, inCell - 1);
-          sink.push('\t');
-        } else if (n === 'tr') sink.push('\n');
-      },
-      text(t) {
-        if (inText) sink.push(t);
-      },
-    };
-  };
+  const handlers = () => paragraphHandlers(sink, { text: ['t', 'text'], breaks: ['br'], tabs: false });
   const problems = await readParts(zip, parts, budget, sink, handlers);
   return { text: sink.toString(), truncated: sink.truncated, problems };
 }

@@ -140,37 +140,10 @@ export class SevenZipArchive {
   }
 
   /** Streams one entry out (`7z x -so`), killed past maxBytes or the deadline. */
-  extract(entryPath: string, maxBytes: number, deadline: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('7z', ['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], { stdio: ['ignore', 'pipe', 'ignore'] });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let failed: SevenZipLimitError | undefined;
-      const timer = setTimeout(() => {
-        failed ??= new SevenZipLimitError('timeout');
-        child.kill('SIGKILL');
-      }, Math.max(1, deadline - Date.now()));
-      child.stdout.on('data', (c: Buffer) => {
-        if (failed) return;
-        size += c.length;
-        if (size > maxBytes) {
-          failed = new SevenZipLimitError('too-big');
-          child.kill('SIGKILL');
-          return;
-        }
-        chunks.push(c);
-      });
-      child.once('error', () => {
-        clearTimeout(timer);
-        reject(new SevenZipLimitError('failed'));
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        if (failed) reject(failed);
-        else if (code !== 0) reject(new SevenZipLimitError('failed'));
-        else resolve(Buffer.concat(chunks, size));
-      });
-    });
+  async extract(entryPath: string, maxBytes: number, deadline: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const size = await streamOut(['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], maxBytes, 'too-big', deadline, (c) => chunks.push(c));
+    return Buffer.concat(chunks, size);
   }
 
   /**
@@ -178,50 +151,26 @@ export class SevenZipArchive {
    * archives with no encrypted entry whose sizes are all within the caps; the caller falls back
    * to extract() per entry when this rejects (sizes that do not add up, a damaged archive).
    */
-  extractAll(sizes: number[], deadline: number): Promise<Buffer[]> {
+  async extractAll(sizes: number[], deadline: number): Promise<Buffer[]> {
     const expected = sizes.reduce((a, b) => a + b, 0);
-    return new Promise((resolve, reject) => {
-      const child = spawn('7z', ['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], { stdio: ['ignore', 'pipe', 'ignore'] });
-      const out = sizes.map((n) => Buffer.allocUnsafe(n));
-      let index = 0;
-      let offset = 0;
-      let total = 0;
-      let failed: SevenZipLimitError | undefined;
-      const timer = setTimeout(() => {
-        failed ??= new SevenZipLimitError('timeout');
-        child.kill('SIGKILL');
-      }, Math.max(1, deadline - Date.now()));
-      child.stdout.on('data', (c: Buffer) => {
-        if (failed) return;
-        total += c.length;
-        if (total > expected) {
-          failed = new SevenZipLimitError('failed');
-          child.kill('SIGKILL');
-          return;
+    const out = sizes.map((n) => Buffer.allocUnsafe(n));
+    let index = 0;
+    let offset = 0;
+    const total = await streamOut(['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], expected, 'failed', deadline, (c) => {
+      let pos = 0;
+      while (pos < c.length) {
+        while (index < out.length && offset >= out[index].length) {
+          index++;
+          offset = 0;
         }
-        let pos = 0;
-        while (pos < c.length) {
-          while (index < out.length && offset >= out[index].length) {
-            index++;
-            offset = 0;
-          }
-          const target = out[index];
-          const n = c.copy(target, offset, pos, pos + Math.min(c.length - pos, target.length - offset));
-          offset += n;
-          pos += n;
-        }
-      });
-      child.once('error', () => {
-        clearTimeout(timer);
-        reject(new SevenZipLimitError('failed'));
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        if (failed) reject(failed);
-        else if (code !== 0 || total !== expected) reject(new SevenZipLimitError('failed'));
-        else resolve(out);
-      });
+        const target = out[index];
+        const n = c.copy(target, offset, pos, pos + Math.min(c.length - pos, target.length - offset));
+        offset += n;
+        pos += n;
+      }
     });
+    if (total !== expected) throw new SevenZipLimitError('failed');
+    return out;
   }
 
   async close(): Promise<void> {
@@ -242,4 +191,40 @@ export function safeFileName(name: string): string {
   }
   while (out.startsWith('.') || out.startsWith('-')) out = out.slice(1);
   return out || 'archive';
+}
+
+/**
+ * Runs 7z with its output on stdout, handing each chunk to `onChunk`; kills it past `maxBytes`
+ * (failing with `overflow`) or at the deadline. Resolves with the bytes read.
+ */
+function streamOut(args: string[], maxBytes: number, overflow: 'too-big' | 'failed', deadline: number, onChunk: (c: Buffer) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('7z', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let size = 0;
+    let failed: SevenZipLimitError | undefined;
+    const timer = setTimeout(() => {
+      failed ??= new SevenZipLimitError('timeout');
+      child.kill('SIGKILL');
+    }, Math.max(1, deadline - Date.now()));
+    child.stdout.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > maxBytes) {
+        failed = new SevenZipLimitError(overflow);
+        child.kill('SIGKILL');
+        return;
+      }
+      onChunk(c);
+    });
+    child.once('error', () => {
+      clearTimeout(timer);
+      reject(new SevenZipLimitError('failed'));
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (failed) reject(failed);
+      else if (code !== 0) reject(new SevenZipLimitError('failed'));
+      else resolve(size);
+    });
+  });
 }

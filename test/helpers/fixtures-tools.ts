@@ -52,6 +52,22 @@ const officeJobs = [
 
 const RECIPE_VERSION = '3';
 
+/** Python lines that write the objects in `objs` as a PDF file (header, xref, trailer). */
+export function writePdfPython(file: string): string[] {
+  return [
+    'out = bytearray(b"%PDF-1.4\\n")',
+    'offsets = []',
+    'for i, o in enumerate(objs):',
+    '    offsets.append(len(out))',
+    '    out += b"%d 0 obj\\n" % (i + 1) + o + b"\\nendobj\\n"',
+    'xref = len(out)',
+    'out += b"xref\\n0 %d\\n0000000000 65535 f \\n" % (len(objs) + 1)',
+    'for off in offsets: out += b"%010d 00000 n \\n" % off',
+    'out += b"trailer\\n<< /Size %d /Root 1 0 R >>\\nstartxref\\n%d\\n%%%%EOF\\n" % (len(objs) + 1, xref)',
+    `open("${file}", "wb").write(out)`,
+  ];
+}
+
 export interface InspectFixtures {
   dir: string;
   path(name: string): string;
@@ -125,16 +141,7 @@ function makePdfBomb(dir: string): void {
     '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",',
     '        b"<< /Length %d /Filter /FlateDecode >>\\nstream\\n" % len(body) + body + b"\\nendstream",',
     '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]',
-    'out = bytearray(b"%PDF-1.4\\n")',
-    'offsets = []',
-    'for i, o in enumerate(objs):',
-    '    offsets.append(len(out))',
-    '    out += b"%d 0 obj\\n" % (i + 1) + o + b"\\nendobj\\n"',
-    'xref = len(out)',
-    'out += b"xref\\n0 %d\\n0000000000 65535 f \\n" % (len(objs) + 1)',
-    'for off in offsets: out += b"%010d 00000 n \\n" % off',
-    'out += b"trailer\\n<< /Size %d /Root 1 0 R >>\\nstartxref\\n%d\\n%%%%EOF\\n" % (len(objs) + 1, xref)',
-    'open("pdf-bomb-raw.pdf", "wb").write(out)',
+    ...writePdfPython('pdf-bomb-raw.pdf'),
   ].join('\n');
   tool('/usr/bin/python3', ['-c', py], { cwd: dir, timeout: 300_000 });
   tool('qpdf', ['--stream-data=preserve', 'pdf-bomb-raw.pdf', 'pdf-bomb.pdf'], { cwd: dir });
