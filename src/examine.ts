@@ -1,8 +1,7 @@
 // One examination of one message: inspect (read every part) → detect (scan every text once) →
 // decide (the school's rules). The relay and `hallmonitor check` both run exactly this.
 import type { Logger } from 'pino';
-import path from 'node:path';
-import { ConfigError, type Config } from './config/index.ts';
+import { ConfigError, configDir, type Config } from './config/index.ts';
 import { compileDetectors, loadWebmailDomains, type DetectorSet, type Detection } from './detect/index.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
@@ -147,7 +146,7 @@ export async function schoolRedactor(config: Config, tenant: string): Promise<(t
   const { loadTrustRosters } = await import('./roster/trust.ts');
   const specs = loadTenants(config);
   const spec = specs.find((t) => t.id === tenant) ?? specs[0];
-  const baseDir = config.source.startsWith('/') ? path.dirname(config.source) : process.cwd();
+  const baseDir = configDir(config);
   const policy = loadPolicy(spec.config, undefined, baseDir);
   let roster: Roster | undefined;
   if (spec.trustRoster) roster = (await loadTrustRosters(new TenantDirectory([spec]), baseDir))?.rosterFor(spec.id);

@@ -1,9 +1,8 @@
 // Assembles a running gateway from a validated configuration: the receive stage, the pipeline,
 // the next hop (or the embedded capture sink), the health endpoint, and the quarantine store with
 // its outbox worker (notices, releases) and retention job.
-import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config/index.ts';
+import { configDir, type Config } from './config/index.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
 import { startCaptureSink, type CaptureSink } from './act/capture.ts';
 import { startReceiver, type Receiver } from './receive/index.ts';
@@ -77,7 +76,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (opts.inspector) inspector = opts.inspector;
   else {
     const { createExaminer } = await import('./examine.ts');
-    const baseDir = config.source.startsWith('/') ? dirname(config.source) : process.cwd();
+    const baseDir = configDir(config);
     try {
       const trust = await loadTrustRosters(directory, baseDir);
       for (const t of directory.tenants) {

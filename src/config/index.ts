@@ -233,6 +233,11 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   };
 }
 
+/** Where relative paths in the configuration (roster, templates) are resolved from. */
+export function configDir(config: Pick<Config, 'source'>): string {
+  return path.isAbsolute(config.source) ? path.dirname(config.source) : process.cwd();
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

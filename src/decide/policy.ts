@@ -1,6 +1,7 @@
 // The policy part of the configuration (`school:` and `policy:`), validated into a value the
 // decide stage uses. Shipped defaults follow the schools' policies; every key is documented in
 // config/hallmonitor.example.yaml.
+import path from 'node:path';
 import { ConfigError, Problems, type Config } from '../config/index.ts';
 import { RULES, RULE_IDS, type RuleId, type RuleSettings } from './rules.ts';
 
@@ -56,12 +57,12 @@ export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>,
       if (s && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s)) p.add(`school.${key}: "${s}" is not an email address`);
     }
   }
-  const path = (v: unknown, key: string) => {
+  const file = (v: unknown, key: string) => {
     const s = v === undefined || v === null ? undefined : p.string(v, key);
-    return s === undefined ? undefined : resolvePath(baseDir, s);
+    return s === undefined ? undefined : path.resolve(baseDir, s);
   };
-  const rosterPath = overrides.rosterPath ?? path(school.roster, 'school.roster');
-  const staffListPath = path(school.staff_list, 'school.staff_list');
+  const rosterPath = overrides.rosterPath ?? file(school.roster, 'school.roster');
+  const staffListPath = file(school.staff_list, 'school.staff_list');
 
   const mode = p.oneOf(policy.mode ?? 'enforce', ['enforce', 'monitor'], 'policy.mode');
   const rulesDoc = policy.rules === undefined || policy.rules === null ? {} : p.object(policy.rules, 'policy.rules');
@@ -91,9 +92,6 @@ export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>,
   return { mode, schoolDomains, partnerDomains, extraWebmailDomains, rosterPath, staffListPath, rules };
 }
 
-function resolvePath(baseDir: string, s: string): string {
-  return s.startsWith('/') ? s : `${baseDir.replace(/\/$/, '')}/${s}`;
-}
 
 export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');

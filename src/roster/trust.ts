@@ -1,5 +1,6 @@
 // A trust-wide roster: one MIS export for several schools, with a school column. Read once, split
 // in memory by school; each school's detectors see only its own pupils.
+import path from 'node:path';
 import type { TenantDirectory } from '../tenants.ts';
 import { makeRoster, readRoster, watchRoster } from './index.ts';
 import type { Pupil, Roster } from './types.ts';
@@ -14,7 +15,7 @@ export interface TrustRosters {
 export async function loadTrustRosters(directory: TenantDirectory, baseDir: string): Promise<TrustRosters | undefined> {
   const users = directory.tenants.filter((t) => t.trustRoster);
   if (!users.length) return undefined;
-  const file = resolve(baseDir, users[0].trustRoster!.path);
+  const file = path.resolve(baseDir, users[0].trustRoster!.path);
   const split = (pupils: Pupil[]): TrustRosters => {
     const by = new Map<string, Pupil[]>();
     for (const t of users) by.set(t.id, []);
@@ -32,8 +33,4 @@ export async function loadTrustRosters(directory: TenantDirectory, baseDir: stri
   };
   const { roster } = await readRoster(file);
   return split(roster.pupils);
-}
-
-function resolve(baseDir: string, p: string): string {
-  return p.startsWith('/') ? p : `${baseDir.replace(/\/$/, '')}/${p}`;
 }
