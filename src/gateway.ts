@@ -1,6 +1,7 @@
 // Assembles a running gateway from a validated configuration: the receive stage, the pipeline,
 // the next hop (or the embedded capture sink), the health endpoint, and the quarantine store with
 // its outbox worker (notices, releases) and retention job.
+import { wordPassEngine, wordPassFallbackReason } from './roster/word-pass.ts';
 import pino, { type Logger } from 'pino';
 import { configDir, type Config } from './config/index.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
@@ -243,7 +244,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     }
   }
   const a = receiver.address();
-  logger.info({ event: 'started', listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address(), console: consoleServer?.url }, 'Hallmonitor is relaying');
+  if (wordPassEngine !== 'native') {
+    logger.warn({ event: 'slow-scanner', reason: wordPassFallbackReason }, 'the native word pass is not built (run npm install with a C compiler): scanning in JavaScript at about half speed');
+  }
+  logger.info({ event: 'started', scanner: wordPassEngine, listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address(), console: consoleServer?.url }, 'Hallmonitor is relaying');
   let stopping: Promise<void> | undefined;
   return {
     config,

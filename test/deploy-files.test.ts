@@ -508,6 +508,15 @@ describe('deploy/Dockerfile', () => {
     expect(ops(runtime, 'RUN').join(' ')).not.toMatch(/build-essential|python3|npm (ci|install)/);
     expect(ops(runtime, 'RUN').join(' ')).toMatch(/p7zip-full/);
     expect(ops(runtime, 'COPY')).toContain('--from=build /build/node_modules ./node_modules');
+    // Our own native module (the word pass): its sources reach the build stage before npm ci,
+    // whose install script compiles it, and the runtime stage takes the compiled module.
+    const buildSteps = build.instructions.map((i) => `${i.op} ${i.args}`);
+    const npmCi = buildSteps.findIndex((x) => x.includes('npm ci'));
+    expect(buildSteps.findIndex((x) => x.startsWith('COPY') && x.includes('binding.gyp'))).toBeLessThan(npmCi);
+    expect(buildSteps.findIndex((x) => x === 'COPY src/roster/native ./src/roster/native')).toBeLessThan(npmCi);
+    expect(buildSteps.findIndex((x) => x === 'COPY src/roster/native ./src/roster/native')).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(read('package.json')).scripts.install).toBe('node-gyp rebuild');
+    expect(ops(runtime, 'COPY')).toContain('--from=build /build/build/Release/word_pass.node ./build/Release/word_pass.node');
   });
 
   it('runs as the unprivileged hallmonitor user, exposes SMTP and health, and checks its own health', () => {
@@ -533,7 +542,7 @@ describe('deploy/Dockerfile', () => {
     // The build context's allow-list lets through what is copied.
     const ignore = read('deploy/Dockerfile.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
-    for (const c of [...copied, 'package.json', 'package-lock.json']) expect(ignore.some((l) => l === `!${c}` || l === `!${c}/`), `${c} allowed`).toBe(true);
+    for (const c of [...copied, 'package.json', 'package-lock.json', 'binding.gyp']) expect(ignore.some((l) => l === `!${c}` || l === `!${c}/`), `${c} allowed`).toBe(true);
     for (const secret of ['**/*.csv', '**/*.pem', '**/*.key']) expect(ignore).toContain(secret);
   });
 

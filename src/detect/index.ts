@@ -274,27 +274,25 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       const all: number[] = []; // regions of all words with digits (for the near-context ones)
       let oS = -1, oE = -1, oD = 0, oP = 0;
       let aS = -1, aE = -1, aD = 0, aP = 0;
-      const starts = words.digitStarts;
-      const ends = words.digitEnds;
-      const infos = words.digitInfo;
+      const digits = words.digits;
       // A numeric date (d/m/yy) has four digits; every other identifier shape has six or more
       // (NI, sort code) or a postcode-like word. Dates only count where the text speaks of birth.
       let minDigits = 6;
       for (const c of textContextDetectors) if (contextPos[c.index].length) minDigits = 4;
       for (let k = 0; k < words.digitWords; k++) {
-        const st = starts[k];
-        const en = ends[k];
-        const digits = infos[k] & 255;
-        const post = infos[k] >> 8;
+        const st = digits[3 * k];
+        const en = digits[3 * k + 1];
+        const count = digits[3 * k + 2] & 255;
+        const post = digits[3 * k + 2] >> 8;
         if (aE >= 0 && st - aE <= REGION_MERGE) {
           aE = en;
-          aD += digits;
+          aD += count;
           aP |= post;
         } else {
           if (aE >= 0 && (aD >= minDigits || aP)) all.push(aS, aE);
           aS = st;
           aE = en;
-          aD = digits;
+          aD = count;
           aP = post;
         }
         if (st < fastEnd) continue;
@@ -313,13 +311,13 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         if (blanked) continue;
         if (oE >= 0 && st - oE <= REGION_MERGE) {
           oE = en;
-          oD += digits;
+          oD += count;
           oP |= post;
         } else {
           if (oE >= 0 && (oD >= minDigits || oP)) open.push(oS, oE);
           oS = st;
           oE = en;
-          oD = digits;
+          oD = count;
           oP = post;
         }
       }

@@ -65,10 +65,11 @@ export interface NameIndex {
   stats: { pupilVariants: number; staffVariants: number; words: number; bytes: number };
 }
 
-export function seqHash(hashes: ArrayLike<number>, from: number, count: number): number {
+/** Hash of a sequence of word hashes: values[(from + k) * stride + at] for k < count. */
+export function seqHash(values: ArrayLike<number>, from: number, count: number, stride = 1, at = 0): number {
   let h = 0x9e3779b9 | 0;
   for (let k = 0; k < count; k++) {
-    h = Math.imul(h ^ hashes[from + k], 0x85ebca6b);
+    h = Math.imul(h ^ values[(from + k) * stride + at], 0x85ebca6b);
     h ^= h >>> 15;
   }
   h = Math.imul(h ^ (count * 0x27d4eb2f), 0xc2b2ae35);
