@@ -68,6 +68,7 @@ export const dateOfBirth: PatternDetector = {
   wordBounded: true,
   requiresContext: 'text',
   tokenMatch: numericDateAt,
+  tokenMatchWord: [1, 2],
   validate: (v) => {
     const iso = parseUkDate(v);
     return iso !== undefined && isPlausibleBirthDate(iso);

@@ -3,7 +3,8 @@
 const STARS: string[] = [];
 for (let n = 0; n <= 64; n++) STARS.push('*'.repeat(n));
 
-function stars(n: number): string {
+/** n stars (shared strings up to 64). */
+export function stars(n: number): string {
   return n <= 64 ? STARS[n] : '*'.repeat(n);
 }
 

@@ -89,6 +89,12 @@ export interface PatternDetector {
    * are identical with and without it.
    */
   tokenMatch?: (buf: Uint8Array, start: number) => number;
+  /**
+   * The shortest and longest word (a run of letters and digits, as the scanner splits text) at
+   * whose start `tokenMatch` can match: the scanner does not call it at other words. A UPN is one
+   * 13-character word; a numeric date starts with a day of one or two digits.
+   */
+  tokenMatchWord?: [number, number];
   /** Characters removed from the end of the value (sentence punctuation after a password). */
   trimTrailing?: string;
   /** Optional checksum or sanity check on the value. Throwing is a bug. */

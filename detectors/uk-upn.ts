@@ -30,6 +30,7 @@ export const ukUpn: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   tokenMatch: upnAt,
+  tokenMatchWord: [13, 13],
   validate: isValidUpn,
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
   score: (m) => (m.validated ? strong(m.contextNear ? 1 : 0.95) : null),

@@ -80,6 +80,16 @@ describe('spans and evidence', () => {
       }
     }
   });
+  it('carries its evidence and reason into JSON, and shows no raw value when printed or logged', async () => {
+    const { inspect } = await import('node:util');
+    const found = set.scan('Jack Hill E873400112001 DOB 01/09/2013', 'body');
+    const json = JSON.parse(JSON.stringify(found)) as Array<Record<string, unknown>>;
+    expect(json.map((d) => [d.detector, d.evidence])).toEqual(found.map((d) => [d.detector, d.evidence]));
+    expect(json.find((d) => d.detector === 'uk-upn')).toMatchObject({ evidence: 'E8734********', reason: expect.stringMatching(/Unique Pupil Number/) });
+    expect(json.find((d) => d.detector === 'pupil-name')).toMatchObject({ evidence: 'J*** H***', start: 0, end: 9, pupilIds: ['row-3'] });
+    const printed = inspect(found, { depth: 5, showHidden: true }) + JSON.stringify(found);
+    for (const secret of ['Jack Hill', 'E873400112001', '01/09/2013']) expect(printed).not.toContain(secret);
+  });
   it('reports a single forename once per text, with how often it occurs', () => {
     const found = set.scan('Well done Zoë! Zoë was brilliant, and Zoë helped others.', 'body').filter((d) => d.detector === 'pupil-name');
     expect(found).toHaveLength(1);

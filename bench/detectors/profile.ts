@@ -5,7 +5,7 @@ import { syntheticPupils, syntheticCorpus, toRoster } from './corpus.ts';
 const size = Number(process.argv[2] ?? 2000);
 const only = process.argv[3];
 const all = syntheticPupils(Math.max(size, 2000));
-let corpus = syntheticCorpus(4e6, all.slice(0, 2000));
+let corpus = syntheticCorpus(Number(process.env.CORPUS ?? 4e6), all.slice(0, 2000));
 if (only) corpus = corpus.filter((d) => d.kind === only);
 const set = compileDetectors({ roster: toRoster(all.slice(0, size)) });
 const bytes = corpus.reduce((n, d) => n + d.text.length, 0);

@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import RE2 from 're2';
 import { DETECTORS, checkRegistry, patternDetectors, rosterDetector } from '../../detectors/index.ts';
 import type { Detector, PatternDetector, MatchInfo, DetectionCategory } from '../../detectors/types.ts';
-import { redactName } from '../../detectors/redact.ts';
+import { redactName, stars } from '../../detectors/redact.ts';
 import { buildNameIndex, type NameIndex, type NameSource, F_FORENAME, F_SURNAME, F_ORDINARY, V_SURNAME_FIRST, V_PREFERRED } from '../roster/name-index.ts';
 import { scanWords, HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
 import type { Roster, StaffList, StaffMember, Pupil } from '../roster/types.ts';
@@ -77,6 +77,8 @@ export interface CompileOptions {
   fastPaths?: boolean;
   /** Locate every match with exec() (slower; tests compare it with the test()+search() way). */
   exactLocate?: boolean;
+  /** Read identifier patterns over the whole text, not only its digit regions (tests compare both). */
+  wholeText?: boolean;
 }
 
 interface CompiledPattern {
@@ -100,6 +102,14 @@ interface CompiledDetector {
 const REGION_PAD = 16;
 /** Words with digits closer than this share a region (one RE2 call costs about as much as reading 200 bytes). */
 const REGION_MERGE = 96;
+/**
+ * Words with digits this close (bytes between them) form one cluster: every identifier pattern's
+ * digits lie in one cluster ("AB 12 34 56 C", "+44 (0)1632 960 000"), and a numeric date's in one
+ * joined by single date separators ("12/03/2014"), so a region is only read by RE2 when one of its
+ * clusters has enough digits. A class list's "12,12B" (year, form) on every row is then not an
+ * identifier region.
+ */
+const CLUSTER_GAP = 3;
 /** Longest match any pattern detector produces, for windows around context words. */
 const MAX_MATCH = 64;
 const NO_POSITIONS: number[] = [];
@@ -107,6 +117,11 @@ const NO_POSITIONS: number[] = [];
 const MAX_ANCHOR = 512;
 /** Bytes before and after a keyword in which its detector's patterns can match. */
 const DEFAULT_KEYWORD_WINDOW = { before: 64, after: 64 };
+
+/** / . - between the parts of a numeric date. */
+function isDateSeparator(c: number): boolean {
+  return c === 0x2f || c === 0x2e || c === 0x2d;
+}
 
 function isWordByte(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
@@ -200,7 +215,11 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   // Detectors that report nothing without a context word somewhere in the text (dates of birth)
   // or right next to the match (phones, bank details): skipped, or run only around those words.
   const textContextDetectors = compiled.filter((c) => c.def.requiresContext === 'text');
-  const fastDetectors = opts.fastPaths === false ? [] : compiled.filter((c) => c.def.tokenMatch && c.def.requiresContext !== 'near');
+  const fast = opts.fastPaths === false ? [] : compiled.filter((c) => c.def.tokenMatch && c.def.requiresContext !== 'near');
+  // The lengths of the first word (as the word pass splits text) at which each fast path can match.
+  const fastMinLength = Int32Array.from(fast, (c) => c.def.tokenMatchWord?.[0] ?? 1);
+  const fastMaxLength = Int32Array.from(fast, (c) => c.def.tokenMatchWord?.[1] ?? 0x7fffffff);
+  const fastNow = new Int32Array(fast.length);
   const nearContextDetectors = compiled.filter((c) => c.def.requiresContext === 'near');
   const keywordDetectors = compiled.filter((c) => c.def.keywords?.length && !c.def.proximity);
   const proximityDetectors = compiled.filter((c) => c.def.proximity);
@@ -213,6 +232,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       )
     : undefined;
   const detectorIndex = new Map(compiled.map((c) => [c.def.id, c.index]));
+  const wholeText = opts.wholeText === true;
 
   // Name index (always built: it also carries the keywords).
   const roster = withNames ? opts.roster : undefined;
@@ -272,57 +292,83 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       let fastEnd = -1;
       const open: number[] = []; // regions of words not blanked (for the digit patterns)
       const all: number[] = []; // regions of all words with digits (for the near-context ones)
-      let oS = -1, oE = -1, oD = 0, oP = 0;
-      let aS = -1, aE = -1, aD = 0, aP = 0;
+      // Per region kind: start, end, end of the last word, digits of the current cluster and the
+      // most in one cluster, the same for clusters joined only by a date separator (12/03/2014),
+      // postcode-like word seen.
+      let oS = -1, oE = -1, oC = 0, oM = 0, oDC = 0, oDM = 0, oP = 0;
+      let aS = -1, aE = -1, aC = 0, aM = 0, aDC = 0, aDM = 0, aP = 0;
       const digits = words.digits;
-      // A numeric date (d/m/yy) has four digits; every other identifier shape has six or more
-      // (NI, sort code) or a postcode-like word. Dates only count where the text speaks of birth.
-      let minDigits = 6;
-      for (const c of textContextDetectors) if (contextPos[c.index].length) minDigits = 4;
+      // Every identifier shape has six digits or more (NI, sort code) in one cluster, or a
+      // postcode-like word (2AB); a numeric date has four (d/m/yy), and dates only count where the
+      // text speaks of birth.
+      let dates = false;
+      for (const c of textContextDetectors) if (contextPos[c.index].length) dates = true;
+      const minDateDigits = dates ? 4 : 0x7fffffff;
+      // Fast paths that can run here (a date only where the text speaks of birth).
+      let fastCount = 0;
+      for (let f = 0; f < fast.length; f++) {
+        const c = fast[f];
+        if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+        fastNow[fastCount++] = f;
+      }
       for (let k = 0; k < words.digitWords; k++) {
         const st = digits[3 * k];
         const en = digits[3 * k + 1];
         const count = digits[3 * k + 2] & 255;
         const post = digits[3 * k + 2] >> 8;
+        const dateJoin = st > 0 && isDateSeparator(buf[st - 1]);
         if (aE >= 0 && st - aE <= REGION_MERGE) {
+          aC = st - aE <= CLUSTER_GAP ? aC + count : count;
+          aDC = st - aE === 1 && dateJoin ? aDC + count : count;
+          if (aC > aM) aM = aC;
+          if (aDC > aDM) aDM = aDC;
           aE = en;
-          aD += count;
           aP |= post;
         } else {
-          if (aE >= 0 && (aD >= minDigits || aP)) all.push(aS, aE);
+          if (aE >= 0 && (aM >= 6 || aDM >= minDateDigits || aP)) all.push(aS, aE);
           aS = st;
           aE = en;
-          aD = count;
+          aC = aM = aDC = aDM = count;
           aP = post;
         }
         if (st < fastEnd) continue;
         let blanked = false;
-        for (const c of fastDetectors) {
-          if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+        const len = en - st;
+        for (let q = 0; q < fastCount; q++) {
+          const f = fastNow[q];
+          if (len < fastMinLength[f] || len > fastMaxLength[f]) continue;
+          const c = fast[f];
           const e = c.def.tokenMatch!(buf, st);
           if (e <= st) continue;
           considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
-          masked ??= Buffer.from(buf);
-          for (let q = st; q < e; q++) masked[q] = 0x20;
+          masked ??= maskedCopy(buf);
+          for (let x = st; x < e; x++) masked[x] = 0x20;
           fastEnd = e;
           blanked = true;
           break;
         }
         if (blanked) continue;
         if (oE >= 0 && st - oE <= REGION_MERGE) {
+          oC = st - oE <= CLUSTER_GAP ? oC + count : count;
+          oDC = st - oE === 1 && dateJoin ? oDC + count : count;
+          if (oC > oM) oM = oC;
+          if (oDC > oDM) oDM = oDC;
           oE = en;
-          oD += count;
           oP |= post;
         } else {
-          if (oE >= 0 && (oD >= minDigits || oP)) open.push(oS, oE);
+          if (oE >= 0 && (oM >= 6 || oDM >= minDateDigits || oP)) open.push(oS, oE);
           oS = st;
           oE = en;
-          oD = count;
+          oC = oM = oDC = oDM = count;
           oP = post;
         }
       }
-      if (aE >= 0 && (aD >= minDigits || aP)) all.push(aS, aE);
-      if (oE >= 0 && (oD >= minDigits || oP)) open.push(oS, oE);
+      if (aE >= 0 && (aM >= 6 || aDM >= minDateDigits || aP)) all.push(aS, aE);
+      if (oE >= 0 && (oM >= 6 || oDM >= minDateDigits || oP)) open.push(oS, oE);
+      if (wholeText) {
+        all.splice(0, all.length, 0, n);
+        open.splice(0, open.length, 0, n);
+      }
       if (masked) scanBuf = masked;
 
       // RE2 reads ~600 MB/s, so each extra pass over a whole text would cost as much as the
@@ -534,19 +580,18 @@ function variantReason(cache: NameCache, ix: NameIndex, ids: readonly string[], 
 }
 
 function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, cache: NameCache): Detection | undefined {
-  const evidence = redactNameBytes(buf, h.start, h.end);
   if (h.kind === HIT_STRONG || h.kind === HIT_WEAK_NAME) {
     const vf = ix.variantFlags[h.ref];
     const ids = variantIds(cache, ix, pupils, h.ref);
     const reason = variantReason(cache, ix, ids, h.ref, h.kind, h.note);
     const form = vf & V_SURNAME_FIRST ? 'surname-forename' : 'forename-surname';
     if (h.kind === HIT_STRONG) {
-      const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'strong', 0.9, 'name');
+      const d = Finding.name(where, buf, h.start, h.end, reason, 'strong', 0.9);
       d.pupilIds = ids as string[];
       d.nameForm = form;
       return d;
     }
-    const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'weak', h.note === 'also-staff' ? 0.5 : 0.4, 'name');
+    const d = Finding.name(where, buf, h.start, h.end, reason, 'weak', h.note === 'also-staff' ? 0.5 : 0.4);
     d.pupilIds = ids as string[];
     d.nameForm = form;
     return d;
@@ -565,7 +610,7 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
       cache.wordReason[h.ref] = reason;
       cache.wordIds[h.ref] = ids;
     }
-    const d = detection('pupil-name', where, h.start, h.end, evidence, reason, 'weak', f & F_ORDINARY ? 0.1 : 0.25, 'name');
+    const d = Finding.name(where, buf, h.start, h.end, reason, 'weak', f & F_ORDINARY ? 0.1 : 0.25);
     d.nameForm = asForename ? 'forename' : 'surname';
     if (ids) d.pupilIds = ids as string[];
     return d;
@@ -573,25 +618,46 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
   return undefined;
 }
 
-/** redactName straight from the bytes (ASCII fast path; anything else via the string version). */
+/**
+ * redactName straight from the bytes: each word's first letter and a star per further letter,
+ * separators kept (tab and line breaks as spaces). ASCII only; anything else goes through the
+ * string version.
+ */
 function redactNameBytes(buf: Buffer, start: number, end: number): string {
   let out = '';
-  let inWord = false;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  while (i < end) {
     const c = buf[i];
     if (c >= 0x80) return redactName(buf.toString('utf8', start, end));
-    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-    if (letter) {
-      out += inWord ? '*' : String.fromCharCode(c);
-      inWord = true;
-    } else if (c === 0x27) {
-      out += inWord ? '*' : "'";
+    if (isNameLetter(c)) {
+      // A word: its first letter, then one star per letter or apostrophe inside it.
+      let j = i + 1;
+      while (j < end && (isNameLetter(buf[j]) || buf[j] === 0x27)) j++;
+      if (j < end && buf[j] >= 0x80) return redactName(buf.toString('utf8', start, end));
+      out += String.fromCharCode(c) + stars(j - i - 1);
+      i = j;
     } else {
-      inWord = false;
       out += c === 13 || c === 10 || c === 9 ? ' ' : String.fromCharCode(c);
+      i++;
     }
   }
   return out;
+}
+
+function isNameLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
+
+let maskScratch = Buffer.alloc(0);
+
+/**
+ * A copy of the text in which the fast paths blank what they found (reused from scan to scan:
+ * scans are synchronous and each thread has its own module).
+ */
+function maskedCopy(buf: Buffer): Buffer {
+  if (maskScratch.length < buf.length) maskScratch = Buffer.allocUnsafe(Math.max(buf.length, 2 * maskScratch.length, 4096));
+  buf.copy(maskScratch, 0, 0, buf.length);
+  return maskScratch.subarray(0, buf.length);
 }
 
 /** Widen digit regions so patterns that start or end with letters ("12 March 2014") fit, on word boundaries. */
@@ -732,7 +798,7 @@ function considerMatch(
   if (def.trimTrailing) {
     while (vEnd - 1 > vStart && def.trimTrailing.includes(String.fromCharCode(buf[vEnd - 1]))) vEnd--;
   }
-  const value = buf.toString(c.def.tokenMatch ? 'latin1' : 'utf8', vStart, vEnd);
+  const value = valueOf(def, buf, vStart, vEnd);
   const validated = def.validate ? def.validate(value) : undefined;
   if (validated === false) return;
   const ctx = contextPos[c.index];
@@ -745,43 +811,132 @@ function considerMatch(
   info.contextInText = ctx.length > 0;
   const s = def.score(info);
   if (!s) return;
-  const d = detection(def.id, where, vStart, vEnd, def.redact(value), def.reason(info), s.strength, s.score, def.category);
-  d.validated = validated;
+  const d = Finding.match(def, where, buf, mStart, mEnd, vStart, vEnd, s.strength, s.score, validated, (info.contextNear ? 1 : 0) | (info.contextInText ? 2 : 0));
   out.push(d);
   if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
 }
 
 /**
- * Every finding is built here, with every field present in one order (absent ones undefined):
- * one object shape keeps the code that sorts and compares findings monomorphic.
+ * One finding. Its redacted evidence and its reason are worked out when first read, from the
+ * scanned text: a class list has a finding every few dozen bytes, and most are only counted by
+ * the policy (a business manager reads the first few). Every finding has every field, in one
+ * order, so the code that sorts and compares findings stays monomorphic. The text a finding was
+ * found in is kept in private fields (not shown by util.inspect, not in JSON): a Buffer given to
+ * scan() must not change while its findings are in use.
  */
-function detection(
-  detector: string,
-  where: string,
-  start: number,
-  end: number,
-  evidence: string,
-  reason: string,
-  strength: 'strong' | 'weak',
-  score: number,
-  category: DetectionCategory,
-): Detection {
-  return {
-    detector,
-    where,
-    start,
-    end,
-    evidence,
-    reason,
-    strength,
-    score,
-    validated: undefined,
-    pupilIds: undefined,
-    category,
-    nameForm: undefined,
-    near: undefined,
-    occurrences: undefined,
-  };
+class Finding implements Detection {
+  detector: string;
+  where: string;
+  start: number;
+  end: number;
+  strength: 'strong' | 'weak';
+  score: number;
+  validated: boolean | undefined = undefined;
+  pupilIds: string[] | undefined = undefined;
+  category: DetectionCategory;
+  nameForm: Detection['nameForm'] = undefined;
+  near: Detection['near'] = undefined;
+  occurrences: number | undefined = undefined;
+  #evidence: string | undefined = undefined;
+  #reason: string | undefined = undefined;
+  #text: Buffer | undefined = undefined;
+  /** Bytes of the value (what is redacted) and of the whole match, in #text. */
+  #from = 0;
+  #to = 0;
+  #matchFrom = 0;
+  #matchTo = 0;
+  #def: PatternDetector | undefined = undefined;
+  #context = 0; // 1: a context word near, 2: one in the text
+
+  constructor(detector: string, where: string, start: number, end: number, strength: 'strong' | 'weak', score: number, category: DetectionCategory) {
+    this.detector = detector;
+    this.where = where;
+    this.start = start;
+    this.end = end;
+    this.strength = strength;
+    this.score = score;
+    this.category = category;
+  }
+
+  /** A pupil's name: evidence redacted from its bytes, reason given (shared per name form). */
+  static name(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number): Finding {
+    const f = new Finding('pupil-name', where, start, end, strength, score, 'name');
+    f.#text = text;
+    f.#from = start;
+    f.#to = end;
+    f.#reason = reason;
+    return f;
+  }
+
+  /** A pattern detector's match: evidence and reason from the detector, given the value. */
+  static match(def: PatternDetector, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number, strength: 'strong' | 'weak', score: number, validated: boolean | undefined, context: number): Finding {
+    const f = new Finding(def.id, where, vStart, vEnd, strength, score, def.category);
+    f.validated = validated;
+    f.#text = text;
+    f.#from = vStart;
+    f.#to = vEnd;
+    f.#matchFrom = mStart;
+    f.#matchTo = mEnd;
+    f.#def = def;
+    f.#context = context;
+    return f;
+  }
+
+  get evidence(): string {
+    if (this.#evidence === undefined) {
+      const def = this.#def;
+      this.#evidence = def ? def.redact(valueOf(def, this.#text!, this.#from, this.#to)) : redactNameBytes(this.#text!, this.#from, this.#to);
+    }
+    return this.#evidence;
+  }
+
+  set evidence(v: string) {
+    this.#evidence = v;
+  }
+
+  get reason(): string {
+    if (this.#reason === undefined) {
+      const def = this.#def!;
+      const text = this.#text!;
+      const value = valueOf(def, text, this.#from, this.#to);
+      this.#reason = def.reason({
+        value,
+        match: this.#from === this.#matchFrom && this.#to === this.#matchTo ? value : text.toString('utf8', this.#matchFrom, this.#matchTo),
+        validated: this.validated,
+        contextNear: (this.#context & 1) !== 0,
+        contextInText: (this.#context & 2) !== 0,
+      });
+    }
+    return this.#reason;
+  }
+
+  set reason(v: string) {
+    this.#reason = v;
+  }
+
+  toJSON(): Detection {
+    return {
+      detector: this.detector,
+      where: this.where,
+      start: this.start,
+      end: this.end,
+      evidence: this.evidence,
+      reason: this.reason,
+      strength: this.strength,
+      score: this.score,
+      validated: this.validated,
+      pupilIds: this.pupilIds,
+      category: this.category,
+      nameForm: this.nameForm,
+      near: this.near,
+      occurrences: this.occurrences,
+    };
+  }
+}
+
+/** The matched value as a detector reads it (byte twins' matches are ASCII: latin1 is exact and cheaper). */
+function valueOf(def: PatternDetector, text: Buffer, from: number, to: number): string {
+  return text.toString(def.tokenMatch ? 'latin1' : 'utf8', from, to);
 }
 
 function anchorKind(d: Detection): AnchorKind {
