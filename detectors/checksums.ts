@@ -46,10 +46,18 @@ export function isValidUpn(s: string): boolean {
     const upn = compact(s);
     return upn.length === 13 && isValidUpn(upn);
   }
-  // The common case, without building strings: 13 characters as written.
+  return upnCheckAt(s, 0);
+}
+
+/**
+ * The UPN check letter of the 13 characters at `from`, in a string or in bytes (the scanner's
+ * fast path checks a class list's UPNs without making strings).
+ */
+export function upnCheckAt(s: string | Uint8Array, from: number): boolean {
+  const str = typeof s === 'string';
   let sum = 0;
   for (let i = 1; i < 13; i++) {
-    const c = s.charCodeAt(i);
+    const c = str ? s.charCodeAt(from + i) : s[from + i];
     let value: number;
     if (isDigit(c)) value = c - 48;
     else if (i === 12) {
@@ -58,7 +66,7 @@ export function isValidUpn(s: string): boolean {
     } else return false;
     sum += value * (i + 1);
   }
-  let first = s.charCodeAt(0);
+  let first = str ? s.charCodeAt(from) : s[from];
   if (first >= 97 && first <= 122) first -= 32;
   return UPN_LETTERS.charCodeAt(sum % 23) === first;
 }
@@ -146,26 +154,48 @@ function fullYear(twoDigits: number, today?: Date): number {
  * when the string has another shape (month names, ordinals, year first).
  */
 function parseNumericDate(s: string, today?: Date): string | undefined | null {
-  const parts = [0, 0, 0];
-  const lens = [0, 0, 0];
-  let k = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (isDigit(c)) {
-      parts[k] = parts[k] * 10 + (c - 48);
-      lens[k]++;
-    } else if (c === 0x2f || c === 0x2e || c === 0x2d) {
-      if (lens[k] === 0 || ++k > 2) return null;
-    } else return null;
-  }
-  if (k !== 2 || lens[2] === 0 || lens[0] > 2) return null;
-  const d = parts[0];
-  const m = parts[1];
-  let y = parts[2];
-  if (lens[2] === 2) y = fullYear(y, today);
-  else if (lens[2] !== 4) return undefined;
-  if (!isRealDate(y, m, d)) return undefined;
+  const ymd = numericDateAt(s, 0, s.length, today);
+  if (ymd <= 0) return ymd === 0 ? undefined : null;
+  const y = Math.floor(ymd / 10000);
+  const m = Math.floor(ymd / 100) % 100;
+  const d = ymd % 100;
   return `${y}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
+}
+
+/**
+ * A d/m/y date in s[from, to) (a string or bytes) as the number yyyymmdd; 0 when it is not a real
+ * date, -1 when it has another shape.
+ */
+function numericDateAt(s: string | Uint8Array, from: number, to: number, today?: Date): number {
+  const str = typeof s === 'string';
+  let p0 = 0, p1 = 0, p2 = 0;
+  let l0 = 0, l1 = 0, l2 = 0;
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const c = str ? s.charCodeAt(i) : s[i];
+    if (isDigit(c)) {
+      if (k === 0) (p0 = p0 * 10 + (c - 48)), l0++;
+      else if (k === 1) (p1 = p1 * 10 + (c - 48)), l1++;
+      else (p2 = p2 * 10 + (c - 48)), l2++;
+    } else if (c === 0x2f || c === 0x2e || c === 0x2d) {
+      if ((k === 0 ? l0 : k === 1 ? l1 : l2) === 0 || ++k > 2) return -1;
+    } else return -1;
+  }
+  if (k !== 2 || l2 === 0 || l0 > 2) return -1;
+  let y = p2;
+  if (l2 === 2) y = fullYear(y, today);
+  else if (l2 !== 4) return 0;
+  if (!isRealDate(y, p1, p0)) return 0;
+  return y * 10000 + p1 * 100 + p0;
+}
+
+/**
+ * Is the numeric date (d/m/y) in bytes [from, to) a plausible date of birth? The same answer as
+ * isPlausibleBirthDate(parseUkDate(text)) for such a date, without making strings.
+ */
+export function isPlausibleNumericBirthDateAt(buf: Uint8Array, from: number, to: number): boolean {
+  const ymd = numericDateAt(buf, from, to);
+  return ymd >= 19000101 && ymd <= todayNumber();
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -237,6 +267,15 @@ export function todayIso(): string {
     if (now >= todayCache.until) todayCache = { iso: new Date(now).toISOString().slice(0, 10), until: now + 60_000 };
   }
   return todayCache.iso;
+}
+
+let todayNumberCache = { iso: '', n: 0 };
+
+/** Today as the number yyyymmdd (UTC). */
+function todayNumber(): number {
+  const iso = todayIso();
+  if (iso !== todayNumberCache.iso) todayNumberCache = { iso, n: Number(iso.slice(0, 4)) * 10000 + Number(iso.slice(5, 7)) * 100 + Number(iso.slice(8, 10)) };
+  return todayNumberCache.n;
 }
 
 /** Could this ISO date be someone's date of birth (not in the future, not before 1900)? */

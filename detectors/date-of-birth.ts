@@ -1,5 +1,5 @@
 import type { PatternDetector } from './types.ts';
-import { parseUkDate, isPlausibleBirthDate } from './checksums.ts';
+import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './checksums.ts';
 import { redactDate } from './redact.ts';
 import { boundaryBefore, boundaryAfter, digitRun } from './bytes.ts';
 import { strong, weak } from './score.ts';
@@ -73,6 +73,7 @@ export const dateOfBirth: PatternDetector = {
     const iso = parseUkDate(v);
     return iso !== undefined && isPlausibleBirthDate(iso);
   },
+  tokenValidate: isPlausibleNumericBirthDateAt,
   context: { // 'b' is the last word of "D.O.B".
     words: ['dob', 'birth', 'born', 'birthday', 'birthdate', 'dateofbirth', 'b'], before: 40, after: 24 },
   score: (m) => {

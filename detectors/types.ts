@@ -16,9 +16,9 @@ export type Strength = 'strong' | 'weak';
 /** What a candidate match looks like to the detector's scoring rule. */
 export interface MatchInfo {
   /** The matched value (the `value` group if the pattern has one, else the whole match). */
-  value: string;
+  readonly value: string;
   /** The whole match, for detectors whose decision depends on its shape. */
-  match: string;
+  readonly match: string;
   /** Validator result: true (checksum passed), false (failed: never reported), undefined (none). */
   validated?: boolean;
   /** A context word occurs within the detector's window around the match. */
@@ -95,6 +95,11 @@ export interface PatternDetector {
    * 13-character word; a numeric date starts with a day of one or two digits.
    */
   tokenMatchWord?: [number, number];
+  /**
+   * Byte-level twin of `validate` for what `tokenMatch` found: the same answer, without making
+   * a string of the value. The test suite compares the two.
+   */
+  tokenValidate?: (buf: Uint8Array, start: number, end: number) => boolean | undefined;
   /** Characters removed from the end of the value (sentence punctuation after a password). */
   trimTrailing?: string;
   /** Optional checksum or sanity check on the value. Throwing is a bug. */

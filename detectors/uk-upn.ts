@@ -1,5 +1,5 @@
 import type { PatternDetector } from './types.ts';
-import { isValidUpn } from './checksums.ts';
+import { isValidUpn, upnCheckAt } from './checksums.ts';
 import { redactIdentifier } from './redact.ts';
 import { boundaryBefore, boundaryAfter, isDigitByte } from './bytes.ts';
 import { strong } from './score.ts';
@@ -32,6 +32,7 @@ export const ukUpn: PatternDetector = {
   tokenMatch: upnAt,
   tokenMatchWord: [13, 13],
   validate: isValidUpn,
+  tokenValidate: (buf, start) => upnCheckAt(buf, start),
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
   score: (m) => (m.validated ? strong(m.contextNear ? 1 : 0.95) : null),
   redact: (v) => redactIdentifier(v, 5),

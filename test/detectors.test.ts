@@ -64,6 +64,49 @@ describe('the registry', () => {
   });
 });
 
+describe('byte-level validators give the same answer as the string ones', () => {
+  // Everything each fast path can match, valid or not: 20,000 random dates of every shape the
+  // numeric date pattern takes (impossible days, leap years, the future, two-digit years) and
+  // 20,000 random UPNs (right and wrong check letters, temporary ones).
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const pad = (n: number, w: number) => String(n).padStart(w, '0');
+  const dates: string[] = [];
+  for (let k = 0; k < 20_000; k++) {
+    const sep = '/.-'[rand(3)];
+    const day = rand(33);
+    const month = rand(14);
+    const year = rand(2) ? 1890 + rand(150) : rand(100);
+    dates.push(`${rand(2) ? pad(day, 2) : day}${sep}${rand(2) ? pad(month, 2) : month}${sep}${year < 100 ? pad(year, 2) : year}`);
+  }
+  dates.push('29/02/2012', '29/02/2013', '29/02/2000', '29/02/1900', '31/12/1899', '01/01/1900', '31/04/2014');
+  const letters = 'ABCDEFGHJKLMNPQRTUVWXYZ';
+  const upns: string[] = [];
+  for (let k = 0; k < 20_000; k++) {
+    let digits = '';
+    for (let q = 0; q < 11; q++) digits += rand(10);
+    upns.push(letters[rand(23)] + digits + (rand(3) ? String(rand(10)) : letters[rand(23)]));
+  }
+  it.each(DETECTORS.filter((d) => d.kind === 'pattern' && d.tokenValidate).map((d) => [d.id, d] as const))('%s', (_id, d) => {
+    if (d.kind !== 'pattern') return;
+    const values = d.id === 'uk-upn' ? upns : dates;
+    let valid = 0;
+    let shaped = 0;
+    for (const v of values) {
+      const buf = Buffer.from(` ${v} `, 'latin1');
+      if (d.tokenMatch!(buf, 1) !== v.length + 1) continue; // not a shape the fast path takes
+      shaped++;
+      const expected = d.validate!(v);
+      expect(d.tokenValidate!(buf, 1, v.length + 1), v).toBe(expected);
+      if (expected) valid++;
+    }
+    // Both answers occur often: the comparison means something.
+    expect(shaped).toBeGreaterThan(5_000);
+    expect(valid).toBeGreaterThan(500);
+    expect(shaped - valid).toBeGreaterThan(500);
+  });
+});
+
 describe('speed tricks change nothing', () => {
   const key = (d: Detection) => `${d.detector}|${d.start}|${d.end}|${d.strength}|${d.score}|${d.evidence}|${d.near?.kind ?? ''}`;
   const pupils = syntheticPupils(400, 99);

@@ -340,7 +340,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           const c = fast[f];
           const e = c.def.tokenMatch!(buf, st);
           if (e <= st) continue;
-          considerMatch(c, st, e, st, buf, contextPos, where, out, anchors);
+          considerMatch(c, st, e, st, buf, contextPos, where, out, anchors, true);
           masked ??= maskedCopy(buf);
           for (let x = st; x < e; x++) masked[x] = 0x20;
           fastEnd = e;
@@ -779,9 +779,50 @@ function runPattern(
   }
 }
 
-const MATCH_INFO: MatchInfo = { value: '', match: '', validated: undefined, contextNear: false, contextInText: false };
+/**
+ * What a detector's score() reads about one match. The value and the whole match become strings
+ * only if read: byte-level fast paths validate without them. One instance is reused for every
+ * candidate (detectors must not keep it).
+ */
+class MatchView implements MatchInfo {
+  validated: boolean | undefined = undefined;
+  contextNear = false;
+  contextInText = false;
+  #text: Buffer = Buffer.alloc(0);
+  #def: PatternDetector | undefined = undefined;
+  #from = 0;
+  #to = 0;
+  #matchFrom = 0;
+  #matchTo = 0;
+  #value: string | undefined = undefined;
+  #match: string | undefined = undefined;
 
-/** Validate, check context, score and report one match. */
+  reset(def: PatternDetector, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number): void {
+    this.#def = def;
+    this.#text = text;
+    this.#from = vStart;
+    this.#to = vEnd;
+    this.#matchFrom = mStart;
+    this.#matchTo = mEnd;
+    this.#value = undefined;
+    this.#match = undefined;
+  }
+
+  get value(): string {
+    return (this.#value ??= valueOf(this.#def!, this.#text, this.#from, this.#to));
+  }
+
+  get match(): string {
+    if (this.#match === undefined) {
+      this.#match = this.#from === this.#matchFrom && this.#to === this.#matchTo ? this.value : this.#text.toString('utf8', this.#matchFrom, this.#matchTo);
+    }
+    return this.#match;
+  }
+}
+
+const MATCH_INFO = new MatchView();
+
+/** Validate, check context, score and report one match (`fast`: found by the detector's tokenMatch). */
 function considerMatch(
   c: CompiledDetector,
   mStart: number,
@@ -792,20 +833,18 @@ function considerMatch(
   where: string,
   out: Detection[],
   anchors: Detection[] | null,
+  fast = false,
 ): void {
   const def = c.def;
   let vEnd = mEnd;
   if (def.trimTrailing) {
     while (vEnd - 1 > vStart && def.trimTrailing.includes(String.fromCharCode(buf[vEnd - 1]))) vEnd--;
   }
-  const value = valueOf(def, buf, vStart, vEnd);
-  const validated = def.validate ? def.validate(value) : undefined;
+  const info = MATCH_INFO;
+  info.reset(def, buf, mStart, mEnd, vStart, vEnd);
+  const validated = fast && def.tokenValidate ? def.tokenValidate(buf, vStart, vEnd) : def.validate ? def.validate(info.value) : undefined;
   if (validated === false) return;
   const ctx = contextPos[c.index];
-  // One MatchInfo reused for every candidate (detectors must not keep it).
-  const info = MATCH_INFO;
-  info.value = value;
-  info.match = vStart === mStart && vEnd === mEnd ? value : buf.toString('utf8', mStart, mEnd);
   info.validated = validated;
   info.contextNear = def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false;
   info.contextInText = ctx.length > 0;
