@@ -5,11 +5,17 @@
 //   node bench/detectors/run.ts              full run (≥10 MB corpus), prints a table
 //   node bench/detectors/run.ts --write      … and writes bench/detectors/RESULTS.md
 //   node bench/detectors/run.ts --quick      2 MB corpus, fewer repeats (for development)
+//
+// Each roster size is measured in a process of its own (as a gateway runs one compiled set),
+// started by this script with --size N; it prints its row as JSON.
 
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { wordPassEngine } from '../../src/roster/word-pass.ts';
 import RE2 from 're2';
 import { compileDetectors } from '../../src/detect/index.ts';
 import { patternDetectors } from '../../detectors/index.ts';
@@ -19,7 +25,9 @@ import type { SyntheticPupil } from './names.ts';
 v8.setFlagsFromString('--expose_gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const onlySize = argv.includes('--size') ? Number(argv[argv.indexOf('--size') + 1]) : undefined;
 const quick = args.has('--quick');
 const write = args.has('--write');
 const CORPUS_BYTES = quick ? 2e6 : 10.5e6;
@@ -139,7 +147,7 @@ interface Row {
 }
 
 const started = new Date();
-console.log(`Generating roster and corpus (${mb(CORPUS_BYTES)} MB)…`);
+if (!onlySize) console.log(`Generating roster and corpus (${mb(CORPUS_BYTES)} MB) in a process per roster size…`);
 const allPupils = syntheticPupils(50_000);
 const corpus: CorpusDoc[] = syntheticCorpus(CORPUS_BYTES, allPupils.slice(0, 2000));
 const totalBytes = corpus.reduce((n, d) => n + d.text.length, 0);
@@ -148,10 +156,10 @@ for (const d of corpus) byKind[d.kind] = (byKind[d.kind] ?? 0) + d.text.length;
 const joined = Buffer.concat(corpus.map((d) => d.text));
 const slice = joined.subarray(0, BASELINE_SLICE);
 const sliceText = slice.toString('utf8');
-console.log(`Corpus: ${corpus.length} documents, ${mb(totalBytes)} MB (${Object.entries(byKind).map(([k, v]) => `${k} ${mb(v)}`).join(', ')})`);
+if (!onlySize) console.log(`Corpus: ${corpus.length} documents, ${mb(totalBytes)} MB (${Object.entries(byKind).map(([k, v]) => `${k} ${mb(v)}`).join(', ')})`);
 
 const rows: Row[] = [];
-for (const size of SIZES) {
+for (const size of onlySize ? [onlySize] : []) {
   const pupils = allPupils.slice(0, size);
   const roster = toRoster(pupils);
   const before = heapNow();
@@ -160,7 +168,8 @@ for (const size of SIZES) {
   const compileMs = bestOf(quick ? 1 : 3, () => {
     set = compileDetectors({ roster });
   });
-  // Warm up, then best of N over the whole corpus, one document at a time.
+  // Warm up (the optimising compiler settles after a few passes), then best of N over the whole
+  // corpus, one document at a time.
   let detections = 0;
   let strongNames = 0;
   for (const d of corpus) {
@@ -169,6 +178,7 @@ for (const size of SIZES) {
       if (x.detector === 'pupil-name' && x.strength === 'strong') strongNames++;
     }
   }
+  for (let w = 0; w < 2; w++) for (const d of corpus) set.scan(d.text, 'body');
   // Each document's best time over the passes, summed: on these shared machines that filters
   // out time lost to other people's processes (a scan takes microseconds; preemption strikes a
   // few of them). Beside it, the best whole pass in CPU time, GC included.
@@ -215,6 +225,16 @@ for (const size of SIZES) {
   );
 }
 
+if (onlySize) {
+  console.log('ROW ' + JSON.stringify(rows[0]));
+  process.exit(0);
+}
+for (const size of SIZES) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--size', String(size), ...(quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const line = out.split('\n').find((l) => l.startsWith('ROW '));
+  if (!line) throw new Error(`the ${size}-pupil run printed no result:\n${out}`);
+  rows.push(JSON.parse(line.slice(4)) as Row);
+}
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const md = `# Detector benchmark results
 
@@ -223,7 +243,7 @@ Machine: ${cpu}, ${os.cpus().length} cores (shared with other work, so figures a
 Run: ${started.toISOString()}
 
 Corpus: ${corpus.length} synthetic documents, ${mb(totalBytes)} MB (${Object.entries(byKind).map(([k, v]) => `${k}s ${mb(v)} MB`).join(', ')}), generated deterministically by \`bench/detectors/corpus.ts\`; half the names in it belong to the first 2,000 pupils of the roster.
-Each document is scanned separately with \`DetectorSet.scan(buffer)\` (all ${patternDetectors().length} pattern detectors plus the roster), on one core. "scan MB/s" sums each document's best time over ${REPEATS} passes (this filters out time stolen by other processes on these shared 2-core machines, and most GC pauses); "whole pass (CPU)" is the best full pass measured in process CPU time, GC included. Per-kind columns use the per-document figures.
+Each roster size runs in a process of its own, as a gateway runs one compiled set. Each document is scanned separately with \`DetectorSet.scan(buffer)\` (all ${patternDetectors().length} pattern detectors plus the roster; word pass: ${wordPassEngine}), on one core, after three warm-up passes. "scan MB/s" sums each document's best time over ${REPEATS} passes (this filters out time stolen by other processes on these shared 2-core machines, and most GC pauses); "whole pass (CPU)" is the best full pass measured in process CPU time, GC included. Per-kind columns use the per-document figures.
 Baselines: every name variant (forename/surname both orders, legal and preferred) and every detector pattern as one alternation, run with \`exec\` over the first ${mb(BASELINE_SLICE)} MB only (they are too slow for the whole corpus).
 
 | pupils | scan MB/s | whole pass (CPU) | without class lists | letters | reports | class lists | newsletters | compile | memory (heap delta) | name index | name forms | RE2 alternation | JS RegExp |
