@@ -33,42 +33,60 @@ describe('hallmonitor serve', () => {
     for (const flag of ['--config', '--listen', '--next-hop', '--data']) expect(r.stdout).toContain(flag);
   });
 
-  it('relays with --listen and --next-hop only, logs the outcome, and stops cleanly on SIGTERM', async () => {
-    const env = { ...process.env };
+  /** `hallmonitor serve --listen 127.0.0.1:0 --next-hop <sink>` until it logs that it started. */
+  async function serve(extraEnv: Record<string, string> = {}) {
+    const env: Record<string, string | undefined> = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+    Object.assign(env, extraEnv);
     const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off', '--data', path.join(dir, 'data')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    try {
-      const until = Date.now() + 20_000;
-      let listen: string | undefined;
-      while (!listen) {
-        if (Date.now() > until || child.exitCode !== null) throw new Error(`gateway did not start\nstdout: ${out}\nstderr: ${err}`);
-        for (const line of out.split('\n')) {
-          if (!line.startsWith('{')) continue;
-          const o = JSON.parse(line) as { event?: string; listen?: string };
-          if (o.event === 'started') listen = o.listen;
-        }
-        await new Promise((r) => setTimeout(r, 20));
+    const g = { child, out: '', err: '', exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+    child.stdout.on('data', (d: Buffer) => (g.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (g.err += d.toString()));
+    const events = () => g.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const until = Date.now() + 20_000;
+    let started: Record<string, unknown> | undefined;
+    while (!started) {
+      if (Date.now() > until || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`gateway did not start\nstdout: ${g.out}\nstderr: ${g.err}`);
       }
-      const port = Number(listen.split(':').at(-1));
-      expect(port).toBeGreaterThan(0);
-      const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true } as never);
+      started = events().find((e) => e.event === 'started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { ...g, started, events, port: Number(String(started.listen).split(':').at(-1)) };
+  }
+
+  it('relays with --listen and --next-hop only, logs the outcome, and stops cleanly on SIGTERM', async () => {
+    const g = await serve();
+    try {
+      expect(g.port).toBeGreaterThan(0);
+      expect(g.started.scanner).toBe('native');
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port: g.port, secure: false, ignoreTLS: true } as never);
       const info = await t.sendMail({ envelope: { from: 'office@school.example', to: ['parent@home.example'] }, raw: 'Subject: Private matter\r\n\r\nhello\r\n' });
       t.close();
       expect(info.response).toMatch(/^250 /);
       await sink.waitForMessages(1);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      g.child.kill('SIGTERM');
+      expect(await g.exited).toBe(0);
+      const events = g.events();
       expect(events.find((e) => e.event === 'message')).toMatchObject({ reply: 250, rcpts: 1 });
       expect(events.some((e) => e.event === 'stopped')).toBe(true);
-      expect(out).not.toContain('Private matter');
+      expect(events.some((e) => e.event === 'slow-scanner')).toBe(false);
+      expect(g.out).not.toContain('Private matter');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (g.child.exitCode === null) g.child.kill('SIGKILL');
+    }
+  });
+
+  it('without the native word scanner it still runs, and tells the IT lead why it is slower', async () => {
+    const g = await serve({ HALLMONITOR_WORD_PASS: 'javascript' });
+    try {
+      expect(g.started.scanner).toBe('javascript');
+      expect(g.events().find((e) => e.event === 'slow-scanner')).toMatchObject({ level: 40, msg: expect.stringMatching(/native word pass is not built/) });
+      g.child.kill('SIGTERM');
+      expect(await g.exited).toBe(0);
+    } finally {
+      if (g.child.exitCode === null) g.child.kill('SIGKILL');
     }
   });
 
