@@ -37,6 +37,7 @@ typedef struct {
   const int32_t *keys;    // word table: slot -> word hash (0 = empty)
   const int32_t *ids;     // slot -> word id
   const uint8_t *flags;   // word id -> F_* flags
+  size_t flags_len;
   uint32_t mask;
 } WordTable;
 
@@ -207,7 +208,7 @@ static int word_pass(const WordTable *w, const Text *t, int32_t *tok, size_t tok
       if (k == 0) break;
       slot = (slot + 1) & w->mask;
     }
-    if (id < 0) {
+    if (id < 0 || (size_t)id >= w->flags_len) {
       prev_was_name = 0;
       continue;
     }
@@ -305,6 +306,7 @@ static napi_value make_table(napi_env env, napi_callback_info info) {
     return NULL;
   }
   w->mask = (uint32_t)(keys_len - 1);
+  w->flags_len = flags_len;
   for (int k = 0; k < 5; k++) {
     if (napi_create_reference(env, argv[k], 1, &w->refs[k]) != napi_ok) {
       free_table(env, w, NULL);
