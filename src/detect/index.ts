@@ -1,19 +1,21 @@
 // All detectors compiled once into a DetectorSet that scans a text in (close to) one pass:
 //
-//  1. The byte-level word scanner (src/roster/name-matcher.ts) walks the UTF-8 bytes once: it
-//     matches roster names, notes every keyword word (prefilter and context words of the pattern
-//     detectors) and every word holding a digit.
-//  2. Identifier detectors (prefilter 'digits'): byte-level twins (UPN, numeric dates) are tried
-//     at each word with a digit and what they find is blanked in a copy; the other words with
-//     digits are grouped into regions, and only regions with enough digits (or a postcode-shaped
-//     word) are read by RE2: one RE2.Set pass says which patterns occur there, and only those
-//     are run to locate matches (test() + search(), ~8× cheaper than exec() per match).
+//  1. The word pass (src/roster/word-pass.ts, in C) walks the UTF-8 bytes once and, with the
+//     name matcher (src/roster/name-matcher.ts), matches roster names, notes every keyword word
+//     (prefilter and context words of the pattern detectors) and every word holding a digit.
+//  2. Identifier detectors (prefilter 'digits'): byte-level twins (UPN, numeric dates, with
+//     byte-level validators) are tried at each word with a digit and what they find is blanked in
+//     a copy; the other words with digits are grouped into regions, and only regions where one
+//     cluster has enough digits (or a postcode-shaped word) are read by RE2: one RE2.Set pass says
+//     which patterns occur there, and only those are run to locate matches (test() + search(),
+//     ~8× cheaper than exec() per match).
 //     Detectors that need a context word skip texts without one.
 //  3. Keyword detectors (passwords) run only in windows around their keywords.
 //  4. Special-category vocabulary runs only around its keywords that lie near an anchor (pupil
 //     name, identifier or date of birth); a term is reported only within its window of an
 //     anchor, carrying `near`.
 //
+// Findings work out their redacted evidence and reason when first read (class Finding).
 // Every pattern is RE2 (linear time, no backtracking); no JavaScript RegExp touches message text.
 // The speed-ups are checked by test/detectors.test.ts against plain exec() over every match.
 // Figures: bench/detectors/RESULTS.md.
@@ -330,9 +332,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       let fastEnd = -1;
       const open: number[] = []; // regions of words not blanked (for the digit patterns)
       const all: number[] = []; // regions of all words with digits (for the near-context ones)
-      // Per region kind: start, end, end of the last word, digits of the current cluster and the
-      // most in one cluster, the same for clusters joined only by a date separator (12/03/2014),
-      // postcode-like word seen.
+      // Per region kind: start, end (of its last word so far), digits in the current cluster and
+      // the most in one cluster, the same for clusters joined only by a date separator
+      // (12/03/2014), and whether a postcode-like word was seen.
       let oS = -1, oE = -1, oC = 0, oM = 0, oDC = 0, oDM = 0, oP = 0;
       let aS = -1, aE = -1, aC = 0, aM = 0, aDC = 0, aDM = 0, aP = 0;
       const digits = words.digits;
