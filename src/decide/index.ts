@@ -7,7 +7,7 @@ import type { AttachmentReport, Inspection } from '../inspect/index.ts';
 import type { Roster } from '../roster/index.ts';
 import type { Envelope, Finding, Verdict } from '../types.ts';
 import { domainIn, domainOf, type Policy } from './policy.ts';
-import { RULES, compareActions, strictest, type RuleId } from './rules.ts';
+import { compareActions, strictest, type RuleId } from './rules.ts';
 
 export { loadPolicy, type Policy } from './policy.ts';
 export { RULES, RULE_IDS, type RuleId } from './rules.ts';

@@ -7,14 +7,11 @@
 // runs here.
 
 import { SEP, SKIP, APOS, RAW } from './fold.ts';
-import { wordPass, decodeAt, foldAt, lastLength, TOKEN_STRIDE, KEYWORD_STRIDE, type WordLists } from './word-pass.ts';
+import { wordPass, decodeAt, foldAt, lastLength, TOKEN_STRIDE, KEYWORD_STRIDE } from './word-pass.ts';
 import {
   type NameIndex,
-  F_SEQ,
-  F_KEYWORD,
   F_PUPIL,
   F_ORDINARY,
-  F_TITLE,
   V_PUPIL,
   V_STAFF,
   V_ALL_ORDINARY,
@@ -22,7 +19,7 @@ import {
   slotOf,
 } from './name-index.ts';
 
-/** Most bytes of spaces/punctuation allowed between two words of one name (inlined in scanWords). */
+/** Most bytes of spaces/punctuation allowed between two words of one name (inlined in the word pass). */
 export const MAX_GAP = 32;
 const MAX_RUN = 64;
 
