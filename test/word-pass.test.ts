@@ -5,6 +5,11 @@ import { describe, it, expect } from 'vitest';
 import { buildNameIndex } from '../src/roster/name-index.ts';
 import { wordPass, wordPassEngine, TOKEN_STRIDE, KEYWORD_STRIDE, DIGIT_STRIDE } from '../src/roster/word-pass.ts';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FOLD, FOLD8 } from '../src/roster/fold.ts';
 import { syntheticCorpus, syntheticPupils } from '../bench/detectors/corpus.ts';
 import { rng } from '../bench/detectors/names.ts';
 
@@ -125,5 +130,35 @@ describe('the native word pass', () => {
     expect(() => native.table(new Uint16Array(65536), new Uint8Array(256), Int32Array.of(7, 0), Int32Array.of(5, 0), new Uint8Array(2))).toThrow(TypeError);
     const table = native.table(new Uint16Array(65536), new Uint8Array(256), new Int32Array(2), new Int32Array(2), new Uint8Array(1));
     expect(() => native.pass(table, Buffer.from('x'), new Int32Array(5), new Int32Array(3), new Int32Array(3), Int32Array.of(0, 0, 0, 0, 9, 0, 0))).toThrow(RangeError);
+  });
+});
+
+describe('the C word pass under AddressSanitizer and UndefinedBehaviorSanitizer', () => {
+  it('reads nothing outside hostile texts and resumes exactly after full lists (20,000 random texts)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-word-pass-'));
+    try {
+      // The real name index's tables, as the harness reads them.
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(ix.wordKeys.length, 0);
+      head.writeUInt32LE(ix.wordFlags.length, 4);
+      const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      const tables = path.join(dir, 'tables.bin');
+      writeFileSync(tables, Buffer.concat([head, bytes(FOLD), bytes(FOLD8), bytes(ix.wordKeys), bytes(ix.wordIds), bytes(ix.wordFlags)]));
+      const exe = path.join(dir, 'stress');
+      const source = path.resolve(import.meta.dirname, 'native/word-pass-stress.c');
+      const cc = spawnSync('gcc', ['-std=c11', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Wall', '-Wextra', '-Werror', source, '-o', exe], { encoding: 'utf8' });
+      expect(cc.status, cc.stderr).toBe(0);
+      const run = spawnSync(exe, [tables, '20000', '7'], { encoding: 'utf8', timeout: 120_000 });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const [, texts, names, keywords, digits] = /checked (\d+) texts: (\d+) name words, (\d+) keyword words, (\d+) digit words/.exec(run.stdout)!.map(Number);
+      expect(texts).toBe(20_000);
+      // The texts exercise every list.
+      expect(names).toBeGreaterThan(10_000);
+      expect(keywords).toBeGreaterThan(1_000);
+      expect(digits).toBeGreaterThan(10_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

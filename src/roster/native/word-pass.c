@@ -10,7 +10,10 @@
 // and calls again. No regular expression, no allocation, no state outside the arguments, so
 // worker threads can share the module.
 
+#ifndef WORD_PASS_STANDALONE
 #include <node_api.h>
+#endif
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,9 @@
 enum { S_POS, S_PREV_WAS_NAME, S_PREV_END, S_TITLE_END, S_TOKENS, S_KEYWORDS, S_DIGITS, S_LENGTH };
 
 typedef struct {
+#ifndef WORD_PASS_STANDALONE
   napi_ref refs[5];
+#endif
   const uint16_t *fold;   // 65536 entries: fold value per BMP code point
   const uint8_t *fold8;   // 256 entries: per byte, 0 separator, 255 look closer, else folded ASCII
   const int32_t *keys;    // word table: slot -> word hash (0 = empty)
@@ -247,6 +252,9 @@ static int word_pass(const WordTable *w, const Text *t, int32_t *tok, size_t tok
 }
 
 // --- N-API glue -----------------------------------------------------------------------------
+// (Left out when test/native/word-pass-stress.c includes this file to run the pass under
+// AddressSanitizer.)
+#ifndef WORD_PASS_STANDALONE
 
 #define CHECK(call)                                                     \
   do {                                                                  \
@@ -368,3 +376,4 @@ NAPI_MODULE_INIT() {
     return NULL;
   return exports;
 }
+#endif
