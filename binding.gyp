@@ -5,6 +5,7 @@
     {
       "target_name": "word_pass",
       "sources": ["src/roster/native/word-pass.c"],
+      "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] }
     }

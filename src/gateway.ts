@@ -245,7 +245,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const a = receiver.address();
   if (wordPassEngine !== 'native') {
-    logger.warn({ event: 'slow-scanner', reason: wordPassFallbackReason }, 'the native word pass is not built (run npm install with a C compiler): scanning in JavaScript at about half speed');
+    const why = process.env.HALLMONITOR_WORD_PASS === 'javascript' ? 'is switched off (HALLMONITOR_WORD_PASS=javascript)' : 'is not built (run npm install with a C compiler)';
+    logger.warn({ event: 'slow-scanner', reason: wordPassFallbackReason }, `the native word pass ${why}: scanning in JavaScript at about half speed`);
   }
   logger.info({ event: 'started', scanner: wordPassEngine, listen: `${a.host}:${a.port}`, nextHop: `${nextHop.host}:${nextHop.port}`, health: health?.address(), console: consoleServer?.url }, 'Hallmonitor is relaying');
   let stopping: Promise<void> | undefined;

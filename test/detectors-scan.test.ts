@@ -90,6 +90,13 @@ describe('spans and evidence', () => {
     const printed = inspect(found, { depth: 5, showHidden: true }) + JSON.stringify(found);
     for (const secret of ['Jack Hill', 'E873400112001', '01/09/2013']) expect(printed).not.toContain(secret);
   });
+  it('keeps its findings when the Buffer it was given is reused afterwards', () => {
+    const buf = Buffer.from('Jack Hill E873400112001 DOB 01/09/2013');
+    const found = set.scan(buf, 'body');
+    buf.fill(0x58); // the caller reuses its buffer: XXXX…
+    expect(found.map((d) => d.evidence)).toEqual(['J*** H***', 'E8734********', '**/**/****']);
+    expect(found.find((d) => d.detector === 'uk-upn')!.reason).toMatch(/^A Unique Pupil Number/);
+  });
   it('reports a single forename once per text, with how often it occurs', () => {
     const found = set.scan('Well done Zoë! Zoë was brilliant, and Zoë helped others.', 'body').filter((d) => d.detector === 'pupil-name');
     expect(found).toHaveLength(1);

@@ -3,7 +3,7 @@
 // script and shape, invalid UTF-8, random bytes, and texts long enough to make the lists grow.
 import { describe, it, expect } from 'vitest';
 import { buildNameIndex } from '../src/roster/name-index.ts';
-import { wordPass, wordPassEngine, TOKEN_STRIDE, KEYWORD_STRIDE, DIGIT_STRIDE } from '../src/roster/word-pass.ts';
+import { wordPass, wordPassEngine, shrinkWordLists, TOKEN_STRIDE, KEYWORD_STRIDE, DIGIT_STRIDE } from '../src/roster/word-pass.ts';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,11 +33,15 @@ interface Lists {
   tokens: number[];
   keywords: number[];
   digits: number[];
+  calls: number;
 }
 
 function run(buf: Uint8Array, engine: 'native' | 'javascript'): Lists {
+  // Each engine starts from the lists' first size, so both grow them on a long text.
+  shrinkWordLists();
   const l = wordPass(buf, ix, engine);
   return {
+    calls: l.calls,
     tokens: Array.from(l.tokens.subarray(0, l.tokenCount * TOKEN_STRIDE)),
     keywords: Array.from(l.keywords.subarray(0, l.keywordCount * KEYWORD_STRIDE)),
     digits: Array.from(l.digits.subarray(0, l.digitCount * DIGIT_STRIDE)),
@@ -47,7 +51,7 @@ function run(buf: Uint8Array, engine: 'native' | 'javascript'): Lists {
 function same(buf: Uint8Array): Lists {
   const js = run(buf, 'javascript');
   const c = run(buf, 'native');
-  expect(c).toEqual(js);
+  expect(c).toEqual(js); // the same lists, after the same number of stops to grow them
   return js;
 }
 
@@ -117,6 +121,7 @@ describe('the native word pass', () => {
     const buf = Buffer.from(rows.join('\n'), 'utf8');
     expect(buf.length).toBeGreaterThan(2_500_000);
     const l = same(buf);
+    expect(l.calls).toBeGreaterThan(10); // both engines stopped and resumed as their lists grew
     expect(l.tokens.length / TOKEN_STRIDE).toBeGreaterThanOrEqual(120_000);
     expect(l.digits.length / DIGIT_STRIDE).toBe(240_000); // 01, 09, 2015 and the UPN
     expect(l.keywords.length / KEYWORD_STRIDE).toBe(60_004); // DOB, UPN, DOB, password in the header, dob on every row
@@ -128,8 +133,29 @@ describe('the native word pass', () => {
     expect(() => native.table(new Uint16Array(10), new Uint8Array(256), new Int32Array(4), new Int32Array(4), new Uint8Array(1))).toThrow(TypeError);
     // Ids pointing outside the flags are refused when the table is made.
     expect(() => native.table(new Uint16Array(65536), new Uint8Array(256), Int32Array.of(7, 0), Int32Array.of(5, 0), new Uint8Array(2))).toThrow(TypeError);
+    // A table with no empty slot would make a lookup probe for ever: refused.
+    expect(() => native.table(new Uint16Array(65536), new Uint8Array(256), Int32Array.of(7, 9), Int32Array.of(0, 0), new Uint8Array(1))).toThrow(TypeError);
     const table = native.table(new Uint16Array(65536), new Uint8Array(256), new Int32Array(2), new Int32Array(2), new Uint8Array(1));
     expect(() => native.pass(table, Buffer.from('x'), new Int32Array(5), new Int32Array(3), new Int32Array(3), Int32Array.of(0, 0, 0, 0, 9, 0, 0))).toThrow(RangeError);
+  });
+
+  it('keeps its own copy of the tables: transferring their buffers afterwards changes nothing', () => {
+    const native = createRequire(import.meta.url)('../build/Release/word_pass.node');
+    const copy = <T extends Int32Array | Uint8Array | Uint16Array>(a: T): T => a.slice() as T;
+    const arrays = [copy(FOLD), copy(FOLD8), copy(ix.wordKeys), copy(ix.wordIds), copy(ix.wordFlags)] as const;
+    const table = native.table(...arrays);
+    const text = Buffer.from(syntheticCorpus(20_000, pupils)[0].text);
+    const run = () => {
+      const tok = new Int32Array(5 * 4096);
+      const st = Int32Array.of(0, 0, -1e9, -1e9, 0, 0, 0);
+      expect(native.pass(table, text, tok, new Int32Array(3 * 4096), new Int32Array(3 * 4096), st)).toBe(0);
+      return Array.from(tok.subarray(0, st[4] * 5));
+    };
+    const before = run();
+    expect(before.length).toBeGreaterThan(0);
+    structuredClone(arrays, { transfer: arrays.map((a) => a.buffer as ArrayBuffer) });
+    expect(arrays[2].length).toBe(0); // detached
+    expect(run()).toEqual(before);
   });
 });
 

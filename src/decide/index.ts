@@ -101,7 +101,10 @@ function finding(d: Detection, reason?: string): Finding {
 const pupilNameIn = (rule: 'pupil-name-in-subject' | 'pupil-name-in-attachment-name', wheres: (ctx: Context) => string[], what: string): Check => (ctx) => {
   const internalToo = ctx.policy.rules[rule].internal_too === true;
   if (!internalToo && ctx.outsideIncludingPartners.length === 0) return undefined;
-  const findings = wheres(ctx).flatMap((w) => ctx.at(w).filter(isPupil).map((d) => finding(d, `A pupil's name (${d.evidence}) is in ${what}.`)));
+  const findings = wheres(ctx)
+    .flatMap((w) => ctx.at(w).filter(isPupil))
+    .slice(0, MAX_FINDINGS_PER_RULE)
+    .map((d) => finding(d, `A pupil's name (${d.evidence}) is in ${what}.`));
   return { rule, findings };
 };
 
@@ -205,7 +208,8 @@ const checkIdentifiers: Check = (ctx) => {
   if (ctx.protectedMessage) return undefined;
   const ids = ctx.inMessageText().filter(isIdentifier);
   if (ids.length < Number(ctx.policy.rules['uk-identifier-in-message'].min_identifiers)) return undefined;
-  return { rule: 'uk-identifier-in-message', findings: ids.map((d) => finding(d)) };
+  // Only the findings a rule keeps are written out (a class list pasted into a message has hundreds).
+  return { rule: 'uk-identifier-in-message', findings: ids.slice(0, MAX_FINDINGS_PER_RULE).map((d) => finding(d)) };
 };
 
 const checkUninspectable: Check = (ctx) => {

@@ -33,6 +33,10 @@ import type { Roster, StaffList, StaffMember, Pupil } from '../roster/types.ts';
 export { redactName } from '../../detectors/redact.ts';
 export { redactIdentifier } from '../../detectors/redact.ts';
 
+/**
+ * One finding of a scan. Those scan() returns work out `evidence` and `reason` when first read
+ * (accessors, see class Finding): copy one with JSON or toJSON(), never with {...spread}.
+ */
 export interface Detection {
   detector: string;
   /** Where in the message: `subject`, `body`, `attachment:report.docx` … (as given to scan). */
@@ -122,36 +126,40 @@ const MAX_ANCHOR = 512;
 /** Bytes before and after a keyword in which its detector's patterns can match. */
 const DEFAULT_KEYWORD_WINDOW = { before: 64, after: 64 };
 
+/** Every field a pattern detector can have, in one order (values filled in by uniform()). */
+const DETECTOR_FIELDS: { [K in keyof Required<PatternDetector>]: undefined } = {
+  kind: undefined,
+  id: undefined,
+  description: undefined,
+  category: undefined,
+  patterns: undefined,
+  wordBounded: undefined,
+  caseSensitive: undefined,
+  keywords: undefined,
+  keywordWindow: undefined,
+  prefilter: undefined,
+  tokenMatch: undefined,
+  tokenMatchWord: undefined,
+  tokenValidate: undefined,
+  trimTrailing: undefined,
+  validate: undefined,
+  requiresContext: undefined,
+  context: undefined,
+  score: undefined,
+  redact: undefined,
+  reason: undefined,
+  proximity: undefined,
+  examples: undefined,
+};
+
 /**
- * The detector with every optional field present, in one order: each detector file writes only
- * what it needs, but the scanner reads them all in its hot loops, where one object shape keeps
- * property reads fast (many shapes make them megamorphic lookups).
+ * The detector with every field present, in one order: each detector file writes only what it
+ * needs, but the scanner reads them all in its hot loops, where one object shape keeps property
+ * reads fast (many shapes make them megamorphic lookups). The type above lists every field, so a
+ * field added to PatternDetector must be added there too.
  */
 function uniform(d: PatternDetector): PatternDetector {
-  return {
-    kind: d.kind,
-    id: d.id,
-    description: d.description,
-    category: d.category,
-    patterns: d.patterns,
-    wordBounded: d.wordBounded,
-    caseSensitive: d.caseSensitive,
-    keywords: d.keywords,
-    keywordWindow: d.keywordWindow,
-    prefilter: d.prefilter,
-    tokenMatch: d.tokenMatch,
-    tokenMatchWord: d.tokenMatchWord,
-    tokenValidate: d.tokenValidate,
-    trimTrailing: d.trimTrailing,
-    validate: d.validate,
-    requiresContext: d.requiresContext,
-    context: d.context,
-    score: d.score,
-    redact: d.redact,
-    reason: d.reason,
-    proximity: d.proximity,
-    examples: d.examples,
-  };
+  return { ...DETECTOR_FIELDS, ...d };
 }
 
 /** / . - between the parts of a numeric date. */
@@ -290,7 +298,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
   const scan = (text: string | Buffer, where: string): Detection[] => {
     const isString = typeof text === 'string';
-    const buf = isString ? Buffer.from(text, 'utf8') : text;
+    // Findings read their evidence from this text when asked: a Buffer given in is copied, so
+    // nothing the caller does with it afterwards changes them.
+    const buf = isString ? Buffer.from(text, 'utf8') : ownCopy(text);
     const n = buf.length;
     const out: Detection[] = [];
     if (n === 0) return out;
@@ -321,14 +331,12 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
     //    a date on every row of a class list would cost one RE2 call each); what they found is
     //    blanked in a copy so the RE2 patterns, run next over that copy, report the rest.
+    //    Meanwhile the remaining words with digits are grouped into regions, read by RE2 only
+    //    where one cluster holds enough digits (see CLUSTER_GAP), so "Year 4" and "3.15pm" cost
+    //    nothing.
+    let masked: Buffer | undefined;
     if (words.digitWords) {
-      // Byte-level fast paths first (a UPN or a date on every row of a class list would cost an
-      // RE2 call each); what they find is blanked in a copy for the RE2 patterns that follow.
-      // Meanwhile the remaining words with digits are grouped into regions: every identifier
-      // pattern needs four digits (d/m/yy) or a postcode-like word (2AB), so "Year 4" and
-      // "3.15pm" cost nothing.
       let scanBuf = buf;
-      let masked: Buffer | undefined;
       let fastEnd = -1;
       const open: number[] = []; // regions of words not blanked (for the digit patterns)
       const all: number[] = []; // regions of all words with digits (for the near-context ones)
@@ -355,6 +363,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         const st = digits[3 * k];
         const en = digits[3 * k + 1];
         const count = digits[3 * k + 2] & 255;
+        // A postcode-like end, or an apostrophe or non-ASCII character inside the word (RE2's
+        // ASCII \b can fall inside it, 1AE’s): its region is read whatever its digits.
         const post = digits[3 * k + 2] >> 8;
         const dateJoin = st > 0 && isDateSeparator(buf[st - 1]);
         if (aE >= 0 && st - aE <= REGION_MERGE) {
@@ -371,10 +381,12 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           aC = aM = aDC = aDM = count;
           aP = post;
         }
-        if (st < fastEnd) continue;
+        // A word inside what a fast path found is done; one that runs on past it (12/03/2014'5…)
+        // is left to RE2 like any other.
+        if (st < fastEnd && en <= fastEnd) continue;
         let blanked = false;
         const len = en - st;
-        for (let q = 0; q < fastCount; q++) {
+        for (let q = st < fastEnd ? fastCount : 0; q < fastCount; q++) {
           const f = fastNow[q];
           if (len < fastMinLength[f] || len > fastMaxLength[f]) continue;
           const c = fast[f];
@@ -553,6 +565,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     sortByStart(out);
     if (isString && buf.length !== text.length) toUtf16Offsets(buf, out);
+    // Keep no message text between scans: the reused mask copy is wiped, the match view let go.
+    MATCH_INFO.release();
+    if (masked) wipeMask(n);
     return out;
   };
 
@@ -633,12 +648,12 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
     const reason = variantReason(cache, ix, ids, h.ref, h.kind, h.note);
     const form = vf & V_SURNAME_FIRST ? 'surname-forename' : 'forename-surname';
     if (h.kind === HIT_STRONG) {
-      const d = Finding.name(where, buf, h.start, h.end, reason, 'strong', 0.9);
+      const d = Finding.forName(where, buf, h.start, h.end, reason, 'strong', 0.9);
       d.pupilIds = ids as string[];
       d.nameForm = form;
       return d;
     }
-    const d = Finding.name(where, buf, h.start, h.end, reason, 'weak', h.note === 'also-staff' ? 0.5 : 0.4);
+    const d = Finding.forName(where, buf, h.start, h.end, reason, 'weak', h.note === 'also-staff' ? 0.5 : 0.4);
     d.pupilIds = ids as string[];
     d.nameForm = form;
     return d;
@@ -657,7 +672,7 @@ function nameDetection(h: NameHit, buf: Buffer, ix: NameIndex, pupils: Pupil[], 
       cache.wordReason[h.ref] = reason;
       cache.wordIds[h.ref] = ids;
     }
-    const d = Finding.name(where, buf, h.start, h.end, reason, 'weak', f & F_ORDINARY ? 0.1 : 0.25);
+    const d = Finding.forName(where, buf, h.start, h.end, reason, 'weak', f & F_ORDINARY ? 0.1 : 0.25);
     d.nameForm = asForename ? 'forename' : 'surname';
     if (ids) d.pupilIds = ids as string[];
     return d;
@@ -696,15 +711,30 @@ function isNameLetter(c: number): boolean {
 }
 
 let maskScratch = Buffer.alloc(0);
+/** A mask copy larger than this is let go after its scan rather than kept for the next. */
+const KEEP_MASK = 1 << 20;
 
 /**
  * A copy of the text in which the fast paths blank what they found (reused from scan to scan:
- * scans are synchronous and each thread has its own module).
+ * scans are synchronous and each thread has its own module; wiped after each, see wipeMask).
  */
 function maskedCopy(buf: Buffer): Buffer {
   if (maskScratch.length < buf.length) maskScratch = Buffer.allocUnsafe(Math.max(buf.length, 2 * maskScratch.length, 4096));
   buf.copy(maskScratch, 0, 0, buf.length);
   return maskScratch.subarray(0, buf.length);
+}
+
+/** Zero the first n bytes of the mask copy (no message text stays behind), or let a big one go. */
+function wipeMask(n: number): void {
+  if (maskScratch.length > KEEP_MASK) maskScratch = Buffer.alloc(0);
+  else maskScratch.fill(0, 0, n);
+}
+
+/** The scanner's own copy of a Buffer it was given (findings read their evidence from it later). */
+function ownCopy(text: Buffer): Buffer {
+  const own = Buffer.allocUnsafe(text.length);
+  text.copy(own, 0, 0, text.length);
+  return own;
 }
 
 /** Widen digit regions so patterns that start or end with letters ("12 March 2014") fit, on word boundaries. */
@@ -826,6 +856,8 @@ function runPattern(
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * What a detector's score() reads about one match. The value and the whole match become strings
  * only if read: byte-level fast paths validate without them. One instance is reused for every
@@ -835,7 +867,7 @@ class MatchView implements MatchInfo {
   validated: boolean | undefined = undefined;
   contextNear = false;
   contextInText = false;
-  #text: Buffer = Buffer.alloc(0);
+  #text: Buffer = EMPTY;
   #def: PatternDetector | undefined = undefined;
   #from = 0;
   #to = 0;
@@ -857,6 +889,14 @@ class MatchView implements MatchInfo {
 
   get value(): string {
     return (this.#value ??= valueOf(this.#def!, this.#text, this.#from, this.#to));
+  }
+
+  /** Let go of the last text (called at the end of each scan). */
+  release(): void {
+    this.#text = EMPTY;
+    this.#def = undefined;
+    this.#value = undefined;
+    this.#match = undefined;
   }
 
   get match(): string {
@@ -897,7 +937,7 @@ function considerMatch(
   info.contextInText = ctx.length > 0;
   const s = def.score(info);
   if (!s) return;
-  const d = Finding.match(def, where, buf, mStart, mEnd, vStart, vEnd, s.strength, s.score, validated, (info.contextNear ? 1 : 0) | (info.contextInText ? 2 : 0));
+  const d = Finding.forMatch(def, where, buf, mStart, mEnd, vStart, vEnd, s.strength, s.score, validated, (info.contextNear ? 1 : 0) | (info.contextInText ? 2 : 0));
   out.push(d);
   if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
 }
@@ -907,8 +947,8 @@ function considerMatch(
  * scanned text: a class list has a finding every few dozen bytes, and most are only counted by
  * the policy (a business manager reads the first few). Every finding has every field, in one
  * order, so the code that sorts and compares findings stays monomorphic. The text a finding was
- * found in is kept in private fields (not shown by util.inspect, not in JSON): a Buffer given to
- * scan() must not change while its findings are in use.
+ * found in (the scanner's own copy) is kept in private fields: not shown by util.inspect, not in
+ * JSON. `evidence` and `reason` are accessors: copy a finding with toJSON(), not by spreading it.
  */
 class Finding implements Detection {
   detector: string;
@@ -945,7 +985,7 @@ class Finding implements Detection {
   }
 
   /** A pupil's name: evidence redacted from its bytes, reason given (shared per name form). */
-  static name(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number): Finding {
+  static forName(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number): Finding {
     const f = new Finding('pupil-name', where, start, end, strength, score, 'name');
     f.#text = text;
     f.#from = start;
@@ -955,7 +995,7 @@ class Finding implements Detection {
   }
 
   /** A pattern detector's match: evidence and reason from the detector, given the value. */
-  static match(def: PatternDetector, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number, strength: 'strong' | 'weak', score: number, validated: boolean | undefined, context: number): Finding {
+  static forMatch(def: PatternDetector, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number, strength: 'strong' | 'weak', score: number, validated: boolean | undefined, context: number): Finding {
     const f = new Finding(def.id, where, vStart, vEnd, strength, score, def.category);
     f.validated = validated;
     f.#text = text;

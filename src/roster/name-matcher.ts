@@ -1,10 +1,10 @@
 // The name matcher: the word pass (./word-pass.ts, in C) walks the message bytes once, folding
 // and hashing each word and looking it up in the name index. Here adjacent name words ("runs",
-// any whitespace or punctuation between them, up to MAX_GAP bytes) are checked as whole names
-// against the sequence table, longest first. The same pass reports keyword words (for the
-// pattern detectors' prefilter and context) and the words that contain digits (where identifier
-// patterns can match), so the message is walked once for all of this. No regular expression
-// runs here.
+// any whitespace or punctuation between them, up to 32 bytes: the word pass marks where a run
+// starts) are checked as whole names against the sequence table, longest first. The same pass
+// reports keyword words (for the pattern detectors' prefilter and context) and the words that
+// contain digits (where identifier patterns can match), so the message is walked once for all of
+// this. No regular expression runs here.
 
 import { SEP, SKIP, APOS, RAW } from './fold.ts';
 import { wordPass, decodeAt, foldAt, lastLength, TOKEN_STRIDE, KEYWORD_STRIDE } from './word-pass.ts';
@@ -19,8 +19,6 @@ import {
   slotOf,
 } from './name-index.ts';
 
-/** Most bytes of spaces/punctuation allowed between two words of one name (inlined in the word pass). */
-export const MAX_GAP = 32;
 const MAX_RUN = 64;
 
 export const HIT_STRONG = 1;
@@ -45,8 +43,9 @@ export interface WordScan {
   digitWords: number;
   /**
    * Words holding digits, ascending, three numbers each: start, end, and the number of digits
-   * (up to 255) plus 256 when the word ends like a postcode (2AB). A scratch array reused by the
-   * next scan: read it before scanning again.
+   * (up to 255), plus 256 when the word ends like a postcode (2AB), plus 512 when it holds an
+   * apostrophe or a non-ASCII character. A scratch array reused by the next scan: read it before
+   * scanning again.
    */
   digits: Int32Array;
 }

@@ -5,7 +5,8 @@
 // apostrophes; the fold table comes from ../fold.ts) and hashed with FNV-1a, then looked up in
 // the roster's word table. Out come three flat lists, written into Int32Arrays owned by the
 // caller: name-sequence words (start, end, hash, word id, run flag), keyword words (word id,
-// start, end) and words holding digits (start, end, digit info). When a list is full the pass
+// start, end) and words holding digits (start, end, digit info: digits, +256 postcode-like end,
+// +512 an apostrophe or non-ASCII character inside). When a list is full the pass
 // stops at the start of a word and records where it was in `state`; the caller grows the list
 // and calls again. No regular expression, no allocation, no state outside the arguments, so
 // worker threads can share the module.
@@ -34,9 +35,6 @@
 enum { S_POS, S_PREV_WAS_NAME, S_PREV_END, S_TITLE_END, S_TOKENS, S_KEYWORDS, S_DIGITS, S_LENGTH };
 
 typedef struct {
-#ifndef WORD_PASS_STANDALONE
-  napi_ref refs[5];
-#endif
   const uint16_t *fold;   // 65536 entries: fold value per BMP code point
   const uint8_t *fold8;   // 256 entries: per byte, 0 separator, 255 look closer, else folded ASCII
   const int32_t *keys;    // word table: slot -> word hash (0 = empty)
@@ -167,6 +165,7 @@ static int word_pass(const WordTable *w, const Text *t, int32_t *tok, size_t tok
     const size_t start = i;
     uint32_t h = FNV_OFFSET;
     uint32_t digit = 0;
+    uint32_t irregular = 0;
     for (;;) {
       while (v != 0 && v != 255) {
         h = (h ^ v) * FNV_PRIME;
@@ -182,6 +181,7 @@ static int word_pass(const WordTable *w, const Text *t, int32_t *tok, size_t tok
       int count;
       size_t skip = fold_in_word(t, i, &fa, &fb, &count);
       if (skip == 0) break;
+      irregular = 512;
       if (count != 0) {
         h = (h ^ fa) * FNV_PRIME;
         if (count == 2) h = (h ^ fb) * FNV_PRIME;
@@ -196,7 +196,7 @@ static int word_pass(const WordTable *w, const Text *t, int32_t *tok, size_t tok
       int32_t *d = dig + 3 * n_dig++;
       d[0] = (int32_t)start;
       d[1] = (int32_t)i;
-      d[2] = (int32_t)((digit > 255 ? 255 : digit) | (uint32_t)post);
+      d[2] = (int32_t)((digit > 255 ? 255 : digit) | (uint32_t)post | irregular);
       prev_was_name = 0;
       continue;
     }
@@ -275,15 +275,29 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
 }
 
 static void free_table(napi_env env, void *data, void *hint) {
+  (void)env;
   (void)hint;
   WordTable *w = (WordTable *)data;
-  for (int k = 0; k < 5; k++)
-    if (w->refs[k]) napi_delete_reference(env, w->refs[k]);
+  free((void *)w->fold);
+  free((void *)w->fold8);
+  free((void *)w->keys);
+  free((void *)w->ids);
+  free((void *)w->flags);
   free(w);
 }
 
+// Marks handles made by table(), so pass() refuses any other external value.
+static const napi_type_tag TABLE_TAG = {0x8f3c1e2a5b7d4c61ULL, 0x2e9a7f0c4d1b3a58ULL};
+
+static void *copy_of(const void *data, size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
+  if (p && bytes) memcpy(p, data, bytes);
+  return p;
+}
+
 // table(fold: Uint16Array(65536), fold8: Uint8Array(256), keys: Int32Array, ids: Int32Array,
-//       flags: Uint8Array) -> an opaque handle keeping the arrays alive.
+//       flags: Uint8Array) -> an opaque handle holding its own copy of the arrays (so nothing
+//       the JavaScript side later does to them, such as transferring their buffers, reaches here).
 static napi_value make_table(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -292,40 +306,52 @@ static napi_value make_table(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "word-pass: table(fold, fold8, keys, ids, flags)");
     return NULL;
   }
-  WordTable *w = (WordTable *)calloc(1, sizeof(WordTable));
-  if (!w) {
-    napi_throw_error(env, NULL, "word-pass: out of memory");
-    return NULL;
-  }
+  const uint16_t *fold;
+  const uint8_t *fold8, *flags;
+  const int32_t *keys, *ids;
   size_t fold_len, fold8_len, keys_len, ids_len, flags_len;
-  int ok = typed(env, argv[0], napi_uint16_array, (void **)&w->fold, &fold_len) && fold_len == 0x10000 &&
-           typed(env, argv[1], napi_uint8_array, (void **)&w->fold8, &fold8_len) && fold8_len == 256 &&
-           typed(env, argv[2], napi_int32_array, (void **)&w->keys, &keys_len) && keys_len > 0 && (keys_len & (keys_len - 1)) == 0 &&
-           typed(env, argv[3], napi_int32_array, (void **)&w->ids, &ids_len) && ids_len == keys_len &&
-           typed(env, argv[4], napi_uint8_array, (void **)&w->flags, &flags_len);
+  int ok = typed(env, argv[0], napi_uint16_array, (void **)&fold, &fold_len) && fold_len == 0x10000 &&
+           typed(env, argv[1], napi_uint8_array, (void **)&fold8, &fold8_len) && fold8_len == 256 &&
+           typed(env, argv[2], napi_int32_array, (void **)&keys, &keys_len) && keys_len > 0 && keys_len <= (1u << 30) &&
+           (keys_len & (keys_len - 1)) == 0 && typed(env, argv[3], napi_int32_array, (void **)&ids, &ids_len) && ids_len == keys_len &&
+           typed(env, argv[4], napi_uint8_array, (void **)&flags, &flags_len);
   if (ok) {
-    // Every id in the table must index the flags.
-    for (size_t s = 0; s < keys_len && ok; s++)
-      if (w->keys[s] != 0 && (w->ids[s] < 0 || (size_t)w->ids[s] >= flags_len)) ok = 0;
+    // Every id in the table must index the flags, and one slot at least must be empty (a
+    // lookup stops at an empty slot: a full table would never stop).
+    int empty = 0;
+    for (size_t s = 0; s < keys_len && ok; s++) {
+      if (keys[s] == 0) empty = 1;
+      else if (ids[s] < 0 || (size_t)ids[s] >= flags_len) ok = 0;
+    }
+    if (!empty) ok = 0;
   }
   if (!ok) {
-    free(w);
     napi_throw_type_error(env, NULL, "word-pass: table arrays have the wrong types or sizes");
     return NULL;
   }
-  w->mask = (uint32_t)(keys_len - 1);
-  w->flags_len = flags_len;
-  for (int k = 0; k < 5; k++) {
-    if (napi_create_reference(env, argv[k], 1, &w->refs[k]) != napi_ok) {
-      free_table(env, w, NULL);
-      napi_throw_error(env, NULL, "word-pass: cannot keep the table");
-      return NULL;
-    }
+  WordTable *w = (WordTable *)calloc(1, sizeof(WordTable));
+  if (w) {
+    w->fold = copy_of(fold, fold_len * 2);
+    w->fold8 = copy_of(fold8, fold8_len);
+    w->keys = copy_of(keys, keys_len * 4);
+    w->ids = copy_of(ids, ids_len * 4);
+    w->flags = copy_of(flags, flags_len);
+    w->flags_len = flags_len;
+    w->mask = (uint32_t)(keys_len - 1);
+  }
+  if (!w || !w->fold || !w->fold8 || !w->keys || !w->ids || !w->flags) {
+    if (w) free_table(env, w, NULL);
+    napi_throw_error(env, NULL, "word-pass: out of memory");
+    return NULL;
   }
   napi_value handle;
   if (napi_create_external(env, w, free_table, NULL, &handle) != napi_ok) {
     free_table(env, w, NULL);
     napi_throw_error(env, NULL, "word-pass: cannot make the table handle");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, handle, &TABLE_TAG) != napi_ok) {
+    napi_throw_error(env, NULL, "word-pass: cannot tag the table handle");
     return NULL;
   }
   return handle;
@@ -339,7 +365,9 @@ static napi_value pass(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   WordTable *w = NULL;
   napi_valuetype vt;
+  bool ours = false;
   if (argc != 6 || napi_typeof(env, argv[0], &vt) != napi_ok || vt != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &TABLE_TAG, &ours) != napi_ok || !ours ||
       napi_get_value_external(env, argv[0], (void **)&w) != napi_ok || !w) {
     napi_throw_type_error(env, NULL, "word-pass: pass(table, text, tokens, keywords, digits, state)");
     return NULL;
