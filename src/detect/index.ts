@@ -565,8 +565,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     sortByStart(out);
     if (isString && buf.length !== text.length) toUtf16Offsets(buf, out);
-    // Keep no message text between scans: the reused mask copy is wiped, the match view let go.
-    MATCH_INFO.release();
+    // Keep no message text between scans: the reused mask copy is wiped.
     if (masked) wipeMask(n);
     return out;
   };
@@ -856,59 +855,6 @@ function runPattern(
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
-/**
- * What a detector's score() reads about one match. The value and the whole match become strings
- * only if read: byte-level fast paths validate without them. One instance is reused for every
- * candidate (detectors must not keep it).
- */
-class MatchView implements MatchInfo {
-  validated: boolean | undefined = undefined;
-  contextNear = false;
-  contextInText = false;
-  #text: Buffer = EMPTY;
-  #def: PatternDetector | undefined = undefined;
-  #from = 0;
-  #to = 0;
-  #matchFrom = 0;
-  #matchTo = 0;
-  #value: string | undefined = undefined;
-  #match: string | undefined = undefined;
-
-  reset(def: PatternDetector, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number): void {
-    this.#def = def;
-    this.#text = text;
-    this.#from = vStart;
-    this.#to = vEnd;
-    this.#matchFrom = mStart;
-    this.#matchTo = mEnd;
-    this.#value = undefined;
-    this.#match = undefined;
-  }
-
-  get value(): string {
-    return (this.#value ??= valueOf(this.#def!, this.#text, this.#from, this.#to));
-  }
-
-  /** Let go of the last text (called at the end of each scan). */
-  release(): void {
-    this.#text = EMPTY;
-    this.#def = undefined;
-    this.#value = undefined;
-    this.#match = undefined;
-  }
-
-  get match(): string {
-    if (this.#match === undefined) {
-      this.#match = this.#from === this.#matchFrom && this.#to === this.#matchTo ? this.value : this.#text.toString('utf8', this.#matchFrom, this.#matchTo);
-    }
-    return this.#match;
-  }
-}
-
-const MATCH_INFO = new MatchView();
-
 /** Validate, check context, score and report one match (`fast`: found by the detector's tokenMatch). */
 function considerMatch(
   c: CompiledDetector,
@@ -927,30 +873,33 @@ function considerMatch(
   if (def.trimTrailing) {
     while (vEnd - 1 > vStart && def.trimTrailing.includes(String.fromCharCode(buf[vEnd - 1]))) vEnd--;
   }
-  const info = MATCH_INFO;
-  info.reset(def, buf, mStart, mEnd, vStart, vEnd);
-  const validated = fast && def.tokenValidate ? def.tokenValidate(buf, vStart, vEnd) : def.validate ? def.validate(info.value) : undefined;
+  // The candidate is what the detector's validate() and score() read (its value becomes a
+  // string only if read: the fast paths validate from the bytes).
+  const f = Finding.forMatch(def, where, buf, mStart, mEnd, vStart, vEnd);
+  const validated = fast && def.tokenValidate ? def.tokenValidate(buf, vStart, vEnd) : def.validate ? def.validate(f.value) : undefined;
   if (validated === false) return;
   const ctx = contextPos[c.index];
-  info.validated = validated;
-  info.contextNear = def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false;
-  info.contextInText = ctx.length > 0;
-  const s = def.score(info);
+  f.validated = validated;
+  f.setContext(def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false, ctx.length > 0);
+  const s = def.score(f);
   if (!s) return;
-  const d = Finding.forMatch(def, where, buf, mStart, mEnd, vStart, vEnd, s.strength, s.score, validated, (info.contextNear ? 1 : 0) | (info.contextInText ? 2 : 0));
-  out.push(d);
-  if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(d);
+  f.strength = s.strength;
+  f.score = s.score;
+  out.push(f);
+  if (anchors && (def.category === 'identifier' || def.category === 'date-of-birth')) anchors.push(f);
 }
 
 /**
  * One finding. Its redacted evidence and its reason are worked out when first read, from the
  * scanned text: a class list has a finding every few dozen bytes, and most are only counted by
- * the policy (a business manager reads the first few). Every finding has every field, in one
- * order, so the code that sorts and compares findings stays monomorphic. The text a finding was
- * found in (the scanner's own copy) is kept in private fields: not shown by util.inspect, not in
- * JSON. `evidence` and `reason` are accessors: copy a finding with toJSON(), not by spreading it.
+ * the policy (a business manager reads the first few). A pattern detector's candidate match is a
+ * Finding from the start: it is the MatchInfo its validate() and score() read. Every finding has
+ * every field, in one order, so the code that sorts and compares findings stays monomorphic. The
+ * text a finding was found in (the scanner's own copy) is kept in private fields: not shown by
+ * util.inspect, not in JSON. `evidence` and `reason` are accessors: copy a finding with toJSON(),
+ * not by spreading it.
  */
-class Finding implements Detection {
+class Finding implements Detection, MatchInfo {
   detector: string;
   where: string;
   start: number;
@@ -965,53 +914,71 @@ class Finding implements Detection {
   occurrences: number | undefined = undefined;
   #evidence: string | undefined = undefined;
   #reason: string | undefined = undefined;
-  #text: Buffer | undefined = undefined;
+  #value: string | undefined = undefined;
+  #text: Buffer;
   /** Bytes of the value (what is redacted) and of the whole match, in #text. */
-  #from = 0;
-  #to = 0;
-  #matchFrom = 0;
-  #matchTo = 0;
-  #def: PatternDetector | undefined = undefined;
+  #from: number;
+  #to: number;
+  #matchFrom: number;
+  #matchTo: number;
+  #def: PatternDetector | undefined;
   #context = 0; // 1: a context word near, 2: one in the text
 
-  constructor(detector: string, where: string, start: number, end: number, strength: 'strong' | 'weak', score: number, category: DetectionCategory) {
+  constructor(detector: string, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number, category: DetectionCategory, def: PatternDetector | undefined) {
     this.detector = detector;
     this.where = where;
-    this.start = start;
-    this.end = end;
-    this.strength = strength;
-    this.score = score;
+    this.start = vStart;
+    this.end = vEnd;
+    this.strength = 'weak';
+    this.score = 0;
     this.category = category;
+    this.#text = text;
+    this.#from = vStart;
+    this.#to = vEnd;
+    this.#matchFrom = mStart;
+    this.#matchTo = mEnd;
+    this.#def = def;
   }
 
   /** A pupil's name: evidence redacted from its bytes, reason given (shared per name form). */
   static forName(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number): Finding {
-    const f = new Finding('pupil-name', where, start, end, strength, score, 'name');
-    f.#text = text;
-    f.#from = start;
-    f.#to = end;
+    const f = new Finding('pupil-name', where, text, start, end, start, end, 'name', undefined);
+    f.strength = strength;
+    f.score = score;
     f.#reason = reason;
     return f;
   }
 
-  /** A pattern detector's match: evidence and reason from the detector, given the value. */
-  static forMatch(def: PatternDetector, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number, strength: 'strong' | 'weak', score: number, validated: boolean | undefined, context: number): Finding {
-    const f = new Finding(def.id, where, vStart, vEnd, strength, score, def.category);
-    f.validated = validated;
-    f.#text = text;
-    f.#from = vStart;
-    f.#to = vEnd;
-    f.#matchFrom = mStart;
-    f.#matchTo = mEnd;
-    f.#def = def;
-    f.#context = context;
-    return f;
+  /** A pattern detector's candidate match (scored and kept, or dropped, by considerMatch). */
+  static forMatch(def: PatternDetector, where: string, text: Buffer, mStart: number, mEnd: number, vStart: number, vEnd: number): Finding {
+    return new Finding(def.id, where, text, mStart, mEnd, vStart, vEnd, def.category, def);
+  }
+
+  /** MatchInfo: the matched value (the value group, or the whole match). */
+  get value(): string {
+    return (this.#value ??= this.#def ? valueOf(this.#def, this.#text, this.#from, this.#to) : this.#text.toString('utf8', this.#from, this.#to));
+  }
+
+  /** MatchInfo: the whole match. */
+  get match(): string {
+    return this.#from === this.#matchFrom && this.#to === this.#matchTo ? this.value : this.#text.toString('utf8', this.#matchFrom, this.#matchTo);
+  }
+
+  get contextNear(): boolean {
+    return (this.#context & 1) !== 0;
+  }
+
+  get contextInText(): boolean {
+    return (this.#context & 2) !== 0;
+  }
+
+  setContext(near: boolean, inText: boolean): void {
+    this.#context = (near ? 1 : 0) | (inText ? 2 : 0);
   }
 
   get evidence(): string {
     if (this.#evidence === undefined) {
-      const def = this.#def;
-      this.#evidence = def ? def.redact(valueOf(def, this.#text!, this.#from, this.#to)) : redactNameBytes(this.#text!, this.#from, this.#to);
+      this.#evidence = this.#def ? this.#def.redact(this.value) : redactNameBytes(this.#text, this.#from, this.#to);
     }
     return this.#evidence;
   }
@@ -1021,19 +988,7 @@ class Finding implements Detection {
   }
 
   get reason(): string {
-    if (this.#reason === undefined) {
-      const def = this.#def!;
-      const text = this.#text!;
-      const value = valueOf(def, text, this.#from, this.#to);
-      this.#reason = def.reason({
-        value,
-        match: this.#from === this.#matchFrom && this.#to === this.#matchTo ? value : text.toString('utf8', this.#matchFrom, this.#matchTo),
-        validated: this.validated,
-        contextNear: (this.#context & 1) !== 0,
-        contextInText: (this.#context & 2) !== 0,
-      });
-    }
-    return this.#reason;
+    return (this.#reason ??= this.#def!.reason(this));
   }
 
   set reason(v: string) {
