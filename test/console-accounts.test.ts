@@ -14,36 +14,7 @@ import { consoleDb } from '../src/review/console/migrations.ts';
 import { consoleSettings } from '../src/review/console/settings.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { BACKENDS, BIN, createPgDatabase, createStorage, type Backend, type TestStorage } from './quarantine-helpers.ts';
-
-/** Runs the real CLI in a child process, without blocking this process (the console under test runs here). */
-function run(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-/** Signs in over HTTP as a browser without JavaScript would: the form's token, then the POST. */
-async function signIn(base: string, username: string, password: string): Promise<{ status: number; cookie: string | null; body: string }> {
-  const form = await fetch(`${base}/sign-in`);
-  const signinCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const token = /name="_signin" value="([^"]+)"/.exec(await form.text())![1];
-  const res = await fetch(`${base}/sign-in`, {
-    method: 'POST', redirect: 'manual',
-    headers: { cookie: signinCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _signin: token, username, password }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('hm_session='))?.split(';')[0] ?? null;
-  return { status: res.status, cookie, body: await res.text() };
-}
+import { runCli as run, signInForm as signIn } from './helpers/console.ts';
 
 describe.each(BACKENDS)('console accounts on %s', (backend: Backend) => {
   let storage: TestStorage;

@@ -6,7 +6,6 @@
 // bulk release; the trust's data protection officer sees both, with a school column, a school
 // filter and per-school report figures; IT sees every school's roster. The queue is checked in a
 // real browser (Chromium, JavaScript off), the rest over HTTP as a browser would send it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,8 @@ import { addUser } from '../src/review/users.ts';
 import { findIncident, incidentHistory, listIncidents } from '../src/store/incidents.ts';
 import { launchBrowser, newContext, screenshot, signIn as browserSignIn } from './helpers/browser.ts';
 import { startSink, splitTrace, type Sink } from './helpers/smtp.ts';
-import { BACKENDS, BIN, createStorage, sendRaw, waitFor, type Backend, type TestStorage } from './quarantine-helpers.ts';
+import { BACKENDS, createStorage, sendRaw, waitFor, type Backend, type TestStorage } from './quarantine-helpers.ts';
+import { runCli as cli, signInForm, csrfOf } from './helpers/console.ts';
 
 const OAKFIELD_ROSTER = 'UPN,Legal Surname,Legal Forename,Primary Contact Email\nQ823456789012,Thornbury,Amelia,k.thornbury@gmail.com\n';
 const TRUST_ROSTER = 'School,UPN,Surname,Forename,Contact 1 Email\nElmwood Academy,E823456789013,Okonkwo,Chidi,okonkwo.family@hotmail.co.uk\nBirch Primary,U823456789014,Fairweather,Grace,fairweather.home@outlook.com\n';
@@ -34,39 +34,13 @@ function mail(from: string, subject: string): Buffer {
   return Buffer.from(`From: ${from}\r\nTo: ${TUTOR}\r\nSubject: ${subject}\r\nDate: Tue, 24 Nov 2026 16:02:11 +0000\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@t>\r\n\r\nNotes to follow.\r\n`);
 }
 
-/** The real CLI in a child process (asynchronous: the gateway under test runs in this one). */
-function cli(args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 interface Session { cookie: string; csrf: string }
 
-/** Signs in as a browser without JavaScript would: the form's one-time token, then the POST. */
+/** Signs in as a browser without JavaScript would, and takes the CSRF token from the queue page. */
 async function signIn(base: string, username: string): Promise<Session> {
-  const form = await fetch(`${base}/sign-in`);
-  const signinCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const token = /name="_signin" value="([^"]+)"/.exec(await form.text())![1];
-  const res = await fetch(`${base}/sign-in`, {
-    method: 'POST', redirect: 'manual',
-    headers: { cookie: signinCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _signin: token, username, password: PASSWORD }),
-  });
+  const res = await signInForm(base, username, PASSWORD);
   expect(res.status, `sign-in of ${username}`).toBe(303);
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('hm_session='))!.split(';')[0];
-  const page = await (await fetch(`${base}/queue`, { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1];
-  return { cookie, csrf };
+  return { cookie: res.cookie!, csrf: await csrfOf(base, res.cookie!) };
 }
 
 async function get(base: string, s: Session, p: string): Promise<{ status: number; body: string; headers: Headers }> {

@@ -18,6 +18,7 @@ import { findIncident, incidentHistory, listIncidents } from '../src/store/incid
 import type { Verdict } from '../src/types.ts';
 import { launchBrowser, newContext, recordRequests, screenshot, signIn } from './helpers/browser.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
+import { signInForm, csrfOf } from './helpers/console.ts';
 import {
   createStorage, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, sendRaw, startHoldingGateway, TEACHER,
   type HoldingGateway, type TestStorage,
@@ -129,19 +130,10 @@ describe('console security', () => {
 
   /** Signs in over plain HTTP (as a browser would, without JavaScript) and returns the cookie and CSRF token. */
   async function signInHttp(username: string, password = PASSWORD): Promise<Session> {
-    const form = await fetch(`${base}/sign-in`);
-    const signinCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const token = /name="_signin" value="([^"]+)"/.exec(await form.text())![1];
-    const res = await fetch(`${base}/sign-in`, {
-      method: 'POST', redirect: 'manual',
-      headers: { cookie: signinCookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _signin: token, username, password }),
-    });
+    const res = await signInForm(base, username, password);
     expect(res.status).toBe(303);
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('hm_session='))!.split(';')[0];
-    const page = await fetch(`${base}/`, { headers: { cookie } }).then((r) => fetch(new URL(r.url, base), { headers: { cookie } }));
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1];
-    return { cookie, csrf };
+    // The CSRF token from the page the user lands on (which depends on their role).
+    return { cookie: res.cookie!, csrf: await csrfOf(base, res.cookie!, '/') };
   }
 
   const post = (path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
