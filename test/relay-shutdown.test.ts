@@ -30,12 +30,7 @@ function refused(port: number): Promise<boolean> {
 
 describe('graceful shutdown', () => {
   it('a message still being received when stop() is called is answered 250 and delivered', async () => {
-    const s = await RawSmtp.connect(gw.port);
-    await s.read();
-    await s.command('EHLO mx.school.example');
-    await s.command('MAIL FROM:<office@school.example>');
-    await s.command('RCPT TO:<parent@home.example>');
-    expect((await s.command('DATA')).code).toBe(354);
+    const s = await RawSmtp.openData(gw.port);
     s.write('Subject: half way\r\n\r\n' + 'first half of the letter\r\n'.repeat(2000));
     await sleep(50);
 
@@ -83,12 +78,7 @@ describe('graceful shutdown', () => {
   });
 
   it('after the message in flight, the same session gets 421 for a new transaction', async () => {
-    const s = await RawSmtp.connect(gw.port);
-    await s.read();
-    await s.command('EHLO mx.school.example');
-    await s.command('MAIL FROM:<office@school.example>');
-    await s.command('RCPT TO:<parent@home.example>');
-    expect((await s.command('DATA')).code).toBe(354);
+    const s = await RawSmtp.openData(gw.port);
     s.write('Subject: one\r\n\r\nbody\r\n');
     const stopping = gw.gateway.stop();
     await sleep(50);

@@ -96,12 +96,7 @@ describe('SMTP smuggling never produces a second message downstream', () => {
 
   it('a bare CR inside a line never becomes a line break the next hop could misread', async () => {
     const before = sink.messages.length;
-    const s = await RawSmtp.connect(gw.port);
-    await s.read();
-    await s.command('EHLO mx.school.example');
-    await s.command('MAIL FROM:<office@school.example>');
-    await s.command('RCPT TO:<parent@home.example>');
-    expect((await s.command('DATA')).code).toBe(354);
+    const s = await RawSmtp.openData(gw.port);
     s.write('Subject: cr\r\n\r\nline one\r.\rstill line one\r\n.\r\n');
     expect((await s.read()).code).toBe(250);
     s.close();

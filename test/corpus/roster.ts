@@ -7,6 +7,7 @@
 //   node test/corpus/roster.ts --write    regenerate test/corpus/roster.csv
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { rng } from '../../bench/detectors/names.ts';
 
 export interface CorpusPupil {
   legalSurname: string;
@@ -54,17 +55,6 @@ export function isValidUpn(upn: string): boolean {
 const LA = '919';
 const ESTAB = '2041';
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Year groups in the 2026/27 school year: the September a cohort started Reception, and the
 // first birthday month range (1 Sep of year Y-5 to 31 Aug of Y-4) follows from it.
@@ -193,7 +183,7 @@ function makeUpn(yearOfAllocation: number, serial: number): string {
 
 /** All pupils, featured first then generated, in a stable order (by year, then surname). */
 export function corpusPupils(): CorpusPupil[] {
-  const rand = prng(20261123);
+  const rand = rng(20261123);
   const pick = <T,>(list: readonly T[]) => list[Math.floor(rand() * list.length)];
   const weighted = () => {
     const total = MAIL_DOMAINS.reduce((s, [, w]) => s + w, 0);

@@ -323,6 +323,21 @@ export class RawSmtp {
     });
   }
 
+  /**
+   * A session from the school's server up to DATA: greeted, EHLO, MAIL FROM the office, RCPT TO a
+   * parent, and DATA answered 354 (the message itself is the caller's to write).
+   */
+  static async openData(port: number): Promise<RawSmtp> {
+    const s = await RawSmtp.connect(port);
+    await s.read();
+    await s.command('EHLO mx.school.example');
+    await s.command('MAIL FROM:<office@school.example>');
+    await s.command('RCPT TO:<parent@home.example>');
+    const data = await s.command('DATA');
+    if (data.code !== 354) throw new Error(`DATA answered ${data.code} ${data.text}`);
+    return s;
+  }
+
   write(data: string | Buffer): void {
     this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }

@@ -9,6 +9,7 @@ import type { SessionUser } from './auth.ts';
 import type { ConsoleDb } from './schema.ts';
 import type { ConsoleSettings } from './settings.ts';
 import { safeguardingMinSeverity, type Schools } from './schools.ts';
+import type { AttachmentReport } from '../../inspect/types.ts';
 
 /** One school's roster as a gateway instance has it loaded. */
 export interface SchoolRosterStatus {
@@ -34,18 +35,10 @@ export interface GatewayStatus {
   [key: string]: unknown;
 }
 
-/** One attachment as the inspection saw it (src/inspect AttachmentReport, the parts we show). */
-export interface AttachmentFacts {
-  where: string;
-  filename: string;
-  size: number;
-  declaredType: string;
-  realType: string;
-  format?: string;
-  encryption: 'encrypted' | 'not-encrypted' | 'partly-encrypted' | 'unknown';
-  encryptionDetail?: string;
+/** One attachment as the inspection saw it: the parts of src/inspect's AttachmentReport we show. */
+export type AttachmentFacts = Pick<AttachmentReport, 'where' | 'filename' | 'size' | 'declaredType' | 'realType' | 'format' | 'encryption' | 'encryptionDetail'> & {
   entries?: AttachmentFacts[];
-}
+};
 
 export interface ConsoleDeps {
   logger?: Logger;
