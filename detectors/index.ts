@@ -21,6 +21,7 @@ import { specialDisadvantage } from './special-disadvantage.ts';
 import { specialEthnicity } from './special-ethnicity.ts';
 import { specialReligion } from './special-religion.ts';
 import { specialIdentity } from './special-identity.ts';
+import { behaviourAndAttendance } from './behaviour-and-attendance.ts';
 
 export type { Detector, PatternDetector, RosterDetector } from './types.ts';
 
@@ -44,6 +45,7 @@ export const DETECTORS: readonly Detector[] = [
   specialEthnicity,
   specialReligion,
   specialIdentity,
+  behaviourAndAttendance,
 ];
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

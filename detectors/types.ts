@@ -9,7 +9,9 @@ export type DetectionCategory =
   | 'special-category'
   | 'password'
   | 'contact'
-  | 'financial';
+  | 'financial'
+  /** Behaviour and attendance records: not special-category, but one family's business only. */
+  | 'pupil-record';
 
 export type Strength = 'strong' | 'weak';
 
@@ -59,6 +61,8 @@ export interface PatternDetector {
   /** What it finds, for a business manager. */
   description: string;
   category: DetectionCategory;
+  /** The kind of data in a few plain words, for explanations ("special educational needs"). */
+  topic?: string;
   /**
    * RE2 patterns (never JavaScript RegExp), compiled once. A named group `value` (which must end
    * the pattern) narrows the reported span to that part of the match.

@@ -59,6 +59,8 @@ export interface VocabularyInput {
   description: string;
   /** What the category is, for the reason: "special educational needs". */
   topic: string;
+  /** Default 'special-category'. */
+  category?: 'special-category' | 'pupil-record';
   terms: string[];
   acronyms?: string[];
   window?: number;
@@ -74,7 +76,8 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
     kind: 'pattern',
     id: v.id,
     description: v.description,
-    category: 'special-category',
+    category: v.category ?? 'special-category',
+    topic: v.topic,
     patterns: [parts.join('|')],
     caseSensitive: true,
     wordBounded: true,

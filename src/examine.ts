@@ -2,7 +2,8 @@
 // decide (the school's rules). The relay and `hallmonitor check` both run exactly this.
 import type { Logger } from 'pino';
 import { ConfigError, configDir, type Config } from './config/index.ts';
-import { compileDetectors, loadWebmailDomains, type DetectorSet, type Detection } from './detect/index.ts';
+import { compileDetectors, type DetectorSet, type Detection } from './detect/index.ts';
+import { loadWebmailDomains } from './decide/recipients.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
 import { decide, flatten, type Policy } from './decide/index.ts';
@@ -123,12 +124,17 @@ async function asConfig<T>(key: string, load: () => Promise<T>): Promise<T> {
 
 /** Replaces what the detectors find in `text` with its redacted evidence, right to left. */
 export function redactText(set: DetectorSet, text: string): string {
-  const found = set.scan(text, 'note')
-    .filter((d) => d.pupilIds?.length || (d.category && d.category !== 'special-category' && d.category !== 'password'))
-    .sort((a, b) => b.start - a.start);
+  const spans: Array<{ start: number; end: number; evidence: string }> = [];
+  for (const d of set.scan(text, 'note')) {
+    if (!(d.pupilIds?.length || (d.category && d.category !== 'special-category' && d.category !== 'password' && d.category !== 'pupil-record'))) continue;
+    // A forename or surname alone is found once with every place it occurs: each is replaced.
+    const at = d.mentions ?? [d.start, d.end];
+    for (let k = 0; k < at.length; k += 2) spans.push({ start: at[k], end: at[k + 1], evidence: d.evidence });
+  }
+  spans.sort((a, b) => b.start - a.start);
   let out = text;
   let limit = Infinity;
-  for (const d of found) {
+  for (const d of spans) {
     if (d.end > limit) continue; // overlapping: the later-starting one is already replaced
     out = out.slice(0, d.start) + d.evidence + out.slice(d.end);
     limit = d.start;

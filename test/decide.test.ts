@@ -92,7 +92,9 @@ describe('decide', () => {
     const v = decide({ ...facts, envelope: envelope(['bookings@coaches.example']) }, policy());
     expect(v.action).toBe('quarantine');
     expect(v.rules).toEqual(['unencrypted-sensitive-attachment']);
-    expect(v.findings[0].reason).toMatch(/score 5, threshold 5: 6 pupils named \(a class list\)/);
+    // Plain English for the business manager; the score stays in the finding for --json and logs.
+    expect(v.findings[0].reason).toBe('class.csv is not encrypted and holds personal data: a list of 6 pupils.');
+    expect(v.findings[0].score).toBe(5);
     expect(decide({ ...facts, envelope: envelope(['office@oakfield.sch.uk']) }, policy()).action).toBe('deliver');
     const locked = { ...facts, inspection: inspection({ attachments: [attachment(where, { encryption: 'encrypted' })] }) };
     expect(decide({ ...locked, envelope: envelope(['bookings@coaches.example']) }, policy()).action).toBe('deliver');
@@ -108,7 +110,8 @@ describe('decide', () => {
     expect(decide({ ...base, detections: [pupil(where)] }, policy()).action).toBe('deliver');
     const v = decide({ ...base, detections: [pupil(where), det(where, 'special-category', 'send-vocabulary'), det(where, 'date-of-birth')] }, policy());
     expect(v.rules).toContain('unencrypted-sensitive-attachment');
-    expect(v.findings[0].reason).toMatch(/1 pupil named \+1, 1 special-category mention\(s\) near a pupil \+3, 1 date\(s\) of birth \+2/);
+    expect(v.findings[0].reason).toMatch(/^ehcp\.docx is not encrypted and holds personal data: a pupil's name, special-category information \(.*\) and a date of birth\.$/);
+    expect(v.findings[0].reason).not.toMatch(/score|threshold|\+\d/);
   });
 
   it('password beside the encrypted file', () => {

@@ -1,7 +1,8 @@
 // DetectorSet.scan as the policy sees it: spans, redacted evidence, special-category proximity,
 // the password span, offsets in strings with accents, webmail domains.
 import { describe, it, expect } from 'vitest';
-import { compileDetectors, loadWebmailDomains, isWebmailAddress, redactName } from '../src/detect/index.ts';
+import { compileDetectors, redactName } from '../src/detect/index.ts';
+import { loadWebmailDomains, isWebmailAddress } from '../src/decide/recipients.ts';
 import { makeRoster } from '../src/roster/index.ts';
 import type { Pupil } from '../src/roster/types.ts';
 

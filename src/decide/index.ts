@@ -1,16 +1,25 @@
 // Decide: from what was found in a message to one decision the school can defend.
-// Pure: facts in, verdict out. Every rule that fires is kept with its reasons in plain English;
-// the action is the strictest among them (block > quarantine > deliver).
-import RE2 from 're2';
+// Pure: facts in, verdict out. The facts are first read into one model of the message
+// (./model.ts: who the personal data is about, how sensitive it is; ./recipients.ts: who receives
+// it and whether they are entitled to it; whether it is protected), and every rule reads that
+// model. Every rule that fires is kept with its reasons in plain English; the action is the
+// strictest among them (block > quarantine > deliver).
 import type { Detection } from '../detect/index.ts';
+import { DETECTORS } from '../../detectors/index.ts';
 import type { AttachmentReport, Inspection } from '../inspect/index.ts';
+import { foldWords } from '../roster/fold.ts';
 import type { Roster } from '../roster/index.ts';
 import type { Envelope, Finding, Verdict } from '../types.ts';
-import { domainIn, domainOf, type Policy } from './policy.ts';
+import { forwardingSigns, resemblesSender } from './forwarding.ts';
+import { modelText, textsOf, type FieldKind, type Mention, type TextKind, type TextModel, type Tied } from './model.ts';
+import { domainOf, type Policy } from './policy.ts';
+import { classifyRecipient, entitled, redactAddress, whyNotEntitled, type Recipient } from './recipients.ts';
 import { compareActions, strictest, type RuleId } from './rules.ts';
 
 export { loadPolicy, type Policy } from './policy.ts';
 export { RULES, RULE_IDS, type RuleId } from './rules.ts';
+export { redactAddress, isWebmailAddress, loadWebmailDomains } from './recipients.ts';
+export { resemblesSender } from './forwarding.ts';
 
 export interface Facts {
   envelope: Envelope;
@@ -48,15 +57,20 @@ export function decide(facts: Facts, policy: Policy): Verdict {
   return verdict;
 }
 
-/** Lookups shared by the checks, computed once per message. */
+/** The model of the message, computed once and read by every check. */
 class Context {
   readonly facts: Facts;
   readonly policy: Policy;
   readonly byWhere = new Map<string, Detection[]>();
   readonly attachments: AttachmentReport[];
+  /** Every envelope recipient, classified. */
+  readonly recipients: Recipient[];
   readonly outside: string[];
   readonly outsideIncludingPartners: string[];
+  /** The whole message is encrypted (S/MIME, PGP). */
   readonly protectedMessage: boolean;
+  readonly #texts = new Map<string, { kind: TextKind; text?: string }>();
+  readonly #models = new Map<string, TextModel>();
 
   constructor(facts: Facts, policy: Policy) {
     this.facts = facts;
@@ -68,21 +82,41 @@ class Context {
     }
     this.attachments = flatten(facts.inspection.attachments);
     const own = policy.schoolDomains.length ? policy.schoolDomains : [domainOf(facts.envelope.mailFrom)].filter(Boolean);
-    const rcpts = facts.envelope.rcptTo.map((r) => r.address);
-    this.outsideIncludingPartners = rcpts.filter((a) => !domainIn(domainOf(a), own));
-    this.outside = this.outsideIncludingPartners.filter((a) => !domainIn(domainOf(a), policy.partnerDomains));
+    this.recipients = facts.envelope.rcptTo.map((r) => classifyRecipient(r.address, { own, partners: policy.partnerDomains, webmailDomains: facts.webmailDomains, roster: facts.roster }));
+    this.outsideIncludingPartners = this.recipients.filter((r) => r.kind !== 'internal').map((r) => r.address);
+    this.outside = this.recipients.filter((r) => r.kind !== 'internal' && r.kind !== 'partner').map((r) => r.address);
     this.protectedMessage = !!facts.inspection.messageEncryption;
+    for (const t of textsOf(facts.inspection)) this.#texts.set(t.where, { kind: t.kind, text: t.text });
+    for (const a of this.attachments) if (a.filename) this.#texts.set(`filename:${a.where}`, { kind: 'file-name' });
   }
 
   at(where: string): Detection[] {
     return this.byWhere.get(where) ?? [];
   }
-  /** Detections in the subject and the message's own text bodies (not attachments). */
-  inMessageText(): Detection[] {
-    const out = [...this.at('subject')];
-    for (const t of this.facts.inspection.texts) if (t.kind === 'body') out.push(...this.at(t.where));
-    return out;
+
+  /** The model of one text (subject, body, attachment, file name), built on first use. */
+  model(where: string): TextModel {
+    let m = this.#models.get(where);
+    if (!m) {
+      const t = this.#texts.get(where);
+      const kind: TextKind = t?.kind ?? (where === 'subject' ? 'subject' : where.startsWith('filename:') ? 'file-name' : where.startsWith('attachment:') ? 'attachment' : 'body');
+      m = modelText(where, kind, t?.text, this.at(where), this.facts.roster, { listMinPupils: Number(this.policy.rules['personal-data-in-body'].list_min_pupils) });
+      this.#models.set(where, m);
+    }
+    return m;
   }
+
+  /** Models of every text that has detections, in message order. */
+  models(): TextModel[] {
+    const wheres = new Set<string>([...this.#texts.keys(), ...this.byWhere.keys()]);
+    return [...wheres].filter((w) => this.byWhere.has(w)).map((w) => this.model(w));
+  }
+
+  /** Models of the message's own text: its subject and bodies (not attachments). */
+  messageText(): TextModel[] {
+    return this.models().filter((m) => m.kind === 'subject' || m.kind === 'body');
+  }
+
   all(): Detection[] {
     return this.facts.detections;
   }
@@ -91,12 +125,48 @@ class Context {
 type Check = (ctx: Context) => Omit<Fired, 'severity'> & { severity?: number } | undefined;
 
 const isPupil = (d: Detection) => d.strength === 'strong' && !!d.pupilIds?.length;
-const isIdentifier = (d: Detection) => d.category === 'identifier' && d.validated !== false;
-const isSensitive = (d: Detection) => d.category === 'special-category' || isIdentifier(d) || d.category === 'date-of-birth';
 
 function finding(d: Detection, reason?: string): Finding {
   return { detector: d.detector, where: d.where, evidence: d.evidence, reason: reason ?? d.reason, span: [d.start, d.end], score: d.score };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Words for people: what kind of data, about whom.
+
+const TOPICS = new Map<string, string>();
+for (const d of DETECTORS) if (d.kind === 'pattern' && d.topic) TOPICS.set(d.id, d.topic);
+
+/** "special educational needs or disability and a health or medical condition" */
+function kindsOf(tied: Tied[]): string {
+  return listWords([...new Set(tied.map((t) => TOPICS.get(t.detection.detector) ?? 'special-category information'))]);
+}
+
+/** The words found, as written (vocabulary, not personal data): "SEN, asthma, EHCP". */
+function termsOf(tied: Tied[], max = 5): string {
+  const seen = new Set<string>();
+  for (const t of tied) {
+    seen.add(t.detection.evidence);
+    if (seen.size >= max) break;
+  }
+  return [...seen].join(', ');
+}
+
+function listWords(words: string[]): string {
+  if (words.length <= 1) return words[0] ?? '';
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Whom a mention is about, redacted: "O***** W*****", or "a person identified by a UPN". */
+function whom(m: Mention, named: Map<string, string>): string {
+  if (m.how === 'full-name') return m.evidence;
+  if (m.how === 'forename') return named.get(m.pupilIds[0]) ?? m.evidence;
+  return m.pupilIds.length ? 'a pupil identified by their UPN' : `a person identified by ${m.how === 'date-of-birth' ? 'a date of birth' : 'an identifier'}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
 
 const pupilNameIn = (rule: 'pupil-name-in-subject' | 'pupil-name-in-attachment-name', wheres: (ctx: Context) => string[], what: string): Check => (ctx) => {
   const internalToo = ctx.policy.rules[rule].internal_too === true;
@@ -111,7 +181,10 @@ const pupilNameIn = (rule: 'pupil-name-in-subject' | 'pupil-name-in-attachment-n
 const checkSubject = pupilNameIn('pupil-name-in-subject', () => ['subject'], 'the subject line');
 const checkFileNames = pupilNameIn('pupil-name-in-attachment-name', (ctx) => ctx.attachments.map((a) => `filename:${a.where}`), 'an attachment’s file name');
 
-/** Scored, not a keyword: names in a list, special-category terms, identifiers, dates of birth. */
+/**
+ * Scored, not a keyword: pupils named in full, special-category data tied to a named pupil or an
+ * identified person, identifiers, dates of birth. A forename alone never scores.
+ */
 const checkUnencryptedAttachment: Check = (ctx) => {
   const settings = ctx.policy.rules['unencrypted-sensitive-attachment'];
   const recipients = settings.trusted_partners_exempt ? ctx.outside : ctx.outsideIncludingPartners;
@@ -121,39 +194,64 @@ const checkUnencryptedAttachment: Check = (ctx) => {
   const findings: Finding[] = [];
   for (const a of ctx.attachments) {
     if (a.encryption === 'encrypted' || a.entries?.length) continue;
-    const found = ctx.at(a.where);
-    if (!found.length) continue;
-    const pupils = new Set(found.filter(isPupil).flatMap((d) => d.pupilIds ?? []));
-    const special = found.filter((d) => d.category === 'special-category');
-    const ids = found.filter(isIdentifier);
-    const dobs = found.filter((d) => d.category === 'date-of-birth');
-    const contacts = found.filter((d) => d.category === 'contact');
-    const parts: string[] = [];
+    if (!ctx.at(a.where).length) continue;
+    const m = ctx.model(a.where);
+    const pupils = m.named.size;
+    const listed = m.listed.size;
+    const contacts = m.contacts;
     let score = 0;
-    if (pupils.size >= classList) {
+    const what: string[] = [];
+    const isList = pupils >= classList || listed >= classList;
+    if (isList) {
       score += threshold;
-      parts.push(`${pupils.size} pupils named (a class list) +${threshold}`);
-    } else if (pupils.size) {
-      score += pupils.size;
-      parts.push(`${pupils.size} pupil${pupils.size > 1 ? 's' : ''} named +${pupils.size}`);
+      what.push(`a list of ${plural(Math.max(pupils, listed), 'pupil')}`);
+    } else if (pupils) {
+      score += pupils;
+      what.push(pupils === 1 ? "a pupil's name" : `the names of ${pupils} pupils`);
     }
-    const add = (list: Detection[], each: number, label: string) => {
-      if (!list.length) return;
-      const s = Math.min(list.length * each, threshold * 2);
+    const add = (n: number, each: number) => {
+      const s = Math.min(n * each, threshold * 2);
       score += s;
-      parts.push(`${list.length} ${label} +${s}`);
+      return s;
     };
-    add(special, 3, 'special-category mention(s) near a pupil');
-    add(ids, 3, 'validated identifier(s)');
-    add(dobs, 2, 'date(s) of birth');
-    if (pupils.size) add(contacts, 1, 'contact detail(s)');
+    if (m.special.length) {
+      add(m.special.length, 3);
+      what.push(`${kindsOf(m.special)} (${termsOf(m.special)})`);
+    }
+    if (m.identifiers.length) {
+      add(m.identifiers.length, 3);
+      what.push(identifierWords(m.identifiers));
+    }
+    if (m.datesOfBirth.length) {
+      add(m.datesOfBirth.length, 2);
+      what.push(m.datesOfBirth.length === 1 ? 'a date of birth' : 'dates of birth');
+    }
+    if (pupils && contacts.length) {
+      add(contacts.length, 1);
+      what.push('contact details');
+    }
     if (score < threshold) continue;
-    const reason = `${a.filename || 'An attachment'} is not encrypted and holds personal data (score ${score}, threshold ${threshold}: ${parts.join(', ')}).`;
-    findings.push({ detector: 'attachment-sensitivity', where: a.where, evidence: summarise(found), reason, score });
-    findings.push(...[...special, ...ids, ...dobs].slice(0, 5).map((d) => finding(d)));
+    const name = a.filename || 'An attachment';
+    const reason = `${name} is not encrypted and holds personal data: ${listWords(what)}.`;
+    findings.push({ detector: 'attachment-sensitivity', where: a.where, evidence: summarise(m), reason, score });
+    findings.push(...[...m.special.map((t) => t.detection), ...m.identifiers, ...m.datesOfBirth].slice(0, 5).map((d) => finding(d)));
   }
   return { rule: 'unencrypted-sensitive-attachment', findings };
 };
+
+const IDENTIFIER_WORDS: Record<string, [one: string, many: string]> = {
+  'uk-upn': ['a UPN', 'UPNs'],
+  'uk-uln': ['a ULN', 'ULNs'],
+  'uk-nhs-number': ['an NHS number', 'NHS numbers'],
+  'uk-ni-number': ['a National Insurance number', 'National Insurance numbers'],
+};
+
+/** "UPNs and NHS numbers", "a UPN". */
+function identifierWords(ids: Detection[]): string {
+  const words = (d: Detection) => IDENTIFIER_WORDS[d.detector] ?? ['an identifier', 'identifiers'];
+  if (ids.length === 1) return words(ids[0])[0];
+  return listWords([...new Set(ids.map((d) => words(d)[1]))]);
+}
 
 const checkPasswordWithFile: Check = (ctx) => {
   const locked = ctx.attachments.filter((a) => a.encryption === 'encrypted' || a.encryption === 'partly-encrypted');
@@ -164,49 +262,37 @@ const checkPasswordWithFile: Check = (ctx) => {
   const names = locked.map((a) => a.filename).filter(Boolean).slice(0, 3).join(', ');
   return {
     rule: 'password-in-same-email',
-    findings: passwords.map((d) => finding(d, `The email gives a password (${d.evidence}) beside the encrypted attachment${names ? ` ${names}` : ''}.`)),
+    findings: passwords.map((d) => finding(d, `The email gives a password (${d.evidence}) ${d.where === 'subject' ? 'in its subject line ' : ''}beside the encrypted attachment${names ? ` ${names}` : ''}.`)),
   };
 };
 
-// Subject prefixes for forwarding in the languages staff's mail clients use.
-const FORWARD_SUBJECT = new RE2('^\\s*(?:(?:re|aw|sv)\\s*:\\s*)*(?:fw|fwd|wg|tr|rv|doorst|vs|fs|enc)\\s*:', 'i');
-const FORWARD_BODY = new RE2('(?:-{3,}\\s*(?:Forwarded message|Original Message|Weitergeleitete Nachricht|Message transféré|Mensaje reenviado|Doorgestuurd bericht)\\s*-{3,}|Begin forwarded message:)', 'i');
-const AUTO_FORWARD_HEADERS = ['resent-from', 'resent-to', 'resent-sender', 'resent-date', 'x-forwarded-to', 'x-forwarded-for', 'x-ms-exchange-inbox-rules-loop'];
-
 const checkForward: Check = (ctx) => {
-  const { inspection, roster, webmailDomains, envelope } = ctx.facts;
-  const personal = envelope.rcptTo.map((r) => r.address).filter((a) => webmailDomains.has(domainOf(a)));
+  const { inspection, envelope } = ctx.facts;
+  // Personal webmail addresses (subdomains too) that are not a parent on the roster.
+  const personal = ctx.recipients.filter((r) => r.kind === 'webmail');
   if (!personal.length) return undefined;
-  const signals: string[] = [];
-  if (FORWARD_SUBJECT.test(inspection.subject)) signals.push('the subject starts with a forwarding prefix');
-  if (inspection.texts.some((t) => t.kind === 'body' && FORWARD_BODY.test(t.text))) signals.push('the body quotes a forwarded message');
-  if (ctx.attachments.some((a) => a.isMessage)) signals.push('an original email is attached');
-  const headerKeys = new Set(inspection.headers.map((h) => h.key));
-  const autoHeader = AUTO_FORWARD_HEADERS.find((k) => headerKeys.has(k));
-  if (autoHeader) signals.push(`the mail server marked it as forwarded (${autoHeader})`);
-  if (inspection.headers.some((h) => h.key === 'auto-submitted' && h.value.slice(0, 100).toLowerCase().includes('auto-forwarded'))) signals.push('the mail server marked it as auto-forwarded');
-  if (!signals.length) return undefined;
+  const signs = forwardingSigns(inspection, ctx.attachments, ctx.recipients.map((r) => r.address));
+  if (!signs.length) return undefined;
   const findings: Finding[] = [];
   let severity: number | undefined;
   const base = ctx.policy.rules['forward-to-personal-domain'].severity;
-  for (const address of personal) {
-    if (roster && roster.pupilsByContact(address).length) continue; // a parent on the roster
-    const own = resemblesSender(address, envelope.mailFrom, inspection.from?.name ?? '');
+  for (const r of personal) {
+    const own = resemblesSender(r.address, envelope.mailFrom, inspection.from?.name ?? '');
     if (own) severity = Math.min(5, base + 1);
     findings.push({
       detector: 'forwarding',
       where: 'envelope',
-      evidence: redactAddress(address),
-      reason: `School email forwarded to a personal ${domainOf(address)} address${own ? ' that looks like the sender’s own account' : ''} (${signals.join('; ')}).`,
+      evidence: redactAddress(r.address),
+      reason: `School email forwarded to a personal ${domainOf(r.address)} address${own ? ' that looks like the sender’s own account' : ''} (${signs.join('; ')}).`,
     });
   }
   return { rule: 'forward-to-personal-domain', findings, severity };
 };
 
 const checkIdentifiers: Check = (ctx) => {
-  if (ctx.outside.length === 0 && ctx.outsideIncludingPartners.length === 0) return undefined;
+  if (ctx.outsideIncludingPartners.length === 0) return undefined;
   if (ctx.protectedMessage) return undefined;
-  const ids = ctx.inMessageText().filter(isIdentifier);
+  const ids = ctx.messageText().flatMap((m) => m.identifiers);
   if (ids.length < Number(ctx.policy.rules['uk-identifier-in-message'].min_identifiers)) return undefined;
   // Only the findings a rule keeps are written out (a class list pasted into a message has hundreds).
   return { rule: 'uk-identifier-in-message', findings: ids.slice(0, MAX_FINDINGS_PER_RULE).map((d) => finding(d)) };
@@ -227,28 +313,229 @@ const checkUninspectable: Check = (ctx) => {
   return { rule: 'uninspectable-attachment', findings };
 };
 
-const checkMisdirected: Check = (ctx) => {
-  const roster = ctx.facts.roster;
-  if (!roster) return undefined;
-  const mentioned = new Map<string, Detection>();
-  for (const d of ctx.all()) if (isPupil(d)) for (const id of d.pupilIds ?? []) if (!mentioned.has(id)) mentioned.set(id, d);
-  if (!mentioned.size) return undefined;
-  const hasPersonalData = ctx.all().some(isSensitive) || ctx.at('subject').some(isPupil) || ctx.attachments.some((a) => ctx.at(a.where).some(isPupil));
-  if (!hasPersonalData) return undefined;
+/** What the message's own text says about each pupil: special-category data and lists. */
+interface BodyData {
+  /** Pupil id → the tied special-category terms and the text they are in. */
+  special: Map<string, { tied: Tied[]; model: TextModel; mention: Mention }>;
+  /** Special-category data tied to an identified person not on the roster. */
+  unnamed: Array<{ tied: Tied; model: TextModel }>;
+  /** The largest list of pupils with personal fields in one text. */
+  list?: { model: TextModel; kinds: Set<FieldKind> };
+}
+
+function bodyData(ctx: Context): BodyData {
+  const out: BodyData = { special: new Map(), unnamed: [] };
+  for (const m of ctx.messageText()) {
+    for (const t of m.special) {
+      if (!t.about.pupilIds.length) {
+        out.unnamed.push({ tied: t, model: m });
+        continue;
+      }
+      for (const id of t.about.pupilIds) {
+        const entry = out.special.get(id) ?? { tied: [], model: m, mention: t.about };
+        entry.tied.push(t);
+        out.special.set(id, entry);
+      }
+    }
+    if (m.listed.size && (!out.list || m.listed.size > out.list.model.listed.size)) {
+      const kinds = new Set<FieldKind>();
+      for (const k of m.listed.values()) for (const x of k) kinds.add(x);
+      out.list = { model: m, kinds };
+    }
+  }
+  return out;
+}
+
+/**
+ * Special-category data about a named pupil, or a list of pupils with personal fields, in the
+ * message's own text, to a recipient not entitled to it: not internal, not a partner, and not a
+ * parent or carer of the pupils concerned. Parents of other pupils are left to
+ * misdirected-pupil-data, which says exactly that.
+ */
+const checkBodyPersonalData: Check = (ctx) => {
+  if (ctx.protectedMessage) return undefined;
+  const candidates = ctx.recipients.filter((r) => r.kind === 'webmail' || r.kind === 'outside');
+  if (!candidates.length) return undefined;
+  const data = bodyData(ctx);
+  if (!data.special.size && !data.unnamed.length && !data.list) return undefined;
   const findings: Finding[] = [];
-  for (const r of ctx.facts.envelope.rcptTo) {
-    const children = roster.pupilsByContact(r.address);
-    if (!children.length) continue;
-    const own = new Set(children.map((p) => p.id));
-    for (const [id, d] of mentioned) {
-      if (own.has(id)) continue;
+  for (const r of candidates) {
+    const to = redactAddress(r.address);
+    if (data.list) {
+      const { model, kinds } = data.list;
+      const n = model.listed.size;
       findings.push({
-        ...finding(d),
-        reason: `Personal data about ${d.evidence} is addressed to ${redactAddress(r.address)}, who the roster lists as a parent contact of other pupils only.`,
+        detector: 'personal-data-model',
+        where: model.where,
+        evidence: `${plural(n, 'pupil')} listed`,
+        reason: `The email's ${model.kind === 'subject' ? 'subject' : 'text'} lists ${plural(n, 'pupil')} with their ${listWords([...kinds].map(fieldWords))}, and it is addressed to ${to}: ${whyNotEntitled(r)}.`,
+      });
+    }
+    for (const [id, { tied, model, mention }] of data.special) {
+      if (entitled(r, [id])) continue;
+      const who = whom(mention, model.named);
+      findings.push({
+        ...finding(tied[0].detection),
+        evidence: who,
+        reason: `The email's text gives ${kindsOf(tied)} (${termsOf(tied)}) about ${who}, and it is addressed to ${to}: ${whyNotEntitled(r)}.`,
+      });
+    }
+    for (const { tied, model } of data.unnamed.slice(0, 3)) {
+      findings.push({
+        ...finding(tied.detection),
+        evidence: tied.about.evidence,
+        reason: `The email's text gives ${kindsOf([tied])} (${termsOf([tied])}) about ${whom(tied.about, model.named)} (${tied.about.evidence}), and it is addressed to ${to}: ${whyNotEntitled(r)}.`,
       });
     }
   }
+  return { rule: 'personal-data-in-body', findings };
+};
+
+function fieldWords(k: FieldKind): string {
+  return k === 'date of birth' ? 'dates of birth' : k === 'identifier' ? 'identifiers' : k === 'special-category' ? 'special-category details (health, SEN and the like)' : k;
+}
+
+/** Pupils the message carries personal data about, with what that data is and where. */
+function personalDataAbout(ctx: Context): Map<string, { evidence: string; what: string }> {
+  const about = new Map<string, { evidence: string; what: string }>();
+  const note = (ids: readonly string[], evidence: string, what: string) => {
+    for (const id of ids) if (!about.has(id)) about.set(id, { evidence, what });
+  };
+  for (const m of ctx.models()) {
+    if (m.kind === 'subject' || m.kind === 'file-name') {
+      for (const [id, ev] of m.named) note([id], ev, m.kind === 'subject' ? 'their name in the subject line' : 'their name on an attached file');
+      continue;
+    }
+    if (m.kind === 'attachment') {
+      // A document naming a pupil (a report, a plan, a list) is about that pupil.
+      for (const [id, ev] of m.named) note([id], ev, 'an attachment about them');
+      continue;
+    }
+    for (const t of m.special) note(t.about.pupilIds, whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'special-category information');
+    for (const t of m.records) note(t.about.pupilIds, whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'behaviour or attendance records');
+    for (const t of m.personal) note(t.about.pupilIds, whom(t.about, m.named), t.detection.category === 'date-of-birth' ? 'their date of birth' : 'an identifier');
+    for (const id of m.listed.keys()) note([id], m.named.get(id) ?? '', 'a list of pupils with personal details');
+  }
+  return about;
+}
+
+const checkMisdirected: Check = (ctx) => {
+  const roster = ctx.facts.roster;
+  if (!roster) return undefined;
+  const contacts = ctx.recipients.filter((r) => r.pupils.size && r.kind !== 'internal' && r.kind !== 'partner');
+  if (!contacts.length) return undefined;
+  const about = personalDataAbout(ctx);
+  const findings: Finding[] = [];
+  for (const r of contacts) {
+    for (const [id, { evidence, what }] of about) {
+      if (r.pupils.has(id)) continue;
+      findings.push({
+        detector: 'personal-data-model',
+        where: 'message',
+        evidence,
+        reason: `Personal data about ${evidence} (${what}) is addressed to ${redactAddress(r.address)}: ${whyNotEntitled({ ...r, kind: 'roster-contact' })}.`,
+      });
+    }
+    if (!findings.length) findings.push(...wrongFamilyGreeting(ctx, roster, r));
+  }
   return { rule: 'misdirected-pupil-data', findings };
+};
+
+const GREETINGS = new Set(['dear', 'hi', 'hello', 'morning', 'afternoon', 'evening']);
+const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr']);
+
+/**
+ * "Dear Mrs Wright, … Oliver …" sent to the contact of another pupil: the greeting names the
+ * family of a pupil named in the letter (in full, or by the forename that, with the greeting's
+ * surname, is that pupil's name) who is not the recipient's child.
+ */
+function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Finding[] {
+  const bodies = ctx.facts.inspection.texts.filter((t) => t.kind === 'body');
+  for (const body of bodies) {
+    const surname = greetingSurname(body.text);
+    if (!surname) continue;
+    const own = [...r.pupils].map((id) => roster.pupilById(id));
+    if (own.some((p) => p && surnameKeys(p).includes(surname))) continue;
+    const m = ctx.model(body.where);
+    const weakWords = new Set<string>();
+    for (const d of m.detections) {
+      if (d.detector !== 'pupil-name' || d.strength !== 'weak') continue;
+      const spans = d.mentions ?? [d.start, d.end];
+      for (let k = 0; k < spans.length; k += 2) for (const w of foldWords(body.text.slice(spans[k], spans[k + 1]))) weakWords.add(w);
+    }
+    for (const p of roster.pupils) {
+      if (r.pupils.has(p.id) || !surnameKeys(p).includes(surname)) continue;
+      const named = m.named.has(p.id) || forenameKeysOf(p).some((f) => weakWords.has(f));
+      if (!named) continue;
+      const family = `${surname[0].toUpperCase()}${'*'.repeat(Math.max(0, surname.length - 1))}`;
+      return [{
+        detector: 'personal-data-model',
+        where: body.where,
+        evidence: `the ${family} family`,
+        reason: `The letter greets the ${family} family and writes about their child, but it is addressed to ${redactAddress(r.address)}: the roster lists this address as a contact of another pupil only.`,
+      }];
+    }
+  }
+  return [];
+}
+
+const surnameKeys = (p: { legalSurname?: string; preferredSurname?: string }) =>
+  [p.legalSurname, p.preferredSurname].filter((s): s is string => !!s).map((s) => foldWords(s).join(' '));
+const forenameKeysOf = (p: { legalForename?: string; preferredForename?: string }) =>
+  [p.legalForename, p.preferredForename].filter((s): s is string => !!s).map((s) => foldWords(s).join(' '));
+
+/** The surname in a letter's greeting ("Dear Mrs Wright," → "wright"), folded; '' when none. */
+export function greetingSurname(text: string): string {
+  // The greeting is the first line with words, within the first few lines.
+  let pos = 0;
+  for (let line = 0; line < 6 && pos < text.length; line++) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const words = foldWords(text.slice(pos, Math.min(end, pos + 200)));
+    pos = end + 1;
+    if (!words.length) continue;
+    if (!GREETINGS.has(words[0]) && !(words[0] === 'good' && GREETINGS.has(words[1] ?? ''))) return '';
+    // Dear Mrs Wright / Dear Mr and Mrs Wright / Good morning Mrs Wright: the word after the last title.
+    let t = -1;
+    for (let i = 0; i < words.length && i < 8; i++) if (TITLES.has(words[i])) t = i;
+    if (t < 0 || t + 1 >= words.length) return '';
+    // Stop at the greeting's end: the surname is one word after the title (two for Smith-Jones is folded to two words).
+    return words[t + 1];
+  }
+  return '';
+}
+
+/**
+ * To and Cc (not Bcc) show several parents' or personal addresses to each other: at least
+ * `min_recipients` roster contacts or personal webmail addresses outside the school.
+ */
+const checkRecipientsExposed: Check = (ctx) => {
+  if (!ctx.outside.length) return undefined;
+  const min = Number(ctx.policy.rules['recipients-exposed'].min_recipients);
+  const { inspection, roster, webmailDomains } = ctx.facts;
+  const own = ctx.policy.schoolDomains.length ? ctx.policy.schoolDomains : [domainOf(ctx.facts.envelope.mailFrom)].filter(Boolean);
+  const seen = new Set<string>();
+  const exposed: string[] = [];
+  for (const a of [...inspection.to, ...inspection.cc]) {
+    const address = a.address.toLowerCase();
+    if (!address || seen.has(address)) continue;
+    seen.add(address);
+    const r = classifyRecipient(address, { own, partners: ctx.policy.partnerDomains, webmailDomains, roster });
+    if (r.kind === 'internal' || r.kind === 'partner') continue;
+    if (r.pupils.size || r.webmail) exposed.push(address);
+  }
+  if (exposed.length < min) return undefined;
+  const parents = exposed.filter((a) => roster?.pupilsByContact(a).length).length;
+  const who = parents === exposed.length ? `${exposed.length} parents' and carers' email addresses` : parents ? `${exposed.length} parents' and personal email addresses` : `${exposed.length} personal email addresses`;
+  return {
+    rule: 'recipients-exposed',
+    findings: [{
+      detector: 'recipients',
+      where: 'headers',
+      evidence: exposed.slice(0, 3).map(redactAddress).join(', ') + (exposed.length > 3 ? ', …' : ''),
+      reason: `The To and Cc lines show ${who} to everyone who receives it. Send it with the addresses in Bcc, or through the school's messaging system.`,
+    }],
+  };
 };
 
 const CHECKS: Check[] = [
@@ -258,6 +545,8 @@ const CHECKS: Check[] = [
   checkPasswordWithFile,
   checkForward,
   checkIdentifiers,
+  checkBodyPersonalData,
+  checkRecipientsExposed,
   checkUninspectable,
   checkMisdirected,
 ];
@@ -274,53 +563,13 @@ export function flatten(list: AttachmentReport[]): AttachmentReport[] {
   return out;
 }
 
-function summarise(found: Detection[]): string {
-  const counts = new Map<string, number>();
-  for (const d of found) counts.set(d.detector, (counts.get(d.detector) ?? 0) + 1);
-  return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
+/** Counts of what was found, in words (for the evidence column): "12 pupils named, 3 dates of birth". */
+function summarise(m: TextModel): string {
+  const parts: string[] = [];
+  if (m.named.size) parts.push(`${plural(m.named.size, 'pupil')} named`);
+  if (m.special.length) parts.push(`${plural(m.special.length, 'special-category mention')}`);
+  if (m.identifiers.length) parts.push(`${plural(m.identifiers.length, 'identifier')}`);
+  if (m.datesOfBirth.length) parts.push(`${plural(m.datesOfBirth.length, 'date of birth', 'dates of birth')}`);
+  return parts.join(', ');
 }
 
-/** `jane.smith@gmail.com` → `j***@gmail.com`: enough for the business manager to recognise it. */
-export function redactAddress(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at <= 0) return '***';
-  return `${address[0]}***${address.slice(at)}`;
-}
-
-/** Does a personal address look like the sender's own (jane.smith@school → janesmith84@gmail)? */
-export function resemblesSender(personal: string, sender: string, senderName: string): boolean {
-  const local = letters(personal.slice(0, personal.lastIndexOf('@')));
-  // Addresses and display names are message text: split and filter by character, no RegExp.
-  const words = [...splitOn(sender.slice(0, sender.lastIndexOf('@')), ADDRESS_SEPARATORS), ...splitOn(senderName, NAME_SEPARATORS)]
-    .map(letters)
-    .filter((w) => w.length >= 3);
-  if (!local || !words.length) return false;
-  return words.some((w) => local.includes(w));
-}
-
-const ADDRESS_SEPARATORS = '._-+';
-const NAME_SEPARATORS = ",.'’-";
-
-function splitOn(s: string, separators: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  for (const ch of s) {
-    if (separators.includes(ch) || ch.trim() === '') {
-      if (word) words.push(word);
-      word = '';
-    } else word += ch;
-  }
-  if (word) words.push(word);
-  return words;
-}
-
-/** Only the ASCII letters a-z, after lower-casing and taking accents off. */
-function letters(s: string): string {
-  const folded = s.toLowerCase().normalize('NFKD');
-  let out = '';
-  for (let i = 0; i < folded.length; i++) {
-    const c = folded.charCodeAt(i);
-    if (c >= 97 && c <= 122) out += folded[i];
-  }
-  return out;
-}

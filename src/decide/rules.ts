@@ -12,6 +12,8 @@ export const RULE_IDS = [
   'uk-identifier-in-message',
   'uninspectable-attachment',
   'misdirected-pupil-data',
+  'personal-data-in-body',
+  'recipients-exposed',
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
@@ -94,6 +96,20 @@ export const RULES: Record<RuleId, RuleDefinition> = {
     explanation: "The email is about a pupil and holds personal data, but it is addressed to a parent who, by the school's roster, is the contact of other pupils only.",
     policy: 'Personal data must only go to those entitled to it; sending one family’s information to another is a data breach.',
     defaults: { action: 'quarantine', severity: 5, notify: 'immediate' },
+  },
+  'personal-data-in-body': {
+    id: 'personal-data-in-body',
+    title: "A pupil's sensitive information in the email itself",
+    explanation: "The email's own text (not an attachment) gives special-category information about a named pupil (SEN, health, safeguarding, free school meals and the like) or lists pupils with their personal details, and it is going to someone outside the school who is not a partner organisation and not the pupil's own parent or carer.",
+    policy: 'Confidential pupil data shared with external parties must be protected; email is not a secure way to send it.',
+    defaults: { action: 'quarantine', severity: 4, notify: 'immediate', list_min_pupils: 3 },
+  },
+  'recipients-exposed': {
+    id: 'recipients-exposed',
+    title: "Parents' email addresses visible to each other",
+    explanation: "The email is addressed to many parents or personal email addresses in To or Cc, so every recipient sees everyone else's address. Parents' addresses are personal data: use Bcc or the school's messaging system.",
+    policy: 'Personal data, including contact details, must only be shared with those entitled to it.',
+    defaults: { action: 'quarantine', severity: 3, notify: 'immediate', min_recipients: 5 },
   },
 };
 

@@ -21,7 +21,6 @@
 // Figures: bench/detectors/RESULTS.md.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import RE2 from 're2';
 import { DETECTORS, checkRegistry, patternDetectors, rosterDetector } from '../../detectors/index.ts';
 import type { Detector, PatternDetector, MatchInfo, DetectionCategory } from '../../detectors/types.ts';
@@ -61,6 +60,8 @@ export interface Detection {
   near?: { detector: string; kind: AnchorKind; distance: number; strength: 'strong' | 'weak' };
   /** For a single forename or surname: how many times it occurs in the text (reported once). */
   occurrences?: number;
+  /** For a single forename or surname: where each occurrence is, as start, end pairs (flat, ascending). */
+  mentions?: number[];
 }
 
 export type AnchorKind = 'pupil-name' | 'pupil-name-part' | 'identifier' | 'date-of-birth';
@@ -132,6 +133,7 @@ const DETECTOR_FIELDS: { [K in keyof Required<PatternDetector>]: undefined } = {
   id: undefined,
   description: undefined,
   category: undefined,
+  topic: undefined,
   patterns: undefined,
   wordBounded: undefined,
   caseSensitive: undefined,
@@ -587,6 +589,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
 function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, out: Detection[], anchors: Detection[], cache: NameCache): void {
   // A single forename or surname is a weak hint: reported once per text with how often it occurs.
+  // Every occurrence is kept in `mentions` and is an anchor for special-category terms: the policy
+  // decides which of them refer to a pupil named in full earlier in the text (src/decide/about.ts).
   let firstOfWord: Map<number, Detection> | undefined;
   for (const h of hits) {
     if (h.kind === HIT_WEAK_WORD) {
@@ -594,15 +598,25 @@ function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pup
       const first = firstOfWord.get(h.ref);
       if (first) {
         first.occurrences = (first.occurrences ?? 1) + 1;
+        first.mentions!.push(h.start, h.end);
+        anchors.push(mentionAnchor(first, h.start, h.end));
         continue;
       }
     }
     const d = nameDetection(h, buf, ix, pupils, where, cache);
     if (!d) continue;
-    if (h.kind === HIT_WEAK_WORD) firstOfWord!.set(h.ref, d);
+    if (h.kind === HIT_WEAK_WORD) {
+      firstOfWord!.set(h.ref, d);
+      d.mentions = [h.start, h.end];
+    }
     out.push(d);
     anchors.push(d);
   }
+}
+
+/** A later occurrence of a single name word, as an anchor only (it is counted on its first finding). */
+function mentionAnchor(first: Detection, start: number, end: number): Detection {
+  return { detector: first.detector, where: first.where, start, end, evidence: '', reason: '', strength: 'weak', score: first.score, category: 'name' };
 }
 
 /** Per compiled set: explanation and pupil ids of each name variant / word, built on first use. */
@@ -912,6 +926,7 @@ class Finding implements Detection, MatchInfo {
   nameForm: Detection['nameForm'] = undefined;
   near: Detection['near'] = undefined;
   occurrences: number | undefined = undefined;
+  mentions: number[] | undefined = undefined;
   #evidence: string | undefined = undefined;
   #reason: string | undefined = undefined;
   #value: string | undefined = undefined;
@@ -1011,6 +1026,7 @@ class Finding implements Detection, MatchInfo {
       nameForm: this.nameForm,
       near: this.near,
       occurrences: this.occurrences,
+      mentions: this.mentions,
     };
   }
 }
@@ -1066,6 +1082,7 @@ function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
   for (const d of ds) {
     offsets.add(d.start);
     offsets.add(d.end);
+    if (d.mentions) for (const m of d.mentions) offsets.add(m);
   }
   const sorted = [...offsets].sort((a, b) => a - b);
   const map = new Map<number, number>();
@@ -1080,35 +1097,6 @@ function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
   for (const d of ds) {
     d.start = map.get(d.start) ?? d.start;
     d.end = map.get(d.end) ?? d.end;
-  }
-}
-
-const WEBMAIL_FILE = new URL('../../config/webmail-domains.txt', import.meta.url);
-
-/** Personal webmail domains (config/webmail-domains.txt) plus the school's own additions. */
-export function loadWebmailDomains(extra: string[] = []): Set<string> {
-  const domains = new Set<string>();
-  const add = (line: string) => {
-    const hash = line.indexOf('#');
-    let d = (hash >= 0 ? line.slice(0, hash) : line).trim().toLowerCase();
-    if (d.startsWith('@')) d = d.slice(1);
-    if (d.endsWith('.')) d = d.slice(0, -1);
-    if (d) domains.add(d);
-  };
-  for (const line of readFileSync(WEBMAIL_FILE, 'utf8').split('\n')) add(line);
-  for (const e of extra) add(e);
-  return domains;
-}
-
-/** Is this address (or bare domain) at a personal webmail provider? Subdomains count. */
-export function isWebmailAddress(addressOrDomain: string, domains: Set<string>): boolean {
-  const at = addressOrDomain.lastIndexOf('@');
-  let d = (at >= 0 ? addressOrDomain.slice(at + 1) : addressOrDomain).trim().toLowerCase();
-  if (d.endsWith('.')) d = d.slice(0, -1);
-  for (;;) {
-    if (domains.has(d)) return true;
-    const dot = d.indexOf('.');
-    if (dot < 0) return false;
-    d = d.slice(dot + 1);
+    if (d.mentions) for (let k = 0; k < d.mentions.length; k++) d.mentions[k] = map.get(d.mentions[k]) ?? d.mentions[k];
   }
 }

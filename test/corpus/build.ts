@@ -24,7 +24,9 @@ export type CorpusRule =
   | 'forward-to-personal-domain'
   | 'uk-identifier-in-message'
   | 'uninspectable-attachment'
-  | 'misdirected-pupil-data';
+  | 'misdirected-pupil-data'
+  | 'personal-data-in-body'
+  | 'recipients-exposed';
 
 export interface CorpusLabel {
   file: string;
@@ -310,6 +312,51 @@ const provisionMapHtml = html(
   )}<p>Costs are met from the notional SEN budget and pupil premium.</p>`.repeat(6),
 );
 
+// --- For the personal-data model (issue 13) ---------------------------------------------------
+const ACTIVITY_CENTRE = 'groups@highpeakoutdoors.co.uk';
+const THERAPIST = 'jen.speechtherapy@gmail.com';
+/** Two pupils with the same forename (not an ordinary word), for the "could be either" case. */
+const SAME_FORENAME = (() => {
+  const ordinary = new Set(['Grace', 'Hope', 'May', 'Will', 'Summer', 'Rose', 'Jack', 'Ivy']);
+  const byName = new Map<string, CorpusPupil[]>();
+  for (const p of pupils) {
+    if (p.preferredForename || ordinary.has(p.legalForename)) continue;
+    byName.set(p.legalForename, [...(byName.get(p.legalForename) ?? []), p]);
+  }
+  const pair = [...byName.values()].find((l) => l.length >= 2 && l[0].legalSurname !== l[1].legalSurname);
+  if (!pair) throw new Error('the roster has no two pupils sharing a forename');
+  return [pair[0], pair[1]] as const;
+})();
+const Y5_MEDICAL = ['Asthma – blue inhaler', 'Nut allergy – EpiPen x2', 'Eczema', 'Type 1 diabetes – insulin pump', 'Epilepsy – buccal midazolam', 'Coeliac disease', 'Hay fever', 'Asthma', 'Dairy allergy', 'ADHD – medication at lunch', 'Migraines', 'Asthma – brown and blue inhalers', 'Peanut allergy', 'Hearing impairment'];
+const activityTableRows = year5.slice(0, 14).map((p, i) => [knownAs(p), p.dob, p.regGroup, Y5_MEDICAL[i]]);
+const activityTableHtml = `<p>Dear Sophie,</p><p>Ahead of our visit on 9 December, here are the details of the fourteen children in the climbing group, as your booking form asks:</p>
+${table(activityTableRows, ['Name', 'Date of birth', 'Class', 'Medical conditions'])}
+<p>Many thanks,<br/>Ben Okafor</p>`;
+const activityTableText = `Dear Sophie,\n\nAhead of our visit on 9 December, here are the details of the fourteen children in the climbing group, as your booking form asks:\n\nName\tDate of birth\tClass\tMedical conditions\n${activityTableRows.map((r) => r.join('\t')).join('\n')}\n\nMany thanks,\nBen Okafor`;
+const coachListText = `Hi Gary,\n\nHere are the six children travelling on Friday's swimming gala coach, with their dates of birth for your insurer:\n\n${year5
+  .slice(20, 26)
+  .map((p, i) => `${knownAs(p)}\t${p.dob}\t${['', 'Asthma – inhaler in bag', '', 'Nut allergy', '', 'Travel sickness'][i]}`)
+  .join('\n')}\n\nThanks,\nBen`;
+const filler =
+  'We talked through how the first half of term has gone, what is working well in class and what we will try next. ' +
+  'Homework is being handed in on time and the reading record is signed most weeks, which is lovely to see. ' +
+  'We also agreed some small changes to the morning routine so that the start of the day feels calmer for everyone.';
+/** A letter that names the pupil in full once, then only by forename beside special-category and behaviour details. */
+const tylerLetter = (greeting: string) =>
+  `${greeting}\n\nThank you for meeting us on Tuesday to talk about ${knownAs(P.tyler)} (6M).\n\n${filler}\n\n${filler}\n\nAs discussed, Tyler has been referred by the school nurse for an ADHD assessment. Tyler was also involved in a behaviour incident at lunchtime on Thursday, which we dealt with in school. We will hold Tyler's SEN support review on 3 December and will send you the notes afterwards.`;
+const oliverBehaviourNote = `Dear Mrs Wright,\n\nJust a quick note to let you know that Oliver had a difficult afternoon. He was involved in a fight in the playground after lunch and has been given a detention on Friday. We will talk it through with him in class tomorrow.${signature(S.nuttall, 'Kind regards')}`;
+const kacperTherapyText = `Dear Jen,\n\nThank you for agreeing to see ${knownAs(P.kacper)} privately in the new year. Some background before you meet the family: Kacper has a diagnosis of autism and significant speech and language needs, and we submitted his EHCP application in October. He receives free school meals, so his mum may ask about help with the cost of the sessions.\n\nDo call me if you need anything else.`;
+const governorsMinutesHtml = html(
+  'FGB minutes',
+  `<h1>Full Governing Body – Minutes, 1 December 2026</h1>
+<p>Present: Mrs Ruth Greaves (Chair), Mr Gareth Ellis, Mrs Rukhsana Abbasi, Mr David Lowther, Mr Mark Holloway (Headteacher). In attendance: Mrs Janet Price (School Business Manager).</p>
+<h2>3. Headteacher's report</h2>
+<p>Ellis asked about SEND provision. The Headteacher reported 41 pupils on SEN support and 7 with an EHCP; two new EHCP applications are with the local authority. Ellis asked whether the nurture group would continue next term: it will, funded from the notional SEN budget.</p>
+<p>Safeguarding: 3 referrals to children's social care this term and 2 children looked after. Attendance is 95.8%; persistent absence has fallen to 11%. Ellis thanked staff for the work on attendance.</p>
+<h2>4. Budget</h2><p>Mrs Price presented period 7 monitoring. Free school meals eligibility has risen to 24% of pupils; pupil premium income is in line with the budget.</p>`,
+);
+const governorsMinutesText = governorsMinutesHtml.replace(/<h[12]>/g, '\n').replace(/<\/(h[12]|p)>/g, '\n').replace(/<[^>]+>/g, '');
+
 interface OfficeJob {
   src: string;
   content: string;
@@ -333,6 +380,7 @@ const OFFICE_JOBS: OfficeJob[] = [
   { src: 'summer-fair.html', kind: 'writer', content: summerFairPosterHtml, outputs: [{ file: 'summer-fair.pdf' }] },
   { src: 'grace-period.html', kind: 'writer', content: gracePeriodPolicyHtml, outputs: [{ file: 'grace-period.pdf' }] },
   { src: 'provision-map.html', kind: 'writer', content: provisionMapHtml, outputs: [{ file: 'provision-map.docx' }] },
+  { src: 'governors-minutes.html', kind: 'writer', content: governorsMinutesHtml, outputs: [{ file: 'governors-minutes.docx' }] },
   { src: 'photo-sports.html', kind: 'writer', content: photoHtml('Sports day 2026'), outputs: [{ file: 'photo-sports.jpg' }] },
   { src: 'photo-xc.html', kind: 'writer', content: photoHtml('County cross-country'), outputs: [{ file: 'photo-xc.jpg' }] },
   { src: 'photo-trip.html', kind: 'writer', content: photoHtml('Museum workshop'), outputs: [{ file: 'photo-trip.jpg' }] },
@@ -1037,8 +1085,8 @@ export const MESSAGES: MessageSpec[] = [
     subject: `Fwd: ${knownAs(P.zoe)} – reading assessment`,
     text: fwdBlock(`Karen Doyle <${S.doyle.email}>`, 'Wed, 18 Nov 2026 at 16:20', `${knownAs(P.zoe)} – reading assessment`, `Sarah Whitfield <${S.whitfield.email}>`, 'Hi Sarah,\n\nYes, let\'s add her to the reading intervention group from Monday. I\'ll put her on the SEN support register too.\n\nKaren'),
     date: d(18, '19:45'),
-    expect: ['forward-to-personal-domain', 'pupil-name-in-subject'],
-    note: "Fwd: of a thread with a pupil's full name in the subject to the sender's own Hotmail",
+    expect: ['forward-to-personal-domain', 'pupil-name-in-subject', 'personal-data-in-body'],
+    note: "Fwd: of a thread with a pupil's full name in the subject to the sender's own Hotmail; the quoted text puts her on the SEN support register",
   },
   {
     file: 'fw-10-reply-to-applicant-gmail.eml',
@@ -1517,6 +1565,346 @@ export const MESSAGES: MessageSpec[] = [
     date: d(25, '14:40'),
     expect: [],
     note: 'Ordinary note to a parent',
+  },
+
+  // --- Personal data in the email's own text (issue 13) ------------------------------------------------
+  {
+    file: 'bd-01-autism-ehcp-fsm-to-therapist-gmail.eml',
+    from: S.doyle,
+    to: [THERAPIST],
+    subject: 'Referral – speech and language',
+    text: `${kacperTherapyText}${signature(S.doyle)}`,
+    date: d(24, '12:10'),
+    expect: ['personal-data-in-body'],
+    note: "A pupil's autism diagnosis, EHCP application and free school meals in the body, to a private therapist's Gmail (not on the roster)",
+  },
+  {
+    file: 'bd-02-medical-table-html-to-activity-centre.eml',
+    from: S.okafor,
+    to: [ACTIVITY_CENTRE],
+    subject: 'Climbing group – medical information',
+    text: activityTableText,
+    html: html('Climbing group', activityTableHtml),
+    date: d(25, '09:30'),
+    expect: ['personal-data-in-body'],
+    note: 'An HTML table of fourteen pupils with dates of birth and medical conditions pasted into the body, to an activity centre',
+  },
+  {
+    file: 'bd-03-plain-list-dobs-to-coach.eml',
+    from: S.okafor,
+    to: [COACH],
+    subject: 'Swimming gala coach – passengers',
+    text: coachListText,
+    date: d(25, '09:45'),
+    expect: ['personal-data-in-body'],
+    note: 'A tab-separated list of six pupils with dates of birth and medical notes in a plain-text body, to a coach company',
+  },
+  {
+    file: 'bd-04-forename-after-full-name-to-tutor.eml',
+    from: S.thompson,
+    to: [TUTOR],
+    subject: 'Tutoring referral',
+    text: `${tylerLetter('Dear Bright Sparks team,')}${signature(S.thompson)}`,
+    date: d(25, '16:20'),
+    expect: ['personal-data-in-body'],
+    note: 'Pupil named in full once, then by forename only beside an ADHD assessment and a SEN support review (over 300 characters from the full name), to a tutoring company',
+  },
+  {
+    file: 'bd-05-same-letter-to-own-parent.eml',
+    from: S.thompson,
+    to: [P.tyler.primaryContactEmail],
+    subject: 'Our meeting on Tuesday',
+    text: `${tylerLetter('Dear Ms Brennan,')}${signature(S.thompson)}`,
+    date: d(25, '16:25'),
+    expect: [],
+    note: "The same letter to the pupil's own parent (Gmail, on the roster): entitled",
+  },
+  {
+    file: 'bd-06-medical-table-internal.eml',
+    from: S.okafor,
+    to: [S.doyle.email, S.office.email],
+    subject: 'Climbing group – medical information',
+    text: activityTableText,
+    html: html('Climbing group', activityTableHtml),
+    date: d(25, '09:20'),
+    expect: [],
+    note: 'The same medical table to the SENCo and the office: internal',
+  },
+  {
+    file: 'bd-07-autism-ehcp-to-la-partner.eml',
+    from: S.doyle,
+    to: [LA_SEN],
+    subject: 'EHCP application – Year 5',
+    text: `${kacperTherapyText.replace('Dear Jen', 'Dear Sam').replace('Thank you for agreeing to see', 'Further to our call about')}${signature(S.doyle)}`,
+    date: d(24, '12:30'),
+    expect: [],
+    note: 'The same SEN details to the local authority SEN team (a configured partner)',
+  },
+  {
+    file: 'bd-08-class-update-forenames-and-inhalers.eml',
+    from: S.nuttall,
+    to: [S.nuttall.email],
+    bcc: parentsOf(year3),
+    subject: 'Year 3 – this week',
+    text: `Dear Year 3 Families,\n\nWhat a week! Well done to Oliver and Amelia for their brilliant Romans presentation, and thank you to everyone who sent in junk modelling.\n\nA reminder that every child with asthma needs an in-date inhaler in class, and please tell the office about any new allergies or medication.${signature(S.nuttall, 'Best wishes')}`,
+    date: d(27, '15:30'),
+    expect: [],
+    note: 'Class update by Bcc naming pupils by forename only, with asthma, inhalers and allergies in general nearby',
+  },
+  {
+    file: 'bd-09-governors-minutes-staff-surname-is-pupil-forename.eml',
+    from: S.head,
+    to: ['ruth.greaves.gov@gmail.com', 'gareth.ellis1958@btinternet.com', 'r.abbasi1960@btinternet.com', 'david.lowther@outlook.com'],
+    subject: 'Draft minutes – FGB 1 December',
+    text: `Dear Governors,\n\nThe draft minutes are below and attached.\n\n${governorsMinutesText}${signature(S.head, 'Best wishes')}`,
+    attachments: [{ filename: 'FGB minutes 1 December.docx', work: 'governors-minutes.docx' }],
+    date: d(30, '19:00'),
+    expect: [],
+    note: "Governors' minutes naming only staff and governors (a governor's surname, Ellis, is also a pupil's forename) with aggregate SEND, safeguarding and FSM figures, to governors' personal addresses",
+  },
+  {
+    file: 'bd-10-two-pupils-share-a-forename.eml',
+    from: S.okafor,
+    to: ['coaching@northgatecricket.co.uk'],
+    subject: 'County trials',
+    text: `Hi Martin,\n\nGood news: both ${knownAs(SAME_FORENAME[0])} and ${knownAs(SAME_FORENAME[1])} would love to come to the county trials on Saturday.\n\n${filler}\n\n${filler}\n\nOne thing to know: ${SAME_FORENAME[0].legalForename} has asthma, so please make sure an inhaler goes with the kit bag.${signature(S.okafor, 'Cheers')}`,
+    date: d(26, '11:00'),
+    expect: [],
+    note: 'Two pupils sharing a forename named in full, then the forename alone beside asthma far below: it could be either, so it is tied to neither',
+  },
+
+  // --- Misdirected: coreference, behaviour and attendance, greetings --------------------------------------
+  {
+    file: 'md-08-forename-only-details-to-other-parent.eml',
+    from: S.thompson,
+    to: [P.liam.primaryContactEmail],
+    subject: 'Our meeting on Tuesday',
+    text: `${tylerLetter('Dear Parent/Carer,')}${signature(S.thompson)}`,
+    date: d(25, '16:30'),
+    expect: ['misdirected-pupil-data'],
+    note: "The Tyler Brennan letter (full name once, then forename beside ADHD, a behaviour incident and a SEN review) sent to Liam O'Brien's parent",
+  },
+  {
+    file: 'md-09-greeting-names-another-family.eml',
+    from: S.nuttall,
+    to: [P.amelia.primaryContactEmail],
+    subject: 'This afternoon',
+    text: oliverBehaviourNote,
+    date: d(26, '15:40'),
+    expect: ['misdirected-pupil-data'],
+    note: "\"Dear Mrs Wright … Oliver … detention\" (Oliver Wright named only by forename) sent to Amelia Hughes's parent",
+  },
+  {
+    file: 'md-10-other-childs-sanction-to-parent.eml',
+    from: S.thompson,
+    to: [P.liam.primaryContactEmail],
+    subject: 'Lunchtime today',
+    text: `Dear Mrs O'Brien,\n\nI'm sorry to tell you that Liam was upset at lunchtime today. Another pupil, ${knownAs(P.tyler)}, pushed him over on the field. Tyler has been given a detention and his parents have been told. Liam is fine and played happily for the rest of the afternoon.${signature(S.thompson)}`,
+    date: d(26, '15:50'),
+    expect: ['misdirected-pupil-data'],
+    note: "Another pupil's sanction (Tyler Brennan, detention) in a letter to Liam O'Brien's parent",
+  },
+  {
+    file: 'md-11-behaviour-note-to-own-parent.eml',
+    from: S.nuttall,
+    to: [P.oliver.primaryContactEmail],
+    subject: 'This afternoon',
+    text: oliverBehaviourNote,
+    date: d(26, '15:41'),
+    expect: [],
+    note: "The same behaviour note to Oliver's own parent",
+  },
+  {
+    file: 'md-12-attendance-to-own-parent.eml',
+    from: S.office,
+    to: [P.amelia.primaryContactEmail],
+    subject: 'Attendance',
+    text: `Dear Ms Hughes,\n\nAmelia's attendance this term is 91%, just below our 96% target, mostly from the week she had chickenpox. Nothing to worry about: we send this note to every family below 96%.${signature(S.office)}`,
+    date: d(26, '10:00'),
+    expect: [],
+    note: "Attendance note about Amelia to Amelia's own parent, greeting by the family's surname",
+  },
+  {
+    file: 'md-13-classmate-forename-to-parent.eml',
+    from: S.thompson,
+    to: [P.liam.primaryContactEmail],
+    subject: 'DT project',
+    text: `Dear Mrs O'Brien,\n\nLiam and Tyler built a fantastic working model of a Roman catapult in DT today. Liam explained how the counterweight works to the whole class. Please ask him about it!${signature(S.thompson)}`,
+    date: d(27, '15:10'),
+    expect: [],
+    note: "A classmate named by forename only, nothing personal about them, to Liam's parent",
+  },
+
+  // --- Recipients exposed --------------------------------------------------------------------------------
+  {
+    file: 'rx-01-year3-parents-in-to.eml',
+    from: S.nuttall,
+    to: parentsOf(year3).slice(0, 14),
+    subject: 'Year 3 theatre trip – Friday',
+    text: `Dear Year 3 Parents and Carers,\n\nA reminder that our theatre trip is this Friday. Children need a packed lunch and a coat. We will be back by 3.15pm.${signature(S.nuttall, 'Best wishes')}`,
+    date: d(30, '15:30'),
+    expect: ['recipients-exposed'],
+    note: 'A letter to fourteen Year 3 parents with every address visible in To',
+  },
+  {
+    file: 'rx-02-football-parents-in-cc.eml',
+    from: S.okafor,
+    to: [S.okafor.email],
+    cc: parentsOf(year6.slice(0, 7)),
+    subject: 'Football tournament – Saturday',
+    text: `Dear Parents,\n\nYour child has been picked for Saturday's tournament at Riverside. Kick-off is at 10am; please have them there by 9.30am in school kit.${signature(S.okafor, 'Cheers')}`,
+    date: d(30, '16:00'),
+    expect: ['recipients-exposed'],
+    note: "Seven parents' addresses visible in Cc",
+  },
+  {
+    file: 'rx-03-same-letter-bcc.eml',
+    from: S.nuttall,
+    to: [S.nuttall.email],
+    bcc: parentsOf(year3).slice(0, 14),
+    subject: 'Year 3 theatre trip – Friday',
+    text: `Dear Year 3 Parents and Carers,\n\nA reminder that our theatre trip is this Friday. Children need a packed lunch and a coat. We will be back by 3.15pm.${signature(S.nuttall, 'Best wishes')}`,
+    date: d(30, '15:31'),
+    expect: [],
+    note: 'The same letter with the parents in Bcc',
+  },
+  {
+    file: 'rx-04-internal-list-and-staff.eml',
+    from: S.head,
+    to: ['year3-parents@oakfield.sch.uk', S.nuttall.email, S.hart.email, S.patel.email, S.okafor.email, S.doyle.email, S.office.email],
+    subject: 'Theatre trip – Friday',
+    text: `Dear all,\n\nA reminder that Year 3 go to the theatre this Friday; adults on the trip please meet in the hall at 9am.${signature(S.head)}`,
+    date: d(30, '08:10'),
+    expect: [],
+    note: 'An internal distribution list and staff in To',
+  },
+  {
+    file: 'rx-05-three-parents-in-to.eml',
+    from: S.office,
+    to: parentsOf([P.rose, P.jack, P.ivy]),
+    subject: 'Lift share for the choir festival',
+    text: `Dear all,\n\nAs you kindly offered, here is everyone's email so you can arrange the lift share for Saturday's choir festival between you.${signature(S.office)}`,
+    date: d(30, '11:00'),
+    expect: [],
+    note: 'Three parents introduced to each other in To (below the five-address threshold)',
+  },
+  {
+    file: 'rx-06-six-suppliers-in-to.eml',
+    from: S.price,
+    to: ['sales@castlecoaches.co.uk', 'hire@northgatetravel.co.uk', 'bookings@riversidecoaches.co.uk', 'info@countycoachhire.co.uk', 'quotes@valleytravel.co.uk', 'office@kingsroadcoaches.co.uk'],
+    subject: 'Quote request – coach hire, 11 March',
+    text: `Hello,\n\nPlease could you quote for a 57-seat coach on Thursday 11 March, Oakfield Primary to Kingswood and back? Seat belts required.${signature(S.price)}`,
+    date: d(30, '12:00'),
+    expect: [],
+    note: 'Six business addresses visible to each other: not personal addresses',
+  },
+
+  // --- Forwards recognised by the quoted header block -------------------------------------------------------
+  {
+    file: 'fw-14-outlook-block-edited-subject.eml',
+    from: S.whitfield,
+    to: ['sarahwhitfield82@gmail.com'],
+    subject: "parents' evening",
+    text: `\n\nFrom: Claire Morgan\nSent: 16 November 2026 12:02\nTo: Year 5 Team\nSubject: Year 5 parents' evening rota\n\nHi both,\n\nHere is the rota for parents' evening on 24 and 25 November. Appointments are 10 minutes.\n\nClaire`,
+    date: d(16, '18:45'),
+    expect: ['forward-to-personal-domain'],
+    note: "Outlook forward with the subject edited (no FW:) and only Outlook's From/Sent/To/Subject block, to the sender's own Gmail",
+  },
+  {
+    file: 'fw-15-german-outlook-block.eml',
+    from: S.becker,
+    to: ['katrin.becker.privat@gmail.com'],
+    subject: 'Hamburg',
+    text: `Zum Lesen zu Hause.\n\nVon: Mark Holloway <${S.head.email}>\nGesendet: Montag, 16. November 2026 09:12\nAn: Katrin Becker <${S.becker.email}>\nBetreff: Elternbrief Austausch Hamburg\n\nHi Katrin,\n\nCould you draft the letter to parents about the Hamburg exchange?\n\nMark`,
+    date: d(16, '20:20'),
+    expect: ['forward-to-personal-domain'],
+    note: 'German Outlook header block (Von/Gesendet/An/Betreff), subject edited, to own Gmail',
+  },
+  {
+    file: 'fw-16-polish-outlook-block-googlemail.eml',
+    from: S.office,
+    to: ['claire.morgan.home@googlemail.com'],
+    subject: 'rota',
+    text: `\nOd: Mark Holloway <${S.head.email}>\nWysłano: poniedziałek, 16 listopada 2026 12:02\nDo: Claire Morgan <${S.office.email}>\nTemat: Lunch rota\n\nClaire, the lunch rota for next week is below.\n\nMark`,
+    date: d(16, '19:05'),
+    expect: ['forward-to-personal-domain'],
+    note: 'Polish Outlook header block (Od/Wysłano/Do/Temat) to a googlemail.com address',
+  },
+  {
+    file: 'fw-17-forward-to-another-school.eml',
+    from: S.doyle,
+    to: ['senco@riversideprimary.sch.uk'],
+    subject: 'FW: SEND panel dates – spring term',
+    text: `Hi Alison, in case you did not get this.\n\nFrom: SEND Panel <send.panel@county.gov.uk>\nSent: 19 November 2026 08:30\nTo: Karen Doyle <${S.doyle.email}>\nSubject: SEND panel dates – spring term\n\nThe SEND panel will meet on 13 January, 10 February and 10 March.`,
+    date: d(19, '09:00'),
+    expect: [],
+    note: 'A forward to a colleague at another school (.sch.uk): not personal webmail',
+  },
+  {
+    file: 'fw-18-forward-to-gov-uk.eml',
+    from: S.price,
+    to: ['schools.capital@education.gov.uk'],
+    subject: 'FW: Boiler replacement bid',
+    text: `Please see below.\n\nFrom: Mark Holloway <${S.head.email}>\nSent: 12 November 2026 16:40\nTo: Janet Price <${S.price.email}>\nSubject: Boiler replacement bid\n\nJanet, can you send our bid to the capital team?`,
+    date: d(19, '10:00'),
+    expect: [],
+    note: 'A forward to a .gov.uk address that is not a configured partner: not personal webmail',
+  },
+  {
+    file: 'fw-19-outlook-reply-to-applicant.eml',
+    from: S.office,
+    to: ['j.okoro.ta@gmail.com'],
+    subject: 'RE: Teaching Assistant vacancy',
+    text: `Dear Joy,\n\nThank you, Tuesday at 10am is fine.${signature(S.office)}\n\nFrom: Joy Okoro <j.okoro.ta@gmail.com>\nSent: 22 November 2026 19:02\nTo: ${S.office.email}\nSubject: Teaching Assistant vacancy\n\nCould I come on Tuesday instead of Monday?`,
+    date: d(23, '12:35'),
+    expect: [],
+    note: "An Outlook reply quoting the applicant's own message (the block's sender is the recipient): not a forward",
+  },
+
+  // --- Passwords written without a colon -----------------------------------------------------------------------
+  {
+    file: 'pw-03-password-in-subject-with-space.eml',
+    from: S.hart,
+    to: [MUSEUM],
+    subject: 'Year 4 groups (password Falcon2291)',
+    text: `Dear Learning Team,\n\nThe group lists are attached as a protected spreadsheet.${signature(S.hart, 'Best wishes')}`,
+    attachments: [{ filename: 'Year 4 museum groups.xlsx', work: 'y4-groups-encrypted.xlsx' }],
+    date: d(17, '16:10'),
+    expect: ['password-in-same-email'],
+    note: '"(password Falcon2291)" in the subject beside an encrypted workbook',
+  },
+  {
+    file: 'pw-04-code-to-open-it.eml',
+    from: S.ashworth,
+    to: ['ewo.team@northgate-education.co.uk'],
+    subject: 'Attendance list',
+    text: `Hi Pam,\n\nThe persistent absence list is attached. The code to open it is Lapwing-0311.${signature(S.ashworth)}`,
+    attachments: [{ filename: 'Persistent absence autumn 1.zip', work: 'attendance-zipcrypto.zip' }],
+    date: d(20, '11:00'),
+    expect: ['password-in-same-email'],
+    note: '"The code to open it is …" beside a ZipCrypto zip',
+  },
+  {
+    file: 'pw-05-pwd-plain-space.eml',
+    from: S.okafor,
+    to: ['bookings@highpeakoutdoors.co.uk'],
+    subject: 'Climbing groups',
+    text: `Hi Sophie,\n\nClimbing groups attached (7z). pwd Ridge!Climb7\n\nThanks!${signature(S.okafor, 'Cheers')}`,
+    attachments: [{ filename: 'Year 6 climbing groups.7z', work: 'y6-climbing.7z' }],
+    date: d(19, '12:50'),
+    expect: ['password-in-same-email'],
+    note: '"pwd Ridge!Climb7" beside a 7z with encrypted names',
+  },
+  {
+    file: 'pw-06-password-prose-beside-encrypted-zip.eml',
+    from: S.hart,
+    to: [MUSEUM],
+    subject: 'Year 4 group lists (encrypted)',
+    text: `Dear Learning Team,\n\nThe group lists are in the encrypted zip. Our office will text you the password this afternoon. If your booking portal account asks, please reset your password on the portal before Thursday.${signature(S.hart, 'Best wishes')}`,
+    attachments: [{ filename: 'Year 4 museum groups.zip', work: 'y4-groups-aes.zip' }],
+    date: d(17, '15:40'),
+    expect: [],
+    note: 'Encrypted zip with ordinary prose about passwords ("text you the password", "reset your password on the portal")',
   },
 ];
 
