@@ -184,6 +184,18 @@ describe('decide', () => {
     expect(decide({ ...base, detections: [pupil('body', 'p-amy')], envelope: envelope(['ben.parent@hotmail.co.uk']) }, policy()).action).toBe('deliver');
   });
 
+  it('personal data in the body: held to an outside address, not when the whole message is encrypted', () => {
+    const detections = [pupil('body', 'p-amy', 'A** J****'), det('body', 'special-category', 'special-health')];
+    const base = { detections, webmailDomains: webmail, roster, envelope: envelope(['therapist@clinic.example']) };
+    const v = decide({ ...base, inspection: inspection() }, policy());
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings[0].reason).toMatch(/a health or medical condition \(A1234\*+\) about A\*\* J\*{4}/);
+    expect(decide({ ...base, inspection: inspection({ messageEncryption: 'smime' }) }, policy()).action).toBe('deliver');
+    // A forename alone (weak) anchors nothing.
+    const weak = { ...pupil('body', 'p-amy'), strength: 'weak' as const, nameForm: 'forename' as const };
+    expect(decide({ ...base, inspection: inspection(), detections: [weak, detections[1]] }, policy()).action).toBe('deliver');
+  });
+
   it('several rules: the strictest action wins and every rule is kept', () => {
     const locked = attachment('attachment:l.zip', { encryption: 'encrypted' });
     const v = decide({

@@ -263,6 +263,8 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
       'uk-identifier-in-message': 'Take the number out of the email text',
       'uninspectable-attachment': 'The business manager will look at the email',
       'misdirected-pupil-data': 'Check the recipient',
+      'personal-data-in-body': 'put it in a password-protected document instead of the email text',
+      'recipients-exposed': "Put the parents' addresses in Bcc",
     };
     expect(sender.parsed.text).toContain(advice[id]);
     const dsl = fresh.find((n) => n.to === SCHOOL.safeguarding_lead);

@@ -1,0 +1,409 @@
+// The personal-data model (src/decide/model.ts, recipients.ts, forwarding.ts) driven the way the
+// relay drives it: real messages composed by nodemailer, read by the real inspection, scanned by
+// the compiled detectors with a roster read from a CSV export, decided by the school's policy.
+// Rule by rule: who the data is about (coreference), entitlement per recipient, lists in the body,
+// addresses exposed in To/Cc, forwards by their quoted header block, passwords in every shape.
+// Then the same model through `hallmonitor check` and through the running gateway.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicy } from '../src/decide/index.ts';
+import { greetingSurname } from '../src/decide/index.ts';
+import { hasForwardedHeaderBlock } from '../src/decide/forwarding.ts';
+import { createExaminer, type Examiner } from '../src/examine.ts';
+import type { Verdict } from '../src/types.ts';
+import { upnCheckLetter } from './corpus/roster.ts';
+import { startSink, type Sink } from './helpers/smtp.ts';
+import { createStorage, sendRaw, spawnServe, waitFor, type ServeProcess, type TestStorage } from './quarantine-helpers.ts';
+
+const SCHOOL = 'oakfield.sch.uk';
+const TEACHER = 'd.thompson@oakfield.sch.uk';
+const PARTNER = 'sen.team@county.gov.uk';
+const TUTOR = 'hello@brightsparks.example';
+
+// [surname, forename, primary contact]
+const PUPILS: Array<[string, string, string]> = [
+  ['Brennan', 'Tyler', 'kayleigh.brennan@gmail.com'],
+  ["O'Brien", 'Liam', 'siobhan.obrien@hotmail.co.uk'],
+  ['Wright', 'Oliver', 'laura.wright.home@gmail.com'],
+  ['Hughes', 'Amelia', 'j.hughes1985@hotmail.co.uk'],
+  ['Patel', 'Noah', 'patel.home@gmail.com'],
+  ['Evans', 'Noah', 'evans.family@outlook.com'],
+  ['Adeyemi', 'Hope', 'folake.adeyemi@gmail.com'],
+  ['Adeyemi', 'Daniel', 'folake.adeyemi@gmail.com'],
+  ['Kowalczyk', 'Ellis', 'marta.k@outlook.com'],
+  ['Green', 'Ava', 'green.family@gmail.com'],
+  ['Turner', 'Mia', 'mia.turner.mum@gmail.com'],
+  ['Foster', 'Freya', 'fosters@icloud.com'],
+  ['Palmer', 'Theo', 'palmer.house@gmail.com'],
+  ['Barker', 'Isaac', 'barker.k@hotmail.co.uk'],
+  ['Dixon', 'Orla', 'dixon.home@gmail.com'],
+  ['Khan', 'Yusuf', 'khan.family@gmail.com'],
+];
+const contactOf = (forename: string, surname?: string) => PUPILS.find(([s, f]) => f === forename && (!surname || s === surname))![2];
+const DOB = (i: number) => `${String((i % 27) + 1).padStart(2, '0')}/0${(i % 9) + 1}/2016`;
+
+function rosterCsv(): string {
+  const rows = PUPILS.map(([surname, forename, contact], i) => {
+    const rest = `9192041${String(20 + (i % 80)).padStart(2, '0')}${String(100 + i).padStart(3, '0')}`;
+    return [upnCheckLetter(rest) + rest, surname, forename, '', DOB(i), 'Year 5', '5S', contact, ''].join(',');
+  });
+  return ['UPN,Legal Surname,Legal Forename,Preferred Forename,DOB,Year,Reg Group,Primary Contact Email,Contact 2 Email', ...rows].join('\r\n') + '\r\n';
+}
+
+let dir = '';
+let rosterFile = '';
+let examiner: Examiner;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'hm-model-'));
+  rosterFile = path.join(dir, 'roster.csv');
+  writeFileSync(rosterFile, rosterCsv());
+  examiner = await createExaminer({
+    policy: loadPolicy({ source: 'test', school: { domains: [SCHOOL], partner_domains: ['county.gov.uk'], roster: rosterFile }, policy: {} }),
+  });
+});
+afterAll(async () => {
+  await examiner?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Mail {
+  from?: string;
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  attachments?: Array<{ filename: string; content: Buffer | string }>;
+}
+
+function compose(m: Mail): Promise<Buffer> {
+  return new MailComposer({
+    from: m.from ?? TEACHER,
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject ?? 'A note',
+    text: m.text,
+    html: m.html,
+    attachments: m.attachments,
+    date: new Date('2026-11-25T10:00:00Z'),
+  }).compile().build();
+}
+
+async function verdict(m: Mail): Promise<Verdict> {
+  const raw = await compose(m);
+  const rcpts = [...(m.to ?? []), ...(m.cc ?? []), ...(m.bcc ?? [])];
+  const { verdict: v } = await examiner.examine(raw, { mailFrom: m.from ?? TEACHER, mailFromParams: {}, rcptTo: rcpts.map((address) => ({ address })) });
+  return v;
+}
+
+const rules = async (m: Mail) => [...(await verdict(m)).rules].sort();
+
+/** More than any detector's proximity window (300 bytes) of ordinary prose. */
+const FILLER = ('We talked about how the term has gone, what is working well in class and what we will try next. ' +
+  'Homework comes in on time and the reading record is signed most weeks, which is lovely to see. ').repeat(3);
+
+describe('who the data is about: a forename refers to the pupil named in full before it', () => {
+  const letter = (intro: string, later: string) => `Dear team,\n\n${intro}\n\n${FILLER}\n\n${later}\n\nBest wishes,\nDaniel Thompson`;
+
+  it('full name once, then the forename beside an ADHD assessment far below: held, about that pupil', async () => {
+    const v = await verdict({ to: [TUTOR], text: letter('Thank you for meeting us about Tyler Brennan (6M).', 'Tyler has been referred for an ADHD assessment, and Tyler has a SEN support review next month.') });
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.action).toBe('quarantine');
+    const f = v.findings[0];
+    expect(f.evidence).toBe('T**** B******');
+    expect(f.reason).toMatch(/special educational needs or disability \(ADHD, SEN support\) about T\*{4} B\*{6}/);
+    expect(f.reason).toMatch(/h\*\*\*@brightsparks\.example: it is outside the school, not a partner organisation, and not a parent or carer of this pupil on the roster/);
+    expect(JSON.stringify(v)).not.toMatch(/Tyler|Brennan/);
+  });
+
+  it('a forename alone, never named in full, ties nothing to anyone', async () => {
+    expect(await rules({ to: [TUTOR], text: letter('Thank you for meeting us on Tuesday.', 'Tyler has been referred for an ADHD assessment.') })).toEqual([]);
+  });
+
+  it('a forename before the full name does not refer back to it', async () => {
+    expect(await rules({ to: [TUTOR], text: letter('Tyler has been referred for an ADHD assessment.', 'We will see Tyler Brennan (6M) on Friday.') })).toEqual([]);
+  });
+
+  it('two pupils named in full with the same forename: the forename alone is neither', async () => {
+    const both = letter('Both Noah Patel and Noah Evans are coming to the trials.', 'Noah has asthma, so an inhaler must go in the kit bag.');
+    expect(await rules({ to: [TUTOR], text: both })).toEqual([]);
+    const one = letter('Noah Patel is coming to the trials.', 'Noah has asthma, so an inhaler must go in the kit bag.');
+    const v = await verdict({ to: [TUTOR], text: one });
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings[0].evidence).toBe('N*** P****');
+  });
+
+  it('siblings sharing a surname are not merged: the data is tied to the one named by forename', async () => {
+    const v = await verdict({ to: [TUTOR], text: letter('Hope Adeyemi and Daniel Adeyemi both start on Monday.', 'Daniel has an EHCP for speech and language needs.') });
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings.map((f) => f.evidence)).toEqual(['D***** A******']);
+    // Only Hope named in full: Daniel's forename alone refers to nobody.
+    expect(await rules({ to: [TUTOR], text: letter('Hope Adeyemi starts on Monday.', 'Daniel has an EHCP for speech and language needs.') })).toEqual([]);
+  });
+
+  it("a surname that is also a pupil's forename (a governor, Mr Ellis) never anchors special-category data", async () => {
+    const minutes = 'Present: Mr Gareth Ellis (Chair), Mrs Ruth Greaves.\n\nEllis asked about SEND provision: 41 pupils on SEN support and 7 with an EHCP. Safeguarding: 3 referrals to social care. Free school meals eligibility is 24%.';
+    const governors = ['ruth.greaves.gov@gmail.com', 'gareth.ellis1958@btinternet.com'];
+    expect(await rules({ to: governors, text: minutes })).toEqual([]);
+    expect(await rules({ to: governors, text: 'Minutes attached.', attachments: [{ filename: 'minutes.txt', content: minutes }] })).toEqual([]);
+  });
+});
+
+describe('who receives it, and are they entitled', () => {
+  const senLetter = 'Dear colleague,\n\nOliver Wright (3K) has a diagnosis of autism and we have applied for an EHCP. He receives free school meals.\n\nKind regards';
+
+  it.each([
+    ['the school itself', `k.doyle@${SCHOOL}`, []],
+    ['a partner (local authority)', PARTNER, []],
+    ["the pupil's own parent (on the roster, Gmail)", contactOf('Oliver'), []],
+    ["another pupil's parent", contactOf('Amelia'), ['misdirected-pupil-data']],
+    ['a personal Gmail not on the roster', 'jen.speechtherapy@gmail.com', ['personal-data-in-body']],
+    ['a personal address on a webmail subdomain', 'jen@mail.yahoo.com', ['personal-data-in-body']],
+    ['any other outside address', TUTOR, ['personal-data-in-body']],
+  ])('%s', async (_who, to, expected) => {
+    expect(await rules({ to: [to], text: senLetter })).toEqual(expected);
+  });
+
+  it('says why the recipient is not entitled, in plain words', async () => {
+    const gmail = await verdict({ to: ['jen.speechtherapy@gmail.com'], text: senLetter });
+    expect(gmail.findings[0].reason).toMatch(/about O\*{5} W\*{5}, and it is addressed to j\*\*\*@gmail\.com: it is a personal email address that the roster does not list as a parent or carer of this pupil\./);
+    const other = await verdict({ to: [contactOf('Amelia')], text: senLetter });
+    expect(other.findings[0].reason).toMatch(/^Personal data about O\*{5} W\*{5} \(.+\) is addressed to j\*\*\*@hotmail\.co\.uk: the roster lists this address as a contact of another pupil only\.$/);
+    for (const f of [...gmail.findings, ...other.findings]) expect(f.reason).not.toMatch(/score|threshold|special-send|pupil-name/);
+  });
+});
+
+describe('a list or table of pupils in the body', () => {
+  const rows = PUPILS.slice(9, 15).map(([s, f], i) => [`${f} ${s}`, DOB(i), ['', 'Asthma – inhaler', '', 'Nut allergy', '', 'Eczema'][i]]);
+
+  it('plain text, tab separated, with dates of birth: held', async () => {
+    const text = `Hi,\n\nThe group for Friday, with dates of birth for your insurer:\n\n${rows.map((r) => r.join('\t')).join('\n')}\n\nThanks`;
+    const v = await verdict({ to: ['bookings@coaches.example'], text });
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings[0].reason).toMatch(/lists 6 pupils with their dates of birth/);
+  });
+
+  it('an HTML table only (no text part), comma-separated rows: held', async () => {
+    const html = `<p>Our group:</p><table><tr><th>Name</th><th>Date of birth</th><th>Medical</th></tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</table>`;
+    expect(await rules({ to: ['groups@activity.example'], html })).toEqual(['personal-data-in-body']);
+    const csv = `Name,Date of birth\n${rows.map((r) => `${r[0]},${r[1]}`).join('\n')}`;
+    expect(await rules({ to: ['groups@activity.example'], text: `Date of birth list:\n${csv}` })).toEqual(['personal-data-in-body']);
+  });
+
+  it('two rows are not a list; names and classes alone are not personal fields', async () => {
+    const two = `Date of birth list:\n${rows.slice(0, 2).map((r) => `${r[0]}\t${r[1]}`).join('\n')}`;
+    expect(await rules({ to: ['groups@activity.example'], text: two })).toEqual([]);
+    const names = `Groups:\n${rows.map((r) => `${r[0]}\t5S\tGroup 2`).join('\n')}`;
+    expect(await rules({ to: ['groups@activity.example'], text: names })).toEqual([]);
+  });
+});
+
+describe('recipients-exposed: parents and personal addresses visible to each other', () => {
+  const parents = PUPILS.slice(9).map(([, , c]) => c); // 7 distinct parents
+  const text = 'Dear parents,\n\nThe trip is on Friday; please send a packed lunch.\n\nThank you';
+
+  it('in To, and in Cc: held, with the count and no full address', async () => {
+    const v = await verdict({ to: parents, text });
+    expect(v.rules).toEqual(['recipients-exposed']);
+    expect(v.findings[0].reason).toMatch(/^The To and Cc lines show 7 parents' and carers' email addresses to everyone who receives it\./);
+    expect(v.findings[0].evidence).not.toMatch(/green\.family|mia\.turner/);
+    expect(await rules({ to: [TEACHER], cc: parents, text })).toEqual(['recipients-exposed']);
+  });
+
+  it('in Bcc, fewer than five, internal lists and business addresses: fine', async () => {
+    expect(await rules({ to: [TEACHER], bcc: parents, text })).toEqual([]);
+    expect(await rules({ to: parents.slice(0, 4), text })).toEqual([]);
+    expect(await rules({ to: [`year5-parents@${SCHOOL}`, `a@${SCHOOL}`, `b@${SCHOOL}`, `c@${SCHOOL}`, `d@${SCHOOL}`, `e@${SCHOOL}`], text })).toEqual([]);
+    expect(await rules({ to: ['a@coaches.example', 'b@travel.example', 'c@hire.example', 'd@bus.example', 'e@move.example', 'f@go.example'], text })).toEqual([]);
+  });
+
+  it('personal addresses not on the roster count too (governors on Gmail)', async () => {
+    const personal = ['a.gov@gmail.com', 'b.gov@outlook.com', 'c.gov@btinternet.com', 'd.gov@icloud.com', 'e.gov@yahoo.co.uk'];
+    const v = await verdict({ to: personal, text });
+    expect(v.rules).toEqual(['recipients-exposed']);
+    expect(v.findings[0].reason).toMatch(/5 personal email addresses/);
+  });
+});
+
+describe('forward-to-personal-domain: the quoted header block of each client', () => {
+  const quoted = (block: string) => `For home.\n\n${block}\n\nHere is the rota for parents' evening.\n\nClaire`;
+  it.each([
+    ['Outlook (no addresses)', 'From: Claire Morgan\nSent: 16 November 2026 12:02\nTo: Year 5 Team\nSubject: Rota'],
+    ['Outlook with addresses', `From: Claire Morgan <office@${SCHOOL}>\nSent: Monday, November 16, 2026 12:02 PM\nTo: Year 5 Team <year5@${SCHOOL}>\nCc: Head <head@${SCHOOL}>\nSubject: Rota`],
+    ['Gmail on a phone (no banner, block kept)', `From: Claire Morgan <office@${SCHOOL}>\nDate: Mon, 16 Nov 2026 at 12:02\nSubject: Rota\nTo: <year5@${SCHOOL}>`],
+    ['Apple Mail (blank line after the banner removed)', `From: Claire Morgan <office@${SCHOOL}>\nSubject: Rota\nDate: 16 November 2026 at 12:02:11 GMT\nTo: year5@${SCHOOL}`],
+    ['quoted with > and bold markers', `> *From:* Claire Morgan\n> *Sent:* 16 November 2026 12:02\n> *To:* Year 5 Team\n> *Subject:* Rota`],
+    ['German Outlook', 'Von: Claire Morgan\nGesendet: Montag, 16. November 2026 12:02\nAn: Year 5 Team\nBetreff: Rota'],
+    ['French Outlook', 'De : Claire Morgan\nEnvoyé : lundi 16 novembre 2026 12:02\nÀ : Year 5 Team\nObjet : Rota'],
+    ['Spanish Outlook', 'De: Claire Morgan\nEnviado: lunes, 16 de noviembre de 2026 12:02\nPara: Year 5 Team\nAsunto: Rota'],
+    ['Dutch Outlook', 'Van: Claire Morgan\nVerzonden: maandag 16 november 2026 12:02\nAan: Year 5 Team\nOnderwerp: Rota'],
+    ['Polish Outlook', 'Od: Claire Morgan\nWysłano: poniedziałek, 16 listopada 2026 12:02\nDo: Year 5 Team\nTemat: Rota'],
+    ['Welsh Outlook', 'Oddi wrth: Claire Morgan\nAnfonwyd: 16 Tachwedd 2026 12:02\nAt: Year 5 Team\nPwnc: Rota'],
+  ])('%s, subject edited, to a personal Gmail: held', async (_client, block) => {
+    const v = await verdict({ from: 's.whitfield@oakfield.sch.uk', to: ['sarahwhitfield82@gmail.com'], subject: 'rota', text: quoted(block) });
+    expect(v.rules).toEqual(['forward-to-personal-domain']);
+    expect(v.findings[0].reason).toMatch(/quotes the header of another email/);
+  });
+
+  it('a reply quoting the recipient’s own message is not a forward; nor is a forward to another school or to .gov.uk', async () => {
+    const reply = 'Tuesday is fine.\n\nFrom: Joy Okoro <j.okoro.ta@gmail.com>\nSent: 22 November 2026 19:02\nTo: office@oakfield.sch.uk\nSubject: Interview';
+    expect(await rules({ to: ['j.okoro.ta@gmail.com'], subject: 'RE: Interview', text: reply })).toEqual([]);
+    const byName = 'Tuesday is fine.\n\nFrom: Joy Okoro\nSent: 22 November 2026 19:02\nTo: Office\nSubject: Interview';
+    expect(await rules({ to: ['"Joy Okoro" <j.okoro.ta@gmail.com>'], subject: 'RE: Interview', text: byName })).toEqual([]);
+    const block = quoted('From: Claire Morgan\nSent: 16 November 2026 12:02\nTo: Year 5 Team\nSubject: Rota');
+    expect(await rules({ to: ['senco@riverside.sch.uk'], text: block })).toEqual([]);
+    expect(await rules({ to: ['capital@education.gov.uk'], text: block })).toEqual([]);
+  });
+
+  it('finds the block by line labels only (unit)', () => {
+    expect(hasForwardedHeaderBlock('From: A\nSent: x\nTo: B\nSubject: y', [], [])).toBe(true);
+    expect(hasForwardedHeaderBlock('From: A\nSubject: y', [], [])).toBe(false); // two labels are not a block
+    expect(hasForwardedHeaderBlock('Subject: y\nFrom the office: notes\nTo: B', [], [])).toBe(false);
+    expect(hasForwardedHeaderBlock('From: A\n\nSent: x\nTo: B\nSubject: y', [], [])).toBe(true); // blank lines inside
+    expect(hasForwardedHeaderBlock('From: A <a@x.example>\nSent: x\nTo: B\nSubject: y', ['a@x.example'], [])).toBe(false);
+  });
+});
+
+describe('misdirected-pupil-data: the greeting names another family', () => {
+  const note = (greeting: string, forename: string) =>
+    `${greeting}\n\nJust a quick note: ${forename} had a difficult afternoon and was given a detention for fighting in the playground.\n\nKind regards`;
+
+  it('"Dear Mrs Wright … Oliver" to Amelia Hughes’s parent: held; to Oliver’s own parent: delivered', async () => {
+    const v = await verdict({ to: [contactOf('Amelia')], text: note('Dear Mrs Wright,', 'Oliver') });
+    expect(v.rules).toEqual(['misdirected-pupil-data']);
+    expect(v.findings[0].reason).toMatch(/greets the W\*{5} family/);
+    expect(await rules({ to: [contactOf('Oliver')], text: note('Dear Mrs Wright,', 'Oliver') })).toEqual([]);
+  });
+
+  it('a greeting with no pupil of that family in the letter, or the right family, is fine', async () => {
+    expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Ms Hughes,', 'Amelia') })).toEqual([]);
+    expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Mrs Wright,', 'your daughter') })).toEqual([]);
+    expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Parent/Carer,', 'Oliver') })).toEqual([]);
+  });
+
+  it("another pupil's sanction, named in full, to a parent: held", async () => {
+    const text = "Dear Mrs O'Brien,\n\nLiam was upset at lunchtime. Another pupil, Tyler Brennan, pushed him over; Tyler has been given a detention.\n\nKind regards";
+    expect(await rules({ to: [contactOf('Liam')], text })).toEqual(['misdirected-pupil-data']);
+    expect(await rules({ to: [contactOf('Liam')], text: "Dear Mrs O'Brien,\n\nLiam and Tyler built a brilliant catapult in DT today." })).toEqual([]);
+  });
+
+  it('reads the greeting’s surname (unit)', () => {
+    expect(greetingSurname('Dear Mrs Wright,\n\nThanks')).toBe('wright');
+    expect(greetingSurname('\n\nDear Mr and Mrs Smith-Jones,')).toBe('smith');
+    expect(greetingSurname('Good morning Ms O’Brien')).toBe('obrien');
+    expect(greetingSurname('Dear Parents and Carers,')).toBe('');
+    expect(greetingSurname('Please find attached. Dear Mrs Wright')).toBe('');
+  });
+});
+
+describe('password-in-same-email: every shape, never ordinary prose', () => {
+  let lockedZip: Buffer;
+  beforeAll(() => {
+    const work = mkdtempSync(path.join(tmpdir(), 'hm-pw-'));
+    writeFileSync(path.join(work, 'list.csv'), 'Name,Class\nA,5S\n');
+    execFileSync('zip', ['-q', '-P', 'Falcon2291', 'list.zip', 'list.csv'], { cwd: work });
+    lockedZip = readFileSync(path.join(work, 'list.zip'));
+    rmSync(work, { recursive: true, force: true });
+  });
+  const send = (subject: string, text: string) => rules({ to: ['trips@museum.example'], subject, text, attachments: [{ filename: 'list.zip', content: lockedZip }] });
+
+  it.each([
+    ['subject', 'Year 4 groups (password Falcon2291)', 'List attached.'],
+    ['plain space', 'Groups', 'List attached, password Falcon2291 – thanks.'],
+    ['pwd', 'Groups', 'pwd Falcon2291'],
+    ['passcode', 'Groups', 'Passcode: 482913'],
+    ['PIN', 'Groups', 'PIN 4821 opens it.'],
+    ['the code to open it is', 'Groups', 'The code to open it is Falcon-2291.'],
+    ['code for the zip', 'Groups', 'Code for the zip: Falcon2291'],
+    ['password is', 'Groups', 'The password is Falcon2291'],
+  ])('%s: blocked', async (_shape, subject, text) => {
+    expect(await send(subject, text)).toEqual(['password-in-same-email']);
+  });
+
+  it.each([
+    'Please reset your password on the portal before Thursday.',
+    'I will text you the password this afternoon.',
+    'Your new password must be 8+ characters long.',
+    'Pin 100 posters to the board.',
+    'The dress code for the disco is fancy dress.',
+    'The password is sent separately by text.',
+  ])('"%s": delivered', async (text) => {
+    expect(await send('Groups', text)).toEqual([]);
+  });
+});
+
+describe('the same model through `hallmonitor check` and through the running gateway', () => {
+  const senLetter = 'Dear Jen,\n\nOliver Wright (3K) has a diagnosis of autism and we have applied for an EHCP.\n\nKind regards';
+
+  it('check --json names the new rules and prints no pupil data', async () => {
+    const files = {
+      body: path.join(dir, 'body.eml'),
+      exposed: path.join(dir, 'exposed.eml'),
+      own: path.join(dir, 'own-parent.eml'),
+    };
+    writeFileSync(files.body, await compose({ to: ['jen.speechtherapy@gmail.com'], text: senLetter }));
+    writeFileSync(files.exposed, await compose({ to: PUPILS.slice(9).map(([, , c]) => c), text: 'Trip on Friday.' }));
+    writeFileSync(files.own, await compose({ to: [contactOf('Oliver')], text: senLetter }));
+    const bin = path.resolve(import.meta.dirname, '../bin/hallmonitor.js');
+    const r = spawnSync(process.execPath, [bin, 'check', '--json', '--roster', rosterFile, '--school-domain', SCHOOL, files.body, files.exposed, files.own], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; rules: string[] });
+    expect(lines.map((l) => [l.action, l.rules])).toEqual([
+      ['quarantine', ['personal-data-in-body']],
+      ['quarantine', ['recipients-exposed']],
+      ['deliver', []],
+    ]);
+    expect(r.stdout).not.toMatch(/Oliver|Wright|autism diagnosis/);
+  });
+
+  describe('through the relay', () => {
+    let sink: Sink;
+    let storage: TestStorage;
+    let gw: ServeProcess;
+    beforeAll(async () => {
+      sink = await startSink();
+      storage = await createStorage('sqlite');
+      const configFile = path.join(storage.dataDir, 'hallmonitor.yaml');
+      writeFileSync(configFile, stringify({
+        hostname: 'hallmonitor.oakfield.sch.uk',
+        listen: '127.0.0.1:0',
+        data_dir: storage.dataDir,
+        next_hop: { host: sink.host, port: sink.port, starttls: 'off', timeout_seconds: 5 },
+        health: { listen: null },
+        log: { level: 'info' },
+        relay: { allow_networks: ['127.0.0.0/8'] },
+        school: { name: 'Oakfield', domains: [SCHOOL], partner_domains: ['county.gov.uk'], business_manager: `bm@${SCHOOL}`, notifications_from: `hallmonitor@${SCHOOL}`, roster: rosterFile },
+        store: storage.store,
+      }));
+      gw = await spawnServe(configFile);
+    }, 120_000);
+    afterAll(async () => {
+      await gw?.stop();
+      await sink?.close();
+      await storage?.cleanup();
+    });
+
+    it('holds the SEN letter to a therapist’s Gmail, delivers it to the pupil’s parent, and the notice names neither the pupil nor the diagnosis', async () => {
+      const held = await sendRaw(gw.port, TEACHER, ['jen.speechtherapy@gmail.com'], await compose({ to: ['jen.speechtherapy@gmail.com'], text: senLetter }));
+      expect(held.code).toBe(250);
+      expect(held.response).toMatch(/held for review as HM-/);
+      const own = await sendRaw(gw.port, TEACHER, [contactOf('Oliver')], await compose({ to: [contactOf('Oliver')], text: senLetter }));
+      expect(own.code).toBe(250);
+      expect(own.response).not.toMatch(/held/);
+      const notice = await waitFor('the business manager’s notice', () => sink.messages.find((m) => m.rcptTo.includes(`bm@${SCHOOL}`)));
+      const body = notice.data.toString('utf8');
+      expect(body).toMatch(/O\*{5} W\*{5}/);
+      expect(body).not.toMatch(/Oliver|Wright/);
+      expect(sink.messages.some((m) => m.rcptTo.includes(contactOf('Oliver')))).toBe(true);
+      expect(sink.messages.some((m) => m.rcptTo.includes('jen.speechtherapy@gmail.com'))).toBe(false);
+    });
+  });
+});
