@@ -89,9 +89,13 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
       const inspection = await inspect(raw, opts.limits);
       const envelope = typeof envelopeOrFn === 'function' ? envelopeOrFn(inspection) : envelopeOrFn;
       const detections: Detection[] = [];
-      if (inspection.subject) detections.push(...set.scan(inspection.subject, 'subject'));
-      for (const t of inspection.texts) if (t.text) detections.push(...set.scan(t.text, t.where));
-      for (const a of flatten(inspection.attachments)) if (a.filename) detections.push(...set.scan(fileNameWords(a.filename), `filename:${a.where}`));
+      // Appended one by one: a class list has more findings than a call may take arguments.
+      const add = (found: Detection[]) => {
+        for (const d of found) detections.push(d);
+      };
+      if (inspection.subject) add(set.scan(inspection.subject, 'subject'));
+      for (const t of inspection.texts) if (t.text) add(set.scan(t.text, t.where));
+      for (const a of flatten(inspection.attachments)) if (a.filename) add(set.scan(fileNameWords(a.filename), `filename:${a.where}`));
       const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };
     },

@@ -206,6 +206,20 @@ describe('a list or table of pupils in the body', () => {
   });
 });
 
+describe('a very large list in the body', () => {
+  it('is examined and held, not lost to a stack overflow (160,000 findings in one text)', async () => {
+    const rows: string[] = ['UPN\tDate of birth'];
+    for (let i = 0; i < 80_000; i++) {
+      const rest = `919${String(1000 + (i % 9000)).padStart(4, '0')}${String(10 + (i % 15))}${String(i % 1000).padStart(3, '0')}`.slice(0, 12);
+      rows.push(`${upnCheckLetter(rest)}${rest}\t${String((i % 28) + 1).padStart(2, '0')}/0${(i % 9) + 1}/2015`);
+    }
+    const v = await verdict({ to: ['census@software.example'], text: rows.join('\n') });
+    expect(v.action).toBe('quarantine');
+    expect(v.rules).toContain('uk-identifier-in-message');
+    expect(v.findings.length).toBeLessThanOrEqual(40);
+  }, 120_000);
+});
+
 describe('recipients-exposed: parents and personal addresses visible to each other', () => {
   const parents = PUPILS.slice(9).map(([, , c]) => c); // 7 distinct parents
   const text = 'Dear parents,\n\nThe trip is on Friday; please send a packed lunch.\n\nThank you';

@@ -32,19 +32,22 @@ addLabels('subject', 'subject|betreff|objet|sujet|asunto|assunto|oggetto|onderwe
 
 /** Lines of a header block: the label line must be among this many consecutive non-blank lines. */
 const BLOCK_LINES = 7;
-/** How much of a text is searched for a quoted header block. */
-const MAX_SEARCH_CHARS = 4 << 20;
+/**
+ * How much of each body is searched for a banner or a quoted header block: a forward starts with
+ * the few lines the sender typed above it; a 20 MB body is not read to its end for this.
+ */
+const MAX_SEARCH_CHARS = 1 << 20;
 
 /** The plain-English signs that this message forwards school mail; empty when there are none. */
 export function forwardingSigns(inspection: Inspection, attachments: AttachmentReport[], recipients: string[]): string[] {
   const signs: string[] = [];
   if (FORWARD_SUBJECT.test(inspection.subject)) signs.push('the subject starts with a forwarding prefix');
-  const bodies = inspection.texts.filter((t) => t.kind === 'body');
-  if (bodies.some((t) => FORWARD_BANNER.test(t.text))) signs.push('the body quotes a forwarded message');
+  const bodies = inspection.texts.filter((t) => t.kind === 'body').map((t) => (t.text.length > MAX_SEARCH_CHARS ? t.text.slice(0, MAX_SEARCH_CHARS) : t.text));
+  if (bodies.some((t) => FORWARD_BANNER.test(t))) signs.push('the body quotes a forwarded message');
   else {
     const names = [...inspection.to, ...inspection.cc].map((a) => a.name.toLowerCase()).filter((n) => n.length >= 3);
     const addresses = recipients.map((a) => a.toLowerCase());
-    if (bodies.some((t) => hasForwardedHeaderBlock(t.text, addresses, names))) signs.push('the body quotes the header of another email (From, Sent, To, Subject)');
+    if (bodies.some((t) => hasForwardedHeaderBlock(t, addresses, names))) signs.push('the body quotes the header of another email (From, Sent, To, Subject)');
   }
   if (attachments.some((a) => a.isMessage)) signs.push('an original email is attached');
   const headerKeys = new Set(inspection.headers.map((h) => h.key));

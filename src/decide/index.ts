@@ -159,9 +159,9 @@ function listWords(words: string[]): string {
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Whom a mention is about, redacted: "O***** W*****", or "a person identified by a UPN". */
-function whom(m: Mention, named: Map<string, string>): string {
-  if (m.how === 'full-name') return m.evidence;
-  if (m.how === 'forename') return named.get(m.pupilIds[0]) ?? m.evidence;
+function whom(m: Mention, named: Map<string, Detection>): string {
+  if (m.how === 'full-name') return m.source.evidence;
+  if (m.how === 'forename') return named.get(m.pupilIds[0])?.evidence ?? m.source.evidence;
   return m.pupilIds.length ? 'a pupil identified by their UPN' : `a person identified by ${m.how === 'date-of-birth' ? 'a date of birth' : 'an identifier'}`;
 }
 
@@ -372,6 +372,7 @@ const checkBodyPersonalData: Check = (ctx) => {
       });
     }
     for (const [id, { tied, model, mention }] of data.special) {
+      if (findings.length >= MAX_FINDINGS_PER_RULE) break;
       if (entitled(r, [id])) continue;
       const who = whom(mention, model.named);
       findings.push({
@@ -383,8 +384,8 @@ const checkBodyPersonalData: Check = (ctx) => {
     for (const { tied, model } of data.unnamed.slice(0, 3)) {
       findings.push({
         ...finding(tied.detection),
-        evidence: tied.about.evidence,
-        reason: `The email's text gives ${kindsOf([tied])} (${termsOf([tied])}) about ${whom(tied.about, model.named)} (${tied.about.evidence}), and it is addressed to ${to}: ${whyNotEntitled(r)}.`,
+        evidence: tied.about.source.evidence,
+        reason: `The email's text gives ${kindsOf([tied])} (${termsOf([tied])}) about ${whom(tied.about, model.named)} (${tied.about.source.evidence}), and it is addressed to ${to}: ${whyNotEntitled(r)}.`,
       });
     }
   }
@@ -395,26 +396,23 @@ function fieldWords(k: FieldKind): string {
   return k === 'date of birth' ? 'dates of birth' : k === 'identifier' ? 'identifiers' : k === 'special-category' ? 'special-category details (health, SEN and the like)' : k;
 }
 
-/** Pupils the message carries personal data about, with what that data is and where. */
-function personalDataAbout(ctx: Context): Map<string, { evidence: string; what: string }> {
-  const about = new Map<string, { evidence: string; what: string }>();
-  const note = (ids: readonly string[], evidence: string, what: string) => {
+/** Pupils the message carries personal data about: whom (redacted, worked out when read) and what. */
+function personalDataAbout(ctx: Context): Map<string, { evidence: () => string; what: string }> {
+  const about = new Map<string, { evidence: () => string; what: string }>();
+  const note = (ids: readonly string[], evidence: () => string, what: string) => {
     for (const id of ids) if (!about.has(id)) about.set(id, { evidence, what });
   };
   for (const m of ctx.models()) {
-    if (m.kind === 'subject' || m.kind === 'file-name') {
-      for (const [id, ev] of m.named) note([id], ev, m.kind === 'subject' ? 'their name in the subject line' : 'their name on an attached file');
+    if (m.kind === 'subject' || m.kind === 'file-name' || m.kind === 'attachment') {
+      // A name in the subject or on a file, or a document naming a pupil (a report, a plan, a list).
+      const what = m.kind === 'subject' ? 'their name in the subject line' : m.kind === 'file-name' ? 'their name on an attached file' : 'an attachment about them';
+      for (const [id, d] of m.named) note([id], () => d.evidence, what);
       continue;
     }
-    if (m.kind === 'attachment') {
-      // A document naming a pupil (a report, a plan, a list) is about that pupil.
-      for (const [id, ev] of m.named) note([id], ev, 'an attachment about them');
-      continue;
-    }
-    for (const t of m.special) note(t.about.pupilIds, whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'special-category information');
-    for (const t of m.records) note(t.about.pupilIds, whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'behaviour or attendance records');
-    for (const t of m.personal) note(t.about.pupilIds, whom(t.about, m.named), t.detection.category === 'date-of-birth' ? 'their date of birth' : 'an identifier');
-    for (const id of m.listed.keys()) note([id], m.named.get(id) ?? '', 'a list of pupils with personal details');
+    for (const t of m.special) note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'special-category information');
+    for (const t of m.records) note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'behaviour or attendance records');
+    for (const t of m.personal) note(t.about.pupilIds, () => whom(t.about, m.named), t.detection.category === 'date-of-birth' ? 'their date of birth' : 'an identifier');
+    for (const id of m.listed.keys()) note([id], () => m.named.get(id)?.evidence ?? '', 'a list of pupils with personal details');
   }
   return about;
 }
@@ -427,8 +425,10 @@ const checkMisdirected: Check = (ctx) => {
   const about = personalDataAbout(ctx);
   const findings: Finding[] = [];
   for (const r of contacts) {
-    for (const [id, { evidence, what }] of about) {
+    for (const [id, { evidence: whose, what }] of about) {
       if (r.pupils.has(id)) continue;
+      if (findings.length >= MAX_FINDINGS_PER_RULE) break;
+      const evidence = whose();
       findings.push({
         detector: 'personal-data-model',
         where: 'message',

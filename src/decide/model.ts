@@ -31,8 +31,8 @@ export interface Mention {
   start: number;
   end: number;
   how: 'full-name' | 'forename' | 'identifier' | 'date-of-birth';
-  /** Redacted, as a person may read it. */
-  evidence: string;
+  /** The finding it was made from (its redacted evidence is worked out only when read). */
+  source: Detection;
 }
 
 /** A detection tied to whom it is about. */
@@ -49,10 +49,10 @@ export interface TextModel {
   where: string;
   kind: TextKind;
   detections: Detection[];
-  /** Pupils named in full in this text, with the redacted evidence of their first full mention. */
-  named: Map<string, string>;
-  /** Full names and coreferenced forenames, identifiers and dates of birth, by position. */
-  mentions: Mention[];
+  /** Pupils named in full in this text, with their first full mention. */
+  named: Map<string, Detection>;
+  /** Full names and coreferenced forenames, by position. */
+  names: Mention[];
   /** Special-category terms tied to a named pupil or an identified person. */
   special: Tied[];
   /** Behaviour and attendance terms tied to a named pupil or an identified person. */
@@ -109,7 +109,7 @@ export function modelText(where: string, kind: TextKind, text: string | undefine
     kind,
     detections,
     named: new Map(),
-    mentions: [],
+    names: [],
     special: [],
     records: [],
     personal: [],
@@ -124,36 +124,42 @@ export function modelText(where: string, kind: TextKind, text: string | undefine
   const terms: Detection[] = [];
   for (const d of detections) {
     if (isNamed(d)) {
-      names.push({ pupilIds: d.pupilIds!, start: d.start, end: d.end, how: 'full-name', evidence: d.evidence });
-      for (const id of d.pupilIds!) if (!model.named.has(id)) model.named.set(id, d.evidence);
+      names.push({ pupilIds: d.pupilIds!, start: d.start, end: d.end, how: 'full-name', source: d });
+      for (const id of d.pupilIds!) if (!model.named.has(id)) model.named.set(id, d);
     } else if (isForenameAlone(d)) weak.push(d);
     else if (isIdentifier(d)) {
       model.identifiers.push(d);
-      anchors.push({ pupilIds: pupilsOfIdentifier(d, text, roster), start: d.start, end: d.end, how: 'identifier', evidence: d.evidence });
+      anchors.push({ pupilIds: NOBODY, start: d.start, end: d.end, how: 'identifier', source: d });
     } else if (d.category === 'date-of-birth') {
       model.datesOfBirth.push(d);
-      anchors.push({ pupilIds: [], start: d.start, end: d.end, how: 'date-of-birth', evidence: d.evidence });
+      anchors.push({ pupilIds: NOBODY, start: d.start, end: d.end, how: 'date-of-birth', source: d });
     } else if (d.category === 'contact') model.contacts.push(d);
     else if (d.category === 'special-category' || d.category === 'pupil-record') terms.push(d);
   }
+  byStart(names);
+  byStart(anchors);
 
   // Coreference: forenames alone that follow the full name of exactly one pupil with that forename.
-  if (text !== undefined && weak.length && names.length) names.push(...coreference(text, names, weak, roster));
-  names.sort((a, b) => a.start - b.start);
-  anchors.sort((a, b) => a.start - b.start);
-  model.mentions = [...names, ...anchors].sort((a, b) => a.start - b.start);
+  model.names = text !== undefined && weak.length && names.length ? mergeByStart(names, coreference(text, names, weak, roster)) : names;
 
+  const resolved = new Set<Mention>();
   for (const d of terms) {
     const w = windows.get(d.detector) ?? DEFAULT_WINDOW;
-    const about = nearest(names, d.start, d.end, w) ?? nearest(anchors, d.start, d.end, w);
-    if (!about) continue;
+    let about = nearest(model.names, d.start, d.end, w);
+    if (!about) {
+      about = nearest(anchors, d.start, d.end, w);
+      if (!about) continue;
+      // Whose UPN is it? Looked up only for identifiers that data is tied to.
+      if (!resolved.has(about)) {
+        resolved.add(about);
+        about.pupilIds = pupilsOfIdentifier(about.source, text, roster);
+      }
+    }
     (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about });
   }
   for (const a of anchors) {
-    const about = nearest(names, a.start, a.end, PERSONAL_WINDOW);
-    if (!about) continue;
-    const d = (a.how === 'identifier' ? model.identifiers : model.datesOfBirth).find((x) => x.start === a.start && x.end === a.end);
-    if (d) model.personal.push({ detection: d, about });
+    const about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
+    if (about) model.personal.push({ detection: a.source, about });
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
@@ -167,39 +173,83 @@ function pupilsOfIdentifier(d: Detection, text: string | undefined, roster: Rost
   return roster.pupilsByUpn(upn).map((p) => p.id);
 }
 
-function coreference(text: string, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
-  // Events in text order: full names introduce pupils, forenames alone may refer to them.
-  const events: Array<{ at: number; end: number; name?: Mention; word?: Detection }> = names.map((m) => ({ at: m.start, end: m.end, name: m }));
-  for (const d of weak) {
-    const spans = d.mentions ?? [d.start, d.end];
-    for (let k = 0; k < spans.length; k += 2) events.push({ at: spans[k], end: spans[k + 1], word: d });
+const NOBODY: readonly string[] = Object.freeze([]);
+
+/** Mentions in text order (most arrive in order already). */
+function byStart(list: Mention[]): void {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i - 1].start > list[i].start) {
+      list.sort((a, b) => a.start - b.start);
+      return;
+    }
   }
-  events.sort((a, b) => a.at - b.at);
-  const introduced = new Map<string, Set<string>>(); // folded forename → pupils named in full so far
-  const keyCache = new Map<string, string>();
+}
+
+function mergeByStart(a: Mention[], b: Mention[]): Mention[] {
+  if (!b.length) return a;
   const out: Mention[] = [];
-  for (const e of events) {
-    if (e.name) {
-      for (const id of e.name.pupilIds) {
-        for (const key of forenameKeys(roster, id)) {
-          let set = introduced.get(key);
-          if (!set) introduced.set(key, (set = new Set()));
-          set.add(id);
-        }
-      }
-      continue;
-    }
-    const raw = text.slice(e.at, e.end);
-    let key = keyCache.get(raw);
-    if (key === undefined) {
-      const words = foldWords(raw);
-      key = words.length === 1 ? words[0] : '';
-      keyCache.set(raw, key);
-    }
-    const candidates = key ? introduced.get(key) : undefined;
-    if (!candidates || candidates.size !== 1) continue; // never named, or could be either of two
-    out.push({ pupilIds: [...candidates], start: e.at, end: e.end, how: 'forename', evidence: e.word!.evidence });
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(b[j].start < a[i].start ? b[j++] : a[i++]);
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
+}
+
+/** Folded forenames per pupil, per roster (a class list names the same pupils again and again). */
+const forenameCache = new WeakMap<Roster, Map<string, string[]>>();
+
+function forenamesOf(roster: Roster | undefined, id: string): string[] {
+  if (!roster) return [];
+  let cache = forenameCache.get(roster);
+  if (!cache) forenameCache.set(roster, (cache = new Map()));
+  let keys = cache.get(id);
+  if (!keys) {
+    keys = forenameKeys(roster, id);
+    cache.set(id, keys);
   }
+  return keys;
+}
+
+/**
+ * Forenames alone that refer to a pupil named in full earlier in the same text. For each folded
+ * forename, the pupils with that forename in the order their full name first appears; each
+ * occurrence of the forename alone refers to the one pupil introduced before it, or to nobody
+ * when there is none or more than one. Linear in names and occurrences (no sorting): a single
+ * finding holds every occurrence of one word, in order.
+ */
+function coreference(text: string, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
+  // Folded forename → [first position, pupil id, …] in text order.
+  const introductions = new Map<string, Array<number | string>>();
+  const seen = new Set<string>();
+  for (const m of names) {
+    for (const id of m.pupilIds) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      for (const key of forenamesOf(roster, id)) {
+        const list = introductions.get(key);
+        if (list) list.push(m.start, id);
+        else introductions.set(key, [m.start, id]);
+      }
+    }
+  }
+  const out: Mention[] = [];
+  for (const d of weak) {
+    const words = foldWords(text.slice(d.start, d.end));
+    const list = words.length === 1 ? introductions.get(words[0]) : undefined;
+    if (!list) continue;
+    const at = d.mentions ?? [d.start, d.end];
+    let introduced = 0; // how many pupils with this forename are named before the occurrence
+    for (let k = 0; k < at.length; k += 2) {
+      while (introduced < list.length / 2 && (list[2 * introduced] as number) < at[k]) introduced++;
+      if (introduced !== 1) {
+        if (introduced > 1) break; // from here on it could always be either
+        continue;
+      }
+      out.push({ pupilIds: [list[1] as string], start: at[k], end: at[k + 1], how: 'forename', source: d });
+    }
+  }
+  byStart(out);
   return out;
 }
 
@@ -235,34 +285,36 @@ function fieldKind(d: Detection): FieldKind | undefined {
 }
 
 /** Rows: lines naming one or two pupils in full beside a personal field. */
-function findRows(text: string, model: TextModel, names: Mention[], opts: ModelOptions): void {
-  const full = names.filter((m) => m.how === 'full-name');
+function findRows(text: string, model: TextModel, full: Mention[], opts: ModelOptions): void {
   if (full.length < opts.listMinPupils) return;
-  const fields = model.detections.filter((d) => fieldKind(d) !== undefined);
+  const fields: Detection[] = [];
+  for (const d of model.detections) if (fieldKind(d) !== undefined) fields.push(d);
   if (!fields.length) return;
+  if (fields.some((d, k) => k > 0 && fields[k - 1].start > d.start)) fields.sort((a, b) => a.start - b.start);
   const rows = new Map<string, Set<FieldKind>>();
-  let lineEnd = -1;
-  let lineStart = 0;
   let f = 0;
-  for (let i = 0; i < full.length; i++) {
+  let i = 0;
+  while (i < full.length) {
     const m = full[i];
-    if (m.start < lineEnd) continue; // this line was read with an earlier name
-    lineStart = text.lastIndexOf('\n', m.start) + 1;
-    lineEnd = text.indexOf('\n', m.end);
+    const lineStart = text.lastIndexOf('\n', m.start) + 1;
+    let lineEnd = text.indexOf('\n', m.end);
     if (lineEnd < 0) lineEnd = text.length;
-    if (lineEnd - lineStart > MAX_ROW_CHARS) continue;
-    const onLine: Mention[] = [];
-    for (let j = i; j < full.length && full[j].start < lineEnd; j++) onLine.push(full[j]);
-    const pupils = new Set(onLine.flatMap((x) => x.pupilIds));
-    if (pupils.size > MAX_ROW_PUPILS) continue;
+    // Every name on this line.
+    let j = i + 1;
+    while (j < full.length && full[j].start < lineEnd) j++;
+    const first = i;
+    i = j;
+    if (lineEnd - lineStart > MAX_ROW_CHARS || j - first > MAX_ROW_PUPILS * 2) continue;
+    const pupils = j - first === 1 ? full[first].pupilIds : [...new Set(full.slice(first, j).flatMap((x) => x.pupilIds))];
+    if (pupils.length > MAX_ROW_PUPILS) continue;
     while (f < fields.length && fields[f].start < lineStart) f++;
-    const kinds = new Set<FieldKind>();
-    for (let g = f; g < fields.length && fields[g].start < lineEnd; g++) kinds.add(fieldKind(fields[g])!);
-    if (!kinds.size) continue;
-    for (const id of pupils) {
-      const set = rows.get(id) ?? new Set<FieldKind>();
-      for (const k of kinds) set.add(k);
-      rows.set(id, set);
+    for (let g = f; g < fields.length && fields[g].start < lineEnd; g++) {
+      const kind = fieldKind(fields[g])!;
+      for (const id of pupils) {
+        const set = rows.get(id);
+        if (set) set.add(kind);
+        else rows.set(id, new Set([kind]));
+      }
     }
   }
   if (rows.size >= opts.listMinPupils) model.listed = rows;

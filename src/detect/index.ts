@@ -20,6 +20,7 @@
 // The speed-ups are checked by test/detectors.test.ts against plain exec() over every match.
 // Figures: bench/detectors/RESULTS.md.
 
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import RE2 from 're2';
 import { DETECTORS, checkRegistry, patternDetectors, rosterDetector } from '../../detectors/index.ts';
@@ -1076,27 +1077,59 @@ function nearestAnchor(anchors: Detection[], start: number, end: number, window:
   return { detector: best.detector, kind: anchorKind(best), distance: bestDist, strength: best.strength };
 }
 
+/** Bytes per block that isAscii() clears at once (native, vectorised). */
+const ASCII_BLOCK = 4096;
+
 /** Convert byte offsets to UTF-16 indices in place (only for non-ASCII string input). */
 function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
-  const offsets = new Set<number>();
-  for (const d of ds) {
-    offsets.add(d.start);
-    offsets.add(d.end);
-    if (d.mentions) for (const m of d.mentions) offsets.add(m);
+  // A UTF-16 index is the byte offset less the continuation bytes before it, plus one for each
+  // 4-byte sequence (a surrogate pair) before it. Mail is mostly ASCII: whole blocks are cleared
+  // natively, and only the bytes of the other blocks are read here.
+  const fix: number[] = []; // ascending: position, then delta to the index from there on
+  for (let b = 0; b < buf.length; b += ASCII_BLOCK) {
+    const e = Math.min(buf.length, b + ASCII_BLOCK);
+    if (isAscii(buf.subarray(b, e))) continue;
+    for (let i = b; i < e; i++) {
+      const c = buf[i];
+      if (c < 0x80) continue;
+      if ((c & 0xc0) === 0x80) fix.push(i, -1);
+      else if (c >= 0xf0) fix.push(i, 1);
+    }
   }
-  const sorted = [...offsets].sort((a, b) => a - b);
-  const map = new Map<number, number>();
-  let units = 0;
-  let k = 0;
-  for (let i = 0; i <= buf.length && k < sorted.length; i++) {
-    while (k < sorted.length && sorted[k] === i) map.set(sorted[k++], units);
-    if (i === buf.length) break;
-    const b = buf[i];
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
+  let count = 0;
+  for (const d of ds) count += 2 + (d.mentions?.length ?? 0);
+  const sorted = new Int32Array(count);
+  let n = 0;
   for (const d of ds) {
-    d.start = map.get(d.start) ?? d.start;
-    d.end = map.get(d.end) ?? d.end;
-    if (d.mentions) for (let k = 0; k < d.mentions.length; k++) d.mentions[k] = map.get(d.mentions[k]) ?? d.mentions[k];
+    sorted[n++] = d.start;
+    sorted[n++] = d.end;
+    if (d.mentions) for (const m of d.mentions) sorted[n++] = m;
+  }
+  sorted.sort();
+  const units = new Int32Array(count);
+  let delta = 0;
+  let f = 0;
+  for (let k = 0; k < count; k++) {
+    // A 4-byte lead counts once the whole character is behind the offset (offsets fall between characters).
+    while (f < fix.length && fix[f] < sorted[k]) {
+      delta += fix[f + 1];
+      f += 2;
+    }
+    units[k] = sorted[k] + delta;
+  }
+  const map = (offset: number): number => {
+    let lo = 0;
+    let hi = count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return units[lo];
+  };
+  for (const d of ds) {
+    d.start = map(d.start);
+    d.end = map(d.end);
+    if (d.mentions) for (let q = 0; q < d.mentions.length; q++) d.mentions[q] = map(d.mentions[q]);
   }
 }

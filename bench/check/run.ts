@@ -1,0 +1,154 @@
+// End to end, as `hallmonitor check` runs it: one 20 MB plain-text email examined with a
+// 50,000-pupil roster: MIME parsing, every detector, the personal-data model and every rule.
+// Two bodies from the detector corpus: prose (letters, reports, newsletters) and the full mix
+// with class lists pasted in (a finding every hundred bytes). Beside the scan-only figures of
+// bench/detectors: this is what a large body costs in the relay.
+//
+//   node bench/check/run.ts                    measure this checkout, print, write RESULTS.md
+//   node bench/check/run.ts --baseline DIR     … and a second checkout (another commit's tree
+//                                              with its node_modules), each in a process of its
+//                                              own, alternating, so both see the same machine
+//   node bench/check/run.ts --quick            fewer repeats, nothing written
+//
+// Refuses to write RESULTS.md when the machine was busy (load average above 1.5 per core at the
+// start); --force writes anyway, with the load printed beside the figures.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const value = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const quick = flag('--quick');
+const BYTES = 20e6;
+const PUPILS = 50_000;
+const REPEATS = quick ? 3 : 7;
+const ROUNDS = quick ? 1 : 3;
+
+type Body = 'prose' | 'mixed';
+const BODIES: Body[] = ['prose', 'mixed'];
+
+interface Row {
+  body: Body;
+  /** Set when the examination failed (the checkout could not examine this body at all). */
+  error?: string;
+  root: string;
+  commit: string;
+  bytes: number;
+  compileMs: number;
+  /** One examination each, after a warm-up. */
+  ms: number[];
+  action: string;
+  rules: string[];
+}
+
+/** Child: examine the email REPEATS times with the examiner of the checkout at `root`. */
+async function measure(root: string, kind: Body): Promise<Row> {
+  const { syntheticPupils, syntheticCorpus, toRoster } = (await import(pathToFileURL(path.join(ROOT, 'bench/detectors/corpus.ts')).href)) as typeof import('../detectors/corpus.ts');
+  const { createExaminer } = (await import(pathToFileURL(path.join(root, 'src/examine.ts')).href)) as typeof import('../../src/examine.ts');
+  const { loadPolicy } = (await import(pathToFileURL(path.join(root, 'src/decide/index.ts')).href)) as typeof import('../../src/decide/index.ts');
+  const pupils = syntheticPupils(PUPILS);
+  const docs = syntheticCorpus(kind === 'prose' ? BYTES * 1.4 : BYTES, pupils).filter((d) => kind === 'mixed' || d.kind !== 'class-list');
+  const body = Buffer.concat(docs.flatMap((d) => [d.text, Buffer.from('\r\n\r\n')]));
+  const head = Buffer.from(
+    'From: Office <office@school.example.org>\r\nTo: Parent <someone.personal@gmail.com>\r\nSubject: Reports and lists\r\n' +
+      'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <bench-check@school.example.org>\r\nMIME-Version: 1.0\r\n' +
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n',
+  );
+  const raw = Buffer.concat([head, body.subarray(0, BYTES)]);
+  const t0 = performance.now();
+  const policy = loadPolicy({ source: 'bench', school: { domains: ['school.example.org'] }, policy: {} });
+  const examiner = await createExaminer({ policy, roster: toRoster(pupils) });
+  const compileMs = performance.now() - t0;
+  const envelope = { mailFrom: 'office@school.example.org', mailFromParams: {}, rcptTo: [{ address: 'someone.personal@gmail.com' }] };
+  let first;
+  try {
+    first = await examiner.examine(raw, envelope); // warm-up
+  } catch (err) {
+    await examiner.close();
+    return { body: kind, error: String((err as Error).message).slice(0, 120), root, commit: commitOf(root), bytes: raw.length, compileMs, ms: [], action: '', rules: [] };
+  }
+  const ms: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const s = performance.now();
+    await examiner.examine(raw, envelope);
+    ms.push(performance.now() - s);
+  }
+  await examiner.close();
+  return { body: kind, root, commit: commitOf(root), bytes: raw.length, compileMs, ms, action: first.verdict.action, rules: first.verdict.rules };
+}
+
+function commitOf(root: string): string {
+  try {
+    return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+}
+
+if (argv[0] === '--child') {
+  const row = await measure(argv[1], argv[2] as Body);
+  process.stdout.write(JSON.stringify(row) + '\n');
+  process.exit(0);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rate = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+const roots: Array<[string, string]> = [['this checkout', ROOT]];
+const baseline = value('--baseline');
+if (baseline) roots.push(['baseline', path.resolve(baseline)]);
+const loadBefore = loadavg()[0];
+console.log(`load average at start: ${load()} (${cpus().length} cores)`);
+const results = new Map<string, Row[]>();
+for (let round = 0; round < ROUNDS; round++) {
+  for (const body of BODIES) {
+    for (const [label, root] of roots) {
+      const out = execFileSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', root, body], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const row = JSON.parse(out.trim().split('\n').at(-1)!) as Row;
+      const key = `${body}\t${label}`;
+      results.set(key, [...(results.get(key) ?? []), row]);
+      const said = row.error ? `could not examine it: ${row.error}` : `median ${rate(row.bytes, median(row.ms)).toFixed(1)} MB/s, best ${rate(row.bytes, Math.min(...row.ms)).toFixed(1)} MB/s`;
+      console.log(`${body}, ${label} (${row.commit}) round ${round + 1}: ${said}; load ${load()}`);
+    }
+  }
+}
+const loadAfter = load();
+
+const lines: string[] = [];
+lines.push('## End to end: `check` of one 20 MB plain-text email, 50,000-pupil roster (`node bench/check/run.ts`)');
+lines.push('');
+lines.push(
+  `One ${(BYTES / 1e6).toFixed(0)} MB text/plain email to a personal Gmail address (prose: the detector corpus's letters, reports and newsletters; mixed: the same with its class lists, a finding every ~120 bytes), examined by \`createExaminer\` exactly as \`hallmonitor check\` and the relay do: MIME parsing, every detector, the personal-data model and every rule. ` +
+    `Each checkout runs in a process of its own, ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} alternating, ${REPEATS} examinations each after a warm-up.`,
+);
+lines.push('');
+lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; load average ${loadBefore.toFixed(2)} at the start, ${loadAfter} at the end.`);
+lines.push('');
+lines.push('| body | checkout | commit | median MB/s | best MB/s | median ms | roster compile | verdict |');
+lines.push('|---|---|---|---:|---:|---:|---:|---|');
+for (const [key, rows] of results) {
+  const [body, label] = key.split('\t');
+  const r0 = rows[0];
+  if (r0.error) {
+    lines.push(`| ${body} | ${label} | ${r0.commit} | – | – | – | ${(r0.compileMs / 1000).toFixed(2)} s | could not examine it: \`${r0.error}\` |`);
+    continue;
+  }
+  const all = rows.flatMap((r) => r.ms);
+  lines.push(`| ${body} | ${label} | ${r0.commit} | ${rate(r0.bytes, median(all)).toFixed(1)} | ${rate(r0.bytes, Math.min(...all)).toFixed(1)} | ${median(all).toFixed(0)} | ${(median(rows.map((r) => r.compileMs)) / 1000).toFixed(2)} s | ${r0.action} (${r0.rules.join(', ') || 'no rule'}) |`);
+}
+lines.push('');
+const text = lines.join('\n');
+console.log(`\n${text}`);
+if (quick) process.exit(0);
+if (loadBefore > 1.5 * cpus().length && !flag('--force')) {
+  console.error(`not written: load average ${loadBefore.toFixed(2)} at the start is above 1.5 per core (--force writes it anyway)`);
+  process.exit(1);
+}
+writeFileSync(path.join(HERE, 'RESULTS.md'), text);
+console.log('written to bench/check/RESULTS.md');
