@@ -9,6 +9,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const AREAS: Array<[string, string]> = [
   ['relay', 'The relay: receive → next hop'],
   ['detectors', 'Detectors: roster names and UK personal data'],
+  ['check', 'End to end: one large email through `check`'],
   ['inspect', 'Inspection: every part of a message'],
   ['policy', 'Policy quality on the labelled school-mail corpus'],
   ['quarantine', 'Quarantine: holding a message durably'],
