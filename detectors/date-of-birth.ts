@@ -1,8 +1,8 @@
-import type { PatternDetector } from './types.ts';
-import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './checksums.ts';
-import { redactDate } from './redact.ts';
-import { boundaryBefore, boundaryAfter, digitRun } from './bytes.ts';
-import { strong, weak } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './library/checksums.ts';
+import { redactDate } from './library/redact.ts';
+import { boundaryBefore, boundaryAfter, digitRun } from './library/bytes.ts';
+import { strong, weak } from './library/score.ts';
 
 function isDateSeparator(c: number): boolean {
   return c === 0x2f || c === 0x2e || c === 0x2d; // / . -

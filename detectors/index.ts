@@ -1,7 +1,14 @@
-// Every detector, listed explicitly. Startup refuses duplicate ids or a detector without
-// examples (checkRegistry), and the test suite runs every detector's examples.
+// Every detector, listed explicitly: the word lists as data (*.yaml, read by
+// library/document.ts, the same form a school uses for its own detectors under `detectors:` in
+// its configuration), and the detectors that need code (*.ts: checksums on the bytes, fast paths
+// for class lists, scores that depend on a match's shape). Startup refuses duplicate ids or a
+// detector without examples (checkRegistry), and every detector's examples are run by the test
+// suite and by `hallmonitor detectors test`.
 
-import type { Detector, PatternDetector, RosterDetector } from './types.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { detectorFromDocument } from './library/document.ts';
+import type { Detector, PatternDetector, RosterDetector } from './library/types.ts';
 import { pupilName } from './pupil-name.ts';
 import { ukUpn } from './uk-upn.ts';
 import { ukUln } from './uk-uln.ts';
@@ -13,17 +20,8 @@ import { ukPhoneNumber } from './uk-phone-number.ts';
 import { ukBankSortCode } from './uk-bank-sort-code.ts';
 import { ukBankAccountNumber } from './uk-bank-account-number.ts';
 import { passwordInText } from './password-in-text.ts';
-import { specialSend } from './special-send.ts';
-import { specialSafeguarding } from './special-safeguarding.ts';
-import { specialHealth } from './special-health.ts';
-import { specialExclusion } from './special-exclusion.ts';
-import { specialDisadvantage } from './special-disadvantage.ts';
-import { specialEthnicity } from './special-ethnicity.ts';
-import { specialReligion } from './special-religion.ts';
-import { specialIdentity } from './special-identity.ts';
-import { behaviourAndAttendance } from './behaviour-and-attendance.ts';
 
-export type { Detector, PatternDetector, RosterDetector } from './types.ts';
+export type { Detector, PatternDetector, RosterDetector } from './library/types.ts';
 
 export const DETECTORS: readonly Detector[] = [
   pupilName,
@@ -37,16 +35,24 @@ export const DETECTORS: readonly Detector[] = [
   ukBankSortCode,
   ukBankAccountNumber,
   passwordInText,
-  specialSend,
-  specialSafeguarding,
-  specialHealth,
-  specialExclusion,
-  specialDisadvantage,
-  specialEthnicity,
-  specialReligion,
-  specialIdentity,
-  behaviourAndAttendance,
-];
+  shipped('special-send.yaml'),
+  shipped('special-safeguarding.yaml'),
+  shipped('special-health.yaml'),
+  shipped('special-exclusion.yaml'),
+  shipped('special-disadvantage.yaml'),
+  shipped('special-ethnicity.yaml'),
+  shipped('special-religion.yaml'),
+  shipped('special-identity.yaml'),
+  shipped('behaviour-and-attendance.yaml'),
+].map((d) => (d.origin ? d : { ...d, origin: 'shipped' }));
+
+/** A detector document shipped beside this file; a broken one is a bug, so it throws. */
+function shipped(file: string): PatternDetector {
+  const problems: string[] = [];
+  const d = detectorFromDocument(parse(readFileSync(new URL(`./${file}`, import.meta.url), 'utf8')), { origin: 'shipped', path: `detectors/${file}` }, problems);
+  if (!d) throw new Error(`shipped detector ${file} is not valid:\n  ${problems.join('\n  ')}`);
+  return d;
+}
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 

@@ -1,6 +1,6 @@
-import type { MatchInfo, PatternDetector } from './types.ts';
-import { redactAll } from './redact.ts';
-import { strong } from './score.ts';
+import type { MatchInfo, PatternDetector } from './library/types.ts';
+import { redactAll } from './library/redact.ts';
+import { strong } from './library/score.ts';
 
 // Words that follow "password is/:" without being a password.
 const NOT_A_PASSWORD = new Set(

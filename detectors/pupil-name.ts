@@ -1,4 +1,4 @@
-import type { RosterDetector } from './types.ts';
+import type { RosterDetector } from './library/types.ts';
 
 // The pupil roster matcher (src/roster/name-matcher.ts). Its examples run against this small
 // synthetic roster; every other detector's examples may use these names too.

@@ -1,6 +1,6 @@
-import type { PatternDetector } from './types.ts';
-import { redactIdentifier } from './redact.ts';
-import { strong } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { strong } from './library/score.ts';
 
 export const ukBankAccountNumber: PatternDetector = {
   kind: 'pattern',

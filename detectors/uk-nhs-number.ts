@@ -1,7 +1,7 @@
-import type { PatternDetector } from './types.ts';
-import { isValidNhsNumber } from './checksums.ts';
-import { redactIdentifier } from './redact.ts';
-import { strong, weak } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { isValidNhsNumber } from './library/checksums.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { strong, weak } from './library/score.ts';
 
 function isSpaced334(s: string): boolean {
   return s.length === 12 && (s[3] === ' ' || s[3] === '-') && s[7] === s[3];

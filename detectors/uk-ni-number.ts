@@ -1,7 +1,7 @@
-import type { PatternDetector } from './types.ts';
-import { isValidNiNumber, compact } from './checksums.ts';
-import { redactIdentifier } from './redact.ts';
-import { strong } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { isValidNiNumber, compact } from './library/checksums.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { strong } from './library/score.ts';
 
 // HMRC National Insurance number. First letter never D F I Q U V; second never D F I O Q U V;
 // prefixes BG GB KN NK NT TN ZZ never issued; six digits; suffix A–D (sometimes left off).

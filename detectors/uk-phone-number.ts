@@ -1,7 +1,7 @@
-import type { PatternDetector } from './types.ts';
-import { isPlausibleUkPhone, isUkMobile } from './checksums.ts';
-import { redactIdentifier } from './redact.ts';
-import { strong, weak } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { isPlausibleUkPhone, isUkMobile } from './library/checksums.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { strong, weak } from './library/score.ts';
 
 // UK phone numbers, only next to a phone word (numbers of every shape fill school mail).
 // A mobile number is personal; a landline is usually an office, so it stays weak.

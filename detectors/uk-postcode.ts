@@ -1,6 +1,6 @@
-import type { PatternDetector } from './types.ts';
-import { redactIdentifier } from './redact.ts';
-import { weak } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { weak } from './library/score.ts';
 
 // Royal Mail postcode shapes (A9 9AA, A99 9AA, AA9 9AA, AA99 9AA, A9A 9AA, AA9A 9AA) with the
 // letters each position may hold. A postcode is part of an address: a weak signal that the

@@ -1,7 +1,7 @@
-import type { PatternDetector } from './types.ts';
-import { isValidUln } from './checksums.ts';
-import { redactIdentifier } from './redact.ts';
-import { strong, weak } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { isValidUln } from './library/checksums.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { strong, weak } from './library/score.ts';
 
 // Learning Records Service Unique Learner Number. Ten digits with a check digit: one random
 // ten-digit number in eleven passes, so without a context word it is only a weak signal.

@@ -1,8 +1,8 @@
-import type { PatternDetector } from './types.ts';
-import { isValidUpn, upnCheckAt } from './checksums.ts';
-import { redactIdentifier } from './redact.ts';
-import { boundaryBefore, boundaryAfter, isDigitByte } from './bytes.ts';
-import { strong } from './score.ts';
+import type { PatternDetector } from './library/types.ts';
+import { isValidUpn, upnCheckAt } from './library/checksums.ts';
+import { redactIdentifier } from './library/redact.ts';
+import { boundaryBefore, boundaryAfter, isDigitByte } from './library/bytes.ts';
+import { strong } from './library/score.ts';
 
 /** [A-HJ-NP-RT-Z]: the 23 letters a UPN may use (no I, O, S). */
 function isUpnLetter(c: number): boolean {

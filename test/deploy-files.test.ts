@@ -21,7 +21,7 @@ import { inNetworks, parseCidr } from '../src/config/net.ts';
 import { loadPolicy } from '../src/decide/policy.ts';
 import { RULE_IDS } from '../src/decide/rules.ts';
 import { loadRoster } from '../src/roster/index.ts';
-import { isValidUpn } from '../detectors/checksums.ts';
+import { isValidUpn } from '../detectors/library/checksums.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -11,8 +11,8 @@ import {
   isPlausibleBirthDate,
   isPlausibleUkPhone,
   isUkMobile,
-} from '../detectors/checksums.ts';
-import { redactName, redactIdentifier, redactDate } from '../detectors/redact.ts';
+} from '../detectors/library/checksums.ts';
+import { redactName, redactIdentifier, redactDate } from '../detectors/library/redact.ts';
 
 describe('UPN (DfE mod-23 check letter)', () => {
   it.each([

@@ -3,7 +3,7 @@
 // the speed tricks (byte-level fast paths, test()+search() locating) must never change results.
 import { describe, it, expect } from 'vitest';
 import { DETECTORS, checkRegistry } from '../detectors/index.ts';
-import type { Detector, DetectorExample, RosterDetector } from '../detectors/types.ts';
+import type { Detector, DetectorExample, RosterDetector } from '../detectors/library/types.ts';
 import { compileDetectors, type Detection } from '../src/detect/index.ts';
 import { makeRoster } from '../src/roster/index.ts';
 import { syntheticPupils, syntheticCorpus, toRoster } from '../bench/detectors/corpus.ts';

@@ -3,7 +3,7 @@
 // and no real person is in it.
 
 import { FORENAMES, SURNAMES, surnamePool, rng, pick, type SyntheticPupil } from './names.ts';
-import { upnCheckLetter } from '../../detectors/checksums.ts';
+import { upnCheckLetter } from '../../detectors/library/checksums.ts';
 import type { Pupil } from '../../src/roster/types.ts';
 import { makeRoster } from '../../src/roster/index.ts';
 

@@ -24,14 +24,14 @@ import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import RE2 from 're2';
 import { DETECTORS, checkRegistry, patternDetectors, rosterDetector } from '../../detectors/index.ts';
-import type { Detector, PatternDetector, MatchInfo, DetectionCategory } from '../../detectors/types.ts';
-import { redactName, stars } from '../../detectors/redact.ts';
+import type { Detector, PatternDetector, MatchInfo, DetectionCategory } from '../../detectors/library/types.ts';
+import { redactName, stars } from '../../detectors/library/redact.ts';
 import { buildNameIndex, type NameIndex, type NameSource, F_FORENAME, F_SURNAME, F_ORDINARY, V_SURNAME_FIRST, V_PREFERRED } from '../roster/name-index.ts';
 import { scanWords, HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
 import type { Roster, StaffList, StaffMember, Pupil } from '../roster/types.ts';
 
-export { redactName } from '../../detectors/redact.ts';
-export { redactIdentifier } from '../../detectors/redact.ts';
+export { redactName } from '../../detectors/library/redact.ts';
+export { redactIdentifier } from '../../detectors/library/redact.ts';
 
 /**
  * One finding of a scan. Those scan() returns work out `evidence` and `reason` when first read
@@ -141,6 +141,8 @@ const DETECTOR_FIELDS: { [K in keyof Required<PatternDetector>]: undefined } = {
   keywords: undefined,
   keywordWindow: undefined,
   prefilter: undefined,
+  minDigits: undefined,
+  origin: undefined,
   tokenMatch: undefined,
   tokenMatchWord: undefined,
   tokenValidate: undefined,
@@ -263,6 +265,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   // Detectors that report nothing without a context word somewhere in the text (dates of birth)
   // or right next to the match (phones, bank details): skipped, or run only around those words.
   const textContextDetectors = compiled.filter((c) => c.def.requiresContext === 'text');
+  // Every shipped identifier has six digits or more in one cluster; a school's own reference
+  // format may say it has fewer (minDigits), and then regions with that many are read too.
+  let minIdDigits = 6;
+  for (const c of compiled) if (c.def.prefilter === 'digits' && c.def.minDigits !== undefined && c.def.minDigits < minIdDigits) minIdDigits = c.def.minDigits;
   const fast = opts.fastPaths === false ? [] : compiled.filter((c) => c.def.tokenMatch && c.def.requiresContext !== 'near');
   // The lengths of the first word (as the word pass splits text) at which each fast path can match.
   const fastMinLength = Int32Array.from(fast, (c) => c.def.tokenMatchWord?.[0] ?? 1);
@@ -378,7 +384,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           aE = en;
           aP |= post;
         } else {
-          if (aE >= 0 && (aM >= 6 || aDM >= minDateDigits || aP)) all.push(aS, aE);
+          if (aE >= 0 && (aM >= minIdDigits || aDM >= minDateDigits || aP)) all.push(aS, aE);
           aS = st;
           aE = en;
           aC = aM = aDC = aDM = count;
@@ -411,15 +417,15 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           oE = en;
           oP |= post;
         } else {
-          if (oE >= 0 && (oM >= 6 || oDM >= minDateDigits || oP)) open.push(oS, oE);
+          if (oE >= 0 && (oM >= minIdDigits || oDM >= minDateDigits || oP)) open.push(oS, oE);
           oS = st;
           oE = en;
           oC = oM = oDC = oDM = count;
           oP = post;
         }
       }
-      if (aE >= 0 && (aM >= 6 || aDM >= minDateDigits || aP)) all.push(aS, aE);
-      if (oE >= 0 && (oM >= 6 || oDM >= minDateDigits || oP)) open.push(oS, oE);
+      if (aE >= 0 && (aM >= minIdDigits || aDM >= minDateDigits || aP)) all.push(aS, aE);
+      if (oE >= 0 && (oM >= minIdDigits || oDM >= minDateDigits || oP)) open.push(oS, oE);
       if (wholeText) {
         all.splice(0, all.length, 0, n);
         open.splice(0, open.length, 0, n);

@@ -8,7 +8,7 @@ import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { decodeRosterBytes, parseCsv, sniffDelimiter } from './csv.ts';
 import { mapColumns, displayHeader, fieldOf, FIELD_LABEL, type ColumnMap } from './columns.ts';
-import { isValidUpn, isTemporaryUpn, compact, parseUkDate, isPlausibleBirthDate } from '../../detectors/checksums.ts';
+import { isValidUpn, isTemporaryUpn, compact, parseUkDate, isPlausibleBirthDate } from '../../detectors/library/checksums.ts';
 import { buildNameIndex } from './name-index.ts';
 import { RosterError, type Pupil, type Roster, type RosterProblem, type StaffList, type StaffMember } from './types.ts';
 

@@ -86,6 +86,13 @@ export interface PatternDetector {
   keywordWindow?: { before: number; after: number };
   prefilter?: 'digits';
   /**
+   * With the digits prefilter: the fewest digits one match holds (default 6, the shortest UK
+   * identifier). Text is read by the patterns only where a cluster of words has this many digits.
+   */
+  minDigits?: number;
+  /** Where the detector was defined: 'shipped', or the configuration file a school wrote it in. */
+  origin?: string;
+  /**
    * Optional fast path for dense data (class lists): an exact byte-level equivalent of
    * `patterns[0]` for a match starting at `start`, returning its end offset or -1. The scanner
    * tries it at the start of each word holding a digit; matches it finds are blanked out before
@@ -141,6 +148,7 @@ export interface ExamplePupil {
 export interface RosterDetector {
   kind: 'roster';
   id: string;
+  origin?: string;
   description: string;
   category: 'name';
   exampleRoster: ExamplePupil[];
