@@ -5,7 +5,7 @@ import path from 'node:path';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Command } from 'commander';
 import { loadConfig } from './config/index.ts';
-import { loadPolicy, RULES, type RuleId } from './decide/index.ts';
+import { loadPolicy, ruleDefinition } from './decide/index.ts';
 import type { Examination } from './examine.ts';
 import type { Inspection } from './inspect/index.ts';
 import type { Envelope } from './types.ts';
@@ -111,7 +111,7 @@ function toText(file: string, r: Examination): string {
     : `${file}: ${v.action.toUpperCase()}`;
   const lines = [`${head}  [${r.ms} ms, ${r.envelope.rcptTo.length} recipient(s)]`];
   for (const rule of v.rules) {
-    const def = RULES[rule as RuleId];
+    const def = ruleDefinition(rule);
     lines.push(`  ${rule}: ${def?.title ?? rule}`);
     for (const f of v.findings.filter((x) => x.rule === rule)) {
       lines.push(`    - ${f.where}${f.evidence ? ` [${f.evidence}]` : ''}: ${f.reason}`);

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
 import { formatHostPort } from './config/net.ts';
 import { registerCheckCommand } from './check.ts';
+import { registerDetectorCommands } from './detect/commands.ts';
 import { registerReviewCommands } from './review/commands.ts';
 import { registerUserCommands } from './review/users.ts';
 
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
     });
 
   registerCheckCommand(program);
+  registerDetectorCommands(program);
   registerReviewCommands(program);
   registerUserCommands(program);
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError, configDir, type Config } from './config/index.ts';
 import { compileDetectors, type DetectorSet, type Detection } from './detect/index.ts';
 import { loadWebmailDomains } from './decide/recipients.ts';
+import { DETECTORS } from '../detectors/index.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
 import { decide, flatten, type Policy } from './decide/index.ts';
@@ -56,11 +57,13 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
     if (loaded.problems.length) logger?.warn({ event: 'roster-problems', count: loaded.problems.length, lines: loaded.problems.slice(0, 20).map((p) => p.line) }, 'some roster rows were skipped; run `hallmonitor roster check` for details');
   }
   // Compiled once; a roster change compiles a new set and swaps it in whole.
-  let detectors: DetectorSet = compileDetectors({ roster, staff });
+  // The shipped detectors and the school's own (`detectors:`), compiled once together.
+  const registry = [...DETECTORS, ...policy.detectors];
+  let detectors: DetectorSet = compileDetectors({ roster, staff, detectors: registry });
   let stopWatching: (() => void) | undefined;
   const replaceRoster = (next: Roster) => {
     try {
-      const compiled = compileDetectors({ roster: next, staff });
+      const compiled = compileDetectors({ roster: next, staff, detectors: registry });
       detectors = compiled;
       roster = next;
       rosterLoadedAt = new Date().toISOString();
@@ -162,6 +165,6 @@ export async function schoolRedactor(config: Config, tenant: string): Promise<(t
   if (spec.trustRoster) roster = (await loadTrustRosters(new TenantDirectory([spec]), baseDir))?.rosterFor(spec.id);
   else if (policy.rosterPath) roster = (await asConfig('school.roster', () => loadRoster(policy.rosterPath!))).roster;
   const staff = policy.staffListPath ? await asConfig('school.staff_list', () => loadStaffList(policy.staffListPath!)) : undefined;
-  const set = compileDetectors({ roster, staff });
+  const set = compileDetectors({ roster, staff, detectors: [...DETECTORS, ...policy.detectors] });
   return (text) => redactText(set, text);
 }

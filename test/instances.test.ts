@@ -206,7 +206,7 @@ describe('three gateway instances sharing one PostgreSQL database', () => {
         log: { level: 'info' },
         relay: { allow_networks: ['127.0.0.0/8'] },
         school: { business_manager: SCHOOLS.birch.bm, notifications_from: SCHOOLS.birch.from },
-        policy: { rules: { 'pupil-name-in-subject': { action: 'block', notify: 'immediate' }, 'uk-identifier-in-message': { notify: 'immediate' } } },
+        policy: { rules: { 'pupil-name-in-subject': { action: 'block', notify: 'immediate' }, 'identifier-in-message': { notify: 'immediate' } } },
         trust: { name: 'Example Academy Trust' },
         // Each instance names its database sessions, so the test can see which one is waiting.
         store: { database_url: `${databaseUrl}?application_name=gw-${i + 1}`, outbox_retry_seconds: 1, outbox_lease_seconds: 8 },

@@ -16,7 +16,7 @@ let sink: Sink;
 let gateway: Gateway;
 let next: Verdict;
 
-const held: Verdict = { action: 'quarantine', rules: ['uk-identifier-in-message'], severity: 4, findings: [{ rule: 'uk-identifier-in-message', detector: 'uk-nhs-number', where: 'body', evidence: '943*******', reason: 'An NHS number' }] };
+const held: Verdict = { action: 'quarantine', rules: ['identifier-in-message'], severity: 4, findings: [{ rule: 'identifier-in-message', detector: 'uk-nhs-number', where: 'body', evidence: '943*******', reason: 'An NHS number' }] };
 const monitor: Verdict = { action: 'deliver', wouldHaveBeen: 'block', rules: ['pupil-name-in-subject'], severity: 0, findings: [] };
 const MESSAGE = Buffer.from('From: office@oakfield.sch.uk\r\nTo: a@b.example\r\nSubject: hello\r\n\r\nHello.\r\n');
 
@@ -54,7 +54,7 @@ describe('/metrics', () => {
     expect(value(text, 'hallmonitor_messages_total{verdict="deliver"}')).toBe(1);
     expect(value(text, 'hallmonitor_messages_total{verdict="quarantine"}')).toBe(1);
     expect(value(text, 'hallmonitor_monitor_would_have_total{action="block"}')).toBe(1);
-    expect(value(text, 'hallmonitor_rule_hits_total{rule="uk-identifier-in-message"}')).toBe(1);
+    expect(value(text, 'hallmonitor_rule_hits_total{rule="identifier-in-message"}')).toBe(1);
     expect(value(text, 'hallmonitor_quarantine_held_messages')).toBe(1);
     expect(text).toMatch(/^# TYPE hallmonitor_outbox_messages gauge$/m);
     expect(text).not.toMatch(/Thornbury|office@oakfield/);

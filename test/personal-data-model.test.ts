@@ -215,7 +215,7 @@ describe('a very large list in the body', () => {
     }
     const v = await verdict({ to: ['census@software.example'], text: rows.join('\n') });
     expect(v.action).toBe('quarantine');
-    expect(v.rules).toContain('uk-identifier-in-message');
+    expect(v.rules).toContain('identifier-in-message');
     expect(v.findings.length).toBeLessThanOrEqual(40);
   }, 120_000);
 });

@@ -67,7 +67,7 @@ describe.each(BACKENDS)('crash and restart (%s)', (backend: Backend) => {
     await gw.crash();
     const inc = await findIncident(store.db, ref1);
     // An NHS number and the pupil's asthma, named, to a coach company: both rules hold it.
-    expect(inc).toMatchObject({ status: 'open', rules: ['uk-identifier-in-message', 'personal-data-in-body'], sender: TEACHER, recipients: [OUTSIDER] });
+    expect(inc).toMatchObject({ status: 'open', rules: ['identifier-in-message', 'personal-data-in-body'], sender: TEACHER, recipients: [OUTSIDER] });
     expect(Buffer.compare((await heldMessage(store.db, ref1))!.raw!, raw1)).toBe(0);
     expect((await outboxFor(store.db, ref1)).map((x) => x.template).sort()).toEqual(['business-manager', 'sender-held']);
     expect(sink.messages).toHaveLength(0);

@@ -368,7 +368,7 @@ function plainMessage(subject: string, body: string): Buffer {
   ].join('\r\n'));
 }
 
-/** The real policy quarantines this (uk-identifier-in-message, personal-data-in-body): a valid NHS number and a pupil's asthma to a coach company. */
+/** The real policy quarantines this (identifier-in-message, personal-data-in-body): a valid NHS number and a pupil's asthma to a coach company. */
 export function nhsNumberMessage(): Buffer {
   return plainMessage('Medical details for Thursday', `Hi, ${PUPIL.full} has asthma; her NHS number is 943 476 5919 in case of emergency on the coach.`);
 }

@@ -260,7 +260,7 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
       'unencrypted-sensitive-attachment': 'Encrypt with Password',
       'password-in-same-email': 'by phone, by text message or in person',
       'forward-to-personal-domain': 'Do not forward this email to a personal account',
-      'uk-identifier-in-message': 'Take the number out of the email text',
+      'identifier-in-message': 'Take the number out of the email text',
       'uninspectable-attachment': 'The business manager will look at the email',
       'misdirected-pupil-data': 'Check the recipient',
       'personal-data-in-body': 'put it in a password-protected document instead of the email text',

@@ -48,8 +48,8 @@ function message(i: number, extra = ''): Buffer {
 }
 
 const verdict: Verdict = {
-  action: 'quarantine', rules: ['uk-identifier-in-message'], severity: 4,
-  findings: [{ rule: 'uk-identifier-in-message', detector: 'uk-upn', where: 'body', evidence: 'A1234********', reason: 'A valid UPN is in the email text.' }],
+  action: 'quarantine', rules: ['identifier-in-message'], severity: 4,
+  findings: [{ rule: 'identifier-in-message', detector: 'uk-upn', where: 'body', evidence: 'A1234********', reason: 'A valid UPN is in the email text.' }],
 };
 
 async function time<T>(fn: () => Promise<T>, n: number): Promise<{ median: number; max: number }> {

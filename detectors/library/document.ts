@@ -31,9 +31,9 @@ export const CHECKSUMS: Record<string, (value: string) => boolean> = {
   mod11: (v) => isValidNhsNumber(compact(v)),
   /** HMRC National Insurance number prefix and suffix rules. */
   'ni-number': (v) => isValidNiNumber(compact(v).toUpperCase()),
-  /** Luhn (card numbers, many staff and membership numbers). */
-  luhn: (v) => luhn(compact(v)),
-  /** ISO 7064 mod 97-10 (IBAN and similar references): letters count as 10–35. */
+  /** Luhn over the value's digits (card numbers, many staff and membership numbers). */
+  luhn: (v) => luhn(digitsOf(v)),
+  /** ISO 7064 mod 97-10 as IBAN uses it (letters count as 10–35; a leading country code and check digits move to the end). */
   mod97: (v) => mod97(compact(v)),
 };
 
@@ -268,6 +268,15 @@ function readExamples(v: unknown, key: string, problems: string[]): PatternDetec
   return { match, noMatch };
 }
 
+function digitsOf(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += s[i];
+  }
+  return out;
+}
+
 function isDigits(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -292,8 +301,11 @@ function luhn(digits: string): boolean {
 }
 
 function mod97(s: string): boolean {
-  const v = s.toUpperCase();
-  if (v.length < 2) return false;
+  let v = s.toUpperCase();
+  if (v.length < 5) return false;
+  const isLetter = (i: number) => v.charCodeAt(i) >= 65 && v.charCodeAt(i) <= 90;
+  const isNum = (i: number) => v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57;
+  if (isLetter(0) && isLetter(1) && isNum(2) && isNum(3)) v = v.slice(4) + v.slice(0, 4);
   let rem = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);

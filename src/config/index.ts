@@ -1,6 +1,10 @@
 // Hallmonitor's configuration: one YAML file, validated completely at start-up.
 // Bad configuration refuses to start with errors that name the key and the problem; the gateway
 // never starts half-configured. Environment variables override secrets and ports (see ENV below).
+import { DETECTORS, checkRegistry, patternDetectors } from '../../detectors/index.ts';
+import { detectorFromDocument } from '../../detectors/library/document.ts';
+import type { PatternDetector } from '../../detectors/library/types.ts';
+import { exampleFailures } from '../detect/examples.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -50,6 +54,8 @@ export interface Config {
   policy: Record<string, unknown>;
   store: Record<string, unknown>;
   console: Record<string, unknown>;
+  /** The school's own detectors (`detectors:`), each proved by its examples; empty when none. */
+  detectors: PatternDetector[];
   /** Several schools in one service (src/tenants.ts validates them); absent for a single school. */
   tenants?: unknown;
   trust?: Record<string, unknown>;
@@ -82,7 +88,7 @@ export const ENV = {
   HALLMONITOR_DATABASE_URL: 'store.database_url',
 } as const;
 
-const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust'];
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors'];
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let doc: unknown = {};
@@ -211,6 +217,8 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   // `roster:` at top level is a convenience alias of school.roster.
   if (root.roster !== undefined) school.roster = root.roster;
 
+  const detectors = readDetectors(root.detectors, source, p);
+
   if (listen && nextHop && nextHop.host === '') p.add('next_hop.host: missing');
   if (listen && !nextHop && !isLoopback(listen.host)) {
     p.add(`next_hop: missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${listen.host})`);
@@ -229,8 +237,39 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     policy: section('policy'),
     store,
     console: section('console'),
+    detectors,
     ...(root.tenants !== undefined ? { tenants: root.tenants, trust: section('trust') } : {}),
   };
+}
+
+/**
+ * `detectors:`: the school's own detectors, in the same form as the shipped word lists
+ * (detectors/library/document.ts). Each must prove itself: one wrong example and the file is
+ * refused, naming the detector and the example.
+ */
+function readDetectors(v: unknown, source: string, p: Problems): PatternDetector[] {
+  if (v === undefined || v === null) return [];
+  const list = p.list(v, 'detectors');
+  const found: PatternDetector[] = [];
+  const origin = `configuration ${source}`;
+  list.forEach((doc, i) => {
+    const d = detectorFromDocument(doc, { origin, path: `detectors[${i}]` }, p.found);
+    if (d) found.push(d);
+  });
+  if (!found.length || p.found.length) return found;
+  const all = [...DETECTORS, ...found];
+  try {
+    checkRegistry(all);
+  } catch (err) {
+    p.add(`detectors: ${(err as Error).message} (a shipped detector already has that id; choose another)`);
+    return found;
+  }
+  if (patternDetectors(all).length > 64) p.add(`detectors: at most ${64 - patternDetectors(DETECTORS).length} detectors of the school's own`);
+  for (const f of exampleFailures(all, found)) {
+    const i = found.findIndex((d) => d.id === f.detector);
+    p.add(`detectors[${i}] (${f.detector}): example ${f.problem}`);
+  }
+  return found;
 }
 
 /** Where relative paths in the configuration (roster, templates) are resolved from. */

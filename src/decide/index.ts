@@ -17,7 +17,7 @@ import { classifyRecipient, entitled, redactAddress, whyNotEntitled, type Recipi
 import { compareActions, strictest, type RuleId } from './rules.ts';
 
 export { loadPolicy, type Policy } from './policy.ts';
-export { RULES, RULE_IDS, type RuleId } from './rules.ts';
+export { RULES, RULE_IDS, RULE_ALIASES, ruleDefinition, type RuleId } from './rules.ts';
 export { redactAddress, isWebmailAddress, loadWebmailDomains } from './recipients.ts';
 export { resemblesSender } from './forwarding.ts';
 
@@ -289,13 +289,21 @@ const checkForward: Check = (ctx) => {
   return { rule: 'forward-to-personal-domain', findings, severity };
 };
 
+/** Identifiers of the categories the school counts (UK identifiers, and its own detectors' kinds). */
 const checkIdentifiers: Check = (ctx) => {
   if (ctx.outsideIncludingPartners.length === 0) return undefined;
   if (ctx.protectedMessage) return undefined;
-  const ids = ctx.messageText().flatMap((m) => m.identifiers);
-  if (ids.length < Number(ctx.policy.rules['uk-identifier-in-message'].min_identifiers)) return undefined;
+  const settings = ctx.policy.rules['identifier-in-message'];
+  const categories = new Set(settings.categories as string[]);
+  const ids: Detection[] = [];
+  for (const m of ctx.messageText()) {
+    if (categories.size === 1 && categories.has('identifier')) {
+      for (const d of m.identifiers) ids.push(d);
+    } else for (const d of m.detections) if (d.category && categories.has(d.category) && d.validated !== false) ids.push(d);
+  }
+  if (ids.length < Number(settings.min_identifiers)) return undefined;
   // Only the findings a rule keeps are written out (a class list pasted into a message has hundreds).
-  return { rule: 'uk-identifier-in-message', findings: ids.slice(0, MAX_FINDINGS_PER_RULE).map((d) => finding(d)) };
+  return { rule: 'identifier-in-message', findings: ids.slice(0, MAX_FINDINGS_PER_RULE).map((d) => finding(d)) };
 };
 
 const checkUninspectable: Check = (ctx) => {

@@ -3,7 +3,8 @@
 // config/hallmonitor.example.yaml.
 import path from 'node:path';
 import { ConfigError, Problems, type Config } from '../config/index.ts';
-import { RULES, RULE_IDS, type RuleId, type RuleSettings } from './rules.ts';
+import { RULES, RULE_ALIASES, RULE_IDS, type RuleId, type RuleSettings } from './rules.ts';
+import type { PatternDetector } from '../../detectors/library/types.ts';
 
 export interface Policy {
   mode: 'enforce' | 'monitor';
@@ -14,6 +15,8 @@ export interface Policy {
   rosterPath?: string;
   staffListPath?: string;
   rules: Record<RuleId, RuleSettings>;
+  /** The school's own detectors (`detectors:` in the configuration), compiled with the shipped ones. */
+  detectors: PatternDetector[];
 }
 
 export interface PolicyOverrides {
@@ -26,7 +29,7 @@ export const SCHOOL_KEYS = ['name', 'domains', 'partner_domains', 'business_mana
   'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'];
 export const POLICY_KEYS = ['mode', 'webmail_domains', 'rules', 'block_mode'];
 
-export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>, overrides: PolicyOverrides = {}, baseDir = process.cwd()): Policy {
+export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'> & { detectors?: PatternDetector[] }, overrides: PolicyOverrides = {}, baseDir = process.cwd()): Policy {
   const p = new Problems();
   const school = config.school;
   const policy = config.policy;
@@ -65,7 +68,14 @@ export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>,
   const staffListPath = file(school.staff_list, 'school.staff_list');
 
   const mode = p.oneOf(policy.mode ?? 'enforce', ['enforce', 'monitor'], 'policy.mode');
-  const rulesDoc = policy.rules === undefined || policy.rules === null ? {} : p.object(policy.rules, 'policy.rules');
+  const given = policy.rules === undefined || policy.rules === null ? {} : p.object(policy.rules, 'policy.rules');
+  // Former rule ids are read as the rule they became (uk-identifier-in-message → identifier-in-message).
+  const rulesDoc: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(given)) {
+    const id = RULE_ALIASES[k] ?? k;
+    if (id !== k && given[id] !== undefined) p.add(`policy.rules.${k}: is the former name of ${id}, which is also given; keep one`);
+    rulesDoc[id] = v;
+  }
   p.unknownKeys(rulesDoc, [...RULE_IDS], 'policy.rules.');
   const rules = {} as Record<RuleId, RuleSettings>;
   for (const id of RULE_IDS) {
@@ -84,12 +94,16 @@ export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'>,
       else if (k === 'notify') merged.notify = p.oneOf(v, ['immediate', 'digest', 'none'], key);
       else if (typeof defaults[k] === 'boolean') merged[k] = p.boolean(v, key);
       else if (typeof defaults[k] === 'number') merged[k] = p.number(v, key, { min: 0, max: 1_000_000 });
+      else if (Array.isArray(defaults[k])) {
+        const list = p.list(v, key).filter((x, i) => (typeof x === 'string' && x.trim() ? true : (p.add(`${key}[${i}]: expected a word`), false)));
+        merged[k] = (list as string[]).map((x) => x.trim());
+      }
       else merged[k] = v;
     }
     rules[id] = merged;
   }
   if (p.found.length) throw new ConfigError(config.source, p.found);
-  return { mode, schoolDomains, partnerDomains, extraWebmailDomains, rosterPath, staffListPath, rules };
+  return { mode, schoolDomains, partnerDomains, extraWebmailDomains, rosterPath, staffListPath, rules, detectors: config.detectors ?? [] };
 }
 
 

@@ -9,7 +9,7 @@ export const RULE_IDS = [
   'unencrypted-sensitive-attachment',
   'password-in-same-email',
   'forward-to-personal-domain',
-  'uk-identifier-in-message',
+  'identifier-in-message',
   'uninspectable-attachment',
   'misdirected-pupil-data',
   'personal-data-in-body',
@@ -17,6 +17,14 @@ export const RULE_IDS = [
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
+
+/** Former rule ids, still accepted in configuration files and shown for incidents recorded under them. */
+export const RULE_ALIASES: Readonly<Record<string, RuleId>> = { 'uk-identifier-in-message': 'identifier-in-message' };
+
+/** The rule an id names, former ids included; undefined for an unknown id. */
+export function ruleDefinition(id: string): RuleDefinition | undefined {
+  return (RULES as Record<string, RuleDefinition | undefined>)[id] ?? (RULE_ALIASES[id] ? RULES[RULE_ALIASES[id]] : undefined);
+}
 
 export type NotifyMode = 'immediate' | 'digest' | 'none';
 
@@ -76,12 +84,14 @@ export const RULES: Record<RuleId, RuleDefinition> = {
     policy: 'Do not forward school emails to private email accounts; conduct school business only with the school email address.',
     defaults: { action: 'quarantine', severity: 3, notify: 'immediate' },
   },
-  'uk-identifier-in-message': {
-    id: 'uk-identifier-in-message',
-    title: 'A pupil or personal identifier in the email',
-    explanation: 'The email text contains a valid UPN, ULN, NHS number or National Insurance number and is going outside the school unprotected.',
+  'identifier-in-message': {
+    id: 'identifier-in-message',
+    title: "A pupil's or person's identifier in the email",
+    explanation: "The email text contains an identifier (a UPN, ULN, NHS number or National Insurance number, or a reference the school's own detectors recognise) and is going outside the school unprotected.",
     policy: 'Confidential pupil data shared with external parties must be password protected.',
-    defaults: { action: 'quarantine', severity: 4, notify: 'immediate', min_identifiers: 1 },
+    // `categories`: the detector categories this rule counts; a school that adds a detector with a
+    // category of its own (staff-number, case-reference) lists it here.
+    defaults: { action: 'quarantine', severity: 4, notify: 'immediate', min_identifiers: 1, categories: ['identifier'] },
   },
   'uninspectable-attachment': {
     id: 'uninspectable-attachment',

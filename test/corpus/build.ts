@@ -22,7 +22,7 @@ export type CorpusRule =
   | 'unencrypted-sensitive-attachment'
   | 'password-in-same-email'
   | 'forward-to-personal-domain'
-  | 'uk-identifier-in-message'
+  | 'identifier-in-message'
   | 'uninspectable-attachment'
   | 'misdirected-pupil-data'
   | 'personal-data-in-body'
@@ -792,7 +792,7 @@ export const MESSAGES: MessageSpec[] = [
     subject: 'Referral – Year 6 pupil (urgent)',
     text: `Dear MASH Team,\n\nI am making a referral following a disclosure this morning.\n\n${knownAs(P.tyler)} (Year 6, ${P.tyler.regGroup}, DOB ${P.tyler.dob}, UPN ${P.tyler.upn}) told his class teacher that he and his younger brother had been left at home alone overnight and that there was no food in the house. Tyler came to school hungry and wearing yesterday's uniform. He was previously supported under a child in need plan, which closed in June. The concern has been recorded on CPOMS.\n\nMum is aware that we are making this referral. Please call me on ${SCHOOL_PHONE} to discuss.${signature(S.ashworth)}`,
     date: d(12, '10:55'),
-    expect: ['uk-identifier-in-message'],
+    expect: ['identifier-in-message'],
     note: 'Safeguarding referral naming a pupil with a valid UPN in the body, to the LA front door (outside the school, unprotected)',
   },
   {
@@ -812,7 +812,7 @@ export const MESSAGES: MessageSpec[] = [
     subject: 'Reception health questionnaire – I.C.',
     text: `Dear School Nursing Team,\n\nPlease see below the details you asked for so that you can match the health questionnaire for one of our Reception children:\n\n${knownAs(P.ivy)}, class ${P.ivy.regGroup}\nNHS number: ${IVY_NHS}\n\nMum has mentioned concerns about Ivy's hearing and would welcome a screening appointment.${signature(S.office)}`,
     date: d(18, '11:25'),
-    expect: ['uk-identifier-in-message'],
+    expect: ['identifier-in-message'],
     note: 'Valid NHS number (mod 11) in the body to an outside (nhs.net) address',
   },
   {
@@ -822,7 +822,7 @@ export const MESSAGES: MessageSpec[] = [
     subject: 'New starter – teaching assistant from 4 January',
     text: `Hi Payroll Team,\n\nPlease set up the following new starter:\n\nName: Hannah Riley\nRole: Teaching Assistant, grade 3, point 5, 32.5 hours term time\nStart date: 4 January 2027\nNI number: JT 48 29 13 C\nDate of birth: 14/07/1994\n\nThe signed contract and new starter form will follow by post.${signature(S.price)}`,
     date: d(20, '15:10'),
-    expect: ['uk-identifier-in-message'],
+    expect: ['identifier-in-message'],
     note: 'Staff National Insurance number in the body to an outside payroll provider',
   },
   {
@@ -832,7 +832,7 @@ export const MESSAGES: MessageSpec[] = [
     subject: 'In-year transfer – Year 6 pupil',
     text: `Dear Admissions,\n\nFurther to your phone call, here are the details for the pupil transferring to you after Christmas:\n\n${knownAs(P.daniel)}\nDate of birth: ${P.daniel.dob}\nUPN: ${P.daniel.upn}\nCurrent class: ${P.daniel.regGroup}\n\nWe will send the CTF through S2S once the move is confirmed.${signature(S.office)}`,
     date: d(25, '10:00'),
-    expect: ['uk-identifier-in-message'],
+    expect: ['identifier-in-message'],
     note: 'Pupil transfer details with a valid UPN in the body to another school',
   },
   {

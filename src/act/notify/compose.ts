@@ -7,7 +7,7 @@ import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../config/index.ts';
-import { RULES } from '../../decide/rules.ts';
+import { RULE_ALIASES, ruleDefinition } from '../../decide/rules.ts';
 import type { Incident } from '../../store/incidents.ts';
 import { compileTemplate, escapeHtml, plainText, TemplateError, type Template } from './template.ts';
 import { formatLocal, SHIPPED_TEMPLATES, type NotifySettings } from './settings.ts';
@@ -100,9 +100,9 @@ function ruleText(id: string, r: unknown, problems: string[]): RuleText {
 }
 
 export function ruleTextFor(t: Templates, id: string): RuleText {
-  const own = t.rules.get(id);
+  const own = t.rules.get(id) ?? (RULE_ALIASES[id] ? t.rules.get(RULE_ALIASES[id]) : undefined);
   if (own) return own;
-  const def = (RULES as Record<string, { title: string; policy: string } | undefined>)[id];
+  const def = ruleDefinition(id);
   const fallback = t.rules.get('default')!;
   return def ? { id, title: def.title, school_rule: def.policy, fix: fallback.fix } : { ...fallback, id };
 }

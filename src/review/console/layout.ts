@@ -1,6 +1,6 @@
 // The page shell every console page shares: landmarks (header/nav/main/footer), a skip link,
 // the signed-in user and a sign-out form, and formatting helpers used across pages.
-import { RULES } from '../../decide/rules.ts';
+import { ruleDefinition } from '../../decide/rules.ts';
 import type { IncidentStatus } from '../../store/schema.ts';
 import { ROLE_TITLES } from '../users.ts';
 import type { SessionUser } from './auth.ts';
@@ -108,7 +108,7 @@ export function severityBadge(n: number): Html {
 }
 
 export function ruleTitle(id: string): string {
-  return (RULES as Record<string, { title: string } | undefined>)[id]?.title ?? id;
+  return ruleDefinition(id)?.title ?? id;
 }
 
 /** "Subject line", "Attachment report.xlsx", "File name of attachment photo.jpg". */
