@@ -27,7 +27,7 @@ import { DETECTORS, checkRegistry, patternDetectors, rosterDetector } from '../.
 import type { Detector, PatternDetector, MatchInfo, DetectionCategory } from '../../detectors/library/types.ts';
 import { redactName, stars } from '../../detectors/library/redact.ts';
 import { buildNameIndex, type NameIndex, type NameSource, F_FORENAME, F_SURNAME, F_ORDINARY, V_SURNAME_FIRST, V_PREFERRED } from '../roster/name-index.ts';
-import { scanWords, HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
+import { scanWords, warmUpScanner, HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
 import type { Roster, StaffList, StaffMember, Pupil } from '../roster/types.ts';
 
 export { redactName } from '../../detectors/library/redact.ts';
@@ -296,6 +296,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     staff: staffMembers.map((s) => ({ forenames: [s.forename, ...(s.otherForenames ?? [])], surnames: [s.surname] })),
     keywords: keywordWords,
   });
+  // Run every branch of the word scanner once before real mail arrives (see warmUpScanner).
+  warmUpScanner(ix);
   const pupils = roster?.pupils ?? [];
   const nameCache: NameCache = { variantReason: [], variantIds: [], wordReason: [], wordIds: [] };
   if (compiled.length > 64) throw new Error('at most 64 pattern detectors are supported');

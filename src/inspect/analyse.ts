@@ -6,7 +6,6 @@ import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { textLayer, zipProblem } from './layer.ts';
 import type { ChildFile, LayerOutput } from './layer.ts';
-import { readMessage } from './message.ts';
 import { PdfCrashError, PdfTimeoutError, releaseBytes } from './pdf.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
@@ -190,7 +189,7 @@ async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalys
   report.format = 'eml';
   report.realType = 'message/rfc822';
   report.isMessage = true;
-  const summary = await readMessage(ctx, file.bytes, report.where, depth);
+  const summary = await ctx.readMessage(ctx, file.bytes, report.where, depth);
   report.entries = summary.attachments;
   if (summary.messageEncryption) {
     report.encryption = 'encrypted';

@@ -2,7 +2,10 @@
 // the deadline, and the texts and uninspectable findings collected so far.
 import { ExtractionPool } from './pool.ts';
 import { PdfReader } from './pdf.ts';
-import type { InspectionLimits, TextPart, Uninspectable } from './types.ts';
+import type { InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
+
+/** Reads a message (an attached .eml inside an archive or another message), given to the context by index.ts. */
+export type MessageReader = (ctx: InspectionContext, raw: Buffer, where: string, depth: number) => Promise<MessageSummary>;
 
 let pool: ExtractionPool | undefined;
 let poolKey = '';
@@ -76,8 +79,12 @@ export class InspectionContext {
   private timeoutReported = false;
   private moreProblems = 0;
 
-  constructor(limits: InspectionLimits) {
+  /** How an attached message is read (message.ts): files and messages nest inside each other. */
+  readonly readMessage: MessageReader;
+
+  constructor(limits: InspectionLimits, readMessage: MessageReader) {
     this.limits = limits;
+    this.readMessage = readMessage;
     this.deadline = Date.now() + limits.timeoutMs;
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;

@@ -28,7 +28,7 @@ export const defaultLimits: InspectionLimits = Object.freeze({
 
 export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): Promise<Inspection> {
   const started = performance.now();
-  const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits);
+  const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits, readMessage);
   let summary: Awaited<ReturnType<typeof readMessage>>;
   try {
     summary = await readMessage(ctx, raw, '', 0);

@@ -11,21 +11,14 @@ import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
 import type { Readable } from 'node:stream';
 import { analyseFile, MAIN_THREAD_TEXT_BYTES } from './analyse.ts';
+import type { MessageSummary } from './types.ts';
+export type { MessageSummary } from './types.ts';
 import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { htmlToText } from './text.ts';
 import type { Address, AttachmentReport } from './types.ts';
 
-export interface MessageSummary {
-  subject: string;
-  headers: Array<{ key: string; value: string }>;
-  from?: Address;
-  to: Address[];
-  cc: Address[];
-  attachments: AttachmentReport[];
-  messageEncryption?: 'smime' | 'pgp';
-}
 
 interface PartStats {
   base64: boolean;

@@ -89,3 +89,14 @@ export interface Inspection {
   bytes: number;
   ms: number;
 }
+
+/** What reading one message (the top-level one, or one attached to it) yields beside its texts. */
+export interface MessageSummary {
+  subject: string;
+  headers: Array<{ key: string; value: string }>;
+  from?: Address;
+  to: Address[];
+  cc: Address[];
+  attachments: AttachmentReport[];
+  messageEncryption?: 'smime' | 'pgp';
+}

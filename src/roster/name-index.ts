@@ -6,7 +6,6 @@
 
 import { foldWords, hashFoldedWord } from './fold.ts';
 import { ORDINARY_WORD_NAMES, ADULT_TITLES } from './ordinary-words.ts';
-import { warmUpScanner } from './name-matcher.ts';
 
 export const F_FORENAME = 1;
 export const F_SURNAME = 2;
@@ -303,6 +302,5 @@ export function buildNameIndex(input: BuildNameIndexInput): NameIndex {
     maxWords,
     stats: { pupilVariants, staffVariants, words: words.length, bytes },
   };
-  warmUpScanner(index);
   return index;
 }
