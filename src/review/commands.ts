@@ -12,6 +12,7 @@ import type { NotifySettings } from '../act/notify/settings.ts';
 import type { NoticeDirectory } from '../act/notify/schools.ts';
 import type { OutboxWorker } from '../act/notify/worker.ts';
 import type { Deliverer } from '../act/deliver.ts';
+import { DECISIONS, registerCsv, type RegisterEntry } from './register.ts';
 
 // The statuses, repeated here so `--help` needs no database code loaded.
 const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'released', 'rejected', 'reported-to-ico', 'closed-no-breach'];
@@ -204,15 +205,6 @@ async function mustFind(l: Lib, store: Store, key: string): Promise<Incident> {
   return inc;
 }
 
-/** CSV field: quoted when needed; a leading = + - @ is neutralised so a spreadsheet never runs it. */
-function csv(v: unknown): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  // Cells hold message text (senders, recipients): character tests, no JavaScript RegExp.
-  if (s !== '' && '=+-@\t\r'.includes(s[0])) s = `'${s}`;
-  return s.includes('"') || s.includes(',') || s.includes('\r') || s.includes('\n') ? `"${s.split('"').join('""')}"` : s;
-}
-
-const domainOf = (a: string) => (a.includes('@') ? a.slice(a.lastIndexOf('@') + 1).toLowerCase() : '');
 
 export function registerReviewCommands(program: Command): void {
   // ------------------------------------------------------------------------------- quarantine
@@ -383,27 +375,19 @@ export function registerReviewCommands(program: Command): void {
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .option('--with-addresses', 'include full sender and recipient addresses')
     .action(async (opts: Filtered & { since?: string; until?: string; output?: string; withAddresses?: boolean }) => {
-      await withStore(opts, async (store, _config, _notify, l, schools) => {
+      await withStore(opts, async (store, _config, notify, l, schools) => {
         const list = (await l.listIncidents(store.db, {
           tenant: await parseSchools(opts.school, schools, store),
           since: opts.since ? parseDate(opts.since, '--since') : undefined,
           until: opts.until ? parseDate(opts.until, '--until') : undefined,
         })).reverse();
-        const header = ['reference', 'school_id', 'school', 'detected_at', 'kind', 'action', 'status', 'rules', 'severity', 'sender', 'recipient_count', 'recipients',
-          'potential_breach', 'ico_deadline', 'escalated_at', 'decided_by', 'decided_at', 'decision'];
-        const rows = [header.join(',')];
+        const entries: RegisterEntry[] = [];
         for (const i of list) {
           const history = await l.incidentHistory(store.db, i.reference);
-          const decision = [...history].reverse().find((h) => ['released', 'rejected', 'escalated'].includes(h.action) || h.action.startsWith('status-'));
-          const who = (a: string) => (opts.withAddresses ? a : domainOf(a));
-          rows.push([
-            i.reference, i.tenant, schools.name(i.tenant), i.detectedAt.toISOString(), i.kind, i.action, i.status, i.rules.join(' '), i.severity,
-            who(i.sender), i.recipients.length, [...new Set(i.recipients.map(who))].join(' '),
-            i.potentialBreach ? 'yes' : 'no', i.icoDeadline?.toISOString() ?? '', i.escalatedAt?.toISOString() ?? '',
-            decision?.actor ?? '', decision?.at.toISOString() ?? '', decision?.action.replace(/^status-/, '') ?? '',
-          ].map(csv).join(','));
+          const decision = [...history].reverse().find((h) => DECISIONS.includes(h.action)) ?? null;
+          entries.push({ incident: i, decision });
         }
-        const text = `${rows.join('\r\n')}\r\n`;
+        const text = registerCsv(entries, { timeZone: notify.timeZone, schoolName: (id) => schools.name(id), withAddresses: opts.withAddresses });
         if (opts.output) {
           writeFileSync(opts.output, text);
           process.stderr.write(`${list.length} incident(s) written to ${opts.output}\n`);

@@ -24,7 +24,8 @@ import { displayMessage } from './mail.ts';
 import { consoleDb } from './migrations.ts';
 import { incidentPage } from './pages/incident.ts';
 import { queuePage } from './pages/queue.ts';
-import { registerCsv, registerFilters, registerPage, registerRows } from './pages/register.ts';
+import { registerFilters, registerPage, registerRows } from './pages/register.ts';
+import { registerCsv } from '../register.ts';
 import { buildReport, REPORT_PERIODS, reportPage } from './pages/report.ts';
 import { signInPage } from './pages/signin.ts';
 import { systemFacts, systemPage } from './pages/system.ts';
@@ -484,7 +485,7 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     await audit(ctx, actorOf(user), 'console-register-exported', `${rows.length} incidents (${describeFilters(f, user.tenant)})`);
     const day = ctx.now().toISOString().slice(0, 10);
     const school = user.tenant ?? (f.school || null);
-    return c.body(registerCsv(rows, settings.timeZone, ctx.schools.single ? undefined : ctx.schools.nameOf), 200, {
+    return c.body(registerCsv(rows, { timeZone: settings.timeZone, schoolName: ctx.schools.nameOf }), 200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="hallmonitor-incident-register-${school ? `${school}-` : ''}${day}.csv"`,
     });

@@ -6,13 +6,12 @@ import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext } from '../context.ts';
 import { localDay, localDayStart } from '../data.ts';
 import { html, query, type Html } from '../html.ts';
-import { maskFindings } from '../privacy.ts';
 import { formatter, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time } from '../layout.ts';
 import { can } from '../roles.ts';
 import { chosenSchool, seesSeveralSchools, viewSchools, type Schools } from '../schools.ts';
 
-/** History actions that are decisions (the first one ends "time to decision"). */
-export const DECISIONS = ['released', 'rejected', 'status-closed-no-breach', 'status-reported-to-ico', 'marked-potential-breach', 'escalated'];
+import { DECISIONS, DECISION_WORDS } from '../../register.ts';
+export { DECISIONS };
 
 export interface RegisterFilters {
   status: IncidentStatus | 'all';
@@ -54,51 +53,6 @@ export async function decisionsFor(ctx: ConsoleContext, references: string[], wh
     }
   }
   return out;
-}
-
-const DECISION_WORDS: Record<string, string> = {
-  released: 'Released',
-  rejected: 'Rejected',
-  'status-closed-no-breach': 'Closed – no breach',
-  'status-reported-to-ico': 'Reported to the ICO',
-  'marked-potential-breach': 'Marked potential breach',
-  escalated: 'Escalated',
-};
-
-/** A CSV cell: quoted, and never read as a formula by a spreadsheet. */
-function cell(v: string | number | null | undefined): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  const c = s.charAt(0);
-  if (c === '=' || c === '+' || c === '-' || c === '@' || c === '\t' || c === '\r') s = `'${s}`;
-  return `"${s.split('"').join('""')}"`;
-}
-
-/** The register as CSV; with `schoolOf`, a `school` column after the reference (a trust's register). */
-export function registerCsv(rows: RegisterRow[], timeZone: string, schoolOf?: (tenant: string) => string): string {
-  const header = ['reference', ...(schoolOf ? ['school'] : []), 'detected_at', 'detected_local', 'type', 'status', 'severity', 'rules', 'sender', 'recipient_domains', 'recipient_count', 'potential_breach', 'ico_deadline', 'evidence', 'last_decision', 'decided_by', 'decided_at'];
-  const lines = [header.join(',')];
-  for (const { incident: i, decision: d } of rows) {
-    lines.push([
-      i.reference,
-      ...(schoolOf ? [schoolOf(i.tenant)] : []),
-      i.detectedAt.toISOString(),
-      `${localDay(i.detectedAt, timeZone)} ${formatter(timeZone, 'clock').format(i.detectedAt)}`,
-      i.kind === 'near-miss' ? 'blocked (near miss)' : 'held',
-      i.status,
-      i.severity,
-      i.rules.join('; '),
-      i.sender,
-      [...new Set(i.recipients.map((r) => r.slice(r.lastIndexOf('@') + 1).toLowerCase()))].join('; '),
-      i.recipients.length,
-      i.potentialBreach ? 'yes' : 'no',
-      i.icoDeadline?.toISOString() ?? '',
-      maskFindings(i.findings).map((f) => `${f.where}: ${f.evidence}`).join('; '),
-      d ? DECISION_WORDS[d.action] ?? d.action : '',
-      d?.actor ?? '',
-      d?.at.toISOString() ?? '',
-    ].map(cell).join(','));
-  }
-  return `\ufeff${lines.join('\r\n')}\r\n`;
 }
 
 export function registerPage(ctx: ConsoleContext, user: SessionUser, f: RegisterFilters, rows: RegisterRow[], notice: Html | ''): string {
