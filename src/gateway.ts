@@ -10,7 +10,7 @@ import { startReceiver, type Receiver } from './receive/index.ts';
 import { createPipeline } from './pipeline.ts';
 import { startHealthServer, type HealthServer } from './review/health.ts';
 import { Metrics } from './review/metrics.ts';
-import type { Inspector } from './types.ts';
+import type { Inspector, SchoolRoute } from './types.ts';
 import { loadPolicy, type PolicyOverrides } from './decide/policy.ts';
 import type { Examiner } from './examine.ts';
 import { loadTenants, TenantDirectory } from './tenants.ts';
@@ -73,9 +73,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const examiners = new Map<string, Examiner>();
   let stopTrustWatch: (() => void) | undefined;
-  let inspector: Inspector;
-  if (opts.inspector) inspector = opts.inspector;
-  else {
+  if (!opts.inspector) {
     const { createExaminer } = await import('./examine.ts');
     const baseDir = configDir(config);
     try {
@@ -95,12 +93,17 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     // Start the extraction workers and the PDF reader now, not on the first attachment.
     const { warmUpInspection } = await import('./inspect/index.ts');
     await warmUpInspection();
-    inspector = async (message) => {
-      const ex = examiners.get(message.tenant ?? directory.tenants[0].id);
-      if (!ex) throw new Error(`no policy for tenant ${message.tenant}`); // answered 451, never delivered unchecked
-      return (await ex.examine(message.raw, message.envelope)).verdict;
-    };
   }
+  // Each school as its messages' journey needs it, resolved once per message by the receive stage:
+  // its examiner, and what a block does there (policy.block_mode).
+  const routes = new Map<string, SchoolRoute>(directory.tenants.map((t) => {
+    const ex = examiners.get(t.id);
+    const examine: Inspector = opts.inspector ?? (async (message) => {
+      if (!ex) throw new Error(`no policy for school ${t.id}`); // answered 451, never delivered unchecked
+      return (await ex.examine(message.raw, message.envelope)).verdict;
+    });
+    return [t.id, { id: t.id, examine, blockMode: (notices.school(t.id)?.settings ?? notify).blockMode }];
+  }));
   /** One line for health pages: pupils across every school, the oldest load, the first problem. */
   const rosterSummary = () => {
     if (!examiners.size) return undefined;
@@ -143,11 +146,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     // A reviewer's reason reaches the sender redacted with the school's own detectors.
     redactNote: (text: string, tenant: string) => (examiners.get(tenant) ?? (directory.single ? [...examiners.values()][0] : undefined))?.redact(text),
   };
-  const handler = createPipeline({
-    hostname: config.hostname, inspector, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
+  const journey = createPipeline({
+    hostname: config.hostname, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
-    // Each school may choose hold or reject for its blocks (policy.block_mode).
-    blockMode: (message) => (message.tenant ? notices.school(message.tenant)?.settings ?? notify : notify).blockMode,
   });
   const retention = startRetention(store, {
     everyMs: opts.retentionEveryMs,
@@ -165,8 +166,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   let receiver: Receiver;
   try {
-    receiver = await startReceiver(config, handler, logger, !directory.checksSenders ? {} : {
-      tenantOf: (sender, user) => directory.resolve(sender, user)?.id,
+    receiver = await startReceiver(config, journey, logger, {
+      checksSenders: directory.checksSenders,
+      resolve: (sender, user) => {
+        const t = directory.checksSenders ? directory.resolve(sender, user) : directory.tenants[0];
+        return t ? routes.get(t.id) : undefined;
+      },
     });
   } catch (err) {
     await closeBackEnd();

@@ -1,16 +1,17 @@
-// The whole journey of one message, wired in order: receive → inspect/decide → act.
-// Only this file knows the order; each stage has its own entry point.
+// One message's journey after the school's server has sent it, in order: examine it (inspect →
+// detect → decide, with its school's roster and rules), then act on the verdict (deliver it to the
+// next hop, or hold it durably with its incident and notices), and say what became of it. The
+// outcome is a value; src/receive/index.ts, the only place that speaks SMTP, turns it into the
+// reply the school's server hears. Read the two files together and you have the whole journey.
 import type { Logger } from 'pino';
 import type { Deliverer } from './act/deliver.ts';
 import { traceHeader } from './act/trace.ts';
 import { composeBounce, wantsFailureNotice } from './act/bounce.ts';
-import type { SmtpReply } from './receive/index.ts';
 import type { Metrics } from './review/metrics.ts';
-import type { Inspector, ReceivedMessage, Verdict } from './types.ts';
+import type { Outcome, ReceivedMessage, SchoolRoute, Verdict } from './types.ts';
 
 export interface PipelineParts {
   hostname: string;
-  inspector: Inspector;
   deliverer: Deliverer;
   logger: Logger;
   /** Budget for inspection and policy; past it the upstream hears 451 and retries. */
@@ -18,68 +19,62 @@ export interface PipelineParts {
   metrics?: Metrics;
   /** Durably holds a quarantined or blocked message (src/act/hold.ts); resolves after the commit. */
   hold?: (message: ReceivedMessage, verdict: Verdict, opts: { smtpReject: boolean }) => Promise<{ reference: string }>;
-  /** `hold` (default): a block is stored and answered 250, the sender told. `reject`: stored, answered 550 5.7.1. */
-  blockMode?: (message: ReceivedMessage) => 'hold' | 'reject';
 }
 
-export function createPipeline(parts: PipelineParts): (message: ReceivedMessage) => Promise<SmtpReply> {
-  const { inspector, deliverer, logger } = parts;
-  return async function handle(message) {
+export type Pipeline = (message: ReceivedMessage, school: SchoolRoute) => Promise<Outcome>;
+
+export function createPipeline(parts: PipelineParts): Pipeline {
+  const { deliverer, logger } = parts;
+  return async function journey(message, school) {
     const started = performance.now();
-    const line: Record<string, unknown> = {
-      event: 'message',
-      id: message.id,
-      size: message.raw.length,
-      rcpts: message.envelope.rcptTo.length,
-      client: message.client.address,
-    };
-    const finish = (reply: SmtpReply, extra: Record<string, unknown>) => {
+    const line: Record<string, unknown> = { event: 'message', id: message.id, size: message.raw.length, rcpts: message.envelope.rcptTo.length, client: message.client.address };
+    const finish = (outcome: Outcome, extra: Record<string, unknown>): Outcome => {
       const total = performance.now() - started;
-      logger.info({ ...line, ...extra, reply: reply.code, ms: Math.round(total) }, 'message outcome');
-      const outcome = reply.code >= 400 && reply.code < 500 ? 'tempfail' : extra.verdict === 'deliver' && reply.code >= 500 ? 'refused' : String(extra.verdict);
-      parts.metrics?.message({ verdict: outcome, rules: (extra.rules as string[] | undefined) ?? [], seconds: total / 1000, wouldHaveBeen: extra.wouldHaveBeen as string | undefined });
-      return reply;
+      // The outcome's log line is written by the receive stage, with the reply it gave.
+      outcome.log = { ...line, ...extra, outcome: outcome.kind, ms: Math.round(total) };
+      const counted = outcome.kind === 'retry' ? 'tempfail' : outcome.kind === 'refused' ? 'refused' : String(extra.verdict);
+      parts.metrics?.message({ verdict: counted, rules: (extra.rules as string[] | undefined) ?? [], seconds: total / 1000, wouldHaveBeen: extra.wouldHaveBeen as string | undefined });
+      return outcome;
     };
 
+    // 1. Examine: inspect → detect → decide. A fault or the deadline: the upstream retries.
     let verdict: Verdict;
     const t0 = performance.now();
     try {
-      verdict = await deadline(inspector(message), parts.inspectTimeoutMs);
+      verdict = await deadline(school.examine(message), parts.inspectTimeoutMs);
     } catch (err) {
       logger.error({ event: 'inspect-failed', id: message.id, err: (err as Error).message }, 'inspection failed; upstream will retry');
-      return finish({ code: 451, text: `4.3.0 Message could not be checked, try again later (ref ${message.id})` }, { verdict: 'tempfail', inspectMs: ms(t0) });
+      return finish({ kind: 'retry', id: message.id, why: 'not-checked' }, { verdict: 'tempfail', inspectMs: ms(t0) });
     }
     const decided = { verdict: verdict.action, rules: verdict.rules, inspectMs: ms(t0), ...(verdict.wouldHaveBeen ? { wouldHaveBeen: verdict.wouldHaveBeen } : {}) };
 
+    // 2a. Hold: quarantine and block are stored (raw bytes, verdict, incident, notices) in one
+    //     transaction before the upstream hears anything; a store failure is a retry.
     if (verdict.action !== 'deliver') {
-      // Quarantine and block are stored (raw bytes, verdict, incident, notices) in one transaction
-      // before the upstream hears anything; a store failure is a 451 and the upstream retries.
-      const smtpReject = verdict.action === 'block' && parts.blockMode?.(message) === 'reject';
+      const refusedAtSmtp = verdict.action === 'block' && school.blockMode === 'reject';
       const t1 = performance.now();
-      let reference: string;
       try {
         if (!parts.hold) throw new Error('no quarantine store');
-        ({ reference } = await parts.hold(message, verdict, { smtpReject }));
+        const { reference } = await parts.hold(message, verdict, { smtpReject: refusedAtSmtp });
+        return finish({ kind: 'held', id: message.id, action: verdict.action, reference, refusedAtSmtp, rule: verdict.rules[0] }, { ...decided, holdMs: ms(t1), held: true, reference });
       } catch (err) {
         logger.error({ event: 'hold-failed', id: message.id, err: (err as Error).message }, 'could not store the held message; upstream will retry');
-        return finish({ code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${message.id})` }, { ...decided, holdMs: ms(t1), held: false });
+        return finish({ kind: 'retry', id: message.id, why: 'not-stored' }, { ...decided, holdMs: ms(t1), held: false });
       }
-      const extra = { ...decided, holdMs: ms(t1), held: true, reference };
-      if (smtpReject) {
-        // The reply names the rule and the reference, never the personal data: the sender's own
-        // server returns it to the sender.
-        return finish({ code: 550, text: `5.7.1 Not sent: it breaks the school's rule ${verdict.rules[0] ?? 'policy'} (ref ${reference})` }, extra);
-      }
-      return finish({ code: 250, text: verdict.action === 'quarantine' ? `2.0.0 Ok: held for review as ${reference}` : `2.0.0 Ok: not delivered, recorded as ${reference}` }, extra);
     }
 
+    // 2b. Deliver: the original bytes, one trace line on top, the envelope as received.
     const t1 = performance.now();
     const result = await deliverer.deliver(message.envelope, [traceHeader(message, parts.hostname), message.raw]);
     if (!result.ok) {
       parts.metrics?.nextHopFailures.inc({ kind: result.kind });
-      if (result.code >= 500) logger.warn({ event: 'next-hop-refused', id: message.id, detail: result.detail }, 'next hop refused the message');
-      else logger.warn({ event: 'next-hop-deferred', id: message.id, detail: result.detail }, 'next hop unavailable; upstream will retry');
-      return finish({ code: result.code, text: `${result.enhanced} ${result.reason} (ref ${message.id})` }, { ...decided, deliverMs: ms(t1), delivered: false });
+      const extra = { ...decided, deliverMs: ms(t1), delivered: false };
+      if (result.code >= 500) {
+        logger.warn({ event: 'next-hop-refused', id: message.id, detail: result.detail }, 'next hop refused the message');
+        return finish({ kind: 'refused', id: message.id, code: result.code, enhanced: result.enhanced, reason: result.reason }, extra);
+      }
+      logger.warn({ event: 'next-hop-deferred', id: message.id, detail: result.detail }, 'next hop unavailable; upstream will retry');
+      return finish({ kind: 'retry', id: message.id, why: 'next-hop', code: result.code, enhanced: result.enhanced, reason: result.reason }, extra);
     }
     if (result.refused.length) {
       // Only permanent refusals reach here (a partly deferred message is abandoned and retried
@@ -98,7 +93,7 @@ export function createPipeline(parts: PipelineParts): (message: ReceivedMessage)
         }
       }
     }
-    return finish({ code: 250, text: `2.0.0 Ok: delivered as ${message.id}` }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });
+    return finish({ kind: 'delivered', id: message.id, refused: result.refused.length }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });
   };
 }
 

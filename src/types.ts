@@ -58,3 +58,33 @@ export interface Verdict {
 export type Inspector = (message: ReceivedMessage) => Promise<Verdict>;
 
 export const DELIVER: Verdict = Object.freeze({ action: 'deliver', rules: [], findings: [], severity: 0 }) as Verdict;
+
+/**
+ * One school as the journey of its messages needs it, resolved once per message by the receive
+ * stage from the sender (or the relay user): how its mail is examined, and what a block does.
+ * Who is told about its held mail is the act stage's business (src/act/hold.ts, by `id`).
+ */
+export interface SchoolRoute {
+  /** Tenant id (src/tenants.ts). */
+  id: string;
+  /** Inspect → detect → decide with this school's roster, detectors and rules. */
+  examine: Inspector;
+  /** `hold`: a blocked message is stored and answered 250, the sender told; `reject`: answered 550 5.7.1. */
+  blockMode: 'hold' | 'reject';
+}
+
+/**
+ * What became of a message: the pipeline's answer, which the receive stage turns into SMTP (and
+ * logs, with `log`: the verdict, rules, timings; never personal data).
+ */
+export type Outcome = OutcomeKind & { log?: Record<string, unknown> };
+
+type OutcomeKind =
+  /** Accepted by the next hop (some recipients may have been refused; the sender gets a bounce). */
+  | { kind: 'delivered'; id: string; refused: number }
+  /** Durably stored with its incident: quarantined, or blocked (and maybe refused at SMTP). */
+  | { kind: 'held'; id: string; action: 'quarantine' | 'block'; reference: string; refusedAtSmtp: boolean; rule?: string }
+  /** The next hop refused it permanently: its answer is passed back. */
+  | { kind: 'refused'; id: string; code: number; enhanced: string; reason: string }
+  /** Not done now; the school's server must try again (nothing was delivered or kept). */
+  | { kind: 'retry'; id: string; why: 'not-checked' | 'not-stored' | 'next-hop'; code?: number; enhanced?: string; reason?: string };

@@ -214,9 +214,12 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
       }, reject);
     });
     const lines = csv.trim().split('\r\n');
-    expect(lines[0]).toContain('reference,detected_at');
+    expect(lines[0]).toContain('reference,school_id,school,detected_at');
     expect(lines).toHaveLength(1 + (await listIncidents(gw.gateway.store.db)).length);
     expect(csv).not.toContain(PUPIL.full);
+    // The same privacy default as the CLI export: the sender as a domain, not an address.
+    expect(csv).not.toContain(TEACHER);
+    expect(csv).toContain(`"${TEACHER.slice(TEACHER.indexOf('@') + 1)}"`);
     await page.goto(`${base}/report`);
     expect(await page.locator('svg.chart').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('main').textContent()).toContain(TEACHER);

@@ -1,7 +1,9 @@
-// Receive: the SMTP server the school's mail server relays through.
-// Only permitted clients may relay (IP allow-list, or SMTP AUTH over TLS); everyone else gets
-// 5.7.1 for every recipient. DATA is answered only once the pipeline has an outcome: 250 when the
-// next hop accepted the message (or it is durably held), 4xx on any internal fault.
+// Receive: the SMTP server the school's mail server relays through, and the only place that
+// speaks SMTP. Only permitted clients may relay (IP allow-list, or SMTP AUTH over TLS); everyone
+// else gets 5.7.1 for every recipient. The school a message belongs to is resolved once, from the
+// sender (or the relay user), at MAIL FROM. DATA is answered only once the pipeline
+// (src/pipeline.ts) has an outcome, turned into a reply by replyFor(): 250 when the next hop
+// accepted the message or it is durably held, 4xx on any internal fault.
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerDataStream } from 'smtp-server';
@@ -10,12 +12,30 @@ import type { Logger } from 'pino';
 import addressparser from 'nodemailer/lib/addressparser';
 import { inNetworks, type Cidr } from '../config/net.ts';
 import type { Config } from '../config/index.ts';
-import type { Envelope, ReceivedMessage } from '../types.ts';
+import type { Envelope, Outcome, ReceivedMessage, SchoolRoute } from '../types.ts';
+import type { Pipeline } from '../pipeline.ts';
 
-/** What the pipeline tells the receive stage to answer to DATA. */
+/** The answer to DATA. */
 export interface SmtpReply { code: number; text: string }
 
-export type MessageHandler = (message: ReceivedMessage) => Promise<SmtpReply>;
+/** The SMTP reply for an outcome: every code and text the school's server can hear after DATA. */
+export function replyFor(o: Outcome): SmtpReply {
+  switch (o.kind) {
+    case 'delivered':
+      return { code: 250, text: `2.0.0 Ok: delivered as ${o.id}` };
+    case 'held':
+      // A refusal names the rule and the reference, never the personal data: the sender's own
+      // server returns it to the sender.
+      if (o.refusedAtSmtp) return { code: 550, text: `5.7.1 Not sent: it breaks the school's rule ${o.rule ?? 'policy'} (ref ${o.reference})` };
+      return { code: 250, text: o.action === 'quarantine' ? `2.0.0 Ok: held for review as ${o.reference}` : `2.0.0 Ok: not delivered, recorded as ${o.reference}` };
+    case 'refused':
+      return { code: o.code, text: `${o.enhanced} ${o.reason} (ref ${o.id})` };
+    case 'retry':
+      if (o.why === 'not-checked') return { code: 451, text: `4.3.0 Message could not be checked, try again later (ref ${o.id})` };
+      if (o.why === 'next-hop' && o.code) return { code: o.code, text: `${o.enhanced} ${o.reason} (ref ${o.id})` };
+      return { code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${o.id})` };
+  }
+}
 
 export interface Receiver {
   /** The address actually listened on (port 0 in tests becomes a real port). */
@@ -106,14 +126,16 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-export interface ReceiverOptions {
-  /** Which school a sender belongs to (src/tenants.ts); undefined refuses the message. */
-  tenantOf?: (sender: string, user?: string) => string | undefined;
+export interface ReceiverSchools {
+  /** The school a sender (or relay user) belongs to (src/tenants.ts); undefined refuses the message. */
+  resolve(sender: string, user?: string): SchoolRoute | undefined;
+  /** false for a single school that lists no domains: every sender is its own, never refused. */
+  checksSenders: boolean;
 }
 
-type TenantSession = SMTPServerSession & { hallmonitorTenant?: string };
+type SchoolSession = SMTPServerSession & { hallmonitorSchool?: SchoolRoute };
 
-export async function startReceiver(config: Config, handler: MessageHandler, logger: Logger, opts: ReceiverOptions = {}): Promise<Receiver> {
+export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
   const tlsOn = !!relay.tls;
@@ -160,17 +182,21 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
     },
 
     onMailFrom(address, session, callback) {
-      const s = session as TenantSession;
-      s.hallmonitorTenant = undefined;
-      if (!opts.tenantOf || !address.address) return callback(); // a bounce (<>): its From header decides, after DATA
+      const s = session as SchoolSession;
+      s.hallmonitorSchool = undefined;
       const user = typeof session.user === 'string' ? session.user : undefined;
-      const tenant = opts.tenantOf(address.address, user);
-      if (!tenant) {
+      if (!schools.checksSenders) {
+        s.hallmonitorSchool = schools.resolve(address.address, user);
+        return callback();
+      }
+      if (!address.address) return callback(); // a bounce (<>): its From header decides, after DATA
+      const school = schools.resolve(address.address, user);
+      if (!school) {
         // Never inspected under another school's roster: refused before any content is taken.
         logger.warn({ event: 'unknown-tenant', client: session.remoteAddress }, 'sender domain belongs to no school served here');
         return callback(Object.assign(new Error('5.7.1 Sender domain is not a school served by this gateway'), { responseCode: 550 }));
       }
-      s.hallmonitorTenant = tenant;
+      s.hallmonitorSchool = school;
       callback();
     },
 
@@ -200,6 +226,7 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
           return callback(Object.assign(new Error(`5.3.4 Message too big for this gateway (limit ${relay.maxMessageBytes} bytes)`), { responseCode: 552 }));
         }
         let message: ReceivedMessage;
+        let school: SchoolRoute | undefined;
         try {
           message = {
           id: newMessageId(),
@@ -214,27 +241,29 @@ export async function startReceiver(config: Config, handler: MessageHandler, log
             user: typeof session.user === 'string' ? session.user : undefined,
           },
           };
-          if (opts.tenantOf) {
-            message.tenant = (session as TenantSession).hallmonitorTenant ?? opts.tenantOf(headerFromAddress(message.raw), message.client.user);
-            if (!message.tenant) {
-              logger.warn({ event: 'unknown-tenant', id: message.id, client: session.remoteAddress }, 'bounce from a domain that belongs to no school served here');
-              return callback(Object.assign(new Error('5.7.1 Sender domain is not a school served by this gateway'), { responseCode: 550 }));
-            }
+          school = (session as SchoolSession).hallmonitorSchool ?? schools.resolve(headerFromAddress(message.raw), message.client.user);
+          if (!school) {
+            logger.warn({ event: 'unknown-tenant', id: message.id, client: session.remoteAddress }, 'bounce from a domain that belongs to no school served here');
+            return callback(Object.assign(new Error('5.7.1 Sender domain is not a school served by this gateway'), { responseCode: 550 }));
           }
+          message.tenant = school.id;
         } catch (err) {
           // Fail closed: never crash, never 250 on a fault.
           logger.error({ event: 'internal-error', err: (err as Error).message }, 'could not take the message; upstream will retry');
           return callback(Object.assign(new Error('4.3.0 Temporary problem in the gateway, try again later'), { responseCode: 451 }));
         }
         chunks.length = 0;
+        const route = school!;
         const work = Promise.resolve()
-          .then(() => handler(message))
-          .catch((err: Error): SmtpReply => {
+          .then(() => journey(message, route))
+          .catch((err: Error): Outcome => {
             // Fail closed: any fault after DATA is a retry for the upstream, never a 250.
             logger.error({ event: 'internal-error', id: message.id, err: err.message }, 'message processing failed; upstream will retry');
-            return { code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${message.id})` };
+            return { kind: 'retry', id: message.id, why: 'not-stored' };
           })
-          .then((reply) => {
+          .then((outcome) => {
+            const reply = replyFor(outcome);
+            if (outcome.log) logger.info({ ...outcome.log, reply: reply.code }, 'message outcome');
             if (reply.code >= 200 && reply.code < 300) callback(null, reply.text);
             else callback(Object.assign(new Error(reply.text), { responseCode: reply.code }));
           });

@@ -19,12 +19,13 @@ const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'released', 'rejec
 
 /** Store, workflow and mail code is loaded only when a command runs, so other commands start fast. */
 async function lib() {
-  const [config, store, incidents, outbox, hold, settings, compose, worker, deliver, schools, tenants] = await Promise.all([
+  const [config, store, incidents, outbox, hold, actions, settings, compose, worker, deliver, schools, tenants] = await Promise.all([
     import('../config/index.ts'),
     import('../store/index.ts'),
     import('../store/incidents.ts'),
     import('../store/outbox.ts'),
     import('../act/hold.ts'),
+    import('./actions.ts'),
     import('../act/notify/settings.ts'),
     import('../act/notify/compose.ts'),
     import('../act/notify/worker.ts'),
@@ -32,7 +33,7 @@ async function lib() {
     import('../act/notify/schools.ts'),
     import('../tenants.ts'),
   ]);
-  return { ...config, ...store, ...incidents, ...outbox, ...hold, ...settings, ...compose, ...worker, ...deliver, ...schools, ...tenants };
+  return { ...config, ...store, ...incidents, ...outbox, ...hold, ...actions, ...settings, ...compose, ...worker, ...deliver, ...schools, ...tenants };
 }
 type Lib = Awaited<ReturnType<typeof lib>>;
 

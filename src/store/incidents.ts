@@ -193,3 +193,6 @@ export async function transition(db: Db, reference: string, from: IncidentStatus
 export async function updateIncidentFields(db: Db, reference: string, fields: Partial<Pick<IncidentTable, 'potential_breach' | 'breach_marked_at' | 'ico_deadline' | 'escalated_at'>>, at: Date): Promise<void> {
   await db.updateTable('incidents').set({ ...fields, updated_at: iso(at) }).where('reference', '=', reference).execute();
 }
+
+/** History action holding the redacted reason the sender of a rejected message is shown. */
+export const NOTE_TO_SENDER = 'note-to-sender';

@@ -12,7 +12,7 @@ import { redactAddresses, type Deliverer, type DeliveryResult } from '../deliver
 import { traceHeader } from '../trace.ts';
 import type { Store } from '../../store/index.ts';
 import { appendHistory, findIncident, heldMessage, incidentHistory, transition, type Incident } from '../../store/incidents.ts';
-import { NOTE_TO_SENDER } from '../hold.ts';
+import { NOTE_TO_SENDER } from '../../store/incidents.ts';
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
 import { buildEmail, composeDigest, composeIncidentNotice, type Notice, type Templates } from './compose.ts';
 import type { NotifySettings } from './settings.ts';
