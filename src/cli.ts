@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts
 import { formatHostPort } from './config/net.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerDetectorCommands } from './detect/commands.ts';
-import { registerReviewCommands } from './review/commands.ts';
+import { registerIncidentCommands } from './review/cli/incidents.ts';
+import { registerQuarantineCommands } from './review/cli/quarantine.ts';
 import { registerUserCommands } from './review/users.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -86,7 +87,8 @@ export function buildProgram(): Command {
 
   registerCheckCommand(program);
   registerDetectorCommands(program);
-  registerReviewCommands(program);
+  registerQuarantineCommands(program);
+  registerIncidentCommands(program);
   registerUserCommands(program);
 
   program
