@@ -6,11 +6,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Migrator } from 'kysely/migration';
 import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
-import { migrations, type StoreKind } from './migrations.ts';
+import { migrateWithLock, migrations, type StoreKind } from './migrations.ts';
 import { redactUrl, storeSettings, type StoreSettings } from './config.ts';
 
 export type { StoreKind, StoreSettings };
@@ -104,27 +103,8 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const migrate = async () => {
-      const migrator = new Migrator({ db, provider: migrations(kind) });
-      const { error, results } = await migrator.migrateToLatest();
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-        throw new StoreError(`cannot prepare the quarantine database ${location}${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`, { cause: error });
-      }
-    };
-    if (kind === 'postgres') {
-      // Gateways starting together against a new database: Kysely creates its bookkeeping tables
-      // before taking its own lock, and two concurrent CREATE TABLE IF NOT EXISTS can collide in
-      // PostgreSQL's catalog. One session-level advisory lock around the whole step serialises it.
-      await db.connection().execute(async (conn) => {
-        await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          await migrate();
-        } finally {
-          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-    } else await migrate();
+    await migrateWithLock(db, kind, MIGRATION_LOCK_ID, { provider: migrations(kind) },
+      (failed, error) => new StoreError(`cannot prepare the quarantine database ${location}${failed ? ` (migration ${failed})` : ''}: ${error.message}`, { cause: error }));
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (err instanceof StoreError) throw err;

@@ -3,7 +3,7 @@
 // PostgreSQL), so several gateways starting at once against one database migrate exactly once.
 // Never edit a migration that has shipped: add a new one.
 import { sql, type Kysely } from 'kysely';
-import type { Migration, MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -126,4 +126,32 @@ export function migrations(kind: StoreKind): MigrationProvider {
     },
   };
   return { getMigrations: async () => all };
+}
+
+/**
+ * Migrates `db` to its latest schema. On PostgreSQL, gateways starting together against a new
+ * database are serialised by one session-level advisory lock around the whole step: Kysely creates
+ * its bookkeeping tables before taking its own lock, and two concurrent CREATE TABLE IF NOT EXISTS
+ * can collide in PostgreSQL's catalog. Throws `fail(name of the failed migration, error)`.
+ */
+export async function migrateWithLock(
+  db: Kysely<any>,
+  kind: StoreKind,
+  lockId: number,
+  options: { provider: MigrationProvider; migrationTableName?: string; migrationLockTableName?: string },
+  fail: (failed: string | undefined, error: Error) => Error,
+): Promise<void> {
+  const migrate = async () => {
+    const { error, results } = await new Migrator({ db, ...options }).migrateToLatest();
+    if (error) throw fail(results?.find((r) => r.status === 'Error')?.migrationName, error as Error);
+  };
+  if (kind !== 'postgres') return migrate();
+  await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${lockId})`.execute(conn);
+    try {
+      await migrate();
+    } finally {
+      await sql`select pg_advisory_unlock(${lockId})`.execute(conn);
+    }
+  });
 }

@@ -88,20 +88,31 @@ function walk(nodes: Node[], stack: unknown[], escape: (s: string) => string, ou
   }
 }
 
-/** HTML escaping by character (no regular expression over message-derived text). */
-export function escapeHtml(s: string): string {
+/**
+ * HTML escaping by character (no regular expression over message-derived text): & < > " ' and
+ * NUL (as U+FFFD). The one escaper for notices and the console.
+ */
+export function escapeHtml(text: string): string {
   let out = '';
-  for (const ch of s) {
-    switch (ch) {
-      case '&': out += '&amp;'; break;
-      case '<': out += '&lt;'; break;
-      case '>': out += '&gt;'; break;
-      case '"': out += '&quot;'; break;
-      case "'": out += '&#39;'; break;
-      default: out += ch;
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    let rep: string | undefined;
+    switch (text.charCodeAt(i)) {
+      case 38: rep = '&amp;'; break;
+      case 60: rep = '&lt;'; break;
+      case 62: rep = '&gt;'; break;
+      case 34: rep = '&quot;'; break;
+      case 39: rep = '&#39;'; break;
+      case 0: rep = '\ufffd'; break;
+      default: break;
+    }
+    if (rep !== undefined) {
+      if (i > last) out += text.slice(last, i);
+      out += rep;
+      last = i + 1;
     }
   }
-  return out;
+  return last === 0 ? text : out + text.slice(last);
 }
 
 /** Plain text: values are inserted as they are, minus control characters other than newline. */

@@ -1,6 +1,7 @@
 // A very small HTML template: every interpolated value is escaped unless it is already Html.
 // Escaping walks the characters (no RegExp runs on message text, which reaches these pages).
 
+import { escapeHtml } from '../../act/notify/template.ts';
 export class Html {
   readonly value: string;
   constructor(value: string) {
@@ -13,28 +14,7 @@ export class Html {
 
 export type HtmlValue = Html | string | number | boolean | null | undefined | HtmlValue[];
 
-export function escapeHtml(text: string): string {
-  let out = '';
-  let last = 0;
-  for (let i = 0; i < text.length; i++) {
-    let rep: string | undefined;
-    switch (text.charCodeAt(i)) {
-      case 38: rep = '&amp;'; break;
-      case 60: rep = '&lt;'; break;
-      case 62: rep = '&gt;'; break;
-      case 34: rep = '&quot;'; break;
-      case 39: rep = '&#39;'; break;
-      case 0: rep = '\ufffd'; break;
-      default: break;
-    }
-    if (rep !== undefined) {
-      if (i > last) out += text.slice(last, i);
-      out += rep;
-      last = i + 1;
-    }
-  }
-  return last === 0 ? text : out + text.slice(last);
-}
+export { escapeHtml };
 
 function render(v: HtmlValue): string {
   if (v === null || v === undefined || v === false) return '';

@@ -1,8 +1,9 @@
 // The console's migrations: a set of their own, recorded in `console_migration` (not the store's
 // `kysely_migration`), run on the same database after the store's. Never edit a migration that
 // has shipped: add a new one.
-import { sql, type Kysely } from 'kysely';
-import { Migrator, type Migration } from 'kysely/migration';
+import type { Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { migrateWithLock } from '../../store/migrations.ts';
 import type { Store } from '../../store/index.ts';
 import type { ConsoleDb } from './schema.ts';
 
@@ -65,30 +66,9 @@ const CONSOLE_MIGRATION_LOCK_ID = 0x486d436f;
 /** The store's database, with the console's tables migrated and typed. */
 export async function consoleDb(store: Store): Promise<ConsoleDb> {
   const db = store.db as unknown as ConsoleDb;
-  const migrate = async () => {
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => consoleMigrations(store.kind) },
-      migrationTableName: 'console_migration',
-      migrationLockTableName: 'console_migration_lock',
-    });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw new Error(`cannot prepare the console's tables in ${store.location}${failed ? ` (migration ${failed})` : ''}: ${(error as Error).message}`, { cause: error });
-    }
-  };
-  if (store.kind === 'postgres') {
-    // As for the store's own migrations: Kysely creates its bookkeeping tables before taking its
-    // lock, so gateways starting together are serialised by one session-level advisory lock.
-    await db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(${CONSOLE_MIGRATION_LOCK_ID})`.execute(conn);
-      try {
-        await migrate();
-      } finally {
-        await sql`select pg_advisory_unlock(${CONSOLE_MIGRATION_LOCK_ID})`.execute(conn);
-      }
-    });
-  } else await migrate();
+  // The same locking as the store's own migrations (src/store/migrations.ts).
+  await migrateWithLock(db, store.kind, CONSOLE_MIGRATION_LOCK_ID,
+    { provider: { getMigrations: async () => consoleMigrations(store.kind) }, migrationTableName: 'console_migration', migrationLockTableName: 'console_migration_lock' },
+    (failed, error) => new Error(`cannot prepare the console's tables in ${store.location}${failed ? ` (migration ${failed})` : ''}: ${error.message}`, { cause: error }));
   return db;
 }
