@@ -1,0 +1,133 @@
+// Phase 2 of a scan, its geometry: where in a text the identifier patterns are read. Words with
+// digits are grouped into regions (RegionTracker); regions are widened to word boundaries and
+// merged; the fast paths blank what they found in a reused copy of the text.
+
+// Letters a match can have before its first digit or after its last ("March 12, 2014", "AB 12 34 56 C").
+export const REGION_PAD = 16;
+
+/** Words with digits closer than this share a region (one RE2 call costs about as much as reading 200 bytes). */
+export const REGION_MERGE = 96;
+
+/**
+ * Words with digits this close (bytes between them) form one cluster: every identifier pattern's
+ * digits lie in one cluster ("AB 12 34 56 C", "+44 (0)1632 960 000"), and a numeric date's in one
+ * joined by single date separators ("12/03/2014"), so a region is only read by RE2 when one of its
+ * clusters has enough digits. A class list's "12,12B" (year, form) on every row is then not an
+ * identifier region.
+ */
+export const CLUSTER_GAP = 3;
+
+/** / . - between the parts of a numeric date. */
+export function isDateSeparator(c: number): boolean {
+  return c === 0x2f || c === 0x2e || c === 0x2d;
+}
+
+export function isWordByte(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
+}
+
+let maskScratch = Buffer.alloc(0);
+
+/** A mask copy larger than this is let go after its scan rather than kept for the next. */
+const KEEP_MASK = 1 << 20;
+
+/**
+ * A copy of the text in which the fast paths blank what they found (reused from scan to scan:
+ * scans are synchronous and each thread has its own module; wiped after each, see wipeMask).
+ */
+export function maskedCopy(buf: Buffer): Buffer {
+  if (maskScratch.length < buf.length) maskScratch = Buffer.allocUnsafe(Math.max(buf.length, 2 * maskScratch.length, 4096));
+  buf.copy(maskScratch, 0, 0, buf.length);
+  return maskScratch.subarray(0, buf.length);
+}
+
+/** Zero the first n bytes of the mask copy (no message text stays behind), or let a big one go. */
+export function wipeMask(n: number): void {
+  if (maskScratch.length > KEEP_MASK) maskScratch = Buffer.alloc(0);
+  else maskScratch.fill(0, 0, n);
+}
+
+/** The scanner's own copy of a Buffer it was given (findings read their evidence from it later). */
+export function ownCopy(text: Buffer): Buffer {
+  const own = Buffer.allocUnsafe(text.length);
+  text.copy(own, 0, 0, text.length);
+  return own;
+}
+
+/** Widen digit regions so patterns that start or end with letters ("12 March 2014") fit, on word boundaries. */
+export function padRegions(buf: Buffer, regions: number[]): number[] {
+  const widened: number[] = [];
+  for (let r = 0; r < regions.length; r += 2) widened.push(regions[r] - REGION_PAD, regions[r + 1] + REGION_PAD);
+  const out = alignRegions(buf, widened);
+  let total = 0;
+  for (let r = 0; r < out.length; r += 2) total += out[r + 1] - out[r];
+  // Mostly digits anyway: one pass over the whole text is cheaper than many small ones.
+  if (total > buf.length * 0.8) return [0, buf.length];
+  return out;
+}
+
+/** Clamp regions to the text, move their edges off the middle of words, merge overlaps (and gaps up to `mergeGap` bytes). */
+export function alignRegions(buf: Buffer, regions: number[], mergeGap = 0): number[] {
+  const n = buf.length;
+  const out: number[] = [];
+  for (let r = 0; r < regions.length; r += 2) {
+    let s = Math.max(0, regions[r]);
+    let e = Math.min(n, regions[r + 1]);
+    if (e <= s) continue;
+    while (s > 0 && isWordByte(buf[s - 1]) && isWordByte(buf[s])) s--;
+    while (e < n && isWordByte(buf[e - 1]) && isWordByte(buf[e])) e++;
+    if (out.length && s <= out[out.length - 1] + mergeGap) out[out.length - 1] = Math.max(out[out.length - 1], e);
+    else out.push(s, e);
+  }
+  return out;
+}
+
+/**
+ * Groups the words holding digits into the regions the identifier patterns read. Words closer than
+ * REGION_MERGE share a region; inside one, words closer than CLUSTER_GAP form a cluster (a
+ * date's parts only when joined by one separator, 12/03/2014). A region is read only where one
+ * cluster holds enough digits for an identifier, or for a date where dates count, or a word ends
+ * like a postcode. One tracker per kind of region (every word; the words no fast path took).
+ */
+export class RegionTracker {
+  /** Regions found so far: start, end pairs. */
+  readonly regions: number[] = [];
+  private readonly minIdDigits: number;
+  private readonly minDateDigits: number;
+  private start = -1;
+  private end = -1;
+  private cluster = 0;
+  private most = 0;
+  private dateCluster = 0;
+  private mostDate = 0;
+  private post = 0;
+
+  constructor(minIdDigits: number, minDateDigits: number) {
+    this.minIdDigits = minIdDigits;
+    this.minDateDigits = minDateDigits;
+  }
+
+  /** The next word with digits: [st, en), `count` digits, `post` when it ends like a postcode. */
+  add(st: number, en: number, count: number, post: number, dateJoin: boolean): void {
+    if (this.end >= 0 && st - this.end <= REGION_MERGE) {
+      this.cluster = st - this.end <= CLUSTER_GAP ? this.cluster + count : count;
+      this.dateCluster = st - this.end === 1 && dateJoin ? this.dateCluster + count : count;
+      if (this.cluster > this.most) this.most = this.cluster;
+      if (this.dateCluster > this.mostDate) this.mostDate = this.dateCluster;
+      this.end = en;
+      this.post |= post;
+      return;
+    }
+    this.close();
+    this.start = st;
+    this.end = en;
+    this.cluster = this.most = this.dateCluster = this.mostDate = count;
+    this.post = post;
+  }
+
+  /** Ends the region being built (before a new one, and after the last word). */
+  close(): void {
+    if (this.end >= 0 && (this.most >= this.minIdDigits || this.mostDate >= this.minDateDigits || this.post)) this.regions.push(this.start, this.end);
+    this.end = -1;
+  }
+}

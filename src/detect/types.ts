@@ -1,0 +1,85 @@
+// The shapes of the detector set: what a scan reports (Detection) and what compiling makes.
+import type RE2 from 're2';
+import type { Detector, PatternDetector, DetectionCategory } from '../../detectors/library/types.ts';
+import type { Roster, StaffList, StaffMember } from '../roster/types.ts';
+
+/**
+ * One finding of a scan. Those scan() returns work out `evidence` and `reason` when first read
+ * (accessors, see class Finding): copy one with JSON or toJSON(), never with {...spread}.
+ */
+export interface Detection {
+  detector: string;
+  /** Where in the message: `subject`, `body`, `attachment:report.docx` … (as given to scan). */
+  where: string;
+  /** Span in the scanned text: UTF-16 indices for a string, byte offsets for a Buffer. */
+  start: number;
+  end: number;
+  /** Redacted form, safe for logs and notifications. */
+  evidence: string;
+  /** Plain English, for a business manager. */
+  reason: string;
+  strength: 'strong' | 'weak';
+  score: number;
+  /** Checksum result where the detector has one. */
+  validated?: boolean;
+  /** Roster ids of the pupils this finding names (pupil-name; capped for single common names). */
+  pupilIds?: string[];
+  category?: DetectionCategory;
+  /** For names: which shape matched. */
+  nameForm?: 'forename-surname' | 'surname-forename' | 'forename' | 'surname';
+  /** For special-category terms: the anchor they were found near. */
+  near?: { detector: string; kind: AnchorKind; distance: number; strength: 'strong' | 'weak' };
+  /** For a single forename or surname: how many times it occurs in the text (reported once). */
+  occurrences?: number;
+  /** For a single forename or surname: where each occurrence is, as start, end pairs (flat, ascending). */
+  mentions?: number[];
+}
+
+export type AnchorKind = 'pupil-name' | 'pupil-name-part' | 'identifier' | 'date-of-birth';
+
+export interface DetectorSet {
+  /** Identifies the compiled set (detector definitions + roster digest), for incidents and logs. */
+  version: string;
+  scan(text: string | Buffer, where: string): Detection[];
+  roster?: Roster;
+  stats: { compileMs: number; nameIndexBytes: number; pupils: number; nameVariants: number; staffVariants: number; nameWords: number };
+}
+
+export interface DetectorSet {
+  /** Identifies the compiled set (detector definitions + roster digest), for incidents and logs. */
+  version: string;
+  scan(text: string | Buffer, where: string): Detection[];
+  roster?: Roster;
+  stats: { compileMs: number; nameIndexBytes: number; pupils: number; nameVariants: number; staffVariants: number; nameWords: number };
+}
+
+export interface CompileOptions {
+  roster?: Roster;
+  /** Staff names to exclude (a staff list, or members). */
+  staff?: StaffList | StaffMember[];
+  /** Defaults to the registry; tests compile a single detector. */
+  detectors?: readonly Detector[];
+  /** Use detectors' byte-level fast paths (default true; tests compare with and without). */
+  fastPaths?: boolean;
+  /** Locate every match with exec() (slower; tests compare it with the test()+search() way). */
+  exactLocate?: boolean;
+  /** Read identifier patterns over the whole text, not only its digit regions (tests compare both). */
+  wholeText?: boolean;
+}
+
+export interface CompiledPattern {
+  detector: number;
+  re: RE2;
+  hasValueGroup: boolean;
+  /**
+   * Every match starts and ends with a word character at a \b, so a match's start can be found
+   * by searching the bytes just before its end (the detector declares it: wordBounded).
+   */
+  wordBounded: boolean;
+}
+
+export interface CompiledDetector {
+  def: PatternDetector;
+  index: number;
+  patterns: CompiledPattern[];
+}
