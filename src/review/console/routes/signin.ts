@@ -6,7 +6,7 @@ import { endSession, newSignInToken, sessionCookieName, signIn, signInCookieName
 import { actorOf, audit } from '../context.ts';
 import { signInPage } from '../pages/signin.ts';
 import { homeFor } from '../roles.ts';
-import type { Env, RouteKit } from './kit.ts';
+import { REFERENCE, type Env, type RouteKit } from './kit.ts';
 
 export function signInRoutes(k: RouteKit): Hono<Env> {
   const { ctx, send, form, field, serviceName } = k;
@@ -17,7 +17,6 @@ export function signInRoutes(k: RouteKit): Hono<Env> {
   const cookieOpts = { path: '/', httpOnly: true, secure: settings.secureCookies, sameSite: 'Strict' as const };
 
   // ---- sign-in and sign-out ---------------------------------------------------------------
-  const safeNext = (n: string | undefined): string | undefined => (n && n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/\\') && n.length < 500 ? n : undefined);
 
   const signInForm = (c: Context<Env>, status: number, extra: Partial<Parameters<typeof signInPage>[0]> = {}) => {
     const token = newSignInToken();
@@ -58,4 +57,25 @@ export function signInRoutes(k: RouteKit): Hono<Env> {
   });
 
   return app;
+}
+
+/** Pages a sign-in may return to (and one incident's page). */
+const NEXT_PAGES = ['/queue', '/register', '/report', '/system'];
+
+/**
+ * Where to go after signing in: only one of the console's own pages, with a plain query string.
+ * Anything else (another site, `//host`, `/\tevil.example` that browsers read as `//evil.example`,
+ * a control character, a path of no page) is dropped, and the user lands on their home page.
+ */
+export function safeNext(n: string | undefined): string | undefined {
+  if (!n || n.length > 500) return undefined;
+  const q = n.indexOf('?');
+  const path = q < 0 ? n : n.slice(0, q);
+  const incident = path.startsWith('/incidents/') && REFERENCE.test(path.slice('/incidents/'.length));
+  if (!NEXT_PAGES.includes(path) && !incident) return undefined;
+  for (const ch of q < 0 ? '' : n.slice(q + 1)) {
+    const alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    if (!alnum && !'&=_.-%+,'.includes(ch)) return undefined;
+  }
+  return n;
 }
