@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import { ConfigError, configDir, type Config } from './config/index.ts';
 import { compileDetectors, type DetectorSet, type Detection } from './detect/index.ts';
-import { loadWebmailDomains } from './decide/recipients.ts';
+import RE2 from 're2';
+import { loadWebmailDomains, redactAddress } from './decide/recipients.ts';
+import { redactIdentifier } from '../detectors/library/redact.ts';
 import { DETECTORS } from '../detectors/index.ts';
 import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
@@ -129,16 +131,39 @@ async function asConfig<T>(key: string, load: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Replaces what the detectors find in `text` with its redacted evidence, right to left. */
+/** Any email address, and any run of digits long enough to be a phone number (9 or more digits, with spaces, dots, dashes, brackets or a leading +). */
+const EMAIL = new RE2("[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+", 'g');
+const PHONE = new RE2('\\+?[0-9](?:[ .()-]{0,2}[0-9]){8,14}', 'g');
+
+/**
+ * `text` with everything personal replaced by its redacted form, right to left: what the detectors
+ * find (pupils' names, identifiers, dates of birth, contact details), staff members' names, and
+ * any email address (a parent's on the roster or anyone's: `j***@gmail.com`) or phone number. For
+ * words a reviewer writes that reach another person (a rejection reason to the sender).
+ */
 export function redactText(set: DetectorSet, text: string): string {
   const spans: Array<{ start: number; end: number; evidence: string }> = [];
-  for (const d of set.scan(text, 'note')) {
+  for (const d of set.scan(text, 'note', { staffNames: true })) {
     if (!(d.pupilIds?.length || (d.category && d.category !== 'special-category' && d.category !== 'password' && d.category !== 'pupil-record'))) continue;
     // A forename or surname alone is found once with every place it occurs: each is replaced.
     const at = d.mentions ?? [d.start, d.end];
     for (let k = 0; k < at.length; k += 2) spans.push({ start: at[k], end: at[k + 1], evidence: d.evidence });
   }
-  spans.sort((a, b) => b.start - a.start);
+  // Addresses and numbers the detectors did not already explain (a UPN is redacted as a UPN).
+  const found = spans.length;
+  const free = (start: number, end: number) => {
+    for (let k = 0; k < found; k++) if (spans[k].start < end && start < spans[k].end) return false;
+    return true;
+  };
+  for (const m of text.matchAll(EMAIL as unknown as RegExp)) {
+    if (free(m.index!, m.index! + m[0].length)) spans.push({ start: m.index!, end: m.index! + m[0].length, evidence: redactAddress(m[0]) });
+  }
+  for (const m of text.matchAll(PHONE as unknown as RegExp)) {
+    let digits = 0;
+    for (const ch of m[0]) if (ch >= '0' && ch <= '9') digits++;
+    if (digits >= 9 && free(m.index!, m.index! + m[0].length)) spans.push({ start: m.index!, end: m.index! + m[0].length, evidence: redactIdentifier(m[0], 3) });
+  }
+  spans.sort((a, b) => b.start - a.start || b.end - a.end);
   let out = text;
   let limit = Infinity;
   for (const d of spans) {

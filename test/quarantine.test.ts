@@ -185,7 +185,8 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
     await waitFor('the held notices', () => sink.messages.filter((m) => (m.data.toString('latin1').includes(ref))).length >= 2 || undefined);
     const before = sink.messages.length;
     // The reviewer names the pupil and her UPN: the sender is shown the reason redacted.
-    const reason = `Amelia Thornbury's medical details (UPN Q823456789012) must not go to the coach company unencrypted. Send it encrypted instead.`;
+    // Her parent's address, a phone number and another address too (issue 15, finding 7).
+    const reason = `Amelia Thornbury's medical details (UPN Q823456789012) must not go to the coach company unencrypted. Send it encrypted instead. Her mum (k.thornbury@gmail.com, 07700 900123) has the password; or ask trips@coachtravel.example.`;
     const rej = await cli(['quarantine', 'reject', ref, '--reason', reason, '--as', 'Sarah Jones', '--config', configFile]);
     expect(rej.status, rej.stderr).toBe(0);
     expect(rej.stdout).toContain('The sender will be told');
@@ -197,9 +198,9 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
     expect(n.parsed.subject).toBe(`Your held email will not be sent (${ref})`);
     expect(n.parsed.text).toContain('reviewed and will NOT be sent');
     expect(n.parsed.text).toContain('Encrypt with Password');
-    expect(n.parsed.text).toContain(`What the reviewer said:\n  ${PUPIL.redacted}'s medical details (UPN Q8234********) must not go to the coach company unencrypted. Send it encrypted instead.`);
+    expect(n.parsed.text).toContain(`What the reviewer said:\n  ${PUPIL.redacted}'s medical details (UPN Q8234********) must not go to the coach company unencrypted. Send it encrypted instead. Her mum (k***@gmail.com, 077** ******) has the password; or ask t***@coachtravel.example.`);
     expect(n.parsed.html).toContain('What the reviewer said:');
-    expect(visible(n)).not.toContain('Q823456789012');
+    for (const secret of ['Q823456789012', 'k.thornbury', '900123', 'trips@']) expect(visible(n), secret).not.toContain(secret);
     // The history keeps the reviewer's own words and, separately, what the sender was shown.
     const history = JSON.parse((await cli(['incidents', 'show', ref, '--json', '--config', configFile])).stdout) as { history: Array<{ action: string; detail: string | null }> };
     expect(history.history.find((h) => h.action === 'rejected')?.detail).toBe(reason);

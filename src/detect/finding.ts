@@ -58,8 +58,8 @@ export class Finding implements Detection, MatchInfo {
   }
 
   /** A pupil's name: evidence redacted from its bytes, reason given (shared per name form). */
-  static forName(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number): Finding {
-    const f = new Finding('pupil-name', where, text, start, end, start, end, 'name', undefined);
+  static forName(where: string, text: Buffer, start: number, end: number, reason: string, strength: 'strong' | 'weak', score: number, detector = 'pupil-name'): Finding {
+    const f = new Finding(detector, where, text, start, end, start, end, 'name', undefined);
     f.strength = strength;
     f.score = score;
     f.#reason = reason;

@@ -33,9 +33,9 @@ import { sortByStart, toUtf16Offsets } from './order.ts';
 import { considerMatch, MAX_MATCH, runPattern } from './patterns.ts';
 import { nearestAnchor, WINDOW_MERGE } from './proximity.ts';
 import { alignRegions, isDateSeparator, maskedCopy, ownCopy, padRegions, RegionTracker, wipeMask } from './regions.ts';
-import type { CompiledDetector, CompiledPattern, CompileOptions, Detection, DetectorSet } from './types.ts';
+import type { CompiledDetector, CompiledPattern, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
 
-export type { AnchorKind, CompileOptions, Detection, DetectorSet } from './types.ts';
+export type { AnchorKind, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
 export { redactName } from '../../detectors/library/redact.ts';
 export { redactIdentifier } from '../../detectors/library/redact.ts';
 
@@ -199,7 +199,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
   versionHash.update('roster:' + (roster?.digest ?? 'none') + ';staff:' + staffMembers.length);
   const version = `detectors-${versionHash.digest('hex').slice(0, 16)}`;
 
-  const scan = (text: string | Buffer, where: string): Detection[] => {
+  const scan = (text: string | Buffer, where: string, scanOpts?: ScanOptions): Detection[] => {
     const isString = typeof text === 'string';
     // Findings read their evidence from this text when asked: a Buffer given in is copied, so
     // nothing the caller does with it afterwards changes them.
@@ -229,7 +229,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     // 1. Names.
     const anchors: Detection[] = [];
-    if (roster) nameDetections(words.names, buf, ix, pupils, where, out, anchors, nameCache);
+    if (roster) nameDetections(words.names, buf, ix, pupils, where, out, anchors, nameCache, scanOpts?.staffNames === true);
 
     // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
     //    a date on every row of a class list would cost one RE2 call each); what they found is

@@ -2,7 +2,7 @@
 // names and single name words; here they become findings, with the roster ids they name and a
 // reason shared per name form, and every name is an anchor for the special-category vocabulary.
 import { type NameIndex, type NameSource, F_FORENAME, F_SURNAME, F_ORDINARY, V_SURNAME_FIRST, V_PREFERRED } from '../roster/name-index.ts';
-import { HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
+import { HIT_STAFF, HIT_STRONG, HIT_WEAK_NAME, HIT_WEAK_WORD, type NameHit } from '../roster/name-matcher.ts';
 import type { Pupil } from '../roster/types.ts';
 import { Finding } from './finding.ts';
 import type { Detection } from './types.ts';
@@ -21,12 +21,16 @@ export function pupilNameSource(p: Pupil): NameSource {
   };
 }
 
-export function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, out: Detection[], anchors: Detection[], cache: NameCache): void {
+export function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, out: Detection[], anchors: Detection[], cache: NameCache, staffNames = false): void {
   // A single forename or surname is a weak hint: reported once per text with how often it occurs.
   // Every occurrence is kept in `mentions` and is an anchor for special-category terms: the policy
-  // decides which of them refer to a pupil named in full earlier in the text (src/decide/about.ts).
+  // decides which of them refer to a pupil named in full earlier in the text (src/decide/model.ts).
   let firstOfWord: Map<number, Detection> | undefined;
   for (const h of hits) {
+    if (h.kind === HIT_STAFF) {
+      if (staffNames) out.push(Finding.forName(where, buf, h.start, h.end, "A member of staff's name", 'strong', 0.5, 'staff-name'));
+      continue;
+    }
     if (h.kind === HIT_WEAK_WORD) {
       firstOfWord ??= new Map();
       const first = firstOfWord.get(h.ref);

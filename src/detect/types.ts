@@ -37,18 +37,18 @@ export interface Detection {
 
 export type AnchorKind = 'pupil-name' | 'pupil-name-part' | 'identifier' | 'date-of-birth';
 
-export interface DetectorSet {
-  /** Identifies the compiled set (detector definitions + roster digest), for incidents and logs. */
-  version: string;
-  scan(text: string | Buffer, where: string): Detection[];
-  roster?: Roster;
-  stats: { compileMs: number; nameIndexBytes: number; pupils: number; nameVariants: number; staffVariants: number; nameWords: number };
+export interface ScanOptions {
+  /**
+   * Also report staff members' names (detector `staff-name`): for redacting what a reviewer writes
+   * to a sender. The policy never asks for them (a staff name is not a pupil's).
+   */
+  staffNames?: boolean;
 }
 
 export interface DetectorSet {
   /** Identifies the compiled set (detector definitions + roster digest), for incidents and logs. */
   version: string;
-  scan(text: string | Buffer, where: string): Detection[];
+  scan(text: string | Buffer, where: string, opts?: ScanOptions): Detection[];
   roster?: Roster;
   stats: { compileMs: number; nameIndexBytes: number; pupils: number; nameVariants: number; staffVariants: number; nameWords: number };
 }
