@@ -41,6 +41,14 @@ function sha(b: Buffer): string {
 }
 
 describe('round trip through the gateway', () => {
+  it('relays a line longer than SMTP’s 998 bytes unchanged (RFC 5321 §4.5.3.1.6): passing it on is the next hop’s call, rewriting it would break DKIM', async () => {
+    const long = 'x'.repeat(5_000);
+    const raw = Buffer.from(`From: office@school.example\r\nTo: parent@home.example\r\nSubject: Long line\r\n\r\nbefore\r\n${long}\r\nafter\r\n`);
+    const { info, received } = await relay(raw, { from: 'office@school.example', to: ['parent@home.example'] });
+    expect(info.response).toMatch(/^250 /);
+    expect(Buffer.compare(splitTrace(received.data).rest, raw)).toBe(0);
+  });
+
   it('delivers the exact bytes after one Received header, and the same envelope', async () => {
     const raw = await compose({
       from: 'Head Teacher <head@school.example>',
