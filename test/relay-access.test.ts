@@ -4,6 +4,7 @@
 // 127.0.0.1 is the school's allow-listed server; 127.0.0.2 is a stranger (all of 127/8 is
 // loopback on Linux); 127.0.0.3 is the load balancer.
 import { execFileSync } from 'node:child_process';
+import tls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,12 +112,23 @@ describe('open relay and AUTH', () => {
     expect(gw.logText()).not.toContain('wrong password');
   });
 
-  it('EHLO advertises STARTTLS before TLS and AUTH PLAIN LOGIN', async () => {
+  it('EHLO advertises STARTTLS before TLS and AUTH only after it: a client never sends its password in clear', async () => {
     const s = await greeted(gw.port, STRANGER);
     const ehlo = await s.command('EHLO mx.school.example');
     expect(ehlo.lines).toContain('250-STARTTLS');
-    expect(ehlo.text).toMatch(/AUTH PLAIN LOGIN/);
-    s.close();
+    expect(ehlo.text).not.toMatch(/AUTH/);
+    expect((await s.command('STARTTLS')).code).toBe(220);
+    // The same connection, upgraded: EHLO again now offers AUTH.
+    const secure = tls.connect({ socket: s.socket, servername: 'hallmonitor.test', ca: readFileSync(path.join(certDir, 'cert.pem')) });
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', () => resolve()).once('error', reject));
+    let text = '';
+    secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    secure.write('EHLO mx.school.example\r\n');
+    const until = Date.now() + 10_000;
+    while (!/^250 /m.test(text) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(text).toMatch(/^250-AUTH PLAIN LOGIN\r?$/m);
+    expect(text).not.toMatch(/STARTTLS/);
+    secure.destroy();
   });
 
   it('the allow-listed school server relays without AUTH', async () => {

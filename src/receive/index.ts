@@ -57,6 +57,8 @@ class GatewaySmtpServer extends SMTPServer {
   trusted: Cidr[] = [];
   proxyFrom: Cidr[] = [];
   untrustedDelayMs = 100;
+  /** TLS is configured: AUTH is offered in EHLO only once the session is encrypted. */
+  authAfterTls = false;
 
   override connect(socket: Socket, socketOptions: Record<string, unknown>): void {
     const connection = new SMTPConnection(this, socket, socketOptions) as unknown as SMTPConnection & {
@@ -71,6 +73,7 @@ class GatewaySmtpServer extends SMTPServer {
     connection.on('error', (err: Error) => self._onError(err));
     connection.on('connect', (data: unknown) => self._onClientConnect(data));
     keepAddressesAsSent(connection as unknown as AddressParser);
+    if (this.authAfterTls) offerAuthOnlyOverTls(connection as unknown as EhloHandler);
     const delay = inNetworks(connection.remoteAddress, this.trusted) ? 0 : this.untrustedDelayMs;
     if (delay === 100) return connection.init();
     connection._setListeners(() => {
@@ -86,6 +89,31 @@ class GatewaySmtpServer extends SMTPServer {
   _expectsProxyHeader(socket: Socket): boolean {
     return this.proxyFrom.length > 0 && inNetworks(socket.remoteAddress ?? '', this.proxyFrom);
   }
+}
+
+interface EhloHandler {
+  secure: boolean;
+  handler_EHLO(command: unknown, callback: () => void): void;
+  _isSupported(command: string): boolean;
+}
+
+/**
+ * smtp-server refuses AUTH before STARTTLS (538) but still lists it in the EHLO reply of a plain
+ * session, so a client that trusts the list sends its password in clear before being refused.
+ * Until the session is encrypted, its EHLO reply leaves AUTH out.
+ */
+function offerAuthOnlyOverTls(connection: EhloHandler): void {
+  const ehlo = connection.handler_EHLO.bind(connection);
+  connection.handler_EHLO = (command, callback) => {
+    if (connection.secure) return ehlo(command, callback);
+    const isSupported = connection._isSupported;
+    connection._isSupported = (c) => (String(c).toUpperCase() === 'AUTH' ? false : isSupported.call(connection, c));
+    try {
+      ehlo(command, callback);
+    } finally {
+      connection._isSupported = isSupported;
+    }
+  };
 }
 
 interface AddressParser {
@@ -273,6 +301,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
     },
   });
   server.trusted = relay.allowNetworks;
+  server.authAfterTls = tlsOn;
   server.proxyFrom = relay.proxyProtocolFrom;
   server.untrustedDelayMs = relay.untrustedGreetingDelayMs;
   server.on('error', (err: Error) => logger.debug({ event: 'smtp-error', err: err.message }, 'smtp connection error'));
