@@ -15,7 +15,7 @@ import { loadPolicy, type PolicyOverrides } from './decide/policy.ts';
 import type { Examiner } from './examine.ts';
 import { loadTenants, TenantDirectory } from './tenants.ts';
 import { loadTrustRosters } from './roster/trust.ts';
-import { openStore, type Store } from './store/index.ts';
+import { openStore, probeStore, type Store, type StoreProbe } from './store/index.ts';
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
 import { noticeDirectory } from './act/notify/schools.ts';
@@ -178,22 +178,40 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     throw err;
   }
   const startedAt = new Date();
+  // Health tells the truth about the store: a real write and read, as a hold would make.
+  const instance = `${config.hostname} ${process.pid}`;
+  let lastStoreProbe: StoreProbe | undefined;
+  const outboxBacklog = async () => {
+    const row = await store.db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  };
   let health: HealthServer | undefined;
   if (config.health.listen) {
     health = await startHealthServer(config.health.listen, {
       async status() {
-        const hop = await deliverer.probe();
+        const [hop, stored, backlog] = await Promise.all([deliverer.probe(), probeStore(store, instance), outboxBacklog()]);
+        lastStoreProbe = stored;
+        const problems = [...(hop.ok ? [] : [`next hop unreachable: ${hop.detail}`]), ...(stored.ok ? [] : [`quarantine store cannot be written: ${stored.error}`])];
         return {
-          ok: hop.ok,
+          ok: problems.length === 0,
+          ...(problems.length ? { problems } : {}),
           startedAt: startedAt.toISOString(),
           listen: receiver.address(),
           inFlight: receiver.inFlight(),
           nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
+          store: { kind: store.kind, writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
+          outbox: { waiting: backlog },
           ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
         };
       },
     }, metrics);
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
+    metrics.gauge('hallmonitor_store_writable', 'Whether a write to the quarantine store and its read back succeeded (1) or failed (0), probed at each scrape.', async () => {
+      lastStoreProbe = await probeStore(store, instance);
+      return [{ value: lastStoreProbe.ok ? 1 : 0 }];
+    });
+    metrics.gauge('hallmonitor_store_probe_seconds', 'Time of the last write-and-read probe of the quarantine store.', () =>
+      lastStoreProbe ? [{ value: lastStoreProbe.ms / 1000 }] : []);
     // Shared-store gauges: every instance on one PostgreSQL reports the same values.
     metrics.gauge('hallmonitor_quarantine_held_messages', 'Messages held in quarantine awaiting review.', async () => {
       const row = await store.db.selectFrom('incidents').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'open').where('action', '=', 'quarantine').executeTakeFirst();
@@ -223,10 +241,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         logger,
         hold: holdContext,
         async status() {
-          const hop = await deliverer.probe();
+          const [hop, stored] = await Promise.all([deliverer.probe(), probeStore(store, instance)]);
           const ex = rosterSummary();
           return {
-            ok: hop.ok,
+            ok: hop.ok && stored.ok,
+            store: { writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
             startedAt: startedAt.toISOString(),
             listen: receiver.address(),
             inFlight: receiver.inFlight(),

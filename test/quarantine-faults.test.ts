@@ -29,6 +29,67 @@ const FAIL_SQL: Record<Backend, { install: string; remove: string }> = {
   },
 };
 
+const PROBE_FAIL_SQL: Record<Backend, { install: string; remove: string }> = {
+  sqlite: {
+    install: "CREATE TRIGGER hm_test_full BEFORE UPDATE ON health_probe BEGIN SELECT RAISE(ABORT, 'database or disk is full (simulated)'); END; CREATE TRIGGER hm_test_full2 BEFORE INSERT ON health_probe BEGIN SELECT RAISE(ABORT, 'database or disk is full (simulated)'); END;",
+    remove: 'DROP TRIGGER hm_test_full; DROP TRIGGER hm_test_full2;',
+  },
+  postgres: {
+    install: `CREATE FUNCTION hm_test_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file (simulated)'; END $$;
+      CREATE TRIGGER hm_test_full BEFORE INSERT OR UPDATE ON health_probe FOR EACH ROW EXECUTE FUNCTION hm_test_full();`,
+    remove: 'DROP TRIGGER hm_test_full ON health_probe; DROP FUNCTION hm_test_full();',
+  },
+};
+
+describe.each(BACKENDS)('health tells the truth about the store (%s)', (backend: Backend) => {
+  let sink: Sink;
+  let storage: TestStorage;
+  let gw: HoldingGateway;
+  let url = '';
+  beforeAll(async () => {
+    sink = await startSink();
+    storage = await createStorage(backend);
+    gw = await startHoldingGateway({ storage, sink, inspector, health: '127.0.0.1:0' });
+    const a = gw.gateway.health!.address();
+    url = `http://${a.host}:${a.port}`;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sink?.close();
+    await storage?.cleanup();
+  });
+
+  it('a store that cannot be written makes /health 503 with the reason, and the metric says 0; it recovers when the store does', async () => {
+    const well = await fetch(`${url}/health`);
+    expect(well.status).toBe(200);
+    const good = (await well.json()) as { ok: boolean; store: { writable: boolean; probeMs: number }; outbox: { waiting: number } };
+    expect(good).toMatchObject({ ok: true, store: { writable: true }, outbox: { waiting: 0 } });
+    expect(good.store.probeMs).toBeGreaterThanOrEqual(0);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^hallmonitor_store_writable 1$/m);
+
+    await storage.sql(PROBE_FAIL_SQL[backend].install);
+    await storage.sql(FAIL_SQL[backend].install);
+    try {
+      // Held mail cannot be stored: the school's server hears 451 …
+      expect((await sendRaw(gw.port, TEACHER, [OUTSIDER], message('quarantine'))).code).toBe(451);
+      // … and health says so, with the reason, instead of "ok".
+      const sick = await fetch(`${url}/health`);
+      expect(sick.status).toBe(503);
+      const body = (await sick.json()) as { ok: boolean; problems: string[]; store: { writable: boolean; error: string } };
+      expect(body.ok).toBe(false);
+      expect(body.store.writable).toBe(false);
+      expect(body.problems.join('\n')).toMatch(/quarantine store cannot be written: .*simulated/);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^hallmonitor_store_writable 0$/m);
+      expect(metrics).toMatch(/^hallmonitor_store_probe_seconds [0-9.e-]+$/m);
+    } finally {
+      await storage.sql(PROBE_FAIL_SQL[backend].remove);
+      await storage.sql(FAIL_SQL[backend].remove);
+    }
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+});
+
 describe.each(BACKENDS)('store failures (%s)', (backend: Backend) => {
   let sink: Sink;
   let storage: TestStorage;

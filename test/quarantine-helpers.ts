@@ -116,6 +116,8 @@ export interface ConfigParts {
   console?: Record<string, unknown>;
   hostname?: string;
   listen?: string;
+  /** The health endpoint's address (default: off). */
+  health?: string;
 }
 
 export function configDoc(p: ConfigParts): Record<string, unknown> {
@@ -124,7 +126,7 @@ export function configDoc(p: ConfigParts): Record<string, unknown> {
     listen: p.listen ?? '127.0.0.1:0',
     data_dir: p.storage.dataDir,
     next_hop: { host: p.sink.host, port: p.sink.port, starttls: 'off', timeout_seconds: 5 },
-    health: { listen: null },
+    health: { listen: p.health ?? null },
     log: { level: 'info' },
     relay: { allow_networks: ['127.0.0.0/8'] },
     school: { ...SCHOOL, ...p.school },

@@ -144,3 +144,29 @@ function sqliteStore(shared: { db: Kysely<Database>; refs: number }, location: s
     },
   };
 }
+
+export interface StoreProbe {
+  ok: boolean;
+  /** Time for the write and the read back. */
+  ms: number;
+  /** Why it failed (the database's own words, no message content). */
+  error?: string;
+}
+
+/**
+ * Can held mail be stored right now? Writes this instance's row in health_probe and reads it back:
+ * a full disk, a read-only file, a lost PostgreSQL or a lock held past the busy timeout fail here
+ * as they would fail a hold.
+ */
+export async function probeStore(store: Store, instance: string): Promise<StoreProbe> {
+  const started = performance.now();
+  const at = new Date().toISOString();
+  try {
+    await store.db.insertInto('health_probe').values({ instance, at }).onConflict((oc) => oc.column('instance').doUpdateSet({ at })).execute();
+    const row = await store.db.selectFrom('health_probe').select('at').where('instance', '=', instance).executeTakeFirst();
+    if (row?.at !== at) throw new Error('the probe row did not read back');
+    return { ok: true, ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (err) {
+    return { ok: false, ms: Math.round((performance.now() - started) * 10) / 10, error: (err as Error).message.split('\n')[0].slice(0, 200) };
+  }
+}

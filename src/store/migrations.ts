@@ -124,6 +124,16 @@ export function migrations(kind: StoreKind): MigrationProvider {
         await db.schema.alterTable('outbox').addColumn('tenant', 'text', (c) => c.notNull().defaultTo('school')).execute();
       },
     },
+    // Health: each instance writes and reads back one row here (src/store/index.ts probeStore), so
+    // /health says whether held mail could be stored right now.
+    '0003-health-probe': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('health_probe').ifNotExists()
+          .addColumn('instance', 'text', (c) => c.primaryKey())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

@@ -114,4 +114,5 @@ export interface Database {
   outbox: OutboxTable;
   audit_log: AuditTable;
   counters: CounterTable;
+  health_probe: { instance: string; at: string };
 }
