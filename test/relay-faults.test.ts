@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { createDeliverer } from '../src/act/deliver.ts';
-import { closedPort, sleep, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
+import { closedPort, RawSmtp, sleep, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
 
 const MESSAGE = Buffer.from(
   'From: office@school.example\r\nTo: parent@home.example\r\nSubject: Trip\r\n\r\n' + 'A line of the letter home.\r\n'.repeat(4000),
@@ -276,4 +276,58 @@ describe('next hop answers badly', () => {
     const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to: ['a@home.example', 'b@home.example'] });
     expect(r.code).toBe(451);
   });
+});
+
+describe('a client too slow with DATA (issue 15: deadlines)', () => {
+  /** Trickles a message one byte every `everyMs` until the gateway answers or closes. */
+  async function trickle(port: number, everyMs: number, maxMs: number): Promise<{ reply: string; closed: boolean; ms: number }> {
+    const s = await RawSmtp.openData(port);
+    const text = 'Subject: slow\r\n\r\n' + 'x'.repeat(10_000) + '\r\n.\r\n';
+    const started = Date.now();
+    let i = 0;
+    let replied = '';
+    const reading = s.read(maxMs + 5_000).then((r) => (replied = r.text), () => undefined);
+    while (!replied && !s.closed && Date.now() - started < maxMs && i < text.length) {
+      s.write(text[i++]);
+      await sleep(everyMs);
+    }
+    await reading;
+    await s.waitClosed(5_000).catch(() => undefined);
+    const result = { reply: replied, closed: s.closed, ms: Date.now() - started };
+    s.close();
+    return result;
+  }
+
+  it('past data_timeout_seconds the whole of DATA is cut off with 421 4.4.2, the connection closed, nothing delivered', async () => {
+    const sink = await startSink();
+    const gw = await startTestGateway({ nextHop: sink, relay: { data_timeout_seconds: 5, min_data_rate_bytes_per_second: 0 } });
+    try {
+      const r = await trickle(gw.port, 200, 12_000);
+      expect(r.reply).toMatch(/^421 4\.4\.2 .*took too long to arrive/);
+      expect(r.closed).toBe(true);
+      expect(r.ms).toBeLessThan(9_000);
+      expect(sink.messages).toHaveLength(0);
+      expect(gw.logs.some((l) => l.event === 'data-cut-off')).toBe(true);
+    } finally {
+      await gw.stop();
+      await sink.close();
+    }
+  }, 30_000);
+
+  it('below the minimum rate after its grace period, the same', async () => {
+    const sink = await startSink();
+    const gw = await startTestGateway({ nextHop: sink, relay: { data_timeout_seconds: 60, min_data_rate_bytes_per_second: 500, min_data_rate_after_seconds: 1 } });
+    try {
+      const r = await trickle(gw.port, 50, 10_000);
+      expect(r.reply).toMatch(/^421 4\.4\.2 .*arriving too slowly/);
+      expect(r.closed).toBe(true);
+      expect(r.ms).toBeLessThan(4_000);
+      expect(sink.messages).toHaveLength(0);
+      // A client at a normal pace is not affected.
+      expect((await send(gw.port)).code).toBe(250);
+    } finally {
+      await gw.stop();
+      await sink.close();
+    }
+  }, 30_000);
 });

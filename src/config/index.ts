@@ -44,8 +44,11 @@ export interface Config {
     proxyProtocolFrom: Cidr[];
     /** Greeting pause for clients outside allow_networks (early-talker check). */
     untrustedGreetingDelayMs: number;
-    /** Whole-transaction budget for inspection and delivery before answering 451. */
+    /** Budget for receiving DATA (then 421), and again for inspection and delivery (then 451). */
     dataTimeoutSeconds: number;
+    /** Slowest acceptable DATA transfer, bytes a second, once minDataRateAfterSeconds have passed (then 421). */
+    minDataRate: number;
+    minDataRateAfterSeconds: number;
   };
   health: { listen: HostPort | null };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -163,7 +166,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const dataDir = path.resolve(baseDir, dataDirText);
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
-  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds'], 'relay.');
+  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -208,6 +211,8 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     proxyProtocolFrom,
     untrustedGreetingDelayMs: p.number(relayDoc.untrusted_greeting_delay_ms ?? 100, 'relay.untrusted_greeting_delay_ms', { min: 0, max: 10_000 }),
     dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
+    minDataRate: p.number(relayDoc.min_data_rate_bytes_per_second ?? 1024, 'relay.min_data_rate_bytes_per_second', { min: 0, max: 100 * 1024 * 1024 }),
+    minDataRateAfterSeconds: p.number(relayDoc.min_data_rate_after_seconds ?? 20, 'relay.min_data_rate_after_seconds', { min: 1, max: 3600 }),
   };
 
   const section = (key: string): Record<string, unknown> => (root[key] === undefined || root[key] === null ? {} : p.object(root[key], key));

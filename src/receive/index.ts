@@ -243,13 +243,40 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       let bytes = 0;
+      // A deadline on the whole of DATA, and a floor on its speed: a client trickling a byte a
+      // second would otherwise hold a slot (and the message's memory) for as long as it likes.
+      // Past either, it hears 421 4.4.2 and the connection is closed; nothing half-received
+      // reaches the pipeline, the next hop or the store, and the school's server retries.
+      const started = Date.now();
+      let cut = false;
+      const cutOff = (why: string) => {
+        if (cut) return;
+        cut = true;
+        clearInterval(watch);
+        chunks.length = 0;
+        const seconds = Math.round((Date.now() - started) / 1000);
+        logger.warn({ event: 'data-cut-off', client: session.remoteAddress, bytes, seconds }, why);
+        const conn = [...(server as unknown as { connections: Set<{ id: string; send(code: number, text: string): void; close(): void }> }).connections].find((c) => c.id === session.id);
+        conn?.send(421, `4.4.2 ${config.hostname} ${why}, closing the connection; try again later`);
+        conn?.close();
+      };
+      const watch = setInterval(() => {
+        const elapsed = (Date.now() - started) / 1000;
+        if (elapsed > relay.dataTimeoutSeconds) cutOff('the message took too long to arrive');
+        else if (elapsed >= relay.minDataRateAfterSeconds && bytes / elapsed < relay.minDataRate) cutOff('the message is arriving too slowly');
+      }, 250);
+      watch.unref();
       stream.on('data', (c: Buffer) => {
+        if (cut) return;
         // Past the limit the bytes are dropped; smtp-server answers 552 itself.
         if (bytes + c.length <= relay.maxMessageBytes) chunks.push(c);
         bytes += c.length;
       });
-      stream.on('error', () => undefined);
+      stream.on('error', () => clearInterval(watch));
+      stream.on('close', () => clearInterval(watch));
       stream.on('end', () => {
+        clearInterval(watch);
+        if (cut) return; // already answered 421 and closed
         if ((stream as SMTPServerDataStream).sizeExceeded) {
           return callback(Object.assign(new Error(`5.3.4 Message too big for this gateway (limit ${relay.maxMessageBytes} bytes)`), { responseCode: 552 }));
         }
