@@ -172,7 +172,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         const t = directory.checksSenders ? directory.resolve(sender, user) : directory.tenants[0];
         return t ? routes.get(t.id) : undefined;
       },
-    });
+    }, { metrics });
   } catch (err) {
     await closeBackEnd();
     throw err;

@@ -312,3 +312,80 @@ describe('PROXY protocol', () => {
     expect(splitTrace(m.data).trace).toMatch(/\(\[127\.0\.0\.1\]\)/);
   });
 });
+
+describe('AUTH throttling (issue 15: a guessing client stalls, the school’s server is never locked out)', () => {
+  let gw: TestGateway;
+  const GUESSER = '127.0.0.4';
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      nextHop: sink,
+      relay: {
+        allow_networks: [`${SCHOOL}/32`],
+        users: [{ username: 'school-mx', password: PASSWORD }],
+        tls: { cert: path.join(certDir, 'cert.pem'), key: path.join(certDir, 'key.pem') },
+        auth_max_failures: 4,
+        auth_lockout_seconds: 3,
+        auth_failure_delay_ms: 100,
+      },
+    });
+  });
+  afterAll(() => gw?.stop());
+
+  /** One AUTH attempt on a fresh connection: its reply code and how long it took. */
+  async function attempt(localAddress: string, pass: string): Promise<{ code?: number; ms: number }> {
+    const t = nodemailer.createTransport({
+      host: '127.0.0.1', port: gw.port, secure: false, requireTLS: true, localAddress,
+      tls: { ca: readFileSync(path.join(certDir, 'cert.pem')), servername: 'hallmonitor.test' },
+      auth: { user: 'school-mx', pass },
+    } as never);
+    const started = Date.now();
+    const err = (await t.verify().then(() => undefined, (e: unknown) => e)) as { responseCode?: number } | undefined;
+    t.close();
+    return { code: err ? err.responseCode ?? -1 : 235, ms: Date.now() - started };
+  }
+
+  it('wrong passwords are answered later and later, then the address and the user name are locked out, even for the right password; the lock-out ends', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await attempt(GUESSER, `wrong guess ${i}`);
+      expect(r.code).toBe(535);
+      times.push(r.ms);
+    }
+    expect(times[3] - times[0]).toBeGreaterThanOrEqual(500); // 100, 200, 400, 800 ms
+    expect((await attempt(GUESSER, PASSWORD)).code).toBe(454); // locked out: the right password too
+    expect((await attempt(STRANGER, PASSWORD)).code).toBe(454); // the user name is locked out from anywhere …
+    expect((await attempt(SCHOOL, PASSWORD)).code).toBe(235); // … except the school's own server
+    const metrics = await gw.gateway.metrics.render();
+    expect(metrics).toMatch(/^hallmonitor_auth_failures_total\{outcome="wrong"\} 4$/m);
+    expect(metrics).toMatch(/^hallmonitor_auth_lockouts_total 1$/m);
+    expect(gw.logs.some((l) => l.event === 'auth-locked-out')).toBe(true);
+    await new Promise((r) => setTimeout(r, 3_200));
+    expect((await attempt(GUESSER, PASSWORD)).code).toBe(235); // the window is over
+  }, 30_000);
+
+  it('a session that keeps guessing is disconnected after three wrong passwords', async () => {
+    const s = await RawSmtp.connect(gw.port, { localAddress: '127.0.0.5' });
+    await s.read();
+    await s.command('EHLO guesser.example');
+    expect((await s.command('STARTTLS')).code).toBe(220);
+    const secure = tls.connect({ socket: s.socket, servername: 'hallmonitor.test', ca: readFileSync(path.join(certDir, 'cert.pem')) });
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', () => resolve()).once('error', reject));
+    let text = '';
+    let closed = false;
+    secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    secure.on('close', () => (closed = true));
+    secure.on('error', () => undefined);
+    secure.write('EHLO guesser.example\r\n');
+    for (let i = 0; i < 5 && !closed; i++) {
+      secure.write(`AUTH PLAIN ${Buffer.from(`\0school-mx\0guess ${i}`).toString('base64')}\r\n`);
+      const until = Date.now() + 10_000;
+      const seen = (text.match(/^535 /gm) ?? []).length;
+      while ((text.match(/^535 /gm) ?? []).length === seen && !closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    }
+    const until = Date.now() + 5_000;
+    while (!closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect((text.match(/^535 /gm) ?? []).length).toBe(3);
+    expect(text).toMatch(/^421 4\.7\.0 .*Too many failed attempts/m);
+    expect(closed).toBe(true);
+  }, 30_000);
+});

@@ -49,6 +49,8 @@ export interface Config {
     /** Slowest acceptable DATA transfer, bytes a second, once minDataRateAfterSeconds have passed (then 421). */
     minDataRate: number;
     minDataRateAfterSeconds: number;
+    /** AUTH throttling (src/receive/auth-guard.ts). */
+    auth: { maxFailures: number; windowSeconds: number; lockoutSeconds: number; firstDelayMs: number };
   };
   health: { listen: HostPort | null };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -166,7 +168,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const dataDir = path.resolve(baseDir, dataDirText);
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
-  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds'], 'relay.');
+  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -213,6 +215,12 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
     minDataRate: p.number(relayDoc.min_data_rate_bytes_per_second ?? 1024, 'relay.min_data_rate_bytes_per_second', { min: 0, max: 100 * 1024 * 1024 }),
     minDataRateAfterSeconds: p.number(relayDoc.min_data_rate_after_seconds ?? 20, 'relay.min_data_rate_after_seconds', { min: 1, max: 3600 }),
+    auth: {
+      maxFailures: p.number(relayDoc.auth_max_failures ?? 5, 'relay.auth_max_failures', { min: 1, max: 1000 }),
+      windowSeconds: p.number(relayDoc.auth_failure_window_seconds ?? 900, 'relay.auth_failure_window_seconds', { min: 1, max: 86_400 }),
+      lockoutSeconds: p.number(relayDoc.auth_lockout_seconds ?? 900, 'relay.auth_lockout_seconds', { min: 1, max: 86_400 }),
+      firstDelayMs: p.number(relayDoc.auth_failure_delay_ms ?? 500, 'relay.auth_failure_delay_ms', { min: 0, max: 10_000 }),
+    },
   };
 
   const section = (key: string): Record<string, unknown> => (root[key] === undefined || root[key] === null ? {} : p.object(root[key], key));

@@ -14,6 +14,8 @@ import { inNetworks, type Cidr } from '../config/net.ts';
 import type { Config } from '../config/index.ts';
 import type { Envelope, Outcome, ReceivedMessage, SchoolRoute } from '../types.ts';
 import type { Pipeline } from '../pipeline.ts';
+import type { Metrics } from '../review/metrics.ts';
+import { AuthGuard } from './auth-guard.ts';
 
 /** The answer to DATA. */
 export interface SmtpReply { code: number; text: string }
@@ -163,11 +165,12 @@ export interface ReceiverSchools {
 
 type SchoolSession = SMTPServerSession & { hallmonitorSchool?: SchoolRoute };
 
-export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools): Promise<Receiver> {
+export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools, opts: { metrics?: Metrics } = {}): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
   const tlsOn = !!relay.tls;
   const users = new Map(relay.users.map((u) => [u.username, createHash('sha256').update(u.password).digest()]));
+  const guard = new AuthGuard(relay.auth);
 
   const server = new GatewaySmtpServer({
     name: config.hostname,
@@ -200,13 +203,37 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
     },
 
     onAuth(auth, session, callback) {
-      const expected = users.get(auth.username ?? '');
+      const user = auth.username ?? '';
+      // The school's own (allow-listed) servers are never locked out by a user name someone else
+      // guessed at; their own address still counts its failures.
+      const ownServer = inNetworks(session.remoteAddress, relay.allowNetworks);
+      const lockedUntil = guard.lockedUntil(session.remoteAddress, ownServer ? '' : user);
+      if (lockedUntil) {
+        opts.metrics?.authFailures.inc({ outcome: 'locked-out' });
+        logger.warn({ event: 'auth-locked-out', client: session.remoteAddress, until: new Date(lockedUntil).toISOString() }, 'relay authentication refused: too many failures');
+        return setTimeout(() => callback(Object.assign(new Error('4.7.0 Too many failed attempts, try again later'), { responseCode: 454 })), relay.auth.firstDelayMs).unref();
+      }
+      const expected = users.get(user);
       const given = createHash('sha256').update(auth.password ?? '').digest();
       if (!session.secure || !expected || !timingSafeEqual(expected, given)) {
-        logger.warn({ event: 'auth-failed', client: session.remoteAddress }, 'relay authentication failed');
-        return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+        const { delayMs, locked } = guard.failed(session.remoteAddress, user);
+        opts.metrics?.authFailures.inc({ outcome: 'wrong' });
+        if (locked) opts.metrics?.authLockouts.inc();
+        logger.warn({ event: locked ? 'auth-locked-out' : 'auth-failed', client: session.remoteAddress }, locked ? 'relay authentication failed; address and user name locked out' : 'relay authentication failed');
+        // Each wrong answer later than the last, and a session that keeps guessing is closed.
+        const fails = ((session as { hallmonitorAuthFailures?: number }).hallmonitorAuthFailures ?? 0) + 1;
+        (session as { hallmonitorAuthFailures?: number }).hallmonitorAuthFailures = fails;
+        return setTimeout(() => {
+          callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+          if (fails >= 3) {
+            const conn = [...(server as unknown as { connections: Set<{ id: string; send(code: number, text: string): void; close(): void }> }).connections].find((c) => c.id === session.id);
+            conn?.send(421, `4.7.0 ${config.hostname} Too many failed attempts, closing the connection`);
+            conn?.close();
+          }
+        }, delayMs).unref();
       }
-      callback(null, { user: auth.username });
+      guard.succeeded(session.remoteAddress, user);
+      callback(null, { user });
     },
 
     onMailFrom(address, session, callback) {
