@@ -356,7 +356,7 @@ describe('AUTH throttling (issue 15: a guessing client stalls, the school’s se
     expect((await attempt(STRANGER, PASSWORD)).code).toBe(454); // the user name is locked out from anywhere …
     expect((await attempt(SCHOOL, PASSWORD)).code).toBe(235); // … except the school's own server
     const metrics = await gw.gateway.metrics.render();
-    expect(metrics).toMatch(/^hallmonitor_auth_failures_total\{outcome="wrong"\} 4$/m);
+    expect(metrics).toMatch(/^hallmonitor_auth_failures_total\{reason="auth_failed"\} 4$/m);
     expect(metrics).toMatch(/^hallmonitor_auth_lockouts_total 1$/m);
     expect(gw.logs.some((l) => l.event === 'auth-locked-out')).toBe(true);
     await new Promise((r) => setTimeout(r, 3_200));

@@ -209,7 +209,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
       const ownServer = inNetworks(session.remoteAddress, relay.allowNetworks);
       const lockedUntil = guard.lockedUntil(session.remoteAddress, ownServer ? '' : user);
       if (lockedUntil) {
-        opts.metrics?.authFailures.inc({ outcome: 'locked-out' });
+        opts.metrics?.authFailures.inc({ reason: 'auth_locked_out' });
         logger.warn({ event: 'auth-locked-out', client: session.remoteAddress, until: new Date(lockedUntil).toISOString() }, 'relay authentication refused: too many failures');
         return setTimeout(() => callback(Object.assign(new Error('4.7.0 Too many failed attempts, try again later'), { responseCode: 454 })), relay.auth.firstDelayMs).unref();
       }
@@ -217,7 +217,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
       const given = createHash('sha256').update(auth.password ?? '').digest();
       if (!session.secure || !expected || !timingSafeEqual(expected, given)) {
         const { delayMs, locked } = guard.failed(session.remoteAddress, user);
-        opts.metrics?.authFailures.inc({ outcome: 'wrong' });
+        opts.metrics?.authFailures.inc({ reason: 'auth_failed' });
         if (locked) opts.metrics?.authLockouts.inc();
         logger.warn({ event: locked ? 'auth-locked-out' : 'auth-failed', client: session.remoteAddress }, locked ? 'relay authentication failed; address and user name locked out' : 'relay authentication failed');
         // Each wrong answer later than the last, and a session that keeps guessing is closed.

@@ -67,7 +67,7 @@ export class Metrics {
     counter('hallmonitor_rule_hits_total', 'Rules that fired, by rule id.', this.ruleHits);
     counter('hallmonitor_next_hop_failures_total', 'Deliveries the next hop deferred or refused, by kind.', this.nextHopFailures);
     counter('hallmonitor_monitor_would_have_total', 'Messages delivered in monitor mode that enforce mode would have held or blocked.', this.wouldHave);
-    counter('hallmonitor_auth_failures_total', 'Relay AUTH attempts refused, by outcome (wrong: bad credentials; locked-out: refused during a lock-out).', this.authFailures);
+    counter('hallmonitor_auth_failures_total', 'Relay AUTH attempts refused, by reason (auth_failed: wrong credentials; auth_locked_out: refused during a lock-out).', this.authFailures);
     counter('hallmonitor_auth_lockouts_total', 'Lock-outs of a client address or user name after repeated AUTH failures.', this.authLockouts);
     out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
     for (const [k, s] of this.duration.series) {
