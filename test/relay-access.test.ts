@@ -389,3 +389,76 @@ describe('AUTH throttling (issue 15: a guessing client stalls, the school’s se
     expect(closed).toBe(true);
   }, 30_000);
 });
+
+describe('connection slots (issue 15: a hostile neighbour cannot lock the school’s server out)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      nextHop: sink,
+      relay: {
+        allow_networks: [`${SCHOOL}/32`],
+        max_clients: 30,
+        reserved_for_allowed: 6,
+        max_connections_per_client: 20,
+        untrusted_session_seconds: 2,
+        untrusted_greeting_delay_ms: 0,
+      },
+    });
+  });
+  afterAll(() => gw?.stop());
+
+  async function open(localAddress: string, n: number): Promise<{ greeted: RawSmtp[]; refused: number }> {
+    const greeted: RawSmtp[] = [];
+    let refused = 0;
+    await Promise.all(Array.from({ length: n }, async () => {
+      const s = await RawSmtp.connect(gw.port, { localAddress });
+      const r = await s.read().catch(() => ({ code: 0, text: '' }));
+      if (r.code === 220) greeted.push(s);
+      else {
+        expect(r.code).toBe(421);
+        refused++;
+        s.close();
+      }
+    }));
+    return { greeted, refused };
+  }
+
+  it('a flood from one outside address takes at most its share: its own limit, then the outsiders’ share; the school’s server still gets in', async () => {
+    const flood = await open('127.0.0.2', 22);
+    expect(flood.greeted).toHaveLength(20); // max_connections_per_client
+    expect(flood.refused).toBe(2);
+    const more = await open('127.0.0.6', 10);
+    expect(flood.greeted.length + more.greeted.length).toBe(24); // 30 slots, 6 of them reserved
+    // The school's own server is greeted, and relays, with every outsider slot taken.
+    const before = sink.messages.length;
+    const t = nodemailer.createTransport({ host: '127.0.0.1', port: gw.port, secure: false, ignoreTLS: true, localAddress: SCHOOL } as never);
+    const info = await t.sendMail({ envelope: { from: 'office@school.example', to: ['parent@home.example'] }, raw: Buffer.from('Subject: x\r\n\r\nhello\r\n') });
+    t.close();
+    expect(info.response).toMatch(/^250 /);
+    await sink.waitForMessages(before + 1);
+    for (const s of [...flood.greeted, ...more.greeted]) s.close();
+  });
+
+  it('a stranger that trickles a byte at a time is closed after untrusted_session_seconds; the school’s server is not', async () => {
+    // The previous test's connections are being closed: retry until the slots are free again.
+    let stranger = await RawSmtp.connect(gw.port, { localAddress: '127.0.0.7' });
+    for (let tries = 0; (await stranger.read().then((r) => r.code, () => 0)) !== 220; tries++) {
+      expect(tries).toBeLessThan(50);
+      stranger.close();
+      await new Promise((r) => setTimeout(r, 100));
+      stranger = await RawSmtp.connect(gw.port, { localAddress: '127.0.0.7' });
+    }
+    const school = await RawSmtp.connect(gw.port, { localAddress: SCHOOL });
+    expect((await school.read()).code).toBe(220);
+    const started = Date.now();
+    const line = 'NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP';
+    for (let i = 0; i < line.length && !stranger.closed; i++) {
+      stranger.write(line[i]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await stranger.waitClosed(5_000);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect((await school.command('NOOP')).code).toBe(250);
+    school.close();
+  }, 20_000);
+});

@@ -49,6 +49,12 @@ export interface Config {
     /** Slowest acceptable DATA transfer, bytes a second, once minDataRateAfterSeconds have passed (then 421). */
     minDataRate: number;
     minDataRateAfterSeconds: number;
+    /** Connection slots only the allow-listed servers may use (of maxClients). */
+    reservedForAllowed: number;
+    /** Connections at once from one address outside the allow-list. */
+    maxConnectionsPerClient: number;
+    /** Longest session from outside the allow-list that has not authenticated. */
+    untrustedSessionSeconds: number;
     /** AUTH throttling (src/receive/auth-guard.ts). */
     auth: { maxFailures: number; windowSeconds: number; lockoutSeconds: number; firstDelayMs: number };
   };
@@ -168,7 +174,8 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const dataDir = path.resolve(baseDir, dataDirText);
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
-  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms'], 'relay.');
+  p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms',
+    'reserved_for_allowed', 'max_connections_per_client', 'untrusted_session_seconds'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -215,6 +222,10 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
     minDataRate: p.number(relayDoc.min_data_rate_bytes_per_second ?? 1024, 'relay.min_data_rate_bytes_per_second', { min: 0, max: 100 * 1024 * 1024 }),
     minDataRateAfterSeconds: p.number(relayDoc.min_data_rate_after_seconds ?? 20, 'relay.min_data_rate_after_seconds', { min: 1, max: 3600 }),
+    // A fifth of the slots by default: the school's own servers always get in.
+    reservedForAllowed: p.number(relayDoc.reserved_for_allowed ?? Math.max(1, Math.floor(Number(relayDoc.max_clients ?? 200) / 5)), 'relay.reserved_for_allowed', { min: 0, max: Math.max(0, Number(relayDoc.max_clients ?? 200) - 1) }),
+    maxConnectionsPerClient: p.number(relayDoc.max_connections_per_client ?? 10, 'relay.max_connections_per_client', { min: 1, max: 100_000 }),
+    untrustedSessionSeconds: p.number(relayDoc.untrusted_session_seconds ?? 60, 'relay.untrusted_session_seconds', { min: 1, max: 3600 }),
     auth: {
       maxFailures: p.number(relayDoc.auth_max_failures ?? 5, 'relay.auth_max_failures', { min: 1, max: 1000 }),
       windowSeconds: p.number(relayDoc.auth_failure_window_seconds ?? 900, 'relay.auth_failure_window_seconds', { min: 1, max: 86_400 }),

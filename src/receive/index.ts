@@ -61,6 +61,33 @@ class GatewaySmtpServer extends SMTPServer {
   untrustedDelayMs = 100;
   /** TLS is configured: AUTH is offered in EHLO only once the session is encrypted. */
   authAfterTls = false;
+  /** Connections in all, and how many of them are kept for the allow-listed servers. */
+  maxConnections = 200;
+  reservedForTrusted = 0;
+  /** Connections at once from one address outside the allow-list. */
+  maxPerClient = 0;
+  /** How long a session from outside the allow-list may last without authenticating. */
+  untrustedSessionMs = 0;
+
+  /**
+   * Whether one more connection from this address may be served, in the spirit of Postfix's anvil:
+   * the allow-listed servers may use every slot, and some slots are theirs alone; an address from
+   * outside may hold only so many at once. undefined: admitted; otherwise the reason to refuse.
+   */
+  refusal(address: string, trusted: boolean, connections: Set<{ remoteAddress?: string }>): string | undefined {
+    if (connections.size > this.maxConnections) return 'Too many connected clients, try again in a moment';
+    if (trusted) return undefined;
+    let outsiders = 0;
+    let same = 0;
+    for (const c of connections) {
+      const a = c.remoteAddress ?? '';
+      if (!inNetworks(a, this.trusted)) outsiders++;
+      if (a === address) same++;
+    }
+    if (outsiders > this.maxConnections - this.reservedForTrusted) return 'Too many connected clients, try again in a moment';
+    if (this.maxPerClient && same > this.maxPerClient) return 'Too many connections from your address, try again in a moment';
+    return undefined;
+  }
 
   override connect(socket: Socket, socketOptions: Record<string, unknown>): void {
     const connection = new SMTPConnection(this, socket, socketOptions) as unknown as SMTPConnection & {
@@ -76,11 +103,18 @@ class GatewaySmtpServer extends SMTPServer {
     connection.on('connect', (data: unknown) => self._onClientConnect(data));
     keepAddressesAsSent(connection as unknown as AddressParser);
     if (this.authAfterTls) offerAuthOnlyOverTls(connection as unknown as EhloHandler);
-    const delay = inNetworks(connection.remoteAddress, this.trusted) ? 0 : this.untrustedDelayMs;
-    if (delay === 100) return connection.init();
+    const trusted = inNetworks(connection.remoteAddress, this.trusted);
+    const delay = trusted ? 0 : this.untrustedDelayMs;
     connection._setListeners(() => {
-      if (self.options.maxClients && self.connections.size > self.options.maxClients) {
-        return connection.send(421, `${self.options.name} Too many connected clients, try again in a moment`, false);
+      const refused = this.refusal(connection.remoteAddress, trusted, self.connections as Set<{ remoteAddress?: string }>);
+      if (refused) return connection.send(421, `${self.options.name} ${refused}`, false);
+      // A stranger cannot relay (5.7.1 at RCPT) and has nothing to do here for long: one byte a
+      // second must not keep its session open past the idle timeout.
+      if (!trusted && this.untrustedSessionMs) {
+        const conn = connection as unknown as { session: { user?: unknown }; send(code: number, text: string): void };
+        setTimeout(() => {
+          if (!conn.session?.user) conn.send(421, `${self.options.name} Session too long for a client that may not relay, closing`);
+        }, this.untrustedSessionMs).unref();
       }
       if (delay === 0) return connection.connectionReady();
       setTimeout(() => connection.connectionReady(), delay).unref();
@@ -356,6 +390,10 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
   });
   server.trusted = relay.allowNetworks;
   server.authAfterTls = tlsOn;
+  server.maxConnections = relay.maxClients;
+  server.reservedForTrusted = relay.reservedForAllowed;
+  server.maxPerClient = relay.maxConnectionsPerClient;
+  server.untrustedSessionMs = relay.untrustedSessionSeconds * 1000;
   server.proxyFrom = relay.proxyProtocolFrom;
   server.untrustedDelayMs = relay.untrustedGreetingDelayMs;
   server.on('error', (err: Error) => logger.debug({ event: 'smtp-error', err: err.message }, 'smtp connection error'));
