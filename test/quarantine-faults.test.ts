@@ -1,18 +1,22 @@
 // When the quarantine cannot be written, the upstream hears 451 and retries, and nothing is half
 // kept; with block_mode: reject a blocked message is refused at SMTP with its reference.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerValue } from '../src/act/notify/plan.ts';
 import { findIncident, heldMessage, listIncidents } from '../src/store/incidents.ts';
 import { outboxFor } from '../src/store/outbox.ts';
 import type { Verdict } from '../src/types.ts';
-import { startSink, type Sink } from './helpers/smtp.ts';
+import { RawSmtp, startSink, type Sink } from './helpers/smtp.ts';
 import {
   BACKENDS, blockVerdict, createStorage, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, SCHOOL, sendRaw, startHoldingGateway, TEACHER,
   waitFor, type Backend, type HoldingGateway, type TestStorage,
 } from './quarantine-helpers.ts';
 
-const inspector = async (m: { raw: Buffer }): Promise<Verdict> =>
-  headerValue(m.raw, 'x-test-verdict')?.trim() === 'block' ? blockVerdict() : quarantineVerdict();
+const inspector = async (m: { raw: Buffer }): Promise<Verdict> => {
+  const v = headerValue(m.raw, 'x-test-verdict')?.trim();
+  return v === 'block' ? blockVerdict() : v === 'deliver' ? { action: 'deliver', rules: [], findings: [], severity: 0 } : quarantineVerdict();
+};
 const message = (verdict: 'quarantine' | 'block') => schoolMessage({ extraHeaders: `X-Test-Verdict: ${verdict}` });
 
 const FAIL_SQL: Record<Backend, { install: string; remove: string }> = {
@@ -215,4 +219,58 @@ describe.each(BACKENDS)('block_mode: reject (%s)', (backend: Backend) => {
     expect(r.code).toBe(250);
     expect(r.response).toContain('held for review as HM-');
   });
+});
+
+describe('a lock on the SQLite file held by another process (issue 15, finding 6)', () => {
+  let sink: Sink;
+  let storage: TestStorage;
+  let gw: HoldingGateway;
+  beforeAll(async () => {
+    sink = await startSink();
+    storage = await createStorage('sqlite');
+    gw = await startHoldingGateway({ storage: { ...storage, store: { sqlite_busy_seconds: 2 } }, sink, inspector });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sink?.close();
+    await storage?.cleanup();
+  });
+
+  it('never freezes the gateway: new connections are greeted at once, deliverable mail flows, held mail gets 451 within the busy limit, and holds again once the lock is gone', async () => {
+    // A real second process takes an exclusive lock on the database file and keeps it for 6 s.
+    const locker = spawn(process.execPath, ['-e', `
+      const Sqlite = require('better-sqlite3');
+      const db = new Sqlite(${JSON.stringify(path.join(storage.dataDir, 'hallmonitor.db'))});
+      db.exec('BEGIN EXCLUSIVE');
+      process.stdout.write('locked\\n');
+      setTimeout(() => { db.exec('ROLLBACK'); db.close(); process.exit(0); }, 6000);
+    `], { cwd: path.resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((r) => locker.on('exit', r));
+    await new Promise<void>((resolve) => locker.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    const lockedAt = Date.now();
+    try {
+      // A hold waits for the lock without blocking the event loop …
+      const held = sendRaw(gw.port, TEACHER, [OUTSIDER], message('quarantine'));
+      await new Promise((r) => setTimeout(r, 200));
+      // … so a new connection is greeted at once, and deliverable mail goes through meanwhile.
+      const t0 = Date.now();
+      const s = await RawSmtp.connect(gw.port);
+      expect((await s.read()).code).toBe(220);
+      expect(Date.now() - t0).toBeLessThan(1_000);
+      s.close();
+      const deliverable = await sendRaw(gw.port, TEACHER, [OUTSIDER], schoolMessage({ extraHeaders: 'X-Test-Verdict: deliver' }));
+      expect(deliverable.code).toBe(250);
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      // The hold gives up after store.sqlite_busy_seconds: 451, the school's server retries.
+      const r = await held;
+      expect(r.code).toBe(451);
+      expect(Date.now() - lockedAt).toBeLessThan(5_000);
+    } finally {
+      await exited;
+    }
+    // The lock is gone: the retry is held.
+    const again = await sendRaw(gw.port, TEACHER, [OUTSIDER], message('quarantine'));
+    expect(again.code).toBe(250);
+    expect(again.response).toMatch(/held for review as HM-/);
+  }, 30_000);
 });

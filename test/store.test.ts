@@ -169,7 +169,7 @@ describe('store configuration', () => {
   const doc = (store: Record<string, unknown>) => validateConfig({ data_dir: '/tmp/hm-store-config', store }, '(test)', {}, {}, '/tmp');
 
   it('defaults: SQLite in the data directory, 30 days, 6 years', () => {
-    expect(storeSettings(doc({}))).toEqual({ databaseUrl: null, sqliteFile: '/tmp/hm-store-config/hallmonitor.db', quarantineRetentionDays: 30, incidentRetentionYears: 6, outboxRetrySeconds: 60, outboxLeaseSeconds: 300 });
+    expect(storeSettings(doc({}))).toEqual({ databaseUrl: null, sqliteFile: '/tmp/hm-store-config/hallmonitor.db', quarantineRetentionDays: 30, incidentRetentionYears: 6, outboxRetrySeconds: 60, outboxLeaseSeconds: 300, sqliteBusySeconds: 10 });
   });
 
   it('HALLMONITOR_DATABASE_URL overrides store.database_url', () => {

@@ -17,9 +17,14 @@ export interface StoreSettings {
   outboxRetrySeconds: number;
   /** How long a gateway's claim on a notice lasts; if it dies mid-send another gateway takes over after this. */
   outboxLeaseSeconds: number;
+  /**
+   * SQLite: how long a write waits for another process's lock (retried without blocking the
+   * gateway) before it fails; a held message then gets 451 and is retried by the school's server.
+   */
+  sqliteBusySeconds: number;
 }
 
-const KEYS = ['database_url', 'sqlite_file', 'quarantine_retention_days', 'incident_retention_years', 'outbox_retry_seconds', 'outbox_lease_seconds'];
+const KEYS = ['database_url', 'sqlite_file', 'quarantine_retention_days', 'incident_retention_years', 'outbox_retry_seconds', 'outbox_lease_seconds', 'sqlite_busy_seconds'];
 
 export function storeSettings(config: Config): StoreSettings {
   const p = new Problems();
@@ -39,6 +44,7 @@ export function storeSettings(config: Config): StoreSettings {
     incidentRetentionYears: p.number(s.incident_retention_years ?? 6, 'store.incident_retention_years', { min: 1, max: 100 }),
     outboxRetrySeconds: p.number(s.outbox_retry_seconds ?? 60, 'store.outbox_retry_seconds', { min: 1, max: 3600 }),
     outboxLeaseSeconds: p.number(s.outbox_lease_seconds ?? Math.max(300, 2 * hopTimeout + 30), 'store.outbox_lease_seconds', { min: 5, max: 86_400 }),
+    sqliteBusySeconds: p.number(s.sqlite_busy_seconds ?? 10, 'store.sqlite_busy_seconds', { min: 0, max: 600 }),
   };
   // A claim must outlast one delivery attempt, or a slow next hop would get the notice twice.
   if (settings.outboxLeaseSeconds <= hopTimeout) {

@@ -33,23 +33,75 @@ export class StoreError extends Error {
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so a CLI
- * command and the gateway writing at the same moment wait for each other (busy_timeout) instead of
- * one failing with SQLITE_BUSY halfway through a read-then-write transaction.
+ * command and the gateway writing at the same moment wait for each other instead of one failing
+ * with SQLITE_BUSY halfway through a read-then-write transaction.
+ *
+ * better-sqlite3 is synchronous: its own busy timeout waits by spinning the gateway's only thread,
+ * so a lock held by another process (a backup, the CLI, a stuck editor) would freeze every
+ * connection. Here the driver's busy timeout is a few milliseconds, and a statement that finds the
+ * file locked is tried again after an asynchronous pause, until `busySeconds`: meanwhile the event
+ * loop keeps serving, deliverable mail keeps flowing, and a hold that cannot get the lock fails
+ * with SQLITE_BUSY (the school's server hears 451 and retries).
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #busyMs: number;
+  #inTransaction = false;
+
+  constructor(config: SqliteDialectConfig, busySeconds: number) {
+    super(config);
+    this.#busyMs = busySeconds * 1000;
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const conn = await super.acquireConnection();
+    return {
+      // Inside a transaction the write lock is already ours: statements run as they are.
+      executeQuery: (q) => (this.#inTransaction ? conn.executeQuery(q) : whenNotBusy(() => conn.executeQuery(q), this.#busyMs)),
+      streamQuery: (q, chunkSize) => conn.streamQuery(q, chunkSize),
+    } as DatabaseConnection;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await whenNotBusy(() => connection.executeQuery(CompiledQuery.raw('begin immediate')), this.#busyMs);
+    this.#inTransaction = true;
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    this.#inTransaction = false;
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    this.#inTransaction = false;
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+}
+
+/** Runs `fn` until it does not fail with SQLITE_BUSY, pausing (asynchronously) between tries. */
+async function whenNotBusy<T>(fn: () => Promise<T>, limitMs: number): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw err;
+      if (Date.now() >= until) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100, 5 * 2 ** attempt)));
+    }
   }
 }
 
 class HallmonitorSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #busySeconds: number;
+  constructor(config: SqliteDialectConfig, busySeconds: number) {
     super(config);
     this.#config = config;
+    this.#busySeconds = busySeconds;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#busySeconds);
   }
 }
 
@@ -87,11 +139,12 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     }
     try {
       mkdirSync(path.dirname(location), { recursive: true });
-      const file = new BetterSqlite3(location, { timeout: 10_000 });
+      // A few milliseconds of the driver's own (blocking) busy wait; longer waits are asynchronous.
+      const file = new BetterSqlite3(location, { timeout: 5 });
       file.pragma('journal_mode = WAL');
       file.pragma('synchronous = FULL');
       file.pragma('foreign_keys = ON');
-      db = new Kysely<Database>({ dialect: new HallmonitorSqliteDialect({ database: file }) });
+      db = new Kysely<Database>({ dialect: new HallmonitorSqliteDialect({ database: file }, settings.sqliteBusySeconds) });
     } catch (err) {
       throw new StoreError(`cannot open the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
     }
