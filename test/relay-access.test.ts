@@ -439,6 +439,27 @@ describe('connection slots (issue 15: a hostile neighbour cannot lock the school
     for (const s of [...flood.greeted, ...more.greeted]) s.close();
   });
 
+  it('an outside address opening connection after connection is held to max_connections_per_minute; the school’s server is not', async () => {
+    const gw = await startTestGateway({ nextHop: sink, relay: { allow_networks: [`${SCHOOL}/32`], max_connections_per_minute: 5, untrusted_greeting_delay_ms: 0 } });
+    let greeted = 0;
+    let refused = 0;
+    for (let i = 0; i < 8; i++) {
+      const s = await RawSmtp.connect(gw.port, { localAddress: '127.0.0.8' });
+      const r = await s.read().catch(() => ({ code: 0 }));
+      if (r.code === 220) greeted++;
+      else if (r.code === 421) refused++;
+      s.close();
+    }
+    expect(greeted).toBe(5);
+    expect(refused).toBe(3);
+    for (let i = 0; i < 8; i++) {
+      const s = await RawSmtp.connect(gw.port, { localAddress: SCHOOL });
+      expect((await s.read()).code).toBe(220);
+      s.close();
+    }
+    await gw.stop();
+  });
+
   it('a stranger that trickles a byte at a time is closed after untrusted_session_seconds; the school’s server is not', async () => {
     // The previous test's connections are being closed: retry until the slots are free again.
     let stranger = await RawSmtp.connect(gw.port, { localAddress: '127.0.0.7' });

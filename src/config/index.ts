@@ -55,6 +55,8 @@ export interface Config {
     maxConnectionsPerClient: number;
     /** Longest session from outside the allow-list that has not authenticated. */
     untrustedSessionSeconds: number;
+    /** New connections a minute from one address outside the allow-list. */
+    maxConnectionsPerMinute: number;
     /** AUTH throttling (src/receive/auth-guard.ts). */
     auth: { maxFailures: number; windowSeconds: number; lockoutSeconds: number; firstDelayMs: number };
   };
@@ -175,7 +177,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
   p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms',
-    'reserved_for_allowed', 'max_connections_per_client', 'untrusted_session_seconds'], 'relay.');
+    'reserved_for_allowed', 'max_connections_per_client', 'max_connections_per_minute', 'untrusted_session_seconds'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -226,6 +228,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     reservedForAllowed: p.number(relayDoc.reserved_for_allowed ?? Math.max(1, Math.floor(Number(relayDoc.max_clients ?? 200) / 5)), 'relay.reserved_for_allowed', { min: 0, max: Math.max(0, Number(relayDoc.max_clients ?? 200) - 1) }),
     maxConnectionsPerClient: p.number(relayDoc.max_connections_per_client ?? 10, 'relay.max_connections_per_client', { min: 1, max: 100_000 }),
     untrustedSessionSeconds: p.number(relayDoc.untrusted_session_seconds ?? 60, 'relay.untrusted_session_seconds', { min: 1, max: 3600 }),
+    maxConnectionsPerMinute: p.number(relayDoc.max_connections_per_minute ?? 60, 'relay.max_connections_per_minute', { min: 0, max: 1_000_000 }),
     auth: {
       maxFailures: p.number(relayDoc.auth_max_failures ?? 5, 'relay.auth_max_failures', { min: 1, max: 1000 }),
       windowSeconds: p.number(relayDoc.auth_failure_window_seconds ?? 900, 'relay.auth_failure_window_seconds', { min: 1, max: 86_400 }),

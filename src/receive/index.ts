@@ -68,6 +68,9 @@ class GatewaySmtpServer extends SMTPServer {
   maxPerClient = 0;
   /** How long a session from outside the allow-list may last without authenticating. */
   untrustedSessionMs = 0;
+  /** New connections a minute from one address outside the allow-list (0: no limit). */
+  maxPerMinute = 0;
+  private readonly recent = new Map<string, number[]>();
 
   /**
    * Whether one more connection from this address may be served, in the spirit of Postfix's anvil:
@@ -86,6 +89,14 @@ class GatewaySmtpServer extends SMTPServer {
     }
     if (outsiders > this.maxConnections - this.reservedForTrusted) return 'Too many connected clients, try again in a moment';
     if (this.maxPerClient && same > this.maxPerClient) return 'Too many connections from your address, try again in a moment';
+    if (this.maxPerMinute) {
+      const now = Date.now();
+      const times = (this.recent.get(address) ?? []).filter((t) => now - t < 60_000);
+      times.push(now);
+      this.recent.set(address, times);
+      if (this.recent.size > 10_000) for (const [a, ts] of this.recent) if (ts.every((t) => now - t >= 60_000)) this.recent.delete(a);
+      if (times.length > this.maxPerMinute) return 'Too many connections from your address in the last minute, try again later';
+    }
     return undefined;
   }
 
@@ -394,6 +405,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
   server.reservedForTrusted = relay.reservedForAllowed;
   server.maxPerClient = relay.maxConnectionsPerClient;
   server.untrustedSessionMs = relay.untrustedSessionSeconds * 1000;
+  server.maxPerMinute = relay.maxConnectionsPerMinute;
   server.proxyFrom = relay.proxyProtocolFrom;
   server.untrustedDelayMs = relay.untrustedGreetingDelayMs;
   server.on('error', (err: Error) => logger.debug({ event: 'smtp-error', err: err.message }, 'smtp connection error'));
