@@ -87,4 +87,4 @@ type OutcomeKind =
   /** The next hop refused it permanently: its answer is passed back. */
   | { kind: 'refused'; id: string; code: number; enhanced: string; reason: string }
   /** Not done now; the school's server must try again (nothing was delivered or kept). */
-  | { kind: 'retry'; id: string; why: 'not-checked' | 'not-stored' | 'next-hop'; code?: number; enhanced?: string; reason?: string };
+  | { kind: 'retry'; id: string; why: 'not-checked' | 'not-stored' | 'next-hop' | 'busy'; code?: number; enhanced?: string; reason?: string };

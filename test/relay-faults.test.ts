@@ -331,3 +331,46 @@ describe('a client too slow with DATA (issue 15: deadlines)', () => {
     }
   }, 30_000);
 });
+
+describe('a memory budget shared by the messages in flight (issue 15, finding 9)', () => {
+  it('a message that does not fit waits; past memory_wait_seconds it gets 451 4.3.1 and nothing is lost; the others are delivered', async () => {
+    const sink = await startSink();
+    // Each 4 MB message reserves 8 × 4 = 32 MB of a 72 MB budget: two at once, not three.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let started = 0;
+    const gw = await startTestGateway({
+      nextHop: sink,
+      limits: { memory_mb: 72, memory_wait_seconds: 1 },
+      inspector: async () => {
+        started++;
+        await gate;
+        return { action: 'deliver', rules: [], findings: [], severity: 0 };
+      },
+    });
+    try {
+      const big = Buffer.concat([Buffer.from('From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n'), Buffer.alloc(4 << 20, 'a\r\n')]);
+      const sends = [send(gw.port, big), send(gw.port, big), send(gw.port, big)];
+      const third = await Promise.race([Promise.all(sends).then(() => 'all'), (async () => {
+        while (started < 2) await sleep(20);
+        return 'two started';
+      })()]);
+      expect(third).toBe('two started');
+      await sleep(1_500); // past memory_wait_seconds, with the first two still being checked
+      expect(started).toBe(2);
+      open();
+      const results = await Promise.all(sends);
+      const codes = results.map((r) => r.code).sort();
+      expect(codes).toEqual([250, 250, 451]);
+      expect(results.find((r) => r.code === 451)!.response).toMatch(/4\.3\.1 Gateway busy: not enough memory/);
+      expect(sink.messages).toHaveLength(2);
+      expect(gw.logs.some((l) => l.event === 'memory-budget-full')).toBe(true);
+      // With the budget free again, the retry goes through.
+      expect((await send(gw.port, big)).code).toBe(250);
+    } finally {
+      open();
+      await gw.stop();
+      await sink.close();
+    }
+  }, 30_000);
+});

@@ -6,6 +6,7 @@ import { detectorFromDocument } from '../../detectors/library/document.ts';
 import type { PatternDetector } from '../../detectors/library/types.ts';
 import { exampleFailures } from '../detect/examples.ts';
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
@@ -69,6 +70,8 @@ export interface Config {
   console: Record<string, unknown>;
   /** The school's own detectors (`detectors:`), each proved by its examples; empty when none. */
   detectors: PatternDetector[];
+  /** Memory shared by the messages being checked at once (`limits:`). */
+  limits: { memoryMb: number; memoryWaitSeconds: number };
   /** Several schools in one service (src/tenants.ts validates them); absent for a single school. */
   tenants?: unknown;
   trust?: Record<string, unknown>;
@@ -101,7 +104,7 @@ export const ENV = {
   HALLMONITOR_DATABASE_URL: 'store.database_url',
 } as const;
 
-const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors'];
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors', 'limits'];
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let doc: unknown = {};
@@ -245,6 +248,14 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   if (root.roster !== undefined) school.roster = root.roster;
 
   const detectors = readDetectors(root.detectors, source, p);
+  const limitsDoc = section('limits');
+  p.unknownKeys(limitsDoc, ['memory_mb', 'memory_wait_seconds'], 'limits.');
+  // Default: half the machine's memory, at least 256 MB. Under a memory limit of its own (systemd's
+  // MemoryMax, a container's limit), set limits.memory_mb well below it (deploy/: 1024 under 2G).
+  const limits = {
+    memoryMb: p.number(limitsDoc.memory_mb ?? Math.max(256, Math.floor(totalmem() / 2 / 1024 / 1024)), 'limits.memory_mb', { min: 64, max: 1_048_576 }),
+    memoryWaitSeconds: p.number(limitsDoc.memory_wait_seconds ?? 20, 'limits.memory_wait_seconds', { min: 0, max: 600 }),
+  };
 
   if (listen && nextHop && nextHop.host === '') p.add('next_hop.host: missing');
   if (listen && !nextHop && !isLoopback(listen.host)) {
@@ -265,6 +276,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     store,
     console: section('console'),
     detectors,
+    limits,
     ...(root.tenants !== undefined ? { tenants: root.tenants, trust: section('trust') } : {}),
   };
 }

@@ -16,6 +16,7 @@ import type { Envelope, Outcome, ReceivedMessage, SchoolRoute } from '../types.t
 import type { Pipeline } from '../pipeline.ts';
 import type { Metrics } from '../review/metrics.ts';
 import { AuthGuard } from './auth-guard.ts';
+import { EXAMINATION_FACTOR, MemoryBudget } from './memory-budget.ts';
 
 /** The answer to DATA. */
 export interface SmtpReply { code: number; text: string }
@@ -35,6 +36,7 @@ export function replyFor(o: Outcome): SmtpReply {
     case 'retry':
       if (o.why === 'not-checked') return { code: 451, text: `4.3.0 Message could not be checked, try again later (ref ${o.id})` };
       if (o.why === 'next-hop' && o.code) return { code: o.code, text: `${o.enhanced} ${o.reason} (ref ${o.id})` };
+      if (o.why === 'busy') return { code: 451, text: `4.3.1 Gateway busy: not enough memory to check this message now, try again later (ref ${o.id})` };
       return { code: 451, text: `4.3.0 Temporary problem in the gateway, try again later (ref ${o.id})` };
   }
 }
@@ -216,6 +218,8 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
   const tlsOn = !!relay.tls;
   const users = new Map(relay.users.map((u) => [u.username, createHash('sha256').update(u.password).digest()]));
   const guard = new AuthGuard(relay.auth);
+  const budget = new MemoryBudget(config.limits.memoryMb * 1024 * 1024);
+  opts.metrics?.gauge('hallmonitor_memory_reserved_bytes', 'Memory reserved by the messages being checked now (limits.memory_mb is the ceiling).', () => [{ value: budget.used }]);
 
   const server = new GatewaySmtpServer({
     name: config.hostname,
@@ -381,8 +385,15 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
         }
         chunks.length = 0;
         const route = school!;
-        const work = Promise.resolve()
-          .then(() => journey(message, route))
+        const work = budget.reserve(bytes * EXAMINATION_FACTOR, config.limits.memoryWaitSeconds * 1000)
+          .then((release) => {
+            if (!release) {
+              opts.metrics?.memoryRefusals.inc();
+              logger.warn({ event: 'memory-budget-full', id: message.id, bytes, reservedMb: Math.round(budget.used / 1048576) }, 'not enough memory to check this message now; upstream will retry');
+              return { kind: 'retry', id: message.id, why: 'busy' } as Outcome;
+            }
+            return journey(message, route).finally(release);
+          })
           .catch((err: Error): Outcome => {
             // Fail closed: any fault after DATA is a retry for the upstream, never a 250.
             logger.error({ event: 'internal-error', id: message.id, err: err.message }, 'message processing failed; upstream will retry');

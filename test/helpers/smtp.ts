@@ -240,6 +240,8 @@ export interface TestGatewayOptions {
   relay?: Record<string, unknown>;
   /** Extra `next_hop:` keys. */
   nextHopOptions?: Record<string, unknown>;
+  /** `limits:` keys. */
+  limits?: Record<string, unknown>;
   /** Defaults to always deliver, whatever policy the gateway would wire by default. */
   inspector?: Inspector;
   hostname?: string;
@@ -254,6 +256,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     health: { listen: null },
     log: { level: 'info' },
     relay: { allow_networks: ['127.0.0.0/8'], ...opts.relay },
+    ...(opts.limits ? { limits: opts.limits } : {}),
   };
   if (opts.nextHop) {
     doc.next_hop = { host: opts.nextHop.host, port: opts.nextHop.port, starttls: 'off', timeout_seconds: 5, ...opts.nextHopOptions };
