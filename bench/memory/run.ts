@@ -83,7 +83,7 @@ if (argv[0] === '--gateway') {
     '|---|---|---:|---:|---:|---|---:|',
     ...rows,
     '',
-    'With a budget, the messages past it wait their turn (limits.memory_wait_seconds, here 600 s) instead of being checked all at once: 20 messages peak 200 MB lower. The budget counts the examination (8× a message's size), not yet the raw bytes of the messages still arriving or waiting (here 20 × 30 MB), which is why the peak passes 1,024 MB; and what one message costs (about 8× its size: the raw bytes, the decoded text as a UTF-16 string, its UTF-8 copy for the scanner, the findings, all at once) is not yet brought under 3×.',
+    "With a budget, the messages past it wait their turn (limits.memory_wait_seconds, here 600 s) instead of being checked all at once: 20 messages peak 200 MB lower. The budget counts the examination (8× a message's size), not yet the raw bytes of the messages still arriving or waiting (here 20 × 30 MB), which is why the peak passes 1,024 MB; and what one message costs (about 8× its size: the raw bytes, the decoded text as a UTF-16 string, its UTF-8 copy for the scanner, the findings, all at once) is not yet brought under 3×.",
     '',
   ].join('\n');
   if (!quick) {

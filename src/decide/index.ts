@@ -36,6 +36,7 @@ interface Fired { rule: RuleId; findings: Finding[]; severity?: number }
 const MAX_FINDINGS_PER_RULE = 20;
 
 export function decide(facts: Facts, policy: Policy): Verdict {
+  learnTopics(policy);
   const fired: Fired[] = [];
   const ctx = new Context(facts, policy);
   for (const check of CHECKS) {
@@ -133,8 +134,15 @@ function finding(d: Detection, reason?: string): Finding {
 // ---------------------------------------------------------------------------------------------
 // Words for people: what kind of data, about whom.
 
+/** The kind of data each detector finds, in words: the shipped ones and a school's own. */
 const TOPICS = new Map<string, string>();
 for (const d of DETECTORS) if (d.kind === 'pattern' && d.topic) TOPICS.set(d.id, d.topic);
+const registered = new WeakSet<object>();
+function learnTopics(policy: Policy): void {
+  if (registered.has(policy.detectors)) return;
+  registered.add(policy.detectors);
+  for (const d of policy.detectors) if (d.topic && !TOPICS.has(d.id)) TOPICS.set(d.id, d.topic);
+}
 
 /** "special educational needs or disability and a health or medical condition" */
 function kindsOf(tied: Tied[]): string {
