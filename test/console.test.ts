@@ -231,6 +231,7 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain(gw.config.hostname);
     expect(text).toContain(`${sink.host}:${sink.port} reachable`);
+    expect(text).toMatch(/Quarantine store.*writable \([0-9.]+ ms\)/s); // the write-and-read probe
     expect(text).toContain('messages in quarantine');
     expect(text).toContain('sam.okafor');
     if (backend === 'sqlite') await screenshot(page, 'console-system');

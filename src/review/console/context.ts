@@ -29,6 +29,8 @@ export interface GatewayStatus {
   nextHop?: { host?: string; port?: number; reachable: boolean; detail?: string; capture?: boolean };
   roster?: { loadedAt?: string | null; pupils?: number; source?: string; problem?: string | null } | null;
   detectors?: { version?: string; count?: number } | null;
+  /** The write-and-read probe of the quarantine store (src/store/index.ts probeStore). */
+  store?: { writable: boolean; probeMs: number; error?: string };
   policy?: { mode?: string } | null;
   /** Every school's roster (in a trust; one entry for a single school). */
   schools?: SchoolRosterStatus[];
