@@ -122,6 +122,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('dkim-record')
+    .description("Print the DNS TXT record to publish for the gateway's DKIM key (`dkim:` in the configuration)")
+    .option('-c, --config <file>', 'YAML configuration file')
+    .exitOverride()
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig(opts.config);
+      if (!config.dkim) throw new UsageError('no dkim: section in the configuration (dkim: { domain, selector, private_key })');
+      const { dkimRecord } = await import('./act/dkim.ts');
+      const r = dkimRecord(config.dkim);
+      // One string of at most 255 characters each, as DNS TXT records need for long keys.
+      const chunks = r.value.match(/.{1,255}/g) ?? [r.value];
+      process.stdout.write(`${r.name}. IN TXT ${chunks.map((c) => `"${c}"`).join(' ')}\n`);
+    });
+
+  program
     .command('config-check')
     .description('Validate a configuration file and print what the gateway would use')
     .argument('<file>', 'YAML configuration file')

@@ -137,7 +137,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
   const outbox = startOutboxWorker({
-    store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, logger,
+    store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim, logger,
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
   });
   // Each school's own business manager and safeguarding lead are told about its held mail.
@@ -147,7 +147,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     redactNote: (text: string, tenant: string) => (examiners.get(tenant) ?? (directory.single ? [...examiners.values()][0] : undefined))?.redact(text),
   };
   const journey = createPipeline({
-    hostname: config.hostname, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000,
+    hostname: config.hostname, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
   });
   const retention = startRetention(store, {

@@ -5,7 +5,8 @@
 // reply the school's server hears. Read the two files together and you have the whole journey.
 import type { Logger } from 'pino';
 import type { Deliverer } from './act/deliver.ts';
-import { traceHeader } from './act/trace.ts';
+import { relayedParts } from './act/trace.ts';
+import { dkimSign, type DkimSettings } from './act/dkim.ts';
 import { composeBounce, wantsFailureNotice } from './act/bounce.ts';
 import type { Metrics } from './review/metrics.ts';
 import type { Outcome, ReceivedMessage, SchoolRoute, Verdict } from './types.ts';
@@ -17,6 +18,10 @@ export interface PipelineParts {
   /** Budget for inspection and policy; past it the upstream hears 451 and retries. */
   inspectTimeoutMs: number;
   metrics?: Metrics;
+  /** The loop guard's secret: when set, delivered mail carries X-Hallmonitor-Checked (src/act/checked.ts). */
+  checkedSecret?: string;
+  /** DKIM signing of delivered mail (`dkim.sign_relayed`). */
+  dkim?: DkimSettings;
   /** Durably holds a quarantined or blocked message (src/act/hold.ts); resolves after the commit. */
   hold?: (message: ReceivedMessage, verdict: Verdict, opts: { smtpReject: boolean }) => Promise<{ reference: string }>;
 }
@@ -63,9 +68,10 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       }
     }
 
-    // 2b. Deliver: the original bytes, one trace line on top, the envelope as received.
+    // 2b. Deliver: the original bytes, the trace line and the loop guard on top, the envelope as received.
     const t1 = performance.now();
-    const result = await deliverer.deliver(message.envelope, [traceHeader(message, parts.hostname), message.raw]);
+    const relayed = relayedParts(message, parts.hostname, parts.checkedSecret);
+    const result = await deliverer.deliver(message.envelope, parts.dkim?.signRelayed ? [await dkimSign(relayed, parts.dkim)] : relayed);
     if (!result.ok) {
       parts.metrics?.nextHopFailures.inc({ kind: result.kind });
       const extra = { ...decided, deliverMs: ms(t1), delivered: false };

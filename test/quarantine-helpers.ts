@@ -118,6 +118,8 @@ export interface ConfigParts {
   listen?: string;
   /** The health endpoint's address (default: off). */
   health?: string;
+  /** `dkim:` keys. */
+  dkim?: Record<string, unknown>;
 }
 
 export function configDoc(p: ConfigParts): Record<string, unknown> {
@@ -133,6 +135,7 @@ export function configDoc(p: ConfigParts): Record<string, unknown> {
     policy: p.policy ?? {},
     console: p.console ?? {},
     store: p.storage.store,
+    ...(p.dkim ? { dkim: p.dkim } : {}),
   };
 }
 

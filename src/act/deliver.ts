@@ -1,6 +1,7 @@
 // Delivery to the next hop (the school's smart host: Microsoft 365, Google, the provider) with
 // nodemailer's SMTP client. The envelope is kept exactly; the message bytes are sent unchanged
 // after one prepended trace header, so DKIM signatures still verify.
+import { lookup } from 'node:dns/promises';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { NextHopConfig } from '../config/index.ts';
@@ -46,10 +47,14 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
   const maxIdle = opts.maxIdle ?? 8;
   let closed = false;
 
-  const connect = (): Promise<Conn> =>
-    new Promise((resolve, reject) => {
+  const connect = async (): Promise<Conn> => {
+    // One address family only (next_hop.family): the name resolved to it here, the name kept for TLS.
+    const host = nextHop.family ? (await lookup(nextHop.host, { family: nextHop.family })).address : nextHop.host;
+    return new Promise((resolve, reject) => {
       const conn = new SMTPConnection({
-        host: nextHop.host,
+        host,
+        ...(nextHop.family ? { servername: nextHop.host } : {}),
+        localAddress: nextHop.localAddress,
         port: nextHop.port,
         secure: nextHop.secure,
         name: opts.hostname,
@@ -90,6 +95,7 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
         });
       });
     });
+  };
 
   const take = async (): Promise<Conn> => {
     while (idle.length) {

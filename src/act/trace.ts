@@ -1,6 +1,14 @@
-// The one header Hallmonitor adds: a standard Received trace line, prepended, so the original
-// bytes (and any DKIM signature over them) stay exactly as the school's server sent them.
+// The headers Hallmonitor adds, prepended, so the original bytes (and any DKIM signature over
+// them) stay exactly as the school's server sent them: a standard Received trace line, and the
+// loop guard (./checked.ts) when its secret is configured.
 import type { ReceivedMessage } from '../types.ts';
+import { checkedHeader } from './checked.ts';
+
+/** What goes to the next hop for a relayed (or released) message, in order. */
+export function relayedParts(message: ReceivedMessage, hostname: string, checkedSecret?: string): Buffer[] {
+  const trace = traceHeader(message, hostname);
+  return checkedSecret ? [trace, checkedHeader(message.raw, checkedSecret), message.raw] : [trace, message.raw];
+}
 
 export function traceHeader(message: ReceivedMessage, hostname: string): Buffer {
   const c = message.client;

@@ -6,6 +6,9 @@ import { detectorFromDocument } from '../../detectors/library/document.ts';
 import type { PatternDetector } from '../../detectors/library/types.ts';
 import { exampleFailures } from '../detect/examples.ts';
 import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { DkimSettings } from '../act/dkim.ts';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -23,6 +26,10 @@ export interface NextHopConfig {
   rejectUnauthorized: boolean;
   auth?: { user: string; pass: string };
   timeoutSeconds: number;
+  /** The local address connections to the next hop are made from (the one its connector expects). */
+  localAddress?: string;
+  /** Reach the next hop over IPv4 or IPv6 only (its name resolved to that family). */
+  family?: 4 | 6;
 }
 
 export interface RelayUser { username: string; password: string }
@@ -58,6 +65,8 @@ export interface Config {
     untrustedSessionSeconds: number;
     /** New connections a minute from one address outside the allow-list. */
     maxConnectionsPerMinute: number;
+    /** The loop guard's secret (src/act/checked.ts): X-Hallmonitor-Checked is stamped when set. */
+    checkedHeaderSecret?: string;
     /** AUTH throttling (src/receive/auth-guard.ts). */
     auth: { maxFailures: number; windowSeconds: number; lockoutSeconds: number; firstDelayMs: number };
   };
@@ -70,6 +79,8 @@ export interface Config {
   console: Record<string, unknown>;
   /** The school's own detectors (`detectors:`), each proved by its examples; empty when none. */
   detectors: PatternDetector[];
+  /** DKIM signing at the gateway (`dkim:`): its notices, and relayed mail with sign_relayed. */
+  dkim?: DkimSettings;
   /** Memory shared by the messages being checked at once (`limits:`). */
   limits: { memoryMb: number; memoryWaitSeconds: number };
   /** Several schools in one service (src/tenants.ts validates them); absent for a single school. */
@@ -102,9 +113,10 @@ export const ENV = {
   HALLMONITOR_DATA_DIR: 'data_dir',
   HALLMONITOR_HEALTH_LISTEN: 'health.listen (HOST:PORT)',
   HALLMONITOR_DATABASE_URL: 'store.database_url',
+  HALLMONITOR_CHECKED_HEADER_SECRET: 'relay.checked_header_secret',
 } as const;
 
-const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors', 'limits'];
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors', 'limits', 'dkim'];
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let doc: unknown = {};
@@ -141,7 +153,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const nhDoc = root.next_hop;
   if (nhOverride !== undefined || (nhDoc !== undefined && nhDoc !== null)) {
     const nh = typeof nhDoc === 'string' ? { host: nhDoc } : p.object(nhDoc ?? {}, 'next_hop');
-    if (typeof nhDoc !== 'string') p.unknownKeys(nh, ['host', 'port', 'starttls', 'secure', 'reject_unauthorized', 'auth', 'timeout_seconds'], 'next_hop.');
+    if (typeof nhDoc !== 'string') p.unknownKeys(nh, ['host', 'port', 'starttls', 'secure', 'reject_unauthorized', 'auth', 'timeout_seconds', 'local_address', 'family'], 'next_hop.');
     let host: string | undefined;
     let port: number | undefined;
     if (nhOverride !== undefined) {
@@ -172,6 +184,8 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
       rejectUnauthorized: p.boolean(nh.reject_unauthorized ?? true, 'next_hop.reject_unauthorized'),
       auth: user !== undefined && pass !== undefined ? { user, pass } : undefined,
       timeoutSeconds: p.number(nh.timeout_seconds ?? 120, 'next_hop.timeout_seconds', { min: 1, max: 600 }),
+      localAddress: nh.local_address === undefined ? undefined : localAddressOf(p.string(nh.local_address, 'next_hop.local_address'), p),
+      family: nh.family === undefined ? undefined : (p.oneOf(String(nh.family), ['4', '6'], 'next_hop.family') === '6' ? 6 : 4),
     };
   }
 
@@ -180,7 +194,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
   p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms',
-    'reserved_for_allowed', 'max_connections_per_client', 'max_connections_per_minute', 'untrusted_session_seconds'], 'relay.');
+    'reserved_for_allowed', 'max_connections_per_client', 'max_connections_per_minute', 'untrusted_session_seconds', 'checked_header_secret'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -232,6 +246,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     maxConnectionsPerClient: p.number(relayDoc.max_connections_per_client ?? 10, 'relay.max_connections_per_client', { min: 1, max: 100_000 }),
     untrustedSessionSeconds: p.number(relayDoc.untrusted_session_seconds ?? 60, 'relay.untrusted_session_seconds', { min: 1, max: 3600 }),
     maxConnectionsPerMinute: p.number(relayDoc.max_connections_per_minute ?? 60, 'relay.max_connections_per_minute', { min: 0, max: 1_000_000 }),
+    checkedHeaderSecret: checkedSecret(env.HALLMONITOR_CHECKED_HEADER_SECRET ?? p.string(relayDoc.checked_header_secret, 'relay.checked_header_secret', { optional: true }), p),
     auth: {
       maxFailures: p.number(relayDoc.auth_max_failures ?? 5, 'relay.auth_max_failures', { min: 1, max: 1000 }),
       windowSeconds: p.number(relayDoc.auth_failure_window_seconds ?? 900, 'relay.auth_failure_window_seconds', { min: 1, max: 86_400 }),
@@ -248,6 +263,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   if (root.roster !== undefined) school.roster = root.roster;
 
   const detectors = readDetectors(root.detectors, source, p);
+  const dkim = readDkim(root.dkim, p, baseDir);
   const limitsDoc = section('limits');
   p.unknownKeys(limitsDoc, ['memory_mb', 'memory_wait_seconds'], 'limits.');
   // Default: half the machine's memory, at least 256 MB. Under a memory limit of its own (systemd's
@@ -277,6 +293,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     console: section('console'),
     detectors,
     limits,
+    ...(dkim ? { dkim } : {}),
     ...(root.tenants !== undefined ? { tenants: root.tenants, trust: section('trust') } : {}),
   };
 }
@@ -309,6 +326,37 @@ function readDetectors(v: unknown, source: string, p: Problems): PatternDetector
     p.add(`detectors[${i}] (${f.detector}): example ${f.problem}`);
   }
   return found;
+}
+
+function readDkim(v: unknown, p: Problems, baseDir: string): DkimSettings | undefined {
+  if (v === undefined || v === null) return undefined;
+  const d = p.object(v, 'dkim');
+  p.unknownKeys(d, ['domain', 'selector', 'private_key', 'sign_relayed'], 'dkim.');
+  const domain = p.string(d.domain, 'dkim.domain');
+  const selector = p.string(d.selector, 'dkim.selector');
+  const privateKey = p.readableFile(d.private_key, 'dkim.private_key', baseDir);
+  const signRelayed = p.boolean(d.sign_relayed ?? false, 'dkim.sign_relayed');
+  if (privateKey) {
+    try {
+      createPrivateKey(privateKey);
+    } catch (err) {
+      p.add(`dkim.private_key: not a private key in PEM form (${(err as Error).message.split('\n')[0]})`);
+      return undefined;
+    }
+  }
+  return domain && selector && privateKey ? { domain: domain.toLowerCase(), selector, privateKey, signRelayed } : undefined;
+}
+
+function localAddressOf(v: string | undefined, p: Problems): string | undefined {
+  if (v === undefined) return undefined;
+  if (!isIP(v)) p.add(`next_hop.local_address: "${v}" is not an IP address of this machine`);
+  return v;
+}
+
+function checkedSecret(v: string | undefined, p: Problems): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v.length < 16) p.add('relay.checked_header_secret: use at least 16 characters (for example `openssl rand -hex 32`)');
+  return v;
 }
 
 /** Where relative paths in the configuration (roster, templates) are resolved from. */

@@ -17,6 +17,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { Metrics } from '../review/metrics.ts';
 import { AuthGuard } from './auth-guard.ts';
 import { EXAMINATION_FACTOR, MemoryBudget } from './memory-budget.ts';
+import { stripChecked } from '../act/checked.ts';
 
 /** The answer to DATA. */
 export interface SmtpReply { code: number; text: string }
@@ -362,7 +363,8 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
           message = {
           id: newMessageId(),
           envelope: toEnvelope(session),
-          raw: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes),
+          // A loop-guard header brought in from outside is never trusted, inspected or passed on.
+          raw: stripChecked(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)),
           receivedAt: new Date(),
           client: {
             address: session.remoteAddress,

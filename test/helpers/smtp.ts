@@ -46,6 +46,8 @@ export interface Sink {
   messages: SinkMessage[];
   /** Raw bytes of every connection, as they arrived on the wire (for the smuggling tests). */
   wire: Buffer[][];
+  /** The address each connection came from, in order. */
+  remoteAddresses: string[];
   /** DATA streams begun (complete or not). */
   dataStarted: number;
   fault: SinkFault;
@@ -68,6 +70,7 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean; idl
     port: 0,
     messages: [],
     wire: [],
+    remoteAddresses: [],
     dataStarted: 0,
     fault: { kind: 'none' },
     refuse: new Map(),
@@ -88,6 +91,7 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean; idl
     override connect(socket: net.Socket, socketOptions: Record<string, unknown>): void {
       const wire: Buffer[] = [];
       sink.wire.push(wire);
+      sink.remoteAddresses.push((socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
       socket.on('data', (c: Buffer) => wire.push(c));
       const self = this as unknown as { connections: Set<unknown>; _onError(e: Error): void; _onClientConnect(d: unknown): void };
       const c = new SMTPConnection(this, socket, socketOptions) as unknown as RawConnection & {

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { redactAddresses, type Deliverer, type DeliveryResult } from '../deliver.ts';
-import { traceHeader } from '../trace.ts';
+import { relayedParts } from '../trace.ts';
+import { dkimSign, type DkimSettings } from '../dkim.ts';
 import type { Store } from '../../store/index.ts';
 import { appendHistory, findIncident, heldMessage, incidentHistory, transition, type Incident } from '../../store/incidents.ts';
 import { NOTE_TO_SENDER } from '../../store/incidents.ts';
@@ -31,6 +32,10 @@ export interface OutboxWorkerOptions {
   schoolFor?: (tenant: string) => SchoolNotices | undefined;
   /** The name in the trace header of released mail. */
   hostname: string;
+  /** The loop guard's secret: released mail carries X-Hallmonitor-Checked like delivered mail. */
+  checkedSecret?: string;
+  /** DKIM: notices are signed; released mail too with sign_relayed. */
+  dkim?: DkimSettings;
   logger?: Logger;
   /** How often an idle worker looks for due rows (ms). */
   pollMs?: number;
@@ -146,7 +151,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const email = await buildEmail(settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);
     const result = await o.deliverer.deliver(
       { mailFrom: settings.returnPath, mailFromParams: {}, rcptTo: [{ address: first.recipient }] },
-      [email],
+      [o.dkim ? await dkimSign([email], o.dkim) : email],
     );
     return settle(rows, result, first.recipient);
   }
@@ -166,7 +171,8 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     if (!held?.raw || !inc) return fail('the held message is no longer in the quarantine', false);
     if (inc.status !== 'released') return fail(`the incident is ${inc.status}, no longer released`, false);
     const message = { id: held.messageId, envelope: held.envelope, raw: held.raw, receivedAt: held.receivedAt, client: held.client };
-    const result = await o.deliverer.deliver(held.envelope, [traceHeader(message, o.hostname), held.raw]);
+    const relayed = relayedParts(message, o.hostname, o.checkedSecret);
+    const result = await o.deliverer.deliver(held.envelope, o.dkim?.signRelayed ? [await dkimSign(relayed, o.dkim)] : relayed);
     if (result.ok) {
       await db.transaction().execute(async (trx) => {
         await markSent(trx, [row.id], id, now());

@@ -89,7 +89,7 @@ export async function withStore<T>(opts: Common, fn: (store: Store, config: Conf
     name: (t) => names.get(t) ?? t,
     hold: (store, cfg) => ({ store, notify, notifyFor: (t) => notices.school(t)?.settings, hostname: cfg.hostname }),
     worker: (store, cfg, deliverer) => l.createOutboxWorker({
-      store, deliverer, settings: notify, templates: notices.trust.templates, schoolFor: notices.school, hostname: cfg.hostname,
+      store, deliverer, settings: notify, templates: notices.trust.templates, schoolFor: notices.school, hostname: cfg.hostname, checkedSecret: cfg.relay.checkedHeaderSecret, dkim: cfg.dkim,
       retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000,
     }),
   };
