@@ -5,6 +5,7 @@
 // health checks, failover when one stops); Postfix checks the demo school server's main.cf;
 // systemd checks the unit; the Dockerfile's stages, user and copied paths are checked against
 // what the sources actually import.
+import { generateKeyPairSync } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import net from 'node:net';
@@ -780,5 +781,43 @@ describe('deploy/METRICS.md', () => {
       const documented = /for both histograms: ([\d., and]+) \(and `\+Inf`\)/.exec(doc.replace(/\s+/g, ' '))![1].split(/,\s*|\s+and\s+/).map((s) => s.trim()).filter(Boolean);
       expect(buckets).toEqual([...documented, '+Inf']);
     });
+  });
+});
+
+describe('deploy/CONNECT.md', () => {
+  const guide = read('deploy/CONNECT.md');
+  it('sends Postfix to the port the install guide listens on, and authenticates against the same', () => {
+    const install = /^listen: 0\.0\.0\.0:(\d+)/m.exec(read('deploy/INSTALL.md'))![1];
+    const relayhost = /^relayhost = \[hallmonitor\.school\.example\.org\]:(\d+)$/m.exec(guide)![1];
+    const sasl = /`\[hallmonitor\.school\.example\.org\]:(\d+) username:password`/.exec(guide)![1];
+    expect([relayhost, sasl]).toEqual([install, install]);
+  });
+
+  it('names configuration keys that exist, with values the gateway accepts', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-connect-'));
+    try {
+      const key = path.join(dir, 'dkim.pem');
+      writeFileSync(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      for (const k of ['relay.checked_header_secret', 'HALLMONITOR_CHECKED_HEADER_SECRET', 'next_hop.local_address: 203.0.113.25', 'next_hop.family: 4', 'sign_relayed: true', 'dkim-record']) {
+        expect(guide, k).toContain(k);
+      }
+      const config = validateConfig({
+        listen: '0.0.0.0:25',
+        next_hop: { host: 'school-example-org.mail.protection.outlook.com', port: 25, starttls: 'required', local_address: '127.0.0.1', family: 4 },
+        relay: { checked_header_secret: 'a'.repeat(64), allow_networks: ['40.92.0.0/15'] },
+        dkim: { domain: 'school.example.org', selector: 'hm2026', private_key: key, sign_relayed: true },
+        school: { domains: ['school.example.org'] },
+      }, '(CONNECT.md)', {}, {}, dir);
+      expect(config.nextHop).toMatchObject({ localAddress: '127.0.0.1', family: 4 });
+      expect(config.relay.checkedHeaderSecret).toHaveLength(64);
+      expect(config.dkim).toMatchObject({ domain: 'school.example.org', selector: 'hm2026', signRelayed: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how long Microsoft 365 keeps queued mail (24 hours) and that a single school with school.domains checks senders', () => {
+    expect(guide).toMatch(/retries for \*\*24 hours\*\*/);
+    expect(guide).not.toMatch(/does not check the sender's domain/);
   });
 });
