@@ -4,6 +4,7 @@
 import { wordPassEngine, wordPassFallbackReason } from './roster/word-pass.ts';
 import pino, { type Logger } from 'pino';
 import { configDir, type Config } from './config/index.ts';
+import { daysLeft } from './config/certificates.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
 import { startCaptureSink, type CaptureSink } from './act/capture.ts';
 import { startReceiver, type Receiver } from './receive/index.ts';
@@ -69,6 +70,19 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   for (const t of notices.tenants) {
     if (!t.notices.settings.businessManager) {
       logger.warn({ event: 'no-business-manager', tenant: t.id }, `school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
+    }
+  }
+  // The certificates in use: the one served to the school's mail system and the one presented to
+  // the next hop. Days left are in /metrics; a short time left is said at start-up.
+  const certificates = [
+    ...(config.relay.tls ? [{ use: 'relay', cert: config.relay.tls.cert }] : []),
+    ...(config.nextHop?.clientCertificate ? [{ use: 'next_hop_client', cert: config.nextHop.clientCertificate.cert }] : []),
+  ];
+  for (const c of certificates) {
+    const left = daysLeft(c.cert);
+    if (left < 14) {
+      const when = left < 0 ? `expired ${Math.ceil(-left)} day(s) ago` : `expires in ${Math.floor(left)} day(s)`;
+      logger[left < 0 ? 'error' : 'warn']({ event: 'certificate-expiry', certificate: c.use, daysLeft: Math.floor(left) }, `the ${c.use === 'relay' ? 'relay.tls' : 'next_hop.client_certificate'} certificate ${when}: renew it (deploy/INSTALL.md, step 7)`);
     }
   }
   const examiners = new Map<string, Examiner>();
@@ -185,6 +199,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     const row = await store.db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirst();
     return Number(row?.n ?? 0);
   };
+  metrics.gauge('hallmonitor_tls_certificate_expiry_days', 'Days until the TLS certificate in use expires (negative once it has), by use: relay (served to the school\'s mail system) or next_hop_client (presented to the next hop).', () =>
+    certificates.map((c) => ({ labels: { certificate: c.use }, value: Math.round(daysLeft(c.cert) * 100) / 100 })));
   let health: HealthServer | undefined;
   if (config.health.listen) {
     health = await startHealthServer(config.health.listen, {

@@ -5,7 +5,10 @@
 // sign_relayed) that verifies with mailauth against the record `hallmonitor dkim-record` prints.
 import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer } from 'smtp-server';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
@@ -14,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKED_HEADER, checkedValue, stripChecked, verifyChecked } from '../src/act/checked.ts';
 import { headerValue } from '../src/act/notify/plan.ts';
 import type { Verdict } from '../src/types.ts';
+import { validateConfig } from '../src/config/index.ts';
 import { splitTrace, startSink, startTestGateway, type Sink } from './helpers/smtp.ts';
 import { cli, createStorage, quarantineVerdict, schoolMessage, sendRaw, startHoldingGateway, TEACHER, OUTSIDER, waitFor, type HoldingGateway, type TestStorage } from './quarantine-helpers.ts';
 
@@ -168,4 +172,137 @@ describe('DKIM signing at the gateway', () => {
       await storage.cleanup();
     }
   }, 60_000);
+});
+
+// Microsoft 365's inbound connector recognises the gateway by the name on the certificate it
+// presents (TlsSenderCertificateName): next_hop.client_certificate. A next hop that demands a
+// certificate signed by its CA takes the mail only when the gateway presents one, and sees its name.
+describe('a client certificate presented to the next hop', () => {
+  let dir: string;
+  let server: SMTPServer;
+  let port: number;
+  const seenNames: string[] = [];
+  const received: string[] = [];
+  const openssl = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'hm-client-cert-'));
+    // A CA, the next hop's own certificate, and the gateway's (hallmonitor.school.test), as an IT
+    // lead would make them for a trial; Let's Encrypt plays the CA in production.
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+    for (const [name, cn] of [['hop', 'localhost'], ['gateway', 'hallmonitor.school.test']]) {
+      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+      writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=DNS:${cn}\n`);
+      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+    }
+    server = new SMTPServer({
+      key: readFileSync(path.join(dir, 'hop.key')),
+      cert: readFileSync(path.join(dir, 'hop.pem')),
+      ca: readFileSync(path.join(dir, 'ca.pem')),
+      requestCert: true,
+      rejectUnauthorized: true,
+      authOptional: true,
+      logger: false,
+      onSecure(socket, _session, cb) {
+        const peer = (socket as TLSSocket).getPeerCertificate();
+        seenNames.push(String(peer?.subject?.CN ?? '(none)'));
+        cb();
+      },
+      onData(stream, _session, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          received.push(Buffer.concat(chunks).toString('latin1'));
+          cb();
+        });
+      },
+    } as ConstructorParameters<typeof SMTPServer>[0]);
+    server.on('error', () => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const hopOptions = (extra: Record<string, unknown>) => ({ starttls: 'required', reject_unauthorized: false, ...extra });
+
+  it('presents next_hop.client_certificate, and a next hop that requires one takes the mail and sees the gateway\'s name', async () => {
+    const gw = await startTestGateway({
+      nextHop: { host: '127.0.0.1', port },
+      nextHopOptions: hopOptions({ client_certificate: { cert: path.join(dir, 'gateway.pem'), key: path.join(dir, 'gateway.key') } }),
+    });
+    try {
+      const r = await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from('Subject: with a certificate\r\n\r\nhello\r\n'));
+      expect(r.code).toBe(250);
+      expect(seenNames.at(-1)).toBe('hallmonitor.school.test');
+      expect(received.at(-1)).toContain('Subject: with a certificate');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('"relay" presents the certificate the gateway serves (relay.tls)', async () => {
+    const gw = await startTestGateway({
+      nextHop: { host: '127.0.0.1', port },
+      relay: { tls: { cert: path.join(dir, 'gateway.pem'), key: path.join(dir, 'gateway.key') } },
+      nextHopOptions: hopOptions({ client_certificate: 'relay' }),
+    });
+    try {
+      const before = received.length;
+      const r = await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from('Subject: relay cert\r\n\r\nhello\r\n'));
+      expect(r.code).toBe(250);
+      expect(received.length).toBe(before + 1);
+      expect(seenNames.at(-1)).toBe('hallmonitor.school.test');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('without one, the next hop refuses the session and the school\'s server is told to retry (nothing is lost)', async () => {
+    const gw = await startTestGateway({ nextHop: { host: '127.0.0.1', port }, nextHopOptions: hopOptions({}) });
+    try {
+      const before = received.length;
+      const r = await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from('Subject: no certificate\r\n\r\nhello\r\n'));
+      expect(r.code).toBeGreaterThanOrEqual(400);
+      expect(r.code).toBeLessThan(500);
+      expect(received.length).toBe(before);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('the configuration refuses a key that does not belong to the certificate, and "relay" without relay.tls', () => {
+    const doc = (clientCertificate: unknown, relay: Record<string, unknown> = {}) => ({
+      listen: '127.0.0.1:0', data_dir: dir, next_hop: { host: '127.0.0.1', port, client_certificate: clientCertificate }, relay,
+    });
+    expect(() => validateConfig(doc({ cert: path.join(dir, 'gateway.pem'), key: path.join(dir, 'hop.key') }), 't', {}, {}, dir))
+      .toThrow(/next_hop\.client_certificate: the key does not belong to the certificate/);
+    expect(() => validateConfig(doc('relay'), 't', {}, {}, dir)).toThrow(/next_hop\.client_certificate: "relay" uses relay\.tls, which is not set/);
+    expect(() => validateConfig(doc(null, { tls: { cert: path.join(dir, 'ca.key'), key: path.join(dir, 'gateway.key') } }), 't', {}, {}, dir))
+      .toThrow(/relay\.tls: the certificate file holds no PEM certificate/);
+  });
+
+  it('counts the days left on each certificate in /metrics', async () => {
+    const gw = await startTestGateway({
+      nextHop: { host: '127.0.0.1', port },
+      relay: { tls: { cert: path.join(dir, 'gateway.pem'), key: path.join(dir, 'gateway.key') } },
+      nextHopOptions: hopOptions({ client_certificate: 'relay' }),
+    });
+    try {
+      const text = await gw.gateway.metrics.render();
+      const days = [...text.matchAll(/^hallmonitor_tls_certificate_expiry_days\{certificate="(relay|next_hop_client)"\} ([\d.]+)$/gm)];
+      expect(days.map((m) => m[1]).sort()).toEqual(['next_hop_client', 'relay']);
+      // made with -days 2: between one and two days left
+      for (const m of days) expect(Number(m[2])).toBeGreaterThan(1);
+      for (const m of days) expect(Number(m[2])).toBeLessThanOrEqual(2);
+      // and a certificate with under 14 days left is said at start-up
+      expect(gw.logs.some((l) => l.event === 'certificate-expiry' && l.certificate === 'relay' && l.daysLeft === 1)).toBe(true);
+    } finally {
+      await gw.stop();
+    }
+  });
 });

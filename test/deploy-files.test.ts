@@ -696,7 +696,7 @@ describe('deploy/METRICS.md', () => {
       else expect(r.name, r.name).not.toMatch(/_total$/);
       if (r.name.includes('timestamp') || r.name.includes('duration')) expect(r.name).toMatch(/_seconds$/);
       expect(r.help).toMatch(/\.$/);
-      for (const l of r.labels) expect(['verdict', 'rule', 'kind', 'mode', 'action', 'stage', 'reason', 'version', 'node_version']).toContain(l);
+      for (const l of r.labels) expect(['verdict', 'rule', 'kind', 'mode', 'action', 'stage', 'reason', 'version', 'node_version', 'certificate']).toContain(l);
     }
     // What the issue asks for: messages by verdict and rule, latency histogram, queue and
     // outbox depth, roster age.

@@ -61,7 +61,7 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
         requireTLS: nextHop.starttls === 'required',
         ignoreTLS: nextHop.starttls === 'off',
         opportunisticTLS: nextHop.starttls === 'opportunistic',
-        tls: { rejectUnauthorized: nextHop.rejectUnauthorized },
+        tls: { rejectUnauthorized: nextHop.rejectUnauthorized, ...(nextHop.clientCertificate ?? {}) },
         connectionTimeout: Math.min(30_000, nextHop.timeoutSeconds * 1000),
         greetingTimeout: Math.min(30_000, nextHop.timeoutSeconds * 1000),
         socketTimeout: nextHop.timeoutSeconds * 1000,

@@ -12,6 +12,7 @@ import type { DkimSettings } from '../act/dkim.ts';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { certificateProblem } from './certificates.ts';
 import { parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
 
 export type { HostPort, Cidr };
@@ -30,6 +31,12 @@ export interface NextHopConfig {
   localAddress?: string;
   /** Reach the next hop over IPv4 or IPv6 only (its name resolved to that family). */
   family?: 4 | 6;
+  /**
+   * The TLS certificate presented to the next hop (a client certificate): how Microsoft 365's
+   * inbound connector recognises the gateway by name (TlsSenderCertificateName). 'relay' in the
+   * file means relay.tls's certificate and key.
+   */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface RelayUser { username: string; password: string }
@@ -153,7 +160,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const nhDoc = root.next_hop;
   if (nhOverride !== undefined || (nhDoc !== undefined && nhDoc !== null)) {
     const nh = typeof nhDoc === 'string' ? { host: nhDoc } : p.object(nhDoc ?? {}, 'next_hop');
-    if (typeof nhDoc !== 'string') p.unknownKeys(nh, ['host', 'port', 'starttls', 'secure', 'reject_unauthorized', 'auth', 'timeout_seconds', 'local_address', 'family'], 'next_hop.');
+    if (typeof nhDoc !== 'string') p.unknownKeys(nh, ['host', 'port', 'starttls', 'secure', 'reject_unauthorized', 'auth', 'timeout_seconds', 'local_address', 'family', 'client_certificate'], 'next_hop.');
     let host: string | undefined;
     let port: number | undefined;
     if (nhOverride !== undefined) {
@@ -213,7 +220,9 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     p.unknownKeys(t, ['cert', 'key'], 'relay.tls.');
     const cert = p.readableFile(t.cert, 'relay.tls.cert', baseDir);
     const key = p.readableFile(t.key, 'relay.tls.key', baseDir);
-    if (cert && key) tls = { cert, key };
+    const problem = cert && key ? certificateProblem(cert, key) : undefined;
+    if (problem) p.add(`relay.tls: ${problem}`);
+    else if (cert && key) tls = { cert, key };
   }
   if (users.length > 0 && !tls) p.add('relay.users: SMTP AUTH needs relay.tls (a certificate and key): passwords are never accepted without TLS');
   const proxyProtocolFrom = p.list(relayDoc.proxy_protocol_from ?? [], 'relay.proxy_protocol_from').flatMap((v, i) => {
@@ -229,6 +238,23 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const logDoc = p.object(root.log ?? {}, 'log');
   p.unknownKeys(logDoc, ['level'], 'log.');
   const level = p.oneOf(logDoc.level ?? 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'log.level');
+
+  // next_hop.client_certificate: 'relay' (the certificate the gateway serves), or its own files.
+  const clientCertDoc = nhDoc && typeof nhDoc === 'object' ? (nhDoc as Record<string, unknown>).client_certificate : undefined;
+  if (nextHop && clientCertDoc !== undefined && clientCertDoc !== null && clientCertDoc !== false) {
+    if (clientCertDoc === 'relay' || clientCertDoc === true) {
+      if (tls) nextHop.clientCertificate = tls;
+      else p.add('next_hop.client_certificate: "relay" uses relay.tls, which is not set; give relay.tls (cert and key) or client_certificate: { cert, key }');
+    } else {
+      const c = p.object(clientCertDoc, 'next_hop.client_certificate');
+      p.unknownKeys(c, ['cert', 'key'], 'next_hop.client_certificate.');
+      const cert = p.readableFile(c.cert, 'next_hop.client_certificate.cert', baseDir);
+      const key = p.readableFile(c.key, 'next_hop.client_certificate.key', baseDir);
+      const problem = cert && key ? certificateProblem(cert, key) : undefined;
+      if (problem) p.add(`next_hop.client_certificate: ${problem}`);
+      else if (cert && key) nextHop.clientCertificate = { cert, key };
+    }
+  }
 
   const relay = {
     allowNetworks,
