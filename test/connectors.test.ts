@@ -82,6 +82,20 @@ describe('the loop-guard header', () => {
       expect(rest.toString('latin1')).toBe(`${lines[0]}\r\n${stripped.toString('latin1')}`);
     });
 
+    it('refuses a message that has already been through the gateway twice (a rule without its exception), and takes one that has been once', async () => {
+      const trace = (n: number) => `Received: from mail.example (mail.example [127.0.0.1])\r\n\tby hallmonitor.test (Hallmonitor) with ESMTPS id HM-${n};\r\n\tSun, 6 Dec 2026 10:00:0${n} +0000\r\n`;
+      const body = 'From: office@school.example\r\nSubject: round and round\r\n\r\nhello\r\n';
+      const before = sink.messages.length;
+      const twice = await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from(trace(2) + trace(1) + body));
+      expect(twice.code).toBe(554);
+      expect(twice.response).toMatch(/5\.4\.6 Routing loop/);
+      expect(gw.logs.some((l) => l.event === 'routing-loop' && l.passes === 2)).toBe(true);
+      // another gateway's trace lines, or a forwarded message's, do not count
+      const once = await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from(trace(1) + trace(1).replace('hallmonitor.test', 'other-gateway.test') + body));
+      expect(once.code).toBe(250);
+      expect((await sink.waitForMessages(before + 1)).length).toBe(before + 1);
+    });
+
     it('connects to the next hop from next_hop.local_address', async () => {
       const before = sink.messages.length;
       await sendRaw(gw.port, 'office@school.example', ['parent@home.example'], Buffer.from('Subject: y\r\n\r\nhi\r\n'));

@@ -24,3 +24,22 @@ export function traceHeader(message: ReceivedMessage, hostname: string): Buffer 
 function rfc5322Date(d: Date): string {
   return d.toUTCString().replace('GMT', '+0000');
 }
+
+/**
+ * How many times this message has already passed through this gateway: its own trace lines in
+ * the message's header block (a forwarded message inside it does not count). A mail flow rule
+ * without its exception sends the message back again and again; the receiver refuses it once it
+ * has been here twice, as Postfix refuses "Too many hops".
+ */
+export function passesThrough(raw: Buffer, hostname: string): number {
+  let end = raw.indexOf('\r\n\r\n');
+  if (end < 0) end = raw.indexOf('\n\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 1 << 20) : end).toString('latin1');
+  const ours = `by ${hostname.toLowerCase()} (hallmonitor) with `;
+  let n = 0;
+  // Unfold, then look at each Received field.
+  for (const field of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    if (field.length > 9 && field.slice(0, 9).toLowerCase() === 'received:' && field.toLowerCase().replace(/\s+/g, ' ').includes(ours)) n++;
+  }
+  return n;
+}

@@ -18,6 +18,7 @@ import type { Metrics } from '../review/metrics.ts';
 import { AuthGuard } from './auth-guard.ts';
 import { EXAMINATION_FACTOR, MemoryBudget } from './memory-budget.ts';
 import { stripChecked } from '../act/checked.ts';
+import { passesThrough } from '../act/trace.ts';
 
 /** The answer to DATA. */
 export interface SmtpReply { code: number; text: string }
@@ -374,6 +375,11 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
             user: typeof session.user === 'string' ? session.user : undefined,
           },
           };
+          const passes = passesThrough(message.raw, config.hostname);
+          if (passes >= 2) {
+            logger.error({ event: 'routing-loop', id: message.id, client: session.remoteAddress, passes }, 'this message has already passed through the gateway twice: a mail flow rule sends it back (deploy/CONNECT.md, the rule\'s exception)');
+            return callback(Object.assign(new Error('5.4.6 Routing loop: this message has already passed through Hallmonitor twice; the mail flow rule that sends mail here needs its exception (see deploy/CONNECT.md)'), { responseCode: 554 }));
+          }
           school = (session as SchoolSession).hallmonitorSchool ?? schools.resolve(headerFromAddress(message.raw), message.client.user);
           if (!school) {
             logger.warn({ event: 'unknown-tenant', id: message.id, client: session.remoteAddress }, 'bounce from a domain that belongs to no school served here');
