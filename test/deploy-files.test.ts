@@ -24,6 +24,7 @@ import { RULE_IDS } from '../src/decide/rules.ts';
 import { loadRoster } from '../src/roster/index.ts';
 import { isValidUpn } from '../detectors/library/checksums.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
+import { CHECKED_HEADER, checkedValue } from '../src/act/checked.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -814,6 +815,98 @@ describe('deploy/CONNECT.md', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** The guide's text between one heading and the next of the same level. */
+  const section = (heading: string) => {
+    const from = guide.indexOf(`\n## ${heading}`);
+    expect(from, heading).toBeGreaterThan(0);
+    const to = guide.indexOf('\n## ', from + 4);
+    return guide.slice(from, to < 0 ? undefined : to);
+  };
+  const blocks = (text: string, lang: string) => [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+  /** PowerShell commands, continuation lines joined, as { cmdlet, params }. */
+  const cmdlets = (text: string) => blocks(text, 'powershell').flatMap((b) => b.replace(/ `\n\s*/g, ' ').split('\n'))
+    .filter((l) => /^[A-Z][a-z]+-[A-Za-z]+ /.test(l))
+    .map((l) => {
+      const [cmdlet] = l.split(' ', 1);
+      const params = new Map([...l.matchAll(/-([A-Za-z]+)(?:\s+("[^"]*"|[^\s-][^\s]*))?/g)].map((m) => [m[1], (m[2] ?? '').replace(/^"|"$/g, '')]));
+      return { cmdlet, params };
+    });
+
+  it('Microsoft 365 follows the add-on pattern: an OnPremises rule-scoped connector out, a certificate-identified connector back, a header exception and a header strip, all naming what the configuration says', () => {
+    const m365 = section('Microsoft 365 (Exchange Online)');
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-connect-m365-'));
+    try {
+      // The configuration block as printed, with a real certificate and key put where it points.
+      const r = run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hallmonitor.school.example.org', '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')]);
+      expect(r.code, r.stderr).toBe(0);
+      const yaml = blocks(m365, 'yaml')[0].replaceAll('/etc/hallmonitor/tls/', `${dir}/`).replace('local_address: 203.0.113.25', 'local_address: 127.0.0.1');
+      const config = validateConfig(parseYaml(yaml), '(CONNECT.md)', {}, { HALLMONITOR_CHECKED_HEADER_SECRET: 'b'.repeat(64) }, dir);
+      expect(config.nextHop?.clientCertificate?.cert).toBe(config.relay.tls?.cert);
+      expect(config.nextHop).toMatchObject({ starttls: 'required', rejectUnauthorized: true, family: 4, port: 25 });
+      expect(config.listen.port).toBe(25);
+      const gatewayName = config.hostname;
+      const gatewayIp = /local_address: (\S+)/.exec(blocks(m365, 'yaml')[0])![1];
+
+      const ps = cmdlets(m365);
+      const out = ps.find((c) => c.cmdlet === 'New-OutboundConnector')!.params;
+      expect(out.get('ConnectorType')).toBe('OnPremises');
+      expect(out.get('IsTransportRuleScoped')).toBe('$true');
+      expect(out.get('UseMxRecord')).toBe('$false');
+      expect([out.get('SmartHosts'), out.get('TlsDomain')]).toEqual([gatewayName, gatewayName]);
+      expect(out.get('TlsSettings')).toBe('DomainValidation');
+
+      const inbound = ps.find((c) => c.cmdlet === 'New-InboundConnector')!.params;
+      expect(inbound.get('ConnectorType')).toBe('OnPremises');
+      expect(inbound.get('TlsSenderCertificateName')).toBe(gatewayName);
+      // Partner-only parameters are not used on an OnPremises connector
+      for (const partnerOnly of ['RestrictDomainsToIPAddresses', 'RestrictDomainsToCertificate', 'RequireTls']) expect(inbound.has(partnerOnly), partnerOnly).toBe(false);
+
+      const rules = ps.filter((c) => c.cmdlet === 'New-TransportRule').map((c) => c.params);
+      const route = rules.find((r) => r.has('RouteMessageOutboundConnector'))!;
+      const strip = rules.find((r) => r.has('RemoveHeader'))!;
+      expect(route.get('RouteMessageOutboundConnector')).toBe(out.get('Name'));
+      expect(route.get('ExceptIfHeaderContainsMessageHeader')).toBe(CHECKED_HEADER);
+      expect(route.get('ExceptIfHeaderContainsWords')).toBe('v1');
+      expect(checkedValue(Buffer.from('Message-ID: <a@b>\r\n\r\n'), 'b'.repeat(64))).toMatch(/^v1 /);
+      expect([route.get('FromScope'), route.get('SentToScope'), route.get('RuleErrorAction'), route.get('Enabled')]).toEqual(['InOrganization', 'NotInOrganization', 'Defer', '$false']);
+      expect(route.has('ExceptIfSenderIpRanges')).toBe(false);
+      expect([strip.get('HeaderContainsMessageHeader'), strip.get('RemoveHeader')]).toEqual([CHECKED_HEADER, CHECKED_HEADER]);
+      expect(strip.get('ExceptIfSenderIpRanges')).toBe(gatewayIp);
+      // the strip runs first
+      expect(Number(strip.get('Priority'))).toBeLessThan(Number(route.get('Priority')));
+      // and the vendor page the pattern comes from is named
+      expect(m365).toContain('Scenario: Integrate Exchange Online with an email add-on service');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Google Workspace delivers from the gateway by default, through a loopback Postfix on the port next_hop names, with DKIM; the relay service keeps what Google documents', () => {
+    const google = section('Google Workspace');
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-connect-google-'));
+    try {
+      const key = path.join(dir, 'dkim.pem');
+      writeFileSync(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hallmonitor.school.example.org', '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')]);
+      const yaml = blocks(google, 'yaml')[0].replaceAll('/etc/hallmonitor/tls/', `${dir}/`).replace('/etc/hallmonitor/dkim.pem', key).replace('allow_networks: [ ... ]', 'allow_networks: [172.217.0.0/19]');
+      const config = validateConfig(parseYaml(yaml), '(CONNECT.md)', {}, {}, dir);
+      expect(config.dkim).toMatchObject({ domain: 'school.example.org', signRelayed: true });
+      // the master.cf line for the loopback Postfix listens where next_hop points
+      expect(google).toMatch(new RegExp(`^${config.nextHop!.host.replace(/\./g, '\\.')}:${config.nextHop!.port} inet`, 'm'));
+      expect(google).toMatch(/\*\*routing\*\* setting[\s\S]*Change route/);
+      expect(google).toMatch(/empty envelope sender/);
+      expect(google).toContain('Set up an outbound mail gateway');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says what automatic forwarding skips, and where to turn it off', () => {
+    const fwd = section('Automatic forwarding');
+    expect(fwd).toMatch(/\*\*skips\*\* the gateway/);
+    expect(fwd).toContain('Control automatic external email forwarding in Microsoft 365');
   });
 
   it('says how long Microsoft 365 keeps queued mail (24 hours) and that a single school with school.domains checks senders', () => {
