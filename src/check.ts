@@ -17,6 +17,20 @@ interface CheckOptions {
   from?: string;
   to: string[];
   json?: boolean;
+  quiet?: boolean;
+  exitCode?: boolean;
+}
+
+/** What a run over many messages came to, for the summary line. */
+interface Tally {
+  files: number;
+  deliver: number;
+  quarantine: number;
+  block: number;
+  /** Monitor mode: delivered, but would have been held or blocked. */
+  wouldHold: number;
+  errors: number;
+  rules: Map<string, number>;
 }
 
 export function registerCheckCommand(program: Command): void {
@@ -30,33 +44,57 @@ export function registerCheckCommand(program: Command): void {
     .option('--from <address>', 'envelope sender (default: Resent-From or From header)')
     .option('--to <address>', 'envelope recipient (repeatable; default: Resent-To/Cc/Bcc or To/Cc/Bcc headers)', collect, [])
     .option('--json', 'one JSON object per input file per line')
+    .option('-q, --quiet', 'print only the messages that would be held or blocked (and the summary)')
+    .option('--exit-code', 'exit 1 when any message would be held or blocked, 2 on an error (default: 0 for any verdict)')
     .exitOverride()
     .action(async (files: string[], opts: CheckOptions) => {
       const config = loadConfig(opts.config);
       const policy = loadPolicy(config, { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain }, opts.config ? path.dirname(path.resolve(opts.config)) : process.cwd());
       const { createExaminer } = await import('./examine.ts');
       const examiner = await createExaminer({ policy });
-      let failed = false;
+      const tally: Tally = { files: 0, deliver: 0, quarantine: 0, block: 0, wouldHold: 0, errors: 0, rules: new Map() };
+      const started = Date.now();
       try {
         for (const file of expand(files)) {
+          tally.files++;
           let raw: Buffer;
           try {
             raw = file === '-' ? readFileSync(0) : readFileSync(file);
           } catch (err) {
-            failed = true;
+            tally.errors++;
             const reason = `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
             if (opts.json) process.stdout.write(JSON.stringify({ file, error: reason }) + '\n');
             else process.stderr.write(`${file}: ${reason}\n`);
             continue;
           }
           const result = await examiner.examine(raw, (inspection) => envelopeFromHeaders(inspection, opts));
-          process.stdout.write(opts.json ? JSON.stringify(toJson(file, result)) + '\n' : toText(file, result));
+          const v = result.verdict;
+          tally[v.action]++;
+          if (v.wouldHaveBeen) tally.wouldHold++;
+          for (const rule of v.rules) tally.rules.set(rule, (tally.rules.get(rule) ?? 0) + 1);
+          const held = v.action !== 'deliver' || !!v.wouldHaveBeen;
+          if (opts.json) process.stdout.write(JSON.stringify(toJson(file, result)) + '\n');
+          else if (!opts.quiet || held) process.stdout.write(toText(file, result, (t) => examiner.redact(t)));
         }
       } finally {
         await examiner.close();
       }
-      if (failed) process.exitCode = 1;
+      // One summary line for a person (not in --json, whose lines stay one object per file).
+      if (!opts.json && (tally.files > 1 || opts.quiet)) process.stdout.write(summaryLine(tally, Date.now() - started) + '\n');
+      const heldAny = tally.quarantine + tally.block + tally.wouldHold > 0;
+      if (tally.errors) process.exitCode = opts.exitCode ? 2 : 1;
+      else if (opts.exitCode && heldAny) process.exitCode = 1;
     });
+}
+
+export function summaryLine(t: Tally, ms: number): string {
+  const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+  const parts = [`${t.deliver} delivered`];
+  if (t.wouldHold) parts[0] += ` (${t.wouldHold} would have been held or blocked: monitor mode)`;
+  parts.push(`${t.quarantine} quarantined`, `${t.block} blocked`);
+  if (t.errors) parts.push(n(t.errors, 'error'));
+  const rules = [...t.rules].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${r} ${c}`).join(', ');
+  return `${n(t.files, 'message')}: ${parts.join(', ')}${rules ? `; by rule: ${rules}` : ''}; ${(ms / 1000).toFixed(1)} s`;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -104,12 +142,15 @@ function toJson(file: string, r: Examination) {
   };
 }
 
-function toText(file: string, r: Examination): string {
+function toText(file: string, r: Examination, redact: (text: string) => string): string {
   const v = r.verdict;
   const head = v.wouldHaveBeen
     ? `${file}: DELIVER (monitor mode; would have been ${v.wouldHaveBeen.toUpperCase()})`
     : `${file}: ${v.action.toUpperCase()}`;
   const lines = [`${head}  [${r.ms} ms, ${r.envelope.rcptTo.length} recipient(s)]`];
+  // Which email this is: its sender and subject, the subject redacted as evidence is.
+  const subject = r.inspection.subject ?? '';
+  lines.push(`  from ${r.envelope.mailFrom || '(none)'}, subject "${subject ? oneLine(redact(subject)) : '(none)'}"`);
   for (const rule of v.rules) {
     const def = ruleDefinition(rule);
     lines.push(`  ${rule}: ${def?.title ?? rule}`);
@@ -119,4 +160,11 @@ function toText(file: string, r: Examination): string {
   }
   if (!v.rules.length) lines.push('  nothing found');
   return lines.join('\n') + '\n';
+}
+
+/** Control characters (a folded or hostile subject) shown as spaces, and long subjects cut. */
+function oneLine(s: string): string {
+  let out = '';
+  for (const ch of s) out += ch < ' ' || ch === '\x7f' ? ' ' : ch;
+  return out.length > 120 ? `${out.slice(0, 117)}...` : out;
 }

@@ -106,6 +106,35 @@ describe('hallmonitor check', () => {
     expect(badRoster.code).toBe(2);
   });
 
+  it('a folder: each message with its sender and (redacted) subject, then one summary line', () => {
+    const r = run([...base(), path.join(dir, 'folder')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('from office@oakfield.sch.uk, subject "Coach for 5 December"');
+    expect(r.out).toMatch(/from teacher@oakfield\.sch\.uk, subject "Progress notes for A\*{5} T\*{8}"/);
+    expect(r.out).not.toMatch(/Amelia|Thornbury/);
+    const last = r.out.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/^4 messages: 2 delivered, 1 quarantined, 1 blocked; by rule: forward-to-personal-domain 1, pupil-name-in-subject 1; \d+\.\d s$/);
+    // --json keeps one object per line, no summary
+    const json = run([...base(), '--json', path.join(dir, 'folder')]);
+    for (const l of json.out.trim().split('\n')) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it('--quiet prints only what would be held or blocked, and the summary', () => {
+    const r = run([...base(), '--quiet', path.join(dir, 'folder')]);
+    expect(r.out).not.toContain('clean.eml');
+    expect(r.out).not.toContain('common-word.eml');
+    expect(r.out).toMatch(/forward\.eml: QUARANTINE/);
+    expect(r.out).toMatch(/subject\.eml: BLOCK/);
+    expect(r.out.trim().split('\n').at(-1)).toMatch(/^4 messages: 2 delivered/);
+  });
+
+  it('--exit-code: 0 when all are delivered, 1 when any would be held or blocked (monitor mode too), 2 on an error', () => {
+    expect(run([...base(), '--exit-code', files['clean.eml'], files['common-word.eml']]).code).toBe(0);
+    expect(run([...base(), '--exit-code', path.join(dir, 'folder')]).code).toBe(1);
+    expect(run(['check', '--config', path.join(dir, 'monitor.yaml'), '--roster', ROSTER, '--exit-code', files['subject.eml']]).code).toBe(1);
+    expect(run([...base(), '--exit-code', files['clean.eml'], path.join(dir, 'nope.eml')]).code).toBe(2);
+  });
+
   it('--help documents the command', () => {
     const r = run(['check', '--help']);
     expect(r.code).toBe(0);
