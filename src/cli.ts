@@ -2,8 +2,9 @@
 // this file only parses arguments and maps errors to exit codes (2: usage or configuration).
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.ts';
-import { formatHostPort } from './config/net.ts';
+import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.ts';
+import { formatHostPort, type HostPort } from './config/net.ts';
+import { consoleSettings } from './review/console/settings.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerDetectorCommands } from './detect/commands.ts';
 import { registerIncidentCommands } from './review/cli/incidents.ts';
@@ -36,6 +37,28 @@ export async function main(argv: string[]): Promise<void> {
 
 export class UsageError extends Error {}
 
+/**
+ * A port the gateway could not open, said with the setting (and the flag) that chose it, instead
+ * of a bare "listen EADDRINUSE".
+ */
+export function listenProblem(err: NodeJS.ErrnoException & { port?: number; address?: string }, config: Config): UsageError | undefined {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'another program is already listening there',
+    EACCES: 'this user may not open that port (ports below 1024 need the CAP_NET_BIND_SERVICE capability the systemd unit gives, or root)',
+    EADDRNOTAVAIL: 'that address is not one of this machine\'s',
+  };
+  if (!err || !err.code || !(err.code in why) || err.syscall !== 'listen') return undefined;
+  const consoleListen = consoleSettings(config).listen;
+  const settings: Array<[HostPort | null | undefined, string]> = [
+    [config.listen, 'listen (or --listen, HALLMONITOR_LISTEN)'],
+    [config.health.listen, 'health.listen (or --health, HALLMONITOR_HEALTH_LISTEN; "off" turns it off)'],
+    [consoleListen, 'console.listen (or --console)'],
+  ];
+  const hit = settings.find(([hp]) => hp && hp.port === err.port);
+  const where = err.port !== undefined ? `${err.address ?? ''}:${err.port}` : '';
+  return new UsageError(`cannot listen on ${where}: ${why[err.code]}. ${hit ? `It is set by ${hit[1]}` : 'Check listen, health.listen and console.listen'}: choose another port, or stop what is using it (\`ss -ltnp 'sport = :${err.port ?? ''}'\` shows it).`);
+}
+
 export function buildProgram(): Command {
   const program = new Command('hallmonitor')
     .description('Outbound email data-loss-prevention gateway for UK schools')
@@ -67,6 +90,8 @@ export function buildProgram(): Command {
       const { startGateway } = await import('./gateway.ts');
       const gateway = await startGateway(config, {
         policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain },
+      }).catch((err: NodeJS.ErrnoException & { port?: number; address?: string }) => {
+        throw listenProblem(err, config) ?? err;
       });
       const a = gateway.receiver.address();
       if (process.stderr.isTTY) {

@@ -203,24 +203,31 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     certificates.map((c) => ({ labels: { certificate: c.use }, value: Math.round(daysLeft(c.cert) * 100) / 100 })));
   let health: HealthServer | undefined;
   if (config.health.listen) {
-    health = await startHealthServer(config.health.listen, {
-      async status() {
-        const [hop, stored, backlog] = await Promise.all([deliverer.probe(), probeStore(store, instance), outboxBacklog()]);
-        lastStoreProbe = stored;
-        const problems = [...(hop.ok ? [] : [`next hop unreachable: ${hop.detail}`]), ...(stored.ok ? [] : [`quarantine store cannot be written: ${stored.error}`])];
-        return {
-          ok: problems.length === 0,
-          ...(problems.length ? { problems } : {}),
-          startedAt: startedAt.toISOString(),
-          listen: receiver.address(),
-          inFlight: receiver.inFlight(),
-          nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
-          store: { kind: store.kind, writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
-          outbox: { waiting: backlog },
-          ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
-        };
-      },
-    }, metrics);
+    try {
+      health = await startHealthServer(config.health.listen, {
+        async status() {
+          const [hop, stored, backlog] = await Promise.all([deliverer.probe(), probeStore(store, instance), outboxBacklog()]);
+          lastStoreProbe = stored;
+          const problems = [...(hop.ok ? [] : [`next hop unreachable: ${hop.detail}`]), ...(stored.ok ? [] : [`quarantine store cannot be written: ${stored.error}`])];
+          return {
+            ok: problems.length === 0,
+            ...(problems.length ? { problems } : {}),
+            startedAt: startedAt.toISOString(),
+            listen: receiver.address(),
+            inFlight: receiver.inFlight(),
+            nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
+            store: { kind: store.kind, writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
+            outbox: { waiting: backlog },
+            ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
+          };
+        },
+      }, metrics);
+    } catch (err) {
+      // A busy health port: nothing may be left listening.
+      await receiver.close();
+      await closeBackEnd();
+      throw err;
+    }
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
     metrics.gauge('hallmonitor_store_writable', 'Whether a write to the quarantine store and its read back succeeded (1) or failed (0), probed at each scrape.', async () => {
       lastStoreProbe = await probeStore(store, instance);

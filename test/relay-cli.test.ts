@@ -1,6 +1,7 @@
 // The one executable, as an IT lead runs it: `hallmonitor serve` with flags and no config file
 // relays to a next hop; `--help` works; a bad configuration refuses to start and names the key.
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -106,6 +107,25 @@ describe('hallmonitor serve', () => {
   });
 });
 
+describe('a port that cannot be opened', () => {
+  it('is said with the setting and the flag that chose it, exit 2, not a bare EADDRINUSE', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = run(['serve', '--listen', `127.0.0.1:${port}`, '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off', '--data', path.join(dir, 'busy-data')]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}: another program is already listening there. It is set by listen (or --listen, HALLMONITOR_LISTEN)`);
+      expect(r.stderr).not.toMatch(/^hallmonitor: listen EADDRINUSE/m);
+      const h = run(['serve', '--listen', '127.0.0.1:0', '--next-hop', `127.0.0.1:${sink.port}`, '--health', `127.0.0.1:${port}`, '--data', path.join(dir, 'busy-data')]);
+      expect(h.status).toBe(2);
+      expect(h.stderr).toContain('It is set by health.listen (or --health');
+    } finally {
+      busy.close();
+    }
+  });
+});
+
 describe('configuration validation names the key and the problem', () => {
   function problems(yaml: string): string[] {
     const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
@@ -130,6 +150,12 @@ describe('configuration validation names the key and the problem', () => {
   it('a bad HOST:PORT is named', () => {
     expect(problems('listen: localhost\nnext_hop: {host: smtp.example.org}\n')).toEqual([expect.stringMatching(/^listen: expected HOST:PORT/)]);
     expect(problems('next_hop: smtp.example.org:99999\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^next_hop\.host: port 99999 is out of range/)]));
+  });
+
+  it('a next hop that is not a host name is named, once', () => {
+    expect(problems('next_hop: host:25:x\n')).toEqual([expect.stringMatching(/^next_hop\.host: expected HOST:PORT/)]);
+    expect(problems('next_hop: {host: "smtp example org", port: 25}\n')).toEqual([expect.stringMatching(/^next_hop\.host: "smtp example org" is not a host name or IP address/)]);
+    expect(problems('next_hop: mx..example.org:25\n')).toEqual([expect.stringMatching(/^next_hop\.host: "mx\.\.example\.org" is not a host name/)]);
   });
 
   it('AUTH users without TLS are refused', () => {

@@ -13,7 +13,7 @@ import { totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { certificateProblem } from './certificates.ts';
-import { parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
+import { hostProblem, parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
 
 export type { HostPort, Cidr };
 
@@ -174,7 +174,9 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
         host = hp?.host;
         port = hp?.port;
       } else {
-        host = hostText;
+        const bad = hostText === undefined ? undefined : hostProblem(hostText);
+        if (bad) p.add(`next_hop.host: ${bad}`);
+        host = bad ? undefined : hostText;
         port = p.port(nh.port ?? 25, 'next_hop.port');
       }
     }
@@ -299,7 +301,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     memoryWaitSeconds: p.number(limitsDoc.memory_wait_seconds ?? 20, 'limits.memory_wait_seconds', { min: 0, max: 600 }),
   };
 
-  if (listen && nextHop && nextHop.host === '') p.add('next_hop.host: missing');
+  if (listen && nextHop && nextHop.host === '' && !p.mentions('next_hop.host')) p.add('next_hop.host: missing');
   if (listen && !nextHop && !isLoopback(listen.host)) {
     p.add(`next_hop: missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${listen.host})`);
   }
@@ -399,6 +401,10 @@ export class Problems {
   readonly found: string[] = [];
   add(problem: string): void {
     this.found.push(problem);
+  }
+  /** Whether a problem was already reported for this key (so a second, vaguer one is not). */
+  mentions(key: string): boolean {
+    return this.found.some((f) => f.startsWith(`${key}:`));
   }
   throwIfAny(source: string): void {
     if (this.found.length) throw new ConfigError(source, this.found);

@@ -8,7 +8,20 @@ export function parseHostPort(text: string): HostPort {
   if (!m) throw new Error(`expected HOST:PORT (e.g. 127.0.0.1:2525 or [::1]:2525), got "${text}"`);
   const port = Number(m[2]);
   if (port < 0 || port > 65535) throw new Error(`port ${port} is out of range`);
+  const bad = hostProblem(m[1]);
+  if (bad) throw new Error(bad);
   return { host: m[1], port };
+}
+
+/** Why a host is neither an IP address nor a DNS name (labels of letters, digits and hyphens). */
+export function hostProblem(host: string): string | undefined {
+  if (net.isIP(host)) return undefined;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (name.length === 0 || name.length > 253) return `"${host}" is not a host name or IP address`;
+  for (const label of name.split('.')) {
+    if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) return `"${host}" is not a host name or IP address (each part between dots is letters, digits and inner hyphens)`;
+  }
+  return undefined;
 }
 
 export function formatHostPort(hp: HostPort): string {
