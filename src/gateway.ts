@@ -2,8 +2,9 @@
 // the next hop (or the embedded capture sink), the health endpoint, and the quarantine store with
 // its outbox worker (notices, releases) and retention job.
 import { wordPassEngine, wordPassFallbackReason } from './roster/word-pass.ts';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { configDir, type Config } from './config/index.ts';
+import { createLogger } from './logging.ts';
 import { daysLeft } from './config/certificates.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
 import { startCaptureSink, type CaptureSink } from './act/capture.ts';
@@ -51,9 +52,7 @@ export interface GatewayOptions {
   retentionEveryMs?: number;
 }
 
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.log.level, base: { service: 'hallmonitor' }, timestamp: pino.stdTimeFunctions.isoTime });
-}
+export { createLogger };
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config);

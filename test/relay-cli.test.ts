@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { ConfigError, loadConfig } from '../src/config/index.ts';
+import { prettyLine } from '../src/logging.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/hallmonitor.js');
@@ -104,6 +105,46 @@ describe('hallmonitor serve', () => {
     const r = run(['serve', '--listen', '127.0.0.1:0', '--next-hop', 'smtp.example.org', '--health', 'off']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--next-hop: expected HOST:PORT/);
+  });
+});
+
+describe('logs a person can read', () => {
+  /** Runs serve (optionally under a pseudo-terminal made by util-linux `script`) until it has said it started. */
+  async function startedOutput(opts: { env?: Record<string, string>; tty?: boolean }): Promise<string> {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+    for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+    Object.assign(env, opts.env);
+    const args = [BIN, 'serve', '--listen', '127.0.0.1:0', '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off', '--data', path.join(dir, 'log-data')];
+    const child = opts.tty
+      ? spawn('script', ['-qec', [process.execPath, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const until = Date.now() + 20_000;
+    while (!/Hallmonitor is relaying/.test(out) && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    return out;
+  }
+
+  it('JSON lines when the output is piped (journald, log shippers)', async () => {
+    const out = await startedOutput({});
+    const started = out.split('\n').find((l) => l.includes('Hallmonitor is relaying'))!;
+    expect(JSON.parse(started)).toMatchObject({ event: 'started', msg: 'Hallmonitor is relaying' });
+  });
+
+  it('one human line per event at a terminal, and with log.format: pretty (HALLMONITOR_LOG_FORMAT) when piped', async () => {
+    for (const out of [await startedOutput({ tty: true }), await startedOutput({ env: { HALLMONITOR_LOG_FORMAT: 'pretty' } })]) {
+      const started = out.split(/\r?\n/).find((l) => l.includes('Hallmonitor is relaying'))!;
+      expect(started).toMatch(/^\d\d:\d\d:\d\d INFO  Hallmonitor is relaying {2}event=started .*listen=127\.0\.0\.1:\d+ nextHop=127\.0\.0\.1:\d+/);
+      expect(out).not.toMatch(/^\{"level"/m);
+    }
+  });
+
+  it('a pretty line escapes what a terminal would obey', () => {
+    const line = prettyLine(JSON.stringify({ level: 40, time: '2026-12-06T10:00:00.000Z', msg: 'odd \u001b[2J client', helo: '\u001b]0;owned\u0007', n: 3 }));
+    expect(line).toBe('10:00:00 WARN  odd \\u001b[2J client  helo="\\u001b]0;owned\\u0007" n=3\n');
+    expect(line).not.toContain('\u001b');
   });
 });
 

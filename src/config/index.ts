@@ -78,7 +78,9 @@ export interface Config {
     auth: { maxFailures: number; windowSeconds: number; lockoutSeconds: number; firstDelayMs: number };
   };
   health: { listen: HostPort | null };
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** format: 'json' (one object per line, for journald and log shippers), 'pretty' (one line a
+   *  person reads), 'auto' (pretty at a terminal, JSON otherwise). */
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; format: 'auto' | 'json' | 'pretty' };
   /** Sections owned by later stages, validated by their own modules. */
   school: Record<string, unknown>;
   policy: Record<string, unknown>;
@@ -238,7 +240,8 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const health = { listen: healthText === 'off' ? null : (p.hostPort(healthText, 'health.listen') ?? null) };
 
   const logDoc = p.object(root.log ?? {}, 'log');
-  p.unknownKeys(logDoc, ['level'], 'log.');
+  p.unknownKeys(logDoc, ['level', 'format'], 'log.');
+  const format = p.oneOf(env.HALLMONITOR_LOG_FORMAT || (logDoc.format ?? 'auto'), ['auto', 'json', 'pretty'], 'log.format');
   const level = p.oneOf(logDoc.level ?? 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'log.level');
 
   // next_hop.client_certificate: 'relay' (the certificate the gateway serves), or its own files.
@@ -314,7 +317,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     dataDir,
     relay,
     health,
-    log: { level },
+    log: { level, format },
     school,
     policy: section('policy'),
     store,
