@@ -163,12 +163,24 @@ export function buildProgram(): Command {
 
   program
     .command('config-check')
-    .description('Validate a configuration file and print what the gateway would use')
+    .description('Check a configuration file as serve would before it opens a port (schools, policies, rosters, staff lists, notices, console, store, certificates) and print what the gateway would use; exit 2 on any problem')
     .argument('<file>', 'YAML configuration file')
     .exitOverride()
-    .action((file: string) => {
+    .action(async (file: string) => {
       const config = loadConfig(file);
-      process.stdout.write(`${config.source} is valid.\n  listen: ${formatHostPort(config.listen)}\n  next hop: ${config.nextHop ? `${config.nextHop.host}:${config.nextHop.port}` : 'none (try-it-out capture mode)'}\n  data: ${config.dataDir}\n`);
+      const { preflight } = await import('./preflight.ts');
+      const report = await preflight(config);
+      if (report.problems.length) throw new ConfigError(config.source, report.problems);
+      const lines = [
+        `${config.source} is valid.`,
+        `  listen: ${formatHostPort(config.listen)}`,
+        `  next hop: ${config.nextHop ? `${config.nextHop.host}:${config.nextHop.port}` : 'none (try-it-out capture mode)'}`,
+        `  data: ${config.dataDir}`,
+        `  store: ${report.store}`,
+        ...report.schools.map((s) => `  ${s}`),
+        ...report.warnings.map((w) => `  warning: ${w}`),
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
     });
 
   return program;

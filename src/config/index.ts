@@ -419,7 +419,9 @@ export class Problems {
   }
   unknownKeys(o: Record<string, unknown>, known: string[], prefix: string): void {
     for (const k of Object.keys(o)) {
-      if (!known.includes(k)) this.add(`${prefix}${k}: unknown key (known keys here: ${known.join(', ')})`);
+      if (known.includes(k)) continue;
+      const near = closest(k, known);
+      this.add(`${prefix}${k}: unknown key${near ? ` (did you mean ${prefix}${near}?)` : ''} (known keys here: ${known.join(', ')})`);
     }
   }
   string(v: unknown, key: string, opts: { optional?: boolean } = {}): string | undefined {
@@ -489,6 +491,32 @@ export class Problems {
       return undefined;
     }
   }
+}
+
+/** The known key a misspelt one was most likely meant to be: within a third of its length in edits. */
+export function closest(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** Optimal string alignment distance (a swap of two neighbours counts once): "buisness" → "business" is 1. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 8 || a.length > 64 || b.length > 64) return 99;
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 function describe(v: unknown): string {

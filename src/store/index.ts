@@ -153,7 +153,7 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
     await sql`select 1`.execute(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
+    throw new StoreError(`store.database_url: cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
   try {
     await migrateWithLock(db, kind, MIGRATION_LOCK_ID, { provider: migrations(kind) },
@@ -161,7 +161,7 @@ export async function openStore(config: Config, opts: { settings?: StoreSettings
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (err instanceof StoreError) throw err;
-    throw new StoreError(`cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
+    throw new StoreError(`store.database_url: cannot reach the quarantine database ${location}: ${(err as Error).message}`, { cause: err });
   }
   if (kind === 'sqlite') {
     const shared = { db, refs: 1 };
