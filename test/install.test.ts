@@ -2,11 +2,13 @@
 // real `npm install` on a Node older than package.json's engines refuses before it downloads or
 // compiles anything (it used to compile every native module for 80 seconds, then `npm start`
 // said Node 22.18 was needed).
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import nodemailer from 'nodemailer';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startSink } from './helpers/smtp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -45,6 +47,59 @@ describe('npm install on an older Node.js', () => {
       expect(readdirSync(dir).sort()).toEqual(['.npmrc', 'package-lock.json', 'package.json']); // no node_modules, no build
       expect(Date.now() - started).toBeLessThan(60_000);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// A production install (`npm ci --omit=dev`, as the Dockerfile and INSTALL.md do) has only the
+// packages in `dependencies` and what they need. The same tree is built here from this checkout
+// without compiling anything again: the code copied, and only the production packages npm lists
+// (`npm ls --omit=dev`) linked in. The gateway must start and relay from it.
+describe('serve from a production install (no dev dependencies)', () => {
+  it('starts and relays a message with only the production packages present', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hm-omit-dev-'));
+    const sink = await startSink();
+    try {
+      const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' });
+      const top = ls.stdout.split('\n').map((p) => path.relative(ROOT, p)).filter((p) => /^node_modules\/(?:@[^/]+\/)?[^/@]+$/.test(p));
+      expect(top).toContain('node_modules/smtp-server');
+      for (const dev of ['vitest', 'typescript', 'testcontainers', 'playwright-core', 'mailauth']) expect(top).not.toContain(`node_modules/${dev}`);
+      for (const p of top) {
+        mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+        symlinkSync(path.join(ROOT, p), path.join(dir, p));
+      }
+      for (const d of ['bin', 'src', 'detectors', 'config']) cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+      cpSync(path.join(ROOT, 'build/Release/word_pass.node'), path.join(dir, 'build/Release/word_pass.node'));
+      copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+
+      const env: Record<string, string | undefined> = { ...process.env };
+      for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+      const child = spawn(process.execPath, [path.join(dir, 'bin/hallmonitor.js'), 'serve', '--listen', '127.0.0.1:0', '--next-hop', `127.0.0.1:${sink.port}`, '--health', 'off', '--data', path.join(dir, 'data')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      try {
+        const until = Date.now() + 30_000;
+        let started: { listen: string; scanner: string } | undefined;
+        while (!started && Date.now() < until && child.exitCode === null) {
+          started = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.event === 'started');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(started, `stdout: ${out}\nstderr: ${err}`).toBeDefined();
+        expect(started!.scanner).toBe('native');
+        const port = Number(started!.listen.split(':').at(-1));
+        const info = await nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true })
+          .sendMail({ envelope: { from: 'office@school.example', to: ['parent@home.example'] }, raw: 'From: office@school.example\r\nTo: parent@home.example\r\nSubject: Sports day\r\n\r\nBring a hat.\r\n' });
+        expect(info.response).toMatch(/^250 /);
+        expect((await sink.waitForMessages(1)).length).toBe(1);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    } finally {
+      await sink.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
