@@ -39,7 +39,7 @@ export function registerCheckCommand(program: Command): void {
     .description('Check saved messages (.eml files, directories, or - for stdin) with the same parsing, detectors and policy as the relay')
     .argument('<files...>', 'message files, directories (walked), or - for one message on stdin')
     .option('-c, --config <file>', 'YAML configuration file (policy, school domains, roster)')
-    .option('--roster <file>', 'pupil roster CSV (overrides school.roster)')
+    .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", collect, [])
     .option('--from <address>', 'envelope sender (default: Resent-From or From header)')
     .option('--to <address>', 'envelope recipient (repeatable; default: Resent-To/Cc/Bcc or To/Cc/Bcc headers)', collect, [])

@@ -75,7 +75,7 @@ export function buildProgram(): Command {
     .option('--health <host:port>', 'health endpoint address, or "off"')
     .option('--business-manager <address>', 'who is told about held mail (overrides school.business_manager)')
     .option('--console <host:port>', "serve the business manager's console here (overrides console.listen)")
-    .option('--roster <file>', 'pupil roster CSV (overrides school.roster)')
+    .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .exitOverride()
     .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[] }) => {
@@ -118,10 +118,10 @@ export function buildProgram(): Command {
 
   program
     .command('roster')
-    .description('Work with the pupil roster (the CSV export of the MIS)')
+    .description('Work with the pupil roster (the MIS export, as .xlsx or CSV)')
     .command('check')
     .description('Read a roster export and report how many pupils, names, UPNs and contacts were understood, and the problems found')
-    .argument('<file>', 'roster CSV (SIMS, Arbor or Bromcom export)')
+    .argument('<file>', 'roster export (SIMS, Arbor or Bromcom), Excel .xlsx or CSV')
     .exitOverride()
     .action(async (file: string) => {
       const { rosterCheckReport } = await import('./roster/index.ts');

@@ -1,9 +1,10 @@
 // Importing the roster from MIS exports (fixtures in test/fixtures/roster, synthetic pupils):
 // SIMS, Arbor and Bromcom header styles; BOM, quoted fields, CRLF, Windows-1252; bad rows by
 // line; a file that cannot be understood is refused naming the columns found and missing.
-import { describe, it, expect } from 'vitest';
+import { afterAll, beforeAll, describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRoster, loadStaffList, rosterCheckReport, RosterError } from '../src/roster/index.ts';
@@ -109,17 +110,67 @@ describe('a file that cannot be understood', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  it('is refused when missing, empty or a spreadsheet workbook', async () => {
+  it('is refused when missing, empty, or a damaged or old-format workbook, with what to do', async () => {
     await expect(loadRoster(fixture('does-not-exist.csv'))).rejects.toThrow(/cannot be read \(ENOENT\)/);
     const dir = mkdtempSync(join(tmpdir(), 'hm-roster-'));
     try {
       writeFileSync(join(dir, 'empty.csv'), '');
       await expect(loadRoster(join(dir, 'empty.csv'))).rejects.toThrow(/empty/);
       writeFileSync(join(dir, 'book.csv'), Buffer.from('PK\x03\x04rest-of-a-zip'));
-      await expect(loadRoster(join(dir, 'book.csv'))).rejects.toThrow(/xlsx.*export it .* as CSV/);
+      await expect(loadRoster(join(dir, 'book.csv'))).rejects.toThrow(/The roster workbook \(xlsx\) is damaged and cannot be opened: save it again from Excel, or export the roster as CSV/);
+      writeFileSync(join(dir, 'old.xls'), Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(504)]));
+      await expect(loadRoster(join(dir, 'old.xls'))).rejects.toThrow(/Excel 97-2003 workbook \(xls\) or a password-protected workbook: .*save it as "Excel Workbook \(\.xlsx\)"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// The same three exports saved as Excel workbooks by LibreOffice Calc (dates recognised as dates
+// in the en-GB locale, trailing empty cells left out, as Excel does): each reads to exactly the
+// pupils its CSV gives, and roster check reports the same.
+describe('xlsx exports (made by LibreOffice from the CSV fixtures)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hm-roster-xlsx-'));
+    const convert = (filter: string, files: string[]) => {
+      const r = spawnSync('soffice', ['--headless', `-env:UserInstallation=file://${dir}/profile`, `--infilter=${filter}`, '--convert-to', 'xlsx', '--outdir', dir, ...files.map(fixture)], { encoding: 'utf8', timeout: 120_000 });
+      if (r.status !== 0) throw new Error(`soffice: ${r.stderr}`);
+    };
+    // CSV filter options: separator, quote, character set (76 UTF-8, 1 Windows-1252), first line, column formats, language 2057 (en-GB)
+    convert('CSV:44,34,76,1,,2057', ['sims-export.csv', 'arbor-export.csv']);
+    convert('CSV:59,34,1,1,,2057', ['bromcom-export.csv']);
+  }, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(['sims-export', 'arbor-export', 'bromcom-export'])('%s.xlsx gives the same pupils as %s.csv', async (name) => {
+    const csv = await loadRoster(fixture(`${name}.csv`));
+    const xlsx = await loadRoster(join(dir, `${name}.xlsx`));
+    expect(xlsx.problems).toEqual([]);
+    expect(xlsx.roster.pupils).toEqual(csv.roster.pupils);
+    expect(xlsx.roster.pupils.length).toBeGreaterThan(2);
+  });
+
+  it('roster check reads the workbook\'s first sheet and reports as for CSV', async () => {
+    const { text, ok } = await rosterCheckReport(join(dir, 'sims-export.xlsx'));
+    expect(ok).toBe(true);
+    expect(text).toMatch(/Read as: xlsx \(sheet "sims-export"\), 4 data rows/);
+    expect(text).toMatch(/Dates of birth: 4/);
+    expect(text).toMatch(/Problems: none/);
+    expect(text).not.toMatch(/Okafor|Zoë|E873400112001|example\.org/);
+  });
+
+  it('a workbook that inflates past any roster size is refused with a sentence, not a crash', async () => {
+    // A real workbook whose sheet entry claims to be tiny but is 300 MB of zeros when inflated.
+    const bomb = join(dir, 'bomb.xlsx');
+    const work = join(dir, 'bomb');
+    mkdirSync(join(work, 'xl', 'worksheets'), { recursive: true });
+    writeFileSync(join(work, '[Content_Types].xml'), '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>');
+    writeFileSync(join(work, 'xl', 'worksheets', 'sheet1.xml'), Buffer.alloc(300 * 1024 * 1024, 0x20));
+    const r = spawnSync('zip', ['-q', '-r', '-9', bomb, '.'], { cwd: work });
+    expect(r.status).toBe(0);
+    rmSync(work, { recursive: true, force: true });
+    await expect(loadRoster(bomb)).rejects.toThrow(/The roster workbook \(xlsx\) is larger than a roster can be and cannot be read/);
   });
 });
 

@@ -56,7 +56,7 @@ function local(name: string): string {
   return colon >= 0 ? name.slice(colon + 1) : name;
 }
 
-function pick(entries: Map<string, ZipEntryInfo>, startsWith: string, endsWith = '.xml'): ZipEntryInfo[] {
+export function pick(entries: Map<string, ZipEntryInfo>, startsWith: string, endsWith = '.xml'): ZipEntryInfo[] {
   const out: ZipEntryInfo[] = [];
   for (const [name, info] of entries) {
     if (name.startsWith(startsWith) && name.endsWith(endsWith) && name.indexOf('/', startsWith.length) < 0) out.push(info);
@@ -174,12 +174,25 @@ export function excelSerialToDate(serial: number, date1904 = false): string | un
   return `${dd}/${mm}/${d.getUTCFullYear()}`;
 }
 
-/**
- * Excel: every sheet as tab-separated rows (so a name and a date of birth on one row stay on one
- * line), shared strings resolved, dates shown as dd/mm/yyyy, then comments.
- */
-export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
-  const sink = new TextSink(budget.maxTextChars);
+/** What every sheet of a workbook needs to show its cells: shared strings, date styles, sheet names. */
+export interface WorkbookParts {
+  shared: string[];
+  dateStyles: Set<number>;
+  date1904: boolean;
+  sheetNames: string[];
+  problems: ZipLimitError[];
+}
+
+/** A cell as Excel shows it: shared and inline strings, TRUE/FALSE, dates as dd/mm/yyyy. */
+export function cellText(parts: WorkbookParts, type: string, style: number, raw: string): string {
+  if (type === 's') return parts.shared[Number(raw)] ?? '';
+  if (type === 'b') return raw === '1' ? 'TRUE' : 'FALSE';
+  if (type === 'n' && raw && parts.dateStyles.has(style)) return excelSerialToDate(Number(raw), parts.date1904) ?? raw;
+  return raw;
+}
+
+/** Reads xl/sharedStrings.xml, xl/styles.xml and xl/workbook.xml (each within the budget). */
+export async function workbookParts(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<WorkbookParts> {
   const problems: ZipLimitError[] = [];
   // Shared strings: one string per <si>, runs concatenated, phonetic runs (<rPh>) left out.
   const shared: string[] = [];
@@ -265,6 +278,17 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
       problems.push(e as ZipLimitError);
     }
   }
+  return { shared, dateStyles, date1904, sheetNames, problems };
+}
+
+/**
+ * Excel: every sheet as tab-separated rows (so a name and a date of birth on one row stay on one
+ * line), shared strings resolved, dates shown as dd/mm/yyyy, then comments.
+ */
+export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const parts = await workbookParts(zip, entries, budget);
+  const { sheetNames, problems } = parts;
   const sheets = pick(entries, 'xl/worksheets/sheet');
   let sheetNo = 0;
   for (const sheet of sheets) {
@@ -300,11 +324,7 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
           else if (n === 'is') inIs = Math.max(0, inIs - 1);
           else if (n === 't') inT = false;
           else if (n === 'c') {
-            const raw = value.join('');
-            let shown = raw;
-            if (cellType === 's') shown = shared[Number(raw)] ?? '';
-            else if (cellType === 'b') shown = raw === '1' ? 'TRUE' : 'FALSE';
-            else if (cellType === 'n' && raw && dateStyles.has(cellStyle)) shown = excelSerialToDate(Number(raw), date1904) ?? raw;
+            const shown = cellText(parts, cellType, cellStyle, value.join(''));
             if (shown) {
               if (!firstInRow) sink.push('\t');
               sink.push(shown);

@@ -3,7 +3,8 @@
 // problems name lines and columns, never values.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { decodeRosterBytes, parseCsv, sniffDelimiter } from './csv.ts';
+import { decodeRosterBytes, parseCsv, sniffDelimiter, type CsvRecord } from './csv.ts';
+import { xlsxRecords } from './xlsx.ts';
 import { mapColumns, displayHeader, fieldOf, FIELD_LABEL, type ColumnMap } from './columns.ts';
 import { isValidUpn, isTemporaryUpn, compact, parseUkDate, isPlausibleBirthDate } from '../../detectors/library/checksums.ts';
 import { RosterError, type Pupil, type Roster, type RosterProblem } from './types.ts';
@@ -77,15 +78,25 @@ export async function readRoster(path: string): Promise<{ roster: Roster; proble
     const code = (e as NodeJS.ErrnoException).code;
     throw new RosterError(`The roster file cannot be read (${code ?? 'error'}): ${path}`);
   }
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
-    throw new RosterError('The roster file is a spreadsheet workbook (xlsx), not CSV: export it from the MIS as CSV.');
-  }
   if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0xd0cf11e0) {
-    throw new RosterError('The roster file is an Excel 97-2003 workbook (xls), not CSV: export it from the MIS as CSV.');
+    throw new RosterError('The roster file is an Excel 97-2003 workbook (xls) or a password-protected workbook: open it in Excel and save it as "Excel Workbook (.xlsx)" without a password, or as "CSV UTF-8".');
   }
-  const decoded = decodeRosterBytes(bytes);
-  const delimiter = sniffDelimiter(decoded.text);
-  const { records, unclosedQuoteLine } = parseCsv(decoded.text, delimiter);
+  let encoding: string;
+  let delimiter: string;
+  let records: CsvRecord[];
+  let unclosedQuoteLine: number | undefined;
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    // An Excel workbook, as SIMS, Arbor and Bromcom reports are most often saved: its first sheet.
+    const book = await xlsxRecords(bytes);
+    records = book.records;
+    encoding = `xlsx (sheet "${book.sheet}")`;
+    delimiter = 'cells';
+  } else {
+    const decoded = decodeRosterBytes(bytes);
+    delimiter = sniffDelimiter(decoded.text);
+    ({ records, unclosedQuoteLine } = parseCsv(decoded.text, delimiter));
+    encoding = decoded.encoding;
+  }
   if (records.length === 0) throw new RosterError('The roster file is empty.', [], ['a header row']);
   const header = records[0].fields.map((h) => h.trim());
   const map = mapColumns(header);
@@ -195,7 +206,7 @@ export async function readRoster(path: string): Promise<{ roster: Roster; proble
   return {
     roster: makeRoster(pupils, path),
     problems,
-    details: { encoding: decoded.encoding, delimiter, rows: records.length - 1, columns: map },
+    details: { encoding, delimiter, rows: records.length - 1, columns: map },
   };
 }
 

@@ -35,7 +35,7 @@ export async function rosterCheckReport(path: string): Promise<{ text: string; o
   const n = (x: number) => x.toLocaleString('en-GB');
   const lines: string[] = [];
   lines.push(`Roster file: ${path}`);
-  lines.push(`Read as: ${details.encoding}, ${DELIMITER_NAME[details.delimiter] ?? 'delimited'}-separated, ${n(details.rows)} data rows`);
+  lines.push(`Read as: ${details.encoding}, ${details.delimiter === 'cells' ? '' : `${DELIMITER_NAME[details.delimiter] ?? 'delimited'}-separated, `}${n(details.rows)} data rows`);
   lines.push(`Columns used: ${details.columns.used.map((u) => `${displayHeader(u.header)} → ${FIELD_LABEL[u.field]}`).join(', ')}`);
   if (details.columns.ignored.length) {
     lines.push(`Columns not used: ${details.columns.ignored.map((c) => displayHeader(c.header)).join(', ')}`);
