@@ -143,7 +143,7 @@ describe('xlsx exports (made by LibreOffice from the CSV fixtures)', () => {
   }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['sims-export', 'arbor-export', 'bromcom-export'])('%s.xlsx gives the same pupils as %s.csv', async (name) => {
+  it.each(['sims-export', 'arbor-export', 'bromcom-export'])('%s: the .xlsx gives the same pupils as the .csv', async (name) => {
     const csv = await loadRoster(fixture(`${name}.csv`));
     const xlsx = await loadRoster(join(dir, `${name}.xlsx`));
     expect(xlsx.problems).toEqual([]);
