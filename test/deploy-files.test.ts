@@ -96,7 +96,7 @@ function systemdDirectives(text: string): Map<string, string[]> {
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}) {
   const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw new Error(`${cmd} could not be run (${(r.error as NodeJS.ErrnoException).code}): it is a required test tool, see .ci/run`);
+  if (r.error) throw new Error(`${cmd} could not be run (${(r.error as NodeJS.ErrnoException).code}): it is a required test tool: npm test installs it (test/prepare.sh)`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -104,7 +104,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}) {
 function composeCommand(): { cmd: string; pre: string[] } {
   if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return { cmd: 'docker', pre: ['compose'] };
   if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return { cmd: 'docker-compose', pre: [] };
-  throw new Error('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose, see .ci/run)');
+  throw new Error('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose; npm test installs it, test/prepare.sh)');
 }
 
 // ---------------------------------------------------------------------------------------------

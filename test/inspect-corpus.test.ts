@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe.each(corpora)('$pkg', ({ pkg, dir, take, atLeast }) => {
   it('is installed and has its messages', () => {
-    // A missing package is a failure, not a skip (.ci/run installs it).
+    // A missing package is a failure, not a skip (npm test installs it: test/prepare.sh).
     expect(existsSync(dir), `${pkg} is not installed (${dir})`).toBe(true);
     expect(listFiles(dir, take).length).toBeGreaterThanOrEqual(atLeast);
   });

@@ -3,7 +3,7 @@
 // compiles anything (it used to compile every native module for 80 seconds, then `npm start`
 // said Node 22.18 was needed).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,5 +102,33 @@ describe('serve from a production install (no dev dependencies)', () => {
       await sink.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// `npm test` on a machine without the Debian packages the tests drive: as a user who may not
+// install them, it stops before any test with the list and the one command (test/prepare.sh).
+describe('the test command on a machine without the test tools', () => {
+  it('names what is missing and the command that installs it, before any test, when it may not install', () => {
+    const fakeBin = mkdtempSync(path.join(tmpdir(), 'hm-prepare-'));
+    try {
+      // dpkg that knows no package, and `id -u` that is not root: a fresh machine, an ordinary user.
+      writeFileSync(path.join(fakeBin, 'dpkg'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      writeFileSync(path.join(fakeBin, 'id'), '#!/bin/sh\necho 1000\n', { mode: 0o755 });
+      const r = spawnSync('bash', [path.join(ROOT, 'test/prepare.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('The tests need Debian packages that are not installed:');
+      expect(r.stderr).toMatch(/^ {2}postfix$/m);
+      expect(r.stderr).toMatch(/^ {2}sudo apt-get install -y --no-install-recommends postfix swaks zip .*python3-flufl\.bounce postgresql$/m);
+      // and npm test runs it first
+      expect(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.pretest).toBe('bash test/prepare.sh');
+    } finally {
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
+  });
+
+  it('on this machine (everything installed, PostgreSQL up) it passes silently', () => {
+    const r = spawnSync('bash', [path.join(ROOT, 'test/prepare.sh')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
