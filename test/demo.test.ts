@@ -1,0 +1,81 @@
+// The README's "Try it with the demo school", run as written (issue 17): the commands are read from
+// the README itself, so the walk-through a newcomer follows is the one tested. The gateway holds
+// three messages and blocks one, the sender's and the business manager's notices are captured, and
+// the first console account signs in and sees the queue.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signInForm } from './helpers/console.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DATA = path.join(ROOT, 'examples/demo/data');
+
+/** The ```sh blocks of one README section, in order. */
+function shellBlocks(heading: string): string[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const from = readme.indexOf(`\n### ${heading}\n`);
+  expect(from, heading).toBeGreaterThan(0);
+  const to = readme.indexOf('\n### ', from + 5);
+  return [...readme.slice(from, to).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+const env = () => {
+  const e: Record<string, string | undefined> = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` };
+  for (const k of Object.keys(e)) if (k.startsWith('HALLMONITOR_')) delete e[k];
+  return e;
+};
+
+describe('the demo school, as the README shows it', () => {
+  let gateway: ChildProcess | undefined;
+  afterAll(async () => {
+    if (gateway && gateway.exitCode === null) {
+      gateway.kill('SIGTERM');
+      await new Promise((r) => gateway!.once('exit', r));
+    }
+    rmSync(DATA, { recursive: true, force: true });
+  });
+
+  it('holds three messages, blocks one, captures the notices and opens the console with a first account', async () => {
+    rmSync(DATA, { recursive: true, force: true });
+    const [serve, walk] = shellBlocks('Try it with the demo school');
+    expect(serve.trim()).toBe('npx hallmonitor serve --config examples/demo/hallmonitor.yaml');
+
+    gateway = spawn('bash', ['-c', serve], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    gateway.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    gateway.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const until = Date.now() + 60_000;
+    while (!log.includes('"event":"started"') && Date.now() < until && gateway.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(log).toContain('"event":"started"');
+
+    const r = spawnSync('bash', ['-c', `set -euo pipefail\n${walk}`], { cwd: ROOT, env: env(), encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const out = r.stdout;
+    // check, before sending
+    expect(out).toMatch(/1-coach-booking\.eml: DELIVER/);
+    expect(out).toMatch(/2-name-in-subject\.eml: BLOCK/);
+    for (const m of ['3-sen-to-gmail', '4-trip-list', '5-forward-to-personal']) expect(out).toMatch(new RegExp(`${m}\\.eml: QUARANTINE`));
+    expect(out).toMatch(/5 messages: 1 delivered, 3 quarantined, 1 blocked/);
+    // the quarantine after sending
+    expect(out).toMatch(/3 message\(s\)\. Show one/);
+    for (const rule of ['personal-data-in-body', 'unencrypted-sensitive-attachment', 'forward-to-personal-domain']) expect(out).toContain(`[${rule}]`);
+    // what left: the delivered message, one block notice, three held notices to senders and three to the business manager
+    const subjects = out.split('\n').filter((l) => l.startsWith('Subject:'));
+    expect(subjects.filter((s) => s.includes('Coach for the Year 5 trip'))).toHaveLength(1);
+    expect(subjects.filter((s) => s.includes('Your email was not sent'))).toHaveLength(1);
+    expect(subjects.filter((s) => s.includes('Your email is being held for a quick check'))).toHaveLength(3);
+    expect(subjects.filter((s) => /held_for_review|held for review/.test(s))).toHaveLength(3);
+    // no pupil's name in any notice subject
+    expect(subjects.join('\n')).not.toMatch(/Mateo|Vasquez|Isla|Pemberton/);
+
+    // the console, with the account the last command made
+    const password = /^Password: (\S+)$/m.exec(out)?.[1];
+    expect(password).toBeDefined();
+    const signedIn = await signInForm('http://127.0.0.1:8443', 'bm@demo-primary.example', password!);
+    expect(signedIn.cookie).toBeTruthy();
+    const queue = await (await fetch('http://127.0.0.1:8443/queue', { headers: { cookie: signedIn.cookie! } })).text();
+    for (const ref of ['HM-2026-000002', 'HM-2026-000003', 'HM-2026-000004']) expect(queue).toContain(ref);
+    expect(queue).not.toMatch(/Isla Pemberton/);
+  }, 180_000);
+});
