@@ -19,6 +19,7 @@ import { claimDue, outboxFor } from '../src/store/outbox.ts';
 import { findIncident, incidentHistory } from '../src/store/incidents.ts';
 import { startGateway } from '../src/gateway.ts';
 import type { ReceivedMessage, Verdict } from '../src/types.ts';
+import type { Incident } from '../src/store/incidents.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import {
   BACKENDS, blockVerdict, createStorage, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, SCHOOL, TEACHER, testConfig, type Backend, type TestStorage,
@@ -303,6 +304,38 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
       }
     });
   }
+});
+
+describe('the business manager\'s notice: links, not commands; no ICO deadline for mail that never left', () => {
+  const incident = (action: 'quarantine' | 'block'): Incident => ({
+    reference: 'HM-2026-000042', tenant: 'school', messageId: 'm1', detectedAt: new Date('2026-11-24T09:00:00Z'), action,
+    kind: action === 'block' ? 'near-miss' : 'held', status: 'open', sender: 'teacher@oakfield.sch.uk', recipients: ['parent@example.com'],
+    rules: ['pupil-name-in-subject'], severity: 2, findings: [], potentialBreach: false, breachMarkedAt: null, icoDeadline: null, escalatedAt: null,
+    heldBy: 'gw', updatedAt: new Date('2026-11-24T09:00:00Z'),
+  } as Incident);
+  const settings = (consoleUrl: string | null): NotifySettings => ({ ...notifySettings(testConfig({ storage: { backend: 'sqlite', dataDir: tmpdir(), store: {}, sql: async () => undefined, cleanup: async () => undefined }, sink: { host: '127.0.0.1', port: 25 } })), consoleUrl });
+  const templates = loadTemplates(null);
+
+  it('with a console: one link to the incident, no command line, no ICO deadline', () => {
+    for (const action of ['quarantine', 'block'] as const) {
+      const n = composeIncidentNotice(templates, settings('https://hallmonitor.oakfield.sch.uk'), 'business-manager', incident(action));
+      for (const body of [n.text, n.html]) {
+        expect(body).toContain('https://hallmonitor.oakfield.sch.uk/incidents/HM-2026-000042');
+        expect(body).not.toMatch(/npx|hallmonitor quarantine|ICO by|within 72 hours/);
+        expect(body).toContain('Nothing has left the school, so this is not a data breach');
+      }
+    }
+  });
+
+  it('without a console: the commands, in a section for the IT lead', () => {
+    const held = composeIncidentNotice(templates, settings(null), 'business-manager', incident('quarantine'));
+    expect(held.text).toMatch(/FOR THE IT LEAD \(no console is set up; run these on the gateway\)\n {2}npx hallmonitor quarantine show HM-2026-000042\n {2}npx hallmonitor quarantine release HM-2026-000042/);
+    expect(held.text.indexOf('npx')).toBeGreaterThan(held.text.indexOf('FOR THE IT LEAD'));
+    expect(held.html).toContain('For the IT lead');
+    const blocked = composeIncidentNotice(templates, settings(null), 'business-manager', incident('block'));
+    expect(blocked.text).toContain('npx hallmonitor incidents show HM-2026-000042');
+    expect(blocked.text).not.toContain('quarantine release');
+  });
 });
 
 describe('notification emails are well formed', () => {

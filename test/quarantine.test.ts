@@ -120,7 +120,9 @@ describe.each(BACKENDS)('quarantine through the relay (%s)', (backend: Backend) 
     expectNoPupilData(bm);
     expect(bm.parsed.subject).toBe(`[Hallmonitor] Email held for review: ${heldRef} – Personal information in an attachment that is not password protected`);
     const bmText = bm.parsed.text!;
-    for (const s of [heldRef, TEACHER, OUTSIDER, 'It has NOT been sent', PUPIL.redacted, 'Severity:    4 of 5', 'within 72 hours',
+    // A held email never left: no ICO deadline, and with a console there are links, not commands.
+    expect(bmText).not.toMatch(/npx|ICO by|within 72 hours/);
+    for (const s of [heldRef, TEACHER, OUTSIDER, 'It has NOT been sent', PUPIL.redacted, 'Severity:    4 of 5', 'Nothing has left the school, so this is not a data breach',
       `https://hallmonitor.oakfield.sch.uk/incidents/${heldRef}`, 'the attachment "A***** T******** t*** l***.csv"']) {
       expect(bmText).toContain(s);
     }

@@ -66,6 +66,15 @@ export function notifySettings(config: Config, overrides: { businessManager?: st
     p.add(`console.public_url: expected an http(s):// address, got "${consoleUrl}"`);
     consoleUrl = null;
   }
+  // No public address but a console that listens: link to where it listens (on 127.0.0.1 that
+  // works on the gateway's own machine, as in the demo school), https when it has a certificate.
+  if (consoleUrl === null && typeof consoleDoc.listen === 'string' && consoleDoc.listen !== 'off') {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d+)$/.exec(consoleDoc.listen);
+    if (m && m[3] !== '0') {
+      const host = m[1] ? `[${m[1]}]` : m[2] === '0.0.0.0' ? config.hostname : m[2];
+      consoleUrl = `${consoleDoc.tls ? 'https' : 'http'}://${host}:${m[3]}`;
+    }
+  }
 
   const digestText = p.string(school.digest_time, 'school.digest_time', { optional: true }) ?? '07:30';
   const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(digestText);
