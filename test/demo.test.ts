@@ -3,7 +3,7 @@
 // three messages and blocks one, the sender's and the business manager's notices are captured, and
 // the first console account signs in and sees the queue.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signInForm } from './helpers/console.ts';
@@ -29,9 +29,13 @@ const env = () => {
 describe('the demo school, as the README shows it', () => {
   let gateway: ChildProcess | undefined;
   afterAll(async () => {
-    if (gateway && gateway.exitCode === null) {
-      gateway.kill('SIGTERM');
-      await new Promise((r) => gateway!.once('exit', r));
+    // The README's command is npx, which starts the gateway as its child: stop the whole group.
+    if (gateway?.pid && gateway.exitCode === null) {
+      const exited = new Promise((r) => gateway!.once('exit', r));
+      process.kill(-gateway.pid, 'SIGTERM');
+      await exited;
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && spawnSync('ss', ['-ltn', 'sport = :2525'], { encoding: 'utf8' }).stdout.includes(':2525')) await new Promise((r) => setTimeout(r, 100));
     }
     rmSync(DATA, { recursive: true, force: true });
   });
@@ -41,7 +45,7 @@ describe('the demo school, as the README shows it', () => {
     const [serve, walk] = shellBlocks('Try it with the demo school');
     expect(serve.trim()).toBe('npx hallmonitor serve --config examples/demo/hallmonitor.yaml');
 
-    gateway = spawn('bash', ['-c', serve], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    gateway = spawn('bash', ['-c', serve], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let log = '';
     gateway.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     gateway.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -68,6 +72,12 @@ describe('the demo school, as the README shows it', () => {
     expect(subjects.filter((s) => /held_for_review|held for review/.test(s))).toHaveLength(3);
     // no pupil's name in any notice subject
     expect(subjects.join('\n')).not.toMatch(/Mateo|Vasquez|Isla|Pemberton/);
+
+    // the notices name the trip list's file (no pupil in its name) and never a pupil
+    const notices = readdirSync(path.join(DATA, 'captured')).map((f) => readFileSync(path.join(DATA, 'captured', f), 'latin1')).filter((t) => /^X-Hallmonitor-Reference:/m.test(t));
+    expect(notices.length).toBe(7);
+    expect(notices.some((t) => t.includes('year6-residential.csv'))).toBe(true);
+    for (const t of notices) expect(t).not.toMatch(/Pemberton|Vasquez|Ashworth/);
 
     // the console, with the account the last command made
     const password = /^Password: (\S+)$/m.exec(out)?.[1];

@@ -64,6 +64,25 @@ describe('masking what notices say about where things were found', () => {
     expect(describeWhere('something-new:Amelia')).toBe('the email');
   });
 
+  it('masks a file name only where the school\'s detectors find personal data in it', () => {
+    const findings = [
+      { rule: 'unencrypted-sensitive-attachment', detector: 'pupil-name', where: 'attachment:year8-trip-list.csv', evidence: 'A***** T********', reason: 'year8-trip-list.csv is not encrypted and holds personal data: the names of 4 pupils.' },
+      { rule: 'unencrypted-sensitive-attachment', detector: 'pupil-name', where: 'attachment:Amelia Thornbury plan.docx', evidence: null, reason: 'Amelia Thornbury plan.docx is not encrypted.' },
+    ] as Incident['findings'];
+    // the detectors: redacting changes a text only where a pupil is named
+    const personalIn = (t: string) => t.includes('Amelia');
+    const [trip, plan] = safeFindings(findings, personalIn);
+    expect(trip.where).toBe('the attachment "year8-trip-list.csv"');
+    expect(trip.reason).toContain('year8-trip-list.csv is not encrypted');
+    expect(plan.where).toBe('the attachment "A***** T******** p***.docx"');
+    expect(plan.reason).not.toContain('Amelia');
+    // a name a finding was about is masked whatever the detectors say now
+    const [named] = safeFindings([{ ...findings[0], where: 'filename:attachment:Grace.jpg' }], () => false);
+    expect(named.where).toBe('the file name of the attachment "G****.jpg"');
+    // without the detectors (CLI, exports) every name is masked
+    expect(safeFindings(findings)[0].where).toBe('the attachment "y****-t***-l***.csv"');
+  });
+
   it('masks a file name that a finding quotes in its reason', () => {
     const [f] = safeFindings(quarantineVerdict().findings);
     expect(f.reason).toContain('"A***** T******** t*** l***.csv"'.slice(1, -1));

@@ -111,7 +111,7 @@ export function ruleTextFor(t: Templates, id: string): RuleText {
  * Where a finding is, in words, with file names masked like evidence ("J*** S**** r*****.docx"):
  * the name of a photo or report is often the pupil's name.
  */
-export function describeWhere(where: string): string {
+export function describeWhere(where: string, mask: (name: string) => string = maskFileName): string {
   let w = where;
   let nameOf = false;
   if (w.startsWith('filename:')) {
@@ -122,22 +122,41 @@ export function describeWhere(where: string): string {
   if (w === 'body' || w.startsWith('body:')) return 'the text of the email';
   if (w === 'envelope') return 'the recipients';
   if (w.startsWith('attachment:')) {
-    const masked = w.slice('attachment:'.length).split('/').map(maskFileName).join(' › ');
+    const masked = w.slice('attachment:'.length).split('/').map((n) => mask(n)).join(' › ');
     return `${nameOf ? 'the file name of the attachment' : 'the attachment'} ${masked}`;
   }
   if (w.startsWith('header')) return 'the email headers';
   return 'the email';
 }
 
-/** File names found in findings' `where`, raw → masked, so a reason that quotes one is masked too. */
-function fileNamesIn(wheres: string[]): Map<string, string> {
+/** File names found in findings' `where`, raw → as shown, so a reason that quotes one shows it the same way. */
+function fileNamesIn(wheres: string[], mask: (name: string) => string): Map<string, string> {
   const names = new Map<string, string>();
   for (const where of wheres) {
     const w = where.startsWith('filename:') ? where.slice(9) : where;
     if (!w.startsWith('attachment:')) continue;
-    for (const seg of w.slice(11).split('/')) if (seg.length >= 3) names.set(seg, maskFileName(seg));
+    for (const seg of w.slice(11).split('/')) if (seg.length >= 3) names.set(seg, mask(seg));
   }
   return names;
+}
+
+/**
+ * How file names are shown: masked only where there is personal data in them. `personalIn` is the
+ * school's detectors (does redacting the name change it?); a name a finding was about
+ * (`filename:…`) is always masked; without the detectors (the CLI, exports), every name is.
+ */
+function fileNameMask(findings: Incident['findings'], personalIn?: (name: string) => boolean): (name: string) => string {
+  if (!personalIn) return maskFileName;
+  const named = new Set<string>();
+  for (const f of findings) if (f.where.startsWith('filename:attachment:')) for (const seg of f.where.slice(20).split('/')) named.add(seg);
+  return (name) => (named.has(name) || personalIn(name) ? maskFileName(name) : `"${plainName(name)}"`);
+}
+
+/** A file name shown as it is, control characters as spaces. */
+function plainName(name: string): string {
+  let out = '';
+  for (const ch of name) out += ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? ' ' : ch;
+  return out;
 }
 
 /** "Jane Smith report.docx" → "J*** S**** r*****.docx": first letter of each word, extension kept. */
@@ -173,12 +192,13 @@ export interface SafeFinding { rule: string; detector: string; where: string; ev
  * Findings as they may be shown anywhere outside the quarantine itself (emails, CLI, exports):
  * the place in words with file names masked, and any file name quoted in the reason masked too.
  */
-export function safeFindings(findings: Incident['findings']): SafeFinding[] {
-  const files = fileNamesIn(findings.map((f) => f.where));
+export function safeFindings(findings: Incident['findings'], personalIn?: (name: string) => boolean): SafeFinding[] {
+  const mask = fileNameMask(findings, personalIn);
+  const files = fileNamesIn(findings.map((f) => f.where), mask);
   return findings.map((f) => ({
     rule: f.rule ?? '',
     detector: f.detector,
-    where: describeWhere(f.where),
+    where: describeWhere(f.where, mask),
     evidence: f.evidence ? replaceAll(f.evidence, files) : null,
     reason: replaceAll(f.reason || 'Personal information was found.', files),
   }));
@@ -192,13 +212,21 @@ const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {
   'closed-no-breach': () => 'closed, no breach',
 };
 
-export interface ViewExtra { actor?: string; safeguarding?: boolean; released?: boolean; /** The reviewer's reason, already redacted. */ note?: string }
+export interface ViewExtra {
+  actor?: string;
+  safeguarding?: boolean;
+  released?: boolean;
+  /** The reviewer's reason, already redacted. */
+  note?: string;
+  /** Whether the school's detectors find personal data in a text (a file name): only then is it masked. */
+  personalIn?: (text: string) => boolean;
+}
 
 /** Everything a template may show about one incident. */
 export function incidentView(t: Templates, s: NotifySettings, inc: Incident, extra: ViewExtra = {}): Record<string, unknown> {
   const rules = inc.rules.map((id) => ruleTextFor(t, id));
   const titles = new Map(rules.map((r) => [r.id, r.title]));
-  const findings = safeFindings(inc.findings).map((f) => ({ ...f, rule_title: titles.get(f.rule) ?? (rules[0]?.title ?? '') }));
+  const findings = safeFindings(inc.findings, extra.personalIn).map((f) => ({ ...f, rule_title: titles.get(f.rule) ?? (rules[0]?.title ?? '') }));
   const deadline = new Date(inc.detectedAt.getTime() + 72 * 3_600_000);
   return {
     school_name: s.schoolName,
@@ -256,8 +284,8 @@ export function composeIncidentNotice(t: Templates, s: NotifySettings, name: Exc
   return render(t, name, incidentView(t, s, inc, extra));
 }
 
-export function composeDigest(t: Templates, s: NotifySettings, incidents: Incident[]): Notice {
-  const views = incidents.map((i) => incidentView(t, s, i));
+export function composeDigest(t: Templates, s: NotifySettings, incidents: Incident[], extra: Pick<ViewExtra, 'personalIn'> = {}): Notice {
+  const views = incidents.map((i) => incidentView(t, s, i, extra));
   return render(t, 'business-manager-digest', { school_name: s.schoolName, digest_count: incidents.length, single: incidents.length === 1, incidents: views });
 }
 

@@ -30,6 +30,11 @@ export interface OutboxWorkerOptions {
    * speaks as the incident's school. Unknown ids, or no lookup, use `settings` and `templates`.
    */
   schoolFor?: (tenant: string) => SchoolNotices | undefined;
+  /**
+   * Each school's detectors, to tell whether a file name holds personal data (redacting it changes
+   * it): only such names are masked in notices. Without it every file name is masked.
+   */
+  redactFor?: (tenant: string) => ((text: string) => string) | undefined;
   /** The name in the trace header of released mail. */
   hostname: string;
   /** The loop guard's secret: released mail carries X-Hallmonitor-Checked like delivered mail. */
@@ -134,8 +139,10 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     }
     // Rows are grouped by school, so one digest never mixes two schools' incidents.
     const { settings, templates } = o.schoolFor?.(first.tenant) ?? { settings: o.settings, templates: o.templates };
+    const redact = o.redactFor?.(first.tenant);
+    const personalIn = redact ? (text: string) => redact(text) !== text : undefined;
     let notice: Notice;
-    if (first.mode === 'digest') notice = composeDigest(templates, settings, incidents);
+    if (first.mode === 'digest') notice = composeDigest(templates, settings, incidents, { personalIn });
     else {
       const inc = incidents[0];
       const template = first.template === 'safeguarding-lead' ? 'business-manager' : first.template;
@@ -146,6 +153,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         safeguarding: first.template === 'safeguarding-lead',
         actor: first.actor ?? undefined,
         note,
+        personalIn,
       });
     }
     const email = await buildEmail(settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);
