@@ -125,6 +125,8 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     await page.getByLabel('Why is it safe?').fill('Checked with the coach company: they are the trip organiser and need the list.');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Release the message' }).click()]);
     expect(await page.locator('[role=status]').first().textContent()).toContain('Released');
+    // the heading says what happened, no longer "held for review"
+    expect(await page.locator('h1').textContent()).toContain('released, delivered to its recipients');
 
     const delivered = await waitFor('the released message at the next hop', () => sink.messages.find((m) => m.rcptTo.includes(OUTSIDER)));
     expect(delivered.mailFrom).toBe(TEACHER);

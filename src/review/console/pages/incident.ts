@@ -24,6 +24,17 @@ export interface IncidentView {
   notice: Html | '';
 }
 
+/** What the heading says the incident is now: held, blocked, or what was decided. */
+export function headingState(inc: Pick<Incident, 'kind' | 'status' | 'action'>): string {
+  switch (inc.status) {
+    case 'released': return 'released, delivered to its recipients';
+    case 'rejected': return 'rejected, not sent';
+    case 'reported-to-ico': return 'reported to the ICO';
+    case 'closed-no-breach': return 'closed, no breach';
+    default: return inc.kind === 'near-miss' || inc.action === 'block' ? 'blocked, not sent' : 'held for review';
+  }
+}
+
 export const HISTORY_WORDS: Record<string, string> = {
   held: 'Held for review',
   blocked: 'Blocked (not sent)',
@@ -252,7 +263,7 @@ export function incidentPage(ctx: ConsoleContext, user: SessionUser, v: Incident
   const now = ctx.now();
   const body = html`
 <p><a href="${can(user.role, 'queue') ? '/queue' : '/register'}">← Back to ${can(user.role, 'queue') ? 'held mail' : 'the register'}</a></p>
-<h1>${inc.reference} <span class="muted">– ${inc.kind === 'near-miss' ? 'blocked, not sent' : 'held for review'}</span></h1>
+<h1>${inc.reference} <span class="muted">– ${headingState(inc)}</span></h1>
 ${v.notice}
 <nav class="jump" aria-label="On this page"><a href="#why">Why it was stopped</a>${can(user.role, 'content') ? html`<a href="#message">The message</a>` : ''}${can(user.role, 'decide') ? html`<a href="#decide">Decide</a>` : ''}<a href="#history">History</a></nav>
 <p>${statusBadge(inc.status)} ${severityBadge(inc.severity)}${inc.potentialBreach ? html` <span class="badge breach">Potential breach</span>` : ''}${isSafeguarding(inc, minSeverityFor(ctx, inc.tenant)) ? html` <span class="badge sev-3">Safeguarding</span>` : ''}</p>
