@@ -83,6 +83,22 @@ describe('masking what notices say about where things were found', () => {
     expect(safeFindings(findings)[0].where).toBe('the attachment "y****-t***-l***.csv"');
   });
 
+  it('says a sentence once per rule and place, with the evidence of each finding joined', () => {
+    const f = (evidence: string, reason: string) => ({ rule: 'unencrypted-sensitive-attachment', detector: 'special-medical', where: 'attachment:list.csv', evidence, reason });
+    const lines = safeFindings([
+      f('3 pupils named', 'list.csv is not encrypted and holds personal data.'),
+      f('asthma', 'Mentions a health or medical condition close to a pupil\'s name'),
+      f('inhaler', 'Mentions a health or medical condition close to a pupil\'s name'),
+      f('**/**/****', 'A date in a text that lists dates of birth'),
+      f('**/**/****', 'A date in a text that lists dates of birth'),
+    ] as Incident['findings'], () => false);
+    expect(lines.map((l) => [l.reason, l.evidence])).toEqual([
+      ['list.csv is not encrypted and holds personal data.', '3 pupils named'],
+      ['Mentions a health or medical condition close to a pupil\'s name', 'asthma, inhaler'],
+      ['A date in a text that lists dates of birth', '**/**/****'],
+    ]);
+  });
+
   it('masks a file name that a finding quotes in its reason', () => {
     const [f] = safeFindings(quarantineVerdict().findings);
     expect(f.reason).toContain('"A***** T******** t*** l***.csv"'.slice(1, -1));

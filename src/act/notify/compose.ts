@@ -195,13 +195,23 @@ export interface SafeFinding { rule: string; detector: string; where: string; ev
 export function safeFindings(findings: Incident['findings'], personalIn?: (name: string) => boolean): SafeFinding[] {
   const mask = fileNameMask(findings, personalIn);
   const files = fileNamesIn(findings.map((f) => f.where), mask);
-  return findings.map((f) => ({
-    rule: f.rule ?? '',
-    detector: f.detector,
-    where: describeWhere(f.where, mask),
-    evidence: f.evidence ? replaceAll(f.evidence, files) : null,
-    reason: replaceAll(f.reason || 'Personal information was found.', files),
-  }));
+  // One line per rule, place and sentence: the same sentence found for several words ("Mentions a
+  // health or medical condition…" for asthma and for inhaler) is said once, with its evidence joined.
+  const lines = new Map<string, SafeFinding>();
+  for (const f of findings) {
+    const line: SafeFinding = {
+      rule: f.rule ?? '',
+      detector: f.detector,
+      where: describeWhere(f.where, mask),
+      evidence: f.evidence ? replaceAll(f.evidence, files) : null,
+      reason: replaceAll(f.reason || 'Personal information was found.', files),
+    };
+    const key = `${line.rule}\u0000${f.where}\u0000${line.reason}`;
+    const seen = lines.get(key);
+    if (!seen) lines.set(key, line);
+    else if (line.evidence && !(seen.evidence ?? '').split(', ').includes(line.evidence)) seen.evidence = seen.evidence ? `${seen.evidence}, ${line.evidence}` : line.evidence;
+  }
+  return [...lines.values()];
 }
 
 const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {
