@@ -373,4 +373,42 @@ describe('a memory budget shared by the messages in flight (issue 15, finding 9)
       await sink.close();
     }
   }, 30_000);
+
+  it('large messages still arriving count too: one that does not fit is refused mid-DATA with 421 4.3.1, before it is all buffered; small mail is not', async () => {
+    const sink = await startSink();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let started = 0;
+    // 64 MB: the 6 MB message being checked reserves 48 MB; another 20 MB arriving does not fit.
+    const gw = await startTestGateway({
+      nextHop: sink,
+      limits: { memory_mb: 64, memory_wait_seconds: 5 },
+      inspector: async () => {
+        started++;
+        await gate;
+        return { action: 'deliver', rules: [], findings: [], severity: 0 };
+      },
+    });
+    try {
+      const head = 'From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n';
+      const first = send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(6 << 20, 'a\r\n')]));
+      while (started < 1) await sleep(20);
+      const large = await send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(20 << 20, 'b\r\n')]));
+      expect(large.code).toBe(421);
+      expect(large.response).toMatch(/4\.3\.1 .*not enough memory for another large message now/);
+      expect(started).toBe(1); // refused while arriving, never inspected
+      // a small message arrives within its allowance and waits its turn like any other
+      const small = send(gw.port, Buffer.from(`${head}hello\r\n`));
+      await sleep(200);
+      open();
+      expect((await first).code).toBe(250);
+      expect((await small).code).toBe(250);
+      expect(sink.messages).toHaveLength(2);
+      expect(sink.messages.some((m) => m.data.includes('bbbb'))).toBe(false);
+    } finally {
+      open();
+      await gw.stop();
+      await sink.close();
+    }
+  }, 30_000);
 });

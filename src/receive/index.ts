@@ -327,15 +327,17 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
       // reaches the pipeline, the next hop or the store, and the school's server retries.
       const started = Date.now();
       let cut = false;
-      const cutOff = (why: string) => {
+      const arrival = budget.arrival();
+      const cutOff = (why: string, enhanced = '4.4.2') => {
         if (cut) return;
         cut = true;
         clearInterval(watch);
         chunks.length = 0;
+        arrival.release();
         const seconds = Math.round((Date.now() - started) / 1000);
-        logger.warn({ event: 'data-cut-off', client: session.remoteAddress, bytes, seconds }, why);
+        logger.warn({ event: enhanced === '4.3.1' ? 'memory-budget-full' : 'data-cut-off', client: session.remoteAddress, bytes, seconds }, why);
         const conn = [...(server as unknown as { connections: Set<{ id: string; send(code: number, text: string): void; close(): void }> }).connections].find((c) => c.id === session.id);
-        conn?.send(421, `4.4.2 ${config.hostname} ${why}, closing the connection; try again later`);
+        conn?.send(421, `${enhanced} ${config.hostname} ${why}, closing the connection; try again later`);
         conn?.close();
       };
       const watch = setInterval(() => {
@@ -346,14 +348,26 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
       watch.unref();
       stream.on('data', (c: Buffer) => {
         if (cut) return;
+        if (!arrival.add(c.length)) {
+          opts.metrics?.memoryRefusals.inc();
+          return cutOff('not enough memory for another large message now', '4.3.1');
+        }
         // Past the limit the bytes are dropped; smtp-server answers 552 itself.
         if (bytes + c.length <= relay.maxMessageBytes) chunks.push(c);
         bytes += c.length;
       });
-      stream.on('error', () => clearInterval(watch));
-      stream.on('close', () => clearInterval(watch));
+      stream.on('error', () => {
+        clearInterval(watch);
+        arrival.release();
+      });
+      stream.on('close', () => {
+        clearInterval(watch);
+        arrival.release();
+      });
       stream.on('end', () => {
         clearInterval(watch);
+        // Arrived: the bytes now count as part of the examination's reservation below.
+        arrival.release();
         if (cut) return; // already answered 421 and closed
         if ((stream as SMTPServerDataStream).sizeExceeded) {
           return callback(Object.assign(new Error(`5.3.4 Message too big for this gateway (limit ${relay.maxMessageBytes} bytes)`), { responseCode: 552 }));

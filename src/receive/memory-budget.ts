@@ -11,19 +11,63 @@ export const EXAMINATION_FACTOR = 8;
 
 interface Waiter { bytes: number; admit: (release: () => void) => void }
 
+/** Bytes of each arriving message not counted: ordinary mail always arrives, whatever else is going on. */
+export const ARRIVAL_ALLOWANCE = 1 << 20;
+
+/** The bytes of one message still arriving, counted against the same budget. */
+export interface Arrival {
+  /** Counts `n` more bytes; false when they do not fit (the message should be refused, 4.3.1). */
+  add(n: number): boolean;
+  release(): void;
+}
+
 export class MemoryBudget {
   readonly limitBytes: number;
   #used = 0;
   #count = 0;
+  #arriving = 0;
+  #arrivals = 0;
   readonly #waiting: Waiter[] = [];
 
   constructor(limitBytes: number) {
     this.limitBytes = limitBytes;
   }
 
-  /** Bytes reserved by the messages being examined now. */
+  /** Bytes reserved by the messages being examined now, and by the large ones still arriving. */
   get used(): number {
-    return this.#used;
+    return this.#used + this.#arriving;
+  }
+
+  /**
+   * A message's bytes as they arrive: past its first ARRIVAL_ALLOWANCE, each chunk is counted, and
+   * one that does not fit is refused, unless this message is the only one in the gateway. Without
+   * this, a hundred large messages arriving at once would all be buffered before any budget check.
+   */
+  arrival(): Arrival {
+    this.#arrivals++;
+    let seen = 0;
+    let counted = 0;
+    let done = false;
+    return {
+      add: (n) => {
+        seen += n;
+        const more = Math.max(0, seen - ARRIVAL_ALLOWANCE) - counted;
+        if (more <= 0) return true;
+        const alone = this.#count === 0 && this.#arrivals === 1;
+        if (!alone && this.#used + this.#arriving + more > this.limitBytes) return false;
+        this.#arriving += more;
+        counted += more;
+        return true;
+      },
+      release: () => {
+        if (done) return;
+        done = true;
+        this.#arrivals--;
+        this.#arriving -= counted;
+        counted = 0;
+        this.#admitWaiting();
+      },
+    };
   }
 
   /** Reserves `bytes`; resolves with the release function, or undefined after `waitMs` without room. */
@@ -48,7 +92,15 @@ export class MemoryBudget {
   }
 
   #fits(bytes: number): boolean {
-    return this.#count === 0 || this.#used + bytes <= this.limitBytes;
+    return this.#count === 0 || this.#used + this.#arriving + bytes <= this.limitBytes;
+  }
+
+  #admitWaiting(): void {
+    // First come, first served: the oldest waiter that fits is admitted next.
+    while (this.#waiting.length && this.#fits(this.#waiting[0].bytes)) {
+      const w = this.#waiting.shift()!;
+      w.admit(this.#take(w.bytes));
+    }
   }
 
   #take(bytes: number): () => void {
@@ -60,11 +112,7 @@ export class MemoryBudget {
       released = true;
       this.#used -= bytes;
       this.#count--;
-      // First come, first served: the oldest waiter that fits is admitted next.
-      while (this.#waiting.length && this.#fits(this.#waiting[0].bytes)) {
-        const w = this.#waiting.shift()!;
-        w.admit(this.#take(w.bytes));
-      }
+      this.#admitWaiting();
     };
   }
 }

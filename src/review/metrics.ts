@@ -70,7 +70,7 @@ export class Metrics {
     counter('hallmonitor_monitor_would_have_total', 'Messages delivered in monitor mode that enforce mode would have held or blocked.', this.wouldHave);
     counter('hallmonitor_auth_failures_total', 'Relay AUTH attempts refused, by reason (auth_failed: wrong credentials; auth_locked_out: refused during a lock-out).', this.authFailures);
     counter('hallmonitor_auth_lockouts_total', 'Lock-outs of a client address or user name after repeated AUTH failures.', this.authLockouts);
-    counter('hallmonitor_memory_refusals_total', 'Messages answered 451 4.3.1 because the memory budget (limits.memory_mb) stayed full.', this.memoryRefusals);
+    counter('hallmonitor_memory_refusals_total', 'Messages refused with 4.3.1 because the memory budget (limits.memory_mb) was full: 451 after waiting to be checked, or 421 while a large one was still arriving.', this.memoryRefusals);
     out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
     for (const [k, s] of this.duration.series) {
       const pre = k ? `${k},` : '';
