@@ -332,32 +332,39 @@ describe('a client too slow with DATA (issue 15: deadlines)', () => {
   }, 30_000);
 });
 
+/** A gateway whose checks wait at a gate the test opens, with the memory limits given. */
+async function gatedGateway(limits: Record<string, unknown>) {
+  const sink = await startSink();
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const g = { sink, open: () => open(), started: 0, gw: undefined as unknown as Awaited<ReturnType<typeof startTestGateway>> };
+  g.gw = await startTestGateway({
+    nextHop: sink,
+    limits,
+    inspector: async () => {
+      g.started++;
+      await gate;
+      return { action: 'deliver', rules: [], findings: [], severity: 0 };
+    },
+  });
+  return g;
+}
+
 describe('a memory budget shared by the messages in flight (issue 15, finding 9)', () => {
   it('a message that does not fit waits; past memory_wait_seconds it gets 451 4.3.1 and nothing is lost; the others are delivered', async () => {
-    const sink = await startSink();
     // Each 4 MB message reserves 8 × 4 = 32 MB of a 72 MB budget: two at once, not three.
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let started = 0;
-    const gw = await startTestGateway({
-      nextHop: sink,
-      limits: { memory_mb: 72, memory_wait_seconds: 1 },
-      inspector: async () => {
-        started++;
-        await gate;
-        return { action: 'deliver', rules: [], findings: [], severity: 0 };
-      },
-    });
+    const g = await gatedGateway({ memory_mb: 72, memory_wait_seconds: 1 });
+    const { sink, gw, open } = g;
     try {
       const big = Buffer.concat([Buffer.from('From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n'), Buffer.alloc(4 << 20, 'a\r\n')]);
       const sends = [send(gw.port, big), send(gw.port, big), send(gw.port, big)];
       const third = await Promise.race([Promise.all(sends).then(() => 'all'), (async () => {
-        while (started < 2) await sleep(20);
+        while (g.started < 2) await sleep(20);
         return 'two started';
       })()]);
       expect(third).toBe('two started');
       await sleep(1_500); // past memory_wait_seconds, with the first two still being checked
-      expect(started).toBe(2);
+      expect(g.started).toBe(2);
       open();
       const results = await Promise.all(sends);
       const codes = results.map((r) => r.code).sort();
@@ -375,28 +382,17 @@ describe('a memory budget shared by the messages in flight (issue 15, finding 9)
   }, 30_000);
 
   it('large messages still arriving count too: one that does not fit is refused mid-DATA with 421 4.3.1, before it is all buffered; small mail is not', async () => {
-    const sink = await startSink();
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let started = 0;
     // 64 MB: the 6 MB message being checked reserves 48 MB; another 20 MB arriving does not fit.
-    const gw = await startTestGateway({
-      nextHop: sink,
-      limits: { memory_mb: 64, memory_wait_seconds: 5 },
-      inspector: async () => {
-        started++;
-        await gate;
-        return { action: 'deliver', rules: [], findings: [], severity: 0 };
-      },
-    });
+    const g = await gatedGateway({ memory_mb: 64, memory_wait_seconds: 5 });
+    const { sink, gw, open } = g;
     try {
       const head = 'From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n';
       const first = send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(6 << 20, 'a\r\n')]));
-      while (started < 1) await sleep(20);
+      while (g.started < 1) await sleep(20);
       const large = await send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(20 << 20, 'b\r\n')]));
       expect(large.code).toBe(421);
       expect(large.response).toMatch(/4\.3\.1 .*not enough memory for another large message now/);
-      expect(started).toBe(1); // refused while arriving, never inspected
+      expect(g.started).toBe(1); // refused while arriving, never inspected
       // a small message arrives within its allowance and waits its turn like any other
       const small = send(gw.port, Buffer.from(`${head}hello\r\n`));
       await sleep(200);
