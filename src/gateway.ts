@@ -150,12 +150,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
   const outbox = startOutboxWorker({
-    store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname,
+    store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim, logger,
+    retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
+    // A file name in a notice is masked only where the school's own detectors find personal data in it.
     redactFor: (t: string) => {
       const ex = examiners.get(t) ?? (directory.single ? [...examiners.values()][0] : undefined);
       return ex ? (text: string) => ex.redact(text) : undefined;
-    }, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim, logger,
-    retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
+    },
   });
   // Each school's own business manager and safeguarding lead are told about its held mail.
   const holdContext = {

@@ -348,12 +348,14 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
       watch.unref();
       stream.on('data', (c: Buffer) => {
         if (cut) return;
-        if (!arrival.add(c.length)) {
-          opts.metrics?.memoryRefusals.inc();
-          return cutOff('not enough memory for another large message now', '4.3.1');
+        // Past the limit the bytes are dropped (and not counted); smtp-server answers 552 itself.
+        if (bytes + c.length <= relay.maxMessageBytes) {
+          if (!arrival.add(c.length)) {
+            opts.metrics?.memoryRefusals.inc();
+            return cutOff('not enough memory for another large message now', '4.3.1');
+          }
+          chunks.push(c);
         }
-        // Past the limit the bytes are dropped; smtp-server answers 552 itself.
-        if (bytes + c.length <= relay.maxMessageBytes) chunks.push(c);
         bytes += c.length;
       });
       stream.on('error', () => {
