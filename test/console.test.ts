@@ -228,6 +228,29 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     if (backend === 'sqlite') await screenshot(page, 'console-report');
   });
 
+  it('is usable on a phone: at 390 px the queue, the register, the report and an incident fit the screen (rows become cards)', async () => {
+    const reference = await hold(held());
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+    try {
+      const p = await phone.newPage();
+      await signIn(p, base, BM.username, BM.password);
+      for (const path of ['/queue?status=all', '/register', '/report', `/incidents/${reference}`]) {
+        await p.goto(`${base}${path}`);
+        const width = Number(await p.evaluate('document.documentElement.scrollWidth'));
+        const wide = await p.evaluate(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391).slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')`);
+        expect(width, `${path} is ${width} px wide: ${wide}`).toBeLessThanOrEqual(390);
+      }
+      // on the queue, each row is a card that still names its columns and shows the subject
+      await p.goto(`${base}/queue?status=all`);
+      const card = p.locator('main table.cards tbody tr').first();
+      expect(await card.locator('td.subj').isVisible()).toBe(true);
+      expect(await p.evaluate(`getComputedStyle(document.querySelector('main table.cards tbody tr td.subj'), '::before').content`)).toContain('Subject');
+      if (backend === 'sqlite') await screenshot(p, 'console-queue-phone');
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('shows IT the gateway instance, quarantine and outbox depth and next-hop reachability', async () => {
     await page.goto(`${base}/system`);
     const text = (await page.locator('main').textContent()) ?? '';

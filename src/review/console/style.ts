@@ -135,5 +135,22 @@ legend{font-weight:600;padding:0}
 .radios label{font-weight:400}
 .visually-hidden{position:absolute!important;width:1px;height:1px;margin:0;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 footer.foot{max-width:80rem;margin:0 auto;padding:1rem 1.25rem 2rem;color:#505a5f;font-size:.9rem}
+@media (max-width:40rem){
+main{padding:1rem .75rem 2rem}
+h1{font-size:1.4rem}
+.table-wrap{overflow-x:visible;border:0}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards{background:transparent}
+table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+table.cards tr{background:#fff;border:1px solid #b1b4b6;border-radius:4px;margin:0 0 .75rem;padding:.35rem .75rem}
+table.cards td{border:0;padding:.3rem 0;max-width:none;min-width:0;overflow-wrap:anywhere}
+table.cards td[data-label]::before{content:attr(data-label);display:block;font-size:.85rem;font-weight:600;color:#505a5f}
+td.when{white-space:normal}
+.table-wrap:not(:has(table.cards)){overflow-x:auto}
+pre,code{white-space:pre-wrap;overflow-wrap:anywhere}
+form.filters .field{flex:1 1 100%;min-width:0}
+select,input[type=text],input[type=date],input[type=search],textarea{max-width:100%;min-width:0}
+form.filters select,form.filters input{width:100%}
+}
 @media print{header.top,footer.foot,.actions,form.filters,.skip{display:none}body{background:#fff}}
 `;

@@ -96,21 +96,21 @@ export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Recor
   const heading = f.status === 'open' ? 'Held mail waiting for a decision' : f.status === 'all' ? 'All held and blocked mail' : `Held mail: ${STATUS_TITLES[f.status].toLowerCase()}`;
 
   const table = shown.length
-    ? html`<div class="table-wrap"><table>
+    ? html`<div class="table-wrap"><table class="cards">
 <caption class="visually-hidden">${heading}, newest first</caption>
 <thead><tr>${anyBulk ? html`<th scope="col"><span class="visually-hidden">Select</span></th>` : ''}<th scope="col">Received</th>${several ? html`<th scope="col">School</th>` : ''}<th scope="col">Reference</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Why it was stopped</th><th scope="col">Severity</th><th scope="col">Status</th></tr></thead>
 <tbody>
 ${shown.map((i) => html`<tr>
 ${anyBulk ? html`<td>${decidable(i) ? html`<input type="checkbox" name="ref" value="${i.reference}" id="sel-${i.reference}" form="bulk-release"><label class="visually-hidden" for="sel-${i.reference}">Select ${i.reference}</label>` : ''}</td>` : ''}
-<td class="when">${time(i.detectedAt, tz)}</td>
-${several ? html`<td class="school">${ctx.schools.nameOf(i.tenant)}</td>` : ''}
-<td><a href="/incidents/${i.reference}">${i.reference}</a>${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
-<td class="addr">${i.sender ? address(i.sender) : html`<span class="muted">(no sender)</span>`}</td>
-<td class="addr">${i.recipients.slice(0, 3).map((r, n) => html`${n ? html`<br>` : ''}${address(r)}`)}${i.recipients.length > 3 ? html`<br><span class="muted">and ${i.recipients.length - 3} more</span>` : ''}</td>
-<td class="subj">${subjects.get(i.reference) || html`<span class="muted">(no subject)</span>`}</td>
-<td><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
-<td>${severityBadge(i.severity)}</td>
-<td>${statusBadge(i.status)}</td>
+<td class="when" data-label="Received">${time(i.detectedAt, tz)}</td>
+${several ? html`<td class="school" data-label="School">${ctx.schools.nameOf(i.tenant)}</td>` : ''}
+<td data-label="Reference"><a href="/incidents/${i.reference}">${i.reference}</a>${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
+<td class="addr" data-label="From">${i.sender ? address(i.sender) : html`<span class="muted">(no sender)</span>`}</td>
+<td class="addr" data-label="To">${i.recipients.slice(0, 3).map((r, n) => html`${n ? html`<br>` : ''}${address(r)}`)}${i.recipients.length > 3 ? html`<br><span class="muted">and ${i.recipients.length - 3} more</span>` : ''}</td>
+<td class="subj" data-label="Subject">${subjects.get(i.reference) || html`<span class="muted">(no subject)</span>`}</td>
+<td data-label="Why it was stopped"><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
+<td data-label="Severity">${severityBadge(i.severity)}</td>
+<td data-label="Status">${statusBadge(i.status)}</td>
 </tr>`)}
 </tbody></table></div>`
     : html`<div class="panel"><p>${f.status === 'open' && !f.school && !f.rule && !f.sender && !f.severity && !f.from && !f.to ? 'Nothing is waiting for a decision. New held mail appears here as soon as it is stopped.' : 'No held mail matches these filters.'}</p></div>`;

@@ -73,18 +73,18 @@ ${several ? html`<div class="field"><label for="r-school">School</label><select 
 <div class="field"><button class="btn secondary" type="submit">Apply filters</button></div>
 <div class="field"><a class="btn" href="/register.csv${q}" download>Download as CSV (${rows.length} ${rows.length === 1 ? 'incident' : 'incidents'})</a></div>
 </form></section>
-${rows.length ? html`<div class="table-wrap"><table>
+${rows.length ? html`<div class="table-wrap"><table class="cards">
 <caption class="visually-hidden">Incidents, newest first</caption>
 <thead><tr><th scope="col">Reference</th>${several ? html`<th scope="col">School</th>` : ''}<th scope="col">Detected</th><th scope="col">Sender</th><th scope="col" class="num">Recipients</th><th scope="col">Rules</th><th scope="col">Severity</th><th scope="col">Status</th><th scope="col">Last decision</th></tr></thead>
 <tbody>${rows.slice(0, 500).map(({ incident: i, decision: d }) => html`<tr>
-<td>${linkable ? html`<a href="/incidents/${i.reference}">${i.reference}</a>` : i.reference}${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
-${several ? html`<td class="school">${ctx.schools.nameOf(i.tenant)}</td>` : ''}<td>${time(i.detectedAt, tz)}</td>
-<td>${i.sender}</td>
-<td class="num">${i.recipients.length}</td>
-<td><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
-<td>${severityBadge(i.severity)}</td>
-<td>${statusBadge(i.status)}</td>
-<td>${d ? html`${DECISION_WORDS[d.action] ?? d.action}<br><span class="muted">${d.actor}, ${time(d.at, tz)}</span>` : html`<span class="muted">–</span>`}</td>
+<td data-label="Reference">${linkable ? html`<a href="/incidents/${i.reference}">${i.reference}</a>` : i.reference}${i.kind === 'near-miss' ? html`<br><span class="badge kind-near-miss">Blocked, not sent</span>` : ''}${i.potentialBreach ? html`<br><span class="badge breach">Potential breach</span>` : ''}</td>
+${several ? html`<td class="school" data-label="School">${ctx.schools.nameOf(i.tenant)}</td>` : ''}<td data-label="Detected">${time(i.detectedAt, tz)}</td>
+<td data-label="Sender">${i.sender}</td>
+<td class="num" data-label="Recipients">${i.recipients.length}</td>
+<td data-label="Rules"><ul class="rules-list">${i.rules.map((r) => html`<li>${ruleTitle(r)}</li>`)}</ul></td>
+<td data-label="Severity">${severityBadge(i.severity)}</td>
+<td data-label="Status">${statusBadge(i.status)}</td>
+<td data-label="Last decision">${d ? html`${DECISION_WORDS[d.action] ?? d.action}<br><span class="muted">${d.actor}, ${time(d.at, tz)}</span>` : html`<span class="muted">–</span>`}</td>
 </tr>`)}</tbody></table></div>${rows.length > 500 ? html`<p class="muted">Showing the newest 500; the CSV has all ${rows.length}.</p>` : ''}` : html`<div class="panel"><p>No incidents match.</p></div>`}`;
   return page({ title: 'Incident register', user, schoolName: ctx.schools.name, active: 'register', body });
 }
