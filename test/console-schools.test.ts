@@ -195,6 +195,23 @@ describe.each(BACKENDS)('the console in a trust of schools on %s', (backend: Bac
     expect(sneaky.body).not.toContain(elmRef);
   });
 
+  it("search finds a school's own incident by reference, sender or recipient, and never another school's", async () => {
+    const mine = await findIncident(gateway.store.db, oakRef);
+    const theirs = await findIncident(gateway.store.db, elmRef);
+    const rows = (body: string) => [...body.matchAll(/<a href="\/incidents\/(HM-[0-9-]+)">/g)].map((m) => m[1]);
+    for (const q of [oakRef, mine!.sender, mine!.recipients[0].split('@')[1]]) {
+      expect(rows((await get(base, bmOak, `/queue?status=all&q=${encodeURIComponent(q)}`)).body), q).toEqual([oakRef]);
+    }
+    // the other school's reference and sender: nothing, as for words that match nothing
+    for (const q of [elmRef, theirs!.sender, 'no-such-words-anywhere']) {
+      const r = await get(base, bmOak, `/queue?status=all&q=${encodeURIComponent(q)}`);
+      expect(rows(r.body), q).toEqual([]);
+      expect(r.body).toContain('No held mail matches this search.');
+    }
+    // the trust's DPO finds it
+    expect(rows((await get(base, dpo, `/queue?status=all&q=${encodeURIComponent(elmRef)}`)).body)).toEqual([elmRef]);
+  });
+
   it("a direct URL to another school's incident is 404, exactly as for a reference that does not exist", async () => {
     expect((await get(base, bmOak, `/incidents/${oakRef}`)).status).toBe(200);
     const other = await get(base, bmOak, `/incidents/${elmRef}`);

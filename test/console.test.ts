@@ -228,6 +228,16 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     if (backend === 'sqlite') await screenshot(page, 'console-report');
   });
 
+  it('finds held mail by words of its subject, searched on the server', async () => {
+    const reference = await hold(held('Minibus forms for the choir trip'));
+    await page.goto(`${base}/queue?status=all`);
+    await page.getByLabel('Search').fill('choir MINIBUS');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Apply filters' }).click()]);
+    expect(await page.locator('main table a[href^="/incidents/"]').allTextContents()).toEqual([reference]);
+    await page.goto(`${base}/queue?status=all&q=${encodeURIComponent('choir orchestra')}`);
+    expect(await page.locator('main').textContent()).toContain('No held mail matches this search.');
+  });
+
   it('is usable on a phone: at 390 px the queue, the register, the report and an incident fit the screen (rows become cards)', async () => {
     const reference = await hold(held());
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });

@@ -17,6 +17,8 @@ export interface QueueFilters {
   rule: string;
   severity: number;
   sender: string;
+  /** Words to find in the reference, the sender, the recipients or the subject (all of them). */
+  q: string;
   from: string;
   to: string;
   page: number;
@@ -36,6 +38,7 @@ export function queueFilters(q: Record<string, string | undefined>): QueueFilter
     rule: (RULE_IDS as readonly string[]).includes(q.rule ?? '') ? q.rule! : '',
     severity: Number.isInteger(severity) && severity >= 1 && severity <= 5 ? severity : 0,
     sender: (q.sender ?? '').trim().toLowerCase().slice(0, 200),
+    q: (q.q ?? '').trim().slice(0, 200),
     from: day(q.from),
     to: day(q.to),
     page: Number.isInteger(pageNo) && pageNo > 1 ? pageNo : 1,
@@ -45,7 +48,7 @@ export function queueFilters(q: Record<string, string | undefined>): QueueFilter
 
 function params(f: QueueFilters, change: Partial<QueueFilters> = {}): string {
   const g = { ...f, ...change };
-  return query({ school: g.school, status: g.status === 'open' ? undefined : g.status, rule: g.rule, severity: g.severity || undefined, sender: g.sender, from: g.from, to: g.to, page: g.page > 1 ? g.page : undefined });
+  return query({ school: g.school, status: g.status === 'open' ? undefined : g.status, rule: g.rule, severity: g.severity || undefined, sender: g.sender, q: g.q || undefined, from: g.from, to: g.to, page: g.page > 1 ? g.page : undefined });
 }
 
 export function clockCard(inc: Incident, now: Date, timeZone: string, opts: { link: boolean }): Html {
@@ -79,7 +82,17 @@ export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Recor
   const untilDay = f.to ? localDayStart(f.to, tz) : null;
   const until = untilDay ? new Date(untilDay.getTime() + 86_400_000) : undefined;
   const all = await listIncidents(ctx.store.db, { status: f.status === 'all' ? undefined : [f.status], since, until, tenant: tenants, limit: 5000 });
-  const base = all.filter((i) => (!f.severity || i.severity >= f.severity) && (!f.sender || i.sender.toLowerCase().includes(f.sender)));
+  let base = all.filter((i) => (!f.severity || i.severity >= f.severity) && (!f.sender || i.sender.toLowerCase().includes(f.sender)));
+  if (f.q) {
+    // Search runs here, on the server, for a signed-in user, over this user's schools only; the
+    // words are never logged (subjects are personal data).
+    const words = f.q.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 10);
+    const subjectsOf = await subjectsFor(ctx, base.map((i) => i.reference));
+    base = base.filter((i) => {
+      const text = `${i.reference} ${i.sender} ${i.recipients.join(' ')} ${subjectsOf.get(i.reference) ?? ''}`.toLowerCase();
+      return words.every((w) => text.includes(w));
+    });
+  }
   const perRule = new Map<string, number>();
   for (const i of base) for (const r of i.rules) perRule.set(r, (perRule.get(r) ?? 0) + 1);
   const rows = f.rule ? base.filter((i) => i.rules.includes(f.rule)) : base;
@@ -113,7 +126,7 @@ ${several ? html`<td class="school" data-label="School">${ctx.schools.nameOf(i.t
 <td data-label="Status">${statusBadge(i.status)}</td>
 </tr>`)}
 </tbody></table></div>`
-    : html`<div class="panel"><p>${f.status === 'open' && !f.school && !f.rule && !f.sender && !f.severity && !f.from && !f.to ? 'Nothing is waiting for a decision. New held mail appears here as soon as it is stopped.' : 'No held mail matches these filters.'}</p></div>`;
+    : html`<div class="panel"><p>${f.status === 'open' && !f.school && !f.rule && !f.sender && !f.q && !f.severity && !f.from && !f.to ? 'Nothing is waiting for a decision. New held mail appears here as soon as it is stopped.' : f.q ? 'No held mail matches this search.' : 'No held mail matches these filters.'}</p></div>`;
 
   const body = html`
 <h1>${heading}</h1>
@@ -128,6 +141,7 @@ ${several ? html`<div class="field"><label for="f-school">School</label><select 
 <div class="field"><label for="f-status">Status</label><select id="f-status" name="status">${statusOptions.map(([v, l]) => html`<option value="${v}"${f.status === v ? html` selected` : ''}>${l}</option>`)}</select></div>
 <div class="field"><label for="f-rule">Rule</label><select id="f-rule" name="rule"><option value="">Any rule</option>${RULE_IDS.map((r) => html`<option value="${r}"${f.rule === r ? html` selected` : ''}>${ruleTitle(r)}</option>`)}</select></div>
 <div class="field"><label for="f-severity">Severity</label><select id="f-severity" name="severity"><option value="">Any</option>${[5, 4, 3, 2, 1].map((n) => html`<option value="${n}"${f.severity === n ? html` selected` : ''}>${n === 5 ? '5 only' : `${n} or higher`}</option>`)}</select></div>
+<div class="field"><label for="f-q">Search <span class="hint">(reference, sender, recipient or subject words)</span></label><input type="search" id="f-q" name="q" value="${f.q}"></div>
 <div class="field"><label for="f-sender">Sender <span class="hint">(part of the address)</span></label><input type="search" id="f-sender" name="sender" value="${f.sender}"></div>
 <div class="field"><label for="f-from">From date</label><input type="date" id="f-from" name="from" value="${f.from}"></div>
 <div class="field"><label for="f-to">To date</label><input type="date" id="f-to" name="to" value="${f.to}"></div>
