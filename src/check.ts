@@ -6,6 +6,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import type { Command } from 'commander';
 import { loadConfig } from './config/index.ts';
 import { loadPolicy, ruleDefinition } from './decide/index.ts';
+import { saidOnce } from './decide/said-once.ts';
 import type { Examination } from './examine.ts';
 import type { Inspection } from './inspect/index.ts';
 import type { Envelope } from './types.ts';
@@ -154,7 +155,7 @@ function toText(file: string, r: Examination, redact: (text: string) => string):
   for (const rule of v.rules) {
     const def = ruleDefinition(rule);
     lines.push(`  ${rule}: ${def?.title ?? rule}`);
-    for (const f of v.findings.filter((x) => x.rule === rule)) {
+    for (const f of saidOnce(v.findings.filter((x) => x.rule === rule).map((x) => ({ ...x, evidence: x.evidence ?? null })))) {
       lines.push(`    - ${f.where}${f.evidence ? ` [${f.evidence}]` : ''}: ${f.reason}`);
     }
   }

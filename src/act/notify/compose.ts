@@ -2,6 +2,7 @@
 // copy in school.templates_dir). Only what is safe goes in: the reference, the rules, who sent it to
 // whom, and the findings' redacted evidence. Never the subject or the message text (they can name a
 // pupil); attachment file names are masked the same way evidence is.
+import { saidOnce } from '../../decide/said-once.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -195,23 +196,14 @@ export interface SafeFinding { rule: string; detector: string; where: string; ev
 export function safeFindings(findings: Incident['findings'], personalIn?: (name: string) => boolean): SafeFinding[] {
   const mask = fileNameMask(findings, personalIn);
   const files = fileNamesIn(findings.map((f) => f.where), mask);
-  // One line per rule, place and sentence: the same sentence found for several words ("Mentions a
-  // health or medical condition…" for asthma and for inhaler) is said once, with its evidence joined.
-  const lines = new Map<string, SafeFinding>();
-  for (const f of findings) {
-    const line: SafeFinding = {
-      rule: f.rule ?? '',
-      detector: f.detector,
-      where: describeWhere(f.where, mask),
-      evidence: f.evidence ? replaceAll(f.evidence, files) : null,
-      reason: replaceAll(f.reason || 'Personal information was found.', files),
-    };
-    const key = `${line.rule}\u0000${f.where}\u0000${line.reason}`;
-    const seen = lines.get(key);
-    if (!seen) lines.set(key, line);
-    else if (line.evidence && !(seen.evidence ?? '').split(', ').includes(line.evidence)) seen.evidence = seen.evidence ? `${seen.evidence}, ${line.evidence}` : line.evidence;
-  }
-  return [...lines.values()];
+  // One line per rule, place and sentence (src/decide/said-once.ts).
+  return saidOnce(findings.map((f) => ({
+    rule: f.rule ?? '',
+    detector: f.detector,
+    where: describeWhere(f.where, mask),
+    evidence: f.evidence ? replaceAll(f.evidence, files) : null,
+    reason: replaceAll(f.reason || 'Personal information was found.', files),
+  })));
 }
 
 const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {

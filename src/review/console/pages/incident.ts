@@ -3,6 +3,7 @@
 // frame; headers, links and pictures on request; attachments with what was found in each), the
 // ICO clock, the decisions this user may take, and the full history.
 import { RULES } from '../../../decide/rules.ts';
+import { saidOnce } from '../../../decide/said-once.ts';
 import type { HistoryEntry, HeldMessage, Incident } from '../../../store/incidents.ts';
 import type { Finding } from '../../../types.ts';
 import type { SessionUser } from '../auth.ts';
@@ -185,7 +186,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
 
 function whyHeld(inc: Incident, masked: boolean): Html {
   const byRule = new Map<string, Finding[]>();
-  for (const f of masked ? maskFindings(inc.findings) : inc.findings) {
+  for (const f of saidOnce((masked ? maskFindings(inc.findings) : inc.findings).map((f) => ({ ...f, evidence: f.evidence ?? null })))) {
     const k = f.rule ?? '';
     byRule.set(k, [...(byRule.get(k) ?? []), f]);
   }
