@@ -127,6 +127,10 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     expect(await page.locator('[role=status]').first().textContent()).toContain('Released');
     // the heading says what happened, no longer "held for review"
     expect(await page.locator('h1').textContent()).toContain('released, delivered to its recipients');
+    // the notice's release link, followed again after the decision, says so and offers nothing
+    await page.goto(`${base}/incidents/${reference}?decide=release`);
+    expect(await page.locator('#decide ~ .notice').first().textContent()).toContain('already been decided');
+    expect(await page.locator(`form[action="/incidents/${reference}/release"]`).count()).toBe(0);
 
     const delivered = await waitFor('the released message at the next hop', () => sink.messages.find((m) => m.rcptTo.includes(OUTSIDER)));
     expect(delivered.mailFrom).toBe(TEACHER);

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { simpleParser } from 'mailparser';
 import { signInForm } from './helpers/console.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -87,5 +88,17 @@ describe('the demo school, as the README shows it', () => {
     const queue = await (await fetch('http://127.0.0.1:8443/queue', { headers: { cookie: signedIn.cookie! } })).text();
     for (const ref of ['HM-2026-000002', 'HM-2026-000003', 'HM-2026-000004']) expect(queue).toContain(ref);
     expect(queue).not.toMatch(/Isla Pemberton/);
+
+    // The business manager's notice links straight to the decision; following it changes nothing
+    // until she confirms in the console.
+    const bmNotice = notices.find((t) => /^To: business\.manager@demo-primary\.example/m.test(t) && t.includes('HM-2026-000002'))!;
+    const text = (await simpleParser(Buffer.from(bmNotice, 'latin1'))).text ?? '';
+    const release = /Safe to send\? Release it: (\S+)/.exec(text)?.[1];
+    expect(release).toBe('http://127.0.0.1:8443/incidents/HM-2026-000002?decide=release#decide');
+    const confirm = await (await fetch(release!.replace('#decide', ''), { headers: { cookie: signedIn.cookie! } })).text();
+    expect(confirm).toContain('You followed the link in the email to <strong>release</strong> this message');
+    expect(confirm.indexOf('action="/incidents/HM-2026-000002/release"')).toBeLessThan(confirm.indexOf('action="/incidents/HM-2026-000002/reject"'));
+    const after = await (await fetch('http://127.0.0.1:8443/queue', { headers: { cookie: signedIn.cookie! } })).text();
+    expect(after).toContain('HM-2026-000002'); // still waiting: a GET never decides
   }, 180_000);
 });

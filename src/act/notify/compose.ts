@@ -247,6 +247,9 @@ export function incidentView(t: Templates, s: NotifySettings, inc: Incident, ext
     first_rule: rules[0] ?? null,
     findings,
     console_link: s.consoleUrl ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}` : null,
+    // Open the incident with that decision ready to confirm (the link itself changes nothing).
+    release_link: s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=release#decide` : null,
+    reject_link: s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=reject#decide` : null,
     business_manager: s.businessManager,
     breach_deadline: formatLocal(deadline, s.timeZone),
     potential_breach: inc.potentialBreach,

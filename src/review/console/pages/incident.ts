@@ -9,7 +9,7 @@ import type { Finding } from '../../../types.ts';
 import type { SessionUser } from '../auth.ts';
 import { minSeverityFor, type AttachmentFacts, type ConsoleContext } from '../context.ts';
 import { html, type Html } from '../html.ts';
-import { bytes, page, ruleTitle, severityBadge, statusBadge, time, whereTitle } from '../layout.ts';
+import { bytes, page, ruleTitle, severityBadge, STATUS_TITLES, statusBadge, time, whereTitle } from '../layout.ts';
 import { linksIn, type DisplayMessage } from '../mail.ts';
 import { can, canDecide, isSafeguarding } from '../roles.ts';
 import { maskFindings } from '../privacy.ts';
@@ -23,6 +23,8 @@ export interface IncidentView {
   attachments: AttachmentFacts[] | null;
   show: { headers: boolean; links: boolean; pictures: boolean };
   notice: Html | '';
+  /** Arrived from a notice's "release" or "reject" link: that form first, to confirm. */
+  decide?: 'release' | 'reject';
 }
 
 /** What the heading says the incident is now: held, blocked, or what was decided. */
@@ -116,7 +118,7 @@ function historyTable(history: HistoryEntry[], tz: string): Html {
 </table></div>`;
 }
 
-function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held: HeldMessage | undefined): Html {
+function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held: HeldMessage | undefined, chosen?: 'release' | 'reject'): Html {
   if (!can(user.role, 'decide')) return html``;
   const minSeverity = minSeverityFor(ctx, inc.tenant);
   if (!canDecide(user.role, inc, minSeverity)) {
@@ -126,7 +128,10 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
   const ref = inc.reference;
   const hasMessage = !!held?.raw && !held.purgedAt;
   const forms: Html[] = [];
+  /** Where the release and reject forms are in `forms`, for the email's links. */
+  const at: Partial<Record<'release' | 'reject', number>> = {};
   if (inc.status === 'open' && hasMessage) {
+    at.release = forms.length;
     forms.push(html`<form method="post" action="/incidents/${ref}/release" class="good" aria-labelledby="release-h">${csrf}
 <h3 id="release-h">Release</h3>
 <p>It is safe to send: deliver it to the original recipients exactly as it was written.</p>
@@ -135,6 +140,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
 <p><button class="btn" type="submit">Release the message</button></p></form>`);
   }
   if (inc.status === 'open' && inc.kind === 'held') {
+    at.reject = forms.length;
     forms.push(html`<form method="post" action="/incidents/${ref}/reject" class="danger" aria-labelledby="reject-h">${csrf}
 <h3 id="reject-h">Reject</h3>
 <p>Do not send it. The sender gets an email saying so, with how to send it safely.</p>
@@ -181,7 +187,13 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
 <p><button class="btn secondary" type="submit">Close the incident</button></p></form>`);
   }
   if (!forms.length) return html`<h2 id="decide">Decide</h2><p class="muted">No decision is waiting on this incident.</p>`;
-  return html`<h2 id="decide">Decide</h2><div class="actions">${forms}</div>`;
+  // From the email's link: the chosen decision first, to confirm here (the link itself changes nothing).
+  const first = chosen && inc.status === 'open' ? at[chosen] ?? -1 : -1;
+  if (first > 0) forms.unshift(...forms.splice(first, 1));
+  const confirm = first >= 0
+    ? html`<div class="notice" role="status"><p>You followed the link in the email to <strong>${chosen === 'release' ? 'release' : 'reject'}</strong> this message. Read why it was stopped above, give your reason and confirm with the button. Nothing has been done yet.</p></div>`
+    : chosen && inc.status !== 'open' ? html`<div class="notice warn" role="status"><p>This message has already been decided (${STATUS_TITLES[inc.status].toLowerCase()}); the link in the email no longer applies.</p></div>` : '';
+  return html`<h2 id="decide">Decide</h2>${confirm}<div class="actions">${forms}</div>`;
 }
 
 function whyHeld(inc: Incident, masked: boolean): Html {
@@ -281,7 +293,7 @@ ${inc.potentialBreach ? html`<h2 id="clock">ICO clock</h2>${clockCard(inc, now, 
 <h2 id="why">Why it was stopped</h2>
 ${whyHeld(inc, !can(user.role, 'content'))}
 ${messageSection(ctx, user, v)}
-${decideForms(ctx, user, inc, v.held)}
+${decideForms(ctx, user, inc, v.held, v.decide)}
 <h2 id="history">History</h2>
 <p class="muted">Every opening and every decision is recorded here and cannot be changed.</p>
 ${historyTable(v.history, tz)}`;

@@ -70,7 +70,8 @@ export function incidentRoutes(k: RouteKit): Hono<Env> {
     if (show.pictures) await record(ctx, inc.reference, user, 'viewed-pictures');
     const history = await incidentHistory(ctx.store.db, inc.reference);
     const done = q.done && NOTICES[q.done] ? html`<div class="notice" role="status"><p>${NOTICES[q.done]}</p></div>` : '';
-    return send(c, 200, incidentPage(ctx, user, { incident: inc, held, history, message, attachments, show, notice: done }));
+    const decide = q.decide === 'release' || q.decide === 'reject' ? q.decide : undefined;
+    return send(c, 200, incidentPage(ctx, user, { incident: inc, held, history, message, attachments, show, notice: done, decide }));
   });
 
   // The HTML body, sanitised, for <iframe sandbox> only: its own CSP (which also sandboxes it when
