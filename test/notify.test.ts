@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import { ConfigError } from '../src/config/index.ts';
 import { compileTemplate, escapeHtml, plainText, TemplateError } from '../src/act/notify/template.ts';
-import { describeWhere, loadTemplates, maskFileName, safeFindings, composeIncidentNotice } from '../src/act/notify/compose.ts';
+import { composeDigest, describeWhere, loadTemplates, maskFileName, safeFindings, composeIncidentNotice } from '../src/act/notify/compose.ts';
 import { nextDigestTime, notifySettings, type NotifySettings } from '../src/act/notify/settings.ts';
 import { createOutboxWorker } from '../src/act/notify/worker.ts';
 import { holdMessage, type HoldContext } from '../src/act/hold.ts';
@@ -360,6 +360,18 @@ describe('the business manager\'s notice: links, not commands; no ICO deadline f
         expect(body).toContain('Nothing has left the school, so this is not a data breach');
       }
     }
+  });
+
+  it('held mail: release and reject links that open the incident to confirm, in the notice and the digest', () => {
+    const s = settings('https://hallmonitor.oakfield.sch.uk');
+    const n = composeIncidentNotice(templates, s, 'business-manager', incident('quarantine'));
+    expect(n.text).toContain('Safe to send? Release it: https://hallmonitor.oakfield.sch.uk/incidents/HM-2026-000042?decide=release#decide');
+    expect(n.text).toContain('Must not go? Reject it: https://hallmonitor.oakfield.sch.uk/incidents/HM-2026-000042?decide=reject#decide');
+    expect(n.html).toContain('href="https://hallmonitor.oakfield.sch.uk/incidents/HM-2026-000042?decide=release#decide"');
+    const d = composeDigest(templates, s, [incident('quarantine'), { ...incident('block'), reference: 'HM-2026-000043' }]);
+    expect(d.text).toContain('Release: https://hallmonitor.oakfield.sch.uk/incidents/HM-2026-000042?decide=release#decide');
+    expect(d.text).not.toContain('HM-2026-000043?decide'); // a blocked one has nothing to release
+    expect(d.html).toContain('?decide=reject#decide');
   });
 
   it('without a console: the commands, in a section for the IT lead', () => {
