@@ -253,6 +253,8 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
         const width = Number(await p.evaluate('document.documentElement.scrollWidth'));
         const wide = await p.evaluate(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391).slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')`);
         expect(width, `${path} is ${width} px wide: ${wide}`).toBeLessThanOrEqual(390);
+        // and in words a business manager who never read the README understands
+        expect(await p.locator('main').textContent(), path).not.toMatch(/\b(detector|score|threshold|verdict|MIME|regex|span|npx)\b|×/i);
       }
       // on the queue, each row is a card that still names its columns and shows the subject
       await p.goto(`${base}/queue?status=all`);

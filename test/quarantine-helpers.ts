@@ -213,7 +213,7 @@ export function quarantineVerdict(): Verdict {
         detector: 'attachment-sensitivity',
         where: `attachment:${PUPIL.full} trip list.csv`,
         evidence: `2 pupils named (${PUPIL.redacted}, O***** P*******), 1 date of birth, health term`,
-        reason: `The attachment ${PUPIL.full} trip list.csv holds personal data (score 7 of 5: 2 pupils named, a date of birth, a health term near a pupil) and is not encrypted.`,
+        reason: `The attachment ${PUPIL.full} trip list.csv is not encrypted and holds personal data: the names of 2 pupils, a date of birth and a health or medical condition.`,
         score: 7,
       },
     ],
