@@ -2,6 +2,7 @@
 // copy in school.templates_dir). Only what is safe goes in: the reference, the rules, who sent it to
 // whom, and the findings' redacted evidence. Never the subject or the message text (they can name a
 // pupil); attachment file names are masked the same way evidence is.
+import { redactName } from '../../../detectors/library/redact.ts';
 import { saidOnce } from '../../decide/said-once.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -160,24 +161,11 @@ function plainName(name: string): string {
   return out;
 }
 
-/** "Jane Smith report.docx" → "J*** S**** r*****.docx": first letter of each word, extension kept. */
+/** "Jane Smith report.docx" → "J*** S**** r*****.docx": names redacted as evidence is, extension kept. */
 export function maskFileName(name: string): string {
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 && name.length - dot <= 6 ? name.slice(dot) : '';
-  const stem = ext ? name.slice(0, dot) : name;
-  let out = '';
-  let inWord = false;
-  for (const ch of stem) {
-    const letter = ch.toLowerCase() !== ch.toUpperCase() || (ch >= '0' && ch <= '9');
-    if (letter) {
-      out += inWord ? '*' : ch;
-      inWord = true;
-    } else {
-      inWord = false;
-      out += ch.charCodeAt(0) < 0x20 ? ' ' : ch;
-    }
-  }
-  return `"${out}${ext}"`;
+  return `"${redactName(plainName(ext ? name.slice(0, dot) : name))}${ext}"`;
 }
 
 function replaceAll(s: string, map: Map<string, string>): string {
