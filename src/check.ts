@@ -81,14 +81,14 @@ export function registerCheckCommand(program: Command): void {
         await examiner.close();
       }
       // One summary line for a person (not in --json, whose lines stay one object per file).
-      if (!opts.json && (tally.files > 1 || opts.quiet)) process.stdout.write(summaryLine(tally, Date.now() - started) + '\n');
+      if (!opts.json && (tally.files > 1 || opts.quiet)) process.stdout.write(folderSummary(tally, Date.now() - started) + '\n');
       const heldAny = tally.quarantine + tally.block + tally.wouldHold > 0;
       if (tally.errors) process.exitCode = opts.exitCode ? 2 : 1;
       else if (opts.exitCode && heldAny) process.exitCode = 1;
     });
 }
 
-export function summaryLine(t: Tally, ms: number): string {
+function folderSummary(t: Tally, ms: number): string {
   const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
   const parts = [`${t.deliver} delivered`];
   if (t.wouldHold) parts[0] += ` (${t.wouldHold} would have been held or blocked: monitor mode)`;

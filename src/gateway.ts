@@ -5,7 +5,7 @@ import { wordPassEngine, wordPassFallbackReason } from './roster/word-pass.ts';
 import type { Logger } from 'pino';
 import { configDir, type Config } from './config/index.ts';
 import { createLogger } from './logging.ts';
-import { daysLeft } from './config/certificates.ts';
+import { certificatesInUse, daysLeft, expiryWarnings } from './config/certificates.ts';
 import { createDeliverer, type Deliverer } from './act/deliver.ts';
 import { startCaptureSink, type CaptureSink } from './act/capture.ts';
 import { startReceiver, type Receiver } from './receive/index.ts';
@@ -20,7 +20,7 @@ import { loadTrustRosters } from './roster/trust.ts';
 import { openStore, probeStore, type Store, type StoreProbe } from './store/index.ts';
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
-import { noticeDirectory } from './act/notify/schools.ts';
+import { noticeDirectory, schoolsWithoutBusinessManager } from './act/notify/schools.ts';
 import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import type { ConsoleServer } from './review/console/index.ts';
@@ -52,8 +52,6 @@ export interface GatewayOptions {
   retentionEveryMs?: number;
 }
 
-export { createLogger };
-
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config);
   // Schools, policies and rosters are validated before anything opens or listens: a bad policy
@@ -66,23 +64,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const notices = noticeDirectory(config, directory.tenants);
   const { settings: notify, templates } = notices.trust;
   const consoleWanted = consoleSettings(config).listen !== null;
-  for (const t of notices.tenants) {
-    if (!t.notices.settings.businessManager) {
-      logger.warn({ event: 'no-business-manager', tenant: t.id }, `school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
-    }
-  }
-  // The certificates in use: the one served to the school's mail system and the one presented to
-  // the next hop. Days left are in /metrics; a short time left is said at start-up.
-  const certificates = [
-    ...(config.relay.tls ? [{ use: 'relay', cert: config.relay.tls.cert }] : []),
-    ...(config.nextHop?.clientCertificate ? [{ use: 'next_hop_client', cert: config.nextHop.clientCertificate.cert }] : []),
-  ];
-  for (const c of certificates) {
-    const left = daysLeft(c.cert);
-    if (left < 14) {
-      const when = left < 0 ? `expired ${Math.ceil(-left)} day(s) ago` : `expires in ${Math.floor(left)} day(s)`;
-      logger[left < 0 ? 'error' : 'warn']({ event: 'certificate-expiry', certificate: c.use, daysLeft: Math.floor(left) }, `the ${c.use === 'relay' ? 'relay.tls' : 'next_hop.client_certificate'} certificate ${when}: renew it (deploy/INSTALL.md, step 7)`);
-    }
+  for (const w of schoolsWithoutBusinessManager(notices, directory.single)) logger.warn({ event: 'no-business-manager', tenant: w.tenant }, w.text);
+  // The certificates in use, parsed once: days left are in /metrics, a short time is said now.
+  const certificates = certificatesInUse(config);
+  for (const w of expiryWarnings(certificates)) {
+    logger[w.expired ? 'error' : 'warn']({ event: 'certificate-expiry', certificate: w.cert.use, daysLeft: w.days }, w.text);
   }
   const examiners = new Map<string, Examiner>();
   let stopTrustWatch: (() => void) | undefined;
@@ -204,7 +190,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     return Number(row?.n ?? 0);
   };
   metrics.gauge('hallmonitor_tls_certificate_expiry_days', 'Days until the TLS certificate in use expires (negative once it has), by use: relay (served to the school\'s mail system) or next_hop_client (presented to the next hop).', () =>
-    certificates.map((c) => ({ labels: { certificate: c.use }, value: Math.round(daysLeft(c.cert) * 100) / 100 })));
+    certificates.map((c) => ({ labels: { certificate: c.use }, value: Math.round(daysLeft(c) * 100) / 100 })));
   let health: HealthServer | undefined;
   if (config.health.listen) {
     try {

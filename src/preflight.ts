@@ -5,8 +5,8 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, configDir, type Config } from './config/index.ts';
-import { daysLeft } from './config/certificates.ts';
-import { noticeDirectory } from './act/notify/schools.ts';
+import { certificatesInUse, expiryWarnings } from './config/certificates.ts';
+import { noticeDirectory, schoolsWithoutBusinessManager } from './act/notify/schools.ts';
 import { loadPolicy, type PolicyOverrides } from './decide/policy.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import { loadTrustRosters } from './roster/trust.ts';
@@ -37,9 +37,7 @@ export async function preflight(config: Config, overrides: PolicyOverrides = {},
   const directory = specs ? await attempt(() => new TenantDirectory(specs)) : undefined;
   if (directory) {
     const notices = await attempt(() => noticeDirectory(config, directory.tenants));
-    for (const t of notices?.tenants ?? []) {
-      if (!t.notices.settings.businessManager) out.warnings.push(`school.business_manager is not set${directory.single ? '' : ` for ${t.id}`}: nobody will be told about held mail`);
-    }
+    if (notices) for (const w of schoolsWithoutBusinessManager(notices, directory.single)) out.warnings.push(w.text);
     const baseDir = configDir(config);
     const trust = await attempt(() => loadTrustRosters(directory, baseDir));
     const { createExaminer } = await import('./examine.ts');
@@ -67,11 +65,7 @@ export async function preflight(config: Config, overrides: PolicyOverrides = {},
       out.store = `SQLite ${store.sqliteFile}`;
     }
   }
-  for (const [use, cert] of [['relay.tls', config.relay.tls?.cert], ['next_hop.client_certificate', config.nextHop?.clientCertificate?.cert]] as const) {
-    if (!cert) continue;
-    const left = daysLeft(cert);
-    if (left < 14) out.warnings.push(`${use}: the certificate ${left < 0 ? 'has expired' : `expires in ${Math.floor(left)} day(s)`}`);
-  }
+  for (const w of expiryWarnings(certificatesInUse(config))) out.warnings.push(w.text);
   return out;
 }
 

@@ -3,22 +3,42 @@
 // expired or mismatched certificate stops all mail (Microsoft 365 queues, then bounces), so the
 // configuration refuses what cannot work and /metrics counts the days left.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-
-export interface CertificateFacts {
-  /** The first certificate in the file (the server's own, before any chain). */
-  subject: string;
-  names: string[];
-  notAfter: Date;
-}
+import type { Config } from './index.ts';
 
 const FIRST_PEM = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/;
 
-export function certificateFacts(pem: string): CertificateFacts {
-  const first = FIRST_PEM.exec(pem)?.[0];
-  if (!first) throw new Error('no PEM certificate in the file');
-  const x = new X509Certificate(first);
-  const names = (x.subjectAltName ?? '').split(/,\s*/).flatMap((n) => (n.startsWith('DNS:') ? [n.slice(4)] : []));
-  return { subject: x.subject.replace(/\n/g, ', '), names, notAfter: new Date(x.validTo) };
+/** A certificate the gateway uses, read once: what it is for, the setting that names it, its expiry. */
+export interface CertificateInUse {
+  use: 'relay' | 'next_hop_client';
+  setting: string;
+  notAfter: Date;
+}
+
+/** The served certificate (relay.tls) and the one presented to the next hop, each parsed once. */
+export function certificatesInUse(config: Pick<Config, 'relay' | 'nextHop'>): CertificateInUse[] {
+  const out: CertificateInUse[] = [];
+  const add = (use: CertificateInUse['use'], setting: string, pem: string | undefined) => {
+    const first = pem ? FIRST_PEM.exec(pem)?.[0] : undefined;
+    if (first) out.push({ use, setting, notAfter: new Date(new X509Certificate(first).validTo) });
+  };
+  add('relay', 'relay.tls', config.relay.tls?.cert);
+  add('next_hop_client', 'next_hop.client_certificate', config.nextHop?.clientCertificate?.cert);
+  return out;
+}
+
+/** Days until a certificate expires (negative once it has). */
+export function daysLeft(c: CertificateInUse, now = Date.now()): number {
+  return (c.notAfter.getTime() - now) / 86_400_000;
+}
+
+/** What start-up (and config-check) says of a certificate with under 14 days left. */
+export function expiryWarnings(certs: CertificateInUse[], now = Date.now()): Array<{ cert: CertificateInUse; days: number; expired: boolean; text: string }> {
+  return certs.flatMap((cert) => {
+    const left = daysLeft(cert, now);
+    if (left >= 14) return [];
+    const when = left < 0 ? `expired ${Math.ceil(-left)} day(s) ago` : `expires in ${Math.floor(left)} day(s)`;
+    return [{ cert, days: Math.floor(left), expired: left < 0, text: `the ${cert.setting} certificate ${when}: renew it (deploy/INSTALL.md, step 7)` }];
+  });
 }
 
 /** What is wrong with a certificate and key pair, in words for the configuration's error list. */
@@ -42,9 +62,4 @@ export function certificateProblem(cert: string, key: string): string | undefine
   }
   if (!x.checkPrivateKey(privateKey)) return 'the key does not belong to the certificate (a renewal copied one file and not the other?)';
   return undefined;
-}
-
-/** Whole days until the certificate expires (negative once it has). */
-export function daysLeft(pem: string, now = Date.now()): number {
-  return (certificateFacts(pem).notAfter.getTime() - now) / 86_400_000;
 }

@@ -494,7 +494,7 @@ export class Problems {
 }
 
 /** The known key a misspelt one was most likely meant to be: within a third of its length in edits. */
-export function closest(word: string, known: string[]): string | undefined {
+function closest(word: string, known: string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const k of known) {

@@ -10,6 +10,14 @@ import { notifySettings, type NotifySettings } from './settings.ts';
 
 export interface SchoolNotices { settings: NotifySettings; templates: Templates }
 
+/** Schools nobody would be told about held mail for, said at start-up and by config-check. */
+export function schoolsWithoutBusinessManager(notices: NoticeDirectory, single: boolean): Array<{ tenant: string; text: string }> {
+  return notices.tenants.filter((t) => !t.notices.settings.businessManager).map((t) => ({
+    tenant: t.id,
+    text: `school.business_manager is not set${single ? '' : ` for ${t.id}`}: nobody will be told about held mail`,
+  }));
+}
+
 export interface NoticeDirectory {
   /** The trust's (or the single school's) settings and templates. */
   trust: SchoolNotices;
