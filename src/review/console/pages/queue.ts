@@ -87,9 +87,11 @@ export async function queuePage(ctx: ConsoleContext, user: SessionUser, q: Recor
     // Search runs here, on the server, for a signed-in user, over this user's schools only; the
     // words are never logged (subjects are personal data).
     const words = f.q.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 10);
-    const subjectsOf = await subjectsFor(ctx, base.map((i) => i.reference));
+    const facts = new Map(base.map((i) => [i.reference, `${i.reference} ${i.sender} ${i.recipients.join(' ')}`.toLowerCase()]));
+    // Subjects are read from the held messages only for what the reference and addresses do not already match.
+    const subjectsOf = await subjectsFor(ctx, base.filter((i) => !words.every((w) => facts.get(i.reference)!.includes(w))).map((i) => i.reference));
     base = base.filter((i) => {
-      const text = `${i.reference} ${i.sender} ${i.recipients.join(' ')} ${subjectsOf.get(i.reference) ?? ''}`.toLowerCase();
+      const text = `${facts.get(i.reference)} ${(subjectsOf.get(i.reference) ?? '').toLowerCase()}`;
       return words.every((w) => text.includes(w));
     });
   }
