@@ -9,7 +9,7 @@ import type { CsvRecord } from './csv.ts';
 import { RosterError } from './types.ts';
 
 /** A roster is trusted input, but a 200,000-pupil export is well under these. */
-const BUDGET: Omit<LayerBudget, 'bytesLeft'> & { bytesLeft: number } = {
+const BUDGET: LayerBudget = {
   bytesLeft: 512 * 1024 * 1024,
   partsLeft: 10_000,
   maxEntryBytes: 256 * 1024 * 1024,
