@@ -3,7 +3,6 @@
 // expired or mismatched certificate stops all mail (Microsoft 365 queues, then bounces), so the
 // configuration refuses what cannot work and /metrics counts the days left.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import type { Config } from './index.ts';
 
 const FIRST_PEM = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/;
 
@@ -15,7 +14,7 @@ export interface CertificateInUse {
 }
 
 /** The served certificate (relay.tls) and the one presented to the next hop, each parsed once. */
-export function certificatesInUse(config: Pick<Config, 'relay' | 'nextHop'>): CertificateInUse[] {
+export function certificatesInUse(config: { relay: { tls?: { cert: string } }; nextHop: { clientCertificate?: { cert: string } } | null }): CertificateInUse[] {
   const out: CertificateInUse[] = [];
   const add = (use: CertificateInUse['use'], setting: string, pem: string | undefined) => {
     const first = pem ? FIRST_PEM.exec(pem)?.[0] : undefined;
