@@ -159,7 +159,7 @@ describe('console tables on a shared PostgreSQL database', () => {
         const dbs = await Promise.all(stores.map((s) => consoleDb(s)));
         const rows = await dbs[0].selectFrom('console_migration' as never).selectAll().execute() as Array<{ name: string }>;
         // Each migration recorded once, however many gateways raced to run it.
-        expect(rows.map((r) => r.name).sort()).toEqual(['0001-console-accounts-sessions', '0002-console-account-school']);
+        expect(rows.map((r) => r.name).sort()).toEqual(['0001-console-accounts-sessions', '0002-console-account-school', '0003-console-account-email']);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }

@@ -83,19 +83,22 @@ describe('the demo school, as the README shows it', () => {
     // the console, with the account the last command made
     const password = /^Password: (\S+)$/m.exec(out)?.[1];
     expect(password).toBeDefined();
-    const signedIn = await signInForm('http://127.0.0.1:8443', 'bm@demo-primary.example', password!);
+    const signedIn = await signInForm('http://127.0.0.1:8443', 'business.manager@demo-primary.example', password!);
     expect(signedIn.cookie).toBeTruthy();
     const queue = await (await fetch('http://127.0.0.1:8443/queue', { headers: { cookie: signedIn.cookie! } })).text();
     for (const ref of ['HM-2026-000002', 'HM-2026-000003', 'HM-2026-000004']) expect(queue).toContain(ref);
     expect(queue).not.toMatch(/Isla Pemberton/);
 
-    // The business manager's notice links straight to the decision; following it changes nothing
-    // until she confirms in the console.
+    // The business manager's notice links straight to the decision (a signed link for her account,
+    // the one named by the address the notice went to); following it changes nothing until she
+    // confirms in the console.
     const bmNotice = notices.find((t) => /^To: business\.manager@demo-primary\.example/m.test(t) && t.includes('HM-2026-000002'))!;
     const text = (await simpleParser(Buffer.from(bmNotice, 'latin1'))).text ?? '';
     const release = /Safe to send\? Release it: (\S+)/.exec(text)?.[1];
-    expect(release).toBe('http://127.0.0.1:8443/incidents/HM-2026-000002?decide=release#decide');
-    const confirm = await (await fetch(release!.replace('#decide', ''), { headers: { cookie: signedIn.cookie! } })).text();
+    expect(release).toMatch(/^http:\/\/127\.0\.0\.1:8443\/confirm\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    const opened = await fetch(release!, { headers: { cookie: signedIn.cookie! }, redirect: 'manual' });
+    expect(opened.headers.get('location')).toMatch(/^\/incidents\/HM-2026-000002\?decide=release&link=/);
+    const confirm = await (await fetch(`http://127.0.0.1:8443${opened.headers.get('location')!.replace('#decide', '')}`, { headers: { cookie: signedIn.cookie! } })).text();
     expect(confirm).toContain('You followed the link in the email to <strong>release</strong> this message');
     expect(confirm.indexOf('action="/incidents/HM-2026-000002/release"')).toBeLessThan(confirm.indexOf('action="/incidents/HM-2026-000002/reject"'));
     const after = await (await fetch('http://127.0.0.1:8443/queue', { headers: { cookie: signedIn.cookie! } })).text();

@@ -151,8 +151,11 @@ export interface HoldingGateway {
   stop(): Promise<void>;
 }
 
-/** A gateway whose inspector holds what the test says; the outbox polls quickly. */
-export async function startHoldingGateway(p: ConfigParts & { inspector: Inspector; retryBaseMs?: number }): Promise<HoldingGateway> {
+/**
+ * A gateway whose inspector holds what the test says (without one, the real policy decides, with
+ * the roster the school section names); the outbox polls quickly.
+ */
+export async function startHoldingGateway(p: ConfigParts & { inspector?: Inspector; retryBaseMs?: number }): Promise<HoldingGateway> {
   const config = testConfig(p);
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString('utf8')); cb(); } }));

@@ -27,7 +27,7 @@ export interface PolicyOverrides {
 /** Every key of `school:` and `policy:`; the notification keys are validated by src/act/notify/settings.ts. */
 export const SCHOOL_KEYS = ['name', 'domains', 'partner_domains', 'business_manager', 'safeguarding_lead', 'notifications_from', 'roster', 'staff_list',
   'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'];
-export const POLICY_KEYS = ['mode', 'webmail_domains', 'rules', 'block_mode'];
+export const POLICY_KEYS = ['mode', 'webmail_domains', 'rules', 'block_mode', 'override_hours'];
 
 export function loadPolicy(config: Pick<Config, 'school' | 'policy' | 'source'> & { detectors?: PatternDetector[] }, overrides: PolicyOverrides = {}, baseDir = process.cwd()): Policy {
   const p = new Problems();

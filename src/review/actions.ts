@@ -12,6 +12,9 @@ import { escalationNotices, isAutoSubmitted, rejectNotices } from '../act/notify
 
 export { NOTE_TO_SENDER };
 
+/** The history entry of a message its sender sent anyway (sender_may_override), with their reason. */
+export const SENDER_OVERRIDE = 'sent-anyway-by-sender';
+
 /** Thrown when a review action does not apply: unknown reference, or the incident has moved on. */
 export class IncidentActionError extends Error {
   constructor(message: string) {
@@ -31,7 +34,7 @@ async function mustFind(ctx: HoldContext, key: string): Promise<Incident> {
  * the original envelope recipients, not re-scanned) is queued, in one transaction. The caller or
  * any gateway's outbox worker then delivers it. Returns the outbox job id.
  */
-export async function releaseIncident(ctx: HoldContext, key: string, actor: string, reason: string): Promise<{ incident: Incident; jobId: string }> {
+export async function releaseIncident(ctx: HoldContext, key: string, actor: string, reason: string, opts: { override?: string } = {}): Promise<{ incident: Incident; jobId: string }> {
   const inc = await mustFind(ctx, key);
   const now = ctx.now?.() ?? new Date();
   const jobId = await ctx.store.db.transaction().execute(async (trx) => {
@@ -42,6 +45,9 @@ export async function releaseIncident(ctx: HoldContext, key: string, actor: stri
       throw new IncidentActionError(`${inc.reference} is ${current.status}, not open: only open incidents can be released`);
     }
     await appendHistory(trx, inc.reference, actor, 'released', reason || null, now);
+    // The sender's own decision (src/review/console/routes/links.ts), with their reason, redacted:
+    // counted and listed in the governors' report.
+    if (opts.override !== undefined) await appendHistory(trx, inc.reference, actor, SENDER_OVERRIDE, opts.override, now);
     const [id] = await enqueue(trx, [{
       job: 'release', template: 'release', recipient: '', reference: inc.reference, tenant: inc.tenant, mode: 'immediate', due: now, actor,
       messageIdHeader: '',
@@ -53,7 +59,7 @@ export async function releaseIncident(ctx: HoldContext, key: string, actor: stri
 }
 
 /** Reject: open → rejected, and the sender is told it will not be sent. */
-export async function rejectIncident(ctx: HoldContext, key: string, actor: string, reason: string): Promise<{ incident: Incident; notices: number }> {
+export async function rejectIncident(ctx: HoldContext, key: string, actor: string, reason: string, opts: { tellSender?: boolean } = {}): Promise<{ incident: Incident; notices: number }> {
   const inc = await mustFind(ctx, key);
   const now = ctx.now?.() ?? new Date();
   const notices = await ctx.store.db.transaction().execute(async (trx) => {
@@ -68,7 +74,7 @@ export async function rejectIncident(ctx: HoldContext, key: string, actor: strin
     if (note) await appendHistory(trx, inc.reference, actor, NOTE_TO_SENDER, note, now);
     const raw = await trx.selectFrom('held_messages').select('raw').where('reference', '=', inc.reference).executeTakeFirst();
     const automatic = raw?.raw ? isAutoSubmitted(Buffer.from(raw.raw)) : false;
-    const rows = automatic ? [] : rejectNotices(schoolNotify(ctx, inc.tenant), inc, now);
+    const rows = automatic || opts.tellSender === false ? [] : rejectNotices(schoolNotify(ctx, inc.tenant), inc, now);
     await enqueue(trx, rows, now);
     return rows.length;
   });

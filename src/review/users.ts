@@ -89,6 +89,16 @@ export interface Account {
   tenant: string | null;
   createdAt: Date;
   passwordChangedAt: Date;
+  /** Where the school's notices reach this person; their links work for this account. */
+  email: string | null;
+}
+
+/** An account's email address, checked and in lower case; a sign-in name that is one counts as given. */
+export function accountEmail(email: string | undefined, username: string): string | null {
+  const e = (email ?? (username.includes('@') ? username : '')).trim().toLowerCase();
+  if (!e) return null;
+  if (!/^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$/.test(e) || e.length > 254) throw new AccountError(`"${email ?? username}" is not an email address`);
+  return e;
 }
 
 /**
@@ -107,8 +117,9 @@ export async function schoolOption(config: Config, school: string | undefined): 
   return id;
 }
 
-export async function addUser(db: ConsoleDb, a: { username: string; displayName?: string; role: Role; password: string; tenant?: string | null }, now = new Date()): Promise<Account> {
+export async function addUser(db: ConsoleDb, a: { username: string; displayName?: string; role: Role; password: string; tenant?: string | null; email?: string }, now = new Date()): Promise<Account> {
   const username = normaliseUsername(a.username);
+  const email = accountEmail(a.email, username);
   checkPassword(a.password);
   const hash = await hashPassword(a.password);
   const t = now.toISOString();
@@ -123,19 +134,21 @@ export async function addUser(db: ConsoleDb, a: { username: string; displayName?
     updated_at: t,
     password_changed_at: t,
     tenant: a.tenant ?? null,
+    email,
   }).execute();
-  return { username, displayName: a.displayName?.trim() || username, role: a.role, tenant: a.tenant ?? null, createdAt: now, passwordChangedAt: now };
+  return { username, displayName: a.displayName?.trim() || username, role: a.role, tenant: a.tenant ?? null, createdAt: now, passwordChangedAt: now, email };
 }
 
 /** New password (and optionally role, and school: a tenant id, or null for the whole trust); every session of the account ends and any lock-out lifts. */
-export async function resetUser(db: ConsoleDb, name: string, change: { password: string; role?: Role; tenant?: string | null }, actor: string, now = new Date()): Promise<void> {
+export async function resetUser(db: ConsoleDb, name: string, change: { password: string; role?: Role; tenant?: string | null; email?: string }, actor: string, now = new Date()): Promise<void> {
   const username = normaliseUsername(name);
+  const email = change.email !== undefined ? accountEmail(change.email, username) : undefined;
   checkPassword(change.password);
   const hash = await hashPassword(change.password);
   const t = now.toISOString();
   await db.transaction().execute(async (trx) => {
     const res = await trx.updateTable('console_users')
-      .set({ password_hash: hash, updated_at: t, password_changed_at: t, ...(change.role ? { role: change.role } : {}), ...(change.tenant !== undefined ? { tenant: change.tenant } : {}) })
+      .set({ password_hash: hash, updated_at: t, password_changed_at: t, ...(change.role ? { role: change.role } : {}), ...(change.tenant !== undefined ? { tenant: change.tenant } : {}), ...(email !== undefined ? { email } : {}) })
       .where('username', '=', username)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new AccountError(`there is no account called ${username}`);
@@ -155,8 +168,8 @@ export async function removeUser(db: ConsoleDb, name: string): Promise<void> {
 }
 
 export async function listUsers(db: ConsoleDb): Promise<Account[]> {
-  const rows = await db.selectFrom('console_users').select(['username', 'display_name', 'role', 'tenant', 'created_at', 'password_changed_at']).orderBy('username').execute();
-  return rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role, tenant: r.tenant ?? null, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at) }));
+  const rows = await db.selectFrom('console_users').select(['username', 'display_name', 'role', 'tenant', 'created_at', 'password_changed_at', 'email']).orderBy('username').execute();
+  return rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role, tenant: r.tenant ?? null, createdAt: new Date(r.created_at), passwordChangedAt: new Date(r.password_changed_at), email: r.email ?? null }));
 }
 
 async function readStdin(): Promise<string> {
@@ -202,10 +215,11 @@ export function registerUserCommands(program: Command): void {
     .argument('<username>', 'sign-in name, e.g. j.bloggs or an email address')
     .requiredOption('--role <role>', ROLES.join(' | '))
     .option('--name <display name>', 'name shown in the console and the incident history')
+    .option('--email <address>', "the person's email address (the business manager's): the release and reject links in notices sent there work for this account")
     .option('--school <id>', 'in a trust: the school (its id under tenants:) whose incidents the account sees')
     .option('--trust', 'in a trust: the account sees every school (the trust\'s data protection officer)')
     .option('--password-stdin', 'read the password from standard input instead of generating one'))
-    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
+    .action(async (username: string, opts: StoreOpts & { role: string; name?: string; email?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
       const role = parseRole(opts.role);
       if (opts.school !== undefined && opts.trust) throw new AccountError('--school and --trust: give one or the other');
       const generated = !opts.passwordStdin;
@@ -222,7 +236,7 @@ export function registerUserCommands(program: Command): void {
           const { loadTenants } = await import('../tenants.ts');
           where = tenant ? ` for ${loadTenants(config).find((t) => t.id === tenant)?.name ?? tenant} only` : ' for the whole trust (every school)';
         }
-        return addUser(db, { username, displayName: opts.name, role, password, tenant });
+        return addUser(db, { username, displayName: opts.name, role, password, tenant, email: opts.email });
       });
       process.stdout.write(`Account ${account.username} added as ${ROLE_TITLES[role]}${where}.\n`);
       if (generated) process.stdout.write(`Password: ${password}\nGive it to ${account.displayName} in person or by phone, not by email.\n`);
@@ -233,10 +247,11 @@ export function registerUserCommands(program: Command): void {
     .description('Give an account a new password (ends its sessions and lifts a lock-out); optionally change its role or, in a trust, its school')
     .argument('<username>')
     .option('--role <role>', ROLES.join(' | '))
+    .option('--email <address>', "the person's email address, where notices with links reach them")
     .option('--school <id>', 'in a trust: move the account to this school')
     .option('--trust', 'in a trust: the account sees the whole trust (every school)')
     .option('--password-stdin', 'read the new password from standard input instead of generating one'))
-    .action(async (username: string, opts: StoreOpts & { role?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
+    .action(async (username: string, opts: StoreOpts & { role?: string; email?: string; school?: string; trust?: boolean; passwordStdin?: boolean }) => {
       const role = opts.role ? parseRole(opts.role) : undefined;
       if (opts.school !== undefined && opts.trust) throw new AccountError('--school and --trust: give one or the other');
       const generated = !opts.passwordStdin;
@@ -250,7 +265,7 @@ export function registerUserCommands(program: Command): void {
           tenant = null;
         }
         if (tenant !== undefined) moved = tenant ? `, belongs to ${tenant}` : ', sees the whole trust';
-        await resetUser(db, username, { password, role, tenant }, actorName());
+        await resetUser(db, username, { password, role, tenant, email: opts.email }, actorName());
       });
       process.stdout.write(`Account ${normaliseUsername(username)} has a new password${role ? ` and the role ${ROLE_TITLES[role]}` : ''}${moved}; its sessions have ended.\n`);
       if (generated) process.stdout.write(`Password: ${password}\n`);
@@ -286,7 +301,7 @@ export function registerUserCommands(program: Command): void {
       const col = (a: Account | null) => (withSchool ? `${(a ? school(a) : 'SCHOOL').padEnd(sw)}  ` : '');
       process.stdout.write(`${'USERNAME'.padEnd(w)}  ${'ROLE'.padEnd(18)}  ${col(null)}${'PASSWORD SET'.padEnd(16)}  NAME\n`);
       for (const a of accounts) {
-        process.stdout.write(`${a.username.padEnd(w)}  ${a.role.padEnd(18)}  ${col(a)}${a.passwordChangedAt.toISOString().slice(0, 16).replace('T', ' ')}  ${a.displayName}\n`);
+        process.stdout.write(`${a.username.padEnd(w)}  ${a.role.padEnd(18)}  ${col(a)}${a.passwordChangedAt.toISOString().slice(0, 16).replace('T', ' ')}  ${a.displayName}${a.email && a.email !== a.username ? ` <${a.email}>` : ''}\n`);
       }
     });
 }

@@ -134,6 +134,24 @@ export function migrations(kind: StoreKind): MigrationProvider {
           .execute();
       },
     },
+    // Links in notification emails (src/act/notify/links.ts): the key that signs them, made once
+    // and shared by every instance, and the links already used (each works once).
+    '0004-email-links': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('link_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('link_uses')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('reference', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text', (c) => c.notNull())
+          .addColumn('used_by', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

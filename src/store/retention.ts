@@ -63,6 +63,7 @@ export async function applyRetention(store: Store, now = new Date(), batch = 200
       if (!due.length) return 0;
       const refs = due.map((d) => d.reference);
       await trx.deleteFrom('outbox').where('reference', 'in', refs).execute();
+      await trx.deleteFrom('link_uses').where('reference', 'in', refs).execute();
       await trx.deleteFrom('held_messages').where('reference', 'in', refs).execute();
       await trx.deleteFrom('incident_history').where('reference', 'in', refs).execute();
       const deleted = await trx.deleteFrom('incidents').where('reference', 'in', refs).executeTakeFirst();

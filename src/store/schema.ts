@@ -115,4 +115,8 @@ export interface Database {
   audit_log: AuditTable;
   counters: CounterTable;
   health_probe: { instance: string; at: string };
+  /** The key that signs links in notification emails ('email-links'), hex. */
+  link_keys: { id: string; secret: string; created_at: string };
+  /** Links used (src/act/notify/links.ts linkUseId), so that each works once. */
+  link_uses: { id: string; reference: string; purpose: string; used_at: string; used_by: string };
 }

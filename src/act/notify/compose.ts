@@ -202,6 +202,15 @@ const STATUS_TEXT: Record<Incident['status'], (i: Incident) => string> = {
   'closed-no-breach': () => 'closed, no breach',
 };
 
+/** Signed links for one incident (src/act/notify/links.ts), made by the outbox worker. */
+export interface EmailLinks {
+  release?: string;
+  reject?: string;
+  /** The sender's "send it anyway" page, and until when it works. */
+  override?: string;
+  overrideUntil?: Date;
+}
+
 export interface ViewExtra {
   actor?: string;
   safeguarding?: boolean;
@@ -210,6 +219,7 @@ export interface ViewExtra {
   note?: string;
   /** Whether the school's detectors find personal data in a text (a file name): only then is it masked. */
   personalIn?: (text: string) => boolean;
+  links?: EmailLinks;
 }
 
 /** Everything a template may show about one incident. */
@@ -236,8 +246,11 @@ export function incidentView(t: Templates, s: NotifySettings, inc: Incident, ext
     findings,
     console_link: s.consoleUrl ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}` : null,
     // Open the incident with that decision ready to confirm (the link itself changes nothing).
-    release_link: s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=release#decide` : null,
-    reject_link: s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=reject#decide` : null,
+    release_link: extra.links?.release ?? (s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=release#decide` : null),
+    reject_link: extra.links?.reject ?? (s.consoleUrl && inc.action === 'quarantine' ? `${s.consoleUrl}/incidents/${encodeURIComponent(inc.reference)}?decide=reject#decide` : null),
+    // The sender's own remedy, for rules the school lets the sender judge (sender_may_override).
+    override_link: extra.links?.override ?? null,
+    override_until: extra.links?.overrideUntil ? formatLocal(extra.links.overrideUntil, s.timeZone) : null,
     business_manager: s.businessManager,
     breach_deadline: formatLocal(deadline, s.timeZone),
     potential_breach: inc.potentialBreach,
@@ -277,8 +290,8 @@ export function composeIncidentNotice(t: Templates, s: NotifySettings, name: Exc
   return render(t, name, incidentView(t, s, inc, extra));
 }
 
-export function composeDigest(t: Templates, s: NotifySettings, incidents: Incident[], extra: Pick<ViewExtra, 'personalIn'> = {}): Notice {
-  const views = incidents.map((i) => incidentView(t, s, i, extra));
+export function composeDigest(t: Templates, s: NotifySettings, incidents: Incident[], extra: Pick<ViewExtra, 'personalIn'> & { links?: (inc: Incident) => EmailLinks | undefined } = {}): Notice {
+  const views = incidents.map((i) => incidentView(t, s, i, { personalIn: extra.personalIn, links: extra.links?.(i) }));
   return render(t, 'business-manager-digest', { school_name: s.schoolName, digest_count: incidents.length, single: incidents.length === 1, incidents: views });
 }
 

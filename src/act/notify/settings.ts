@@ -30,13 +30,19 @@ export interface NotifySettings {
   /** `hold`: store and answer 250, tell the sender. `reject`: store and answer 550 5.7.1 with the reference. */
   blockMode: 'hold' | 'reject';
   ruleNotify: (rule: string) => NotifyMode;
+  /** Whether the sender may send it anyway (every rule of the incident has sender_may_override). */
+  senderMayOverride: (rules: string[]) => boolean;
+  /** How long the sender's "send it anyway" link works (policy.override_hours). */
+  overrideHours: number;
+  /** How long the business manager's release and reject links work (console.email_link_hours). */
+  emailLinkHours: number;
 }
 
 export const SHIPPED_TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../config/templates');
 
 /** The keys of `school:` and `policy:` this module reads (the policy module must accept them too). */
 export const NOTIFY_SCHOOL_KEYS = ['business_manager', 'safeguarding_lead', 'notifications_from', 'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'] as const;
-export const NOTIFY_POLICY_KEYS = ['block_mode'] as const;
+export const NOTIFY_POLICY_KEYS = ['block_mode', 'override_hours'] as const;
 
 const ADDRESS = /^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$/;
 
@@ -94,11 +100,19 @@ export function notifySettings(config: Config, overrides: { businessManager?: st
   const blockMode = policy.block_mode === undefined || policy.block_mode === null ? 'hold' : p.oneOf(policy.block_mode, ['hold', 'reject'] as const, 'policy.block_mode');
   const rulesDoc = policy.rules && typeof policy.rules === 'object' && !Array.isArray(policy.rules) ? (policy.rules as Record<string, unknown>) : {};
   const notify = new Map<string, NotifyMode>();
+  const overridable = new Map<string, boolean>();
   for (const [id, doc] of Object.entries(rulesDoc)) {
     if (doc && typeof doc === 'object' && 'notify' in doc) {
       notify.set(id, p.oneOf((doc as Record<string, unknown>).notify, ['immediate', 'digest', 'none'] as const, `policy.rules.${id}.notify`));
     }
+    if (doc && typeof doc === 'object' && typeof (doc as Record<string, unknown>).sender_may_override === 'boolean') {
+      overridable.set(id, (doc as Record<string, unknown>).sender_may_override as boolean);
+    }
   }
+  const hours = (v: unknown, key: string, fallback: number, max: number) => (v === undefined || v === null ? fallback : p.number(v, key, { min: 1, max }));
+  const overrideHours = hours(policy.override_hours, 'policy.override_hours', 24, 168);
+  const emailLinkHours = hours(consoleDoc.email_link_hours, 'console.email_link_hours', 72, 720);
+  const ruleDefaults = RULES as Record<string, { defaults: { notify: NotifyMode; sender_may_override?: boolean } } | undefined>;
   p.throwIfAny(config.source);
   return {
     hostname: config.hostname,
@@ -114,7 +128,10 @@ export function notifySettings(config: Config, overrides: { businessManager?: st
     timeZone,
     templatesDir,
     blockMode,
-    ruleNotify: (rule) => notify.get(rule) ?? (RULES as Record<string, { defaults: { notify: NotifyMode } } | undefined>)[rule]?.defaults.notify ?? 'immediate',
+    ruleNotify: (rule) => notify.get(rule) ?? ruleDefaults[rule]?.defaults.notify ?? 'immediate',
+    senderMayOverride: (rules) => rules.length > 0 && rules.every((r) => overridable.get(r) ?? ruleDefaults[r]?.defaults.sender_may_override ?? false),
+    overrideHours,
+    emailLinkHours,
   };
 }
 

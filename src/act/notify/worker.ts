@@ -15,7 +15,9 @@ import type { Store } from '../../store/index.ts';
 import { appendHistory, findIncident, heldMessage, incidentHistory, transition, type Incident } from '../../store/incidents.ts';
 import { NOTE_TO_SENDER } from '../../store/incidents.ts';
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
-import { buildEmail, composeDigest, composeIncidentNotice, type Notice, type Templates } from './compose.ts';
+import { linkKey } from '../../store/links.ts';
+import { buildEmail, composeDigest, composeIncidentNotice, type EmailLinks, type Notice, type Templates } from './compose.ts';
+import { signLink } from './links.ts';
 import type { NotifySettings } from './settings.ts';
 import type { SchoolNotices } from './schools.ts';
 
@@ -126,6 +128,34 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     return { state: 'retrying', detail, nextAttempt: next };
   }
 
+  /**
+   * The signed links a notice carries (src/act/notify/links.ts), made at sending time: the
+   * business manager's release and reject links, for her address only; the sender's "send it
+   * anyway" link where every rule of a held or blocked message lets the sender decide.
+   */
+  async function emailLinks(s: NotifySettings, template: string, recipient: string): Promise<((inc: Incident) => EmailLinks | undefined) | undefined> {
+    if (!s.consoleUrl || !recipient) return undefined;
+    const key = await linkKey(db);
+    const at = now().getTime();
+    const url = (path: string, token: string) => `${s.consoleUrl}/${path}/${token}`;
+    if (template === 'business-manager' || template === 'business-manager-digest' || template === 'safeguarding-lead') {
+      const expiresAt = new Date(at + s.emailLinkHours * 3_600_000);
+      return (inc) => (inc.action === 'quarantine' && inc.status === 'open'
+        ? {
+            release: url('confirm', signLink(key, { purpose: 'release', reference: inc.reference, to: recipient, expiresAt })),
+            reject: url('confirm', signLink(key, { purpose: 'reject', reference: inc.reference, to: recipient, expiresAt })),
+          }
+        : undefined);
+    }
+    if (template === 'sender-held' || template === 'sender-not-sent') {
+      const expiresAt = new Date(at + s.overrideHours * 3_600_000);
+      return (inc) => (inc.status === 'open' && inc.sender.toLowerCase() === recipient.toLowerCase() && s.senderMayOverride(inc.rules)
+        ? { override: url('send-anyway', signLink(key, { purpose: 'override', reference: inc.reference, to: recipient, expiresAt })), overrideUntil: new Date(expiresAt) }
+        : undefined);
+    }
+    return undefined;
+  }
+
   async function sendNotice(rows: OutboxRow[]): Promise<JobOutcome> {
     const first = rows[0];
     const incidents: Incident[] = [];
@@ -141,8 +171,9 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const { settings, templates } = o.schoolFor?.(first.tenant) ?? { settings: o.settings, templates: o.templates };
     const redact = o.redactFor?.(first.tenant);
     const personalIn = redact ? (text: string) => redact(text) !== text : undefined;
+    const links = await emailLinks(settings, first.template, first.recipient);
     let notice: Notice;
-    if (first.mode === 'digest') notice = composeDigest(templates, settings, incidents, { personalIn });
+    if (first.mode === 'digest') notice = composeDigest(templates, settings, incidents, { personalIn, links });
     else {
       const inc = incidents[0];
       const template = first.template === 'safeguarding-lead' ? 'business-manager' : first.template;
@@ -154,6 +185,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         actor: first.actor ?? undefined,
         note,
         personalIn,
+        links: links?.(inc),
       });
     }
     const email = await buildEmail(settings, notice, first.recipient, first.message_id_header, now(), first.mode === 'digest' ? undefined : first.reference);

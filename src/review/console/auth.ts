@@ -12,6 +12,8 @@ export interface SessionUser {
   role: Role;
   /** The school (tenant id) the account belongs to; null: the whole trust (or the one school). */
   tenant: string | null;
+  /** The account's email address (links in notices sent there work for it), or null. */
+  email: string | null;
   /** What the header says the user is looking at ("Oakfield Primary", "Example Trust – all schools"); set per request. */
   scopeName?: string;
   /** SHA-256 of the cookie token (the session's row id). */
@@ -94,7 +96,7 @@ export async function signIn(db: ConsoleDb, name: string, password: string, ip: 
   }).execute();
   // Old sessions are tidied here rather than by a timer.
   await db.deleteFrom('console_sessions').where('expires_at', '<', iso(now)).execute();
-  return { ok: true, token: t, user: { username, displayName: account.display_name, role: account.role, tenant: account.tenant ?? null, sessionId: sha256(t), csrf, expiresAt } };
+  return { ok: true, token: t, user: { username, displayName: account.display_name, role: account.role, tenant: account.tenant ?? null, email: account.email ?? null, sessionId: sha256(t), csrf, expiresAt } };
 }
 
 /** The signed-in user for a cookie token, or null (unknown, expired, idle too long). */
@@ -103,7 +105,7 @@ export async function loadSession(db: ConsoleDb, cookieToken: string | undefined
   const id = sha256(cookieToken);
   const row = await db.selectFrom('console_sessions')
     .innerJoin('console_users', 'console_users.username', 'console_sessions.username')
-    .select(['console_sessions.id', 'console_sessions.username', 'console_sessions.last_seen_at', 'console_sessions.expires_at', 'console_sessions.csrf_token', 'console_users.display_name', 'console_users.role', 'console_users.tenant'])
+    .select(['console_sessions.id', 'console_sessions.username', 'console_sessions.last_seen_at', 'console_sessions.expires_at', 'console_sessions.csrf_token', 'console_users.display_name', 'console_users.role', 'console_users.tenant', 'console_users.email'])
     .where('console_sessions.id', '=', id)
     .executeTakeFirst();
   if (!row) return null;
@@ -115,7 +117,7 @@ export async function loadSession(db: ConsoleDb, cookieToken: string | undefined
   if (now.getTime() - lastSeen > 30_000) {
     await db.updateTable('console_sessions').set({ last_seen_at: iso(now) }).where('id', '=', id).execute();
   }
-  return { username: row.username, displayName: row.display_name, role: row.role, tenant: row.tenant ?? null, sessionId: id, csrf: row.csrf_token, expiresAt: new Date(row.expires_at) };
+  return { username: row.username, displayName: row.display_name, role: row.role, tenant: row.tenant ?? null, email: row.email ?? null, sessionId: id, csrf: row.csrf_token, expiresAt: new Date(row.expires_at) };
 }
 
 export async function endSession(db: ConsoleDb, sessionId: string): Promise<void> {

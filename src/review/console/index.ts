@@ -23,6 +23,7 @@ import { consoleDb } from './migrations.ts';
 import { homeFor } from './roles.ts';
 import { consoleSchools, scopeName } from './schools.ts';
 import { incidentRoutes } from './routes/incident.ts';
+import { linkRoutes } from './routes/links.ts';
 import { routeKit, type Env } from './routes/kit.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { registerRoutes } from './routes/register.ts';
@@ -195,6 +196,8 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
     const type = c.req.header('content-type') ?? '';
     if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) return forbidden(c, 'The request was not sent by a console form.');
     const body = await c.req.parseBody({ all: true });
+    // The sender's "send it anyway" page (no account): its own one-time form value, checked there.
+    if (c.req.path.startsWith('/send-anyway/')) return next();
     if (c.req.path === '/sign-in') {
       if (!sameToken(getCookie(c, signinCookie), typeof body._signin === 'string' ? body._signin : null)) {
         return forbidden(c, 'The sign-in form had expired. Go back, reload the page and sign in again.');
@@ -220,5 +223,6 @@ export function createConsoleApp(ctx: ConsoleContext): Hono<Env> {
   app.route('/', queueRoutes(k));
   app.route('/', incidentRoutes(k));
   app.route('/', registerRoutes(k));
+  app.route('/', linkRoutes(k));
   return app;
 }

@@ -57,6 +57,13 @@ function consoleMigrations(kind: Store['kind']): Record<string, Migration> {
         await db.schema.alterTable('console_users').addColumn('tenant', 'text').execute();
       },
     },
+    // An account's email address: the release and reject links in a notice sent to that address
+    // work only for the account that has it (src/review/console/routes/links.ts).
+    '0003-console-account-email': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('console_users').addColumn('email', 'text').execute();
+      },
+    },
   };
 }
 

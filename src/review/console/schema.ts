@@ -20,6 +20,9 @@ export interface ConsoleUserTable {
   password_changed_at: string;
   /** The school (tenant id, src/tenants.ts) the account belongs to; null: the whole trust (or the one school). */
   tenant: string | null;
+  /** The address the school writes to this person at (the business manager's), lower case: links
+   *  in notification emails sent there work for this account. Null: the sign-in name if it is one. */
+  email: string | null;
 }
 
 export interface ConsoleSessionTable {

@@ -25,7 +25,7 @@ export interface ConsoleSettings {
   safeguardingMinSeverity: number;
 }
 
-const KEYS = ['listen', 'public_url', 'tls', 'session_hours', 'idle_minutes', 'lockout'];
+const KEYS = ['listen', 'public_url', 'tls', 'session_hours', 'idle_minutes', 'lockout', 'email_link_hours'];
 
 export function consoleSettings(config: Config, overrides: { listen?: string } = {}): ConsoleSettings {
   const p = new Problems();

@@ -25,6 +25,8 @@ export interface IncidentView {
   notice: Html | '';
   /** Arrived from a notice's "release" or "reject" link: that form first, to confirm. */
   decide?: 'release' | 'reject';
+  /** …with its signed link, which the confirming form carries (and spends). */
+  link?: string;
 }
 
 /** What the heading says the incident is now: held, blocked, or what was decided. */
@@ -118,13 +120,14 @@ function historyTable(history: HistoryEntry[], tz: string): Html {
 </table></div>`;
 }
 
-function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held: HeldMessage | undefined, chosen?: 'release' | 'reject'): Html {
+function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held: HeldMessage | undefined, chosen?: 'release' | 'reject', link?: string): Html {
   if (!can(user.role, 'decide')) return html``;
   const minSeverity = minSeverityFor(ctx, inc.tenant);
   if (!canDecide(user.role, inc, minSeverity)) {
     return html`<h2 id="decide">Decide</h2><div class="notice warn"><p>The business manager decides on this incident. As safeguarding lead you decide on safeguarding-severity incidents (severity ${minSeverity} and above, information sent to the wrong family, and special-category data).</p></div>`;
   }
   const csrf = html`<input type="hidden" name="_csrf" value="${user.csrf}">`;
+  const linkField = (action: 'release' | 'reject') => (link && chosen === action ? html`<input type="hidden" name="link" value="${link}">` : '');
   const ref = inc.reference;
   const hasMessage = !!held?.raw && !held.purgedAt;
   const forms: Html[] = [];
@@ -132,7 +135,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
   const at: Partial<Record<'release' | 'reject', number>> = {};
   if (inc.status === 'open' && hasMessage) {
     at.release = forms.length;
-    forms.push(html`<form method="post" action="/incidents/${ref}/release" class="good" aria-labelledby="release-h">${csrf}
+    forms.push(html`<form method="post" action="/incidents/${ref}/release" class="good" aria-labelledby="release-h">${csrf}${linkField('release')}
 <h3 id="release-h">Release</h3>
 <p>It is safe to send: deliver it to the original recipients exactly as it was written.</p>
 <label for="release-reason">Why is it safe? <span class="hint">(recorded)</span></label>
@@ -141,7 +144,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
   }
   if (inc.status === 'open' && inc.kind === 'held') {
     at.reject = forms.length;
-    forms.push(html`<form method="post" action="/incidents/${ref}/reject" class="danger" aria-labelledby="reject-h">${csrf}
+    forms.push(html`<form method="post" action="/incidents/${ref}/reject" class="danger" aria-labelledby="reject-h">${csrf}${linkField('reject')}
 <h3 id="reject-h">Reject</h3>
 <p>Do not send it. The sender gets an email saying so, with how to send it safely.</p>
 <label for="reject-reason">Reason <span class="hint">(recorded in the history; the sender is shown it with pupil names and identifiers redacted)</span></label>
@@ -293,7 +296,7 @@ ${inc.potentialBreach ? html`<h2 id="clock">ICO clock</h2>${clockCard(inc, now, 
 <h2 id="why">Why it was stopped</h2>
 ${whyHeld(inc, !can(user.role, 'content'))}
 ${messageSection(ctx, user, v)}
-${decideForms(ctx, user, inc, v.held, v.decide)}
+${decideForms(ctx, user, inc, v.held, v.decide, v.link)}
 <h2 id="history">History</h2>
 <p class="muted">Every opening and every decision is recorded here and cannot be changed.</p>
 ${historyTable(v.history, tz)}`;

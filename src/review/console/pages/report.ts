@@ -6,6 +6,7 @@
 // still open, median time to a decision), incidents per school and per rule in each school, and
 // can narrow the report to one school.
 import { listIncidents, type Incident } from '../../../store/incidents.ts';
+import { SENDER_OVERRIDE } from '../../actions.ts';
 import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext } from '../context.ts';
 import { localDay, localDayStart } from '../data.ts';
@@ -34,6 +35,8 @@ export interface Report {
   school: string;
   /** Per school, for a trust-level account looking at every school (null otherwise). */
   perSchool: SchoolFigures[] | null;
+  /** Messages their senders sent anyway (sender_may_override), with the reason each gave (redacted). */
+  sentAnyway: Array<{ reference: string; sender: string; at: Date; reason: string }>;
 }
 
 export interface SchoolFigures {
@@ -92,6 +95,15 @@ export async function buildReport(ctx: ConsoleContext, weeks: number, user: Pick
     return d ? [Math.max(0, d.at.getTime() - i.detectedAt.getTime())] : [];
   };
   const times = incidents.flatMap(decisionMs).sort((a, b) => a - b);
+  const sentAnyway: Report['sentAnyway'] = [];
+  const senderOf = new Map(incidents.map((i) => [i.reference, i.sender]));
+  const refs = [...senderOf.keys()];
+  for (let at = 0; at < refs.length; at += 500) {
+    const rows = await ctx.store.db.selectFrom('incident_history').select(['reference', 'at', 'detail'])
+      .where('action', '=', SENDER_OVERRIDE).where('reference', 'in', refs.slice(at, at + 500)).execute();
+    for (const r of rows) sentAnyway.push({ reference: r.reference, sender: senderOf.get(r.reference) ?? '', at: new Date(r.at), reason: r.detail ?? '' });
+  }
+  sentAnyway.sort((a, b) => a.at.getTime() - b.at.getTime());
   let perSchool: SchoolFigures[] | null = null;
   if (seesSeveralSchools(ctx.schools, user) && !school) {
     const bySchool = new Map<string, Incident[]>(ctx.schools.list.map((s) => [s.id, []]));
@@ -134,6 +146,7 @@ export async function buildReport(ctx: ConsoleContext, weeks: number, user: Pick
     decided: times.length,
     school,
     perSchool,
+    sentAnyway,
   };
 }
 
@@ -248,6 +261,9 @@ ${r.perRule.length ? html`${barList('rules', 'Incidents per rule', r.perRule.map
 <h2 id="outcomes">What happened to them</h2>
 ${barList('outcomes', 'Held versus released versus rejected', r.outcomes.map((o) => ({ label: STATUS_TITLES[o.status], count: o.count })), true)}
 ${numbersTable('Outcomes', ['Outcome', 'Incidents'], r.outcomes.map((o) => [STATUS_TITLES[o.status], o.count]))}
+<h2 id="sent-anyway">Sent anyway by their senders</h2>
+<p class="muted">Where the school lets senders judge a finding themselves (a pupil's name in a subject line or a file name), the sender may send the email unchanged with a reason. Each reason is shown as written, with pupils' names and identifiers masked.</p>
+${r.sentAnyway.length ? html`<div class="table-wrap"><table class="cards"><thead><tr><th scope="col">Reference</th><th scope="col">Sender</th><th scope="col">When</th><th scope="col">Their reason</th></tr></thead><tbody>${r.sentAnyway.map((s) => html`<tr><td data-label="Reference">${s.reference}</td><td data-label="Sender">${s.sender}</td><td data-label="When">${dateOnly(s.at, tz)}</td><td data-label="Their reason">${s.reason}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None in this period.</p>`}
 <h2 id="training">Staff who may need a reminder or training</h2>
 <p class="muted">The senders with the most stopped emails in the period. Counts only; a high count may mean a role that handles much personal data rather than carelessness.</p>
 ${r.topSenders.length ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Sender</th><th scope="col" class="num">Emails stopped</th></tr></thead><tbody>${r.topSenders.map((s) => html`<tr><td>${s.sender}</td><td class="num">${s.count}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}

@@ -14,6 +14,8 @@ import { can, canDecide } from '../roles.ts';
 import { mayView } from '../schools.ts';
 import { sanitiseForViewer, VIEWER_CSP } from '../viewer.ts';
 import { REFERENCE, userOf, type Env, type RouteKit } from './kit.ts';
+import { spendDecisionLink } from './links.ts';
+import { TOKEN_SHAPE } from '../../../act/notify/links.ts';
 
 const NOTICES: Record<string, string> = {
   released: 'Released. The message is on its way to its recipients; the release is recorded below.',
@@ -71,7 +73,9 @@ export function incidentRoutes(k: RouteKit): Hono<Env> {
     const history = await incidentHistory(ctx.store.db, inc.reference);
     const done = q.done && NOTICES[q.done] ? html`<div class="notice" role="status"><p>${NOTICES[q.done]}</p></div>` : '';
     const decide = q.decide === 'release' || q.decide === 'reject' ? q.decide : undefined;
-    return send(c, 200, incidentPage(ctx, user, { incident: inc, held, history, message, attachments, show, notice: done, decide }));
+    // From an email's signed link (routes/links.ts checked it): carried by the form, spent when confirmed.
+    const link = decide && q.link && TOKEN_SHAPE.test(q.link) ? q.link : undefined;
+    return send(c, 200, incidentPage(ctx, user, { incident: inc, held, history, message, attachments, show, notice: done, decide, link }));
   });
 
   // The HTML body, sanitised, for <iframe sandbox> only: its own CSP (which also sandboxes it when
@@ -125,15 +129,27 @@ export function incidentRoutes(k: RouteKit): Hono<Env> {
   const needReason = (c: Context<Env>, user: SessionUser, ref: string, what: string) =>
     send(c, 400, errorPage(user, serviceName, 'A reason is needed', html`Please say ${what}. <a href="/incidents/${ref}">Back to ${ref}</a>`));
 
+  /** A decision confirmed from an email's link spends the link (it works once); a bad link stops it. */
+  const linkProblem = async (c: Context<Env>, user: SessionUser, ref: string, b: Record<string, unknown>, action: 'release' | 'reject') => {
+    const token = field(b, 'link');
+    if (!token) return null;
+    const problem = await spendDecisionLink(k, user, token, ref, action);
+    return problem ? send(c, problem.status, errorPage(user, serviceName, problem.title, html`${problem.message} <a href="/incidents/${ref}">Open ${ref}</a>`)) : null;
+  };
+
   decide('release', async (c, user, ref, b) => {
     const reason = field(b, 'reason');
     if (reason.length < 3) return needReason(c, user, ref, 'why the message is safe to send');
+    const bad = await linkProblem(c, user, ref, b, 'release');
+    if (bad) return bad;
     await releaseIncident(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
     return 'released';
   });
   decide('reject', async (c, user, ref, b) => {
     const reason = field(b, 'reason');
     if (reason.length < 3) return needReason(c, user, ref, 'why it is rejected');
+    const bad = await linkProblem(c, user, ref, b, 'reject');
+    if (bad) return bad;
     await rejectIncident(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
     return 'rejected';
   });

@@ -6,6 +6,7 @@ import { endSession, newSignInToken, sessionCookieName, signIn, signInCookieName
 import { actorOf, audit } from '../context.ts';
 import { signInPage } from '../pages/signin.ts';
 import { homeFor } from '../roles.ts';
+import { TOKEN_SHAPE } from '../../../act/notify/links.ts';
 import { REFERENCE, type Env, type RouteKit } from './kit.ts';
 
 export function signInRoutes(k: RouteKit): Hono<Env> {
@@ -72,7 +73,9 @@ export function safeNext(n: string | undefined): string | undefined {
   const q = n.indexOf('?');
   const path = q < 0 ? n : n.slice(0, q);
   const incident = path.startsWith('/incidents/') && REFERENCE.test(path.slice('/incidents/'.length));
-  if (!NEXT_PAGES.includes(path) && !incident) return undefined;
+  // A link from an email (src/review/console/routes/links.ts): its token, nothing else.
+  const emailLink = path.startsWith('/confirm/') && TOKEN_SHAPE.test(path.slice('/confirm/'.length));
+  if (!NEXT_PAGES.includes(path) && !incident && !emailLink) return undefined;
   for (const ch of q < 0 ? '' : n.slice(q + 1)) {
     const alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
     if (!alnum && !'&=_.-%+,'.includes(ch)) return undefined;
