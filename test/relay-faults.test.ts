@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { createDeliverer } from '../src/act/deliver.ts';
-import { closedPort, RawSmtp, sleep, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
+import { closedPort, RawSmtp, sleep, splitTrace, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
 
 const MESSAGE = Buffer.from(
   'From: office@school.example\r\nTo: parent@home.example\r\nSubject: Trip\r\n\r\n' + 'A line of the letter home.\r\n'.repeat(4000),
@@ -352,11 +352,11 @@ async function gatedGateway(limits: Record<string, unknown>) {
 
 describe('a memory budget shared by the messages in flight (issue 15, finding 9)', () => {
   it('a message that does not fit waits; past memory_wait_seconds it gets 451 4.3.1 and nothing is lost; the others are delivered', async () => {
-    // Each 4 MB message reserves 8 × 4 = 32 MB of a 72 MB budget: two at once, not three.
+    // Each 8 MB message reserves 4 × 8 = 32 MB of a 72 MB budget: two at once, not three.
     const g = await gatedGateway({ memory_mb: 72, memory_wait_seconds: 1 });
     const { sink, gw, open } = g;
     try {
-      const big = Buffer.concat([Buffer.from('From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n'), Buffer.alloc(4 << 20, 'a\r\n')]);
+      const big = Buffer.concat([Buffer.from('From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n'), Buffer.alloc(8 << 20, 'a\r\n')]);
       const sends = [send(gw.port, big), send(gw.port, big), send(gw.port, big)];
       const third = await Promise.race([Promise.all(sends).then(() => 'all'), (async () => {
         while (g.started < 2) await sleep(20);
@@ -382,12 +382,12 @@ describe('a memory budget shared by the messages in flight (issue 15, finding 9)
   }, 30_000);
 
   it('large messages still arriving count too: one that does not fit is refused mid-DATA with 421 4.3.1, before it is all buffered; small mail is not', async () => {
-    // 64 MB: the 6 MB message being checked reserves 48 MB; another 20 MB arriving does not fit.
+    // 64 MB: the 12 MB message being checked reserves 48 MB; another 20 MB arriving does not fit.
     const g = await gatedGateway({ memory_mb: 64, memory_wait_seconds: 5 });
     const { sink, gw, open } = g;
     try {
       const head = 'From: office@school.example\r\nTo: parent@home.example\r\nSubject: big\r\n\r\n';
-      const first = send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(6 << 20, 'a\r\n')]));
+      const first = send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(12 << 20, 'a\r\n')]));
       while (g.started < 1) await sleep(20);
       const large = await send(gw.port, Buffer.concat([Buffer.from(head), Buffer.alloc(20 << 20, 'b\r\n')]));
       expect(large.code).toBe(421);
@@ -407,4 +407,41 @@ describe('a memory budget shared by the messages in flight (issue 15, finding 9)
       await sink.close();
     }
   }, 30_000);
+});
+
+describe('a large message received by its declared size (SIZE=, RFC 1870)', () => {
+  // Postfix and Exchange declare the size on MAIL FROM; the gateway then receives a large message
+  // into one buffer of that size instead of joining chunks at the end. Whatever was declared
+  // (right, too much, too little), the next hop gets exactly the bytes sent.
+  let sink: Sink;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    sink = await startSink({ size: 64 << 20 });
+    gw = await startTestGateway({ nextHop: sink });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sink?.close();
+  });
+
+  for (const [name, declare] of [['as sent', 0], ['5 MB more than sent', 5 << 20], ['2 MB less than sent', -(2 << 20)]] as const) {
+    it(`declared ${name}: delivered byte for byte`, async () => {
+      const body = Buffer.alloc(6 << 20);
+      for (let i = 0; i < body.length; i++) body[i] = i % 100 === 98 ? 13 : i % 100 === 99 ? 10 : 97 + (i % 26);
+      const raw = Buffer.concat([Buffer.from(`From: office@school.example\r\nTo: parent@home.example\r\nSubject: declared ${name}\r\n\r\n`), body]);
+      const before = sink.messages.length;
+      const s = await RawSmtp.connect(gw.port);
+      await s.read();
+      await s.command('EHLO mx.school.example');
+      expect((await s.command(`MAIL FROM:<office@school.example> SIZE=${raw.length + declare}`)).code).toBe(250);
+      await s.command('RCPT TO:<parent@home.example>');
+      expect((await s.command('DATA')).code).toBe(354);
+      s.write(Buffer.concat([raw, Buffer.from('\r\n.\r\n')]));
+      const reply = await s.read(30_000);
+      s.close();
+      expect(reply.code).toBe(250);
+      expect(sink.messages).toHaveLength(before + 1);
+      expect(splitTrace(sink.messages[before].data).rest.equals(Buffer.concat([raw, Buffer.from('\r\n')]))).toBe(true);
+    }, 60_000);
+  }
 });

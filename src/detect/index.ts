@@ -203,7 +203,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     const isString = typeof text === 'string';
     // Findings read their evidence from this text when asked: a Buffer given in is copied, so
     // nothing the caller does with it afterwards changes them.
-    const buf = isString ? Buffer.from(text, 'utf8') : ownCopy(text);
+    const buf = isString ? Buffer.from(text, 'utf8') : scanOpts?.frozen ? text : ownCopy(text);
     const n = buf.length;
     const out: Detection[] = [];
     if (n === 0) return out;

@@ -43,6 +43,8 @@ export interface ScanOptions {
    * to a sender. The policy never asks for them (a staff name is not a pupil's).
    */
   staffNames?: boolean;
+  /** The Buffer given will never change (a message's own bytes): read in place, not copied. */
+  frozen?: boolean;
 }
 
 export interface DetectorSet {

@@ -126,7 +126,7 @@ export class InspectionContext {
     else this.uninspectable.push({ where: 'message', reason: summary });
   }
 
-  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false): void {
+  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false, bytes?: Buffer): void {
     if (text === undefined) return;
     let t = text;
     if (t.length > this.textCharsLeft) {
@@ -136,6 +136,6 @@ export class InspectionContext {
     this.textCharsLeft -= t.length;
     if (truncated) this.problem(where, 'The text is longer than the inspection limit; only the first part was read');
     if (t.length === 0 && text.length > 0) return;
-    this.texts.push({ where, kind, text: t });
+    this.texts.push(bytes && t === text ? { where, kind, text: t, bytes } : { where, kind, text: t });
   }
 }

@@ -9,6 +9,7 @@
 import libmime from 'libmime';
 import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { analyseFile, MAIN_THREAD_TEXT_BYTES } from './analyse.ts';
 import type { MessageSummary } from './types.ts';
@@ -364,9 +365,14 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       resolve();
     });
   });
-  await feed(parser, raw);
+  // A large single-part plain-text body (a long letter, a pasted table) is read straight from the
+  // message's bytes: mailparser would hold it four times over (its chunks, their join, the string
+  // and the string with its line ends changed). The parser still reads the header block.
+  const plain = raw.length >= PLAIN_BODY_BYTES ? await plainBody(raw) : undefined;
+  await feed(parser, plain ? raw.subarray(0, plain.bodyStart) : raw);
   await finished;
   await work;
+  if (plain) text = { type: 'text', text: plain.text } as MessageText;
 
   // Headers, subject and addresses
   summary.subject = typeof parser.subject === 'string' ? parser.subject : '';
@@ -386,7 +392,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   summary.headers = summary.headers.filter((h) => h.key !== '');
   if (stray.length) ctx.addText(at('body'), nested ? 'attachment' : 'body', stray.join('\n'));
   if (text?.text !== undefined) {
-    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text);
+    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text, false, plain?.bytes);
     if (!summary.messageEncryption && startsWithPgpArmor(text.text)) summary.messageEncryption = 'pgp';
   }
   if (text?.html !== undefined) {
@@ -428,6 +434,54 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     if (lines.length) ctx.addText(at('headers'), 'attachment', lines.join('\n'));
   }
   return summary;
+}
+
+/** From this size on, a plain single-part body is read from the message's bytes (plainBody). */
+export const PLAIN_BODY_BYTES = 256 * 1024;
+
+/**
+ * The body of a message that is one text/plain part in UTF-8 or ASCII without transfer encoding
+ * (or undefined for any other shape, which mailparser reads): the text exactly as mailparser gives
+ * it (line ends as \n, invalid UTF-8 as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8.
+ * Costs the body's size twice (the bytes without CRs, and the string) instead of four times.
+ */
+export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text: string; bytes?: Buffer } | undefined> {
+  const lf = raw.indexOf('\n\n');
+  const crlf = raw.indexOf('\n\r\n');
+  const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  if (end <= 0) return undefined;
+  const bodyStart = end + (end === crlf ? 3 : 2);
+  if (bodyStart >= raw.length) return undefined; // no body: mailparser gives no text at all
+  // The header block read as mailparser reads it, to know the body's shape.
+  const headers = await new Promise<Map<string, unknown> | undefined>((resolve) => {
+    const p = new MailParser({ skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, checksumAlgo: false });
+    p.once('headers', (h: Map<string, unknown>) => resolve(h));
+    p.once('error', () => resolve(undefined));
+    p.once('end', () => resolve(undefined));
+    p.on('data', (d: { type: string; release?: () => void; content?: Readable }) => { d.content?.resume(); d.release?.(); });
+    p.end(raw.subarray(0, bodyStart));
+  });
+  if (!headers) return undefined;
+  const type = headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
+  if (type && (type.value !== 'text/plain' || Object.keys(type.params ?? {}).some((k) => k !== 'charset'))) return undefined;
+  const charset = (type?.params?.charset ?? 'utf-8').toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (!['utf8', 'usascii', 'ascii'].includes(charset)) return undefined;
+  const encoding = String(headers.get('content-transfer-encoding') ?? '7bit').trim().toLowerCase();
+  if (!['7bit', '8bit', 'binary'].includes(encoding)) return undefined;
+  if (headers.has('content-disposition')) return undefined;
+  // CR LF → LF, as mailparser does; a lone CR stays.
+  const body = raw.subarray(bodyStart);
+  const out = Buffer.allocUnsafe(body.length);
+  let n = 0;
+  let from = 0;
+  for (let cr = body.indexOf(13); cr >= 0; cr = body.indexOf(13, cr + 1)) {
+    if (body[cr + 1] !== 10) continue;
+    n += body.copy(out, n, from, cr);
+    from = cr + 1;
+  }
+  n += body.copy(out, n, from);
+  const bytes = out.subarray(0, n);
+  return { bodyStart, text: bytes.toString('utf8'), bytes: isUtf8(bytes) ? bytes : undefined };
 }
 
 /**

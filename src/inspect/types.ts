@@ -36,6 +36,9 @@ export interface TextPart {
   where: string;
   kind: 'body' | 'attachment';
   text: string;
+  /** The text's exact UTF-8 bytes when the reader already had them (a large plain body): the
+   *  detectors read these instead of encoding the text again. Never changed once set. */
+  bytes?: Buffer;
 }
 
 export interface AttachmentReport {

@@ -321,6 +321,13 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       let bytes = 0;
+      // The size the client declared (SIZE= on MAIL FROM, RFC 1870; Postfix and Exchange send it):
+      // a large message is received straight into one buffer of that size, instead of chunks
+      // joined at the end, which for that moment hold it twice. Counted against the memory budget
+      // as soon as it is made; a message larger than declared goes on in chunks.
+      const declared = declaredSize(session, relay.maxMessageBytes);
+      let whole: Buffer | undefined;
+      let filled = 0;
       // A deadline on the whole of DATA, and a floor on its speed: a client trickling a byte a
       // second would otherwise hold a slot (and the message's memory) for as long as it likes.
       // Past either, it hears 421 4.4.2 and the connection is closed; nothing half-received
@@ -333,6 +340,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
         cut = true;
         clearInterval(watch);
         chunks.length = 0;
+        whole = undefined;
         arrival.release();
         const seconds = Math.round((Date.now() - started) / 1000);
         logger.warn({ event: enhanced === '4.3.1' ? 'memory-budget-full' : 'data-cut-off', client: session.remoteAddress, bytes, seconds }, why);
@@ -350,11 +358,24 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
         if (cut) return;
         // Past the limit the bytes are dropped (and not counted); smtp-server answers 552 itself.
         if (bytes + c.length <= relay.maxMessageBytes) {
-          if (!arrival.add(c.length)) {
-            opts.metrics?.memoryRefusals.inc();
-            return cutOff('not enough memory for another large message now', '4.3.1');
+          if (bytes === 0 && declared) {
+            if (!arrival.add(declared)) {
+              opts.metrics?.memoryRefusals.inc();
+              return cutOff('not enough memory for another large message now', '4.3.1');
+            }
+            whole = Buffer.allocUnsafe(declared);
           }
-          chunks.push(c);
+          if (whole && filled + c.length <= whole.length) {
+            filled += c.copy(whole, filled);
+          } else {
+            if (!arrival.add(c.length)) {
+              opts.metrics?.memoryRefusals.inc();
+              return cutOff('not enough memory for another large message now', '4.3.1');
+            }
+            if (whole) chunks.push(whole.subarray(0, filled));
+            whole = undefined;
+            chunks.push(c);
+          }
         }
         bytes += c.length;
       });
@@ -381,7 +402,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
           id: newMessageId(),
           envelope: toEnvelope(session),
           // A loop-guard header brought in from outside is never trusted, inspected or passed on.
-          raw: stripChecked(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)),
+          raw: stripChecked(whole ? exactly(whole, filled) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)),
           receivedAt: new Date(),
           client: {
             address: session.remoteAddress,
@@ -408,6 +429,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
           return callback(Object.assign(new Error('4.3.0 Temporary problem in the gateway, try again later'), { responseCode: 451 }));
         }
         chunks.length = 0;
+        whole = undefined;
         const route = school!;
         const work = budget.reserve(bytes * EXAMINATION_FACTOR, config.limits.memoryWaitSeconds * 1000)
           .then((release) => {
@@ -524,4 +546,17 @@ export function headerFromAddress(raw: Buffer): string {
 /** Short, unique, sortable-enough id: appears in logs, the trace header and incident references. */
 export function newMessageId(): string {
   return `${Date.now().toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase();
+}
+
+/** A message's declared size (SIZE= on MAIL FROM) when it is worth receiving into one buffer: 1 MB or more, within the limit. */
+function declaredSize(session: SMTPServerSession, max: number): number {
+  const from = session.envelope.mailFrom as { args?: Record<string, string> } | false;
+  const size = Number(from ? from.args?.SIZE : undefined);
+  return Number.isSafeInteger(size) && size >= 1 << 20 && size <= max ? size : 0;
+}
+
+/** The first `n` bytes of a buffer received by declared size; copied out when the client declared far more than it sent. */
+function exactly(whole: Buffer, n: number): Buffer {
+  if (n === whole.length) return whole;
+  return whole.length - n <= 64 * 1024 ? whole.subarray(0, n) : Buffer.from(whole.subarray(0, n));
 }

@@ -6,8 +6,11 @@
 // fit waits (bounded) for others to finish, or is answered 451 4.3.1 so its server retries later.
 // A message alone is always admitted, however large (max_message_bytes bounds it).
 
-/** Working memory of one message's examination, as a multiple of its size (measured: about 8×). */
-export const EXAMINATION_FACTOR = 8;
+/**
+ * Working memory of one message's examination, as a multiple of its size (measured with
+ * bench/memory/run.ts: about 3× for a large plain body, up to 3.5× for an archive; BENCHMARKS.md).
+ */
+export const EXAMINATION_FACTOR = 4;
 
 interface Waiter { bytes: number; admit: (release: () => void) => void }
 

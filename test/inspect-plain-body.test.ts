@@ -1,0 +1,114 @@
+// Issue 15/19: a large plain single-part body is read from the message's bytes instead of through
+// mailparser (src/inspect/message.ts plainBody), at a fraction of the memory. It must give exactly
+// the text mailparser gives, on hand-made edge cases and on every message of Debian's mail
+// corpora it takes, and leave every other shape to mailparser.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MailParser } from 'mailparser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inspect, shutdownInspection } from '../src/inspect/index.ts';
+import { PLAIN_BODY_BYTES, plainBody } from '../src/inspect/message.ts';
+
+afterAll(async () => {
+  await shutdownInspection();
+});
+
+/** mailparser's own text for a message, read with the options the inspection uses. */
+function mailparserText(raw: Buffer): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const p = new MailParser({ skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, checksumAlgo: false, ignoreEmbedded: true });
+    let text: string | undefined;
+    p.on('data', (d: { type: string; text?: string; content?: NodeJS.ReadableStream; release?: () => void }) => {
+      if (d.type === 'text') text = d.text;
+      else { d.content?.resume(); d.release?.(); }
+    });
+    p.once('end', () => resolve(text));
+    p.once('error', reject);
+    p.end(raw);
+  });
+}
+
+const message = (headers: string[], body: Buffer | string, eol = '\r\n') =>
+  Buffer.concat([Buffer.from(['From: office@school.example.org', 'To: parent@home.example', 'Subject: Letter', ...headers].join(eol) + eol + eol), Buffer.from(body)]);
+
+const big = (unit: string | Buffer) => {
+  const u = Buffer.from(unit);
+  return Buffer.concat(Array(Math.ceil((PLAIN_BODY_BYTES + 1000) / u.length)).fill(u));
+};
+
+describe('a large plain body read from the bytes', () => {
+  const cases: Array<[string, Buffer]> = [
+    ['ASCII with CRLF', message([], big('Dear parents, the trip is on Thursday.\r\n'))],
+    ['no Content-Type at all, LF line ends', message([], big('Packed lunch and a coat.\n'), '\n')],
+    ['UTF-8 with accents and emoji', message(['Content-Type: text/plain; charset="UTF-8"', 'Content-Transfer-Encoding: 8bit'], big('Zoë and Siân’s café trip 🚌\r\n'))],
+    ['us-ascii, 7bit', message(['Content-Type: text/plain; charset=us-ascii', 'Content-Transfer-Encoding: 7bit'], big('Plain words.\r\n'))],
+    ['invalid UTF-8 bytes', message(['Content-Type: text/plain; charset=utf-8'], big(Buffer.from([0x41, 0xff, 0xfe, 0x42, 0xc3, 0x0d, 0x0a])))],
+    ['lone CRs, CRCRLF and NUL', message([], big(Buffer.from('a\rb\r\r\nc\u0000d\n\r')))],
+    ['no line end at all', message([], 'x'.repeat(PLAIN_BODY_BYTES + 10))],
+    ['a body that is only line ends', message([], '\r\n'.repeat(PLAIN_BODY_BYTES))],
+  ];
+  for (const [name, raw] of cases) {
+    it(`gives mailparser's text: ${name}`, async () => {
+      const fast = await plainBody(raw);
+      expect(fast).toBeDefined();
+      expect(fast!.text).toBe(await mailparserText(raw));
+      if (fast!.bytes) expect(fast!.bytes.equals(Buffer.from(fast!.text, 'utf8'))).toBe(true);
+      const inspection = await inspect(raw);
+      expect(inspection.texts.find((t) => t.where === 'body')?.text).toBe(fast!.text);
+      expect(inspection.subject).toBe('Letter');
+    });
+  }
+
+  it('leaves every other shape to mailparser', async () => {
+    const body = big('word ');
+    for (const headers of [
+      ['Content-Type: text/plain; charset=iso-8859-1'],
+      ['Content-Type: text/plain; format=flowed'],
+      ['Content-Type: text/html'],
+      ['Content-Transfer-Encoding: quoted-printable'],
+      ['Content-Transfer-Encoding: base64'],
+      ['Content-Disposition: attachment; filename="list.txt"'],
+      ['Content-Type: text/plain; boundary="x"'],
+      ['Content-Type: multipart/mixed; boundary="x"'],
+    ]) expect(await plainBody(message(headers, body)), headers.join()).toBeUndefined();
+    expect(await plainBody(Buffer.from('no blank line at all'))).toBeUndefined();
+  });
+
+  it('finds a pupil identifier in the body exactly as before, spans included', async () => {
+    const line = 'Attendance note for the register, nothing personal here at all.\r\n';
+    const raw = message([], Buffer.concat([big(line), Buffer.from('UPN A123456789012 for the transfer\r\n')]));
+    const inspection = await inspect(raw);
+    const body = inspection.texts.find((t) => t.where === 'body')!;
+    expect(body.bytes).toBeDefined();
+    expect(body.text.endsWith('UPN A123456789012 for the transfer\n')).toBe(true);
+  });
+});
+
+const corpora = [
+  '/usr/lib/python3.11/test/test_email/data',
+  '/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata',
+  '/usr/lib/python3/dist-packages/flufl/bounce/tests/data',
+];
+
+describe("Debian's mail corpora", () => {
+  it('every message plainBody takes gives exactly mailparser’s text', async () => {
+    let taken = 0;
+    let seen = 0;
+    for (const dir of corpora) {
+      expect(existsSync(dir), `${dir} is missing (npm test installs it: test/prepare.sh)`).toBe(true);
+      const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+      for (const file of walk(dir)) {
+        if (!/\.(txt|raw|eml)$/.test(file)) continue;
+        const raw = readFileSync(file);
+        seen++;
+        const fast = await plainBody(raw);
+        if (!fast) continue;
+        taken++;
+        expect(fast.text, file).toBe(await mailparserText(raw));
+      }
+    }
+    expect(seen).toBeGreaterThan(200);
+    // Plain single-part messages are common: the comparison covers many real ones.
+    expect(taken).toBeGreaterThan(40);
+  });
+});
