@@ -19,6 +19,9 @@ import { consoleDb } from '../../src/review/console/migrations.ts';
 import { addUser } from '../../src/review/users.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { ReceivedMessage, Verdict } from '../../src/types.ts';
+import { recordLoad } from '../load.ts';
+
+const loadRecord = recordLoad();
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const { values: args } = parseArgs({ options: { incidents: { type: 'string', default: '2000' }, postgres: { type: 'string' } } });
@@ -143,7 +146,7 @@ const lines = [
   '',
   `${N + 1} incidents spread over a year in ${args.postgres ? 'PostgreSQL' : 'SQLite (WAL, synchronous=FULL)'}, two thirds already decided; every request over loopback HTTP with a signed-in session, one at a time. Filling the store took ${(fillMs / 1000).toFixed(1)} s.`,
   '',
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}; ${loadRecord.describe()}.`,
   '',
   '| request | median | max |',
   '|---|---:|---:|',
@@ -154,5 +157,5 @@ const lines = [
   '- The queue and the register load every incident in the filtered period and filter in memory (rule lists are JSON text): fine for a school\'s thousands a year; a trust with far more would want SQL-side paging.',
   '',
 ];
-writeFileSync(RESULTS, lines.join('\n'));
 process.stdout.write(lines.join('\n'));
+if (loadRecord.mayWrite('bench/console/RESULTS.md')) writeFileSync(RESULTS, lines.join('\n'));

@@ -21,6 +21,9 @@ import { compileDetectors } from '../../src/detect/index.ts';
 import { patternDetectors } from '../../detectors/index.ts';
 import { syntheticPupils, syntheticCorpus, toRoster, type CorpusDoc } from './corpus.ts';
 import type { SyntheticPupil } from './names.ts';
+import { recordLoad } from '../load.ts';
+
+const loadRecord = recordLoad();
 
 v8.setFlagsFromString('--expose_gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -267,7 +270,7 @@ const analysis = (() => {
   }
 })();
 console.log('\n' + md);
-if (write) {
+if (write && loadRecord.mayWrite('bench/detectors/RESULTS.md')) {
   writeFileSync(new URL('./RESULTS.md', import.meta.url), md + analysis);
   console.log('Wrote bench/detectors/RESULTS.md');
 }

@@ -13,6 +13,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect, inspectionStats, shutdownInspection, warmUpInspection } from '../../src/inspect/index.ts';
 import { inspectFixtures, mailWithAttachment, writePdfPython } from '../../test/helpers/fixtures-tools.ts';
+import { recordLoad } from '../load.ts';
+
+const loadRecord = recordLoad();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -360,7 +363,8 @@ async function main(): Promise<void> {
   log();
   for (const note of NOTES) log(note);
   log();
-  if (!quick) writeFileSync(join(here, 'RESULTS.md'), lines.join('\n') + '\n');
+  log(`Load: ${loadRecord.describe()}.`);
+  if (!quick && loadRecord.mayWrite('bench/inspect/RESULTS.md')) writeFileSync(join(here, 'RESULTS.md'), lines.join('\n') + '\n');
 }
 
 await main();

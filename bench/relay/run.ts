@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { recordLoad } from '../load.ts';
 
 const QUICK = process.argv.includes('--quick');
 const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 4)) : n);
@@ -249,7 +250,8 @@ async function main() {
   say(`## Relay benchmark${QUICK ? ' (quick run)' : ''}`);
   say();
   for (const l of machine()) say(l);
-  say(`- load average at start: ${loadavg()}`);
+  const loadRecord = recordLoad();
+  say(`- load average at start: ${loadRecord.start}`);
   say(`- command: \`node bench/relay/run.ts${QUICK ? ' --quick' : ''}\``);
   say();
 
@@ -311,6 +313,8 @@ async function main() {
     sink.proc.kill('SIGTERM');
     await sleep(200);
   }
+  // RESULTS.md is written by hand from this output (it carries the analysis): not when busy.
+  if (!loadRecord.mayWrite('bench/relay/RESULTS.md')) say('- **taken on a busy machine: not a result** (load above 1.5 per core at the start)');
 }
 
 await main();

@@ -11,6 +11,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { recordLoad } from '../load.ts';
+
+const loadRecord = recordLoad();
 
 const QUICK = process.argv.includes('--quick');
 const SCHOOLS = 100;
@@ -206,7 +209,8 @@ function sinkTool(): string {
 
 try {
   await main();
-  writeFileSync(path.join(ROOT, 'bench/trust/RESULTS.md'), out.join('\n') + '\n');
+  out.push('', `Load: ${loadRecord.describe()}.`);
+  if (loadRecord.mayWrite('bench/trust/RESULTS.md')) writeFileSync(path.join(ROOT, 'bench/trust/RESULTS.md'), out.join('\n') + '\n');
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
