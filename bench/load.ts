@@ -24,7 +24,7 @@ export function recordLoad(argv = process.argv): LoadRecord {
   console.log(`load average at start: ${start} (${cores} cores)${busy ? ` — busy: above 1.5 per core, figures will not be written${force ? ' (but --force)' : ''}` : ''}`);
   return {
     start,
-    describe: () => `load average ${start} at the start, ${fmt()} at the end (${cores} cores)${busy ? '; **taken on a busy machine (--force): not a result**' : ''}`,
+    describe: () => `load average ${start} at the start, ${fmt()} at the end (${cores} cores)${busy ? '; **taken on a busy machine: not a result**' : ''}`,
     mayWrite(file) {
       console.log(`load average at end: ${fmt()}`);
       if (!busy) return true;
