@@ -79,10 +79,8 @@ export function buildProgram(): Command {
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .exitOverride()
     .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[] }) => {
-      const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data };
-      const env = { ...process.env };
-      if (opts.health) env.HALLMONITOR_HEALTH_LISTEN = opts.health;
-      const config = loadConfig(opts.config, overrides, env);
+      const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data, health: opts.health };
+      const config = loadConfig(opts.config, overrides);
       const businessManager = (opts as { businessManager?: string }).businessManager;
       if (businessManager) config.school.business_manager = businessManager;
       const consoleListen = (opts as { console?: string }).console;

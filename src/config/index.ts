@@ -46,6 +46,8 @@ export interface ConfigOverrides {
   listen?: string;
   nextHop?: string;
   dataDir?: string;
+  /** HOST:PORT or "off". */
+  health?: string;
 }
 
 /** Environment variables that override the file (secrets and ports). */
@@ -139,22 +141,26 @@ function withOverrides(doc: unknown, overrides: ConfigOverrides, env: NodeJS.Pro
     if (root[key] === undefined) root[key] = {};
     return isMapping(root[key]) ? (root[key] = { ...root[key] }) : undefined;
   };
-  const set = (key: string, value: string | undefined, label?: string) => {
+  // A flag wins over its variable, which wins over the file; a problem names the one that was used.
+  const set = (key: string, variable: keyof typeof ENV | 'HALLMONITOR_LOG_FORMAT', flag?: [string, string | undefined]) => {
+    const fromFlag = flag?.[1] !== undefined && flag[1] !== '';
+    const value = fromFlag ? flag![1] : env[variable];
     if (value === undefined || value === '') return;
     const [first, second] = key.split('.');
     if (second === undefined) root[first] = value;
     else {
       const s = section(first);
-      if (s) s[second] = value;
+      if (!s) return;
+      s[second] = value;
     }
-    if (label) labels[key] = label;
+    labels[key] = fromFlag ? flag![0] : `${key} (from ${variable})`;
   };
-  set('listen', overrides.listen ?? env.HALLMONITOR_LISTEN, overrides.listen ? '--listen' : undefined);
-  set('data_dir', overrides.dataDir ?? env.HALLMONITOR_DATA_DIR);
-  set('health.listen', env.HALLMONITOR_HEALTH_LISTEN);
-  set('log.format', env.HALLMONITOR_LOG_FORMAT);
-  set('store.database_url', env.HALLMONITOR_DATABASE_URL);
-  set('relay.checked_header_secret', env.HALLMONITOR_CHECKED_HEADER_SECRET);
+  set('listen', 'HALLMONITOR_LISTEN', ['--listen', overrides.listen]);
+  set('data_dir', 'HALLMONITOR_DATA_DIR', ['--data', overrides.dataDir]);
+  set('health.listen', 'HALLMONITOR_HEALTH_LISTEN', ['--health', overrides.health]);
+  set('log.format', 'HALLMONITOR_LOG_FORMAT');
+  set('store.database_url', 'HALLMONITOR_DATABASE_URL');
+  set('relay.checked_header_secret', 'HALLMONITOR_CHECKED_HEADER_SECRET');
 
   const hop = overrides.nextHop ?? (env.HALLMONITOR_NEXT_HOP || undefined);
   if (hop !== undefined) {

@@ -575,6 +575,21 @@ function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[
   return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
 }
 
+/**
+ * Every key the schema knows, as key paths (`relay.allow_networks`, `tenants[].school`); rule
+ * settings as `policy.rules.<id>.<setting>`. What config/hallmonitor.example.yaml must document.
+ */
+export function keyPaths(schema: z.ZodType = configSchema, prefix = ''): string[] {
+  const s = unwrap(schema) as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[] } };
+  if (s.def.type === 'array') return keyPaths(s.def.element!, `${prefix}[]`);
+  if (s.def.type === 'union') return (s.def.options ?? []).flatMap((o) => keyPaths(o, prefix));
+  if (s.def.type !== 'object') return [];
+  return Object.entries(s.def.shape ?? {}).flatMap(([k, v]) => {
+    const at = prefix ? `${prefix}.${k}` : k;
+    return [at, ...keyPaths(v, at)];
+  });
+}
+
 /** The schema inside optional, default, pipe (preprocess, transform) and the like. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema as unknown as { def: { type: string; innerType?: unknown; in?: { def: { type: string } }; out?: unknown } };
