@@ -18,12 +18,11 @@ import { ConfigError, Problems } from './problems.ts';
 import { configSchema, isLoopback, issueMessages, type ConfigDocument, type NextHopSection, type TenantSection, type TrustSection } from './schema.ts';
 
 export type { HostPort, Cidr };
-export { ConfigError, Problems, isLoopback };
+export { ConfigError, isLoopback };
 export type { SchoolSection, PolicySection, StoreSection, ConsoleSection, TenantSection, TrustSection } from './schema.ts';
 
 /** The next hop as the gateway uses it: the schema's, with the client certificate's files read. */
 export type NextHopConfig = Omit<NonNullable<NextHopSection>, 'clientCertificate'> & { clientCertificate?: { cert: string; key: string } };
-export type RelayUser = Config['relay']['users'][number];
 
 /** The configuration the gateway runs with: the schema's sections, with files read and paths resolved. */
 export type Config = Omit<ConfigDocument, 'next_hop' | 'data_dir' | 'roster' | 'detectors' | 'dkim' | 'tenants' | 'trust'> & {
@@ -60,6 +59,7 @@ export const ENV = {
   HALLMONITOR_HEALTH_LISTEN: 'health.listen (HOST:PORT)',
   HALLMONITOR_DATABASE_URL: 'store.database_url',
   HALLMONITOR_CHECKED_HEADER_SECRET: 'relay.checked_header_secret',
+  HALLMONITOR_LOG_FORMAT: 'log.format',
 } as const;
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -103,13 +103,6 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   } else clientCertificate = certificateFiles(cc, 'next_hop.client_certificate', baseDir, p);
   const privateKey = dkimKey(isMapping(raw.dkim) ? raw.dkim.private_key : undefined, baseDir, p);
   const detectors = readDetectors(raw.detectors, source, p);
-  if (raw.next_hop === undefined && typeof raw.listen === 'string') {
-    let host: string | undefined;
-    try {
-      host = parseHostPort(raw.listen).host;
-    } catch { /* the schema said why */ }
-    if (host && !isLoopback(host)) p.add(`next_hop: missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${host})`);
-  }
   p.throwIfAny(source);
   const c = parsed.data!;
   const { next_hop: nextHop, data_dir: dataDir, roster, detectors: _documents, dkim, tenants, trust, ...sections } = c;
@@ -142,7 +135,7 @@ function withOverrides(doc: unknown, overrides: ConfigOverrides, env: NodeJS.Pro
     return isMapping(root[key]) ? (root[key] = { ...root[key] }) : undefined;
   };
   // A flag wins over its variable, which wins over the file; a problem names the one that was used.
-  const set = (key: string, variable: keyof typeof ENV | 'HALLMONITOR_LOG_FORMAT', flag?: [string, string | undefined]) => {
+  const set = (key: string, variable: keyof typeof ENV, flag?: [string, string | undefined]) => {
     const fromFlag = flag?.[1] !== undefined && flag[1] !== '';
     const value = fromFlag ? flag![1] : env[variable];
     if (value === undefined || value === '') return;

@@ -426,6 +426,10 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(crossChecks, { 
 /** Checks that span sections. Run even when a section has problems, so every problem is reported at once. */
 function crossChecks(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const asObject = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const listen = asObject(c.listen);
+  if (c.next_hop === undefined && typeof listen?.host === 'string' && !isLoopback(listen.host)) {
+    ctx.addIssue({ code: 'custom', path: ['next_hop'], message: `missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${listen.host})`, input: undefined });
+  }
   const nh = asObject(c.next_hop);
   const given = nh?.timeoutSeconds ?? nh?.timeout_seconds;
   const hopTimeout = typeof given === 'number' ? given : 30;
