@@ -544,7 +544,7 @@ export function issueMessages(issues: readonly z.core.$ZodIssue[], schema: z.Zod
       case 'invalid_union': {
         // The alternative whose kind matched (a mapping given where a mapping is allowed) says what is wrong inside it.
         const inner = issue.errors.find((branch) => branch.length && !branch.some((b) => b.path.length === 0 && (b.code === 'invalid_type' || b.code === 'invalid_value')));
-        if (inner) out.push(...issueMessages(inner, schema, at, labels).map((m) => m));
+        if (inner) out.push(...issueMessages(inner.map((b) => ({ ...b, path: [...issue.path, ...b.path] })), schema, prefix, labels));
         else out.push(`${key}: ${issue.message}`);
         break;
       }
@@ -562,21 +562,22 @@ export function keyPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** The keys the schema knows at a path (for "known keys here" and "did you mean"). */
 function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
-  let s: z.ZodType | undefined = schema;
-  for (const step of [...path, undefined]) {
-    s = s && unwrap(s);
-    if (step === undefined || !s) break;
-    const def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } = (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } }).def;
-    s = def.type === 'object' ? def.shape?.[String(step)] : def.type === 'array' ? def.element : undefined;
+  let s: Def | undefined = mapping(schema);
+  for (const step of path) {
+    const next: z.ZodType | undefined = s?.def.type === 'object' ? s.def.shape?.[String(step)] : s?.def.type === 'array' ? s.def.element : undefined;
+    s = next && mapping(next);
   }
-  const def = s ? (s as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; options?: z.ZodType[] } }).def : undefined;
-  if (def?.type === 'union') {
-    for (const o of def.options ?? []) {
-      const u = unwrap(o) as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } };
-      if (u.def.type === 'object') return Object.keys(u.def.shape ?? {});
-    }
-  }
-  return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+  return s?.def.type === 'object' ? Object.keys(s.def.shape ?? {}) : [];
+}
+
+type Def = { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[] } };
+
+/** The schema unwrapped, and of a union ("relay" or cert and key files) its mapping alternative. */
+function mapping(schema: z.ZodType): Def {
+  const s = unwrap(schema) as unknown as Def;
+  if (s.def.type !== 'union') return s;
+  const options = (s.def.options ?? []).map((o) => unwrap(o) as unknown as Def);
+  return options.find((o) => o.def.type === 'object') ?? s;
 }
 
 /**
@@ -584,9 +585,8 @@ function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[
  * settings as `policy.rules.<id>.<setting>`. What config/hallmonitor.example.yaml must document.
  */
 export function keyPaths(schema: z.ZodType = configSchema, prefix = ''): string[] {
-  const s = unwrap(schema) as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[] } };
+  const s = mapping(schema);
   if (s.def.type === 'array') return keyPaths(s.def.element!, `${prefix}[]`);
-  if (s.def.type === 'union') return (s.def.options ?? []).flatMap((o) => keyPaths(o, prefix));
   if (s.def.type !== 'object') return [];
   return Object.entries(s.def.shape ?? {}).flatMap(([k, v]) => {
     const at = prefix ? `${prefix}.${k}` : k;
