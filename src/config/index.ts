@@ -224,10 +224,9 @@ function dkimKey(v: unknown, baseDir: string, p: Problems): string | undefined {
  */
 function readDetectors(v: unknown, source: string, p: Problems): PatternDetector[] {
   if (!Array.isArray(v)) return []; // the schema said why
-  const list = v;
   const found: PatternDetector[] = [];
   const origin = `configuration ${source}`;
-  list.forEach((doc, i) => {
+  v.forEach((doc, i) => {
     const d = detectorFromDocument(doc, { origin, path: `detectors[${i}]` }, p.found);
     if (d) found.push(d);
   });
