@@ -42,6 +42,9 @@ describe('the configuration schema', () => {
     expect(problems({}, { listen: 'nonsense' })[0]).toMatch(/^--listen: expected HOST:PORT/);
     expect(problems({}, { nextHop: 'smtp.example.org' })[0]).toMatch(/^--next-hop: expected HOST:PORT/);
     expect(problems({}, { health: 'nope' })[0]).toMatch(/^--health: expected HOST:PORT/);
+    expect(problems({}, { businessManager: 'bursar' })).toEqual(['--business-manager: "bursar" is not an email address']);
+    expect(problems({}, { console: '0.0.0.0' })[0]).toMatch(/^--console: expected HOST:PORT/);
+    expect(validateConfig({ school: { business_manager: 'a@school.example' } }, '(test)', { businessManager: 'b@school.example' }, {}, '/tmp').school.business_manager).toBe('b@school.example');
     expect(problems({}, {}, { HALLMONITOR_LISTEN: 'nonsense' })[0]).toMatch(/^listen \(from HALLMONITOR_LISTEN\): expected HOST:PORT/);
     expect(problems({}, {}, { HALLMONITOR_DATABASE_URL: 'mysql://root:hunter2@db/x' })).toEqual(['store.database_url (from HALLMONITOR_DATABASE_URL): expected a postgres://user@host:port/database URL (or leave it out for the embedded SQLite file), got "mysql://root:****@db/x"']);
     // The flag wins over the variable, which wins over the file.

@@ -47,6 +47,10 @@ export interface ConfigOverrides {
   dataDir?: string;
   /** HOST:PORT or "off". */
   health?: string;
+  /** school.business_manager */
+  businessManager?: string;
+  /** console.listen */
+  console?: string;
 }
 
 /** Environment variables that override the file (secrets and ports). */
@@ -135,9 +139,9 @@ function withOverrides(doc: unknown, overrides: ConfigOverrides, env: NodeJS.Pro
     return isMapping(root[key]) ? (root[key] = { ...root[key] }) : undefined;
   };
   // A flag wins over its variable, which wins over the file; a problem names the one that was used.
-  const set = (key: string, variable: keyof typeof ENV, flag?: [string, string | undefined]) => {
+  const set = (key: string, variable: keyof typeof ENV | undefined, flag?: [string, string | undefined]) => {
     const fromFlag = flag?.[1] !== undefined && flag[1] !== '';
-    const value = fromFlag ? flag![1] : env[variable];
+    const value = fromFlag ? flag![1] : variable && env[variable];
     if (value === undefined || value === '') return;
     const [first, second] = key.split('.');
     if (second === undefined) root[first] = value;
@@ -154,6 +158,8 @@ function withOverrides(doc: unknown, overrides: ConfigOverrides, env: NodeJS.Pro
   set('log.format', 'HALLMONITOR_LOG_FORMAT');
   set('store.database_url', 'HALLMONITOR_DATABASE_URL');
   set('relay.checked_header_secret', 'HALLMONITOR_CHECKED_HEADER_SECRET');
+  set('school.business_manager', undefined, ['--business-manager', overrides.businessManager]);
+  set('console.listen', undefined, ['--console', overrides.console]);
 
   const hop = overrides.nextHop ?? (env.HALLMONITOR_NEXT_HOP || undefined);
   if (hop !== undefined) {
