@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // `npm test` runs everything, these included.
 export const UNIT_TESTS = [
   'test/check-cli.test.ts',
+  'test/config-schema.test.ts',
   'test/console-units.test.ts',
   'test/decide.test.ts',
   'test/detectors-as-data.test.ts',

@@ -16,6 +16,7 @@ const AREAS: Array<[string, string]> = [
   ['quarantine', 'Quarantine: holding a message durably'],
   ['console', "The business manager's console"],
   ['trust', 'A trust: many schools, two instances'],
+  ['config', 'Configuration: the schema'],
 ];
 
 const SUMMARY = readFileSync(path.join(ROOT, 'bench/SUMMARY.md'), 'utf8').trim();

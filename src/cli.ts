@@ -78,15 +78,9 @@ export function buildProgram(): Command {
     .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .exitOverride()
-    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[] }) => {
-      const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data };
-      const env = { ...process.env };
-      if (opts.health) env.HALLMONITOR_HEALTH_LISTEN = opts.health;
-      const config = loadConfig(opts.config, overrides, env);
-      const businessManager = (opts as { businessManager?: string }).businessManager;
-      if (businessManager) config.school.business_manager = businessManager;
-      const consoleListen = (opts as { console?: string }).console;
-      if (consoleListen) config.console.listen = consoleListen;
+    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[]; businessManager?: string; console?: string }) => {
+      const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data, health: opts.health, businessManager: opts.businessManager, console: opts.console };
+      const config = loadConfig(opts.config, overrides);
       const { startGateway } = await import('./gateway.ts');
       const gateway = await startGateway(config, {
         policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain },

@@ -42,6 +42,35 @@ const cases: Array<[string, string, RegExp]> = [
   ['bad network', 'relay:\n  allow_networks: [10.0.0.0/33]\n', /relay\.allow_networks\[0\]: .*prefix length/],
   ['bad time zone', 'school:\n  time_zone: Europe/Londn\n', /school\.time_zone: "Europe\/Londn" is not a time zone/],
   ['unreachable database', 'store:\n  database_url: postgres://hm@127.0.0.1:1/hm\n', /store\.database_url: cannot reach/],
+  ['unknown top-level key', 'polcy:\n  mode: monitor\n', /^  - polcy: unknown key \(did you mean policy\?\)/m],
+  ['unknown rule', 'policy:\n  rules:\n    pupil-name-in-subjct:\n      action: block\n', /policy\.rules\.pupil-name-in-subjct: unknown key \(did you mean policy\.rules\.pupil-name-in-subject\?\)/],
+  ['missing certificate file', 'relay:\n  tls:\n    cert: no-such-cert.pem\n    key: no-such-key.pem\n', /relay\.tls\.cert: cannot read .*no-such-cert\.pem \(ENOENT\)/],
+  ['bad email address', 'school:\n  business_manager: bursar\n', /school\.business_manager: "bursar" is not an email address/],
+  ['bad tenant', 'tenants:\n  - id: Oakfield\n    domains: [oakfield.sch.uk]\n    school: { roster: r.csv, colour: red }\n', /tenants\[0\]\.id: "Oakfield" must be lower-case letters, digits and hyphens/],
+];
+
+// One file with a wrong value of every kind of key: each is named with its key path and what was expected.
+const KINDS = [
+  'hostname: [a, b]',
+  'next_hop:\n  host: smtp.example.org\n  port: 99999\n  secure: "yes"\n  starttls: sometimes',
+  'relay:\n  max_clients: many\n  users: { name: x }',
+  'school:\n  domains: school.example.org\n  safeguarding_min_severity: 9',
+  'store: 30',
+  'log:\n  level: loud',
+  'console:\n  lockout:\n    failure: 3',
+].join('\n') + '\n';
+const KIND_PROBLEMS = [
+  'hostname: expected text, got a list',
+  'next_hop.port: 99999 is out of range (1 to 65535)',
+  'next_hop.secure: expected true or false, got string "yes"',
+  'next_hop.starttls: expected one of required, opportunistic, off, got string "sometimes"',
+  'relay.max_clients: expected a number, got string "many"',
+  'relay.users: expected a list (lines starting with "- "), got a mapping',
+  'school.domains: expected a list (lines starting with "- "), got string "school.example.org"',
+  'school.safeguarding_min_severity: 9 is out of range (1 to 5)',
+  'store: expected a mapping (key: value lines), got number 30',
+  'log.level: expected one of fatal, error, warn, info, debug, trace, silent, got string "loud"',
+  'console.lockout.failure: unknown key (did you mean console.lockout.failures?)',
 ];
 
 describe('config-check and serve agree', () => {
@@ -57,10 +86,21 @@ describe('config-check and serve agree', () => {
     });
   }
 
-  it('every problem in one pass, from every section', () => {
-    const { check } = both('many', `school:\n  buisness_manager: x\n  time_zone: Mars/Base\nstore:\n  quarantine_retention_days: thirty\npolicy:\n  mode: monitr\n`);
+  it('a wrong value of each kind: every one named with its key path and what was expected, by both', () => {
+    const { check, serve } = both('kinds', KINDS);
     expect(check.code).toBe(2);
-    for (const key of ['school.buisness_manager', 'school.time_zone', 'store.quarantine_retention_days', 'policy.mode']) expect(check.err).toContain(`  - ${key}:`);
+    expect(serve.code).not.toBe(0);
+    expect(serve.code).not.toBeNull();
+    for (const problem of KIND_PROBLEMS) {
+      expect(check.err).toContain(`  - ${problem}`);
+      expect(serve.err).toContain(`  - ${problem}`);
+    }
+  });
+
+  it('every problem in one pass, from every section', () => {
+    const { check } = both('many', `school:\n  buisness_manager: x\n  time_zone: Mars/Base\nstore:\n  quarantine_retention_days: thirty\npolicy:\n  mode: monitr\n  rules:\n    pupil-name-in-subject:\n      action: blok\nrelay:\n  allow_networks: [10.0.0.0/33]\n  tls: { cert: gone.pem, key: gone.key }\nconsole:\n  listen: 0.0.0.0:8443\n`);
+    expect(check.code).toBe(2);
+    for (const key of ['school.buisness_manager', 'school.time_zone', 'store.quarantine_retention_days', 'policy.mode', 'policy.rules.pupil-name-in-subject.action', 'relay.allow_networks[0]', 'relay.tls.cert', 'relay.tls.key', 'console.tls']) expect(check.err).toContain(`  - ${key}:`);
   });
 
   it('a good file: valid, with what the gateway would use, and warnings for what would surprise', () => {

@@ -79,3 +79,14 @@ function toBig(address: string): bigint | undefined {
   const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
+
+/** A database URL fit for logs and error messages: the password is never shown. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':****@');
+  }
+}

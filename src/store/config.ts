@@ -1,8 +1,9 @@
 // The `store:` section of the configuration: where the quarantine and incident register live and
-// how long things are kept. Validated here (the core config passes the section through raw);
-// a bad value refuses start-up with a ConfigError naming the key.
+// how long things are kept (checked by the configuration schema, src/config/schema.ts).
 import path from 'node:path';
-import { Problems, type Config } from '../config/index.ts';
+import type { Config } from '../config/index.ts';
+import { redactUrl } from '../config/net.ts';
+import { parseSections } from '../config/schema.ts';
 
 export interface StoreSettings {
   /** PostgreSQL connection URL, or null for the embedded SQLite file. */
@@ -24,43 +25,19 @@ export interface StoreSettings {
   sqliteBusySeconds: number;
 }
 
-const KEYS = ['database_url', 'sqlite_file', 'quarantine_retention_days', 'incident_retention_years', 'outbox_retry_seconds', 'outbox_lease_seconds', 'sqlite_busy_seconds'];
-
-export function storeSettings(config: Config): StoreSettings {
-  const p = new Problems();
-  const s = config.store;
-  p.unknownKeys(s, KEYS, 'store.');
-  let databaseUrl = p.string(s.database_url, 'store.database_url', { optional: true }) ?? null;
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
-    p.add(`store.database_url: expected a postgres://user@host:port/database URL (or leave it out for the embedded SQLite file), got ${JSON.stringify(redactUrl(databaseUrl))}`);
-    databaseUrl = null;
-  }
+export function storeSettings(config: Pick<Config, 'source' | 'dataDir'> & { store?: unknown; nextHop: { timeoutSeconds: number } | null }): StoreSettings {
+  const { store: s } = parseSections(config.source, { store: config.store });
   const hopTimeout = config.nextHop?.timeoutSeconds ?? 30;
-  const sqliteText = p.string(s.sqlite_file, 'store.sqlite_file', { optional: true });
-  const settings: StoreSettings = {
-    databaseUrl,
-    sqliteFile: sqliteText ? path.resolve(config.dataDir, sqliteText) : path.join(config.dataDir, 'hallmonitor.db'),
-    quarantineRetentionDays: p.number(s.quarantine_retention_days ?? 30, 'store.quarantine_retention_days', { min: 1, max: 3650 }),
-    incidentRetentionYears: p.number(s.incident_retention_years ?? 6, 'store.incident_retention_years', { min: 1, max: 100 }),
-    outboxRetrySeconds: p.number(s.outbox_retry_seconds ?? 60, 'store.outbox_retry_seconds', { min: 1, max: 3600 }),
-    outboxLeaseSeconds: p.number(s.outbox_lease_seconds ?? Math.max(300, 2 * hopTimeout + 30), 'store.outbox_lease_seconds', { min: 5, max: 86_400 }),
-    sqliteBusySeconds: p.number(s.sqlite_busy_seconds ?? 10, 'store.sqlite_busy_seconds', { min: 0, max: 600 }),
+  return {
+    databaseUrl: s.database_url ?? null,
+    sqliteFile: s.sqlite_file ? path.resolve(config.dataDir, s.sqlite_file) : path.join(config.dataDir, 'hallmonitor.db'),
+    quarantineRetentionDays: s.quarantine_retention_days,
+    incidentRetentionYears: s.incident_retention_years,
+    outboxRetrySeconds: s.outbox_retry_seconds,
+    // The schema checks a given value is longer than next_hop.timeout_seconds.
+    outboxLeaseSeconds: s.outbox_lease_seconds ?? Math.max(300, 2 * hopTimeout + 30),
+    sqliteBusySeconds: s.sqlite_busy_seconds,
   };
-  // A claim must outlast one delivery attempt, or a slow next hop would get the notice twice.
-  if (settings.outboxLeaseSeconds <= hopTimeout) {
-    p.add(`store.outbox_lease_seconds: ${settings.outboxLeaseSeconds} must be longer than next_hop.timeout_seconds (${hopTimeout})`);
-  }
-  p.throwIfAny(config.source);
-  return settings;
 }
 
-/** A database URL fit for logs and error messages: the password is never shown. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':****@');
-  }
-}
+export { redactUrl };

@@ -1,11 +1,13 @@
 // Who Hallmonitor writes to and how, from the configuration: `school.business_manager`,
 // `school.safeguarding_lead`, `school.notifications_from`, `school.digest_time`,
 // `school.safeguarding_min_severity`, `school.templates_dir`, `console.public_url`,
-// `policy.block_mode` and each rule's `policy.rules.<id>.notify`. Only these keys are read here;
-// the policy module validates the rest of those sections.
+// `policy.block_mode`, `policy.override_hours`, `console.email_link_hours` and each rule's
+// `policy.rules.<id>.notify` and `sender_may_override` (all checked by the
+// configuration schema, src/config/schema.ts).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Problems, type Config } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
+import { isEmailAddress, parseSections } from '../../config/schema.ts';
 import { RULES } from '../../decide/rules.ts';
 
 export type NotifyMode = 'immediate' | 'digest' | 'none';
@@ -40,98 +42,46 @@ export interface NotifySettings {
 
 export const SHIPPED_TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../config/templates');
 
-/** The keys of `school:` and `policy:` this module reads (the policy module must accept them too). */
-export const NOTIFY_SCHOOL_KEYS = ['business_manager', 'safeguarding_lead', 'notifications_from', 'digest_time', 'time_zone', 'safeguarding_min_severity', 'templates_dir'] as const;
-export const NOTIFY_POLICY_KEYS = ['block_mode', 'override_hours'] as const;
+export function notifySettings(config: Pick<Config, 'hostname' | 'source'> & { school?: unknown; policy?: unknown; console?: unknown }, overrides: { businessManager?: string } = {}): NotifySettings {
+  const bm = overrides.businessManager;
+  const { school, policy, console: consoleDoc } = parseSections(config.source, { school: config.school, policy: config.policy, console: config.console },
+    bm !== undefined && !isEmailAddress(bm) ? [`--business-manager: "${bm}" is not an email address`] : []);
+  const businessManager = bm ?? school.business_manager ?? null;
 
-const ADDRESS = /^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$/;
-
-export function notifySettings(config: Config, overrides: { businessManager?: string } = {}): NotifySettings {
-  const p = new Problems();
-  const school = config.school;
-  const address = (v: unknown, key: string): string | null => {
-    const s = p.string(v, key, { optional: true });
-    if (s === undefined) return null;
-    if (!ADDRESS.test(s)) {
-      p.add(`${key}: "${s}" is not an email address`);
-      return null;
-    }
-    return s;
-  };
-  const businessManager = overrides.businessManager !== undefined
-    ? address(overrides.businessManager, '--business-manager')
-    : address(school.business_manager, 'school.business_manager');
-  const safeguardingLead = address(school.safeguarding_lead, 'school.safeguarding_lead');
-  const from = address(school.notifications_from, 'school.notifications_from') ?? `hallmonitor@${config.hostname}`;
-  const schoolName = p.string(school.name, 'school.name', { optional: true }) ?? 'the school';
-  const schoolDomains = Array.isArray(school.domains) ? school.domains.filter((d): d is string => typeof d === 'string').map((d) => d.toLowerCase().replace(/^@/, '')) : [];
-
-  const consoleDoc = config.console;
-  let consoleUrl = p.string(consoleDoc.public_url, 'console.public_url', { optional: true }) ?? null;
-  if (consoleUrl !== null && !/^https?:\/\/[^\s]+$/.test(consoleUrl)) {
-    p.add(`console.public_url: expected an http(s):// address, got "${consoleUrl}"`);
-    consoleUrl = null;
-  }
+  let consoleUrl = consoleDoc.public_url ?? null;
   // No public address but a console that listens: link to where it listens (on 127.0.0.1 that
   // works on the gateway's own machine, as in the demo school), https when it has a certificate.
-  if (consoleUrl === null && typeof consoleDoc.listen === 'string' && consoleDoc.listen !== 'off') {
+  if (consoleUrl === null && consoleDoc.listen !== undefined && consoleDoc.listen !== 'off') {
     const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d+)$/.exec(consoleDoc.listen);
     if (m && m[3] !== '0') {
       const host = m[1] ? `[${m[1]}]` : m[2] === '0.0.0.0' ? config.hostname : m[2];
       consoleUrl = `${consoleDoc.tls ? 'https' : 'http'}://${host}:${m[3]}`;
     }
   }
-
-  const digestText = p.string(school.digest_time, 'school.digest_time', { optional: true }) ?? '07:30';
-  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(digestText);
-  if (!m) p.add(`school.digest_time: expected a time of day like 07:30, got "${digestText}"`);
-  const timeZone = p.string(school.time_zone, 'school.time_zone', { optional: true }) ?? 'Europe/London';
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone });
-  } catch {
-    p.add(`school.time_zone: "${timeZone}" is not a time zone (for example Europe/London)`);
-  }
-  const min = school.safeguarding_min_severity;
-  const safeguardingMinSeverity = min === undefined || min === null ? 5 : p.number(min, 'school.safeguarding_min_severity', { min: 1, max: 5 });
-  const templatesText = p.string(school.templates_dir, 'school.templates_dir', { optional: true });
-  const templatesDir = templatesText ? path.resolve(config.source.startsWith('(') ? process.cwd() : path.dirname(config.source), templatesText) : null;
-
-  const policy = config.policy;
-  const blockMode = policy.block_mode === undefined || policy.block_mode === null ? 'hold' : p.oneOf(policy.block_mode, ['hold', 'reject'] as const, 'policy.block_mode');
-  const rulesDoc = policy.rules && typeof policy.rules === 'object' && !Array.isArray(policy.rules) ? (policy.rules as Record<string, unknown>) : {};
-  const notify = new Map<string, NotifyMode>();
-  const overridable = new Map<string, boolean>();
-  for (const [id, doc] of Object.entries(rulesDoc)) {
-    if (doc && typeof doc === 'object' && 'notify' in doc) {
-      notify.set(id, p.oneOf((doc as Record<string, unknown>).notify, ['immediate', 'digest', 'none'] as const, `policy.rules.${id}.notify`));
-    }
-    if (doc && typeof doc === 'object' && typeof (doc as Record<string, unknown>).sender_may_override === 'boolean') {
-      overridable.set(id, (doc as Record<string, unknown>).sender_may_override as boolean);
-    }
-  }
-  const hours = (v: unknown, key: string, fallback: number, max: number) => (v === undefined || v === null ? fallback : p.number(v, key, { min: 1, max }));
-  const overrideHours = hours(policy.override_hours, 'policy.override_hours', 24, 168);
-  const emailLinkHours = hours(consoleDoc.email_link_hours, 'console.email_link_hours', 72, 720);
-  const ruleDefaults = RULES as Record<string, { defaults: { notify: NotifyMode; sender_may_override?: boolean } } | undefined>;
-  p.throwIfAny(config.source);
+  const [hour, minute] = school.digest_time.split(':').map(Number);
+  const templatesDir = school.templates_dir ? path.resolve(config.source.startsWith('(') ? process.cwd() : path.dirname(config.source), school.templates_dir) : null;
+  const rules = policy.rules;
+  type RuleChoice = { notify?: NotifyMode; sender_may_override?: boolean } | undefined;
+  const given = (rule: string): RuleChoice => (rules as Record<string, RuleChoice>)[rule];
+  const shipped = (rule: string): RuleChoice => (RULES as Record<string, { defaults: RuleChoice } | undefined>)[rule]?.defaults;
   return {
     hostname: config.hostname,
-    schoolName,
-    schoolDomains,
+    schoolName: school.name ?? 'the school',
+    schoolDomains: school.domains,
     businessManager,
-    safeguardingLead,
-    safeguardingMinSeverity,
-    from,
+    safeguardingLead: school.safeguarding_lead ?? null,
+    safeguardingMinSeverity: school.safeguarding_min_severity,
+    from: school.notifications_from ?? `hallmonitor@${config.hostname}`,
     returnPath: '',
     consoleUrl: consoleUrl?.replace(/\/+$/, '') ?? null,
-    digestTime: { hour: m ? Number(m[1]) : 7, minute: m ? Number(m[2]) : 30 },
-    timeZone,
+    digestTime: { hour, minute },
+    timeZone: school.time_zone,
     templatesDir,
-    blockMode,
-    ruleNotify: (rule) => notify.get(rule) ?? ruleDefaults[rule]?.defaults.notify ?? 'immediate',
-    senderMayOverride: (rules) => rules.length > 0 && rules.every((r) => overridable.get(r) ?? ruleDefaults[r]?.defaults.sender_may_override ?? false),
-    overrideHours,
-    emailLinkHours,
+    blockMode: policy.block_mode,
+    ruleNotify: (rule) => given(rule)?.notify ?? shipped(rule)?.notify ?? 'immediate',
+    senderMayOverride: (ids) => ids.length > 0 && ids.every((r) => given(r)?.sender_may_override ?? shipped(r)?.sender_may_override ?? false),
+    overrideHours: policy.override_hours,
+    emailLinkHours: consoleDoc.email_link_hours,
   };
 }
 

@@ -31,16 +31,11 @@ export interface Schools {
   nameOf(id: string): string;
 }
 
-function minSeverity(config: Config): number {
-  const v = config.school.safeguarding_min_severity;
-  return typeof v === 'number' ? v : 5;
-}
-
 export function consoleSchools(config: Config, specs: TenantSpec[] = loadTenants(config)): Schools {
   const single = config.tenants === undefined;
-  const trustName = typeof config.trust?.name === 'string' && config.trust.name.trim() ? config.trust.name.trim() : '';
-  const schoolName = typeof config.school.name === 'string' && config.school.name.trim() ? config.school.name.trim() : 'the school';
-  const list: School[] = specs.map((t) => ({ id: t.id, name: t.name, safeguardingMinSeverity: minSeverity(t.config), config: t.config }));
+  const trustName = config.trust?.name ?? '';
+  const schoolName = config.school.name ?? 'the school';
+  const list: School[] = specs.map((t) => ({ id: t.id, name: t.name, safeguardingMinSeverity: t.config.school.safeguarding_min_severity, config: t.config }));
   const byId = new Map(list.map((s) => [s.id, s]));
   return {
     single,

@@ -1,9 +1,11 @@
 // The `console:` section of the configuration: where the business manager's console listens,
 // its public address (for links in notification emails), TLS, session length and lock-out.
-// Validated at start-up like every other section: a bad value names the key and refuses to start.
+// Checked by the configuration schema (src/config/schema.ts); the certificate files are read here.
 import path from 'node:path';
-import { Problems, isLoopback, type Config, type HostPort } from '../../config/index.ts';
+import type { Config, HostPort } from '../../config/index.ts';
 import { parseHostPort } from '../../config/net.ts';
+import { Problems } from '../../config/problems.ts';
+import { consoleTlsProblem, parseSections } from '../../config/schema.ts';
 
 export interface ConsoleSettings {
   /** null: the console is off. */
@@ -25,67 +27,41 @@ export interface ConsoleSettings {
   safeguardingMinSeverity: number;
 }
 
-const KEYS = ['listen', 'public_url', 'tls', 'session_hours', 'idle_minutes', 'lockout', 'email_link_hours'];
-
-export function consoleSettings(config: Config, overrides: { listen?: string } = {}): ConsoleSettings {
-  const p = new Problems();
-  const doc = config.console;
-  p.unknownKeys(doc, KEYS, 'console.');
-  const listenText = overrides.listen ?? (doc.listen === null || doc.listen === 'off' ? undefined : p.string(doc.listen, 'console.listen', { optional: true }));
+export function consoleSettings(config: Pick<Config, 'source'> & { console?: unknown; school?: unknown }, overrides: { listen?: string } = {}): ConsoleSettings {
   let listen: HostPort | null = null;
-  if (listenText !== undefined) {
+  const more: string[] = [];
+  if (overrides.listen !== undefined) {
     try {
-      listen = parseHostPort(listenText);
+      listen = parseHostPort(overrides.listen);
     } catch (err) {
-      p.add(`${overrides.listen ? '--console' : 'console.listen'}: ${(err as Error).message}`);
+      more.push(`--console: ${(err as Error).message}`);
     }
   }
-  let publicUrl = p.string(doc.public_url, 'console.public_url', { optional: true }) ?? null;
-  if (publicUrl !== null) {
-    try {
-      const u = new URL(publicUrl);
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-      publicUrl = publicUrl.replace(/\/+$/, '');
-    } catch {
-      p.add(`console.public_url: expected an http(s):// address, got "${publicUrl}"`);
-      publicUrl = null;
-    }
-  }
+  const { console: doc, school } = parseSections(config.source, { console: config.console, school: config.school }, more);
+  if (overrides.listen === undefined && doc.listen !== undefined && doc.listen !== 'off') listen = parseHostPort(doc.listen);
+  const publicUrl = doc.public_url?.replace(/\/+$/, '') ?? null;
   let tls: ConsoleSettings['tls'] = null;
-  if (doc.tls !== undefined && doc.tls !== null) {
-    const t = p.object(doc.tls, 'console.tls');
-    p.unknownKeys(t, ['cert', 'key'], 'console.tls.');
+  const p = new Problems();
+  if (doc.tls) {
     const base = config.source.startsWith('(') ? process.cwd() : path.dirname(config.source);
-    const cert = p.readableFile(t.cert, 'console.tls.cert', base);
-    const key = p.readableFile(t.key, 'console.tls.key', base);
+    const cert = p.readableFile(doc.tls.cert, 'console.tls.cert', base);
+    const key = p.readableFile(doc.tls.key, 'console.tls.key', base);
     if (cert && key) tls = { cert, key };
   }
-  if (listen && !tls && !isLoopback(listen.host) && !(publicUrl?.startsWith('https://'))) {
-    p.add(`console.tls: the console listens on ${listen.host}, beyond this machine, so it needs a certificate and key (or a public_url starting https:// when TLS ends at a reverse proxy): passwords and pupils' data never cross the network unencrypted`);
-  }
-  const sessionHours = p.number(doc.session_hours ?? 8, 'console.session_hours', { min: 1, max: 24 * 7 });
-  const idleMinutes = p.number(doc.idle_minutes ?? 60, 'console.idle_minutes', { min: 5, max: 24 * 60 });
-  const lockDoc = p.object(doc.lockout ?? {}, 'console.lockout');
-  p.unknownKeys(lockDoc, ['failures', 'minutes'], 'console.lockout.');
-  const lockout = {
-    failures: p.number(lockDoc.failures ?? 5, 'console.lockout.failures', { min: 1, max: 100 }),
-    minutes: p.number(lockDoc.minutes ?? 15, 'console.lockout.minutes', { min: 1, max: 24 * 60 }),
-  };
-  const school = config.school;
-  const timeZone = typeof school.time_zone === 'string' && school.time_zone ? school.time_zone : 'Europe/London';
-  const schoolName = typeof school.name === 'string' && school.name.trim() ? school.name.trim() : 'the school';
-  const min = typeof school.safeguarding_min_severity === 'number' ? school.safeguarding_min_severity : 5;
+  // The schema checks the file's console.listen; a --console address is checked here the same way.
+  const beyond = overrides.listen !== undefined ? consoleTlsProblem(overrides.listen, !!doc.tls, doc.public_url) : undefined;
+  if (beyond) p.add(`console.tls: ${beyond}`);
   p.throwIfAny(config.source);
   return {
     listen,
     publicUrl,
     tls,
     secureCookies: !!tls || !!publicUrl?.startsWith('https://'),
-    sessionHours,
-    idleMinutes,
-    lockout,
-    timeZone,
-    schoolName,
-    safeguardingMinSeverity: min,
+    sessionHours: doc.session_hours,
+    idleMinutes: doc.idle_minutes,
+    lockout: doc.lockout,
+    timeZone: school.time_zone,
+    schoolName: school.name ?? 'the school',
+    safeguardingMinSeverity: school.safeguarding_min_severity,
   };
 }

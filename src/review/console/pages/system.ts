@@ -3,7 +3,7 @@
 // and settings only: never a sender, subject or any message content. In a trust, every school's
 // roster (pupils, when loaded, any problem) as this gateway instance has it; an account of one
 // school sees its own school's roster, incidents, outbox and accounts, a trust account all of them.
-import { RULES, RULE_IDS } from '../../../decide/rules.ts';
+import { RULES, RULE_IDS, type RuleId } from '../../../decide/rules.ts';
 import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext, GatewayStatus, SchoolRosterStatus } from '../context.ts';
 import { html, type Html } from '../html.ts';
@@ -74,8 +74,7 @@ function yesNo(ok: boolean | undefined, yes: string, no: string): Html {
 function ruleSetting(ctx: ConsoleContext, user: Pick<SessionUser, 'tenant'>, id: string, key: 'action' | 'severity' | 'notify'): string {
   // A school's account sees its school's rules (the trust's defaults with its overrides); a trust account the trust's defaults.
   const rules = ((user.tenant !== null && ctx.schools.get(user.tenant)?.config) || ctx.config).policy.rules;
-  const doc = rules && typeof rules === 'object' ? (rules as Record<string, Record<string, unknown> | undefined>)[id] : undefined;
-  const v = doc?.[key] ?? (RULES as Record<string, { defaults: Record<string, unknown> }>)[id]?.defaults[key];
+  const v = rules[id as RuleId]?.[key] ?? RULES[id as RuleId]?.defaults[key];
   return v === undefined ? '' : String(v);
 }
 
