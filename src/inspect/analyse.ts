@@ -6,6 +6,9 @@ import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { textLayer, zipProblem } from './layer.ts';
 import type { ChildFile, LayerOutput } from './layer.ts';
+import { ocrImage, ocrPdfPages } from './ocr.ts';
+import type { OcrOutcome } from './ocr.ts';
+import type { ImageFormat } from './ocr-image.ts';
 import { PdfCrashError, PdfTimeoutError, releaseBytes } from './pdf.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
@@ -86,6 +89,9 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
       return report;
     case 'sevenzip':
       await analyseSevenZip(ctx, file, report, depth);
+      return report;
+    case 'image':
+      await analyseImage(ctx, file, report, quick.format as ImageFormat);
       return report;
     case 'text': {
       const head = decodeTextBytes(file.bytes.subarray(0, 8192), file.charset);
@@ -200,6 +206,30 @@ async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalys
   }
 }
 
+/** A picture: text recognition reads it when it looks like a page of text (issue 20). */
+async function analyseImage(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, format: ImageFormat): Promise<void> {
+  report.isImage = true;
+  report.encryption = 'not-encrypted';
+  if (!ctx.ocr) return;
+  const outcome = await ocrImage(ctx.ocr, file.bytes, format);
+  applyOcr(ctx, report, outcome, undefined);
+}
+
+/** Adds recognised text to the attachment's own text (so every detector and rule reads it), and says what was not read. */
+function applyOcr(ctx: InspectionContext, report: AttachmentReport, outcome: OcrOutcome, layerText: string | undefined, truncated = false): void {
+  report.ocr = outcome.report;
+  const joined = outcome.text === undefined ? layerText : layerText?.trim() ? `${layerText}\n${outcome.text}` : outcome.text;
+  ctx.addText(report.where, 'attachment', joined, truncated, outcome.text !== undefined);
+  if (outcome.unread) {
+    const l = ctx.limits.ocr;
+    ctx.problem(
+      report.where,
+      `${outcome.unread} page(s) look like scanned or photographed text but were not read: past the text-recognition limit for one message (${l.maxPages} pages, ${Math.round(l.messageTimeoutMs / 1000)} seconds, ${Math.round(l.pageTimeoutMs / 1000)} seconds a page) or unreadable`,
+      true,
+    );
+  }
+}
+
 async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
   const where = report.where;
   report.format = 'pdf';
@@ -209,6 +239,7 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
       file.bytes,
       { maxChars: ctx.limits.maxTextChars, maxFiles: Math.max(0, ctx.partsLeft), maxFileBytes: Math.max(0, Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft)) },
       ctx.deadline,
+      !!ctx.ocr,
     );
     if (!reply.ok) {
       report.encryption = 'unknown';
@@ -222,11 +253,16 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
     }
     report.encryption = 'not-encrypted';
     if (reply.ownerPasswordOnly) report.encryptionDetail = 'pdf-owner-password-only';
-    ctx.addText(where, 'attachment', reply.text, reply.truncated);
-    if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
-    if (reply.text.trim().length === 0 && reply.pages > 0) {
-      ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+    if (ctx.ocr && reply.textless.length) {
+      // Scanned pages: recognised, and their text joins the text layer's.
+      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, reply.textless), reply.text, reply.truncated);
+    } else {
+      ctx.addText(where, 'attachment', reply.text, reply.truncated);
+      if (reply.text.trim().length === 0 && reply.pages > 0) {
+        ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+      }
     }
+    if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
     // Files embedded in the PDF are attachments too.
     if (reply.embedded.length) {
       const entries: AttachmentReport[] = [];

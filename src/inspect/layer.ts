@@ -133,7 +133,8 @@ export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
  */
 async function childFile(name: string, data: Buffer, declaredType: string, budget: LayerBudget): Promise<ChildFile> {
   const route = quickSniff(data).route;
-  if (budget.depthLeft < 1 || route === 'pdf' || route === 'sevenzip' || (route === 'text' && data.length > 256 * 1024)) {
+  // Pictures go back too: text recognition runs outside the worker, as subprocesses.
+  if (budget.depthLeft < 1 || route === 'pdf' || route === 'sevenzip' || route === 'image' || (route === 'text' && data.length > 256 * 1024)) {
     return { name, size: data.length, bytes: data, declaredType };
   }
   budget.depthLeft--;
