@@ -13,6 +13,7 @@ import { totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { certificateProblem } from './certificates.ts';
+import { readOcrSettings, type OcrSettings } from './ocr.ts';
 import { hostProblem, parseHostPort, parseCidr, type HostPort, type Cidr } from './net.ts';
 
 export type { HostPort, Cidr };
@@ -95,6 +96,8 @@ export interface Config {
   /** Several schools in one service (src/tenants.ts validates them); absent for a single school. */
   tenants?: unknown;
   trust?: Record<string, unknown>;
+  /** Text recognition of scanned and photographed pages (`inspection:`, config/ocr.ts). */
+  ocr?: OcrSettings;
 }
 
 export class ConfigError extends Error {
@@ -125,7 +128,7 @@ export const ENV = {
   HALLMONITOR_CHECKED_HEADER_SECRET: 'relay.checked_header_secret',
 } as const;
 
-const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors', 'limits', 'dkim'];
+const TOP_KEYS = ['hostname', 'listen', 'next_hop', 'data_dir', 'relay', 'health', 'log', 'school', 'policy', 'store', 'console', 'roster', 'tenants', 'trust', 'detectors', 'limits', 'dkim', 'inspection'];
 
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let doc: unknown = {};
@@ -304,6 +307,9 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     memoryWaitSeconds: p.number(limitsDoc.memory_wait_seconds ?? 20, 'limits.memory_wait_seconds', { min: 0, max: 600 }),
   };
 
+  const ocr = readOcrSettings(root.inspection);
+  for (const problem of ocr.problems) p.add(problem);
+
   if (listen && nextHop && nextHop.host === '' && !p.mentions('next_hop.host')) p.add('next_hop.host: missing');
   if (listen && !nextHop && !isLoopback(listen.host)) {
     p.add(`next_hop: missing. Without a next hop the gateway only runs in try-it-out mode on 127.0.0.1 (listen is ${listen.host})`);
@@ -324,6 +330,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     console: section('console'),
     detectors,
     limits,
+    ocr: ocr.settings,
     ...(dkim ? { dkim } : {}),
     ...(root.tenants !== undefined ? { tenants: root.tenants, trust: section('trust') } : {}),
   };

@@ -11,7 +11,7 @@ import { readMessage } from './message.ts';
 import { OCR_OFF } from './ocr.ts';
 import type { Inspection, InspectionLimits } from './types.ts';
 
-export { OCR_OFF, ocrStats, ocrUnavailable } from './ocr.ts';
+export { OCR_OFF, ocrAsAvailable, ocrStats, ocrUnavailable } from './ocr.ts';
 export type { OcrLimits, OcrReport, OcrStats } from './ocr.ts';
 
 export type { Address, AttachmentReport, Encryption, Inspection, InspectionLimits, TextPart, Uninspectable } from './types.ts';

@@ -134,6 +134,16 @@ export function ocrUnavailable(limits: Pick<OcrLimits, 'tesseract' | 'languages'
   return undefined;
 }
 
+/**
+ * The settings as they will run: unchanged, or turned off with the reason when Tesseract or a
+ * helper is missing (the gateway says the reason once at start-up).
+ */
+export function ocrAsAvailable(limits: OcrLimits): { limits: OcrLimits; off?: string } {
+  if (!limits.enabled) return { limits };
+  const off = ocrUnavailable(limits);
+  return off ? { limits: { ...limits, enabled: false }, off } : { limits };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One message's budget.
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rng } from '../../bench/detectors/names.ts';
 import { imageSize } from '../../src/inspect/ocr-image.ts';
 import { corpusPupils } from '../corpus/roster.ts';
 
@@ -93,23 +94,11 @@ export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height:
   return Buffer.concat(parts);
 }
 
-/** A seeded PRNG (mulberry32): the same photos every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export type PhotoKind = 'gradient' | 'noise' | 'shapes' | 'field' | 'crowd' | 'portrait';
 
 /** A synthetic colour photo (PPM), `width` × `height`. */
 export function syntheticPhoto(kind: PhotoKind, width: number, height: number, seed: number): Buffer {
-  const rand = prng(seed);
+  const rand = rng(seed);
   const px = Buffer.alloc(width * height * 3);
   const set = (x: number, y: number, r: number, g: number, b: number) => {
     if (x < 0 || y < 0 || x >= width || y >= height) return;
