@@ -16,7 +16,7 @@ import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { ocrFixtures, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { mailWithFiles, ocrFixtures, scanInDocx, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
 
@@ -84,6 +84,16 @@ describe('a scanned class list', () => {
     expect(outside.verdict.rules).toContain('unencrypted-sensitive-attachment');
     const inside = await examine(examiner, 'trip.zip', readFileSync(zip), INSIDE);
     expect(inside.verdict.action).toBe('deliver');
+  });
+
+  it('is read as a picture inside a Word document, its text joining the document\'s', async () => {
+    const result = await examine(examiner, 'form.docx', scanInDocx());
+    expect(result.inspection.attachments[0]).toMatchObject({ format: 'docx', ocr: { pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 } });
+    const text = attachmentText(result, 'attachment:form.docx');
+    expect(text?.ocr).toBe(true);
+    expect(text?.text).toContain('Signed form attached below.');
+    expect(text?.text).toContain(fx.rows[0].name);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
   it('encrypted in a zip (zip -e) with the password given elsewhere is delivered', async () => {
@@ -164,19 +174,6 @@ describe('the budget', () => {
   });
 });
 
-/** A message with several attachments (base64). */
-function mailWithFiles(files: Array<{ name: string; bytes: Buffer }>): Buffer {
-  const parts = files.map((f) => [
-    '--b',
-    `Content-Type: image/jpeg; name="${f.name}"`,
-    `Content-Disposition: attachment; filename="${f.name}"`,
-    'Content-Transfer-Encoding: base64',
-    '',
-    ...(f.bytes.toString('base64').match(/.{1,76}/g) ?? []),
-  ].join('\r\n'));
-  return Buffer.from(['From: office@oakfield.sch.uk', 'To: trips@adventure-centre.example', 'Subject: Photos', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'Photos from the trip.', ...parts, '--b--', ''].join('\r\n'));
-}
-
 describe('without Tesseract', () => {
   it('is off, with the reason', () => {
     const missing = ocrAsAvailable({ ...ON, tesseract: path.join(dir, 'no-such-tesseract') });
@@ -201,7 +198,7 @@ describe('without Tesseract', () => {
     }
   });
 
-  it('the gateway says so once at start-up, and counts nothing on /metrics until it reads', async () => {
+  it('the gateway says so once at start-up; with Tesseract, /metrics has the OCR counters', async () => {
     const lines: string[] = [];
     const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
     const sink: Sink = await startSink();

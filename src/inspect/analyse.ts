@@ -6,7 +6,7 @@ import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { textLayer, zipProblem } from './layer.ts';
 import type { ChildFile, LayerOutput } from './layer.ts';
-import { ocrImage, ocrPdfPages } from './ocr.ts';
+import { ocrImage, ocrImages, ocrPdfPages } from './ocr.ts';
 import type { OcrOutcome } from './ocr.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { PdfCrashError, PdfTimeoutError, releaseBytes } from './pdf.ts';
@@ -126,6 +126,7 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
           maxRatio: ctx.limits.maxRatio,
           maxTextChars: ctx.limits.maxTextChars,
           depthLeft: ctx.limits.maxDepth - depth,
+          ocrImages: !!ctx.ocr,
         },
       },
       ctx.deadline,
@@ -156,7 +157,10 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
   if (layer.route === 'message') {
     ctx.problem(where, 'It could not be read: it was not recognised in time as an e-mail message');
   }
-  if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
+  if (ctx.ocr && layer.images?.length) {
+    // Pictures in an Office document (a photographed form pasted into Word): their text joins the document's.
+    applyOcr(ctx, report, await ocrImages(ctx.ocr, layer.images), layer.text, layer.truncated);
+  } else if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
   for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text);
   for (const p of layer.problems) ctx.problem(where, p);
   if (layer.encryption === 'unknown' && !layer.problems.length) ctx.problem(where, 'Whether it is encrypted could not be decided');

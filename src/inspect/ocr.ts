@@ -332,3 +332,19 @@ export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: num
   if (text) out.text = text;
   return out;
 }
+
+/** Several pictures of one document (an Office file's media), read in order into one outcome. */
+export async function ocrImages(budget: OcrBudget, images: Array<{ format: ImageFormat; bytes: Uint8Array }>): Promise<OcrOutcome> {
+  const out = emptyOutcome();
+  const texts: string[] = [];
+  for (const image of images) {
+    const one = await ocrImage(budget, image.bytes, image.format);
+    out.report.pagesRead += one.report.pagesRead;
+    out.report.skippedByGate += one.report.skippedByGate;
+    out.report.skippedByBudget += one.report.skippedByBudget;
+    out.unread += one.unread;
+    if (one.text) texts.push(one.text);
+  }
+  if (texts.length) out.text = texts.join('\n');
+  return out;
+}

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rng } from '../../bench/detectors/names.ts';
-import { imageSize } from '../../src/inspect/ocr-image.ts';
+import { imageSize, parsePgm } from '../../src/inspect/ocr-image.ts';
 import { corpusPupils } from '../corpus/roster.ts';
 
 export interface ClassRow {
@@ -232,4 +232,145 @@ function jpegDims(b: Buffer): { width: number; height: number } {
   const size = imageSize(b, 'jpg');
   if (!size) throw new Error('not a JPEG');
   return size;
+}
+
+/**
+ * A phone photo of a printed page (grey PGM in, PGM out, `width` × `height` portrait): the page
+ * turned by `degrees`, on a darker desk, lit unevenly (a shadow across one corner), with sensor
+ * noise. Nearest-neighbour sampling by the inverse rotation; deterministic.
+ */
+export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032): Buffer {
+  const p = parsePgm(page);
+  if (!p) throw new Error('not a PGM');
+  const rand = rng(seed);
+  const out = Buffer.alloc(width * height);
+  const a = (degrees * Math.PI) / 180;
+  const cos = Math.cos(a);
+  const sin = Math.sin(a);
+  // The page fills about 85% of the frame's height.
+  const scale = p.height / (height * 0.85);
+  const cx = width / 2;
+  const cy = height / 2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const dx = x - cx;
+      const dy = y - cy;
+      const sx = Math.round((dx * cos + dy * sin) * scale + p.width / 2);
+      const sy = Math.round((-dx * sin + dy * cos) * scale + p.height / 2);
+      const onPage = sx >= 0 && sy >= 0 && sx < p.width && sy < p.height;
+      const base = onPage ? p.pixels[sy * p.width + sx] : 70 + ((x >> 5) % 3) * 8;
+      const light = 0.72 + 0.28 * (x / width) * (1 - 0.4 * (y / height));
+      out[y * width + x] = Math.max(0, Math.min(255, Math.round(base * light + (rand() - 0.5) * 16)));
+    }
+  }
+  return Buffer.concat([Buffer.from(`P5\n${width} ${height}\n255\n`), out]);
+}
+
+export interface LabelledPage {
+  name: string;
+  /** What it is, in a few words, for the report. */
+  what: string;
+  bytes: Buffer;
+  /** Rules that must fire when it is sent outside the school (empty: must be delivered). */
+  expect: string[];
+  /** Roster names printed on the page (for recognition accuracy). */
+  names: string[];
+}
+
+const medicalHtml = (r: ClassRow) => `<html><body style="font-family: 'DejaVu Sans'; font-size: 12pt"><h2>Administration of medicines: parental consent</h2>
+<p>Name of child: ${r.name}</p><p>Date of birth: ${r.dob}</p><p>Class: 5B</p>
+<p>Medical condition or illness: asthma</p><p>Medicine: salbutamol inhaler, two puffs when needed</p>
+<p>The school will keep the inhaler in the classroom medical box. Please tell the office of any change.</p>
+<p>Signed (parent or carer): ____________________ Date: 14/09/2026</p></body></html>\n`;
+
+const referralHtml = (r: ClassRow) => `<html><body style="font-family: 'DejaVu Sans'; font-size: 11pt"><h2>Safeguarding concern: record of disclosure</h2>
+<p>Pupil: ${r.name}</p><p>Date of birth: ${r.dob}</p><p>UPN: ${r.upn}</p>
+<p>During morning break the pupil told the class teacher about an incident at home. The Designated
+Safeguarding Lead was informed at once. The family has a social worker and the pupil is on a
+child protection plan. A referral has been made to children's social care.</p>
+<p>Recorded by: class teacher. Passed to DSL at 10.40.</p></body></html>\n`;
+
+const newsletterHtml = (photo: string) => `<html><body style="font-family: 'DejaVu Sans'; font-size: 11pt"><h1>Oakfield News: Summer</h1>
+<p>What a term it has been! Our choir sang at the town festival and the Year 4 gardening club grew
+enough beans for the whole school kitchen.</p><p><img src="${photo}" width="420" height="315"></p>
+<p>Sports day was a great success. Thank you to every family who came to cheer, and to the PTA for the
+cakes and drinks. The winning house this year was Kestrel.</p><p><img src="${photo}" width="420" height="315"></p>
+<p>Dates for your diary: the summer fair is on 11 July and term ends on 22 July at 1.30pm.</p></body></html>\n`;
+
+let labelled: LabelledPage[] | undefined;
+
+/**
+ * The labelled set for bench/ocr: scanned and photographed class lists, a medical consent form,
+ * a safeguarding record, a signed letter, a newsletter with photos, sports-day photos. Made once.
+ */
+export function labelledPages(): LabelledPage[] {
+  if (labelled) return labelled;
+  const fx = ocrFixtures();
+  const dir = join(fx.dir, 'labelled');
+  const rows = classRows(25, 100);
+  const medical = classRows(1, 150)[0];
+  const referral = classRows(1, 160)[0];
+  if (!existsSync(join(dir, 'done'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const classPdf = htmlToPdf(dir, 'class', pageHtml('Year 3 swimming list', rows));
+    const pgm = readFileSync(rasterise(classPdf, join(dir, 'class'), 300, 'pgm'));
+    writeFileSync(join(dir, 'class-photo.jpg'), toJpeg(photographPage(pgm, 2.5, 7), 85));
+    writeFileSync(join(dir, 'class-photo-flat.jpg'), toJpeg(photographPage(pgm, 0.5, 8), 85));
+    const med = htmlToPdf(dir, 'medical', medicalHtml(medical));
+    writeFileSync(join(dir, 'medical.jpg'), readFileSync(rasterise(med, join(dir, 'medical'), 300, 'jpeg')));
+    const medPgm = readFileSync(rasterise(med, join(dir, 'medical'), 300, 'pgm'));
+    writeFileSync(join(dir, 'medical-photo.jpg'), toJpeg(photographPage(medPgm, -1.5, 9), 85));
+    const ref = htmlToPdf(dir, 'referral', referralHtml(referral));
+    const refJpeg = readFileSync(rasterise(ref, join(dir, 'referral'), 300, 'jpeg'));
+    writeFileSync(join(dir, 'referral.pdf'), imageOnlyPdf([{ jpeg: refJpeg, ...jpegDims(refJpeg), dpi: 300 }]));
+    writeFileSync(join(dir, 'photo.jpg'), toJpeg(syntheticPhoto('crowd', 800, 600, 21)));
+    const news = htmlToPdf(dir, 'news', newsletterHtml(join(dir, 'photo.jpg')));
+    const newsJpeg = readFileSync(rasterise(news, join(dir, 'news'), 200, 'jpeg'));
+    writeFileSync(join(dir, 'news.pdf'), imageOnlyPdf([{ jpeg: newsJpeg, ...jpegDims(newsJpeg), dpi: 200 }]));
+    for (const [i, kind] of (['field', 'crowd', 'portrait', 'shapes', 'gradient', 'noise'] as PhotoKind[]).entries()) {
+      writeFileSync(join(dir, `sports-${i}.jpg`), toJpeg(syntheticPhoto(kind, 4032, 3024, 300 + i)));
+    }
+    writeFileSync(join(dir, 'done'), '');
+  }
+  const read = (f: string) => readFileSync(join(dir, f));
+  const CLASS = ['unencrypted-sensitive-attachment'];
+  const rowNames = fx.rows.map((r) => r.name);
+  labelled = [
+    { name: 'Scan_0042.pdf', what: 'class list, scanned (image-only PDF, 300 dpi)', bytes: fx.scanPdf, expect: CLASS, names: rowNames },
+    { name: 'scan.jpg', what: 'class list, scanned (JPEG, 300 dpi)', bytes: fx.scanJpeg, expect: CLASS, names: rowNames },
+    { name: 'class list.png', what: 'class list, screenshot-like PNG (200 dpi)', bytes: fx.scanPng, expect: CLASS, names: rowNames },
+    { name: 'IMG_4032.jpg', what: 'class list, phone photo (12 MP, turned 2.5°, shadow, noise)', bytes: read('class-photo.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
+    { name: 'IMG_4033.jpg', what: 'class list, phone photo (12 MP, turned 0.5°)', bytes: read('class-photo-flat.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
+    { name: 'registers.pdf', what: 'three class-list pages, scanned (image-only PDF, 200 dpi)', bytes: fx.threePagePdf, expect: CLASS, names: [] },
+    { name: 'consent.jpg', what: 'medical consent form, one pupil (JPEG scan)', bytes: read('medical.jpg'), expect: CLASS, names: [medical.name] },
+    { name: 'IMG_4040.jpg', what: 'medical consent form, phone photo', bytes: read('medical-photo.jpg'), expect: CLASS, names: [medical.name] },
+    { name: 'record.pdf', what: 'safeguarding record, one pupil (image-only PDF)', bytes: read('referral.pdf'), expect: CLASS, names: [referral.name] },
+    { name: 'letter.jpg', what: 'letter to parents with no personal data (JPEG scan)', bytes: fx.letterJpeg, expect: [], names: [] },
+    { name: 'newsletter.pdf', what: 'newsletter with photos (image-only PDF)', bytes: read('news.pdf'), expect: [], names: [] },
+    ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `IMG_51${i}0.jpg`, what: 'sports-day photo, no text (12 MP)', bytes: read(`sports-${i}.jpg`), expect: [], names: [] })),
+  ];
+  return labelled;
+}
+
+/** A Word document (by LibreOffice) holding one line of text and the scanned class list as a picture (word/media). */
+export function scanInDocx(): Buffer {
+  const fx = ocrFixtures();
+  const out = join(fx.dir, 'form.docx');
+  if (!existsSync(out)) {
+    // A data: URI, so LibreOffice embeds the picture rather than linking it.
+    const html = `<html><body><p>Signed form attached below.</p><p><img src="data:image/jpeg;base64,${fx.scanJpeg.toString('base64')}" width="600" height="848"></p></body></html>\n`;
+    const pdfless = join(fx.dir, 'form.html');
+    writeFileSync(pdfless, html);
+    execFileSync('soffice', [`-env:UserInstallation=file://${join(fx.dir, 'lo-profile')}`, '--headless', '--infilter=HTML (StarWriter)', '--convert-to', 'docx:MS Word 2007 XML', '--outdir', fx.dir, pdfless], { stdio: 'ignore', timeout: 180_000 });
+  }
+  return readFileSync(out);
+}
+
+/** A message from the school office with several JPEG attachments (base64). */
+export function mailWithFiles(files: Array<{ name: string; bytes: Buffer }>): Buffer {
+  const parts = files.map((f) =>
+    ['--b', `Content-Type: image/jpeg; name="${f.name}"`, `Content-Disposition: attachment; filename="${f.name}"`, 'Content-Transfer-Encoding: base64', '', ...(f.bytes.toString('base64').match(/.{1,76}/g) ?? [])].join('\r\n'),
+  );
+  return Buffer.from(['From: office@oakfield.sch.uk', 'To: trips@adventure-centre.example', 'Subject: Photos', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'Photos from the trip.', ...parts, '--b--', ''].join('\r\n'));
 }
