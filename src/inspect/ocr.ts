@@ -197,10 +197,15 @@ async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
   return result;
 }
 
+/** libjpeg's scale (1/N) for the smallest thumbnail whose longer side keeps 400 pixels: a page's lines are still lines there. */
+export function thumbnailScale(size: { width: number; height: number }): number {
+  const long = Math.max(size.width, size.height);
+  return [8, 4, 2].find((n) => long / n >= 400) ?? 1;
+}
+
 /** A JPEG's grey thumbnail by libjpeg's scaled decoding (1/2 … 1/8), never the full picture. */
 async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: number }, timeoutMs: number): Promise<GreyImage | undefined> {
-  const long = Math.max(size.width, size.height);
-  const scale = long > 4400 ? 8 : long > 2200 ? 4 : long > 1100 ? 2 : 1;
+  const scale = thumbnailScale(size);
   const r = await run('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], timeoutMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return r.ok ? parsePgm(r.stdout) : undefined;
 }
