@@ -92,7 +92,7 @@ export class InspectionContext {
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;
     this.textCharsLeft = limits.maxTotalTextChars;
-    this.ocr = limits.ocr.enabled ? new OcrBudget(limits.ocr, limits.workers, this.deadline) : undefined;
+    this.ocr = limits.ocr.enabled ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb) : undefined;
   }
 
   get pool(): ExtractionPool {

@@ -83,13 +83,12 @@ interface RunResult {
   stdout: Buffer;
 }
 
-/** Data segment given to each subprocess (Tesseract needs ~150 MB for an A4 page at 300 dpi). */
-const SUBPROCESS_MEMORY_MB = 768;
 const MAX_STDOUT = 64 * 1024 * 1024;
 
-function run(program: string, args: string[], timeoutMs: number, input?: Buffer): Promise<RunResult> {
+/** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
+function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', `ulimit -d ${SUBPROCESS_MEMORY_MB * 1024} && exec "$@"`, 'sh', program, ...args], {
+    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataMb * 1024} && exec "$@"`, 'sh', program, ...args], {
       stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'],
       env: { ...process.env, OMP_THREAD_LIMIT: '1' },
     });
@@ -151,12 +150,15 @@ export function ocrAsAvailable(limits: OcrLimits): { limits: OcrLimits; off?: st
 export class OcrBudget {
   readonly limits: OcrLimits;
   readonly workers: number;
+  /** Data segment of each subprocess: the inspection memory limit plus room for the program (Tesseract needs ~150 MB for an A4 page at 300 dpi). */
+  readonly dataMb: number;
   pagesLeft: number;
   private readonly deadline: number;
 
-  constructor(limits: OcrLimits, workers: number, messageDeadline: number) {
+  constructor(limits: OcrLimits, workers: number, messageDeadline: number, memoryMb = 512) {
     this.limits = limits;
     this.workers = workers;
+    this.dataMb = memoryMb + 256;
     this.pagesLeft = limits.maxPages;
     this.deadline = Math.min(messageDeadline, Date.now() + limits.messageTimeoutMs);
   }
@@ -191,7 +193,7 @@ const MAX_OCR_PIXELS = 80_000_000;
 
 async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
   const started = performance.now();
-  const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '3'], budget.pageTime());
+  const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '3'], budget.pageTime(), budget.dataMb);
   stats.secondsSpent += (performance.now() - started) / 1000;
   if (result.ok) stats.pagesRead++;
   return result;
@@ -204,9 +206,9 @@ export function thumbnailScale(size: { width: number; height: number }): number 
 }
 
 /** A JPEG's grey thumbnail by libjpeg's scaled decoding (1/2 … 1/8), never the full picture. */
-async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: number }, timeoutMs: number): Promise<GreyImage | undefined> {
+async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: number }, timeoutMs: number, dataMb: number): Promise<GreyImage | undefined> {
   const scale = thumbnailScale(size);
-  const r = await run('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], timeoutMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const r = await run('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], timeoutMs, dataMb, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return r.ok ? parsePgm(r.stdout) : undefined;
 }
 
@@ -229,7 +231,7 @@ export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: Ima
   let looksText: boolean;
   const gateStarted = performance.now();
   if (format === 'png') looksText = gate(decodePng(bytes));
-  else if (format === 'jpg') looksText = gate(await jpegThumbnail(bytes, size, 10_000));
+  else if (format === 'jpg') looksText = gate(await jpegThumbnail(bytes, size, 10_000, budget.dataMb));
   else looksText = true;
   stats.gateSeconds += (performance.now() - gateStarted) / 1000;
   if (!looksText) {
@@ -288,7 +290,7 @@ export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: num
       }
       const gateStarted = performance.now();
       const prefix = join(dir, `p${page}`);
-      const rendered = await run('pdftoppm', ['-gray', '-scale-to', longSide, '-f', String(page), '-l', String(page), '-singlefile', file, prefix], budget.pageTime());
+      const rendered = await run('pdftoppm', ['-gray', '-scale-to', longSide, '-f', String(page), '-l', String(page), '-singlefile', file, prefix], budget.pageTime(), budget.dataMb);
       const picture = rendered.ok ? await readFile(`${prefix}.pgm`).catch(() => undefined) : undefined;
       if (!picture) {
         if (rendered.timedOut) pastBudget++;
