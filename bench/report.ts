@@ -11,6 +11,7 @@ const AREAS: Array<[string, string]> = [
   ['detectors', 'Detectors: roster names and UK personal data'],
   ['check', 'End to end: one large email through `check`'],
   ['inspect', 'Inspection: every part of a message'],
+  ['ocr', 'Text recognition (OCR): scanned and photographed pages'],
   ['memory', 'Memory: large messages at once'],
   ['policy', 'Policy quality on the labelled school-mail corpus'],
   ['quarantine', 'Quarantine: holding a message durably'],

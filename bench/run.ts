@@ -7,7 +7,7 @@ import { loadavg, cpus } from 'node:os';
 import path from 'node:path';
 
 const HERE = import.meta.dirname;
-const ALL = ['relay', 'detectors', 'check', 'inspect', 'memory', 'policy', 'quarantine', 'console', 'trust'];
+const ALL = ['relay', 'detectors', 'check', 'inspect', 'ocr', 'memory', 'policy', 'quarantine', 'console', 'trust'];
 const FLAGS: Record<string, string[]> = { detectors: ['--write'] };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const areas = wanted.length ? ALL.filter((a) => wanted.includes(a)) : ALL;

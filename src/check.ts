@@ -52,7 +52,9 @@ export function registerCheckCommand(program: Command): void {
       const config = loadConfig(opts.config);
       const policy = loadPolicy(config, { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain }, opts.config ? path.dirname(path.resolve(opts.config)) : process.cwd());
       const { createExaminer } = await import('./examine.ts');
-      const examiner = await createExaminer({ policy });
+      // Text recognition as the relay would run it (off when Tesseract is missing).
+      const { ocrAsAvailable, OCR_OFF } = await import('./inspect/index.ts');
+      const examiner = await createExaminer({ policy, limits: { ocr: ocrAsAvailable(config.ocr ?? OCR_OFF).limits } });
       const tally: Tally = { files: 0, deliver: 0, quarantine: 0, block: 0, wouldHold: 0, errors: 0, rules: new Map() };
       const started = Date.now();
       try {

@@ -24,6 +24,7 @@ import { noticeDirectory, schoolsWithoutBusinessManager } from './act/notify/sch
 import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import type { ConsoleServer } from './review/console/index.ts';
+import type { OcrStats } from './inspect/index.ts';
 
 export interface Gateway {
   config: Config;
@@ -72,14 +73,21 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const examiners = new Map<string, Examiner>();
   let stopTrustWatch: (() => void) | undefined;
+  let ocrStats: (() => OcrStats) | undefined;
   if (!opts.inspector) {
+    // Text recognition as configured, or off (said once, here) when Tesseract or a helper is missing.
+    const inspection = await import('./inspect/index.ts');
+    const available = inspection.ocrAsAvailable(config.ocr ?? inspection.OCR_OFF);
+    const ocr = available.limits;
+    ocrStats = inspection.ocrStats;
+    if (available.off) logger.warn({ event: 'ocr-off', reason: available.off }, `text recognition (OCR) of scanned documents is off: ${available.off}; pictures are not read and image-only PDFs are held as uninspectable`);
     const { createExaminer } = await import('./examine.ts');
     const baseDir = configDir(config);
     try {
       const trust = await loadTrustRosters(directory, baseDir);
       for (const t of directory.tenants) {
         const policy = loadPolicy(t.config, directory.single ? opts.policyOverrides : undefined, baseDir);
-        examiners.set(t.id, await createExaminer({ policy, watch: true, logger, roster: t.trustRoster ? trust?.rosterFor(t.id) : undefined }));
+        examiners.set(t.id, await createExaminer({ policy, watch: true, logger, roster: t.trustRoster ? trust?.rosterFor(t.id) : undefined, limits: { ocr } }));
       }
       stopTrustWatch = trust?.watch(
         (next) => { for (const t of directory.tenants) if (t.trustRoster) examiners.get(t.id)?.replaceRoster(next.rosterFor(t.id)); },
@@ -135,6 +143,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
+  if (ocrStats) countOcr(metrics, ocrStats);
   const outbox = startOutboxWorker({
     store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim, logger,
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
@@ -310,4 +319,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       return stopping;
     },
   };
+}
+
+/** Text recognition's counters (src/inspect/ocr.ts) on /metrics. */
+function countOcr(metrics: Metrics, ocrStats: () => OcrStats): void {
+  metrics.counterFrom('hallmonitor_ocr_pages_total', 'Pages (scanned PDF pages, pictures) read by text recognition (Tesseract).', () => [{ value: ocrStats().pagesRead }]);
+  metrics.counterFrom('hallmonitor_ocr_seconds_total', 'Seconds spent in Tesseract.', () => [{ value: Math.round(ocrStats().secondsSpent * 1000) / 1000 }]);
+  metrics.counterFrom('hallmonitor_ocr_pages_skipped_total', 'Pages and pictures not read by Tesseract, by reason: gate (not a page of text: photos, logos, blank pages) or budget (looked like text, past the per-message page or time budget).', () => {
+    const s = ocrStats();
+    return [{ labels: { reason: 'gate' }, value: s.skippedByGate }, { labels: { reason: 'budget' }, value: s.skippedByBudget }];
+  });
+  metrics.counterFrom('hallmonitor_ocr_gate_seconds_total', 'Seconds spent deciding whether pictures look like pages of text (thumbnails and the gate).', () => [{ value: Math.round(ocrStats().gateSeconds * 1000) / 1000 }]);
 }

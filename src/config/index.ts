@@ -12,6 +12,7 @@ import { createPrivateKey } from 'node:crypto';
 import type { DkimSettings } from '../act/dkim.ts';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { OcrLimits } from '../inspect/ocr.ts';
 import { certificateProblem } from './certificates.ts';
 import { parseHostPort, type HostPort, type Cidr } from './net.ts';
 import { ConfigError, Problems } from './problems.ts';
@@ -25,7 +26,7 @@ export type { SchoolSection, PolicySection, StoreSection, ConsoleSection, Tenant
 export type NextHopConfig = Omit<NonNullable<NextHopSection>, 'clientCertificate'> & { clientCertificate?: { cert: string; key: string } };
 
 /** The configuration the gateway runs with: the schema's sections, with files read and paths resolved. */
-export type Config = Omit<ConfigDocument, 'next_hop' | 'data_dir' | 'roster' | 'detectors' | 'dkim' | 'tenants' | 'trust'> & {
+export type Config = Omit<ConfigDocument, 'next_hop' | 'data_dir' | 'roster' | 'detectors' | 'dkim' | 'tenants' | 'trust' | 'inspection'> & {
   /** Where the file came from, or '(embedded defaults)'. */
   source: string;
   /** null: the embedded capture next hop (try-it-out mode), only on loopback. */
@@ -38,6 +39,8 @@ export type Config = Omit<ConfigDocument, 'next_hop' | 'data_dir' | 'roster' | '
   /** Several schools in one service (src/tenants.ts); absent for a single school. */
   tenants?: TenantSection[];
   trust?: TrustSection;
+  /** Text recognition of scanned and photographed pages (`inspection:`); absent: off. */
+  ocr?: OcrLimits;
 };
 
 /** Command-line overrides: they win over the file, so a quick test needs no file at all. */
@@ -109,7 +112,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
   const detectors = readDetectors(raw.detectors, source, p);
   p.throwIfAny(source);
   const c = parsed.data!;
-  const { next_hop: nextHop, data_dir: dataDir, roster, detectors: _documents, dkim, tenants, trust, ...sections } = c;
+  const { next_hop: nextHop, data_dir: dataDir, roster, detectors: _documents, dkim, tenants, trust, inspection: ocr, ...sections } = c;
   // `roster:` at top level is a convenience alias of school.roster.
   if (roster !== undefined) sections.school.roster = roster;
   return {
@@ -121,6 +124,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     detectors,
     ...(dkim && privateKey ? { dkim: { domain: dkim.domain, selector: dkim.selector, privateKey, signRelayed: dkim.sign_relayed } } : {}),
     ...(tenants ? { tenants, trust: trust ?? {} } : {}),
+    ocr,
   };
 }
 

@@ -397,6 +397,32 @@ const limits = z.strictObject({
   memory_wait_seconds: number(0, 600).default(20),
 }).transform((l) => ({ memoryMb: l.memory_mb, memoryWaitSeconds: l.memory_wait_seconds }));
 
+/**
+ * `inspection:`: text recognition of scanned documents and photographed pages (src/inspect/ocr.ts,
+ * whose OcrLimits this becomes). On by default; the gateway turns it off at start-up, saying so
+ * once, when Tesseract is missing.
+ */
+const inspection = z.strictObject({
+  ocr: z.union([z.boolean(), z.enum(['on', 'off'])], { error: (i) => `expected on or off, got ${JSON.stringify(i.input)}` }).default('on'),
+  /** Tesseract language codes (Debian: tesseract-ocr-<code>). */
+  ocr_languages: list(checked(text(), (s) => /^[A-Za-z_]{1,32}$/.test(s), (s) => `"${s}" is not a Tesseract language code (such as eng or cym)`)).min(1, { error: 'expected at least one language, such as [eng]' }).default(['eng']),
+  /** Pages Tesseract reads for one message. */
+  ocr_max_pages: number(1, 1000).default(20),
+  /** Time one page may take, and all the pages of one message. */
+  ocr_page_seconds: number(1, 600).default(30),
+  ocr_message_seconds: number(1, 3600).default(90),
+  /** The program, on PATH or a path. */
+  ocr_tesseract: text().default('tesseract'),
+}).transform((o) => ({
+  enabled: o.ocr === true || o.ocr === 'on',
+  languages: o.ocr_languages,
+  maxPages: o.ocr_max_pages,
+  pageTimeoutMs: o.ocr_page_seconds * 1000,
+  messageTimeoutMs: o.ocr_message_seconds * 1000,
+  dpi: 300,
+  tesseract: o.ocr_tesseract,
+}));
+
 /** Every top-level key. A new section is one line here. */
 const SECTIONS = {
   /** The name in SMTP greetings and the Received header. */
@@ -423,6 +449,7 @@ const SECTIONS = {
   detectors: list(z.unknown()).default([]),
   limits: limits.prefault({}),
   dkim: dkim.optional(),
+  inspection: inspection.prefault({}),
 };
 
 export const configSchema = z.strictObject(SECTIONS).superRefine(crossChecks, { when: () => true });

@@ -315,7 +315,9 @@ const checkIdentifiers: Check = (ctx) => {
 };
 
 const checkUninspectable: Check = (ctx) => {
-  const findings: Finding[] = ctx.facts.inspection.uninspectable.map((u) => ({
+  // A scanned page past the text-recognition budget matters only when the mail leaves the school.
+  const leaving = ctx.outsideIncludingPartners.length > 0;
+  const findings: Finding[] = ctx.facts.inspection.uninspectable.filter((u) => leaving || !u.outsideOnly).map((u) => ({
     detector: 'inspection',
     where: u.where,
     evidence: '',

@@ -6,6 +6,9 @@ import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { textLayer, zipProblem } from './layer.ts';
 import type { ChildFile, LayerOutput } from './layer.ts';
+import { ocrImage, ocrImages, ocrPdfPages } from './ocr.ts';
+import type { OcrOutcome } from './ocr.ts';
+import type { ImageFormat } from './ocr-image.ts';
 import { PdfCrashError, PdfTimeoutError, releaseBytes } from './pdf.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { SevenZipArchive, SevenZipLimitError } from './sevenzip.ts';
@@ -87,6 +90,9 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
     case 'sevenzip':
       await analyseSevenZip(ctx, file, report, depth);
       return report;
+    case 'image':
+      await analyseImage(ctx, file, report, quick.format as ImageFormat);
+      return report;
     case 'text': {
       const head = decodeTextBytes(file.bytes.subarray(0, 8192), file.charset);
       const kind = sniffTextKind(head, file.name);
@@ -120,6 +126,7 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
           maxRatio: ctx.limits.maxRatio,
           maxTextChars: ctx.limits.maxTextChars,
           depthLeft: ctx.limits.maxDepth - depth,
+          ocrImages: !!ctx.ocr,
         },
       },
       ctx.deadline,
@@ -150,7 +157,10 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
   if (layer.route === 'message') {
     ctx.problem(where, 'It could not be read: it was not recognised in time as an e-mail message');
   }
-  if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
+  if (ctx.ocr && layer.images?.length) {
+    // Pictures in an Office document (a photographed form pasted into Word): their text joins the document's.
+    applyOcr(ctx, report, await ocrImages(ctx.ocr, layer.images), layer.text, layer.truncated);
+  } else if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
   for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text);
   for (const p of layer.problems) ctx.problem(where, p);
   if (layer.encryption === 'unknown' && !layer.problems.length) ctx.problem(where, 'Whether it is encrypted could not be decided');
@@ -200,6 +210,30 @@ async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalys
   }
 }
 
+/** A picture: text recognition reads it when it looks like a page of text (issue 20). */
+async function analyseImage(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, format: ImageFormat): Promise<void> {
+  report.isImage = true;
+  report.encryption = 'not-encrypted';
+  if (!ctx.ocr) return;
+  const outcome = await ocrImage(ctx.ocr, file.bytes, format);
+  applyOcr(ctx, report, outcome, undefined);
+}
+
+/** Adds recognised text to the attachment's own text (so every detector and rule reads it), and says what was not read. */
+function applyOcr(ctx: InspectionContext, report: AttachmentReport, outcome: OcrOutcome, layerText: string | undefined, truncated = false): void {
+  report.ocr = outcome.report;
+  const joined = outcome.text === undefined ? layerText : layerText?.trim() ? `${layerText}\n${outcome.text}` : outcome.text;
+  ctx.addText(report.where, 'attachment', joined, truncated, { ocr: outcome.text !== undefined });
+  if (outcome.unread) {
+    const l = ctx.limits.ocr;
+    ctx.problem(
+      report.where,
+      `${outcome.unread} page(s) look like scanned or photographed text but were not read: past the text-recognition limit for one message (${l.maxPages} pages, ${Math.round(l.messageTimeoutMs / 1000)} seconds, ${Math.round(l.pageTimeoutMs / 1000)} seconds a page) or unreadable`,
+      true,
+    );
+  }
+}
+
 async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
   const where = report.where;
   report.format = 'pdf';
@@ -209,6 +243,7 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
       file.bytes,
       { maxChars: ctx.limits.maxTextChars, maxFiles: Math.max(0, ctx.partsLeft), maxFileBytes: Math.max(0, Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft)) },
       ctx.deadline,
+      !!ctx.ocr,
     );
     if (!reply.ok) {
       report.encryption = 'unknown';
@@ -222,11 +257,16 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
     }
     report.encryption = 'not-encrypted';
     if (reply.ownerPasswordOnly) report.encryptionDetail = 'pdf-owner-password-only';
-    ctx.addText(where, 'attachment', reply.text, reply.truncated);
-    if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
-    if (reply.text.trim().length === 0 && reply.pages > 0) {
-      ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+    if (ctx.ocr && reply.textless.length) {
+      // Scanned pages: recognised, and their text joins the text layer's.
+      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, reply.textless), reply.text, reply.truncated);
+    } else {
+      ctx.addText(where, 'attachment', reply.text, reply.truncated);
+      if (reply.text.trim().length === 0 && reply.pages > 0) {
+        ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+      }
     }
+    if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);
     // Files embedded in the PDF are attachments too.
     if (reply.embedded.length) {
       const entries: AttachmentReport[] = [];

@@ -1,6 +1,7 @@
 // What one inspection carries while it walks a message: the limits, what is left of the budget,
 // the deadline, and the texts and uninspectable findings collected so far.
 import { ExtractionPool } from './pool.ts';
+import { OcrBudget } from './ocr.ts';
 import { PdfReader } from './pdf.ts';
 import type { InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
 
@@ -75,6 +76,8 @@ export class InspectionContext {
   textCharsLeft: number;
   readonly texts: TextPart[] = [];
   readonly uninspectable: Uninspectable[] = [];
+  /** Text recognition's budget for this message; undefined when it is off. */
+  readonly ocr: OcrBudget | undefined;
   private readonly seenProblems = new Set<string>();
   private timeoutReported = false;
   private moreProblems = 0;
@@ -89,6 +92,7 @@ export class InspectionContext {
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;
     this.textCharsLeft = limits.maxTotalTextChars;
+    this.ocr = limits.ocr.enabled ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb) : undefined;
   }
 
   get pool(): ExtractionPool {
@@ -110,12 +114,13 @@ export class InspectionContext {
     this.problem(where, `Inspection took longer than the ${Math.round(this.limits.timeoutMs / 1000)} second limit, so the rest was not read`);
   }
 
-  problem(where: string, reason: string): void {
+  /** `outsideOnly`: the finding matters only for mail leaving the school (Uninspectable.outsideOnly). */
+  problem(where: string, reason: string, outsideOnly = false): void {
     const key = where + '\u0000' + reason;
     if (this.seenProblems.has(key)) return;
     this.seenProblems.add(key);
     if (this.uninspectable.length < MAX_FINDINGS) {
-      this.uninspectable.push({ where, reason });
+      this.uninspectable.push(outsideOnly ? { where, reason, outsideOnly: true } : { where, reason });
       return;
     }
     // A bomb of many small parts must not become a bomb of findings: the rest are counted.
@@ -126,7 +131,8 @@ export class InspectionContext {
     else this.uninspectable.push({ where: 'message', reason: summary });
   }
 
-  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false, bytes?: Buffer): void {
+  /** `bytes`: the text's exact UTF-8 bytes, when the reader had them; `ocr`: recognised in pictures. */
+  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false, extra: { bytes?: Buffer; ocr?: boolean } = {}): void {
     if (text === undefined) return;
     let t = text;
     if (t.length > this.textCharsLeft) {
@@ -136,6 +142,9 @@ export class InspectionContext {
     this.textCharsLeft -= t.length;
     if (truncated) this.problem(where, 'The text is longer than the inspection limit; only the first part was read');
     if (t.length === 0 && text.length > 0) return;
-    this.texts.push(bytes && t === text ? { where, kind, text: t, bytes } : { where, kind, text: t });
+    const part: TextPart = { where, kind, text: t };
+    if (extra.bytes && t === text) part.bytes = extra.bytes;
+    if (extra.ocr) part.ocr = true;
+    this.texts.push(part);
   }
 }

@@ -8,7 +8,11 @@
 import { availableParallelism } from 'node:os';
 import { closeShared, InspectionContext, sharedPdfReader, sharedPool, sharedStats } from './context.ts';
 import { readMessage } from './message.ts';
+import { OCR_OFF } from './ocr.ts';
 import type { Inspection, InspectionLimits } from './types.ts';
+
+export { OCR_OFF, ocrAsAvailable, ocrStats, ocrUnavailable } from './ocr.ts';
+export type { OcrLimits, OcrReport, OcrStats } from './ocr.ts';
 
 export type { Address, AttachmentReport, Encryption, Inspection, InspectionLimits, TextPart, Uninspectable } from './types.ts';
 
@@ -24,6 +28,7 @@ export const defaultLimits: InspectionLimits = Object.freeze({
   maxTextChars: 32 * 1024 * 1024,
   maxTotalTextChars: 128 * 1024 * 1024,
   workers: Math.max(1, Math.min(2, availableParallelism())),
+  ocr: OCR_OFF,
 });
 
 export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): Promise<Inspection> {

@@ -16,7 +16,8 @@ import { analyseCfb, isMsg, MIME, readCfb } from './legacy-office.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
-import { cmsContentType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
+import type { ImageFormat } from './ocr-image.ts';
+import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
 import { decodeTextBytes, htmlToText, rtfToText, sniffTextKind } from './text.ts';
 import type { Encryption } from './types.ts';
 import { firstLocalHeaderEncryption, listZip, openZip, readZipEntry, ZipLimitError } from './zip.ts';
@@ -63,6 +64,39 @@ export interface LayerOutput {
   partsUsed: number;
   /** The file must be handled by the caller itself (PDF reader, 7-Zip, MIME parser). */
   route?: 'pdf' | 'sevenzip' | 'message';
+  /** Pictures inside an Office document (budget.ocrImages): text recognition reads them into its text. */
+  images?: EmbeddedImage[];
+}
+
+export interface EmbeddedImage {
+  name: string;
+  format: ImageFormat;
+  bytes: Buffer;
+}
+
+/** Pictures an Office document may hand back for text recognition. */
+const MAX_EMBEDDED_IMAGES = 50;
+
+/** The pictures under `folder` (word/media/, Pictures/ …), within the budget; others are left unread. */
+async function embeddedImages(zip: ZipFile, entries: ZipEntryInfo[], folder: string, budget: LayerBudget): Promise<EmbeddedImage[]> {
+  const out: EmbeddedImage[] = [];
+  for (const info of entries) {
+    if (out.length >= MAX_EMBEDDED_IMAGES || budget.partsLeft <= 0) break;
+    if (!info.name.startsWith(folder) || info.isDirectory || info.encrypted || info.unsupportedMethod) continue;
+    if (info.uncompressedSize > Math.min(budget.maxEntryBytes, budget.bytesLeft)) continue;
+    let data: Buffer;
+    try {
+      data = await readZipEntry(zip, info, { maxBytes: Math.min(budget.maxEntryBytes, budget.bytesLeft), maxRatio: budget.maxRatio });
+    } catch {
+      continue;
+    }
+    const format = imageType(data);
+    if (!format) continue;
+    budget.bytesLeft -= data.length;
+    budget.partsLeft--;
+    out.push({ name: info.name, format, bytes: data });
+  }
+  return out;
 }
 
 const zipProblemText: Record<ZipProblem, string> = {
@@ -133,7 +167,8 @@ export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
  */
 async function childFile(name: string, data: Buffer, declaredType: string, budget: LayerBudget): Promise<ChildFile> {
   const route = quickSniff(data).route;
-  if (budget.depthLeft < 1 || route === 'pdf' || route === 'sevenzip' || (route === 'text' && data.length > 256 * 1024)) {
+  // Pictures go back too: text recognition runs outside the worker, as subprocesses.
+  if (budget.depthLeft < 1 || route === 'pdf' || route === 'sevenzip' || route === 'image' || (route === 'text' && data.length > 256 * 1024)) {
     return { name, size: data.length, bytes: data, declaredType };
   }
   budget.depthLeft--;
@@ -252,7 +287,9 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
       if (kind) {
         const extract = kind === 'docx' ? docxText : kind === 'xlsx' ? xlsxText : pptxText;
         const result = await extract(zip, byName, budget);
-        return used(fromXml(kind, OOXML_MIME[kind], result));
+        const out = fromXml(kind, OOXML_MIME[kind], result);
+        if (budget.ocrImages) out.images = await embeddedImages(zip, entries, kind === 'docx' ? 'word/media/' : kind === 'xlsx' ? 'xl/media/' : 'ppt/media/', budget);
+        return used(out);
       }
     }
     const mimetypeEntry = byName.get('mimetype');
@@ -272,7 +309,9 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         } catch (e) {
           return used(output(odf, declared, { encryption: 'unknown', problems: [zipProblem(e)] }));
         }
-        return used(fromXml(odf, declared, await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott')));
+        const out = fromXml(odf, declared, await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott'));
+        if (budget.ocrImages) out.images = await embeddedImages(zip, entries, 'Pictures/', budget);
+        return used(out);
       }
     }
     return used(await archiveLayer(zip, entries, budget));

@@ -392,7 +392,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   summary.headers = summary.headers.filter((h) => h.key !== '');
   if (stray.length) ctx.addText(at('body'), nested ? 'attachment' : 'body', stray.join('\n'));
   if (text?.text !== undefined) {
-    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text, false, plain?.bytes);
+    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text, false, { bytes: plain?.bytes });
     if (!summary.messageEncryption && startsWithPgpArmor(text.text)) summary.messageEncryption = 'pgp';
   }
   if (text?.html !== undefined) {

@@ -17,6 +17,8 @@ export interface LayerBudget {
   maxTextChars: number;
   /** How many more levels of nesting may be opened below the file being read. */
   depthLeft: number;
+  /** Hand back the pictures inside Office documents (word/media, Pictures/) for text recognition. */
+  ocrImages?: boolean;
 }
 
 export interface XmlHandlers {

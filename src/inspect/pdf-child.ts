@@ -40,6 +40,8 @@ export type PdfReply =
       truncated: boolean;
       pages: number;
       failedPages: number;
+      /** Pages (1-based) without a usable text layer: scanned pages, for text recognition. */
+      textless: number[];
       embedded: PdfEmbeddedFile[];
     }
   | { id: number; ok: false; error: string };
@@ -80,6 +82,28 @@ async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promis
   return out;
 }
 
+/**
+ * A page's text layer is usable with at least this many visible characters, of which less than
+ * a third are garbage (U+FFFD, private-use code points, control characters: fonts without a
+ * Unicode map). Pages below it go to text recognition, after the gate. Measured on the OCR
+ * fixtures (test/helpers/ocr-fixtures.ts): an image-only scan 0; a typed letter 510; a class list
+ * of 20 rows 944, of 25 rows 1,140; a heading or a page number alone has a few dozen at most.
+ */
+const USABLE_PAGE_CHARS = 40;
+
+function countChars(s: string, into: { chars: number; garbage: number }): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xa0) continue;
+    into.chars++;
+    if (c < 0x20 || c === 0xfffd || (c >= 0xe000 && c <= 0xf8ff)) into.garbage++;
+  }
+}
+
+function usableTextLayer(layer: { chars: number; garbage: number }): boolean {
+  return layer.chars >= USABLE_PAGE_CHARS && layer.garbage * 3 < layer.chars;
+}
+
 async function read(req: PdfRequest): Promise<PdfReply> {
   // pdfjs refuses a Buffer: hand it a plain Uint8Array view of the same memory.
   const src = req.path ? readFileSync(req.path) : (req.bytes ?? new Uint8Array(0));
@@ -106,6 +130,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     let chars = 0;
     let truncated = false;
     let failedPages = 0;
+    const textless: number[] = [];
     for (let n = 1; n <= doc.numPages; n++) {
       if (chars >= req.maxChars) {
         truncated = true;
@@ -114,8 +139,10 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       try {
         const page = await doc.getPage(n);
         const content = await page.getTextContent();
+        const layer = { chars: 0, garbage: 0 };
         for (const item of content.items) {
           if (!('str' in item)) continue;
+          countChars(item.str, layer);
           parts.push(item.str);
           chars += item.str.length;
           if (item.hasEOL) {
@@ -125,6 +152,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
         }
         parts.push('\n');
         chars++;
+        if (!usableTextLayer(layer)) textless.push(n);
         page.cleanup();
       } catch {
         failedPages++;
@@ -143,7 +171,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       writeFileSync(textPath, text, { mode: 0o600 });
       text = '';
     }
-    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, textPath, truncated, pages: doc.numPages, failedPages, embedded };
+    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, textPath, truncated, pages: doc.numPages, failedPages, textless, embedded };
   } finally {
     await task.destroy();
   }

@@ -48,7 +48,8 @@ export class PdfReader {
     this.memoryMb = memoryMb;
   }
 
-  async read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number): Promise<PdfReply> {
+  /** `keepBytes`: the caller reads the PDF again (text recognition), so a large one is not released. */
+  async read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number, keepBytes = false): Promise<PdfReply> {
     if (this.closed) throw new PdfCrashError('inspection is shut down');
     if (bytes.length < INLINE_BYTES) return this.enqueue({ id: this.nextId++, bytes, ...caps }, deadline);
     // Large: through a private temp file, so no serialized copy sits in the gateway's memory.
@@ -56,7 +57,7 @@ export class PdfReader {
     try {
       const path = join(dir, 'input.pdf');
       await writeFile(path, bytes, { mode: 0o600 });
-      releaseBytes(bytes);
+      if (!keepBytes) releaseBytes(bytes);
       const reply = await this.enqueue({ id: this.nextId++, path, ...caps }, deadline);
       if (reply.ok && !reply.userPassword && reply.textPath) {
         reply.text = await readFile(reply.textPath, 'utf8');

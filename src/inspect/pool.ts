@@ -54,6 +54,7 @@ export class ExtractionPool {
       if (!reply.ok || !reply.layer) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const layer = reply.layer;
       const toBuffers = (l: LayerOutput): void => {
+        for (const image of l.images ?? []) image.bytes = Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength);
         for (const child of l.children ?? []) {
           if (child.bytes) child.bytes = Buffer.from(child.bytes.buffer, child.bytes.byteOffset, child.bytes.byteLength);
           if (child.layer) toBuffers(child.layer);

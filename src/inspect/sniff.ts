@@ -1,9 +1,10 @@
 // The real type of a file, from its bytes. quickSniff is constant-time (a few magic numbers and a
 // look at the first 8 KB) and runs on the SMTP event loop to route a file; anything that needs
 // real parsing is done in a worker (layer.ts).
+import type { ImageFormat } from './ocr-image.ts';
 import { looksLikeText } from './text.ts';
 
-export type Route = 'pdf' | 'sevenzip' | 'zip' | 'cfb' | 'text' | 'binary' | 'empty';
+export type Route = 'pdf' | 'sevenzip' | 'zip' | 'cfb' | 'text' | 'image' | 'binary' | 'empty';
 
 function startsWith(bytes: Uint8Array, magic: number[], offset = 0): boolean {
   if (bytes.length < offset + magic.length) return false;
@@ -39,8 +40,24 @@ export function quickSniff(bytes: Uint8Array): QuickType {
   if (startsWith(bytes, [0x4d, 0x53, 0x43, 0x46])) return { route: 'sevenzip', format: 'cab', mime: 'application/vnd.ms-cab-compressed' };
   if (startsWith(bytes, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return { route: 'sevenzip', format: 'tar', mime: 'application/x-tar' };
   if (pdfHeaderOffset(bytes) >= 0) return { route: 'pdf', format: 'pdf', mime: 'application/pdf' };
+  const image = imageType(bytes);
+  if (image) return { route: 'image', format: image, mime: IMAGE_MIME[image] };
   if (looksLikeText(bytes)) return { route: 'text' };
   return { route: 'binary' };
+}
+
+const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', tif: 'image/tiff', webp: 'image/webp' };
+
+/** The picture formats text recognition reads, by their magic numbers (file-type's names). */
+export function imageType(bytes: Uint8Array): ImageFormat | undefined {
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) && bytes.length > 24) return 'png';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpg';
+  if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'gif';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tif';
+  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  // BMP: "BM", reserved zeros, and a DIB header of a known size.
+  if (startsWith(bytes, [0x42, 0x4d]) && bytes.length > 26 && bytes[6] === 0 && bytes[7] === 0 && bytes[8] === 0 && bytes[9] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(bytes[14]) && bytes[15] === 0) return 'bmp';
+  return undefined;
 }
 
 /** DER PKCS #7 / CMS: which content type does the ContentInfo declare? */

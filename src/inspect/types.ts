@@ -1,5 +1,6 @@
 // The shapes inspection hands to the detectors and the policy. Re-exported by index.ts, which is
 // the only module other stages import.
+import type { OcrLimits, OcrReport } from './ocr.ts';
 
 /**
  * Limits on how much work one message may cause. The defaults follow ClamAV's scan limits
@@ -27,6 +28,8 @@ export interface InspectionLimits {
   maxTotalTextChars: number;
   /** Extraction worker threads (default: up to 2, never more than the machine's cores). */
   workers: number;
+  /** Text recognition of scanned pages and photographed documents (issue 20); off by default. */
+  ocr: OcrLimits;
 }
 
 export type Encryption = 'encrypted' | 'not-encrypted' | 'partly-encrypted' | 'unknown';
@@ -39,6 +42,8 @@ export interface TextPart {
   /** The text's exact UTF-8 bytes when the reader already had them (a large plain body): the
    *  detectors read these instead of encoding the text again. Never changed once set. */
   bytes?: Buffer;
+  /** Some or all of this text was recognised in pictures (scanned pages, photos of documents), not read from the file. */
+  ocr?: true;
 }
 
 export interface AttachmentReport {
@@ -61,12 +66,16 @@ export interface AttachmentReport {
   isMessage: boolean;
   /** Archive entries, attachments of an attached message. */
   entries?: AttachmentReport[];
+  /** What text recognition did with its pictures or scanned pages, when it ran. */
+  ocr?: OcrReport;
 }
 
 export interface Uninspectable {
   where: string;
   /** Plain English for a business manager; never personal data (no file names, no content). */
   reason: string;
+  /** Matters only for mail leaving the school (a scanned page past the text-recognition budget). */
+  outsideOnly?: true;
 }
 
 export interface Address {

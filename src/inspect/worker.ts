@@ -33,6 +33,13 @@ if (parentPort) {
       const transfer: ArrayBuffer[] = [];
       const seen = new Set<ArrayBuffer>();
       const collect = (l: LayerOutput): void => {
+        for (const image of l.images ?? []) {
+          const ab = transferable(image.bytes);
+          if (ab && !seen.has(ab)) {
+            seen.add(ab);
+            transfer.push(ab);
+          }
+        }
         for (const child of l.children ?? []) {
           const ab = transferable(child.bytes);
           if (ab && !seen.has(ab)) {

@@ -45,6 +45,7 @@ export class Metrics {
   readonly authLockouts = new Counter();
   readonly memoryRefusals = new Counter();
   private readonly gauges = new Map<string, { help: string; source: GaugeSource }>();
+  private readonly counted = new Map<string, { help: string; source: GaugeSource }>();
 
   /** Records one message outcome from the pipeline. */
   message(outcome: { verdict: string; rules: string[]; seconds: number; wouldHaveBeen?: string }): void {
@@ -56,6 +57,11 @@ export class Metrics {
 
   gauge(name: string, help: string, source: GaugeSource): void {
     this.gauges.set(name, { help, source });
+  }
+
+  /** A counter kept elsewhere (text recognition's, in the inspection stage), read when scraped. */
+  counterFrom(name: string, help: string, source: GaugeSource): void {
+    this.counted.set(name, { help, source });
   }
 
   async render(): Promise<string> {
@@ -79,8 +85,8 @@ export class Metrics {
       out.push(`hallmonitor_message_duration_seconds_sum${k ? `{${k}}` : ''} ${s.sum}`);
       out.push(`hallmonitor_message_duration_seconds_count${k ? `{${k}}` : ''} ${s.count}`);
     }
-    for (const [name, g] of this.gauges) {
-      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+    for (const [name, g] of [...this.counted.entries(), ...this.gauges.entries()]) {
+      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} ${this.counted.has(name) ? 'counter' : 'gauge'}`);
       try {
         for (const { labels, value } of await g.source()) out.push(`${name}${labels ? `{${key(labels)}}` : ''} ${value}`);
       } catch {

@@ -1,0 +1,201 @@
+// Text recognition (issue 20): quality on a labelled set of scanned and photographed pages, the
+// gate's precision and recall, recognition accuracy on roster names, pages a second per core, and
+// the cost the gate adds to a message with five ordinary photos (target: under 100 ms in all).
+//   node bench/ocr/run.ts            (writes bench/ocr/RESULTS.md)
+// Waits (up to 15 minutes) for the 1-minute load average to fall below 2 on this 2-core machine
+// before timing anything; the load is printed beside every timed figure.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { createExaminer, type Examiner } from '../../src/examine.ts';
+import { inspect, OCR_OFF, ocrStats, shutdownInspection, type OcrLimits } from '../../src/inspect/index.ts';
+import { thumbnailScale } from '../../src/inspect/ocr.ts';
+import { decodePng, imageSize, looksLikeText, parsePgm, shrink, tooSmallForPage } from '../../src/inspect/ocr-image.ts';
+import type { Envelope } from '../../src/types.ts';
+import { corpusPolicy } from '../../test/corpus/evaluate.ts';
+import { mailWithAttachment } from '../../test/helpers/fixtures-tools.ts';
+import { labelledPages, mailWithFiles, ocrFixtures, syntheticPhoto, toJpeg, type PhotoKind } from '../../test/helpers/ocr-fixtures.ts';
+import { execFileSync } from 'node:child_process';
+
+const ON: OcrLimits = { ...OCR_OFF, enabled: true };
+const OUTSIDE: Envelope = { mailFrom: 'office@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address: 'trips@adventure-centre.example' }] };
+const out: string[] = [];
+const say = (line = '') => {
+  console.log(line);
+  out.push(line);
+};
+const load = () => loadavg()[0].toFixed(2);
+const fmt = (n: number, d = 0) => n.toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
+const pct = (a: number, b: number) => (b ? `${fmt((100 * a) / b, 0)}%` : '–');
+
+/** CPU seconds used by this process's finished children (Tesseract, pdftoppm, djpeg). */
+function childCpu(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+async function waitForQuiet(): Promise<boolean> {
+  const until = Date.now() + 15 * 60_000;
+  while (loadavg()[0] >= 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10_000));
+  return loadavg()[0] < 2;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const fx = ocrFixtures();
+  const pages = labelledPages();
+  say('## Text recognition of scanned and photographed pages (`node bench/ocr/run.ts`)');
+  say();
+  say(`Measured ${new Date().toISOString().slice(0, 10)} on ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, ${execFileSync('tesseract', ['--version']).toString().split('\n')[0]} (Debian, English data), OMP_THREAD_LIMIT=1. Pages made by LibreOffice → PDF → pdftoppm (→ cjpeg; phone photos simulated: turned, unevenly lit, noisy, 12 MP); photos synthetic (test/helpers/ocr-fixtures.ts); names from test/corpus/roster.csv.`);
+  say();
+
+  // 1. Quality on the labelled set, through the relay's examination, sent outside the school.
+  const quiet = await waitForQuiet();
+  say(`Load average (1 min) when timing started: ${load()}${quiet ? '' : ' — it did not fall below 2 within 15 minutes (other sessions on this machine); timed figures below are pessimistic'}.`);
+  say();
+  const examiner: Examiner = await createExaminer({ policy: corpusPolicy(), limits: { ocr: ON } });
+  say('### Labelled set: sent outside the school, shipped rules');
+  say();
+  say('| file | what | expected | fired | pages read | gate skipped | names recognised | time | load |');
+  say('|---|---|---|---|---:|---:|---:|---:|---:|');
+  const perRule = new Map<string, { labelled: number; tp: number; fp: number; fn: number }>();
+  let falseHolds = 0;
+  let ordinary = 0;
+  let namesSeen = 0;
+  let namesFound = 0;
+  for (const page of pages) {
+    const t = performance.now();
+    const r = await examiner.examine(mailWithAttachment(page.name, page.bytes), OUTSIDE);
+    const ms = performance.now() - t;
+    const fired = [...new Set(r.verdict.rules)].sort();
+    for (const rule of new Set([...fired, ...page.expect])) {
+      const s = perRule.get(rule) ?? { labelled: 0, tp: 0, fp: 0, fn: 0 };
+      const want = page.expect.includes(rule);
+      const got = fired.includes(rule);
+      if (want) s.labelled++;
+      if (want && got) s.tp++;
+      else if (got) s.fp++;
+      else s.fn++;
+      perRule.set(rule, s);
+    }
+    if (!page.expect.length) {
+      ordinary++;
+      if (r.verdict.action !== 'deliver') falseHolds++;
+    }
+    const text = r.inspection.texts.filter((x) => x.where.startsWith('attachment:')).map((x) => x.text).join('\n');
+    const found = page.names.filter((n) => text.includes(n)).length;
+    namesSeen += page.names.length;
+    namesFound += found;
+    const ocr = r.inspection.attachments[0].ocr;
+    say(`| ${page.name} | ${page.what} | ${page.expect.join(', ') || 'deliver'} | ${fired.join(', ') || 'deliver'} | ${ocr?.pagesRead ?? 0} | ${ocr?.skippedByGate ?? 0} | ${page.names.length ? `${found}/${page.names.length}` : '–'} | ${fmt(ms)} ms | ${load()} |`);
+  }
+  await examiner.close();
+  say();
+  say('| rule | labelled | fired correctly | fired wrongly | missed | recall |');
+  say('|---|---:|---:|---:|---:|---:|');
+  for (const [rule, s] of perRule) say(`| \`${rule}\` | ${s.labelled} | ${s.tp} | ${s.fp} | ${s.fn} | ${pct(s.tp, s.labelled)} |`);
+  say();
+  say(`- **False holds** on pages that must be delivered: ${falseHolds} of ${ordinary}.`);
+  say(`- **Recognition accuracy on names**: ${namesFound} of ${namesSeen} roster names printed on the pages appear exactly in the recognised text (${pct(namesFound, namesSeen)}).`);
+  say();
+
+  // 2. The gate alone: precision and recall on pages of text and on pictures that are not.
+  say('### The gate: does it look like a page of text?');
+  say();
+  const positives: Array<{ what: string; bytes: Buffer }> = [];
+  const negatives: Array<{ what: string; bytes: Buffer }> = [];
+  for (const page of pages) {
+    if (!page.name.endsWith('.jpg') && !page.name.endsWith('.png')) continue;
+    (page.what.includes('photo, no text') ? negatives : positives).push({ what: page.what, bytes: page.bytes });
+  }
+  const kinds: PhotoKind[] = ['field', 'crowd', 'portrait', 'shapes', 'gradient', 'noise'];
+  // Seeds 0–3 were seen while the gate's thresholds were set; 4–7 were not (held out).
+  for (let seed = 0; seed < 8; seed++) for (const k of kinds) negatives.push({ what: `synthetic ${k} (3000×2250)`, bytes: toJpeg(syntheticPhoto(k, 3000, 2250, 900 + seed * 10 + kinds.indexOf(k))) });
+  negatives.push({ what: 'logo', bytes: fx.logoPng });
+  const gateSays = (bytes: Buffer): boolean => {
+    const fmtName = bytes[0] === 0x89 ? 'png' : 'jpg';
+    const size = imageSize(bytes, fmtName);
+    if (!size || tooSmallForPage(size)) return false;
+    const scale = thumbnailScale(size);
+    const img = fmtName === 'jpg' ? parsePgm(execFileSync('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], { input: bytes, maxBuffer: 1 << 28 })) : decodePng(bytes);
+    return img ? looksLikeText(shrink(img)).text : false;
+  };
+  let tp = 0;
+  let fp = 0;
+  const missed: string[] = [];
+  const passed: string[] = [];
+  for (const p of positives) if (gateSays(p.bytes)) tp++; else missed.push(p.what);
+  for (const n of negatives) if (gateSays(n.bytes)) { fp++; passed.push(n.what); }
+  say(`Pictures through the gate as the gateway runs it (header size; JPEG: djpeg scaled thumbnail, PNG: decoded here; then looksLikeText): ${positives.length} pages of text (scans, a PNG and phone photos of class lists, forms, a letter) and ${negatives.length} pictures without text (sports-day and synthetic photos: fields, crowds, portraits, shapes, gradients, noise; a logo). Synthetic photos are a weak stand-in for real ones: no public-domain photo set is installed here.`);
+  say();
+  say(`- Pages of text passed: ${tp} of ${positives.length} (recall ${pct(tp, positives.length)})${missed.length ? `; missed: ${missed.join('; ')}` : ''}.`);
+  say(`- Pictures without text passed: ${fp} of ${negatives.length}${passed.length ? ` (${passed.join('; ')})` : ''}; precision ${pct(tp, tp + fp)}.`);
+  say();
+
+  // 3. Cost of the gate on a message with five ordinary photos.
+  say('### Cost added to a message with five ordinary photos (target: under 100 ms in all)');
+  say();
+  const five = mailWithFiles(fx.photos.map((p) => ({ name: `IMG_${p.kind}.jpg`, bytes: p.jpeg })));
+  const offMs: number[] = [];
+  const onMs: number[] = [];
+  const gateMs: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    let t = performance.now();
+    await inspect(five);
+    offMs.push(performance.now() - t);
+    const g = ocrStats().gateSeconds;
+    const read = ocrStats().pagesRead;
+    t = performance.now();
+    const r = await inspect(five, { ocr: ON });
+    onMs.push(performance.now() - t);
+    gateMs.push((ocrStats().gateSeconds - g) * 1000);
+    if (ocrStats().pagesRead !== read || r.attachments.some((a) => a.ocr?.skippedByGate !== 1)) throw new Error('a photo went past the gate');
+  }
+  // The floor: libjpeg's scaled decoding still entropy-decodes every coefficient of the photo.
+  const djpegMs: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t = performance.now();
+    for (const p of fx.photos) execFileSync('djpeg', ['-scale', '1/8', '-grayscale', '-pnm'], { input: p.jpeg, maxBuffer: 1 << 28 });
+    djpegMs.push(performance.now() - t);
+  }
+  say(`Five 12-megapixel JPEG photos (${fmt(five.length / 1e6, 1)} MB message), inspected 7 times each way, medians: ocr off ${fmt(median(offMs))} ms, ocr on ${fmt(median(onMs))} ms, so **${fmt(median(onMs) - median(offMs))} ms added**; the gate's own measured time (thumbnails by djpeg and the gate) ${fmt(median(gateMs))} ms for the five, of which \`djpeg -scale 1/8\` alone takes ${fmt(median(djpegMs))} ms (it must still decode every coefficient of the photo: the floor of reading the picture at all). Load average ${load()}.`);
+  say();
+
+  // 4. Throughput: pages a second per core (Tesseract's CPU time, one page at a time).
+  say('### Throughput');
+  say();
+  const rows: string[] = [];
+  for (const [what, name, bytes] of [
+    ['class list, 300 dpi JPEG scan', 'scan.jpg', fx.scanJpeg],
+    ['class list, image-only PDF (pdftoppm + Tesseract)', 'scan.pdf', fx.scanPdf],
+    ['class list, 12 MP phone photo', 'IMG_4032.jpg', pages.find((p) => p.name === 'IMG_4032.jpg')!.bytes],
+  ] as const) {
+    const cpu0 = childCpu();
+    const t = performance.now();
+    const n = 3;
+    for (let i = 0; i < n; i++) await inspect(mailWithAttachment(name, bytes), { ocr: ON });
+    const wall = (performance.now() - t) / 1000 / n;
+    const cpu = (childCpu() - cpu0) / n;
+    rows.push(`| ${what} | ${fmt(wall, 2)} s | ${fmt(cpu, 2)} s | ${fmt(1 / cpu, 2)} | ${load()} |`);
+  }
+  say('| page | wall time a page | CPU time a page (subprocesses) | pages a second per core | load |');
+  say('|---|---:|---:|---:|---:|');
+  for (const r of rows) say(r);
+  say();
+  say(`With \`workers\` = ${Math.min(2, availableParallelism())} Tesseract processes at once, a many-page scan is read about that many times faster on an idle machine. Whole run: ${fmt((Date.now() - started) / 1000)} s.`);
+  say();
+  say('### Reading these figures');
+  say();
+  say('- The gate\'s thresholds (8 lines of 4 or more glyph-sized components, 100 glyphs on them) were set while looking at this labelled set and synthetic seeds 0–3; seeds 4–7 (24 pictures) were not looked at. The pages of text are few (7 pictures, plus the PDF pages) and all typed; handwriting, forms with little text and low-light photos are not in the set. A page with fewer than about 8 lines of text (a short note, a newsletter page that is mostly photos) does not pass the gate and is not read.');
+  say('- Names are counted exactly as printed: one wrong letter is a miss. The rules need only part of a list to hold it (a list counts from 5 pupils), so a few misses do not change a verdict.');
+  say('- Tesseract runs one thread per process (OMP_THREAD_LIMIT=1); its default threading took 8 s of wall time for a 1 s page on these 2 cores (the issue\'s measurement).');
+  await shutdownInspection();
+  writeFileSync(path.join(import.meta.dirname, 'RESULTS.md'), out.join('\n') + '\n');
+}
+
+await main();

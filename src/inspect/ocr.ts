@@ -1,0 +1,357 @@
+// Text recognition of scanned documents and photographed pages (issue 20).
+//
+// A picture (PNG, JPEG, TIFF, GIF, BMP, WebP) or a PDF page without a usable text layer is first
+// shrunk to a thumbnail and put through the gate (ocr-image.ts: does it look like a page of text?);
+// only pages that pass are read by Tesseract. Tesseract, pdftoppm (PDF pages to pictures) and
+// djpeg (libjpeg's scaled decoding: a 12-megapixel photo's eighth in a few milliseconds) run as
+// subprocesses under an OS data-segment limit and a deadline, one thread each (OMP_THREAD_LIMIT=1:
+// Tesseract's own threading cost 8 s of wall time for a 1 s page on two cores), at most
+// `workers` at once. The budget is per message: pages and seconds; a page that looks like text
+// but is past the budget becomes an uninspectable finding that counts only for mail leaving the
+// school (Uninspectable.outsideOnly).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodePng, imageSize, looksLikeText, parsePgm, shrink, tooSmallForPage } from './ocr-image.ts';
+import type { GreyImage, ImageFormat } from './ocr-image.ts';
+
+/** How text recognition runs; part of InspectionLimits (`ocr`). */
+export interface OcrLimits {
+  enabled: boolean;
+  /** Tesseract language codes joined with '+': ['eng'] by default. */
+  languages: string[];
+  /** Pages read by Tesseract for one message in all. */
+  maxPages: number;
+  /** Time one page may take (rasterising and recognition). */
+  pageTimeoutMs: number;
+  /** Time all the pages of one message may take together. */
+  messageTimeoutMs: number;
+  /** Resolution PDF pages are rasterised at. */
+  dpi: number;
+  /** The Tesseract program (a name on PATH or a path). */
+  tesseract: string;
+}
+
+export const OCR_OFF: OcrLimits = Object.freeze({ enabled: false, languages: ['eng'], maxPages: 20, pageTimeoutMs: 30_000, messageTimeoutMs: 90_000, dpi: 300, tesseract: 'tesseract' });
+
+/** What text recognition did for one attachment (AttachmentReport.ocr). */
+export interface OcrReport {
+  /** Pages read by Tesseract. */
+  pagesRead: number;
+  /** Pages (or pictures) the gate judged not to be text: photos, logos, blank pages. */
+  skippedByGate: number;
+  /** Pages that looked like text but were past the message's page or time budget. */
+  skippedByBudget: number;
+}
+
+/** Counters since the process started, for /metrics. */
+export interface OcrStats {
+  pagesRead: number;
+  secondsSpent: number;
+  skippedByGate: number;
+  skippedByBudget: number;
+  gateSeconds: number;
+}
+
+const stats: OcrStats = { pagesRead: 0, secondsSpent: 0, skippedByGate: 0, skippedByBudget: 0, gateSeconds: 0 };
+
+export function ocrStats(): OcrStats {
+  return { ...stats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subprocesses: bounded in number, memory and time.
+
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
+  while (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+interface RunResult {
+  ok: boolean;
+  timedOut: boolean;
+  stdout: Buffer;
+}
+
+const MAX_STDOUT = 64 * 1024 * 1024;
+
+/** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
+function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataMb * 1024} && exec "$@"`, 'sh', program, ...args], {
+      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'],
+      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, Math.max(1, timeoutMs));
+    child.stdout?.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_STDOUT) child.kill('SIGKILL');
+      else chunks.push(c);
+    });
+    if (input) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+    }
+    child.on('error', () => undefined);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0 && !timedOut && size <= MAX_STDOUT, timedOut, stdout: Buffer.concat(chunks) });
+    });
+  });
+}
+
+/**
+ * Whether Tesseract (with the languages asked for), pdftoppm and djpeg can be run. Checked once at
+ * start-up: undefined when all is well, or why text recognition is off (plain English).
+ */
+export function ocrUnavailable(limits: Pick<OcrLimits, 'tesseract' | 'languages'>): string | undefined {
+  const langs = spawnSync(limits.tesseract, ['--list-langs'], { encoding: 'utf8', timeout: 10_000 });
+  if (langs.error || langs.status !== 0) return `Tesseract (${limits.tesseract}) was not found or does not run`;
+  const installed = new Set(`${langs.stdout}`.split('\n').map((l) => l.trim()));
+  const missing = limits.languages.filter((l) => !installed.has(l));
+  if (missing.length) return `Tesseract has no language data for ${missing.join(', ')} (Debian: tesseract-ocr-${missing[0]})`;
+  for (const [program, pkg] of [['pdftoppm', 'poppler-utils'], ['djpeg', 'libjpeg-turbo-progs']]) {
+    const r = spawnSync(program, ['-v'], { timeout: 10_000, stdio: 'ignore' });
+    if (r.error) return `${program} was not found (Debian: ${pkg})`;
+  }
+  return undefined;
+}
+
+/**
+ * The settings as they will run: unchanged, or turned off with the reason when Tesseract or a
+ * helper is missing (the gateway says the reason once at start-up).
+ */
+export function ocrAsAvailable(limits: OcrLimits): { limits: OcrLimits; off?: string } {
+  if (!limits.enabled) return { limits };
+  const off = ocrUnavailable(limits);
+  return off ? { limits: { ...limits, enabled: false }, off } : { limits };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One message's budget.
+
+/** The OCR budget of one message; lives in the InspectionContext. */
+export class OcrBudget {
+  readonly limits: OcrLimits;
+  readonly workers: number;
+  /** Data segment of each subprocess: the inspection memory limit plus room for the program (Tesseract needs ~150 MB for an A4 page at 300 dpi). */
+  readonly dataMb: number;
+  pagesLeft: number;
+  private readonly deadline: number;
+
+  constructor(limits: OcrLimits, workers: number, messageDeadline: number, memoryMb = 512) {
+    this.limits = limits;
+    this.workers = workers;
+    this.dataMb = memoryMb + 256;
+    this.pagesLeft = limits.maxPages;
+    this.deadline = Math.min(messageDeadline, Date.now() + limits.messageTimeoutMs);
+  }
+
+  /** Time a page may still take: its own limit, or what is left of the message's. */
+  pageTime(): number {
+    return Math.min(this.limits.pageTimeoutMs, this.deadline - Date.now());
+  }
+
+  /** Takes one page from the budget, or says there is none left. */
+  take(): boolean {
+    if (this.pagesLeft <= 0 || this.pageTime() <= 500) return false;
+    this.pagesLeft--;
+    return true;
+  }
+}
+
+export interface OcrOutcome {
+  report: OcrReport;
+  /** The recognised text (pages in order), when any page was read. */
+  text?: string;
+  /** Pages that looked like text and could not be read (past the budget, or Tesseract failed). */
+  unread: number;
+}
+
+function emptyOutcome(): OcrOutcome {
+  return { report: { pagesRead: 0, skippedByGate: 0, skippedByBudget: 0 }, unread: 0 };
+}
+
+/** Most pixels a picture may have to be given to Tesseract (a 600 dpi A3 page has 70 million). */
+const MAX_OCR_PIXELS = 80_000_000;
+
+async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
+  const started = performance.now();
+  const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '3'], budget.pageTime(), budget.dataMb);
+  stats.secondsSpent += (performance.now() - started) / 1000;
+  if (result.ok) stats.pagesRead++;
+  return result;
+}
+
+/** libjpeg's scale (1/N) for the smallest thumbnail whose longer side keeps 400 pixels: a page's lines are still lines there. */
+export function thumbnailScale(size: { width: number; height: number }): number {
+  const long = Math.max(size.width, size.height);
+  return [8, 4, 2].find((n) => long / n >= 400) ?? 1;
+}
+
+/** A JPEG's grey thumbnail by libjpeg's scaled decoding (1/2 … 1/8), never the full picture. */
+async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: number }, timeoutMs: number, dataMb: number): Promise<GreyImage | undefined> {
+  const scale = thumbnailScale(size);
+  const r = await run('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], timeoutMs, dataMb, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return r.ok ? parsePgm(r.stdout) : undefined;
+}
+
+function gate(img: GreyImage | undefined): boolean {
+  return img ? looksLikeText(shrink(img)).text : false;
+}
+
+/**
+ * A picture attachment: the gate, then Tesseract if it looks like a page of text and the budget
+ * allows. GIF, BMP, TIFF and WebP have no thumbnail decoder here: their size alone is the gate.
+ */
+export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: ImageFormat): Promise<OcrOutcome> {
+  const out = emptyOutcome();
+  const size = imageSize(bytes, format);
+  if (!size || tooSmallForPage(size)) {
+    out.report.skippedByGate++;
+    stats.skippedByGate++;
+    return out;
+  }
+  let looksText: boolean;
+  const gateStarted = performance.now();
+  if (format === 'png') looksText = gate(decodePng(bytes));
+  else if (format === 'jpg') looksText = gate(await jpegThumbnail(bytes, size, 10_000, budget.dataMb));
+  else looksText = true;
+  stats.gateSeconds += (performance.now() - gateStarted) / 1000;
+  if (!looksText) {
+    out.report.skippedByGate++;
+    stats.skippedByGate++;
+    return out;
+  }
+  if (size.width * size.height > MAX_OCR_PIXELS || !budget.take()) {
+    out.report.skippedByBudget++;
+    stats.skippedByBudget++;
+    out.unread++;
+    return out;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-ocr-'));
+  try {
+    const file = join(dir, `page.${format}`);
+    await writeFile(file, bytes, { mode: 0o600 });
+    const result = await slot(budget.workers, () => tesseract(budget, file));
+    if (!result.ok) {
+      out.unread++;
+      if (result.timedOut) {
+        out.report.skippedByBudget++;
+        stats.skippedByBudget++;
+      }
+      return out;
+    }
+    out.report.pagesRead++;
+    out.text = result.stdout.toString('utf8');
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * PDF pages without a usable text layer (1-based numbers): each rasterised by pdftoppm (grey, the
+ * long side capped), gated, and read by Tesseract, up to `workers` pages at once. Pages past the
+ * budget are counted as unread only if a page of the document already looked like text (or none
+ * could be tried at all).
+ */
+export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: number[]): Promise<OcrOutcome> {
+  const out = emptyOutcome();
+  if (!pages.length) return out;
+  const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-ocr-'));
+  const texts: string[] = new Array(pages.length).fill('');
+  let sawText = false;
+  let pastBudget = 0;
+  try {
+    const file = join(dir, 'input.pdf');
+    await writeFile(file, pdf, { mode: 0o600 });
+    const longSide = String(Math.round(budget.limits.dpi * 11.7));
+    const one = async (page: number, index: number): Promise<void> => {
+      if (budget.pageTime() <= 500) {
+        pastBudget++;
+        return;
+      }
+      const gateStarted = performance.now();
+      const prefix = join(dir, `p${page}`);
+      const rendered = await run('pdftoppm', ['-gray', '-scale-to', longSide, '-f', String(page), '-l', String(page), '-singlefile', file, prefix], budget.pageTime(), budget.dataMb);
+      const picture = rendered.ok ? await readFile(`${prefix}.pgm`).catch(() => undefined) : undefined;
+      if (!picture) {
+        if (rendered.timedOut) pastBudget++;
+        else out.unread++;
+        return;
+      }
+      const looksText = gate(parsePgm(picture));
+      stats.gateSeconds += (performance.now() - gateStarted) / 1000;
+      if (!looksText) {
+        out.report.skippedByGate++;
+        stats.skippedByGate++;
+        return;
+      }
+      sawText = true;
+      if (!budget.take()) {
+        pastBudget++;
+        return;
+      }
+      const result = await tesseract(budget, `${prefix}.pgm`);
+      await rm(`${prefix}.pgm`, { force: true });
+      if (!result.ok) {
+        if (result.timedOut) pastBudget++;
+        else out.unread++;
+        return;
+      }
+      out.report.pagesRead++;
+      texts[index] = result.stdout.toString('utf8');
+    };
+    let next = 0;
+    const lanes = Array.from({ length: Math.max(1, Math.min(budget.workers, pages.length)) }, async () => {
+      while (next < pages.length) {
+        const i = next++;
+        await slot(budget.workers, () => one(pages[i], i));
+      }
+    });
+    await Promise.all(lanes);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (pastBudget && (sawText || out.report.pagesRead === 0)) {
+    out.report.skippedByBudget += pastBudget;
+    stats.skippedByBudget += pastBudget;
+    out.unread += pastBudget;
+  }
+  const text = texts.filter(Boolean).join('\n');
+  if (text) out.text = text;
+  return out;
+}
+
+/** Several pictures of one document (an Office file's media), read in order into one outcome. */
+export async function ocrImages(budget: OcrBudget, images: Array<{ format: ImageFormat; bytes: Uint8Array }>): Promise<OcrOutcome> {
+  const out = emptyOutcome();
+  const texts: string[] = [];
+  for (const image of images) {
+    const one = await ocrImage(budget, image.bytes, image.format);
+    out.report.pagesRead += one.report.pagesRead;
+    out.report.skippedByGate += one.report.skippedByGate;
+    out.report.skippedByBudget += one.report.skippedByBudget;
+    out.unread += one.unread;
+    if (one.text) texts.push(one.text);
+  }
+  if (texts.length) out.text = texts.join('\n');
+  return out;
+}

@@ -1,0 +1,265 @@
+// Text recognition of scanned documents and photographed pages (issue 20), with the real
+// Tesseract, pdftoppm and djpeg, on pages made by real tools (test/helpers/ocr-fixtures.ts:
+// LibreOffice → PDF → pdftoppm → cjpeg → an image-only PDF), through the relay's own examination.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, validateConfig } from '../src/config/index.ts';
+import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
+import { startGateway } from '../src/gateway.ts';
+import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
+import type { Envelope } from '../src/types.ts';
+import { corpusPolicy } from './corpus/evaluate.ts';
+import { ROSTER_PATH } from './corpus/roster.ts';
+import { mailWithAttachment } from './helpers/fixtures-tools.ts';
+import { mailWithFiles, ocrFixtures, scanInDocx, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { startSink, type Sink } from './helpers/smtp.ts';
+import { sendRaw } from './quarantine-helpers.ts';
+
+const ON: OcrLimits = { ...OCR_OFF, enabled: true };
+const OUTSIDE: Envelope = { mailFrom: 'office@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address: 'trips@adventure-centre.example' }] };
+const INSIDE: Envelope = { mailFrom: 'office@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address: 'head@oakfield.sch.uk' }] };
+
+let fx: OcrFixtures;
+let dir: string;
+let examiner: Examiner;
+
+beforeAll(async () => {
+  fx = ocrFixtures();
+  dir = mkdtempSync(path.join(tmpdir(), 'hm-ocr-'));
+  examiner = await createExaminer({ policy: corpusPolicy(), limits: { ocr: ON } });
+}, 600_000);
+
+afterAll(async () => {
+  await examiner?.close();
+  await shutdownInspection();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function examine(ex: Examiner, name: string, bytes: Buffer, envelope = OUTSIDE, body?: string): Promise<Examination> {
+  return ex.examine(mailWithAttachment(name, bytes, 'application/octet-stream', body), envelope);
+}
+
+/** The attachment's text as the detectors saw it. */
+function attachmentText(result: Examination, where: string): { text: string; ocr?: true } | undefined {
+  return result.inspection.texts.find((t) => t.where === where);
+}
+
+describe('a scanned class list', () => {
+  it('an image-only PDF is read and held when it goes outside the school', async () => {
+    const result = await examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
+    expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 });
+    const text = attachmentText(result, 'attachment:Scan_0042.pdf');
+    expect(text?.ocr).toBe(true);
+    // Names from the roster, as typed on the page (recognition accuracy is measured in bench/ocr).
+    for (const row of fx.rows.slice(0, 5)) expect(text?.text).toContain(row.name);
+    expect(result.verdict.action).toBe('quarantine');
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    expect(result.verdict.rules).not.toContain('uninspectable-attachment');
+  });
+
+  it('a JPEG photo of the page and a PNG of it are held the same way', async () => {
+    for (const [name, bytes] of [['IMG_4032.jpg', fx.scanJpeg], ['class list.png', fx.scanPng]] as const) {
+      const result = await examine(examiner, name, bytes);
+      expect(result.inspection.attachments[0]).toMatchObject({ isImage: true, ocr: { pagesRead: 1, skippedByGate: 0 } });
+      expect(attachmentText(result, `attachment:${name}`)?.ocr).toBe(true);
+      expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+      const finding = result.verdict.findings.find((f) => f.rule === 'unencrypted-sensitive-attachment' && f.detector === 'attachment-sensitivity');
+      expect(finding?.reason).toMatch(/list of \d+ pupils/);
+    }
+  });
+
+  it('is read inside a zip too, and delivered when it stays inside the school', async () => {
+    const zipDir = path.join(dir, 'plain');
+    execFileSync('mkdir', ['-p', zipDir]);
+    writeFileSync(path.join(zipDir, 'scan.jpg'), fx.scanJpeg);
+    const zip = path.join(dir, 'plain.zip');
+    execFileSync('zip', ['-q', '-j', zip, path.join(zipDir, 'scan.jpg')]);
+    const outside = await examine(examiner, 'trip.zip', readFileSync(zip));
+    expect(attachmentText(outside, 'attachment:trip.zip/scan.jpg')?.ocr).toBe(true);
+    expect(outside.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    const inside = await examine(examiner, 'trip.zip', readFileSync(zip), INSIDE);
+    expect(inside.verdict.action).toBe('deliver');
+  });
+
+  it('is read as a picture inside a Word document, its text joining the document\'s', async () => {
+    const result = await examine(examiner, 'form.docx', scanInDocx());
+    expect(result.inspection.attachments[0]).toMatchObject({ format: 'docx', ocr: { pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 } });
+    const text = attachmentText(result, 'attachment:form.docx');
+    expect(text?.ocr).toBe(true);
+    expect(text?.text).toContain('Signed form attached below.');
+    expect(text?.text).toContain(fx.rows[0].name);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
+  it('encrypted in a zip (zip -e) with the password given elsewhere is delivered', async () => {
+    const src = path.join(dir, 'scan.pdf');
+    writeFileSync(src, fx.scanPdf);
+    const zip = path.join(dir, 'locked.zip');
+    execFileSync('zip', ['-q', '-j', '-P', 'Trip-2027-Oak', zip, src]);
+    const before = ocrStats().pagesRead;
+    const result = await examine(examiner, 'trip list.zip', readFileSync(zip), OUTSIDE, 'The trip list is attached; I will phone you with the password.');
+    expect(result.inspection.attachments[0].encryption).toBe('encrypted');
+    expect(result.verdict.action).toBe('deliver');
+    expect(ocrStats().pagesRead).toBe(before);
+  });
+});
+
+describe('the gate', () => {
+  it('sends ordinary photos on without running Tesseract', async () => {
+    const before = ocrStats();
+    for (const photo of fx.photos) {
+      const result = await examine(examiner, `IMG_${photo.kind}.jpg`, photo.jpeg);
+      expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+      expect(result.inspection.texts.filter((t) => t.where.startsWith('attachment:'))).toEqual([]);
+      expect(result.verdict.action).toBe('deliver');
+    }
+    const after = ocrStats();
+    expect(after.pagesRead).toBe(before.pagesRead);
+    expect(after.skippedByGate - before.skippedByGate).toBe(fx.photos.length);
+  });
+
+  it('skips a logo by its size alone, and reads a typed letter (no personal data) and delivers it', async () => {
+    const logo = await examine(examiner, 'crest.png', fx.logoPng);
+    expect(logo.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+    const letter = await examine(examiner, 'letter.jpg', fx.letterJpeg);
+    expect(letter.inspection.attachments[0].ocr?.pagesRead).toBe(1);
+    expect(attachmentText(letter, 'attachment:letter.jpg')?.text).toContain('Sports day');
+    expect(letter.verdict.action).toBe('deliver');
+  });
+
+  it('leaves a PDF with a real text layer to the text layer', async () => {
+    const result = await examine(examiner, 'list.pdf', fx.textPdf);
+    expect(result.inspection.attachments[0].ocr).toBeUndefined();
+    expect(attachmentText(result, 'attachment:list.pdf')?.ocr).toBeUndefined();
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+});
+
+describe('the budget', () => {
+  it('holds a page past the page budget as uninspectable when it goes outside, and delivers it inside', async () => {
+    const small = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, maxPages: 1 } } });
+    try {
+      const outside = await examine(small, 'registers.pdf', fx.threePagePdf);
+      expect(outside.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByBudget: 2 });
+      expect(outside.verdict.rules).toContain('uninspectable-attachment');
+      const why = outside.verdict.findings.find((f) => f.rule === 'uninspectable-attachment');
+      expect(why?.reason).toContain('text-recognition limit');
+      const inside = await examine(small, 'registers.pdf', fx.threePagePdf, INSIDE);
+      expect(inside.verdict.rules).not.toContain('uninspectable-attachment');
+      expect(inside.verdict.action).toBe('deliver');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('never spends the budget on a photo: a scan and five photos in one message with a one-page budget', async () => {
+    const one = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, maxPages: 1 } } });
+    try {
+      const files = [{ name: 'IMG_4032.jpg', bytes: fx.scanJpeg }, ...fx.photos.map((p) => ({ name: `IMG_${p.kind}.jpg`, bytes: p.jpeg }))];
+      const result = await one.examine(mailWithFiles(files), OUTSIDE);
+      expect(result.inspection.attachments.map((a) => a.ocr)).toEqual([
+        { pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 },
+        ...fx.photos.map(() => ({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 })),
+      ]);
+      expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+      expect(result.verdict.rules).not.toContain('uninspectable-attachment');
+    } finally {
+      await one.close();
+    }
+  });
+});
+
+describe('without Tesseract', () => {
+  it('is off, with the reason', () => {
+    const missing = ocrAsAvailable({ ...ON, tesseract: path.join(dir, 'no-such-tesseract') });
+    expect(missing.limits.enabled).toBe(false);
+    expect(missing.off).toMatch(/Tesseract .* was not found/);
+    expect(ocrAsAvailable({ ...ON, languages: ['xyz'] }).off).toMatch(/no language data for xyz/);
+    expect(ocrAsAvailable(ON)).toEqual({ limits: ON });
+  });
+
+  it('behaves as ocr: off (an image-only PDF is uninspectable, a picture is not read)', async () => {
+    const off = await createExaminer({ policy: corpusPolicy(), limits: { ocr: ocrAsAvailable({ ...ON, tesseract: path.join(dir, 'no-such-tesseract') }).limits } });
+    try {
+      const pdf = await examine(off, 'Scan_0042.pdf', fx.scanPdf);
+      expect(pdf.inspection.attachments[0].ocr).toBeUndefined();
+      expect(pdf.verdict.rules).toEqual(['uninspectable-attachment']);
+      const jpg = await examine(off, 'IMG_4032.jpg', fx.scanJpeg);
+      expect(jpg.inspection.attachments[0]).toMatchObject({ isImage: true, format: 'jpg', realType: 'image/jpeg' });
+      expect(jpg.inspection.attachments[0].ocr).toBeUndefined();
+      expect(jpg.verdict.action).toBe('deliver');
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('the gateway says so once at start-up; with Tesseract, /metrics has the OCR counters', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const sink: Sink = await startSink();
+    const base = {
+      hostname: 'hallmonitor.test', listen: '127.0.0.1:0', log: { level: 'info' }, health: { listen: '127.0.0.1:0' },
+      next_hop: { host: '127.0.0.1', port: sink.port, starttls: 'off', timeout_seconds: 5 },
+      school: { domains: ['oakfield.sch.uk'], roster: ROSTER_PATH, business_manager: 'bm@oakfield.sch.uk' },
+    };
+    try {
+      const config = validateConfig({ ...base, data_dir: path.join(dir, 'gw-off'), inspection: { ocr: 'on', ocr_tesseract: path.join(dir, 'no-such-tesseract') } }, '(test)', {}, {}, dir);
+      const g = await startGateway(config, { logger: pino({ level: 'info' }, stream) });
+      try {
+        const notices = lines.filter((l) => l.includes('"event":"ocr-off"'));
+        expect(notices).toHaveLength(1);
+        expect(notices[0]).toContain('text recognition (OCR) of scanned documents is off');
+        // Sent outside, the scan is held as uninspectable, exactly as with ocr: off.
+        const reply = await sendRaw(g.receiver.address().port, 'office@oakfield.sch.uk', ['trips@adventure-centre.example'], mailWithAttachment('Scan_0042.pdf', fx.scanPdf));
+        expect(reply.code).toBe(250);
+        expect(sink.messages).toHaveLength(0);
+      } finally {
+        await g.stop();
+      }
+      const on = validateConfig({ ...base, data_dir: path.join(dir, 'gw-on') }, '(test)', {}, {}, dir);
+      lines.length = 0;
+      const g2 = await startGateway(on, { logger: pino({ level: 'info' }, stream) });
+      try {
+        expect(lines.filter((l) => l.includes('"event":"ocr-off"'))).toEqual([]);
+        const a = g2.health!.address();
+        const metrics = await (await fetch(`http://${a.host}:${a.port}/metrics`)).text();
+        expect(metrics).toMatch(/^# TYPE hallmonitor_ocr_pages_total counter$/m);
+        expect(metrics).toMatch(/^hallmonitor_ocr_pages_skipped_total\{reason="gate"\} \d+$/m);
+        expect(metrics).toMatch(/^hallmonitor_ocr_pages_skipped_total\{reason="budget"\} \d+$/m);
+        expect(metrics).toMatch(/^hallmonitor_ocr_seconds_total [\d.]+$/m);
+      } finally {
+        await g2.stop();
+      }
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('inspection: in the configuration', () => {
+  it('is on by default, and takes off, budgets and languages', () => {
+    const base = { listen: '127.0.0.1:2525' };
+    expect(validateConfig(base, '(test)', {}, {}, '.').ocr).toMatchObject({ enabled: true, languages: ['eng'], maxPages: 20 });
+    const set = validateConfig({ ...base, inspection: { ocr: 'off', ocr_languages: ['eng', 'cym'], ocr_max_pages: 5, ocr_page_seconds: 10, ocr_message_seconds: 40 } }, '(test)', {}, {}, '.').ocr;
+    expect(set).toMatchObject({ enabled: false, languages: ['eng', 'cym'], maxPages: 5, pageTimeoutMs: 10_000, messageTimeoutMs: 40_000 });
+  });
+
+  it('refuses a bad value, naming the key', () => {
+    const bad = () => validateConfig({ listen: '127.0.0.1:2525', inspection: { ocr: 'sometimes', ocr_max_pages: 0, ocr_pages: 3 } }, '(test)', {}, {}, '.');
+    expect(bad).toThrow(ConfigError);
+    try {
+      bad();
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        'inspection.ocr: expected on or off, got "sometimes"',
+        'inspection.ocr_max_pages: 0 is out of range (1 to 1000)',
+        'inspection.ocr_pages: unknown key (known keys here: ocr, ocr_languages, ocr_max_pages, ocr_page_seconds, ocr_message_seconds, ocr_tesseract)',
+      ]);
+    }
+  });
+});
