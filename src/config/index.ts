@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { DkimSettings } from '../act/dkim.ts';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { certificateProblem } from './certificates.ts';
@@ -55,6 +55,8 @@ export interface Config {
     tls?: { cert: string; key: string };
     maxMessageBytes: number;
     maxClients: number;
+    /** Relay processes sharing the listening socket (`relay.workers`: a number, or auto = the cores, at most 8); 1 = one process, no cluster. */
+    workers: number;
     /** Addresses of load balancers allowed to send a PROXY protocol header; empty = off. */
     proxyProtocolFrom: Cidr[];
     /** Greeting pause for clients outside allow_networks (early-talker check). */
@@ -205,7 +207,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
 
   const relayDoc = p.object(root.relay ?? {}, 'relay');
   p.unknownKeys(relayDoc, ['allow_networks', 'users', 'tls', 'max_message_bytes', 'max_clients', 'proxy_protocol_from', 'untrusted_greeting_delay_ms', 'data_timeout_seconds', 'min_data_rate_bytes_per_second', 'min_data_rate_after_seconds', 'auth_max_failures', 'auth_failure_window_seconds', 'auth_lockout_seconds', 'auth_failure_delay_ms',
-    'reserved_for_allowed', 'max_connections_per_client', 'max_connections_per_minute', 'untrusted_session_seconds', 'checked_header_secret'], 'relay.');
+    'reserved_for_allowed', 'max_connections_per_client', 'max_connections_per_minute', 'untrusted_session_seconds', 'checked_header_secret', 'workers'], 'relay.');
   const allowNetworks = p.list(relayDoc.allow_networks ?? ['127.0.0.0/8', '::1/128'], 'relay.allow_networks').flatMap((v, i) => {
     const c = p.cidr(v, `relay.allow_networks[${i}]`);
     return c ? [c] : [];
@@ -267,6 +269,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     tls,
     maxMessageBytes: p.number(relayDoc.max_message_bytes ?? 50 * 1024 * 1024, 'relay.max_message_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
     maxClients: p.number(relayDoc.max_clients ?? 200, 'relay.max_clients', { min: 1, max: 100_000 }),
+    workers: relayDoc.workers === 'auto' ? autoWorkers() : p.number(Number.isInteger(relayDoc.workers ?? 1) ? relayDoc.workers ?? 1 : `${relayDoc.workers}`, 'relay.workers', { min: 1, max: MAX_WORKERS }),
     proxyProtocolFrom,
     untrustedGreetingDelayMs: p.number(relayDoc.untrusted_greeting_delay_ms ?? 100, 'relay.untrusted_greeting_delay_ms', { min: 0, max: 10_000 }),
     dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
@@ -524,4 +527,16 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** The most relay processes `relay.workers` (or `serve --workers`) may ask for. */
+export const MAX_WORKERS = 64;
+
+/**
+ * `relay.workers: auto`: one relay process per core, at most 8. Past 8 the shared store (one
+ * SQLite writer, or PostgreSQL's connections) and memory (each process holds its own rosters and
+ * inspection threads) cost more than another process relays.
+ */
+export function autoWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
 }

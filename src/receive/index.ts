@@ -49,6 +49,8 @@ export interface Receiver {
   /** Stop accepting, finish the transactions in flight, then close. */
   close(): Promise<void>;
   inFlight(): number;
+  /** SMTP sessions open now (idle or in a transaction). */
+  sessions(): number;
 }
 
 const MAX_RECIPIENTS = 1000;
@@ -458,6 +460,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
   return {
     address: () => bound,
     inFlight: () => pending.size,
+    sessions: () => (server as unknown as { connections: Set<unknown> }).connections.size,
     async close() {
       // Stop accepting at once; from now on smtp-server answers every new command with 421.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -92,3 +92,55 @@ export class Metrics {
     return out.join('\n') + '\n';
   }
 }
+
+/** How one gauge's values from several relay processes become the gateway's one value (default: the first's). */
+const GAUGE_MERGE: Record<string, 'sum' | 'min' | 'max'> = {
+  hallmonitor_inflight_messages: 'sum',
+  hallmonitor_memory_reserved_bytes: 'sum',
+  hallmonitor_process_resident_memory_bytes: 'sum',
+  hallmonitor_store_writable: 'min',
+  hallmonitor_store_probe_seconds: 'max',
+  // The least up-to-date worker speaks for the gateway: a roster one of them has not reloaded shows.
+  hallmonitor_roster_pupils: 'min',
+  hallmonitor_roster_loaded_timestamp_seconds: 'min',
+};
+
+/**
+ * Several processes' /metrics pages (`serve --workers`) as one: counters and histograms are
+ * added up series by series; gauges per GAUGE_MERGE (shared-store gauges, which every process
+ * reads from the same database, and certificate expiry are taken from the first).
+ */
+export function mergeExpositions(texts: string[]): string {
+  type Family = { help?: string; type: string; samples: Map<string, number> };
+  const families = new Map<string, Family>();
+  for (const text of texts) {
+    let family: string | undefined;
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+      if (meta) {
+        family = meta[2];
+        const f: Family = families.get(family) ?? { type: 'untyped', samples: new Map() };
+        families.set(family, f);
+        if (meta[1] === 'HELP') f.help ??= meta[3];
+        else f.type = meta[3];
+        continue;
+      }
+      const sample = /^(\S+?(?:\{.*\})?) (\S+)$/.exec(line);
+      const f = family && families.get(family);
+      if (!sample || !f) continue;
+      const value = Number(sample[2]);
+      const seen = f.samples.get(sample[1]);
+      const rule = f.type === 'counter' || f.type === 'histogram' ? 'sum' : GAUGE_MERGE[family!];
+      f.samples.set(sample[1], seen === undefined ? value
+        : rule === 'sum' ? seen + value : rule === 'min' ? Math.min(seen, value) : rule === 'max' ? Math.max(seen, value) : seen);
+    }
+  }
+  const out: string[] = [];
+  for (const [name, f] of families) {
+    if (f.help !== undefined) out.push(`# HELP ${name} ${f.help}`);
+    out.push(`# TYPE ${name} ${f.type}`);
+    for (const [series, value] of f.samples) out.push(`${series} ${value}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,276 @@
+// `serve --workers N` (relay.workers): N relay processes sharing the listening socket, as
+// Haraka's `nodes` setting does. The primary process relays nothing itself: it forks the workers
+// (node:cluster; each re-runs the same `serve` command line), replaces one that dies, serves
+// /health and /metrics for all of them (asking each over the cluster's IPC channel), and stops
+// them all on SIGTERM/SIGINT. Each worker is a whole gateway (src/gateway.ts) with its own
+// inspection threads and roster watch, on the one shared store; worker 0, the lead, also runs the
+// outbox worker, retention and the console, so there is one of each however many workers run.
+//
+// Connections are shared by the cluster's round-robin scheduler: the primary accepts and hands each
+// connection to the next worker. A worker that dies takes only the sessions it was serving (their
+// clients see the connection drop before any 250, and retry); connections not yet handed over go
+// to the others, and the listening socket stays open throughout.
+import cluster, { type Worker } from 'node:cluster';
+import { autoWorkers, MAX_WORKERS, type Config } from './config/index.ts';
+import { formatHostPort, type HostPort } from './config/net.ts';
+import { createLogger } from './logging.ts';
+import type { GatewayOptions } from './gateway.ts';
+import { startHealthServer, type HealthServer } from './review/health.ts';
+import { Metrics, mergeExpositions } from './review/metrics.ts';
+
+/** `--workers`: a whole number, or auto; undefined when it is not a valid one. */
+export function parseWorkers(v: string): number | undefined {
+  if (v === 'auto') return autoWorkers();
+  const n = Number(v);
+  return /^\d+$/.test(v) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
+}
+
+/** Messages between the primary and a worker (plain objects over the cluster's IPC channel). */
+type ToWorker = { hm: 'ask'; id: number; what: 'status' | 'metrics' } | { hm: 'kick' } | { hm: 'stop' };
+type FromWorker = { hm: 'ready'; listen: HostPort } | { hm: 'reply'; id: number; value: unknown } | { hm: 'kick' };
+
+const RANK_ENV = 'HALLMONITOR_WORKER_RANK';
+const COUNT_ENV = 'HALLMONITOR_WORKER_COUNT';
+
+/**
+ * Runs the gateway as `count` workers: the primary's part in the primary process, a worker's in
+ * each forked one. `mapError` turns a start-up error into what the CLI says (a busy port).
+ */
+export async function serveWorkers(config: Config, count: number, gatewayOptions: GatewayOptions, mapError: (err: Error) => Error): Promise<void> {
+  if (cluster.isPrimary) return runPrimary(config, count, mapError);
+  return runWorker(config, gatewayOptions, mapError);
+}
+
+async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapError: (err: Error) => Error): Promise<void> {
+  const rank = Number(process.env[RANK_ENV]);
+  const count = Number(process.env[COUNT_ENV]);
+  // limits.memory_mb is the whole gateway's: each worker checks messages within its share.
+  config.limits.memoryMb = Math.max(64, Math.floor(config.limits.memoryMb / count));
+  const logger = createLogger(config, process.stdout, { worker: rank, pid: process.pid });
+  const send = (m: FromWorker) => process.send?.(m);
+  const { startGateway } = await import('./gateway.ts');
+  const gateway = await startGateway(config, {
+    ...gatewayOptions,
+    logger,
+    worker: { rank, count, lead: rank === 0, kickLead: () => send({ hm: 'kick' }) },
+  }).catch((err: Error) => {
+    throw mapError(err);
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void gateway.stop().then(resolve);
+    };
+    process.on('message', (m: ToWorker) => {
+      if (m.hm === 'stop') stop();
+      else if (m.hm === 'kick') gateway.outbox.kick();
+      else if (m.hm === 'ask') {
+        const answer = m.what === 'status'
+          ? gateway.status().catch((err: Error) => ({ ok: false, problems: [`health check failed: ${err.message}`] }))
+          : gateway.metrics.render().catch(() => '');
+        void answer.then((value) => send({ hm: 'reply', id: m.id, value }));
+      }
+    });
+    // Ctrl-C reaches every process of the terminal's group: each worker stops itself as one
+    // gateway would. (systemd's KillMode=mixed signals only the primary, which tells the workers.)
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    send({ hm: 'ready', listen: gateway.receiver.address() });
+  });
+  // Leave the cluster on purpose: the primary does not replace a worker that stopped when told.
+  cluster.worker?.disconnect();
+  setTimeout(() => process.exit(0), 10_000).unref(); // only if something still holds the process open
+}
+
+interface Slot {
+  rank: number;
+  worker?: Worker;
+  ready: boolean;
+  startedAt: number;
+  /** Quick deaths in a row (a worker that cannot start): the restart waits longer each time. */
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+async function runPrimary(config: Config, count: number, mapError: (err: Error) => Error): Promise<void> {
+  const logger = createLogger(config, process.stdout, { worker: 'primary', pid: process.pid });
+  const slots: Slot[] = Array.from({ length: count }, (_, rank) => ({ rank, ready: false, startedAt: 0, failures: 0 }));
+  const startedAt = new Date();
+  let listen: HostPort | undefined;
+  let stopping = false;
+  let started = false;
+  let restarts = 0;
+  let nextAsk = 1;
+  const asks = new Map<number, { pid: number; resolve: (v: unknown) => void }>();
+
+  /** Asks every running worker, at most `ms` each; a worker that does not answer gives undefined. */
+  const askAll = (what: 'status' | 'metrics', ms = 5_000) => Promise.all(slots.map((s) => {
+    const w = s.worker;
+    if (!w || !s.ready) return undefined;
+    return new Promise<unknown>((resolve) => {
+      const id = nextAsk++;
+      const timer = setTimeout(() => done(undefined), ms);
+      const done = (v: unknown) => {
+        clearTimeout(timer);
+        asks.delete(id);
+        resolve(v);
+      };
+      asks.set(id, { pid: w.process.pid!, resolve: done });
+      try {
+        w.send({ hm: 'ask', id, what } satisfies ToWorker);
+      } catch {
+        done(undefined);
+      }
+    });
+  }));
+
+  const fork = (slot: Slot): Promise<void> => new Promise((resolve, reject) => {
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    const w = cluster.fork({ [RANK_ENV]: String(slot.rank), [COUNT_ENV]: String(count) });
+    slot.worker = w;
+    w.on('message', (m: FromWorker) => {
+      if (m.hm === 'ready') {
+        slot.ready = true;
+        listen ??= m.listen;
+        if (stopping) w.send({ hm: 'stop' } satisfies ToWorker); // told while it was still starting
+        resolve();
+      } else if (m.hm === 'reply') asks.get(m.id)?.resolve(m.value);
+      else if (m.hm === 'kick') {
+        const lead = slots[0].worker;
+        if (lead && slots[0].ready) lead.send({ hm: 'kick' } satisfies ToWorker);
+      }
+    });
+    w.on('exit', (code, signal) => {
+      const wasReady = slot.ready;
+      if (slot.worker === w) {
+        slot.worker = undefined;
+        slot.ready = false;
+      }
+      for (const a of [...asks.values()]) if (a.pid === w.process.pid) a.resolve(undefined);
+      if (!wasReady) reject(Object.assign(new Error(`relay worker ${slot.rank} stopped before it was ready (${signal ?? `exit ${code}`})`), { exitCode: code ?? 1 }));
+      if (stopping || !started) return; // during start-up the failure ends the start
+      logger.error({ event: 'worker-exited', rank: slot.rank, workerPid: w.process.pid, code, signal }, 'a relay worker stopped; starting another in its place (its clients retry the messages it had not answered)');
+      const lived = Date.now() - slot.startedAt;
+      slot.failures = lived < 10_000 ? slot.failures + 1 : 0;
+      const delay = slot.failures ? Math.min(30_000, 250 * 2 ** slot.failures) : 0;
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = undefined;
+        if (stopping) return;
+        restarts++;
+        fork(slot).then(
+          () => logger.info({ event: 'worker-replaced', rank: slot.rank, workerPid: slot.worker?.process.pid }, 'relay worker replaced'),
+          () => undefined, // its exit was logged and schedules the next try
+        );
+      }, delay);
+    });
+  });
+
+  const everyWorkerGone = () => new Promise<void>((resolve) => {
+    const check = () => {
+      if (slots.every((s) => !s.worker)) resolve();
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+  const stopWorkers = () => {
+    stopping = true;
+    for (const s of slots) {
+      if (s.restartTimer) clearTimeout(s.restartTimer);
+      try {
+        s.worker?.send({ hm: 'stop' } satisfies ToWorker);
+      } catch {
+        s.worker?.process.kill('SIGTERM');
+      }
+    }
+  };
+  let signalled!: () => void;
+  const stopSignal = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    logger.info({ event: 'stopping', workers: count }, 'stopping: each relay worker finishes the messages in flight');
+    stopWorkers();
+    signalled();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // /health and /metrics for the whole gateway, from every worker's answer.
+  const metrics = new Metrics();
+  metrics.gauge('hallmonitor_workers', 'Relay worker processes (serve --workers): running (answering) and wanted.', () => [
+    { labels: { state: 'running' }, value: slots.filter((s) => s.ready).length },
+    { labels: { state: 'wanted' }, value: count },
+  ]);
+  metrics.gauge('hallmonitor_worker_restarts', 'Relay workers started in place of one that stopped, since start-up.', () => [{ value: restarts }]);
+  let health: HealthServer | undefined;
+  if (config.health.listen) {
+    try {
+      health = await startHealthServer(config.health.listen, {
+        async status() {
+          const answers = (await askAll('status')) as Array<(Record<string, unknown> & { ok: boolean; problems?: string[]; inFlight?: number }) | undefined>;
+          const up = answers.filter((a) => a !== undefined);
+          const problems = [...new Set(up.flatMap((a) => a.problems ?? []))];
+          if (up.length < count) problems.push(`${up.length} of ${count} relay workers answering`);
+          const first = up[0] ?? {};
+          return {
+            ok: problems.length === 0,
+            ...(problems.length ? { problems } : {}),
+            startedAt: startedAt.toISOString(),
+            listen,
+            inFlight: up.reduce((n, a) => n + (a.inFlight ?? 0), 0),
+            nextHop: first.nextHop,
+            store: first.store,
+            outbox: answers[0]?.outbox ?? first.outbox,
+            ...(first.detectors ? { detectors: first.detectors } : {}),
+            workers: {
+              wanted: count,
+              running: up.length,
+              restarts,
+              each: slots.map((s, i) => {
+                const a = answers[i];
+                return a
+                  ? { rank: s.rank, pid: s.worker?.process.pid ?? null, ok: a.ok, ...(a.problems ? { problems: a.problems } : {}), startedAt: a.startedAt, inFlight: a.inFlight, ...(a.worker as object), detectors: a.detectors }
+                  : { rank: s.rank, pid: s.worker?.process.pid ?? null, ok: false, problems: ['not answering (starting, stopping or replaced)'] };
+              }),
+            },
+          };
+        },
+      }, { render: async () => mergeExpositions([await metrics.render(), ...((await askAll('metrics')) as Array<string | undefined>).filter((t) => t !== undefined)]) });
+    } catch (err) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      throw mapError(err as Error);
+    }
+  }
+
+  // The lead first (it prepares the store: migrations run once, not in N processes at once), then
+  // the others together. A worker that cannot start stops the whole start, as one gateway would.
+  try {
+    await Promise.race([fork(slots[0]), stopSignal]);
+    await Promise.race([Promise.all(slots.slice(1).map(fork)), stopSignal]);
+  } catch (err) {
+    stopWorkers();
+    await everyWorkerGone();
+    await health?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // The worker has said why on stderr; the primary exits as it did.
+    process.exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+    logger.error({ event: 'start-failed', err: (err as Error).message }, 'Hallmonitor did not start');
+    return;
+  }
+  started = true;
+  if (!stopping) {
+    logger.info({ event: 'started', workers: count, listen: listen && `${listen.host}:${listen.port}`, health: health?.address() }, `Hallmonitor is relaying with ${count} workers`);
+    if (process.stderr.isTTY && listen) {
+      process.stderr.write(`Hallmonitor is listening on ${formatHostPort(listen)} with ${count} relay workers` +
+        (config.nextHop ? '' : `; mail is captured in ${config.dataDir}/captured`) + '. Ctrl-C stops it.\n');
+    }
+  }
+  await stopSignal;
+  await everyWorkerGone();
+  await health?.close();
+  logger.info({ event: 'stopped' }, 'stopped');
+}
