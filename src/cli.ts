@@ -47,7 +47,8 @@ export function listenProblem(err: NodeJS.ErrnoException & { port?: number; addr
     EACCES: 'this user may not open that port (ports below 1024 need the CAP_NET_BIND_SERVICE capability the systemd unit gives, or root)',
     EADDRNOTAVAIL: 'that address is not one of this machine\'s',
   };
-  if (!err || !err.code || !(err.code in why) || err.syscall !== 'listen') return undefined;
+  // ('bind' under `serve --workers`: the cluster's primary opens the shared port for the workers.)
+  if (!err || !err.code || !(err.code in why) || (err.syscall !== 'listen' && err.syscall !== 'bind')) return undefined;
   const consoleListen = consoleSettings(config).listen;
   const settings: Array<[HostPort | null | undefined, string]> = [
     [config.listen, 'listen (or --listen, HALLMONITOR_LISTEN)'],

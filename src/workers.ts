@@ -47,13 +47,16 @@ async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapErro
   // limits.memory_mb is the whole gateway's: each worker checks messages within its share.
   config.limits.memoryMb = Math.max(64, Math.floor(config.limits.memoryMb / count));
   const logger = createLogger(config, process.stdout, { worker: rank, pid: process.pid });
-  const send = (m: FromWorker) => process.send?.(m);
+  const send = (m: FromWorker) => process.send?.(m, undefined, undefined, () => undefined); // a primary gone: this process is ending anyway
   const { startGateway } = await import('./gateway.ts');
   const gateway = await startGateway(config, {
     ...gatewayOptions,
     logger,
     worker: { rank, count, lead: rank === 0, kickLead: () => send({ hm: 'kick' }) },
   }).catch((err: Error) => {
+    // The CLI says why and sets the exit code; leaving the cluster lets this process end with it
+    // (the IPC channel would keep it open), and the primary ends the start the same way.
+    cluster.worker?.disconnect();
     throw mapError(err);
   });
   await new Promise<void>((resolve) => {
@@ -81,6 +84,15 @@ async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapErro
   // Leave the cluster on purpose: the primary does not replace a worker that stopped when told.
   cluster.worker?.disconnect();
   setTimeout(() => process.exit(0), 10_000).unref(); // only if something still holds the process open
+}
+
+/** Sends to a worker; `failed` runs if its channel is already closed (it died or is leaving). */
+function send(w: Worker, m: ToWorker, failed: () => void = () => undefined): void {
+  try {
+    w.send(m, undefined, (err) => { if (err) failed(); });
+  } catch {
+    failed();
+  }
 }
 
 interface Slot {
@@ -117,11 +129,8 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
         resolve(v);
       };
       asks.set(id, { pid: w.process.pid!, resolve: done });
-      try {
-        w.send({ hm: 'ask', id, what } satisfies ToWorker);
-      } catch {
-        done(undefined);
-      }
+      // A worker that has just died (its exit not yet seen) cannot be sent to: no answer from it.
+      send(w, { hm: 'ask', id, what }, () => done(undefined));
     });
   }));
 
@@ -130,16 +139,18 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
     slot.startedAt = Date.now();
     const w = cluster.fork({ [RANK_ENV]: String(slot.rank), [COUNT_ENV]: String(count) });
     slot.worker = w;
+    // A message to a worker that died a moment ago fails here, not as an uncaught error (its exit follows).
+    w.on('error', (err) => logger.debug({ event: 'worker-ipc-error', rank: slot.rank, err: err.message }, 'could not reach a relay worker'));
     w.on('message', (m: FromWorker) => {
       if (m.hm === 'ready') {
         slot.ready = true;
         listen ??= m.listen;
-        if (stopping) w.send({ hm: 'stop' } satisfies ToWorker); // told while it was still starting
+        if (stopping) send(w, { hm: 'stop' }); // told while it was still starting
         resolve();
       } else if (m.hm === 'reply') asks.get(m.id)?.resolve(m.value);
       else if (m.hm === 'kick') {
         const lead = slots[0].worker;
-        if (lead && slots[0].ready) lead.send({ hm: 'kick' } satisfies ToWorker);
+        if (lead && slots[0].ready) send(lead, { hm: 'kick' });
       }
     });
     w.on('exit', (code, signal) => {
@@ -178,11 +189,8 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
     stopping = true;
     for (const s of slots) {
       if (s.restartTimer) clearTimeout(s.restartTimer);
-      try {
-        s.worker?.send({ hm: 'stop' } satisfies ToWorker);
-      } catch {
-        s.worker?.process.kill('SIGTERM');
-      }
+      const w = s.worker;
+      if (w) send(w, { hm: 'stop' }, () => w.process.kill('SIGTERM'));
     }
   };
   let signalled!: () => void;
@@ -249,7 +257,7 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
   // the others together. A worker that cannot start stops the whole start, as one gateway would.
   try {
     await Promise.race([fork(slots[0]), stopSignal]);
-    await Promise.race([Promise.all(slots.slice(1).map(fork)), stopSignal]);
+    if (!stopping) await Promise.race([Promise.all(slots.slice(1).map(fork)), stopSignal]);
   } catch (err) {
     stopWorkers();
     await everyWorkerGone();
