@@ -185,7 +185,7 @@ export function buildProgram(): Command {
       if (report.problems.length) throw new ConfigError(config.source, report.problems);
       const lines = [
         `${config.source} is valid.`,
-        `  listen: ${formatHostPort(config.listen)}`,
+        `  listen: ${formatHostPort(config.listen)}${config.relay.workers > 1 ? ` (${config.relay.workers} relay workers)` : ''}`,
         `  next hop: ${config.nextHop ? `${config.nextHop.host}:${config.nextHop.port}` : 'none (try-it-out capture mode)'}`,
         `  data: ${config.dataDir}`,
         `  store: ${report.store}`,

@@ -243,6 +243,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   // The gauges /metrics shows: a worker's are read by the primary, which serves /metrics for all.
   if (config.health.listen || worker) {
+    if (!worker) metrics.relayWorkers(() => 1, 1); // one process (under --workers the primary says how many)
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
     metrics.gauge('hallmonitor_store_writable', 'Whether a write to the quarantine store and its read back succeeded (1) or failed (0), probed at each scrape.', async () => {
       lastStoreProbe = await probeStore(store, instance);

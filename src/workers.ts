@@ -41,11 +41,27 @@ export async function serveWorkers(config: Config, count: number, gatewayOptions
   return runWorker(config, gatewayOptions, mapError);
 }
 
+/**
+ * The limits in the configuration are the whole gateway's: each of `count` workers enforces its
+ * share. The round robin spreads a client's connections evenly, so per-client counts split the
+ * same way: the gateway-wide effect is the configured value (rounded up to a multiple of `count`).
+ * AUTH lock-outs are counted per worker, so they too take each worker's share of the failures.
+ */
+export function shareLimits(config: Config, count: number): void {
+  const share = (n: number) => Math.max(1, Math.ceil(n / count));
+  const r = config.relay;
+  config.limits.memoryMb = Math.max(64, Math.floor(config.limits.memoryMb / count));
+  r.maxClients = share(r.maxClients);
+  r.reservedForAllowed = Math.min(r.maxClients - 1, Math.ceil(r.reservedForAllowed / count));
+  r.maxConnectionsPerClient = share(r.maxConnectionsPerClient);
+  if (r.maxConnectionsPerMinute > 0) r.maxConnectionsPerMinute = share(r.maxConnectionsPerMinute);
+  r.auth.maxFailures = share(r.auth.maxFailures);
+}
+
 async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapError: (err: Error) => Error): Promise<void> {
   const rank = Number(process.env[RANK_ENV]);
   const count = Number(process.env[COUNT_ENV]);
-  // limits.memory_mb is the whole gateway's: each worker checks messages within its share.
-  config.limits.memoryMb = Math.max(64, Math.floor(config.limits.memoryMb / count));
+  shareLimits(config, count);
   const logger = createLogger(config, process.stdout, { worker: rank, pid: process.pid });
   const send = (m: FromWorker) => process.send?.(m, undefined, undefined, () => undefined); // a primary gone: this process is ending anyway
   const { startGateway } = await import('./gateway.ts');
@@ -170,6 +186,7 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
         slot.restartTimer = undefined;
         if (stopping) return;
         restarts++;
+        metrics.workerRestarts.inc();
         fork(slot).then(
           () => logger.info({ event: 'worker-replaced', rank: slot.rank, workerPid: slot.worker?.process.pid }, 'relay worker replaced'),
           () => undefined, // its exit was logged and schedules the next try
@@ -206,12 +223,8 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
   process.on('SIGTERM', onSignal);
 
   // /health and /metrics for the whole gateway, from every worker's answer.
-  const metrics = new Metrics();
-  metrics.gauge('hallmonitor_workers', 'Relay worker processes (serve --workers): running (answering) and wanted.', () => [
-    { labels: { state: 'running' }, value: slots.filter((s) => s.ready).length },
-    { labels: { state: 'wanted' }, value: count },
-  ]);
-  metrics.gauge('hallmonitor_worker_restarts', 'Relay workers started in place of one that stopped, since start-up.', () => [{ value: restarts }]);
+  const metrics = new Metrics(); // the primary's own: its resident memory joins the workers'
+  metrics.relayWorkers(() => slots.filter((s) => s.ready).length, count);
   let health: HealthServer | undefined;
   if (config.health.listen) {
     try {

@@ -15,6 +15,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { validateConfig } from '../src/config/index.ts';
 import { mergeExpositions } from '../src/review/metrics.ts';
+import { shareLimits } from '../src/workers.ts';
 import { RawSmtp, startSink, type Sink } from './helpers/smtp.ts';
 import {
   cli, configDoc, createStorage, nhsNumberMessage, OUTSIDER, ROSTER_CSV, sendRaw, spawnServe, TEACHER, waitFor, type ServeProcess, type TestStorage,
@@ -97,7 +98,8 @@ describe('serve --workers 2', () => {
     // One /metrics for the gateway: each worker counted its own share, the primary adds them up.
     const metrics = await (await fetch(`http://127.0.0.1:${serve.healthPort}/metrics`)).text();
     expect(metrics).toContain('hallmonitor_messages_total{verdict="deliver"} 6\n');
-    expect(metrics).toContain('hallmonitor_workers{state="running"} 2\n');
+    expect(metrics).toContain('hallmonitor_relay_workers 2\n');
+    expect(metrics).toContain('hallmonitor_relay_worker_restarts_total 0\n');
     expect(metrics).toContain('hallmonitor_store_writable 1\n');
     expect(metrics.match(/^# TYPE hallmonitor_messages_total counter$/gm)).toHaveLength(1);
   });
@@ -230,6 +232,12 @@ describe('relay.workers', () => {
     expect(auto).toBeGreaterThanOrEqual(1);
     expect(auto).toBeLessThanOrEqual(8);
     for (const bad of [0, 1.5, 'many', 65]) expect(() => validateConfig(doc(bad), '(test)', {}, {}, tmpdir())).toThrow(/relay\.workers/);
+  });
+  it("each worker enforces its share of the gateway's limits", () => {
+    const config = validateConfig({ listen: '127.0.0.1:0', relay: { max_clients: 200, reserved_for_allowed: 40, max_connections_per_client: 10, max_connections_per_minute: 0, auth_max_failures: 5 }, limits: { memory_mb: 1024 } }, '(test)', {}, {}, tmpdir());
+    shareLimits(config, 2);
+    expect(config.relay).toMatchObject({ maxClients: 100, reservedForAllowed: 20, maxConnectionsPerClient: 5, maxConnectionsPerMinute: 0, auth: { maxFailures: 3 } });
+    expect(config.limits.memoryMb).toBe(512);
   });
   it("several workers' /metrics merge into one page", () => {
     const page = (n: number, inflight: number, writable: number) => [

@@ -44,6 +44,8 @@ export class Metrics {
   readonly authFailures = new Counter();
   readonly authLockouts = new Counter();
   readonly memoryRefusals = new Counter();
+  /** Under `serve --workers`, counted by the primary. */
+  readonly workerRestarts = new Counter();
   private readonly gauges = new Map<string, { help: string; source: GaugeSource }>();
 
   /** Records one message outcome from the pipeline. */
@@ -52,6 +54,13 @@ export class Metrics {
     if (outcome.wouldHaveBeen) this.wouldHave.inc({ action: outcome.wouldHaveBeen });
     for (const rule of outcome.rules) this.ruleHits.inc({ rule });
     this.duration.observe(outcome.seconds, { verdict: outcome.verdict });
+  }
+
+  /** How many relay processes run and were asked for (`relay.workers`): one for a single process. */
+  relayWorkers(running: () => number, wanted: number): void {
+    this.gauge('hallmonitor_relay_workers', 'Relay worker processes running and answering (serve --workers).', () => [{ value: running() }]);
+    this.gauge('hallmonitor_relay_workers_wanted', 'Relay worker processes configured (serve --workers, relay.workers).', () => [{ value: wanted }]);
+    this.workerRestarts.inc({}, 0);
   }
 
   gauge(name: string, help: string, source: GaugeSource): void {
@@ -71,6 +80,7 @@ export class Metrics {
     counter('hallmonitor_auth_failures_total', 'Relay AUTH attempts refused, by reason (auth_failed: wrong credentials; auth_locked_out: refused during a lock-out).', this.authFailures);
     counter('hallmonitor_auth_lockouts_total', 'Lock-outs of a client address or user name after repeated AUTH failures.', this.authLockouts);
     counter('hallmonitor_memory_refusals_total', 'Messages refused with 4.3.1 because the memory budget (limits.memory_mb) was full: 451 after waiting to be checked, or 421 while a large one was still arriving.', this.memoryRefusals);
+    counter('hallmonitor_relay_worker_restarts_total', 'Relay workers started in place of one that stopped.', this.workerRestarts);
     out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
     for (const [k, s] of this.duration.series) {
       const pre = k ? `${k},` : '';
