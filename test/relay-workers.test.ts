@@ -193,10 +193,25 @@ describe('serve --workers 2', () => {
     expect(logs().some((o) => o.event === 'worker-exited' && o.workerPid === victim.pid && o.signal === 'SIGKILL')).toBe(true);
   });
 
-  it('SIGTERM stops every worker and the primary exits 0', async () => {
+  it('SIGTERM: a message still arriving is finished and delivered, then every worker stops and the primary exits 0', async () => {
     const pids = (await health()).workers.each.map((w) => w.pid!);
     expect(pids).toHaveLength(2);
-    expect(await serve.stop()).toBe(0);
+    const token = `tok${randomBytes(6).toString('hex')}`;
+    const raw = plain('Coach times', token).toString('latin1');
+    const s = await RawSmtp.connect(serve.port);
+    await s.read();
+    for (const line of ['EHLO mx.oakfield.sch.uk', `MAIL FROM:<${TEACHER}>`, `RCPT TO:<${OUTSIDER}>`]) expect((await s.command(line)).code).toBe(250);
+    expect((await s.command('DATA')).code).toBe(354);
+    s.write(raw.slice(0, 200));
+    await waitFor('the session to show', async () => (await health()).workers.each.some((w) => (w.sessions ?? 0) > 0), 20_000);
+    // systemd (KillMode=mixed) signals the primary only; it tells each worker to stop.
+    const exited = serve.stop();
+    await waitFor('the workers stopping', () => logs().filter((o) => o.event === 'stopping' && typeof o.worker === 'number').length === 2 || undefined, 20_000);
+    s.write(`${raw.slice(200)}\r\n.\r\n`);
+    expect((await s.read()).code).toBe(250);
+    s.close();
+    expect(delivered(token)).toHaveLength(1);
+    expect(await exited).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
     expect(logs().filter((o) => o.event === 'stopped').map((o) => o.worker).sort()).toEqual([0, 1, 'primary'].sort());
   });
