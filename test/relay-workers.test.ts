@@ -72,6 +72,16 @@ function plain(subject: string, token: string): Buffer {
   ].join('\r\n'));
 }
 
+/** A session from the school's server that has sent the first 200 bytes of `raw` after DATA. */
+async function halfSent(raw: string): Promise<RawSmtp> {
+  const s = await RawSmtp.connect(serve.port);
+  await s.read();
+  for (const line of ['EHLO mx.oakfield.sch.uk', `MAIL FROM:<${TEACHER}>`, `RCPT TO:<${OUTSIDER}>`]) expect((await s.command(line)).code).toBe(250);
+  expect((await s.command('DATA')).code).toBe(354);
+  s.write(raw.slice(0, 200));
+  return s;
+}
+
 const delivered = (token: string) => sink.messages.filter((m) => m.mailFrom !== '' && m.data.includes(token));
 /** The workers (by rank) whose 'message outcome' lines match. */
 const workersWith = (match: (o: Record<string, unknown>) => boolean) =>
@@ -156,11 +166,7 @@ describe('serve --workers 2', () => {
   it('a worker killed in the middle of DATA: its client never hears 250, nothing is lost, the listener keeps serving and the worker is replaced', async () => {
     const token = `tok${randomBytes(6).toString('hex')}`;
     const raw = plain('Coach times', token).toString('latin1');
-    const s = await RawSmtp.connect(serve.port);
-    await s.read();
-    for (const line of ['EHLO mx.oakfield.sch.uk', `MAIL FROM:<${TEACHER}>`, `RCPT TO:<${OUTSIDER}>`]) expect((await s.command(line)).code).toBe(250);
-    expect((await s.command('DATA')).code).toBe(354);
-    s.write(raw.slice(0, 200));
+    const s = await halfSent(raw);
     // The worker serving this session is the one with a session open.
     const victim = await waitFor('the session to show', async () => (await health()).workers.each.find((w) => (w.sessions ?? 0) > 0), 20_000);
     const survivor = (await health()).workers.each.find((w) => w.rank !== victim.rank)!;
@@ -198,11 +204,7 @@ describe('serve --workers 2', () => {
     expect(pids).toHaveLength(2);
     const token = `tok${randomBytes(6).toString('hex')}`;
     const raw = plain('Coach times', token).toString('latin1');
-    const s = await RawSmtp.connect(serve.port);
-    await s.read();
-    for (const line of ['EHLO mx.oakfield.sch.uk', `MAIL FROM:<${TEACHER}>`, `RCPT TO:<${OUTSIDER}>`]) expect((await s.command(line)).code).toBe(250);
-    expect((await s.command('DATA')).code).toBe(354);
-    s.write(raw.slice(0, 200));
+    const s = await halfSent(raw);
     await waitFor('the session to show', async () => (await health()).workers.each.some((w) => (w.sessions ?? 0) > 0), 20_000);
     // systemd (KillMode=mixed) signals the primary only; it tells each worker to stop.
     const exited = serve.stop();
