@@ -178,13 +178,15 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
       for (const a of [...asks.values()]) if (a.pid === w.process.pid) a.resolve(undefined);
       if (!wasReady) reject(Object.assign(new Error(`relay worker ${slot.rank} stopped before it was ready (${signal ?? `exit ${code}`})`), { exitCode: code ?? 1 }));
       if (stopping || !started) return; // during start-up the failure ends the start
-      logger.error({ event: 'worker-exited', rank: slot.rank, workerPid: w.process.pid, code, signal }, 'a relay worker stopped; starting another in its place (its clients retry the messages it had not answered)');
       const lived = Date.now() - slot.startedAt;
       slot.failures = lived < 10_000 ? slot.failures + 1 : 0;
-      const delay = slot.failures ? Math.min(30_000, 250 * 2 ** slot.failures) : 0;
+      // At least half a second: a Ctrl-C reaches the workers and the primary together, and a worker
+      // that stopped for it must not be replaced before the primary's own signal says stop.
+      const delay = Math.max(500, slot.failures ? Math.min(30_000, 250 * 2 ** slot.failures) : 0);
       slot.restartTimer = setTimeout(() => {
         slot.restartTimer = undefined;
         if (stopping) return;
+        logger.error({ event: 'worker-exited', rank: slot.rank, workerPid: w.process.pid, code, signal }, 'a relay worker stopped; starting another in its place (its clients retry the messages it had not answered)');
         restarts++;
         metrics.workerRestarts.inc();
         fork(slot).then(
