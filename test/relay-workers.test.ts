@@ -1,10 +1,11 @@
 // `serve --workers 2` (issue 19, "every core"): the real CLI as a child process, two relay workers
-// behind one listening port on loopback, the school's real policy and roster, the embedded SQLite
-// store shared by both, and a next hop that captures what it is sent. The test plays the school's
-// mail server: mail goes through every worker; a held message's notices are sent once, by the one
-// outbox worker; a new roster reaches every worker; a worker killed in the middle of a transaction
-// loses nothing (its client never hears 250 and sends again) while the listener keeps serving and
-// the worker is replaced; SIGTERM stops every process and the primary exits 0.
+// behind one listening port on loopback, the school's real policy and roster, one store shared by
+// both (the embedded SQLite file, then PostgreSQL), and a next hop that captures what it is sent.
+// The test plays the school's mail server: mail goes through every worker; a held message's
+// notices are sent once, by the one outbox worker; a new roster reaches every worker; a worker
+// killed in the middle of a transaction loses nothing (its client never hears 250 and sends again)
+// while the listener keeps serving and the worker is replaced; SIGTERM finishes what is arriving,
+// stops every process, and the primary exits 0.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,13 +13,14 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { validateConfig } from '../src/config/index.ts';
 import { mergeExpositions } from '../src/review/metrics.ts';
 import { shareLimits } from '../src/workers.ts';
 import { RawSmtp, startSink, type Sink } from './helpers/smtp.ts';
 import {
-  cli, configDoc, createStorage, nhsNumberMessage, OUTSIDER, ROSTER_CSV, sendRaw, spawnServe, TEACHER, waitFor, type ServeProcess, type TestStorage,
+  BACKENDS, cli, configDoc, createStorage, nhsNumberMessage, OUTSIDER, ROSTER_CSV, sendRaw, spawnServe, TEACHER, waitFor, type ServeProcess, type TestStorage,
 } from './quarantine-helpers.ts';
 
 interface WorkerHealth { rank: number; pid: number | null; ok: boolean; lead?: boolean; sessions?: number; detectors?: Record<string, { pupils: number }> }
@@ -30,23 +32,6 @@ let sink: Sink;
 let storage: TestStorage;
 let serve: ServeProcess;
 let rosterFile: string;
-
-beforeAll(async () => {
-  sink = await startSink();
-  storage = await createStorage('sqlite');
-  rosterFile = path.join(storage.dataDir, 'roster.csv');
-  writeFileSync(rosterFile, ROSTER_CSV);
-  const doc = configDoc({ storage, sink, health: '127.0.0.1:0', school: { roster: rosterFile }, policy: { block_mode: 'reject' } });
-  const file = path.join(storage.dataDir, 'hallmonitor.yaml');
-  writeFileSync(file, stringify(doc));
-  serve = await spawnServe(file, ['--workers', '2']);
-}, 120_000);
-
-afterAll(async () => {
-  if (serve) await serve.crash().catch(() => undefined);
-  await sink?.close();
-  await storage?.cleanup();
-});
 
 async function health(): Promise<Health> {
   const res = await fetch(`http://127.0.0.1:${serve.healthPort}/health`);
@@ -72,6 +57,27 @@ function plain(subject: string, token: string): Buffer {
   ].join('\r\n'));
 }
 
+interface OutboxRow { reference: string; status: string; message_id_header: string; claimed_by: string }
+
+async function outboxRows(): Promise<OutboxRow[]> {
+  const q = 'select reference, status, message_id_header, claimed_by from outbox';
+  if (storage.backend === 'postgres') {
+    const c = new pg.Client(storage.store.database_url as string);
+    await c.connect();
+    try {
+      return (await c.query<OutboxRow>(q)).rows;
+    } finally {
+      await c.end();
+    }
+  }
+  const db = new BetterSqlite3(path.join(storage.dataDir, 'hallmonitor.db'), { readonly: true, timeout: 10_000 });
+  try {
+    return db.prepare(q).all() as OutboxRow[];
+  } finally {
+    db.close();
+  }
+}
+
 /** A session from the school's server that has sent the first 200 bytes of `raw` after DATA. */
 async function halfSent(raw: string): Promise<RawSmtp> {
   const s = await RawSmtp.connect(serve.port);
@@ -87,7 +93,24 @@ const delivered = (token: string) => sink.messages.filter((m) => m.mailFrom !== 
 const workersWith = (match: (o: Record<string, unknown>) => boolean) =>
   new Set(logs().filter((o) => o.msg === 'message outcome' && match(o)).map((o) => o.worker));
 
-describe('serve --workers 2', () => {
+describe.each(BACKENDS)('serve --workers 2, %s store', (backend) => {
+  beforeAll(async () => {
+    sink = await startSink();
+    storage = await createStorage(backend);
+    rosterFile = path.join(storage.dataDir, 'roster.csv');
+    writeFileSync(rosterFile, ROSTER_CSV);
+    const doc = configDoc({ storage, sink, health: '127.0.0.1:0', school: { roster: rosterFile }, policy: { block_mode: 'reject' } });
+    const file = path.join(storage.dataDir, 'hallmonitor.yaml');
+    writeFileSync(file, stringify(doc));
+    serve = await spawnServe(file, ['--workers', '2']);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (serve) await serve.crash().catch(() => undefined);
+    await sink?.close();
+    await storage?.cleanup();
+  });
+
   it('relays mail through every worker; /health and /metrics speak for both', async () => {
     const h = await health();
     expect(h.ok).toBe(true);
@@ -120,24 +143,19 @@ describe('serve --workers 2', () => {
       expect(r.code).toBe(250); // durably quarantined before the 250
     }
     expect(workersWith((o) => o.verdict === 'quarantine')).toEqual(new Set([0, 1]));
-    const db = new BetterSqlite3(path.join(storage.dataDir, 'hallmonitor.db'), { readonly: true, timeout: 10_000 });
-    try {
-      const rows = await waitFor('every notice sent', () => {
-        const r = db.prepare('select reference, status, message_id_header, claimed_by from outbox').all() as Array<{ reference: string; status: string; message_id_header: string; claimed_by: string }>;
-        return r.length >= 4 && r.every((x) => x.status === 'sent') && r;
-      }, 60_000);
-      expect(new Set(rows.map((r) => r.reference)).size).toBe(4);
-      const notices = sink.messages.filter((m) => m.mailFrom === '');
-      expect(notices).toHaveLength(rows.length);
-      for (const row of rows) {
-        expect(notices.filter((n) => n.data.includes(row.message_id_header))).toHaveLength(1);
-      }
-      // The one outbox worker: the lead's (its id is host:pid:random).
-      const lead = (await health()).workers.each.find((w) => w.lead)!;
-      expect(new Set(rows.map((r) => r.claimed_by.split(':')[1]))).toEqual(new Set([String(lead.pid)]));
-    } finally {
-      db.close();
+    const rows = await waitFor('every notice sent', async () => {
+      const r = await outboxRows();
+      return r.length >= 4 && r.every((x) => x.status === 'sent') && r;
+    }, 60_000);
+    expect(new Set(rows.map((r) => r.reference)).size).toBe(4);
+    const notices = sink.messages.filter((m) => m.mailFrom === '');
+    expect(notices).toHaveLength(rows.length);
+    for (const row of rows) {
+      expect(notices.filter((n) => n.data.includes(row.message_id_header))).toHaveLength(1);
     }
+    // The one outbox worker: the lead's (its id is host:pid:random).
+    const lead = (await health()).workers.each.find((w) => w.lead)!;
+    expect(new Set(rows.map((r) => r.claimed_by.split(':')[1]))).toEqual(new Set([String(lead.pid)]));
   });
 
   it('a new roster reaches every worker', async () => {
