@@ -50,6 +50,8 @@ export interface WorkerRole {
   lead: boolean;
   /** Asks the lead's outbox worker to look for due rows now (a hold here queued notices). */
   kickLead(): void;
+  /** Listen with SO_REUSEPORT (each worker its own socket on the port) rather than through the cluster's primary. */
+  reusePort?: boolean;
 }
 
 export interface GatewayOptions {
@@ -198,7 +200,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         const t = directory.checksSenders ? directory.resolve(sender, user) : directory.tenants[0];
         return t ? routes.get(t.id) : undefined;
       },
-    }, { metrics });
+    }, { metrics, reusePort: worker?.reusePort });
   } catch (err) {
     await closeBackEnd();
     throw err;

@@ -6,11 +6,13 @@
 // inspection threads and roster watch, on the one shared store; worker 0, the lead, also runs the
 // outbox worker, retention and the console, so there is one of each however many workers run.
 //
-// Connections are shared by the cluster's round-robin scheduler: the primary accepts and hands each
-// connection to the next worker. A worker that dies takes only the sessions it was serving (their
-// clients see the connection drop before any 250, and retry); connections not yet handed over go
-// to the others, and the listening socket stays open throughout.
+// The port is shared with SO_REUSEPORT where the platform has it (Linux): each worker listens on
+// its own socket and the kernel spreads new connections among them, with nothing in between (see
+// reusePortWanted for the other ways). A worker that dies takes only the sessions it was serving
+// and the connections waiting in its own socket's queue (their clients see the connection drop or
+// reset before any 250, and retry); the others keep listening throughout.
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { autoWorkers, MAX_WORKERS, type Config } from './config/index.ts';
 import { formatHostPort, type HostPort } from './config/net.ts';
 import { createLogger } from './logging.ts';
@@ -31,6 +33,36 @@ type FromWorker = { hm: 'ready'; listen: HostPort } | { hm: 'reply'; id: number;
 
 const RANK_ENV = 'HALLMONITOR_WORKER_RANK';
 const COUNT_ENV = 'HALLMONITOR_WORKER_COUNT';
+/** The relay port every worker binds with SO_REUSEPORT (set when it does). */
+const PORT_ENV = 'HALLMONITOR_WORKER_PORT';
+
+/**
+ * How the workers share the port. Where the platform has SO_REUSEPORT (Linux) each worker opens its
+ * own socket on the port and the kernel spreads new connections among them: nothing in between.
+ * Elsewhere, or when NODE_CLUSTER_SCHED_POLICY asks for one of node:cluster's ways (rr: the primary
+ * accepts and hands each connection to the next worker; none: the workers accept from one shared
+ * socket), node:cluster shares it. Measured on 2 cores (bench/workers/RESULTS.md): the primary's
+ * round robin made 2 workers slower than 1 there.
+ */
+function reusePortWanted(): boolean {
+  return process.platform === 'linux' && !process.env.NODE_CLUSTER_SCHED_POLICY;
+}
+
+/**
+ * With SO_REUSEPORT a second gateway on the same port (same user) would join the first's sockets
+ * without a word: open the port alone first, as one process would, so a port in use fails here;
+ * port 0 becomes the free port every worker then binds.
+ */
+async function claimPort(listen: HostPort): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ port: listen.port, host: listen.host, exclusive: true }, () => resolve());
+  });
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
 
 /**
  * Runs the gateway as `count` workers: the primary's part in the primary process, a worker's in
@@ -60,6 +92,8 @@ export function shareLimits(config: Config, count: number): void {
 
 async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapError: (err: Error) => Error): Promise<void> {
   const rank = Number(process.env[RANK_ENV]);
+  const reusePort = process.env[PORT_ENV] !== undefined;
+  if (reusePort) config.listen = { ...config.listen, port: Number(process.env[PORT_ENV]) };
   const count = Number(process.env[COUNT_ENV]);
   shareLimits(config, count);
   const logger = createLogger(config, process.stdout, { worker: rank, pid: process.pid });
@@ -68,7 +102,7 @@ async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapErro
   const gateway = await startGateway(config, {
     ...gatewayOptions,
     logger,
-    worker: { rank, count, lead: rank === 0, kickLead: () => send({ hm: 'kick' }) },
+    worker: { rank, count, lead: rank === 0, kickLead: () => send({ hm: 'kick' }), reusePort },
   }).catch((err: Error) => {
     // The CLI says why and sets the exit code; leaving the cluster lets this process end with it
     // (the IPC channel would keep it open), and the primary ends the start the same way.
@@ -153,7 +187,7 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
   const fork = (slot: Slot): Promise<void> => new Promise((resolve, reject) => {
     slot.ready = false;
     slot.startedAt = Date.now();
-    const w = cluster.fork({ [RANK_ENV]: String(slot.rank), [COUNT_ENV]: String(count) });
+    const w = cluster.fork({ [RANK_ENV]: String(slot.rank), [COUNT_ENV]: String(count), ...(port !== undefined ? { [PORT_ENV]: String(port) } : {}) });
     slot.worker = w;
     // A message to a worker that died a moment ago fails here, not as an uncaught error (its exit follows).
     w.on('error', (err) => logger.debug({ event: 'worker-ipc-error', rank: slot.rank, err: err.message }, 'could not reach a relay worker'));
@@ -223,6 +257,17 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  let port: number | undefined;
+  if (reusePortWanted()) {
+    try {
+      port = await claimPort(config.listen);
+    } catch (err) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      throw mapError(err as Error);
+    }
+  }
 
   // /health and /metrics for the whole gateway, from every worker's answer.
   const metrics = new Metrics(); // the primary's own: its resident memory joins the workers'

@@ -216,7 +216,8 @@ export interface ReceiverSchools {
 
 type SchoolSession = SMTPServerSession & { hallmonitorSchool?: SchoolRoute };
 
-export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools, opts: { metrics?: Metrics } = {}): Promise<Receiver> {
+/** `reusePort`: one of several relay workers, each with its own listening socket on the one port (SO_REUSEPORT). */
+export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools, opts: { metrics?: Metrics; reusePort?: boolean } = {}): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
   const tlsOn = !!relay.tls;
@@ -449,7 +450,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
 
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
+    server.listen({ port: config.listen.port, host: config.listen.host, ...(opts.reusePort ? { reusePort: true } : {}) }, () => {
       server.server.off('error', reject);
       resolve();
     });
