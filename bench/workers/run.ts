@@ -4,8 +4,10 @@
 //   node bench/workers/run.ts                 full run (best of 3 rounds, interleaved)
 //   node bench/workers/run.ts --quick         a quarter of the messages, one round
 //   node bench/workers/run.ts --force         write RESULTS.md even when the machine is busy
-//   NODE_CLUSTER_SCHED_POLICY=none node bench/workers/run.ts   the kernel shares connections
-//                                             among the workers instead of the primary's round robin
+//
+// Two workers are measured three ways of sharing the port: SO_REUSEPORT (the default on Linux: each
+// worker its own socket), and node:cluster's two (NODE_CLUSTER_SCHED_POLICY=rr: the primary accepts
+// and hands connections out in turn; none: the workers accept from one shared socket).
 //
 // Each gateway runs the CLI as deployed: the default policy (no roster), SQLite store, JSON log
 // lines (to /dev/null), next hop smtp-sink. smtp-source drives every path with 20 sessions, 1 KB
@@ -26,15 +28,20 @@ const FORCE = process.argv.includes('--force');
 const ROUNDS = QUICK ? 1 : 3;
 const SESSIONS = 20;
 const MESSAGES = { fresh: QUICK ? 800 : 3000, reused: QUICK ? 1500 : 6000 };
-const WORKERS = [1, 2];
+const SETUPS: Array<{ label: string; workers: number; sched?: 'rr' | 'none' }> = [
+  { label: '1 worker', workers: 1 },
+  { label: '2 workers, SO_REUSEPORT', workers: 2 },
+  { label: '2 workers, cluster rr', workers: 2, sched: 'rr' },
+  { label: '2 workers, cluster none', workers: 2, sched: 'none' },
+];
 const BIN = path.resolve(import.meta.dirname, '../../bin/hallmonitor.js');
 const QUIET_BELOW = 2;
 
 const load1 = () => os.loadavg()[0];
 
-interface Gateway { workers: number; port: number; proc: ChildProcess; dir: string }
+interface Gateway { label: string; port: number; proc: ChildProcess; dir: string }
 
-async function startGateway(workers: number, nextHopPort: number): Promise<Gateway> {
+async function startGateway({ label, workers, sched }: (typeof SETUPS)[number], nextHopPort: number): Promise<Gateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `hm-bench-workers-${workers}-`));
   const [port, health] = [await freePort(), await freePort()];
   writeFileSync(path.join(dir, 'hallmonitor.yaml'), stringify({
@@ -47,7 +54,8 @@ async function startGateway(workers: number, nextHopPort: number): Promise<Gatew
     relay: { allow_networks: ['127.0.0.1/32'], max_clients: 1000, workers },
   }));
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_')) delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_') || k === 'NODE_CLUSTER_SCHED_POLICY') delete env[k];
+  if (sched) env.NODE_CLUSTER_SCHED_POLICY = sched;
   const proc = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'hallmonitor.yaml')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   // Ready when /health says every worker answers (one process: when it answers at all).
   for (let i = 0; ; i++) {
@@ -57,7 +65,7 @@ async function startGateway(workers: number, nextHopPort: number): Promise<Gatew
     if (i > 1200) throw new Error(`serve with ${workers} worker(s) did not start`);
     await sleep(100);
   }
-  return { workers, port, proc, dir };
+  return { label, port, proc, dir };
 }
 
 async function main() {
@@ -71,7 +79,6 @@ async function main() {
   say(`## Every core: \`serve --workers\`${QUICK ? ' (quick run)' : ''}`);
   say();
   for (const l of machine()) say(l);
-  say(`- connection sharing: node:cluster, ${process.env.NODE_CLUSTER_SCHED_POLICY === 'none' ? 'the kernel (NODE_CLUSTER_SCHED_POLICY=none)' : "the primary's round robin (the default)"}`);
   say(`- load average at start: ${loadavg()}${quiet ? '' : ` — **busy machine (1-minute load ≥ ${QUIET_BELOW}): these figures are noise, not results**`}`);
   say(`- command: \`node bench/workers/run.ts${QUICK ? ' --quick' : ''}${FORCE ? ' --force' : ''}\``);
   say();
@@ -79,11 +86,11 @@ async function main() {
   const sink = await startSmtpSink();
   const gateways: Gateway[] = [];
   try {
-    for (const n of WORKERS) gateways.push(await startGateway(n, sink.port));
+    for (const setup of SETUPS) gateways.push(await startGateway(setup, sink.port));
     say(`### Throughput: smtp-source (${SESSIONS} sessions, 1 KB) → [gateway →] smtp-sink, best of ${ROUNDS}, rounds interleaved`);
     say();
-    say('| connections | smtp-source → smtp-sink | 1 worker | 2 workers | 2 workers / 1 | 2 workers / smtp-sink | load average (1 min) during |');
-    say('|---|---:|---:|---:|---:|---:|---|');
+    say('| connections | gateway | msg/s | against 1 worker | against smtp-sink | load average (1 min) during the rounds |');
+    say('|---|---|---:|---:|---:|---|');
     for (const reuse of [false, true]) {
       const run = (port: number, messages: number) => runSmtpSource(port, { sessions: SESSIONS, messages, bytes: 1024, reuse, from: 'office@school.example', to: 'parent@home.example' });
       const messages = reuse ? MESSAGES.reused : MESSAGES.fresh;
@@ -91,13 +98,19 @@ async function main() {
       const best = new Map<string, number>();
       const loads: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        for (const [name, port] of [['sink', sink.port], ...gateways.map((g) => [String(g.workers), g.port] as const)] as const) {
+        for (const [name, port] of [['sink', sink.port], ...gateways.map((g) => [g.label, g.port] as const)] as const) {
           loads.push(load1());
           best.set(name, Math.max(best.get(name) ?? 0, await run(port, messages)));
         }
       }
-      const [base, one, two] = [best.get('sink')!, best.get('1')!, best.get('2')!];
-      say(`| ${reuse ? 'reused' : 'new per message'} | ${base.toFixed(0)} msg/s | ${one.toFixed(0)} msg/s | ${two.toFixed(0)} msg/s | ${(two / one).toFixed(2)}× | ${((100 * two) / base).toFixed(1)}% | ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} |`);
+      const [base, one] = [best.get('sink')!, best.get(SETUPS[0].label)!];
+      const during = `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}`;
+      const how = reuse ? 'reused' : 'new per message';
+      say(`| ${how} | smtp-source → smtp-sink (baseline) | ${base.toFixed(0)} | | | ${during} |`);
+      for (const g of gateways) {
+        const rate = best.get(g.label)!;
+        say(`| ${how} | ${g.label} | ${rate.toFixed(0)} | ${(rate / one).toFixed(2)}× | ${((100 * rate) / base).toFixed(1)}% | ${during} |`);
+      }
     }
     say();
     say(`- load average at end: ${loadavg()}`);
@@ -125,20 +138,20 @@ export const EXPECTATION = `### Expected scaling on 8 and 16 cores (an expectati
   inspection threads and next-hop connections. Workers share nothing on the path of a delivered
   message except the listening socket: no lock, no store write (the store is written only for held
   mail, the outbox and the health probe). So up to the number of cores, relayed-and-delivered mail
-  should scale close to linearly with the workers, less what the primary spends handing out
-  connections.
-- **The primary.** Under the default round robin the primary accepts every connection and passes it
-  to a worker over IPC: a few tens of microseconds of one core per connection, against about 1 ms
-  of a worker's core per 1 KB message (issue 19: ~1,050 msg/s on one process). With a new
-  connection per message that is a few per cent of the work, but it is serial: past roughly 16–20
-  busy workers it becomes the ceiling. \`NODE_CLUSTER_SCHED_POLICY=none\` takes the primary out of
-  the path (the kernel wakes a worker blocked in accept); it balances less evenly at light load.
+  should scale close to linearly with the workers while each has a core of its own.
+- **Nothing in between.** On Linux each worker listens on its own SO_REUSEPORT socket and the
+  kernel hashes each new connection to one of them, so no process handles a connection before its
+  worker does, and nothing serialises the workers. (node:cluster's round robin, still selectable
+  with NODE_CLUSTER_SCHED_POLICY=rr, makes the primary accept every connection and pass it over IPC:
+  serial, and on this 2-core machine it made 2 workers slower than 1.) The kernel's hash spreads
+  connections evenly on average but not in turn: at a few hundred connections a second the
+  imbalance is a few per cent.
 - **8 cores.** \`relay.workers: auto\` gives 8 workers: expect 6–7× one worker for delivered 1 KB
   mail with a new connection per message (≈ 6,500–7,500 msg/s from issue 19's 1,050), a little
   more with connections reused, provided the load generator and the next hop run elsewhere (here
   they share the cores).
 - **16 cores.** \`auto\` caps at 8 workers; \`relay.workers: 16\` should give 11–14× for delivered
-  mail, the primary's hand-out and memory bandwidth starting to show. Above 8 workers check memory
+  mail, the kernel's uneven spread, shared caches and memory bandwidth starting to show. Above 8 workers check memory
   first: each worker holds its own rosters and inspection threads (a single school with no roster:
   ~250 MB per worker here; deploy/hallmonitor.service caps the whole service at MemoryMax=2G).
 - **Measured so far.** Issue 19, on this 2-core machine when quiet: two gateway processes together
