@@ -269,7 +269,7 @@ export function validateConfig(doc: unknown, source: string, overrides: ConfigOv
     tls,
     maxMessageBytes: p.number(relayDoc.max_message_bytes ?? 50 * 1024 * 1024, 'relay.max_message_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
     maxClients: p.number(relayDoc.max_clients ?? 200, 'relay.max_clients', { min: 1, max: 100_000 }),
-    workers: relayDoc.workers === 'auto' ? autoWorkers() : p.number(Number.isInteger(relayDoc.workers ?? 1) ? relayDoc.workers ?? 1 : `${relayDoc.workers}`, 'relay.workers', { min: 1, max: MAX_WORKERS }),
+    workers: relayWorkers(relayDoc.workers, p),
     proxyProtocolFrom,
     untrustedGreetingDelayMs: p.number(relayDoc.untrusted_greeting_delay_ms ?? 100, 'relay.untrusted_greeting_delay_ms', { min: 0, max: 10_000 }),
     dataTimeoutSeconds: p.number(relayDoc.data_timeout_seconds ?? 240, 'relay.data_timeout_seconds', { min: 5, max: 3600 }),
@@ -527,6 +527,15 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** `relay.workers`: a whole number from 1 to MAX_WORKERS, or auto; absent: 1. */
+function relayWorkers(v: unknown, p: Problems): number {
+  if (v === undefined || v === null) return 1;
+  if (v === 'auto') return autoWorkers();
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_WORKERS) return v;
+  p.add(`relay.workers: expected a whole number from 1 to ${MAX_WORKERS}, or auto, got ${describe(v)}`);
+  return 1;
 }
 
 /** The most relay processes `relay.workers` (or `serve --workers`) may ask for. */
