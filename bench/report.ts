@@ -8,6 +8,7 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const AREAS: Array<[string, string]> = [
   ['relay', 'The relay: receive → next hop'],
+  ['workers', 'Every core: `serve --workers`'],
   ['detectors', 'Detectors: roster names and UK personal data'],
   ['check', 'End to end: one large email through `check`'],
   ['inspect', 'Inspection: every part of a message'],

@@ -2,7 +2,7 @@
 // this file only parses arguments and maps errors to exit codes (2: usage or configuration).
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config, type ConfigOverrides } from './config/index.ts';
+import { ConfigError, loadConfig, MAX_WORKERS, type Config, type ConfigOverrides } from './config/index.ts';
 import { formatHostPort, type HostPort } from './config/net.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import { registerCheckCommand } from './check.ts';
@@ -47,7 +47,8 @@ export function listenProblem(err: NodeJS.ErrnoException & { port?: number; addr
     EACCES: 'this user may not open that port (ports below 1024 need the CAP_NET_BIND_SERVICE capability the systemd unit gives, or root)',
     EADDRNOTAVAIL: 'that address is not one of this machine\'s',
   };
-  if (!err || !err.code || !(err.code in why) || err.syscall !== 'listen') return undefined;
+  // ('bind' under `serve --workers`: the cluster's primary opens the shared port for the workers.)
+  if (!err || !err.code || !(err.code in why) || (err.syscall !== 'listen' && err.syscall !== 'bind')) return undefined;
   const consoleListen = consoleSettings(config).listen;
   const settings: Array<[HostPort | null | undefined, string]> = [
     [config.listen, 'listen (or --listen, HALLMONITOR_LISTEN)'],
@@ -77,14 +78,25 @@ export function buildProgram(): Command {
     .option('--console <host:port>', "serve the business manager's console here (overrides console.listen)")
     .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--workers <n>', 'relay processes sharing the listening port: a number, or auto (the cores, at most 8); overrides relay.workers (default 1)')
     .exitOverride()
-    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[]; businessManager?: string; console?: string }) => {
+    .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[]; businessManager?: string; console?: string; workers?: string }) => {
       const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data, health: opts.health, businessManager: opts.businessManager, console: opts.console };
       const config = loadConfig(opts.config, overrides);
+      const gatewayOptions = { policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain } };
+      let workers = config.relay.workers;
+      if (opts.workers !== undefined) {
+        const { parseWorkers } = await import('./workers.ts');
+        workers = parseWorkers(opts.workers) ?? 0;
+        if (!workers) throw new UsageError(`--workers ${opts.workers}: give a whole number from 1 to ${MAX_WORKERS}, or auto`);
+      }
+      if (workers > 1) {
+        // Several relay processes on one port (src/workers.ts); 1 is exactly the one process below.
+        const { serveWorkers } = await import('./workers.ts');
+        return serveWorkers(config, workers, gatewayOptions, (err: NodeJS.ErrnoException & { port?: number; address?: string }) => listenProblem(err, config) ?? err);
+      }
       const { startGateway } = await import('./gateway.ts');
-      const gateway = await startGateway(config, {
-        policyOverrides: { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain },
-      }).catch((err: NodeJS.ErrnoException & { port?: number; address?: string }) => {
+      const gateway = await startGateway(config, gatewayOptions).catch((err: NodeJS.ErrnoException & { port?: number; address?: string }) => {
         throw listenProblem(err, config) ?? err;
       });
       const a = gateway.receiver.address();
@@ -167,7 +179,7 @@ export function buildProgram(): Command {
       if (report.problems.length) throw new ConfigError(config.source, report.problems);
       const lines = [
         `${config.source} is valid.`,
-        `  listen: ${formatHostPort(config.listen)}`,
+        `  listen: ${formatHostPort(config.listen)}${config.relay.workers > 1 ? ` (${config.relay.workers} relay workers)` : ''}`,
         `  next hop: ${config.nextHop ? `${config.nextHop.host}:${config.nextHop.port}` : 'none (try-it-out capture mode)'}`,
         `  data: ${config.dataDir}`,
         `  store: ${report.store}`,

@@ -21,7 +21,7 @@ import { openStore, probeStore, type Store, type StoreProbe } from './store/inde
 import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
 import { noticeDirectory, schoolsWithoutBusinessManager } from './act/notify/schools.ts';
-import { startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
+import { createOutboxWorker, startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import type { ConsoleServer } from './review/console/index.ts';
 import type { OcrStats } from './inspect/index.ts';
@@ -38,7 +38,21 @@ export interface Gateway {
   outbox: OutboxWorker;
   /** The business manager's console, when console.listen (or `serve --console`) is set. */
   console?: ConsoleServer;
+  /** What /health says about this gateway (served by the health listener, or asked for by the primary under `serve --workers`). */
+  status(): Promise<Record<string, unknown> & { ok: boolean }>;
   stop(): Promise<void>;
+}
+
+/** This process's part under `serve --workers` (src/workers.ts). */
+export interface WorkerRole {
+  rank: number;
+  count: number;
+  /** The lead worker runs the outbox worker, retention and the console: one of each for the whole gateway. */
+  lead: boolean;
+  /** Asks the lead's outbox worker to look for due rows now (a hold here queued notices). */
+  kickLead(): void;
+  /** Listen with SO_REUSEPORT (each worker its own socket on the port) rather than through the cluster's primary. */
+  reusePort?: boolean;
 }
 
 export interface GatewayOptions {
@@ -51,6 +65,12 @@ export interface GatewayOptions {
   outbox?: Pick<OutboxWorkerOptions, 'pollMs' | 'retryBaseMs' | 'maxRetryMs' | 'leaseMs' | 'now'>;
   /** How often retention runs (default hourly; it also runs at start-up). */
   retentionEveryMs?: number;
+  /**
+   * One of several relay processes (`serve --workers`): no health listener of its own (the primary
+   * serves /health and /metrics from every worker's), and only the lead runs the outbox worker,
+   * retention and the console.
+   */
+  worker?: WorkerRole;
 }
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -64,7 +84,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // start-up before any worker starts.
   const notices = noticeDirectory(config, directory.tenants);
   const { settings: notify, templates } = notices.trust;
-  const consoleWanted = consoleSettings(config).listen !== null;
+  const worker = opts.worker;
+  const lead = !worker || worker.lead;
+  const consoleWanted = lead && consoleSettings(config).listen !== null;
   for (const w of schoolsWithoutBusinessManager(notices, directory.single)) logger.warn({ event: 'no-business-manager', tenant: w.tenant }, w.text);
   // The certificates in use, parsed once: days left are in /metrics, a short time is said now.
   const certificates = certificatesInUse(config);
@@ -137,14 +159,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let capture: CaptureSink | undefined;
   let nextHop = config.nextHop;
   if (!nextHop) {
-    capture = await startCaptureSink(config.dataDir);
+    capture = await startCaptureSink(config.dataDir, { worker: !!worker });
     nextHop = { host: capture.host, port: capture.port, starttls: 'off', secure: false, rejectUnauthorized: true, timeoutSeconds: 30 };
     logger.info({ event: 'capture-mode', dir: capture.dir }, 'no next hop configured: delivering to the local capture folder (try-it-out mode)');
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();
   if (ocrStats) countOcr(metrics, ocrStats);
-  const outbox = startOutboxWorker({
+  const outboxOptions: OutboxWorkerOptions = {
     store, deliverer, settings: notify, templates, schoolFor: notices.school, hostname: config.hostname, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim, logger,
     retryBaseMs: store.settings.outboxRetrySeconds * 1000, leaseMs: store.settings.outboxLeaseSeconds * 1000, ...opts.outbox,
     // A file name in a notice is masked only where the school's own detectors find personal data in it.
@@ -152,7 +174,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       const ex = examiners.get(t) ?? (directory.single ? [...examiners.values()][0] : undefined);
       return ex ? (text: string) => ex.redact(text) : undefined;
     },
-  });
+  };
+  // One outbox worker for the whole gateway: another relay process's hold asks the lead to look now.
+  const outbox: OutboxWorker = lead ? startOutboxWorker(outboxOptions) : { ...createOutboxWorker(outboxOptions), kick: () => worker!.kickLead() };
   // Each school's own business manager and safeguarding lead are told about its held mail.
   const holdContext = {
     store, notify, notifyFor: (t: string) => notices.school(t)?.settings, hostname: config.hostname, onQueued: () => outbox.kick(),
@@ -163,15 +187,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     hostname: config.hostname, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
   });
-  const retention = startRetention(store, {
+  const retention = lead ? startRetention(store, {
     everyMs: opts.retentionEveryMs,
     onResult: (r) => { if (r.messagesPurged || r.incidentsDeleted) logger.info({ event: 'retention', ...r }, 'retention purged old quarantine data'); },
     onError: (e) => logger.error({ event: 'retention-failed', err: e.message }, 'retention run failed; will retry'),
-  });
+  }) : undefined;
   /** Everything behind the SMTP listener, in reverse order of starting. */
   const closeBackEnd = async () => {
     await outbox.stop();
-    await retention.stop();
+    await retention?.stop();
     deliverer.close();
     await capture?.close();
     await store.close();
@@ -185,7 +209,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         const t = directory.checksSenders ? directory.resolve(sender, user) : directory.tenants[0];
         return t ? routes.get(t.id) : undefined;
       },
-    }, { metrics });
+    }, { metrics, reusePort: worker?.reusePort });
   } catch (err) {
     await closeBackEnd();
     throw err;
@@ -200,33 +224,37 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   metrics.gauge('hallmonitor_tls_certificate_expiry_days', 'Days until the TLS certificate in use expires (negative once it has), by use: relay (served to the school\'s mail system) or next_hop_client (presented to the next hop).', () =>
     certificates.map((c) => ({ labels: { certificate: c.use }, value: Math.round(daysLeft(c) * 100) / 100 })));
+  const status = async () => {
+    const [hop, stored, backlog] = await Promise.all([deliverer.probe(), probeStore(store, instance), outboxBacklog()]);
+    lastStoreProbe = stored;
+    const problems = [...(hop.ok ? [] : [`next hop unreachable: ${hop.detail}`]), ...(stored.ok ? [] : [`quarantine store cannot be written: ${stored.error}`])];
+    return {
+      ok: problems.length === 0,
+      ...(problems.length ? { problems } : {}),
+      startedAt: startedAt.toISOString(),
+      listen: receiver.address(),
+      inFlight: receiver.inFlight(),
+      ...(worker ? { worker: { rank: worker.rank, pid: process.pid, lead: worker.lead, sessions: receiver.sessions() } } : {}),
+      nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
+      store: { kind: store.kind, writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
+      outbox: { waiting: backlog },
+      ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
+    };
+  };
   let health: HealthServer | undefined;
-  if (config.health.listen) {
+  if (config.health.listen && !worker) {
     try {
-      health = await startHealthServer(config.health.listen, {
-        async status() {
-          const [hop, stored, backlog] = await Promise.all([deliverer.probe(), probeStore(store, instance), outboxBacklog()]);
-          lastStoreProbe = stored;
-          const problems = [...(hop.ok ? [] : [`next hop unreachable: ${hop.detail}`]), ...(stored.ok ? [] : [`quarantine store cannot be written: ${stored.error}`])];
-          return {
-            ok: problems.length === 0,
-            ...(problems.length ? { problems } : {}),
-            startedAt: startedAt.toISOString(),
-            listen: receiver.address(),
-            inFlight: receiver.inFlight(),
-            nextHop: { reachable: hop.ok, detail: hop.detail, capture: !!capture },
-            store: { kind: store.kind, writable: stored.ok, probeMs: stored.ms, ...(stored.error ? { error: stored.error } : {}) },
-            outbox: { waiting: backlog },
-            ...(examiners.size ? { detectors: Object.fromEntries([...examiners].map(([id, ex]) => [id, ex.status()])) } : {}),
-          };
-        },
-      }, metrics);
+      health = await startHealthServer(config.health.listen, { status }, metrics);
     } catch (err) {
       // A busy health port: nothing may be left listening.
       await receiver.close();
       await closeBackEnd();
       throw err;
     }
+  }
+  // The gauges /metrics shows: a worker's are read by the primary, which serves /metrics for all.
+  if (config.health.listen || worker) {
+    if (!worker) metrics.relayWorkers(() => 1, 1); // one process (under --workers the primary says how many)
     metrics.gauge('hallmonitor_inflight_messages', 'Messages received and not yet answered.', () => [{ value: receiver.inFlight() }]);
     metrics.gauge('hallmonitor_store_writable', 'Whether a write to the quarantine store and its read back succeeded (1) or failed (0), probed at each scrape.', async () => {
       lastStoreProbe = await probeStore(store, instance);
@@ -307,6 +335,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     store,
     outbox,
     console: consoleServer,
+    status,
     stop() {
       stopping ??= (async () => {
         logger.info({ event: 'stopping', inFlight: receiver.inFlight() }, 'stopping: finishing messages in flight');

@@ -8,9 +8,10 @@ import type { Config } from './config/index.ts';
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 const HIDDEN = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
 
-export function createLogger(config: Config, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout): Logger {
+/** `fields` go on every line (a relay worker's number and pid under `serve --workers`). */
+export function createLogger(config: Config, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout, fields: Record<string, unknown> = {}): Logger {
   const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && !!out.isTTY);
-  const opts = { level: config.log.level, base: { service: 'hallmonitor' }, timestamp: pino.stdTimeFunctions.isoTime };
+  const opts = { level: config.log.level, base: { service: 'hallmonitor', ...fields }, timestamp: pino.stdTimeFunctions.isoTime };
   if (!pretty) return out === process.stdout ? pino(opts) : pino(opts, out);
   const colour = !!out.isTTY && !process.env.NO_COLOR;
   return pino(opts, { write: (line: string) => out.write(prettyLine(line, colour)) });

@@ -306,6 +306,8 @@ export function mentions(buf: Buffer | string, text: string): boolean {
 
 export interface ServeProcess {
   port: number;
+  /** The health listener's port, when health.listen is on. */
+  healthPort?: number;
   pid: number;
   output(): string;
   /** SIGKILL: no shutdown code runs at all. */
@@ -324,6 +326,7 @@ export async function spawnServe(configFile: string, args: string[] = []): Promi
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const until = Date.now() + 90_000;
   let port = 0;
+  let healthPort: number | undefined;
   while (!port) {
     if (Date.now() > until || child.exitCode !== null) {
       child.kill('SIGKILL');
@@ -331,13 +334,18 @@ export async function spawnServe(configFile: string, args: string[] = []): Promi
     }
     for (const line of out.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const o = JSON.parse(line) as { event?: string; listen?: string };
-      if (o.event === 'started' && o.listen) port = Number(o.listen.split(':').at(-1));
+      const o = JSON.parse(line) as { event?: string; listen?: string; worker?: unknown; health?: { port: number } };
+      // Under --workers each worker says it started too: the gateway has started when the primary says so.
+      if (o.event === 'started' && o.listen && (o.worker === undefined || o.worker === 'primary')) {
+        port = Number(o.listen.split(':').at(-1));
+        healthPort = o.health?.port;
+      }
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
     port,
+    healthPort,
     pid: child.pid!,
     output: () => out,
     async crash() {

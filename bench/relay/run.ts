@@ -9,13 +9,12 @@
 // Latency: a small Node SMTP client sends messages one at a time, directly to smtp-sink and through
 // the gateway; "added" is the difference of the percentiles. The early-talker section compares
 // the same session from an allow-listed address (127.0.0.1) and from a stranger (127.0.0.2).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { recordLoad } from '../load.ts';
+import { loadavg, machine, runSmtpSource, sleep, startSmtpSink } from './postfix.ts';
 
 const QUICK = process.argv.includes('--quick');
 const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 4)) : n);
@@ -31,66 +30,12 @@ const SIZES = [
 const FROM = 'office@school.example';
 const TO = 'parent@home.example';
 
-function tool(name: string): string {
-  for (const dir of ['/usr/sbin', '/usr/lib/postfix/sbin']) {
-    const p = path.join(dir, name);
-    if (existsSync(p)) return p;
-  }
-  throw new Error(`${name} not found: install Debian's postfix package (apt-get install postfix)`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitAccepting(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(25);
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Postfix's tools
-// ---------------------------------------------------------------------------------------------
-
-async function startSmtpSink(): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  // -u: required as root (drops to that user after binding). 1024: listen backlog.
-  const proc = spawn(tool('smtp-sink'), ['-u', 'postfix', '-m', '1000', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
-  await waitAccepting(port);
-  return { port, proc };
-}
-
-async function smtpSource(port: number, messages: number, bytes: number, reuse: boolean): Promise<number> {
-  const args = ['-s', String(SESSIONS), '-m', String(messages), '-l', String(bytes), '-f', FROM, '-t', TO, '-M', 'mx.school.example', ...(reuse ? ['-d'] : []), `127.0.0.1:${port}`];
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn(tool('smtp-source'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smtp-source ${args.join(' ')} exited ${code}: ${err.trim()}`))));
-  });
-  return messages / ((performance.now() - t0) / 1000);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The gateway, in its own process
 // ---------------------------------------------------------------------------------------------
+
+/** smtp-source with this harness's sessions and envelope: messages per second. */
+const smtpSource = (port: number, messages: number, bytes: number, reuse: boolean) => runSmtpSource(port, { sessions: SESSIONS, messages, bytes, reuse, from: FROM, to: TO });
 
 async function startGatewayProcess(nextHopPort: number): Promise<{ port: number; proc: ChildProcess }> {
   const script = path.join(import.meta.dirname, 'gateway.ts');
@@ -224,22 +169,6 @@ async function sessions(port: number, localAddress: string, concurrency: number,
 const f0 = (n: number) => n.toFixed(0);
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
-
-function machine(): string[] {
-  const cpu = os.cpus()[0]?.model ?? 'unknown';
-  let postfix = 'unknown';
-  try {
-    postfix = execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8' }).trim();
-  } catch { /* reported as unknown */ }
-  return [
-    `- nproc: ${execFileSync('nproc', { encoding: 'utf8' }).trim()}; CPU: ${cpu}; memory: ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    `- Node ${process.version}; Postfix ${postfix} (smtp-source, smtp-sink)`,
-  ];
-}
-
-function loadavg(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
 
 async function main() {
   const out: string[] = [];

@@ -7,7 +7,12 @@ import { SMTPServer } from 'smtp-server';
 
 export interface CaptureSink { host: string; port: number; dir: string; close(): Promise<void> }
 
-export async function startCaptureSink(dataDir: string): Promise<CaptureSink> {
+/**
+ * `worker`: under `serve --workers` each relay process has its own sink (its own port, not the
+ * cluster's shared one) and names its files with its pid, so two never write the same file.
+ */
+export async function startCaptureSink(dataDir: string, opts: { worker?: boolean } = {}): Promise<CaptureSink> {
+  const tag = opts.worker ? `-${process.pid}` : '';
   const dir = path.join(dataDir, 'captured');
   mkdirSync(dir, { recursive: true });
   let n = 0;
@@ -20,7 +25,7 @@ export async function startCaptureSink(dataDir: string): Promise<CaptureSink> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${++n}.eml`);
+        const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${tag}-${++n}.eml`);
         const env = `X-Capture-Mail-From: <${session.envelope.mailFrom && session.envelope.mailFrom.address}>\r\n` +
           session.envelope.rcptTo.map((r) => `X-Capture-Rcpt-To: <${r.address}>\r\n`).join('');
         try {
@@ -33,7 +38,7 @@ export async function startCaptureSink(dataDir: string): Promise<CaptureSink> {
     },
   });
   // The capture sink is internal: it greets at once.
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', exclusive: !!opts.worker }, resolve));
   const addr = server.server.address() as { port: number };
   return { host: '127.0.0.1', port: addr.port, dir, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -20,6 +20,7 @@ import { configSchema, isLoopback, issueMessages, type ConfigDocument, type Next
 
 export type { HostPort, Cidr };
 export { ConfigError, isLoopback };
+export { autoWorkers, MAX_WORKERS } from './schema.ts';
 export type { SchoolSection, PolicySection, StoreSection, ConsoleSection, TenantSection, TrustSection } from './schema.ts';
 
 /** The next hop as the gateway uses it: the schema's, with the client certificate's files read. */

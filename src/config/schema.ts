@@ -19,7 +19,7 @@
 // SECTIONS. To add a key to a section: one line in that section's shape. A rule's settings come
 // from its shipped defaults in src/decide/rules.ts (the kind of each default is the kind of the key).
 import { isIP } from 'node:net';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 import { RULES, RULE_ALIASES, RULE_IDS, type RuleId, type RuleSettings } from '../decide/rules.ts';
 import { ConfigError, describe, unknownKeyMessage } from './problems.ts';
@@ -151,6 +151,18 @@ const nextHop = z.preprocess((v) => (typeof v === 'string' ? { host: v } : v), z
   };
 }));
 
+/** The most relay processes `relay.workers` (or `serve --workers`) may ask for. */
+export const MAX_WORKERS = 64;
+
+/**
+ * `relay.workers: auto`: one relay process per core, at most 8. Past 8 the shared store (one
+ * SQLite writer, or PostgreSQL's connections) and memory (each process holds its own rosters and
+ * inspection threads) cost more than another process relays.
+ */
+export function autoWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
 const relay = z.strictObject({
   allow_networks: list(cidr()).default(() => ['127.0.0.0/8', '::1/128'].map(parseCidr)),
   users: list(z.strictObject({
@@ -185,6 +197,8 @@ const relay = z.strictObject({
   auth_failure_window_seconds: number(1, 86_400).default(900),
   auth_lockout_seconds: number(1, 86_400).default(900),
   auth_failure_delay_ms: number(0, 10_000).default(500),
+  /** Relay processes sharing the listening socket (src/workers.ts): a number, or auto (the cores, at most 8); 1 = one process. */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: (i) => `expected a whole number from 1 to ${MAX_WORKERS}, or auto, got ${JSON.stringify(i.input)}` }).default(1),
 }).transform((r, ctx) => {
   const reservedForAllowed = r.reserved_for_allowed ?? Math.max(1, Math.floor(r.max_clients / 5));
   const most = Math.max(0, r.max_clients - 1);
@@ -192,6 +206,7 @@ const relay = z.strictObject({
   if (r.users.length > 0 && !r.tls) ctx.addIssue({ code: 'custom', path: ['users'], message: 'SMTP AUTH needs relay.tls (a certificate and key): passwords are never accepted without TLS', input: r.users });
   return {
     allowNetworks: r.allow_networks,
+    workers: r.workers === 'auto' ? autoWorkers() : r.workers,
     users: r.users,
     tls: r.tls,
     maxMessageBytes: r.max_message_bytes,

@@ -49,6 +49,8 @@ export interface Receiver {
   /** Stop accepting, finish the transactions in flight, then close. */
   close(): Promise<void>;
   inFlight(): number;
+  /** SMTP sessions open now (idle or in a transaction). */
+  sessions(): number;
 }
 
 const MAX_RECIPIENTS = 1000;
@@ -214,7 +216,8 @@ export interface ReceiverSchools {
 
 type SchoolSession = SMTPServerSession & { hallmonitorSchool?: SchoolRoute };
 
-export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools, opts: { metrics?: Metrics } = {}): Promise<Receiver> {
+/** `reusePort`: one of several relay workers, each with its own listening socket on the one port (SO_REUSEPORT). */
+export async function startReceiver(config: Config, journey: Pipeline, logger: Logger, schools: ReceiverSchools, opts: { metrics?: Metrics; reusePort?: boolean } = {}): Promise<Receiver> {
   const relay = config.relay;
   const pending = new Set<Promise<unknown>>();
   const tlsOn = !!relay.tls;
@@ -469,7 +472,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
 
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
+    server.listen({ port: config.listen.port, host: config.listen.host, ...(opts.reusePort ? { reusePort: true } : {}) }, () => {
       server.server.off('error', reject);
       resolve();
     });
@@ -480,6 +483,7 @@ export async function startReceiver(config: Config, journey: Pipeline, logger: L
   return {
     address: () => bound,
     inFlight: () => pending.size,
+    sessions: () => (server as unknown as { connections: Set<unknown> }).connections.size,
     async close() {
       // Stop accepting at once; from now on smtp-server answers every new command with 421.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

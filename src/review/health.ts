@@ -10,7 +10,8 @@ export interface HealthSource {
 
 export interface HealthServer { address(): HostPort; close(): Promise<void> }
 
-export async function startHealthServer(listen: HostPort, source: HealthSource, metrics?: Metrics): Promise<HealthServer> {
+/** `metrics`: what /metrics serves (a gateway's, or under `serve --workers` every worker's merged). */
+export async function startHealthServer(listen: HostPort, source: HealthSource, metrics?: Pick<Metrics, 'render'>): Promise<HealthServer> {
   const server = http.createServer(async (req, res) => {
     if (req.method === 'GET' && req.url === '/metrics' && metrics) {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }).end(await metrics.render());

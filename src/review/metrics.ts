@@ -44,6 +44,8 @@ export class Metrics {
   readonly authFailures = new Counter();
   readonly authLockouts = new Counter();
   readonly memoryRefusals = new Counter();
+  /** Under `serve --workers`, counted by the primary. */
+  readonly workerRestarts = new Counter();
   private readonly gauges = new Map<string, { help: string; source: GaugeSource }>();
   private readonly counted = new Map<string, { help: string; source: GaugeSource }>();
 
@@ -53,6 +55,13 @@ export class Metrics {
     if (outcome.wouldHaveBeen) this.wouldHave.inc({ action: outcome.wouldHaveBeen });
     for (const rule of outcome.rules) this.ruleHits.inc({ rule });
     this.duration.observe(outcome.seconds, { verdict: outcome.verdict });
+  }
+
+  /** How many relay processes run and were asked for (`relay.workers`): one for a single process. */
+  relayWorkers(running: () => number, wanted: number): void {
+    this.gauge('hallmonitor_relay_workers', 'Relay worker processes running and answering (serve --workers).', () => [{ value: running() }]);
+    this.gauge('hallmonitor_relay_workers_wanted', 'Relay worker processes configured (serve --workers, relay.workers).', () => [{ value: wanted }]);
+    this.workerRestarts.inc({}, 0);
   }
 
   gauge(name: string, help: string, source: GaugeSource): void {
@@ -77,6 +86,7 @@ export class Metrics {
     counter('hallmonitor_auth_failures_total', 'Relay AUTH attempts refused, by reason (auth_failed: wrong credentials; auth_locked_out: refused during a lock-out).', this.authFailures);
     counter('hallmonitor_auth_lockouts_total', 'Lock-outs of a client address or user name after repeated AUTH failures.', this.authLockouts);
     counter('hallmonitor_memory_refusals_total', 'Messages refused with 4.3.1 because the memory budget (limits.memory_mb) was full: 451 after waiting to be checked, or 421 while a large one was still arriving.', this.memoryRefusals);
+    counter('hallmonitor_relay_worker_restarts_total', 'Relay workers started in place of one that stopped.', this.workerRestarts);
     out.push('# HELP hallmonitor_message_duration_seconds Time from end of DATA to the reply, by outcome.', '# TYPE hallmonitor_message_duration_seconds histogram');
     for (const [k, s] of this.duration.series) {
       const pre = k ? `${k},` : '';
@@ -97,4 +107,56 @@ export class Metrics {
     out.push('# HELP hallmonitor_process_resident_memory_bytes Resident memory of this gateway process.', '# TYPE hallmonitor_process_resident_memory_bytes gauge', `hallmonitor_process_resident_memory_bytes ${mem.rss}`);
     return out.join('\n') + '\n';
   }
+}
+
+/** How one gauge's values from several relay processes become the gateway's one value (default: the first's). */
+const GAUGE_MERGE: Record<string, 'sum' | 'min' | 'max'> = {
+  hallmonitor_inflight_messages: 'sum',
+  hallmonitor_memory_reserved_bytes: 'sum',
+  hallmonitor_process_resident_memory_bytes: 'sum',
+  hallmonitor_store_writable: 'min',
+  hallmonitor_store_probe_seconds: 'max',
+  // The least up-to-date worker speaks for the gateway: a roster one of them has not reloaded shows.
+  hallmonitor_roster_pupils: 'min',
+  hallmonitor_roster_loaded_timestamp_seconds: 'min',
+};
+
+/**
+ * Several processes' /metrics pages (`serve --workers`) as one: counters and histograms are
+ * added up series by series; gauges per GAUGE_MERGE (shared-store gauges, which every process
+ * reads from the same database, and certificate expiry are taken from the first).
+ */
+export function mergeExpositions(texts: string[]): string {
+  type Family = { help?: string; type: string; samples: Map<string, number> };
+  const families = new Map<string, Family>();
+  for (const text of texts) {
+    let family: string | undefined;
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+      if (meta) {
+        family = meta[2];
+        const f: Family = families.get(family) ?? { type: 'untyped', samples: new Map() };
+        families.set(family, f);
+        if (meta[1] === 'HELP') f.help ??= meta[3];
+        else f.type = meta[3];
+        continue;
+      }
+      const sample = /^(\S+?(?:\{.*\})?) (\S+)$/.exec(line);
+      const f = family && families.get(family);
+      if (!sample || !f) continue;
+      const value = Number(sample[2]);
+      const seen = f.samples.get(sample[1]);
+      const rule = f.type === 'counter' || f.type === 'histogram' ? 'sum' : GAUGE_MERGE[family!];
+      f.samples.set(sample[1], seen === undefined ? value
+        : rule === 'sum' ? seen + value : rule === 'min' ? Math.min(seen, value) : rule === 'max' ? Math.max(seen, value) : seen);
+    }
+  }
+  const out: string[] = [];
+  for (const [name, f] of families) {
+    if (f.help !== undefined) out.push(`# HELP ${name} ${f.help}`);
+    out.push(`# TYPE ${name} ${f.type}`);
+    for (const [series, value] of f.samples) out.push(`${series} ${value}`);
+  }
+  return out.join('\n') + '\n';
 }
