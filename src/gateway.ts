@@ -109,7 +109,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       const trust = await loadTrustRosters(directory, baseDir);
       for (const t of directory.tenants) {
         const policy = loadPolicy(t.config, directory.single ? opts.policyOverrides : undefined, baseDir);
-        examiners.set(t.id, await createExaminer({ policy, watch: true, logger, roster: t.trustRoster ? trust?.rosterFor(t.id) : undefined, limits: { ocr } }));
+        // A school that turned text recognition off (tenants[].inspection.ocr) has it off.
+        const schoolOcr = t.config.ocr?.enabled === false ? { ...ocr, enabled: false } : ocr;
+        examiners.set(t.id, await createExaminer({ policy, watch: true, logger, roster: t.trustRoster ? trust?.rosterFor(t.id) : undefined, limits: { ocr: schoolOcr } }));
       }
       stopTrustWatch = trust?.watch(
         (next) => { for (const t of directory.tenants) if (t.trustRoster) examiners.get(t.id)?.replaceRoster(next.rosterFor(t.id)); },

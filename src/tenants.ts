@@ -49,7 +49,8 @@ export function loadTenants(config: Config): TenantSpec[] {
       name,
       domains: t.domains,
       relayUsers: t.relay_users,
-      config: { ...config, school: merged.school, policy: merged.policy },
+      // A school may turn text recognition off for its own mail (inspection: { ocr: off }).
+      config: { ...config, school: merged.school, policy: merged.policy, ocr: t.inspection && config.ocr ? { ...config.ocr, enabled: config.ocr.enabled && t.inspection.ocr } : config.ocr },
       trustRoster: !hasOwnRoster && trustRoster ? { path: trustRoster, school: t.roster_school ?? t.id } : undefined,
     };
   });

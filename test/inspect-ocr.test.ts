@@ -241,6 +241,33 @@ describe('without Tesseract', () => {
   });
 });
 
+describe('a school of a trust that turns text recognition off', () => {
+  it('Oakfield keeps OCR and holds the photographed class list; Elmwood turned it off and the same picture goes through unread', async () => {
+    const sink: Sink = await startSink();
+    const config = validateConfig({
+      hostname: 'hallmonitor.test', listen: '127.0.0.1:0', log: { level: 'silent' }, health: { listen: null }, data_dir: path.join(dir, 'gw-trust'),
+      next_hop: { host: '127.0.0.1', port: sink.port, starttls: 'off', timeout_seconds: 5 },
+      school: { business_manager: 'dpo@trust.example.org' },
+      tenants: [
+        { id: 'oakfield', domains: ['oakfield.sch.uk'], school: { roster: ROSTER_PATH } },
+        { id: 'elmwood', domains: ['elmwood.sch.uk'], school: { roster: ROSTER_PATH }, inspection: { ocr: 'off' } },
+      ],
+    }, '(test)', {}, {}, dir);
+    const g = await startGateway(config, { logger: pino({ level: 'silent' }) });
+    try {
+      const port = g.receiver.address().port;
+      const photo = (from: string) => Buffer.from(mailWithAttachment('IMG_4032.jpg', fx.scanJpeg, 'image/jpeg').toString('latin1').replace(/^From: .*$/m, `From: ${from}`), 'latin1');
+      expect((await sendRaw(port, 'office@oakfield.sch.uk', ['trips@adventure-centre.example'], photo('office@oakfield.sch.uk'))).code).toBe(250);
+      expect((await sendRaw(port, 'office@elmwood.sch.uk', ['trips@adventure-centre.example'], photo('office@elmwood.sch.uk'))).code).toBe(250);
+      // Only Elmwood's reached the recipient: Oakfield's was read and held (its notices go out from '').
+      expect(sink.messages.filter((m) => m.rcptTo.includes('trips@adventure-centre.example')).map((m) => m.mailFrom)).toEqual(['office@elmwood.sch.uk']);
+    } finally {
+      await g.stop();
+      await sink.close();
+    }
+  });
+});
+
 describe('inspection: in the configuration', () => {
   it('is on by default, and takes off, budgets and languages', () => {
     const base = { listen: '127.0.0.1:2525' };

@@ -380,6 +380,9 @@ const trust = z.strictObject({
   roster: text().optional(),
 });
 
+/** on | off (or true | false). */
+const onOff = () => z.union([z.boolean(), z.enum(['on', 'off'])], { error: (i) => `expected on or off, got ${JSON.stringify(i.input)}` });
+
 const tenant = z.strictObject({
   /** Lower-case letters, digits and hyphens; shown in the console. */
   id: checked(text(), (s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s), (s) => `"${s}" must be lower-case letters, digits and hyphens`),
@@ -395,6 +398,8 @@ const tenant = z.strictObject({
   policy: overridesOnly(policy).optional(),
   /** Its rows in trust.roster (default: its id). */
   roster_school: text().optional(),
+  /** `ocr: off` turns text recognition off for this school (it cannot turn on what the trust has off). */
+  inspection: z.strictObject({ ocr: onOff().transform((v) => v === true || v === 'on') }).optional(),
 });
 
 const dkim = z.strictObject({
@@ -418,7 +423,7 @@ const limits = z.strictObject({
  * once, when Tesseract is missing.
  */
 const inspection = z.strictObject({
-  ocr: z.union([z.boolean(), z.enum(['on', 'off'])], { error: (i) => `expected on or off, got ${JSON.stringify(i.input)}` }).default('on'),
+  ocr: onOff().default('on'),
   /** Tesseract language codes (Debian: tesseract-ocr-<code>). */
   ocr_languages: list(checked(text(), (s) => /^[A-Za-z_]{1,32}$/.test(s), (s) => `"${s}" is not a Tesseract language code (such as eng or cym)`)).min(1, { error: 'expected at least one language, such as [eng]' }).default(['eng']),
   /** Pages Tesseract reads for one message. */
