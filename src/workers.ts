@@ -211,7 +211,9 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
       }
       for (const a of [...asks.values()]) if (a.pid === w.process.pid) a.resolve(undefined);
       if (!wasReady) reject(Object.assign(new Error(`relay worker ${slot.rank} stopped before it was ready (${signal ?? `exit ${code}`})`), { exitCode: code ?? 1 }));
-      if (stopping || !started) return; // during start-up the failure ends the start
+      // A worker that never became ready ends the start; one that was ready is replaced, even while
+      // the others are still starting (else a lead lost then would leave no outbox for good).
+      if (stopping || (!started && !wasReady)) return;
       const lived = Date.now() - slot.startedAt;
       slot.failures = lived < 10_000 ? slot.failures + 1 : 0;
       // At least half a second: a Ctrl-C reaches the workers and the primary together, and a worker

@@ -72,6 +72,12 @@ describe('a large plain body read from the bytes', () => {
       ['Content-Type: multipart/mixed; boundary="x"'],
     ]) expect(await plainBody(message(headers, body)), headers.join()).toBeUndefined();
     expect(await plainBody(Buffer.from('no blank line at all'))).toBeUndefined();
+    // A message that starts with a blank line has no header block: the lines after it are body,
+    // and must all be read (a fast path taking the next blank line as the end would hide them).
+    const hidden = Buffer.concat([Buffer.from('\r\nUPN,Forename,Surname\r\nA123456789012,Amelia,Thornbury\r\n\r\n'), big('filler words\r\n')]);
+    expect(await plainBody(hidden)).toBeUndefined();
+    const inspection = await inspect(hidden);
+    expect(inspection.texts.map((t) => t.text).join('\n')).toContain('A123456789012,Amelia,Thornbury');
   });
 
   it('finds a pupil identifier in the body exactly as before, spans included', async () => {

@@ -449,7 +449,8 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   const lf = raw.indexOf('\n\n');
   const crlf = raw.indexOf('\n\r\n');
   const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
-  if (end <= 0) return undefined;
+  // A message starting with a blank line (or with no header fields) is mailparser's to read.
+  if (end <= 0 || raw[0] === 13 || raw[0] === 10) return undefined;
   const bodyStart = end + (end === crlf ? 3 : 2);
   if (bodyStart >= raw.length) return undefined; // no body: mailparser gives no text at all
   // The header block read as mailparser reads it, to know the body's shape.
@@ -461,7 +462,7 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
     p.on('data', (d: { type: string; release?: () => void; content?: Readable }) => { d.content?.resume(); d.release?.(); });
     p.end(raw.subarray(0, bodyStart));
   });
-  if (!headers) return undefined;
+  if (!headers || headers.size === 0) return undefined;
   const type = headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
   if (type && (type.value !== 'text/plain' || Object.keys(type.params ?? {}).some((k) => k !== 'charset'))) return undefined;
   const charset = (type?.params?.charset ?? 'utf-8').toLowerCase().replace(/[^a-z0-9]/g, '');

@@ -88,7 +88,8 @@ const MAX_STDOUT = 64 * 1024 * 1024;
 /** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
 function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataMb * 1024} && exec "$@"`, 'sh', program, ...args], {
+    // The CPU limit (ulimit -t) ends the program by itself even if this process dies first.
+    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataMb * 1024} && ulimit -t ${Math.max(1, Math.ceil(timeoutMs / 1000) + 5)} && exec "$@"`, 'sh', program, ...args], {
       stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'],
       env: { ...process.env, OMP_THREAD_LIMIT: '1' },
     });
@@ -190,6 +191,8 @@ function emptyOutcome(): OcrOutcome {
 
 /** Most pixels a picture may have to be given to Tesseract (a 600 dpi A3 page has 70 million). */
 const MAX_OCR_PIXELS = 80_000_000;
+/** The largest PNG the gate decodes in-process (about 16 MB of output at most). */
+const GATE_PNG_PIXELS = 4_000_000;
 
 async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
   const started = performance.now();
@@ -212,8 +215,13 @@ async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: n
   return r.ok ? parsePgm(r.stdout) : undefined;
 }
 
+/**
+ * Whether a picture looks like a page of text. A picture the gate cannot make a thumbnail of (a
+ * decoder refused it, timed out, or it is larger than the gate decodes here) is not known to be
+ * a photo: it goes on to Tesseract, or counts as unread and is held, never waved through.
+ */
 function gate(img: GreyImage | undefined): boolean {
-  return img ? looksLikeText(shrink(img)).text : false;
+  return img ? looksLikeText(shrink(img)).text : true;
 }
 
 /**
@@ -222,15 +230,17 @@ function gate(img: GreyImage | undefined): boolean {
  */
 export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: ImageFormat): Promise<OcrOutcome> {
   const out = emptyOutcome();
-  const size = imageSize(bytes, format);
-  if (!size || tooSmallForPage(size)) {
+  const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
+  // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
+  if (size.width && tooSmallForPage(size)) {
     out.report.skippedByGate++;
     stats.skippedByGate++;
     return out;
   }
   let looksText: boolean;
   const gateStarted = performance.now();
-  if (format === 'png') looksText = gate(decodePng(bytes));
+  // Decoded here, on the event loop, only up to GATE_PNG_PIXELS: a larger one goes on unjudged.
+  if (format === 'png') looksText = gate(decodePng(bytes, GATE_PNG_PIXELS));
   else if (format === 'jpg') looksText = gate(await jpegThumbnail(bytes, size, 10_000, budget.dataMb));
   else looksText = true;
   stats.gateSeconds += (performance.now() - gateStarted) / 1000;

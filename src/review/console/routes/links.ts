@@ -126,7 +126,7 @@ export function linkRoutes(k: RouteKit): Hono<Env> {
     if (inc.status !== 'open') {
       return { problem: { status: 409, title: 'This email has already been dealt with', message: inc.status === 'released' ? 'It has been sent.' : 'The business manager has decided on it; their email to you says what happens next.' } };
     }
-    if (!schoolNotify(ctx.hold, inc.tenant).senderMayOverride(inc.rules)) {
+    if (inc.potentialBreach || !schoolNotify(ctx.hold, inc.tenant).senderMayOverride(inc.rules)) {
       return { problem: { status: 403, title: 'The business manager needs to look at this one', message: 'What was found in this email is something only the business manager can decide on. They will let you know.' } };
     }
     return { claims, inc };
@@ -140,7 +140,7 @@ export function linkRoutes(k: RouteKit): Hono<Env> {
     const rules = inc.rules.map((r) => ruleDefinition(r)?.title ?? r);
     const body = html`<h1>Your email ${inc.reference}</h1>
 ${error ? html`<div class="notice error" role="alert"><p>${error}</p></div>` : ''}
-<p>Sent on ${formatLocal(inc.detectedAt, s.timeZone)} to ${inc.recipients.length === 1 ? inc.recipients[0] : `${inc.recipients.length} recipients`}. It has <strong>not</strong> been sent yet.</p>
+<p>Sent on ${formatLocal(inc.detectedAt, s.timeZone)} to ${inc.recipients.length === 1 ? redactAddresses(inc.recipients[0]) : `${inc.recipients.length} recipients`}. It has <strong>not</strong> been sent yet.</p>
 <h2>Why it was stopped</h2>
 <ul>${rules.map((r) => html`<li>${r}</li>`)}</ul>
 <ul>${findings.map((f) => html`<li>${f.reason}</li>`)}</ul>
