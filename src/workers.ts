@@ -233,10 +233,23 @@ async function runPrimary(config: Config, count: number, mapError: (err: Error) 
     });
   });
 
+  // A stop has a deadline: time for a message still arriving and then its examination and
+  // delivery (twice relay.data_timeout_seconds) and a margin; a worker still there after it is
+  // killed. Its clients never heard 250 for what it held, so their servers send it again.
   const everyWorkerGone = () => new Promise<void>((resolve) => {
+    const deadline = Date.now() + (2 * config.relay.dataTimeoutSeconds + 15) * 1000;
+    let killed = false;
     const check = () => {
-      if (slots.every((s) => !s.worker)) resolve();
-      else setTimeout(check, 20);
+      if (slots.every((s) => !s.worker)) return resolve();
+      if (!killed && Date.now() > deadline) {
+        killed = true;
+        for (const s of slots) {
+          if (!s.worker) continue;
+          logger.error({ event: 'worker-killed', rank: s.rank, pid: s.worker.process.pid }, 'relay worker did not stop in time; killed');
+          s.worker.process.kill('SIGKILL');
+        }
+      }
+      setTimeout(check, 20);
     };
     check();
   });

@@ -252,6 +252,34 @@ describe.each(BACKENDS)('serve --workers 2, %s store', (backend) => {
   });
 });
 
+describe('serve --workers 2 with a worker that does not stop', () => {
+  it('a stop has a deadline: a worker still there after twice data_timeout_seconds and a margin is killed, and nothing is left', async () => {
+    const own = await createStorage('sqlite');
+    const ownSink = await startSink();
+    const file = path.join(own.dataDir, 'hallmonitor.yaml');
+    const doc = configDoc({ storage: own, sink: ownSink, health: '127.0.0.1:0' }) as { relay: Record<string, unknown> };
+    doc.relay.data_timeout_seconds = 5;
+    writeFileSync(file, stringify(doc));
+    const gw = await spawnServe(file, ['--workers', '2']);
+    try {
+      const res = await fetch(`http://127.0.0.1:${gw.healthPort}/health`);
+      const pids = ((await res.json()) as Health).workers.each.map((w) => w.pid!);
+      expect(pids).toHaveLength(2);
+      process.kill(pids[1], 'SIGSTOP'); // hung: it will never read the primary's "stop"
+      const started = Date.now();
+      expect(await gw.stop()).toBe(0);
+      // 2 × 5 s + 15 s, and not much more.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(24_000);
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+      expect(gw.output()).toContain('"event":"worker-killed"');
+    } finally {
+      await gw.crash().catch(() => undefined);
+      await ownSink.close();
+      await own.cleanup();
+    }
+  }, 90_000);
+});
+
 describe('serve --workers 2 that cannot start', () => {
   it('a busy port: exit 2 with the setting that chose it, once, and no worker left behind', async () => {
     const busy = net.createServer();
