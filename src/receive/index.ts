@@ -15,6 +15,7 @@ import type { Config } from '../config/index.ts';
 import type { Envelope, Outcome, ReceivedMessage, SchoolRoute } from '../types.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { Metrics } from '../review/metrics.ts';
+import { RecentEvents } from '../recent-events.ts';
 import { AuthGuard } from './auth-guard.ts';
 import { EXAMINATION_FACTOR, MemoryBudget } from './memory-budget.ts';
 import { stripChecked } from '../act/checked.ts';
@@ -76,7 +77,7 @@ class GatewaySmtpServer extends SMTPServer {
   untrustedSessionMs = 0;
   /** New connections a minute from one address outside the allow-list (0: no limit). */
   maxPerMinute = 0;
-  private readonly recent = new Map<string, number[]>();
+  private readonly recent = new RecentEvents(60_000);
 
   /**
    * Whether one more connection from this address may be served, in the spirit of Postfix's anvil:
@@ -95,14 +96,7 @@ class GatewaySmtpServer extends SMTPServer {
     }
     if (outsiders > this.maxConnections - this.reservedForTrusted) return 'Too many connected clients, try again in a moment';
     if (this.maxPerClient && same > this.maxPerClient) return 'Too many connections from your address, try again in a moment';
-    if (this.maxPerMinute) {
-      const now = Date.now();
-      const times = (this.recent.get(address) ?? []).filter((t) => now - t < 60_000);
-      times.push(now);
-      this.recent.set(address, times);
-      if (this.recent.size > 10_000) for (const [a, ts] of this.recent) if (ts.every((t) => now - t >= 60_000)) this.recent.delete(a);
-      if (times.length > this.maxPerMinute) return 'Too many connections from your address in the last minute, try again later';
-    }
+    if (this.maxPerMinute && this.recent.count(address) > this.maxPerMinute) return 'Too many connections from your address in the last minute, try again later';
     return undefined;
   }
 

@@ -129,30 +129,20 @@ export function incidentRoutes(k: RouteKit): Hono<Env> {
   const needReason = (c: Context<Env>, user: SessionUser, ref: string, what: string) =>
     send(c, 400, errorPage(user, serviceName, 'A reason is needed', html`Please say ${what}. <a href="/incidents/${ref}">Back to ${ref}</a>`));
 
-  /** A decision confirmed from an email's link spends the link (it works once); a bad link stops it. */
-  const linkProblem = async (c: Context<Env>, user: SessionUser, ref: string, b: Record<string, unknown>, action: 'release' | 'reject') => {
-    const token = field(b, 'link');
-    if (!token) return null;
-    const problem = await spendDecisionLink(k, user, token, ref, action);
-    return problem ? send(c, problem.status, errorPage(user, serviceName, problem.title, html`${problem.message} <a href="/incidents/${ref}">Open ${ref}</a>`)) : null;
-  };
-
-  decide('release', async (c, user, ref, b) => {
-    const reason = field(b, 'reason');
-    if (reason.length < 3) return needReason(c, user, ref, 'why the message is safe to send');
-    const bad = await linkProblem(c, user, ref, b, 'release');
-    if (bad) return bad;
-    await releaseIncident(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
-    return 'released';
-  });
-  decide('reject', async (c, user, ref, b) => {
-    const reason = field(b, 'reason');
-    if (reason.length < 3) return needReason(c, user, ref, 'why it is rejected');
-    const bad = await linkProblem(c, user, ref, b, 'reject');
-    if (bad) return bad;
-    await rejectIncident(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
-    return 'rejected';
-  });
+  // Release and reject: a reason, and when the decision was confirmed from an email's link, the
+  // link spent (it works once; a bad link stops the decision).
+  const decideWithReason = (action: 'release' | 'reject', why: string, act: typeof releaseIncident | typeof rejectIncident, done: string) =>
+    decide(action, async (c, user, ref, b) => {
+      const reason = field(b, 'reason');
+      if (reason.length < 3) return needReason(c, user, ref, why);
+      const token = field(b, 'link');
+      const problem = token ? await spendDecisionLink(k, user, token, ref, action) : null;
+      if (problem) return send(c, problem.status, errorPage(user, serviceName, problem.title, html`${problem.message} <a href="/incidents/${ref}">Open ${ref}</a>`));
+      await act(ctx.hold, ref, actorOf(user), reason.slice(0, 2000));
+      return done;
+    });
+  decideWithReason('release', 'why the message is safe to send', releaseIncident, 'released');
+  decideWithReason('reject', 'why it is rejected', rejectIncident, 'rejected');
   decide('breach', async (c, user, ref, b) => {
     const what = field(b, 'what_data');
     const howMany = field(b, 'how_many');

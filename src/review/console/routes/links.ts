@@ -27,6 +27,7 @@ import { html, type Html } from '../html.ts';
 import { errorPage, page } from '../layout.ts';
 import { mayView } from '../schools.ts';
 import { redactAddresses } from '../../../act/deliver.ts';
+import { RecentEvents } from '../../../recent-events.ts';
 import { type Env, type RouteKit } from './kit.ts';
 
 /** What went wrong with a link, in words for the person holding it. */
@@ -77,19 +78,6 @@ function wrongAccount(claims: LinkClaims): LinkProblem {
   };
 }
 
-/** Per address: at most `limit` requests in `windowMs` (the sender's page needs no account). */
-function rateLimiter(limit: number, windowMs: number, now: () => Date) {
-  const seen = new Map<string, number[]>();
-  return (ip: string): boolean => {
-    const t = now().getTime();
-    const recent = (seen.get(ip) ?? []).filter((x) => x > t - windowMs);
-    recent.push(t);
-    seen.set(ip, recent);
-    if (seen.size > 10_000) for (const [key, times] of seen) if (times.every((x) => x <= t - windowMs)) seen.delete(key);
-    return recent.length <= limit;
-  };
-}
-
 export function linkRoutes(k: RouteKit): Hono<Env> {
   const { ctx, send, form, field, serviceName, requires } = k;
   const app = new Hono<Env>();
@@ -113,7 +101,8 @@ export function linkRoutes(k: RouteKit): Hono<Env> {
   });
 
   // ---- the sender's "send it anyway" ------------------------------------------------------
-  const limited = rateLimiter(30, 10 * 60_000, ctx.now);
+  const recent = new RecentEvents(10 * 60_000, () => ctx.now().getTime());
+  const limited = (ip: string) => recent.count(ip) <= 30;
   const formCookie = ctx.settings.secureCookies ? '__Host-hm_sender' : 'hm_sender';
 
   /** The link, its open incident and the school's say-so that the sender may decide. */
