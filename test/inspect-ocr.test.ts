@@ -12,6 +12,7 @@ import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
+import { judgePicture } from '../src/inspect/ocr.ts';
 import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
@@ -151,6 +152,51 @@ describe('the gate', () => {
   });
 });
 
+describe('every picture format', () => {
+  // The same scanned page and the same photo, turned into each format by its own real tool
+  // (Netpbm, libwebp, libtiff), through the gate as the gateway runs it: the page passes and is
+  // read, the photo is turned away without Tesseract, and a damaged file is never "not text".
+  const formats = ['gif', 'bmp', 'tif', 'webp', 'png'] as const;
+  const pnm = (jpeg: Buffer) => execFileSync('djpeg', ['-pnm'], { input: jpeg, maxBuffer: 1 << 28 });
+  const convert = (jpeg: Buffer, format: (typeof formats)[number], grey: boolean): Buffer => {
+    const picture = pnm(jpeg);
+    const tool = (cmd: string, args: string[], input: Buffer) => execFileSync(cmd, args, { input, maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'ignore'] });
+    switch (format) {
+      case 'gif':
+        return tool('ppmtogif', [], grey ? picture : tool('pnmquant', ['256'], picture));
+      case 'bmp':
+        return tool('ppmtobmp', [], picture);
+      case 'tif':
+        // A photocopier's scan-to-email TIFF is one bit a pixel, CCITT group 4; the photo stays in colour (LZW).
+        return grey ? tool('pnmtotiff', ['-g4'], tool('pamditherbw', ['-threshold'], picture)) : tool('pnmtotiff', ['-lzw'], picture);
+      case 'webp':
+        return tool('cwebp', ['-quiet', '-q', '80', '-o', '-', '--', '-'], jpeg);
+      case 'png':
+        return tool('pnmtopng', [], picture);
+    }
+  };
+
+  it.each(formats)('%s: the scanned page passes the gate, a 12 MP photo does not, a damaged page is never waved through', async (format) => {
+    const page = convert(fx.scanJpeg, format, true);
+    const photo = convert(fx.photos[0].jpeg, format, false);
+    expect(await judgePicture(page, format)).toMatchObject({ looksText: true, by: 'gate' });
+    expect(await judgePicture(photo, format)).toMatchObject({ looksText: false, by: 'gate' });
+    // Cut short: unjudged (so read), or for GIF, whose decoder keeps what it got, judged on the rows it has.
+    expect((await judgePicture(page.subarray(0, Math.floor(page.length / 3)), format)).looksText).toBe(true);
+  });
+
+  it('a scan-to-email TIFF of the class list is read and held; the same photo as WebP is delivered without Tesseract', async () => {
+    const tiff = await examine(examiner, 'Scan_0043.tif', convert(fx.scanJpeg, 'tif', true));
+    expect(tiff.inspection.attachments[0]).toMatchObject({ isImage: true, ocr: { pagesRead: 1, skippedByGate: 0 } });
+    expect(tiff.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    const before = ocrStats().pagesRead;
+    const webp = await examine(examiner, 'IMG_5100.webp', convert(fx.photos[1].jpeg, 'webp', false));
+    expect(webp.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+    expect(webp.verdict.action).toBe('deliver');
+    expect(ocrStats().pagesRead).toBe(before);
+  });
+});
+
 describe('the budget', () => {
   it('holds a page past the page budget as uninspectable when it goes outside, and delivers it inside', async () => {
     const small = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, maxPages: 1 } } });
@@ -165,6 +211,32 @@ describe('the budget', () => {
       expect(inside.verdict.action).toBe('deliver');
     } finally {
       await small.close();
+    }
+  });
+
+  it('holds a page that takes longer than its time limit (Tesseract stopped), and a document past the message\'s time', async () => {
+    const slowPage = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, pageTimeoutMs: 600 } } });
+    try {
+      const started = Date.now();
+      const result = await examine(slowPage, 'Scan_0042.pdf', fx.scanPdf);
+      expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 0, skippedByBudget: 1 });
+      expect(result.verdict.rules).toContain('uninspectable-attachment');
+      // Stopped at its limit, not left to finish (a page takes about two seconds here).
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await slowPage.close();
+    }
+    const shortMessage = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, messageTimeoutMs: 1_500 } } });
+    try {
+      const result = await examine(shortMessage, 'registers.pdf', fx.threePagePdf);
+      const ocr = result.inspection.attachments[0].ocr;
+      expect(ocr?.skippedByBudget).toBeGreaterThanOrEqual(1);
+      expect((ocr?.pagesRead ?? 0) + (ocr?.skippedByBudget ?? 0)).toBe(3);
+      expect(result.verdict.rules).toContain('uninspectable-attachment');
+      const inside = await examine(shortMessage, 'registers.pdf', fx.threePagePdf, INSIDE);
+      expect(inside.verdict.rules).not.toContain('uninspectable-attachment');
+    } finally {
+      await shortMessage.close();
     }
   });
 

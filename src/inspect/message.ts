@@ -17,6 +17,7 @@ export type { MessageSummary } from './types.ts';
 import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
+import { imageType } from './sniff.ts';
 import { htmlToText } from './text.ts';
 import type { Address, AttachmentReport } from './types.ts';
 
@@ -297,6 +298,16 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     summary.headers = decodeHeaders(lines);
   });
 
+  // Attachments are read from the parser one at a time and analysed in order on one chain. The
+  // parser may read ahead of the analysis by `readAhead` attachments (their bytes held meanwhile),
+  // so a picture's thumbnail for the text-recognition gate is made while the attachment before it
+  // is still being analysed: five photos cost about half as long on two cores.
+  const readAhead = Math.max(1, ctx.limits.workers);
+  let analysing = 0;
+  const analysed: Array<() => void> = [];
+  let analysis: Promise<void> = Promise.resolve();
+  const slots = new Array<AttachmentReport | undefined>();
+
   const handleAttachment = async (att: AttachmentStream): Promise<void> => {
     attachmentNo++;
     const name = att.filename || (att.contentType === 'message/rfc822' ? `message-${attachmentNo}.eml` : `part-${att.partId ?? attachmentNo}`);
@@ -305,7 +316,10 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     // What the message claimed (mailparser replaces application/octet-stream with a guess from the name).
     const declaredType = (att.headers.get('content-type') as { value?: string } | undefined)?.value ?? att.contentType ?? '';
     const charset = (att.headers.get('content-type') as { params?: Record<string, string> } | undefined)?.params?.charset;
+    const slot = slots.push(undefined) - 1;
+    while (analysing >= readAhead) await new Promise<void>((resolve) => analysed.push(resolve));
     current = att.content;
+    let got: Awaited<ReturnType<typeof collect>>;
     try {
       if (ctx.partsLeft <= 0) {
         att.content.resume();
@@ -314,43 +328,55 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       }
       ctx.partsLeft--;
       const cap = Math.min(ctx.limits.maxAttachmentBytes, Math.max(0, ctx.bytesLeft));
-      const got = await collect(att.content, cap, raw.length);
-      current = undefined;
-      if (watcher.badBase64(att.partId ?? 'root')) {
-        ctx.problem(whereOf, 'Its base64 encoding is invalid, so what it contains cannot be known for sure');
-      }
-      if (got.capped) {
-        const report: AttachmentReport = {
-          where: whereOf,
-          filename: name,
-          size: got.size,
-          declaredType,
-          realType: 'application/octet-stream',
-          format: 'unknown',
-          encryption: 'unknown',
-          isImage: false,
-          isMessage: false,
-        };
-        ctx.problem(
-          whereOf,
-          got.size > ctx.limits.maxAttachmentBytes
-            ? `It is larger than the ${formatBytes(ctx.limits.maxAttachmentBytes)} limit for one attachment, so it was not read`
-            : 'The message holds more data than the inspection limit, so the rest was not read',
-        );
-        summary.attachments.push(report);
-        return;
-      }
-      ctx.bytesLeft -= got.bytes.length;
-      const report = await analyseFile(ctx, { bytes: got.bytes, name, declaredType, charset }, whereOf, depth + 1);
-      report.size = got.size;
-      if (report.encryptionDetail === 'smime-enveloped' && declaredType.includes('pkcs7-mime')) summary.messageEncryption = 'smime';
-      summary.attachments.push(report);
+      got = await collect(att.content, cap, raw.length);
     } catch {
       ctx.problem(whereOf, 'It could not be read from the message');
+      return;
     } finally {
       current = undefined;
       att.release?.();
     }
+    if (watcher.badBase64(att.partId ?? 'root')) {
+      ctx.problem(whereOf, 'Its base64 encoding is invalid, so what it contains cannot be known for sure');
+    }
+    if (got.capped) {
+      slots[slot] = {
+        where: whereOf,
+        filename: name,
+        size: got.size,
+        declaredType,
+        realType: 'application/octet-stream',
+        format: 'unknown',
+        encryption: 'unknown',
+        isImage: false,
+        isMessage: false,
+      };
+      ctx.problem(
+        whereOf,
+        got.size > ctx.limits.maxAttachmentBytes
+          ? `It is larger than the ${formatBytes(ctx.limits.maxAttachmentBytes)} limit for one attachment, so it was not read`
+          : 'The message holds more data than the inspection limit, so the rest was not read',
+      );
+      return;
+    }
+    ctx.bytesLeft -= got.bytes.length;
+    const bytes = got.bytes;
+    const picture = ctx.ocr ? imageType(bytes) : undefined;
+    if (picture) ctx.ocr?.prejudge(bytes, picture);
+    analysing++;
+    analysis = analysis.then(async () => {
+      try {
+        const report = await analyseFile(ctx, { bytes, name, declaredType, charset }, whereOf, depth + 1);
+        report.size = got.size;
+        if (report.encryptionDetail === 'smime-enveloped' && declaredType.includes('pkcs7-mime')) summary.messageEncryption = 'smime';
+        slots[slot] = report;
+      } catch {
+        ctx.problem(whereOf, 'It could not be read from the message');
+      } finally {
+        analysing--;
+        analysed.shift()?.();
+      }
+    });
   };
 
   const finished = new Promise<void>((resolve) => {
@@ -372,6 +398,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   await feed(parser, plain ? raw.subarray(0, plain.bodyStart) : raw);
   await finished;
   await work;
+  await analysis;
+  for (const report of slots) if (report) summary.attachments.push(report);
   if (plain) text = { type: 'text', text: plain.text } as MessageText;
 
   // Headers, subject and addresses

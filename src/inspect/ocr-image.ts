@@ -1,5 +1,5 @@
 // Pictures for text recognition (issue 20): the size of an image from its header, a small grey
-// thumbnail (PNG and PGM decoded here; JPEG by libjpeg's scaled decoding in ocr.ts), and the gate
+// thumbnail (thumbnail.ts; JPEG, WebP and TIFF by their own tools in ocr.ts), and the gate
 // that decides whether a picture looks like a page of text before Tesseract is paid for.
 //
 // The gate binarises the thumbnail against its local mean, finds the connected dark components,
@@ -8,14 +8,9 @@
 // and a hundred glyphs on them: a one-pupil consent form has 10 and 145 on a 500-pixel thumbnail,
 // the busiest synthetic playing field 7 and 97; bench/ocr measures the rest). Faces,
 // playing fields, skies, gradients and logos give few or none. Linear in the pixels; no RegExp.
-import { inflateSync } from 'node:zlib';
+import { THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
 
-export interface GreyImage {
-  width: number;
-  height: number;
-  /** One byte a pixel, 0 = black, row after row. */
-  pixels: Uint8Array;
-}
+export type { GreyImage };
 
 export type ImageFormat = 'png' | 'jpg' | 'gif' | 'bmp' | 'tif' | 'webp';
 
@@ -96,169 +91,12 @@ function webpSize(b: Buffer): { width: number; height: number } | undefined {
   return undefined;
 }
 
-/** A binary PGM (P5, 8-bit), as pdftoppm -gray and djpeg -grayscale -pnm write it. */
-export function parsePgm(b: Buffer): GreyImage | undefined {
-  if (b.length < 8 || b[0] !== 0x50 || b[1] !== 0x35) return undefined;
-  const fields: number[] = [];
-  let i = 2;
-  while (fields.length < 3 && i < b.length) {
-    const c = b[i];
-    if (c === 0x23) {
-      while (i < b.length && b[i] !== 0x0a) i++;
-    } else if (c >= 0x30 && c <= 0x39) {
-      let v = 0;
-      while (i < b.length && b[i] >= 0x30 && b[i] <= 0x39) v = v * 10 + (b[i++] - 0x30);
-      fields.push(v);
-      continue;
-    }
-    i++;
-  }
-  const [width, height, max] = fields;
-  if (!width || !height || max !== 255 || i + width * height > b.length) return undefined;
-  return { width, height, pixels: new Uint8Array(b.buffer, b.byteOffset + i, width * height) };
-}
-
-/** Pixels a PNG may have before it is not decoded here (the gate then goes by its size alone). */
-export const MAX_DECODE_PIXELS = 40_000_000;
-
-/**
- * A PNG to grey, shrunk by `step` in both directions (nearest row, box-averaged columns would cost
- * more than they tell the gate). zlib is native; the unfiltering is one pass over each row.
- * Interlaced PNGs and 16-bit ones are read too; undefined for anything malformed.
- */
-export function decodePng(bytes: Uint8Array, maxPixels = MAX_DECODE_PIXELS): GreyImage | undefined {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < 33 || b.readUInt32BE(12) !== 0x49484452) return undefined;
-  const width = b.readUInt32BE(16);
-  const height = b.readUInt32BE(20);
-  const depth = b[24];
-  const colour = b[25];
-  const interlace = b[28];
-  if (!width || !height || width * height > maxPixels || interlace !== 0) return undefined;
-  const channels = colour === 0 ? 1 : colour === 2 ? 3 : colour === 3 ? 1 : colour === 4 ? 2 : colour === 6 ? 4 : 0;
-  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) return undefined;
-  const idat: Buffer[] = [];
-  let palette: Buffer | undefined;
-  let o = 8;
-  while (o + 8 <= b.length) {
-    const len = b.readUInt32BE(o);
-    const type = b.toString('latin1', o + 4, o + 8);
-    if (o + 12 + len > b.length) break;
-    if (type === 'IDAT') idat.push(b.subarray(o + 8, o + 8 + len));
-    else if (type === 'PLTE') palette = b.subarray(o + 8, o + 8 + len);
-    else if (type === 'IEND') break;
-    o += 12 + len;
-  }
-  const bitsPerPixel = channels * depth;
-  const stride = Math.ceil((width * bitsPerPixel) / 8);
-  let raw: Buffer;
-  try {
-    raw = inflateSync(Buffer.concat(idat), { maxOutputLength: (stride + 1) * height + 1024 });
-  } catch {
-    return undefined;
-  }
-  if (raw.length < (stride + 1) * height) return undefined;
-  const bpp = Math.max(1, bitsPerPixel >> 3);
-  const out = new Uint8Array(width * height);
-  let prev = new Uint8Array(stride);
-  let cur = new Uint8Array(stride);
-  for (let y = 0; y < height; y++) {
-    const base = y * (stride + 1);
-    const filter = raw[base];
-    for (let x = 0; x < stride; x++) {
-      const r = raw[base + 1 + x];
-      const a = x >= bpp ? cur[x - bpp] : 0;
-      const up = prev[x];
-      let v: number;
-      switch (filter) {
-        case 0: v = r; break;
-        case 1: v = r + a; break;
-        case 2: v = r + up; break;
-        case 3: v = r + ((a + up) >> 1); break;
-        case 4: {
-          const c = x >= bpp ? prev[x - bpp] : 0;
-          const p = a + up - c;
-          const pa = Math.abs(p - a);
-          const pb = Math.abs(p - up);
-          const pc = Math.abs(p - c);
-          v = r + (pa <= pb && pa <= pc ? a : pb <= pc ? up : c);
-          break;
-        }
-        default: return undefined;
-      }
-      cur[x] = v & 0xff;
-    }
-    const row = y * width;
-    if (depth === 8 && colour === 0) out.set(cur.subarray(0, width), row);
-    else if (depth === 8 && (colour === 2 || colour === 6)) {
-      // The common colour screenshots and photos, without a call a pixel.
-      const n = colour === 2 ? 3 : 4;
-      for (let x = 0, i = 0; x < width; x++, i += n) {
-        const v = luma(cur[i], cur[i + 1], cur[i + 2]);
-        out[row + x] = n === 4 ? withAlpha(v, cur[i + 3]) : v;
-      }
-    } else for (let x = 0; x < width; x++) out[row + x] = greyAt(cur, x, depth, colour, palette);
-    [prev, cur] = [cur, prev];
-  }
-  return { width, height, pixels: out };
-}
-
-function sampleAt(row: Uint8Array, index: number, depth: number): number {
-  if (depth === 8) return row[index];
-  if (depth === 16) return row[index * 2];
-  const perByte = 8 / depth;
-  const byte = row[Math.floor(index / perByte)];
-  const shift = 8 - depth * ((index % perByte) + 1);
-  const v = (byte >> shift) & ((1 << depth) - 1);
-  return colourDepthScale(v, depth);
-}
-
-function colourDepthScale(v: number, depth: number): number {
-  return depth === 1 ? v * 255 : depth === 2 ? v * 85 : v * 17;
-}
-
-function greyAt(row: Uint8Array, x: number, depth: number, colour: number, palette: Buffer | undefined): number {
-  switch (colour) {
-    case 0:
-      return sampleAt(row, x, depth);
-    case 3: {
-      const perByte = 8 / Math.min(8, depth);
-      const i = depth === 8 ? row[x] : (row[Math.floor(x / perByte)] >> (8 - depth * ((x % perByte) + 1))) & ((1 << depth) - 1);
-      if (!palette || i * 3 + 2 >= palette.length) return 255;
-      return luma(palette[i * 3], palette[i * 3 + 1], palette[i * 3 + 2]);
-    }
-    case 4:
-      return withAlpha(sampleAt(row, x * 2, depth), sampleAt(row, x * 2 + 1, depth));
-    case 2:
-      return luma(sampleAt(row, x * 3, depth), sampleAt(row, x * 3 + 1, depth), sampleAt(row, x * 3 + 2, depth));
-    default:
-      return withAlpha(luma(sampleAt(row, x * 4, depth), sampleAt(row, x * 4 + 1, depth), sampleAt(row, x * 4 + 2, depth)), sampleAt(row, x * 4 + 3, depth));
-  }
-}
-
-const luma = (r: number, g: number, b: number) => (r * 77 + g * 150 + b * 29) >> 8;
-/** Transparent parts count as white paper (a transparent logo is not a black rectangle). */
-const withAlpha = (v: number, a: number) => 255 - (((255 - v) * a) >> 8);
-
 /** Shrinks by an integer factor so the longer side is at most `maxSide` (box average). */
-export function shrink(img: GreyImage, maxSide = 1100): GreyImage {
-  const step = Math.ceil(Math.max(img.width, img.height) / maxSide);
-  if (step <= 1) return img;
-  const w = Math.floor(img.width / step);
-  const h = Math.floor(img.height / step);
-  const out = new Uint8Array(w * h);
-  const area = step * step;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let dy = 0; dy < step; dy++) {
-        const row = (y * step + dy) * img.width + x * step;
-        for (let dx = 0; dx < step; dx++) sum += img.pixels[row + dx];
-      }
-      out[y * w + x] = (sum / area) | 0;
-    }
-  }
-  return { width: w, height: h, pixels: out };
+export function shrink(img: GreyImage, maxSide = THUMBNAIL_SIDE): GreyImage {
+  const thumb = new Thumbnailer(img.width, img.height, maxSide);
+  if (thumb.step <= 1) return img;
+  for (let y = 0; y < img.height; y++) thumb.addRow(img.pixels.subarray(y * img.width, (y + 1) * img.width));
+  return thumb.result() ?? img;
 }
 
 /** Pictures smaller than this on either side are icons, logos and signatures: never read. */

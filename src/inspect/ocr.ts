@@ -3,8 +3,9 @@
 // A picture (PNG, JPEG, TIFF, GIF, BMP, WebP) or a PDF page without a usable text layer is first
 // shrunk to a thumbnail and put through the gate (ocr-image.ts: does it look like a page of text?);
 // only pages that pass are read by Tesseract. Tesseract, pdftoppm (PDF pages to pictures) and
-// djpeg (libjpeg's scaled decoding: a 12-megapixel photo's eighth in a few milliseconds) run as
-// subprocesses under an OS data-segment limit and a deadline, one thread each (OMP_THREAD_LIMIT=1:
+// djpeg (libjpeg's scaled decoding: a 12-megapixel photo's eighth in a few milliseconds), dwebp
+// and tifftopnm (WebP and TIFF thumbnails; where they are not installed those pictures go to
+// Tesseract unjudged, which costs time but lets nothing through) run as subprocesses under an OS data-segment limit and a deadline, one thread each (OMP_THREAD_LIMIT=1:
 // Tesseract's own threading cost 8 s of wall time for a 1 s page on two cores), at most
 // `workers` at once. The budget is per message: pages and seconds; a page that looks like text
 // but is past the budget becomes an uninspectable finding that counts only for mail leaving the
@@ -13,8 +14,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng, imageSize, looksLikeText, parsePgm, shrink, tooSmallForPage } from './ocr-image.ts';
-import type { GreyImage, ImageFormat } from './ocr-image.ts';
+import { imageSize, looksLikeText, shrink, tooSmallForPage } from './ocr-image.ts';
+import type { ImageFormat } from './ocr-image.ts';
+import { decodeBmp, decodeGif, parsePnm, pngThumbnail, THUMBNAIL_SIDE, type GreyImage } from './thumbnail.ts';
 
 /** How text recognition runs; part of InspectionLimits (`ocr`). */
 export interface OcrLimits {
@@ -63,18 +65,30 @@ export function ocrStats(): OcrStats {
 // ---------------------------------------------------------------------------------------------
 // Subprocesses: bounded in number, memory and time.
 
-let running = 0;
-const waiting: Array<() => void> = [];
+/** At most `limit` tasks at once, the rest waiting in order. */
+class Lanes {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
-async function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
-  while (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
+  async run<T>(limit: number, fn: () => Promise<T>): Promise<T> {
+    while (this.running >= Math.max(1, limit)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
+}
+
+/** Tesseract and pdftoppm (seconds a page). */
+const readers = new Lanes();
+/** Thumbnails for the gate (milliseconds a picture), apart so a photo never waits behind a page being read. */
+const gates = new Lanes();
+
+function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
+  return readers.run(limit, fn);
 }
 
 interface RunResult {
@@ -169,6 +183,21 @@ export class OcrBudget {
     return Math.min(this.limits.pageTimeoutMs, this.deadline - Date.now());
   }
 
+  private readonly judged = new WeakMap<Uint8Array, Promise<PictureJudgement>>();
+
+  /**
+   * Starts the gate's look at a picture as soon as its bytes are read (inspection reads one
+   * attachment ahead), so its thumbnail is made while the attachment before it is analysed.
+   */
+  prejudge(bytes: Uint8Array, format: ImageFormat): void {
+    if (!this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb));
+  }
+
+  /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
+  judge(bytes: Uint8Array, format: ImageFormat): Promise<PictureJudgement> {
+    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb);
+  }
+
   /** Takes one page from the budget, or says there is none left. */
   take(): boolean {
     if (this.pagesLeft <= 0 || this.pageTime() <= 500) return false;
@@ -191,8 +220,8 @@ function emptyOutcome(): OcrOutcome {
 
 /** Most pixels a picture may have to be given to Tesseract (a 600 dpi A3 page has 70 million). */
 const MAX_OCR_PIXELS = 80_000_000;
-/** The largest PNG the gate decodes in-process (about 16 MB of output at most). */
-const GATE_PNG_PIXELS = 4_000_000;
+/** Time the gate may take to make one picture's thumbnail before it gives up and the picture counts as unjudged. */
+const GATE_TIMEOUT_MS = 10_000;
 
 async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
   const started = performance.now();
@@ -208,11 +237,41 @@ export function thumbnailScale(size: { width: number; height: number }): number 
   return [8, 4, 2].find((n) => long / n >= 400) ?? 1;
 }
 
-/** A JPEG's grey thumbnail by libjpeg's scaled decoding (1/2 … 1/8), never the full picture. */
-async function jpegThumbnail(bytes: Uint8Array, size: { width: number; height: number }, timeoutMs: number, dataMb: number): Promise<GreyImage | undefined> {
-  const scale = thumbnailScale(size);
-  const r = await run('djpeg', ['-scale', `1/${scale}`, '-grayscale', '-pnm'], timeoutMs, dataMb, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return r.ok ? parsePgm(r.stdout) : undefined;
+/**
+ * A picture's grey thumbnail for the gate, never the full picture in memory where it can be
+ * avoided: JPEG by libjpeg's scaled decoding (1/2 … 1/8), WebP by dwebp's scaling (its luma
+ * plane), TIFF by Netpbm's tifftopnm (the first page), PNG streamed through zlib, GIF's first frame
+ * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed.
+ */
+async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number): Promise<GreyImage | undefined> {
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (format) {
+    case 'png':
+      return pngThumbnail(bytes, Date.now() + GATE_TIMEOUT_MS);
+    case 'gif':
+      return decodeGif(bytes);
+    case 'bmp':
+      return decodeBmp(bytes);
+    case 'jpg': {
+      const r = await run('djpeg', ['-scale', `1/${thumbnailScale(size)}`, '-grayscale', '-pnm'], GATE_TIMEOUT_MS, dataMb, input);
+      return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
+    }
+    case 'webp': {
+      if (!size.width || !size.height) return undefined;
+      const scale = thumbnailScale(size);
+      const w = Math.max(1, Math.floor(size.width / scale));
+      const h = Math.max(1, Math.floor(size.height / scale));
+      // -pgm writes the decoded YUV planes one under the other: the first h rows are the luma.
+      const r = await run('dwebp', ['-pgm', '-scale', String(w), String(h), '-o', '-', '--', '-'], GATE_TIMEOUT_MS, dataMb, input);
+      const planes = r.ok ? parsePnm(r.stdout) : undefined;
+      return planes && planes.width === w && planes.height >= h ? { width: w, height: h, pixels: planes.pixels.subarray(0, w * h) } : undefined;
+    }
+    case 'tif': {
+      const r = await run('tifftopnm', [], GATE_TIMEOUT_MS, dataMb, input);
+      return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -224,31 +283,53 @@ function gate(img: GreyImage | undefined): boolean {
   return img ? looksLikeText(shrink(img)).text : true;
 }
 
-/**
- * A picture attachment: the gate, then Tesseract if it looks like a page of text and the budget
- * allows. GIF, BMP, TIFF and WebP have no thumbnail decoder here: their size alone is the gate.
- */
+/** What the gate made of one picture: why it is or is not read, and what it counted. */
+export interface PictureJudgement {
+  looksText: boolean;
+  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'unjudged': no thumbnail could be made (it goes on to be read). */
+  by: 'size' | 'gate' | 'unjudged';
+  lines?: number;
+  glyphs?: number;
+}
+
+/** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
+export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768): Promise<PictureJudgement> {
+  try {
+    const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
+    // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
+    if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size' };
+    const img = await thumbnailOf(bytes, format, size, dataMb);
+    if (!img) return { looksText: true, by: 'unjudged' };
+    const seen = looksLikeText(shrink(img));
+    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs };
+  } catch {
+    // A decoder that trips over a malformed picture: not judged, so read (or held), never waved through.
+    return { looksText: true, by: 'unjudged' };
+  }
+}
+
+/** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */
+async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number): Promise<PictureJudgement> {
+  return gates.run(lanes, async () => {
+    const started = performance.now();
+    try {
+      return await judgePicture(bytes, format, dataMb);
+    } finally {
+      stats.gateSeconds += (performance.now() - started) / 1000;
+    }
+  });
+}
+
+/** A picture attachment: the gate, then Tesseract if it looks like a page of text and the budget allows. */
 export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: ImageFormat): Promise<OcrOutcome> {
   const out = emptyOutcome();
+  const judged = await budget.judge(bytes, format);
+  if (!judged.looksText) {
+    out.report.skippedByGate++;
+    stats.skippedByGate++;
+    return out;
+  }
   const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
-  // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
-  if (size.width && tooSmallForPage(size)) {
-    out.report.skippedByGate++;
-    stats.skippedByGate++;
-    return out;
-  }
-  let looksText: boolean;
-  const gateStarted = performance.now();
-  // Decoded here, on the event loop, only up to GATE_PNG_PIXELS: a larger one goes on unjudged.
-  if (format === 'png') looksText = gate(decodePng(bytes, GATE_PNG_PIXELS));
-  else if (format === 'jpg') looksText = gate(await jpegThumbnail(bytes, size, 10_000, budget.dataMb));
-  else looksText = true;
-  stats.gateSeconds += (performance.now() - gateStarted) / 1000;
-  if (!looksText) {
-    out.report.skippedByGate++;
-    stats.skippedByGate++;
-    return out;
-  }
   if (size.width * size.height > MAX_OCR_PIXELS || !budget.take()) {
     out.report.skippedByBudget++;
     stats.skippedByBudget++;
@@ -307,7 +388,7 @@ export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: num
         else out.unread++;
         return;
       }
-      const looksText = gate(parsePgm(picture));
+      const looksText = gate(parsePnm(picture, THUMBNAIL_SIDE));
       stats.gateSeconds += (performance.now() - gateStarted) / 1000;
       if (!looksText) {
         out.report.skippedByGate++;

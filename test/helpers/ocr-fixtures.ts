@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rng } from '../../bench/detectors/names.ts';
-import { imageSize, parsePgm } from '../../src/inspect/ocr-image.ts';
+import { imageSize } from '../../src/inspect/ocr-image.ts';
+import { parsePnm } from '../../src/inspect/thumbnail.ts';
 import { corpusPupils } from '../corpus/roster.ts';
 
 export interface ClassRow {
@@ -240,7 +241,7 @@ function jpegDims(b: Buffer): { width: number; height: number } {
  * noise. Nearest-neighbour sampling by the inverse rotation; deterministic.
  */
 export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032): Buffer {
-  const p = parsePgm(page);
+  const p = parsePnm(page);
   if (!p) throw new Error('not a PGM');
   const rand = rng(seed);
   const out = Buffer.alloc(width * height);
