@@ -6,8 +6,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const AREAS: Array<[string, string]> = [
+/** [area, title, harness (default run.ts), results file (default RESULTS.md)] */
+const AREAS: Array<[string, string, string?, string?]> = [
   ['relay', 'The relay: receive → next hop'],
+  ['relay', 'Added latency through the whole gateway', 'latency.ts', 'RESULTS-latency.md'],
   ['workers', 'Every core: `serve --workers`'],
   ['detectors', 'Detectors: roster names and UK personal data'],
   ['check', 'End to end: one large email through `check`'],
@@ -23,8 +25,8 @@ const AREAS: Array<[string, string]> = [
 
 const SUMMARY = readFileSync(path.join(ROOT, 'bench/SUMMARY.md'), 'utf8').trim();
 
-const sections = AREAS.filter(([area]) => existsSync(path.join(ROOT, 'bench', area, 'RESULTS.md'))).map(([area, title]) => {
-  const body = readFileSync(path.join(ROOT, 'bench', area, 'RESULTS.md'), 'utf8')
+const sections = AREAS.filter(([area, , , file = 'RESULTS.md']) => existsSync(path.join(ROOT, 'bench', area, file))).map(([area, title, harness = 'run.ts', file = 'RESULTS.md']) => {
+  const body = readFileSync(path.join(ROOT, 'bench', area, file), 'utf8')
     .trim()
     .split('\n')
     // Each harness titles its own file; here every section sits under one "##" heading.
@@ -35,7 +37,7 @@ const sections = AREAS.filter(([area]) => existsSync(path.join(ROOT, 'bench', ar
       return `${'#'.repeat(depth <= 2 ? 3 : depth + 1)} ${line.slice(level)}`;
     })
     .join('\n');
-  return `## ${title}\n\nCommand: \`node bench/${area}/run.ts\` (full output: \`bench/${area}/RESULTS.md\`).\n\n${body}\n`;
+  return `## ${title}\n\nCommand: \`node bench/${area}/${harness}\` (full output: \`bench/${area}/${file}\`).\n\n${body}\n`;
 });
 
 writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), `${SUMMARY}\n\n${sections.join('\n')}`);

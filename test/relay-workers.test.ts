@@ -16,7 +16,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { validateConfig } from '../src/config/index.ts';
-import { mergeExpositions } from '../src/review/metrics.ts';
+import { Metrics, mergeExpositions } from '../src/review/metrics.ts';
 import { shareLimits } from '../src/workers.ts';
 import { RawSmtp, startSink, type Sink } from './helpers/smtp.ts';
 import {
@@ -330,5 +330,23 @@ describe('relay.workers', () => {
     expect(merged).toContain('hallmonitor_store_writable 0\n');
     expect(merged).toContain('hallmonitor_quarantine_held_messages 7\n');
     expect(merged.match(/^# HELP hallmonitor_messages_total /gm)).toHaveLength(1);
+  });
+
+  it('an event loop held up shows in /metrics (the worst worker speaks for all), and the next scrape starts afresh', async () => {
+    const metrics = new Metrics();
+    await metrics.render();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      // busy: no timer can run, as when a huge message is parsed on the event loop
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const value = (page: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(page)?.[1]);
+    const held = await metrics.render();
+    expect(value(held, 'hallmonitor_event_loop_delay_max_seconds')).toBeGreaterThan(0.2);
+    const merged = mergeExpositions([held, await metrics.render()]);
+    expect(value(merged, 'hallmonitor_event_loop_delay_max_seconds')).toBeGreaterThan(0.2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(value(await metrics.render(), 'hallmonitor_event_loop_delay_max_seconds')).toBeLessThan(0.2);
   });
 });

@@ -14,6 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { recordLoad } from '../load.ts';
+import { Client, messageOf } from './client.ts';
 import { loadavg, machine, runSmtpSource, sleep, startSmtpSink } from './postfix.ts';
 
 const QUICK = process.argv.includes('--quick');
@@ -46,72 +47,6 @@ async function startGatewayProcess(nextHopPort: number): Promise<{ port: number;
     proc.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
   });
   return { port, proc };
-}
-
-// ---------------------------------------------------------------------------------------------
-// A minimal pipelining SMTP client for latency
-// ---------------------------------------------------------------------------------------------
-
-class Client {
-  private buf = '';
-  private waiting: Array<(code: number) => void> = [];
-  private socket: net.Socket;
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      for (;;) {
-        const nl = this.buf.indexOf('\n');
-        if (nl < 0) break;
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        if (line[3] === '-') continue;
-        this.waiting.shift()?.(Number(line.slice(0, 3)));
-      }
-    });
-    socket.on('error', () => undefined);
-  }
-  static connect(port: number, localAddress = '127.0.0.1'): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new Client(s)));
-      s.once('error', reject);
-    });
-  }
-  reply(): Promise<number> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-  async send(message: Buffer): Promise<void> {
-    const replies = [this.reply(), this.reply(), this.reply()];
-    this.socket.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
-    const codes = await Promise.all(replies);
-    if (codes[0] !== 250 || codes[1] !== 250 || codes[2] !== 354) throw new Error(`envelope refused: ${codes.join(' ')}`);
-    const done = this.reply();
-    this.socket.write(message);
-    const code = await done;
-    if (code !== 250) throw new Error(`DATA answered ${code}`);
-  }
-  async hello(): Promise<number> {
-    const greeting = await this.reply();
-    const ehlo = this.reply();
-    this.socket.write('EHLO mx.school.example\r\n');
-    await ehlo;
-    return greeting;
-  }
-  async quit(): Promise<void> {
-    const bye = this.reply();
-    this.socket.write('QUIT\r\n');
-    await Promise.race([bye, sleep(1000)]);
-    this.socket.destroy();
-  }
-}
-
-function messageOf(bytes: number): Buffer {
-  const head = `From: ${FROM}\r\nTo: ${TO}\r\nSubject: relay benchmark\r\nMessage-ID: <bench@school.example>\r\n\r\n`;
-  const line = `${'x'.repeat(78)}\r\n`;
-  const body = line.repeat(Math.max(1, Math.round((bytes - head.length) / line.length)));
-  return Buffer.from(`${head}${body}.\r\n`);
 }
 
 async function latencies(port: number, bytes: number, n: number, reuse: boolean): Promise<number[]> {

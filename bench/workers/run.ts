@@ -16,12 +16,12 @@
 // These machines are shared: the load average is printed beside every figure, and RESULTS.md is
 // only written when the 1-minute load average was below 2 at the start (or with --force, which
 // says so beside the figures). Figures taken on a busy machine are noise, not results.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { freePort, loadavg, machine, runSmtpSource, sleep, startSmtpSink } from '../relay/postfix.ts';
+import { loadavg, machine, runSmtpSource, startSmtpSink } from '../relay/postfix.ts';
+import { startServe } from '../serve.ts';
 
 const QUICK = process.argv.includes('--quick');
 const FORCE = process.argv.includes('--force');
@@ -34,7 +34,6 @@ const SETUPS: Array<{ label: string; workers: number; sched?: 'rr' | 'none' }> =
   { label: '2 workers, cluster rr', workers: 2, sched: 'rr' },
   { label: '2 workers, cluster none', workers: 2, sched: 'none' },
 ];
-const BIN = path.resolve(import.meta.dirname, '../../bin/hallmonitor.js');
 const QUIET_BELOW = 2;
 
 const load1 = () => os.loadavg()[0];
@@ -42,30 +41,8 @@ const load1 = () => os.loadavg()[0];
 interface Gateway { label: string; port: number; proc: ChildProcess; dir: string }
 
 async function startGateway({ label, workers, sched }: (typeof SETUPS)[number], nextHopPort: number): Promise<Gateway> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `hm-bench-workers-${workers}-`));
-  const [port, health] = [await freePort(), await freePort()];
-  writeFileSync(path.join(dir, 'hallmonitor.yaml'), stringify({
-    hostname: 'hallmonitor.bench',
-    listen: `127.0.0.1:${port}`,
-    data_dir: dir,
-    next_hop: { host: '127.0.0.1', port: nextHopPort, starttls: 'off' },
-    health: { listen: `127.0.0.1:${health}` },
-    log: { level: 'info' },
-    relay: { allow_networks: ['127.0.0.1/32'], max_clients: 1000, workers },
-  }));
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('HALLMONITOR_') || k === 'NODE_CLUSTER_SCHED_POLICY') delete env[k];
-  if (sched) env.NODE_CLUSTER_SCHED_POLICY = sched;
-  const proc = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'hallmonitor.yaml')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  // Ready when /health says every worker answers (one process: when it answers at all).
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`serve with ${workers} worker(s) exited ${proc.exitCode}`);
-    const h = await fetch(`http://127.0.0.1:${health}/health`).then((r) => r.json() as Promise<{ ok: boolean; workers?: { running: number } }>, () => undefined);
-    if (h?.ok && (h.workers?.running ?? 1) === workers) break;
-    if (i > 1200) throw new Error(`serve with ${workers} worker(s) did not start`);
-    await sleep(100);
-  }
-  return { label, port, proc, dir };
+  const serve = await startServe(nextHopPort, { name: `workers-${workers}`, workers, env: sched ? { NODE_CLUSTER_SCHED_POLICY: sched } : {} });
+  return { label, ...serve };
 }
 
 async function main() {

@@ -1,7 +1,12 @@
 // Operational metrics in the Prometheus text format, served at /metrics on the health listener.
 // Counts and timings only: no addresses, subjects or names ever become label values.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 type Labels = Record<string, string>;
+
+/** One per process, from start-up: the event loop's lateness, sampled every 20 ms (perf_hooks). */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -103,6 +108,10 @@ export class Metrics {
         // A gauge whose source fails is left out of this scrape rather than failing it.
       }
     }
+    // How late the event loop ran its timers since the previous scrape: a gateway too busy to answer promptly shows here first.
+    out.push('# HELP hallmonitor_event_loop_delay_seconds How late this process\'s event loop ran since the previous scrape (its 99th percentile): replies wait as long as this.', '# TYPE hallmonitor_event_loop_delay_seconds gauge', `hallmonitor_event_loop_delay_seconds ${(loopDelay.percentile(99) || 0) / 1e9}`);
+    out.push('# HELP hallmonitor_event_loop_delay_max_seconds How late this process\'s event loop ran since the previous scrape, at the worst.', '# TYPE hallmonitor_event_loop_delay_max_seconds gauge', `hallmonitor_event_loop_delay_max_seconds ${(loopDelay.max || 0) / 1e9}`);
+    loopDelay.reset();
     const mem = process.memoryUsage();
     out.push('# HELP hallmonitor_process_resident_memory_bytes Resident memory of this gateway process.', '# TYPE hallmonitor_process_resident_memory_bytes gauge', `hallmonitor_process_resident_memory_bytes ${mem.rss}`);
     return out.join('\n') + '\n';
@@ -111,6 +120,8 @@ export class Metrics {
 
 /** How one gauge's values from several relay processes become the gateway's one value (default: the first's). */
 const GAUGE_MERGE: Record<string, 'sum' | 'min' | 'max'> = {
+  hallmonitor_event_loop_delay_seconds: 'max',
+  hallmonitor_event_loop_delay_max_seconds: 'max',
   hallmonitor_inflight_messages: 'sum',
   hallmonitor_memory_reserved_bytes: 'sum',
   hallmonitor_process_resident_memory_bytes: 'sum',
