@@ -13,11 +13,12 @@ import { createExaminer, type Examination, type Examiner } from '../src/examine.
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
+import { imageSize } from '../src/inspect/ocr-image.ts';
 import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { mailWithFiles, ocrFixtures, scanInDocx, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { mailWithFiles, ocrFixtures, scanInDocx, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
 
@@ -183,6 +184,31 @@ describe('every picture format', () => {
     expect(await judgePicture(photo, format)).toMatchObject({ looksText: false, by: 'gate' });
     // Cut short: unjudged (so read), or for GIF, whose decoder keeps what it got, judged on the rows it has.
     expect((await judgePicture(page.subarray(0, Math.floor(page.length / 3)), format)).looksText).toBe(true);
+  });
+
+  it('HEIF (an iPhone\'s photos): the class list is converted by libheif, read and held; a photo is turned away; a damaged one is held unread', async () => {
+    const heif = (jpeg: Buffer, name: string): Buffer => {
+      writeFileSync(path.join(dir, `${name}.jpg`), jpeg);
+      execFileSync('heif-enc', ['-q', '60', path.join(dir, `${name}.jpg`), '-o', path.join(dir, `${name}.heic`)], { stdio: 'ignore' });
+      return readFileSync(path.join(dir, `${name}.heic`));
+    };
+    const page = heif(fx.scanJpeg, 'page');
+    // Its size from the header's image extents (the encoder rounds the width to an even number).
+    expect(imageSize(page, 'heic')).toEqual({ width: 2482, height: 3508 });
+    const held = await examine(examiner, 'IMG_4101.HEIC', page);
+    expect(held.inspection.attachments[0]).toMatchObject({ isImage: true, realType: 'image/heic', ocr: { pagesRead: 1, skippedByGate: 0 } });
+    expect(attachmentText(held, 'attachment:IMG_4101.HEIC')?.ocr).toBe(true);
+    expect(held.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    // A phone-sized photo (halved, to keep the encoder quick).
+    const photo = heif(toJpeg(execFileSync('djpeg', ['-scale', '1/2', '-pnm'], { input: fx.photos[2].jpeg, maxBuffer: 1 << 28 })), 'photo');
+    const before = ocrStats().pagesRead;
+    const delivered = await examine(examiner, 'IMG_4102.HEIC', photo);
+    expect(delivered.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+    expect(delivered.verdict.action).toBe('deliver');
+    expect(ocrStats().pagesRead).toBe(before);
+    const broken = await examine(examiner, 'IMG_4103.HEIC', page.subarray(0, 4096));
+    expect(broken.verdict.rules).toContain('uninspectable-attachment');
+    expect(broken.verdict.findings.find((f) => f.rule === 'uninspectable-attachment')?.reason).toContain('not read');
   });
 
   it('a scan-to-email TIFF of the class list is read and held; the same photo as WebP is delivered without Tesseract', async () => {

@@ -12,7 +12,7 @@ set -euo pipefail
 PACKAGES=(postfix swaks zip unzip p7zip-full qpdf openssl gnupg chromium haproxy docker-compose prometheus systemd
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno python3-msoffcrypto-tool
   libpython3.11-testsuite golang-github-jhillyerd-enmime-dev python3-flufl.bounce postgresql
-  tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp)
+  tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp libheif-examples)
 
 if [[ "${HALLMONITOR_SKIP_PREPARE:-}" == 1 ]]; then exit 0; fi
 

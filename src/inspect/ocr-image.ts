@@ -12,7 +12,8 @@ import { THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
 
 export type { GreyImage };
 
-export type ImageFormat = 'png' | 'jpg' | 'gif' | 'bmp' | 'tif' | 'webp';
+/** 'heic': HEIF pictures (an iPhone's photos; AVIF too), read through libheif's heif-convert. */
+export type ImageFormat = 'png' | 'jpg' | 'gif' | 'bmp' | 'tif' | 'webp' | 'heic';
 
 /** Width and height from the header alone (constant time), or undefined when it cannot be read. */
 export function imageSize(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } | undefined {
@@ -34,6 +35,8 @@ export function imageSize(bytes: Uint8Array, format: ImageFormat): { width: numb
         return tiffSize(b);
       case 'webp':
         return webpSize(b);
+      case 'heic':
+        return heifSize(b);
     }
   } catch {
     return undefined;
@@ -78,6 +81,24 @@ function tiffSize(b: Buffer): { width: number; height: number } | undefined {
     else if (tag === 257) height = value;
   }
   return width && height ? { width, height } : undefined;
+}
+
+/**
+ * A HEIF picture's size: the largest 'ispe' (image spatial extents) property in its first 256 KB.
+ * The primary picture is the largest item (an iPhone's is a grid of 512-pixel tiles, each with
+ * its own 'ispe', under one that gives the whole). Bounded scan, no parsing of the box tree.
+ */
+function heifSize(b: Buffer): { width: number; height: number } | undefined {
+  let best: { width: number; height: number } | undefined;
+  const end = Math.min(b.length - 16, 256 * 1024);
+  for (let i = b.indexOf('ispe', 4, 'latin1'); i >= 4 && i < end; i = b.indexOf('ispe', i + 4, 'latin1')) {
+    // size(4) 'ispe' version+flags(4) width(4) height(4)
+    if (b.readUInt32BE(i - 4) !== 20) continue;
+    const width = b.readUInt32BE(i + 8);
+    const height = b.readUInt32BE(i + 12);
+    if (width && height && (!best || width * height > best.width * best.height)) best = { width, height };
+  }
+  return best;
 }
 
 function webpSize(b: Buffer): { width: number; height: number } | undefined {

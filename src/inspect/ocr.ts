@@ -190,7 +190,8 @@ export class OcrBudget {
    * attachment ahead), so its thumbnail is made while the attachment before it is analysed.
    */
   prejudge(bytes: Uint8Array, format: ImageFormat): void {
-    if (!this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb));
+    // A HEIF picture is converted first (ocrImage), and its JPEG judged then.
+    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb));
   }
 
   /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
@@ -270,6 +271,9 @@ async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width
       const r = await run('tifftopnm', [], GATE_TIMEOUT_MS, dataMb, input);
       return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
     }
+    case 'heic':
+      // Judged as the JPEG heif-convert makes of it (ocrImage); unjudged here.
+      return undefined;
   }
   return undefined;
 }
@@ -320,8 +324,34 @@ async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: num
   });
 }
 
+/**
+ * A HEIF picture (an iPhone's photo) as a JPEG, by libheif's heif-convert: neither the gate's
+ * decoders nor Tesseract read HEIF. Undefined when it cannot be converted (or libheif-examples is
+ * not installed): the picture then counts as unread, never as "not text".
+ */
+async function heifToJpeg(budget: OcrBudget, bytes: Uint8Array): Promise<Buffer | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-heif-'));
+  try {
+    const input = join(dir, 'in.heic');
+    await writeFile(input, bytes, { mode: 0o600 });
+    const r = await run('heif-convert', ['-q', '92', input, join(dir, 'out.jpg')], budget.pageTime(), budget.dataMb);
+    if (!r.ok) return undefined;
+    // A file of several top-level pictures gives out-1.jpg, out-2.jpg…: the first is the primary's place.
+    return await readFile(join(dir, 'out.jpg')).catch(() => readFile(join(dir, 'out-1.jpg'))).catch(() => undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** A picture attachment: the gate, then Tesseract if it looks like a page of text and the budget allows. */
 export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: ImageFormat): Promise<OcrOutcome> {
+  if (format === 'heic') {
+    const jpeg = await heifToJpeg(budget, bytes);
+    if (jpeg) return ocrImage(budget, jpeg, 'jpg');
+    const unread = emptyOutcome();
+    unread.unread++;
+    return unread;
+  }
   const out = emptyOutcome();
   const judged = await budget.judge(bytes, format);
   if (!judged.looksText) {

@@ -46,7 +46,10 @@ export function quickSniff(bytes: Uint8Array): QuickType {
   return { route: 'binary' };
 }
 
-const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', tif: 'image/tiff', webp: 'image/webp' };
+const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp', tif: 'image/tiff', webp: 'image/webp', heic: 'image/heic' };
+
+/** ISO base media 'ftyp' brands of HEIF still pictures (HEVC, AVIF, and the generic image brands). */
+const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1', 'avif', 'avis']);
 
 /** The picture formats text recognition reads, by their magic numbers (file-type's names). */
 export function imageType(bytes: Uint8Array): ImageFormat | undefined {
@@ -55,6 +58,8 @@ export function imageType(bytes: Uint8Array): ImageFormat | undefined {
   if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'gif';
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tif';
   if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  // HEIF: an 'ftyp' box first, its major brand one of the picture brands (not a video's).
+  if (startsWith(bytes, [0x66, 0x74, 0x79, 0x70], 4) && bytes.length > 12 && HEIF_BRANDS.has(Buffer.from(bytes.buffer, bytes.byteOffset + 8, 4).toString('latin1'))) return 'heic';
   // BMP: "BM", reserved zeros, and a DIB header of a known size.
   if (startsWith(bytes, [0x42, 0x4d]) && bytes.length > 26 && bytes[6] === 0 && bytes[7] === 0 && bytes[8] === 0 && bytes[9] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(bytes[14]) && bytes[15] === 0) return 'bmp';
   return undefined;
