@@ -12,6 +12,7 @@ import { consoleSettings } from './review/console/settings.ts';
 import { loadTrustRosters } from './roster/trust.ts';
 import { redactUrl, storeSettings } from './store/config.ts';
 import { loadTenants, TenantDirectory } from './tenants.ts';
+import { memoryCeilingWarning } from './workers.ts';
 
 export interface Preflight {
   problems: string[];
@@ -66,6 +67,8 @@ export async function preflight(config: Config, overrides: PolicyOverrides = {},
     }
   }
   for (const w of expiryWarnings(certificatesInUse(config))) out.warnings.push(w.text);
+  const memory = memoryCeilingWarning(config, config.relay.workers);
+  if (memory) out.warnings.push(memory);
   return out;
 }
 

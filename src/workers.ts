@@ -16,6 +16,7 @@ import net from 'node:net';
 import { autoWorkers, MAX_WORKERS, type Config } from './config/index.ts';
 import { formatHostPort, type HostPort } from './config/net.ts';
 import { createLogger } from './logging.ts';
+import { EXAMINATION_FACTOR } from './receive/memory-budget.ts';
 import type { GatewayOptions } from './gateway.ts';
 import { startHealthServer, type HealthServer } from './review/health.ts';
 import { Metrics, mergeExpositions } from './review/metrics.ts';
@@ -90,6 +91,22 @@ export function shareLimits(config: Config, count: number): void {
   r.auth.maxFailures = share(r.auth.maxFailures);
 }
 
+/**
+ * Each worker admits one message on its own whatever its size (a message alone is never refused
+ * for memory), beyond its share of limits.memory_mb; with several workers those can happen at
+ * once. Says so, with the figure to plan for, when the worst case is above limits.memory_mb: the
+ * IT lead sets the service's memory limit (MemoryMax) from it.
+ */
+export function memoryCeilingWarning(config: Config, count: number): string | undefined {
+  if (count <= 1) return undefined;
+  const mb = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
+  const share = Math.max(64, Math.floor(config.limits.memoryMb / count));
+  const alone = mb(EXAMINATION_FACTOR * config.relay.maxMessageBytes);
+  const worst = count * Math.max(share, alone);
+  if (worst <= config.limits.memoryMb) return undefined;
+  return `with ${count} relay workers, each may examine one message of up to relay.max_message_bytes (${mb(config.relay.maxMessageBytes)} MB, about ${alone} MB to examine) on its own, beyond its share of limits.memory_mb (${share} of ${config.limits.memoryMb} MB): at worst about ${worst} MB at once. Plan the service's memory (MemoryMax) for that, set limits.memory_mb to at least ${worst}, lower relay.max_message_bytes, or run fewer workers`;
+}
+
 async function runWorker(config: Config, gatewayOptions: GatewayOptions, mapError: (err: Error) => Error): Promise<void> {
   const rank = Number(process.env[RANK_ENV]);
   const reusePort = process.env[PORT_ENV] !== undefined;
@@ -157,6 +174,8 @@ interface Slot {
 
 async function runPrimary(config: Config, count: number, mapError: (err: Error) => Error): Promise<void> {
   const logger = createLogger(config, process.stdout, { worker: 'primary', pid: process.pid });
+  const memory = memoryCeilingWarning(config, count);
+  if (memory) logger.warn({ event: 'memory-ceiling', workers: count }, memory);
   const slots: Slot[] = Array.from({ length: count }, (_, rank) => ({ rank, ready: false, startedAt: 0, failures: 0 }));
   const startedAt = new Date();
   let listen: HostPort | undefined;

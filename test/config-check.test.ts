@@ -113,4 +113,20 @@ describe('config-check and serve agree', () => {
     expect(r.out).toMatch(/store: SQLite .*good-data/);
     expect(r.out).toContain('warning: school.business_manager is not set');
   });
+
+  it('warns when several relay workers could each examine a large message at once beyond limits.memory_mb, with the figure to plan for', () => {
+    const write = (name: string, limits: string) => {
+      const file = path.join(dir, `${name}.yaml`);
+      writeFileSync(file, `listen: 127.0.0.1:0\ndata_dir: ${path.join(dir, `${name}-data`)}\nschool:\n  domains: [oakfield.sch.uk]\n  roster: ${ROSTER}\n  business_manager: bm@oakfield.sch.uk\nrelay:\n  workers: 4\n${limits}`);
+      return run(['config-check', file]);
+    };
+    // 4 workers, 50 MB messages (about 200 MB each to examine), 512 MB in all: 800 MB at worst.
+    const tight = write('tight', 'limits:\n  memory_mb: 512\n');
+    expect(tight.code, tight.err).toBe(0);
+    expect(tight.out).toContain('warning: with 4 relay workers, each may examine one message of up to relay.max_message_bytes (50 MB, about 200 MB to examine) on its own, beyond its share of limits.memory_mb (128 of 512 MB): at worst about 800 MB at once');
+    // Enough for every worker's largest message: no warning.
+    const roomy = write('roomy', 'limits:\n  memory_mb: 800\n');
+    expect(roomy.code, roomy.err).toBe(0);
+    expect(roomy.out).not.toContain('relay workers, each may examine');
+  });
 });
