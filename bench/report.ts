@@ -14,6 +14,7 @@ const AREAS: Array<[string, string, string?, string?]> = [
   ['detectors', 'Detectors: roster names and UK personal data'],
   ['check', 'End to end: one large email through `check`'],
   ['inspect', 'Inspection: every part of a message'],
+  ['mime', 'The MIME layer: mailparser against postal-mime'],
   ['ocr', 'Text recognition (OCR): scanned and photographed pages'],
   ['memory', 'Memory: large messages at once'],
   ['policy', 'Policy quality on the labelled school-mail corpus'],

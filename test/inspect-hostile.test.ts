@@ -129,6 +129,32 @@ describe('malformed MIME', () => {
     expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'A header block of the message is larger than the parser allows (1 MB), so the message was not read' });
   });
 
+  // A second review found this hang: the parser failing while an attachment waits its turn
+  // (inspection reads one attachment ahead of the analysis) left that attachment's stream open.
+  it('a part with a 2 MB header after two attachments, one inspection worker: uninspectable, and the inspection ends', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hm-hostile-'));
+    try {
+      writeFileSync(join(work, 'd0.txt'), 'hello world '.repeat(150_000));
+      execFileSync('zip', ['-q', '-0', '-j', join(work, 'a.zip'), join(work, 'd0.txt')]);
+      const b64 = (b: Buffer) => b.toString('base64').replace(/.{76}/g, '$&\r\n');
+      const filler: string[] = [];
+      for (let i = 0; i < 2 * 1024; i++) filler.push(' ' + 'x'.repeat(1022));
+      const raw = Buffer.from([
+        ...header(['Content-Type: multipart/mixed; boundary="BB"']), '',
+        '--BB', 'Content-Type: text/plain', '', 'hi',
+        '--BB', 'Content-Type: application/zip', 'Content-Disposition: attachment; filename="a.zip"', 'Content-Transfer-Encoding: base64', '', b64(readFileSync(join(work, 'a.zip'))),
+        '--BB', 'Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename="b.bin"', 'Content-Transfer-Encoding: base64', '', b64(Buffer.alloc(300 * 1024, 7)),
+        '--BB', 'Content-Type: text/plain', 'X-Filler: start', ...filler, '', 'after',
+        '--BB--', '',
+      ].join('\r\n'));
+      const r = await inspect(raw, { workers: 1 });
+      expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'A header block of the message is larger than the parser allows (1 MB), so the message was not read' });
+      expect(r.attachments[0]?.filename).toBe('a.zip');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('invalid base64 in an attachment: uninspectable', async () => {
     const raw = [
       ...header(['Content-Type: multipart/mixed; boundary="B"']),

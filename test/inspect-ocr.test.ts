@@ -14,6 +14,8 @@ import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
 import { imageSize } from '../src/inspect/ocr-image.ts';
+import { pngThumbnail } from '../src/inspect/thumbnail.ts';
+import { deflateSync } from 'node:zlib';
 import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
@@ -209,6 +211,44 @@ describe('every picture format', () => {
     const broken = await examine(examiner, 'IMG_4103.HEIC', page.subarray(0, 4096));
     expect(broken.verdict.rules).toContain('uninspectable-attachment');
     expect(broken.verdict.findings.find((f) => f.rule === 'uninspectable-attachment')?.reason).toContain('not read');
+  });
+
+  it('a TIFF of several pages is not judged by its first: a photo, then the class list, is read and held', async () => {
+    const photoPage = execFileSync('ppmtopgm', [], { input: execFileSync('djpeg', ['-scale', '1/4', '-pnm'], { input: fx.photos[0].jpeg, maxBuffer: 1 << 28 }), maxBuffer: 1 << 28 });
+    const listPage = execFileSync('djpeg', ['-grayscale', '-pnm'], { input: fx.scanJpeg, maxBuffer: 1 << 28 });
+    // Netpbm writes one TIFF page for each image in its input.
+    const tiff = execFileSync('pamtotiff', ['-lzw'], { input: Buffer.concat([photoPage, listPage]), maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'ignore'] });
+    expect(await judgePicture(tiff, 'tif')).toMatchObject({ looksText: true, by: 'unjudged' });
+    const result = await examine(examiner, 'Scan_0044.tif', tiff);
+    expect(result.inspection.attachments[0].ocr?.pagesRead).toBe(1);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
+  it('a WebP whose thumbnail has an odd width is judged (dwebp pads its rows to an even width)', async () => {
+    const odd = execFileSync('pamcut', ['-width', '2473'], { input: execFileSync('djpeg', ['-grayscale', '-pnm'], { input: fx.scanJpeg, maxBuffer: 1 << 28 }), maxBuffer: 1 << 28 });
+    writeFileSync(path.join(dir, 'odd.pgm'), odd);
+    execFileSync('cwebp', ['-quiet', path.join(dir, 'odd.pgm'), '-o', path.join(dir, 'odd.webp')]);
+    // 2473 / 8 = 309 columns: an odd width.
+    expect(await judgePicture(readFileSync(path.join(dir, 'odd.webp')), 'webp')).toMatchObject({ looksText: true, by: 'gate' });
+  });
+
+  it('a PNG whose size gives no thumbnail (50,000,000 × 2, 16-bit: rows of 400 MB) is not decoded', async () => {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(50_000_000, 0);
+    ihdr.writeUInt32BE(2, 4);
+    ihdr[8] = 16;
+    ihdr[9] = 6;
+    const chunk = (type: string, data: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      return Buffer.concat([len, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
+    };
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1 << 20))), chunk('IEND', Buffer.alloc(0))]);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(await pngThumbnail(png, Date.now() + 5_000)).toBeUndefined();
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    // The gateway never gets that far: a strip two pixels high is not a page, by its header alone.
+    expect(await judgePicture(png, 'png')).toEqual({ looksText: false, by: 'size' });
   });
 
   it('a scan-to-email TIFF of the class list is read and held; the same photo as WebP is delivered without Tesseract', async () => {

@@ -231,7 +231,12 @@ function mapParserError(err: Error): string {
 }
 
 /** Reads a content stream into one buffer, up to `max` bytes (the rest is drained, not kept). */
-function collect(stream: Readable, max: number, hint: number): Promise<{ bytes: Buffer; size: number; capped: boolean }> {
+/**
+ * An attachment's decoded bytes, at most `max`, each chunk also taken from `budget.bytesLeft` as
+ * it arrives (and given back if the attachment is capped): the message's total stays bounded even
+ * while an attached message before this one is still being read (inspection reads one ahead).
+ */
+function collect(stream: Readable, max: number, hint: number, budget: { bytesLeft: number }): Promise<{ bytes: Buffer; size: number; capped: boolean }> {
   return new Promise((resolve, reject) => {
     const small: Buffer[] = [];
     let big: Buffer | undefined;
@@ -241,10 +246,12 @@ function collect(stream: Readable, max: number, hint: number): Promise<{ bytes: 
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (capped) return;
-      if (kept + chunk.length > max) {
+      if (kept + chunk.length > max || chunk.length > budget.bytesLeft) {
         capped = true;
+        budget.bytesLeft += kept;
         return;
       }
+      budget.bytesLeft -= chunk.length;
       if (!big && kept + chunk.length > 1024 * 1024) {
         // Large: one buffer sized to the most the content can be (pages are only committed as written).
         big = Buffer.allocUnsafeSlow(Math.max(kept + chunk.length, Math.min(max, hint)));
@@ -307,6 +314,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   const analysed: Array<() => void> = [];
   let analysis: Promise<void> = Promise.resolve();
   const slots = new Array<AttachmentReport | undefined>();
+  /** Attachments waiting for their turn to be read: ended at once if the parser fails meanwhile. */
+  const waitingTurn = new Set<Readable>();
 
   const handleAttachment = async (att: AttachmentStream): Promise<void> => {
     attachmentNo++;
@@ -317,7 +326,15 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     const declaredType = (att.headers.get('content-type') as { value?: string } | undefined)?.value ?? att.contentType ?? '';
     const charset = (att.headers.get('content-type') as { params?: Record<string, string> } | undefined)?.params?.charset;
     const slot = slots.push(undefined) - 1;
-    while (analysing >= readAhead) await new Promise<void>((resolve) => analysed.push(resolve));
+    waitingTurn.add(att.content);
+    while (analysing >= readAhead && !failed) await new Promise<void>((resolve) => analysed.push(resolve));
+    waitingTurn.delete(att.content);
+    if (failed) {
+      // The parser gave up while this attachment waited its turn: its stream will never end.
+      att.content.destroy();
+      att.release?.();
+      return;
+    }
     current = att.content;
     let got: Awaited<ReturnType<typeof collect>>;
     try {
@@ -327,8 +344,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
         return;
       }
       ctx.partsLeft--;
-      const cap = Math.min(ctx.limits.maxAttachmentBytes, Math.max(0, ctx.bytesLeft));
-      got = await collect(att.content, cap, raw.length);
+      got = await collect(att.content, ctx.limits.maxAttachmentBytes, raw.length, ctx);
     } catch {
       ctx.problem(whereOf, 'It could not be read from the message');
       return;
@@ -359,9 +375,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       );
       return;
     }
-    ctx.bytesLeft -= got.bytes.length;
     const bytes = got.bytes;
-    const picture = ctx.ocr ? imageType(bytes) : undefined;
+    const picture = ctx.ocr && !ctx.timedOut ? imageType(bytes) : undefined;
     if (picture) ctx.ocr?.prejudge(bytes, picture);
     analysing++;
     analysis = analysis.then(async () => {
@@ -388,6 +403,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     parser.once('error', (err: Error) => {
       failed = err;
       current?.destroy();
+      for (const waiting of waitingTurn) waiting.destroy();
+      for (const wake of analysed.splice(0)) wake();
       resolve();
     });
   });

@@ -191,12 +191,12 @@ export class OcrBudget {
    */
   prejudge(bytes: Uint8Array, format: ImageFormat): void {
     // A HEIF picture is converted first (ocrImage), and its JPEG judged then.
-    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb));
+    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline));
   }
 
   /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
   judge(bytes: Uint8Array, format: ImageFormat): Promise<PictureJudgement> {
-    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb);
+    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline);
   }
 
   /** Takes one page from the budget, or says there is none left. */
@@ -244,17 +244,17 @@ export function thumbnailScale(size: { width: number; height: number }): number 
  * plane), TIFF by Netpbm's tifftopnm (the first page), PNG streamed through zlib, GIF's first frame
  * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed.
  */
-async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number): Promise<GreyImage | undefined> {
+async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number): Promise<GreyImage | undefined> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (format) {
     case 'png':
-      return pngThumbnail(bytes, Date.now() + GATE_TIMEOUT_MS);
+      return pngThumbnail(bytes, Date.now() + timeoutMs);
     case 'gif':
       return decodeGif(bytes);
     case 'bmp':
       return decodeBmp(bytes);
     case 'jpg': {
-      const r = await run('djpeg', ['-scale', `1/${thumbnailScale(size)}`, '-grayscale', '-pnm'], GATE_TIMEOUT_MS, dataMb, input);
+      const r = await run('djpeg', ['-scale', `1/${thumbnailScale(size)}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
       return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
     }
     case 'webp': {
@@ -262,14 +262,20 @@ async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width
       const scale = thumbnailScale(size);
       const w = Math.max(1, Math.floor(size.width / scale));
       const h = Math.max(1, Math.floor(size.height / scale));
-      // -pgm writes the decoded YUV planes one under the other: the first h rows are the luma.
-      const r = await run('dwebp', ['-pgm', '-scale', String(w), String(h), '-o', '-', '--', '-'], GATE_TIMEOUT_MS, dataMb, input);
+      // -pgm writes the decoded YUV planes one under the other, rows padded to an even width: the
+      // first h rows are the luma (16 to 235, which the gate's relative thresholds do not mind).
+      const r = await run('dwebp', ['-pgm', '-scale', String(w), String(h), '-o', '-', '--', '-'], timeoutMs, dataMb, input);
       const planes = r.ok ? parsePnm(r.stdout) : undefined;
-      return planes && planes.width === w && planes.height >= h ? { width: w, height: h, pixels: planes.pixels.subarray(0, w * h) } : undefined;
+      const stride = (w + 1) & ~1;
+      if (!planes || planes.width !== stride || planes.height < h) return undefined;
+      const luma = new Uint8Array(w * h);
+      for (let y = 0; y < h; y++) luma.set(planes.pixels.subarray(y * stride, y * stride + w), y * w);
+      return { width: w, height: h, pixels: luma };
     }
     case 'tif': {
-      const r = await run('tifftopnm', [], GATE_TIMEOUT_MS, dataMb, input);
-      return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
+      // One image a page: a TIFF of several pages is not judged by its first (Tesseract reads them all).
+      const r = await run('tifftopnm', [], timeoutMs, dataMb, input);
+      return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE, true) : undefined;
     }
     case 'heic':
       // Judged as the JPEG heif-convert makes of it (ocrImage); unjudged here.
@@ -297,12 +303,14 @@ export interface PictureJudgement {
 }
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
-export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768): Promise<PictureJudgement> {
+export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS): Promise<PictureJudgement> {
   try {
     const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
     // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
     if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size' };
-    const img = await thumbnailOf(bytes, format, size, dataMb);
+    // Out of time (the message's own budget): not judged, so counted as a page that was not read.
+    if (timeoutMs <= 0) return { looksText: true, by: 'unjudged' };
+    const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
     if (!img) return { looksText: true, by: 'unjudged' };
     const seen = looksLikeText(shrink(img));
     return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs };
@@ -313,11 +321,11 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
 }
 
 /** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */
-async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number): Promise<PictureJudgement> {
+async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number): Promise<PictureJudgement> {
   return gates.run(lanes, async () => {
     const started = performance.now();
     try {
-      return await judgePicture(bytes, format, dataMb);
+      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()));
     } finally {
       stats.gateSeconds += (performance.now() - started) / 1000;
     }
@@ -346,6 +354,14 @@ async function heifToJpeg(budget: OcrBudget, bytes: Uint8Array): Promise<Buffer 
 /** A picture attachment: the gate, then Tesseract if it looks like a page of text and the budget allows. */
 export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: ImageFormat): Promise<OcrOutcome> {
   if (format === 'heic') {
+    // Its header's size first: an icon or a banner is not worth converting.
+    const size = imageSize(bytes, format);
+    if (size && tooSmallForPage(size)) {
+      const small = emptyOutcome();
+      small.report.skippedByGate++;
+      stats.skippedByGate++;
+      return small;
+    }
     const jpeg = await heifToJpeg(budget, bytes);
     if (jpeg) return ocrImage(budget, jpeg, 'jpg');
     const unread = emptyOutcome();

@@ -4,7 +4,7 @@
 // that djpeg, dwebp, tifftopnm and pdftoppm write. Every decoder feeds rows, top to bottom, into a
 // Thumbnailer that box-averages them as they come; anything malformed gives undefined, and the
 // caller treats a picture it cannot judge as one that may be text.
-import { createInflate, inflateSync } from 'node:zlib';
+import { createInflate } from 'node:zlib';
 
 export interface GreyImage {
   width: number;
@@ -30,11 +30,18 @@ export class Thumbnailer {
   private readonly out: Uint8Array;
   private rowsIn = 0;
 
+  /** The thumbnail's size for a picture, without allocating it (0 when the picture is too thin for one). */
+  static size(sourceWidth: number, sourceHeight: number, maxSide = THUMBNAIL_SIDE): { step: number; width: number; height: number } {
+    const step = Math.max(1, Math.ceil(Math.max(sourceWidth, sourceHeight) / maxSide));
+    return { step, width: Math.floor(sourceWidth / step), height: Math.floor(sourceHeight / step) };
+  }
+
   constructor(sourceWidth: number, sourceHeight: number, maxSide = THUMBNAIL_SIDE) {
     this.sourceWidth = sourceWidth;
-    this.step = Math.max(1, Math.ceil(Math.max(sourceWidth, sourceHeight) / maxSide));
-    this.width = Math.floor(sourceWidth / this.step);
-    this.height = Math.floor(sourceHeight / this.step);
+    const { step, width, height } = Thumbnailer.size(sourceWidth, sourceHeight, maxSide);
+    this.step = step;
+    this.width = width;
+    this.height = height;
     this.sums = new Uint32Array(this.width);
     this.out = new Uint8Array(this.width * this.height);
   }
@@ -241,25 +248,8 @@ function greyAt(row: Uint8Array, x: number, depth: number, colour: number, palet
 
 /** Pixels a PNG may have before it is not decoded at all (zlib's output is bounded by it). */
 export const MAX_DECODE_PIXELS = 100_000_000;
-
-/**
- * A PNG to grey in one call on this thread, shrunk so the longer side is at most `maxSide`
- * (unshrunk by default). For small pictures and tests; the gateway streams (pngThumbnail).
- */
-export function decodePng(bytes: Uint8Array, maxPixels = MAX_DECODE_PIXELS, maxSide = Infinity): GreyImage | undefined {
-  const h = pngHeader(bytes);
-  if (!h || h.width * h.height > maxPixels) return undefined;
-  let raw: Buffer;
-  try {
-    raw = inflateSync(Buffer.concat(h.idat), { maxOutputLength: (h.stride + 1) * h.height + 1024 });
-  } catch {
-    return undefined;
-  }
-  const thumb = new Thumbnailer(h.width, h.height, maxSide);
-  const rows = new PngRows(h, thumb);
-  rows.push(raw);
-  return rows.bad ? undefined : thumb.result();
-}
+/** The same for PNGs whose samples are not 8 bits (16-bit, or packed 1, 2 and 4 bits): a slower path. */
+const MAX_SLOW_PNG_PIXELS = 25_000_000;
 
 /**
  * A PNG's thumbnail, inflated as a stream in chunks so the event loop keeps turning and memory is
@@ -267,7 +257,10 @@ export function decodePng(bytes: Uint8Array, maxPixels = MAX_DECODE_PIXELS, maxS
  */
 export function pngThumbnail(bytes: Uint8Array, deadline: number, maxSide = THUMBNAIL_SIDE, maxPixels = MAX_DECODE_PIXELS): Promise<GreyImage | undefined> {
   const h = pngHeader(bytes);
-  if (!h || h.width * h.height > maxPixels || !h.idat.length) return Promise.resolve(undefined);
+  if (!h || h.width * h.height > (h.depth === 8 ? maxPixels : Math.min(maxPixels, MAX_SLOW_PNG_PIXELS)) || !h.idat.length) return Promise.resolve(undefined);
+  // A picture with no thumbnail (a 50,000,000 × 2 strip) is not decoded: its rows alone could be hundreds of MB.
+  const shape = Thumbnailer.size(h.width, h.height, maxSide);
+  if (!shape.width || !shape.height) return Promise.resolve(undefined);
   const thumb = new Thumbnailer(h.width, h.height, maxSide);
   const rows = new PngRows(h, thumb);
   return new Promise((resolve) => {
@@ -341,6 +334,8 @@ export function decodeGif(bytes: Uint8Array, maxSide = THUMBNAIL_SIDE): GreyImag
     data.push(b.subarray(o + 1, o + 1 + b[o]));
     o += b[o] + 1;
   }
+  const shape = Thumbnailer.size(width, height, maxSide);
+  if (!shape.width || !shape.height) return undefined;
   const indices = lzw(Buffer.concat(data), minCode, width * height);
   // A truncated frame (a damaged or cut-off file) is decoded as far as it goes; the rest stays colour 0.
   const grey = new Uint8Array(256);
@@ -463,6 +458,8 @@ export function decodeBmp(bytes: Uint8Array, maxSide = THUMBNAIL_SIDE, maxPixels
       grey[i] = p + 2 < dataOffset ? luma(b[p + 2], b[p + 1], b[p]) : i & 1 ? 255 : 0;
     }
   }
+  const shape = Thumbnailer.size(width, height, maxSide);
+  if (!shape.width || !shape.height) return undefined;
   const thumb = new Thumbnailer(width, height, maxSide);
   const row = new Uint8Array(width);
   for (let y = 0; y < height; y++) {
@@ -488,8 +485,11 @@ export function decodeBmp(bytes: Uint8Array, maxSide = THUMBNAIL_SIDE, maxPixels
 // ---------------------------------------------------------------------------------------------
 // Netpbm (P4 bitmap, P5 grey, P6 colour), as pdftoppm, djpeg, dwebp and tifftopnm write them
 
-/** A binary PBM, PGM or PPM (8-bit), shrunk so the longer side is at most `maxSide` (unshrunk by default). */
-export function parsePnm(b: Buffer, maxSide = Infinity): GreyImage | undefined {
+/**
+ * A binary PBM, PGM or PPM (8-bit), shrunk so the longer side is at most `maxSide` (unshrunk by
+ * default). `whole`: undefined unless the image is all of `b` (tifftopnm writes one image a page).
+ */
+export function parsePnm(b: Buffer, maxSide = Infinity, whole = false): GreyImage | undefined {
   if (b.length < 8 || b[0] !== 0x50 || b[1] < 0x34 || b[1] > 0x36) return undefined;
   const kind = b[1] - 0x30;
   const want = kind === 4 ? 2 : 3;
@@ -512,6 +512,9 @@ export function parsePnm(b: Buffer, maxSide = Infinity): GreyImage | undefined {
   if (!width || !height || (kind !== 4 && max !== 255)) return undefined;
   const stride = kind === 4 ? Math.ceil(width / 8) : kind === 5 ? width : width * 3;
   if (i + stride * height > b.length) return undefined;
+  if (whole && i + stride * height !== b.length) return undefined;
+  const shape = Thumbnailer.size(width, height, maxSide);
+  if (!shape.width || !shape.height) return undefined;
   if (kind === 5 && maxSide === Infinity) return { width, height, pixels: new Uint8Array(b.buffer, b.byteOffset + i, width * height) };
   const thumb = new Thumbnailer(width, height, maxSide);
   const row = new Uint8Array(width);

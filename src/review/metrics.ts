@@ -5,8 +5,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 type Labels = Record<string, string>;
 
 /** One per process, from start-up: the event loop's lateness, sampled every 20 ms (perf_hooks). */
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+const LOOP_RESOLUTION_MS = 20;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
+/** perf_hooks records the whole interval between samples: lateness is what exceeds the resolution. */
+const lateSeconds = (ns: number) => Math.max(0, (ns || 0) - LOOP_RESOLUTION_MS * 1e6) / 1e9;
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -109,8 +112,8 @@ export class Metrics {
       }
     }
     // How late the event loop ran its timers since the previous scrape: a gateway too busy to answer promptly shows here first.
-    out.push('# HELP hallmonitor_event_loop_delay_seconds How late this process\'s event loop ran since the previous scrape (its 99th percentile): replies wait as long as this.', '# TYPE hallmonitor_event_loop_delay_seconds gauge', `hallmonitor_event_loop_delay_seconds ${(loopDelay.percentile(99) || 0) / 1e9}`);
-    out.push('# HELP hallmonitor_event_loop_delay_max_seconds How late this process\'s event loop ran since the previous scrape, at the worst.', '# TYPE hallmonitor_event_loop_delay_max_seconds gauge', `hallmonitor_event_loop_delay_max_seconds ${(loopDelay.max || 0) / 1e9}`);
+    out.push('# HELP hallmonitor_event_loop_delay_seconds How late this process\'s event loop ran since the previous scrape (its 99th percentile): replies wait as long as this.', '# TYPE hallmonitor_event_loop_delay_seconds gauge', `hallmonitor_event_loop_delay_seconds ${lateSeconds(loopDelay.percentile(99))}`);
+    out.push('# HELP hallmonitor_event_loop_delay_max_seconds How late this process\'s event loop ran since the previous scrape, at the worst.', '# TYPE hallmonitor_event_loop_delay_max_seconds gauge', `hallmonitor_event_loop_delay_max_seconds ${lateSeconds(loopDelay.max)}`);
     loopDelay.reset();
     const mem = process.memoryUsage();
     out.push('# HELP hallmonitor_process_resident_memory_bytes Resident memory of this gateway process.', '# TYPE hallmonitor_process_resident_memory_bytes gauge', `hallmonitor_process_resident_memory_bytes ${mem.rss}`);
