@@ -44,6 +44,21 @@ describe('text decoding and sniffing', () => {
     expect(quickSniff(Buffer.alloc(0)).route).toBe('empty');
   });
 
+  it('knows a HEIF picture by its ftyp brands, and an MP4 video is not one', () => {
+    const ftyp = (major: string, compatible: string[]) => {
+      const box = Buffer.alloc(16 + 4 * compatible.length);
+      box.writeUInt32BE(box.length);
+      box.write(`ftyp${major}`, 4, 'latin1');
+      compatible.forEach((c, i) => box.write(c, 16 + 4 * i, 'latin1'));
+      return Buffer.concat([box, Buffer.alloc(64)]);
+    };
+    expect(quickSniff(ftyp('heic', ['mif1', 'heic']))).toMatchObject({ route: 'image', format: 'heic', mime: 'image/heic' });
+    expect(quickSniff(ftyp('avif', ['mif1']))).toMatchObject({ route: 'image', format: 'heic' });
+    expect(quickSniff(ftyp('miaf', ['mif1', 'miaf']))).toMatchObject({ route: 'image', format: 'heic' });
+    expect(quickSniff(ftyp('isom', ['isom', 'iso2', 'mp41'])).route).not.toBe('image');
+    expect(quickSniff(ftyp('qt  ', ['qt  '])).route).not.toBe('image');
+  });
+
   it('reads the CMS content type of S/MIME parts', () => {
     const oid = (last: number): Buffer => Buffer.from([0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, last, 0xa0, 0x80, 0, 0, 0]);
     expect(cmsContentType(oid(3))).toBe('enveloped');

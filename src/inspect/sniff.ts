@@ -58,11 +58,22 @@ export function imageType(bytes: Uint8Array): ImageFormat | undefined {
   if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'gif';
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tif';
   if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
-  // HEIF: an 'ftyp' box first, its major brand one of the picture brands (not a video's).
-  if (startsWith(bytes, [0x66, 0x74, 0x79, 0x70], 4) && bytes.length > 12 && HEIF_BRANDS.has(Buffer.from(bytes.buffer, bytes.byteOffset + 8, 4).toString('latin1'))) return 'heic';
+  // HEIF: an 'ftyp' box first, its major brand one of the picture brands, or a still picture's
+  // brand among its compatible ones (a video's 'isom' or 'mp42' lists none of those).
+  if (startsWith(bytes, [0x66, 0x74, 0x79, 0x70], 4) && bytes.length > 12 && heifBrands(bytes)) return 'heic';
   // BMP: "BM", reserved zeros, and a DIB header of a known size.
   if (startsWith(bytes, [0x42, 0x4d]) && bytes.length > 26 && bytes[6] === 0 && bytes[7] === 0 && bytes[8] === 0 && bytes[9] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(bytes[14]) && bytes[15] === 0) return 'bmp';
   return undefined;
+}
+
+const HEIF_STILL_BRANDS = new Set(['mif1', 'heic', 'heix', 'avif']);
+
+function heifBrands(bytes: Uint8Array): boolean {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (HEIF_BRANDS.has(b.toString('latin1', 8, 12))) return true;
+  const end = Math.min(b.readUInt32BE(0), b.length, 256);
+  for (let i = 16; i + 4 <= end; i += 4) if (HEIF_STILL_BRANDS.has(b.toString('latin1', i, i + 4))) return true;
+  return false;
 }
 
 /** DER PKCS #7 / CMS: which content type does the ContentInfo declare? */
