@@ -230,9 +230,8 @@ function mapParserError(err: Error): string {
   return 'The message is malformed and could not be parsed completely';
 }
 
-/** Reads a content stream into one buffer, up to `max` bytes (the rest is drained, not kept). */
 /**
- * An attachment's decoded bytes, at most `max`, each chunk also taken from `budget.bytesLeft` as
+ * Reads a content stream into one buffer, up to `max` bytes (the rest is drained, not kept), each chunk also taken from `budget.bytesLeft` as
  * it arrives (and given back if the attachment is capped): the message's total stays bounded even
  * while an attached message before this one is still being read (inspection reads one ahead).
  */

@@ -1,11 +1,13 @@
 // Text recognition of scanned documents and photographed pages (issue 20).
 //
-// A picture (PNG, JPEG, TIFF, GIF, BMP, WebP) or a PDF page without a usable text layer is first
-// shrunk to a thumbnail and put through the gate (ocr-image.ts: does it look like a page of text?);
-// only pages that pass are read by Tesseract. Tesseract, pdftoppm (PDF pages to pictures) and
+// A picture (PNG, JPEG, TIFF, GIF, BMP, WebP, HEIF) or a PDF page without a usable text layer is
+// first shrunk to a thumbnail and put through the gate (ocr-image.ts: does it look like a page of
+// text?); only pages that pass are read by Tesseract. Tesseract, pdftoppm (PDF pages to pictures),
 // djpeg (libjpeg's scaled decoding: a 12-megapixel photo's eighth in a few milliseconds), dwebp
 // and tifftopnm (WebP and TIFF thumbnails; where they are not installed those pictures go to
-// Tesseract unjudged, which costs time but lets nothing through) run as subprocesses under an OS data-segment limit and a deadline, one thread each (OMP_THREAD_LIMIT=1:
+// Tesseract unjudged, which costs time but lets nothing through) and heif-convert (HEIF to JPEG;
+// without it a HEIF picture is unread, and held when it leaves the school) run as subprocesses
+// under an OS data-segment limit and a deadline, one thread each (OMP_THREAD_LIMIT=1:
 // Tesseract's own threading cost 8 s of wall time for a 1 s page on two cores), at most
 // `workers` at once. The budget is per message: pages and seconds; a page that looks like text
 // but is past the budget becomes an uninspectable finding that counts only for mail leaving the
@@ -241,8 +243,9 @@ export function thumbnailScale(size: { width: number; height: number }): number 
 /**
  * A picture's grey thumbnail for the gate, never the full picture in memory where it can be
  * avoided: JPEG by libjpeg's scaled decoding (1/2 … 1/8), WebP by dwebp's scaling (its luma
- * plane), TIFF by Netpbm's tifftopnm (the first page), PNG streamed through zlib, GIF's first frame
- * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed.
+ * plane), TIFF of one page by Netpbm's tifftopnm, PNG streamed through zlib, GIF's first frame
+ * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed, and for a
+ * TIFF of several pages.
  */
 async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number): Promise<GreyImage | undefined> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
