@@ -1,6 +1,7 @@
 // Round trip: nodemailer → gateway → capturing sink. The sink must receive the exact bytes the
 // client sent (after Hallmonitor's one prepended Received header) and the same envelope.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
@@ -249,6 +250,61 @@ describe('round trip through the gateway', () => {
     expect(after.results).toHaveLength(1);
     expect(after.results[0].status.result).toBe('pass');
     expect(after.results[0].signingDomain).toBe('school.example');
+  });
+
+  it('answers a pipelining server (MAIL, RCPT and DATA at once) in one write, and sends the next hop its message and final dot in one', async () => {
+    const before = sink.messages.length;
+    const socket = net.connect(gw.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let seen = '';
+    const waiters: Array<() => void> = [];
+    socket.on('data', (d: Buffer) => {
+      seen += d.toString('latin1');
+      for (const w of waiters.splice(0)) w();
+    });
+    const until = async (pattern: RegExp) => {
+      const deadline = Date.now() + 5_000;
+      while (!pattern.test(seen)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in ${JSON.stringify(seen)}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    };
+    try {
+      await until(/^220 /m);
+      socket.write('EHLO mx.school.example\r\n');
+      await until(/^250 /m);
+      seen = '';
+      // The gateway's writes (its sockets are in this process): to this client, and to the next hop.
+      const proto = net.Socket.prototype as unknown as { _writeGeneric(this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]): unknown };
+      const original = proto._writeGeneric;
+      let writes = 0;
+      const toNextHop: string[] = [];
+      proto._writeGeneric = function (this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]) {
+        if (this.localPort === gw.port && this.remotePort === socket.localPort) writes++;
+        if (this.remotePort === sink.port) toNextHop.push((writev ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk) : [data as Buffer | string]).map((c) => (typeof c === 'string' ? c : c.toString('latin1'))).join(''));
+        return original.call(this, writev, data, ...rest);
+      };
+      try {
+        socket.write('MAIL FROM:<office@school.example>\r\nRCPT TO:<parent@home.example>\r\nDATA\r\n');
+        await until(/^354 /m);
+        // Three replies, one write: smtp-server's writes of one turn are corked together.
+        expect(seen).toMatch(/^250 [^\r]*\r\n250 [^\r]*\r\n354 /);
+        expect(writes).toBe(1);
+        socket.write('From: office@school.example\r\nTo: parent@home.example\r\nSubject: Pipelined\r\n\r\nHello.\r\n.\r\n');
+        await until(/^250 2\.0\.0 /m);
+      } finally {
+        proto._writeGeneric = original;
+      }
+      // To the next hop, the trace header, the message and the final dot went in one write.
+      expect(toNextHop.some((w) => w.startsWith('Received: ') && w.includes('Subject: Pipelined') && w.endsWith('\r\n.\r\n'))).toBe(true);
+      expect(sink.messages.length).toBe(before + 1);
+      expect(splitTrace(sink.messages.at(-1)!.data).rest.toString('latin1')).toContain('Subject: Pipelined');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('logs one outcome line per message without subject, names or addresses', async () => {
