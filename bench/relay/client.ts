@@ -27,6 +27,10 @@ export class Client {
       }
     });
     socket.on('error', () => undefined);
+    // A server that closes (a 421 refusal) answers nothing more: every reply still awaited is 0.
+    socket.on('close', () => {
+      for (const w of this.waiting.splice(0)) w(0);
+    });
   }
   static connect(port: number, localAddress = '127.0.0.1'): Promise<Client> {
     return new Promise((resolve, reject) => {
@@ -35,6 +39,7 @@ export class Client {
     });
   }
   reply(): Promise<number> {
+    if (this.socket.destroyed) return Promise.resolve(0);
     return new Promise((resolve) => this.waiting.push(resolve));
   }
   async send(message: Buffer, from = FROM, to = TO): Promise<void> {
