@@ -6,7 +6,6 @@ import { sleep } from './postfix.ts';
 const FROM = 'office@school.example';
 const TO = 'parent@home.example';
 
-
 export class Client {
   private buf = '';
   private waiting: Array<(code: number) => void> = [];
