@@ -4,32 +4,16 @@
 // (an independent oracle, test/fixtures/inspect/text_parts.py) must be in the inspection's texts,
 // unless the inspection says explicitly why the message could not be read as a whole.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
+import { DEBIAN_MAIL_CORPORA, listFiles } from './corpus/debian.ts';
 
 const oracleScript = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'inspect', 'text_parts.py');
 
-const corpora = [
-  { pkg: 'libpython3.11-testsuite', dir: '/usr/lib/python3.11/test/test_email/data', take: (name: string) => name.startsWith('msg_') && name.endsWith('.txt'), atLeast: 45 },
-  { pkg: 'golang-github-jhillyerd-enmime-dev', dir: '/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata', take: (name: string) => name.endsWith('.raw'), atLeast: 75 },
-  { pkg: 'python3-flufl.bounce', dir: '/usr/lib/python3/dist-packages/flufl/bounce/tests/data', take: (name: string) => name.endsWith('.txt'), atLeast: 110 },
-];
-
-function listFiles(dir: string, take: (name: string) => boolean): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (take(e.name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+const corpora = DEBIAN_MAIL_CORPORA;
 
 /** Whitespace-insensitive comparison, as the oracle normalises too. */
 function normalise(s: string): string {

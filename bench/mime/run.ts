@@ -12,12 +12,13 @@
 // before parsing) belongs to that parser and that message alone.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { MailParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import PostalMime from 'postal-mime';
+import { DEBIAN_MAIL_CORPORA, listFiles } from '../../test/corpus/debian.ts';
 import { recordLoad } from '../load.ts';
 
 type Parser = 'mailparser' | 'postal-mime';
@@ -110,26 +111,6 @@ async function child(parser: Parser, kind: Kind, bytes: number): Promise<void> {
   process.stdout.write(JSON.stringify({ ms, raw: raw.length, peakMb: (peakKb() - before) / 1024 }));
 }
 
-function listFiles(dir: string, take: (name: string) => boolean): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (take(e.name)) out.push(p);
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out.sort();
-}
-
-/** The Debian corpora test/inspect-corpus.test.ts reads. */
-const CORPORA = [
-  { pkg: 'libpython3.11-testsuite', dir: '/usr/lib/python3.11/test/test_email/data', take: (n: string) => n.startsWith('msg_') && n.endsWith('.txt') },
-  { pkg: 'golang-github-jhillyerd-enmime-dev', dir: '/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata', take: (n: string) => n.endsWith('.raw') },
-  { pkg: 'python3-flufl.bounce', dir: '/usr/lib/python3/dist-packages/flufl/bounce/tests/data', take: (n: string) => n.endsWith('.txt') },
-];
-
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 12);
 
@@ -139,7 +120,7 @@ async function agreement(): Promise<string[]> {
   let same = 0;
   const differ: string[] = [];
   const failed: Record<Parser, string[]> = { mailparser: [], 'postal-mime': [] };
-  for (const c of CORPORA) {
+  for (const c of DEBIAN_MAIL_CORPORA) {
     for (const file of listFiles(c.dir, c.take)) {
       files++;
       const raw = readFileSync(file);
@@ -160,7 +141,7 @@ async function agreement(): Promise<string[]> {
       else differ.push(`${c.pkg.split('-')[0]}/${path.basename(file)}: ${textSame ? '' : 'text'}${!textSame && !attSame ? ' and ' : ''}${attSame ? '' : `attachments (${a.attachments.length} against ${b.attachments.length})`}`);
     }
   }
-  lines.push(`Debian's corpora (${CORPORA.map((c) => c.pkg).join(', ')}): ${files} messages; both parsers give the same text body (whitespace aside) and the same attachment bytes for **${same}**; they differ on ${differ.length}; mailparser failed on ${failed.mailparser.length}, postal-mime on ${failed['postal-mime'].length}.`);
+  lines.push(`Debian's corpora (${DEBIAN_MAIL_CORPORA.map((c) => c.pkg).join(', ')}): ${files} messages; both parsers give the same text body (whitespace aside) and the same attachment bytes for **${same}**; they differ on ${differ.length}; mailparser failed on ${failed.mailparser.length}, postal-mime on ${failed['postal-mime'].length}.`);
   if (differ.length) lines.push('', `Where they differ: ${differ.slice(0, 25).join('; ')}${differ.length > 25 ? `; and ${differ.length - 25} more` : ''}.`);
   for (const p of ['mailparser', 'postal-mime'] as Parser[]) if (failed[p].length) lines.push('', `${p} failed on: ${failed[p].join('; ')}.`);
   return lines;

@@ -5,6 +5,7 @@
 // into a cache under the system's temporary folder: nothing is installed and nothing committed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { listFiles } from '../../test/corpus/debian.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ImageFormat } from '../../src/inspect/ocr-image.ts';
@@ -17,10 +18,6 @@ export interface RealPicture {
   name: string;
   format: ImageFormat;
   bytes: Buffer;
-}
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 /** The pictures (20 KB or more), or undefined with the reason when the packages cannot be fetched. */
@@ -37,10 +34,10 @@ export function realPictures(): { pictures: RealPicture[]; textPictures: RealPic
       return { missing: `apt-get download ${PACKAGES.join(' ')} failed (${(err as Error).message.split('\n')[0]})` };
     }
   }
-  const all = walk(root).filter((f) => /\.(jpe?g|png)$/i.test(f) && statSync(f).size >= 20_000);
+  const all = listFiles(root).filter((f) => /\.(jpe?g|png)$/i.test(f) && statSync(f).size >= 20_000);
   const toPicture = (f: string): RealPicture => ({ name: f.slice(root.length), format: /\.png$/i.test(f) ? 'png' : 'jpg', bytes: readFileSync(f) });
   return {
     pictures: all.filter((f) => !NOT_PHOTOS.test(f)).map(toPicture),
-    textPictures: walk(root).filter((f) => /\/(page|text)\.png$/.test(f)).map(toPicture),
+    textPictures: listFiles(root).filter((f) => /\/(page|text)\.png$/.test(f)).map(toPicture),
   };
 }
