@@ -2,10 +2,12 @@
 // nodemailer's SMTP client. The envelope is kept exactly; the message bytes are sent unchanged
 // after one prepended trace header, so DKIM signatures still verify.
 import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { NextHopConfig } from '../config/index.ts';
 import type { Envelope } from '../types.ts';
+import { corkForThisTurn } from '../cork.ts';
 
 export interface RecipientRefusal { address: string; code: number; response: string }
 
@@ -212,12 +214,8 @@ function messageStream(conn: Conn, parts: Buffer[]): Readable {
           return this.destroy(Object.assign(new Error('next hop deferred some recipients'), { partlyDeferred: true }));
         }
         // The trace header, the message and the final dot in one write where they come in one turn
-        // (three system calls for a small message otherwise); uncorked on the next turn.
-        const socket = (conn as unknown as { _socket?: { writableCorked: number; destroyed: boolean; cork(): void; uncork(): void } })._socket;
-        if (socket && !socket.writableCorked && !socket.destroyed) {
-          socket.cork();
-          setImmediate(() => socket.uncork());
-        }
+        // (three system calls for a small message otherwise).
+        corkForThisTurn((conn as unknown as { _socket?: Socket })._socket);
       }
       this.push(i < parts.length ? parts[i++] : null);
     },

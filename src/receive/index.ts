@@ -15,6 +15,7 @@ import type { Config } from '../config/index.ts';
 import type { Envelope, Outcome, ReceivedMessage, SchoolRoute } from '../types.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { Metrics } from '../review/metrics.ts';
+import { corkForThisTurn } from '../cork.ts';
 import { RecentEvents } from '../recent-events.ts';
 import { AuthGuard } from './auth-guard.ts';
 import { EXAMINATION_FACTOR, MemoryBudget } from './memory-budget.ts';
@@ -142,16 +143,12 @@ class GatewaySmtpServer extends SMTPServer {
 /**
  * The replies of one turn of the event loop go out in one write: a school's Postfix pipelines
  * (RFC 2920) MAIL, RCPT and DATA, and smtp-server answers each with its own write, a system call
- * apiece. The socket is corked at the turn's first reply and uncorked on the next turn (an end()
- * flushes it too). Nothing waits longer than that turn.
+ * apiece.
  */
 function repliesInOneWrite(connection: { send(code: number, ...rest: unknown[]): void }, socket: Socket): void {
   const send = connection.send.bind(connection);
   connection.send = (code: number, ...rest: unknown[]) => {
-    if (!socket.writableCorked && !socket.destroyed) {
-      socket.cork();
-      setImmediate(() => socket.uncork());
-    }
+    corkForThisTurn(socket);
     send(code, ...rest);
   };
 }
