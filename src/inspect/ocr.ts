@@ -303,6 +303,8 @@ export interface PictureJudgement {
   by: 'size' | 'gate' | 'unjudged';
   lines?: number;
   glyphs?: number;
+  /** The picture's size from its header (0 × 0 when it cannot be read). */
+  size: { width: number; height: number };
 }
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
@@ -310,16 +312,16 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
   try {
     const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
     // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
-    if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size' };
+    if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size', size };
     // Out of time (the message's own budget): not judged, so counted as a page that was not read.
-    if (timeoutMs <= 0) return { looksText: true, by: 'unjudged' };
+    if (timeoutMs <= 0) return { looksText: true, by: 'unjudged', size };
     const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
-    if (!img) return { looksText: true, by: 'unjudged' };
+    if (!img) return { looksText: true, by: 'unjudged', size };
     const seen = looksLikeText(shrink(img));
-    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs };
+    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, size };
   } catch {
     // A decoder that trips over a malformed picture: not judged, so read (or held), never waved through.
-    return { looksText: true, by: 'unjudged' };
+    return { looksText: true, by: 'unjudged', size: { width: 0, height: 0 } };
   }
 }
 
@@ -378,7 +380,7 @@ export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: Ima
     stats.skippedByGate++;
     return out;
   }
-  const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
+  const { size } = judged;
   if (size.width * size.height > MAX_OCR_PIXELS || !budget.take()) {
     out.report.skippedByBudget++;
     stats.skippedByBudget++;
