@@ -24,6 +24,15 @@ describe('the configuration schema', () => {
     expect(problems({ next_hop: { host: 'smtp.example.org', client_certificate: 7 } })).toEqual(['next_hop.client_certificate: expected "relay" or cert and key files, got number 7']);
   });
 
+  it('names a secret that is wrong, never its value', () => {
+    const said = problems({ relay: { checked_header_secret: 12345678901234567890, users: [{ username: 'exchange', password: 31415926535 }] } });
+    expect(said).toEqual(expect.arrayContaining([
+      'relay.checked_header_secret: expected text, got a number (not shown: a secret)',
+      'relay.users[0].password: must be at least 12 characters',
+    ]));
+    expect(said.join('\n')).not.toMatch(/1234567890|31415926535/);
+  });
+
   it('names a list item by its index, and a rule setting by the rule', () => {
     expect(problems({ relay: { users: [{ username: 'exchange', pasword: 'x' }] }, policy: { rules: { 'recipients-exposed': { min_recipients: 'five' } } } })).toEqual(expect.arrayContaining([
       'relay.users[0].password: missing',

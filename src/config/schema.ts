@@ -572,6 +572,9 @@ const EXPECTED: Record<string, string> = {
   array: 'a list (lines starting with "- ")',
 };
 
+/** Keys whose values are secrets: problems with them name the key, never the value. */
+const SECRET_KEY = /secret|pass/i;
+
 /** One line per problem: "policy.rules.pupil-name-in-subject.action: expected one of deliver, quarantine, block, got string "blok"". */
 export function issueMessages(issues: readonly z.core.$ZodIssue[], schema: z.ZodType = configSchema, prefix: ReadonlyArray<PropertyKey> = [], labels: Record<string, string> = {}): string[] {
   const out: string[] = [];
@@ -579,12 +582,14 @@ export function issueMessages(issues: readonly z.core.$ZodIssue[], schema: z.Zod
     const at = [...prefix, ...issue.path];
     const key = labels[keyPath(at)] ?? (keyPath(at) || '(top level)');
     const input = (issue as { input?: unknown }).input;
+    // A secret's value (a password, the loop guard's secret) is never repeated on the console or in the journal.
+    const got = SECRET_KEY.test(keyPath(at)) ? `a ${typeof input} (not shown: a secret)` : describe(input);
     switch (issue.code) {
       case 'invalid_type':
-        out.push(input === undefined ? `${key}: missing` : `${key}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describe(input)}`);
+        out.push(input === undefined ? `${key}: missing` : `${key}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${got}`);
         break;
       case 'invalid_value':
-        out.push(`${key}: expected one of ${issue.values.map(String).join(', ')}, got ${describe(input)}`);
+        out.push(`${key}: expected one of ${issue.values.map(String).join(', ')}, got ${got}`);
         break;
       case 'unrecognized_keys': {
         const known = knownKeys(schema, issue.path);
