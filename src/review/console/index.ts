@@ -47,8 +47,8 @@ export const CONSOLE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'
 const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d2b4f"/><path d="M9 8v16M23 8v16M9 16h14" stroke="#fff" stroke-width="4" stroke-linecap="round"/></svg>';
 
 
-export async function startConsole(config: Config, store: Store, deps: ConsoleDeps = {}, overrides: { listen?: string } = {}): Promise<ConsoleServer> {
-  const settings = consoleSettings(config, overrides);
+export async function startConsole(config: Config, store: Store, deps: ConsoleDeps = {}): Promise<ConsoleServer> {
+  const settings = consoleSettings(config);
   if (!settings.listen) throw new Error('console.listen is not set: the console has nowhere to listen');
   const db = await consoleDb(store);
   const hold: HoldContext = deps.hold ?? { store, notify: notifySettings(config), hostname: config.hostname };

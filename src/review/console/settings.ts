@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config, HostPort } from '../../config/index.ts';
 import { parseHostPort } from '../../config/net.ts';
 import { Problems } from '../../config/problems.ts';
-import { consoleTlsProblem, parseSections } from '../../config/schema.ts';
+import { parseSections } from '../../config/schema.ts';
 
 export interface ConsoleSettings {
   /** null: the console is off. */
@@ -27,18 +27,10 @@ export interface ConsoleSettings {
   safeguardingMinSeverity: number;
 }
 
-export function consoleSettings(config: Pick<Config, 'source'> & { console?: unknown; school?: unknown }, overrides: { listen?: string } = {}): ConsoleSettings {
-  let listen: HostPort | null = null;
-  const more: string[] = [];
-  if (overrides.listen !== undefined) {
-    try {
-      listen = parseHostPort(overrides.listen);
-    } catch (err) {
-      more.push(`--console: ${(err as Error).message}`);
-    }
-  }
-  const { console: doc, school } = parseSections(config.source, { console: config.console, school: config.school }, more);
-  if (overrides.listen === undefined && doc.listen !== undefined && doc.listen !== 'off') listen = parseHostPort(doc.listen);
+/** The console's settings from the checked configuration (`serve --console` is written into console.listen by the CLI). */
+export function consoleSettings(config: Pick<Config, 'source'> & { console?: unknown; school?: unknown }): ConsoleSettings {
+  const { console: doc, school } = parseSections(config.source, { console: config.console, school: config.school });
+  const listen: HostPort | null = doc.listen !== undefined && doc.listen !== 'off' ? parseHostPort(doc.listen) : null;
   const publicUrl = doc.public_url?.replace(/\/+$/, '') ?? null;
   let tls: ConsoleSettings['tls'] = null;
   const p = new Problems();
@@ -48,9 +40,6 @@ export function consoleSettings(config: Pick<Config, 'source'> & { console?: unk
     const key = p.readableFile(doc.tls.key, 'console.tls.key', base);
     if (cert && key) tls = { cert, key };
   }
-  // The schema checks the file's console.listen; a --console address is checked here the same way.
-  const beyond = overrides.listen !== undefined ? consoleTlsProblem(overrides.listen, !!doc.tls, doc.public_url) : undefined;
-  if (beyond) p.add(`console.tls: ${beyond}`);
   p.throwIfAny(config.source);
   return {
     listen,
