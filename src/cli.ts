@@ -78,7 +78,7 @@ export function buildProgram(): Command {
     .option('--console <host:port>', "serve the business manager's console here (overrides console.listen)")
     .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--workers <n>', 'relay processes sharing the listening port: a number, or auto (the cores, at most 8); overrides relay.workers (default 1)')
+    .option('--workers <n>', 'relay processes sharing the listening port: a number, or auto (the cores, at most 4); overrides relay.workers (default auto)')
     .exitOverride()
     .action(async (opts: { config?: string; listen?: string; nextHop?: string; data?: string; health?: string; roster?: string; schoolDomain: string[]; businessManager?: string; console?: string; workers?: string }) => {
       const overrides: ConfigOverrides = { listen: opts.listen, nextHop: opts.nextHop, dataDir: opts.data, health: opts.health, businessManager: opts.businessManager, console: opts.console };

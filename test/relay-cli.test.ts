@@ -136,7 +136,7 @@ describe('logs a person can read', () => {
   it('one human line per event at a terminal, and with log.format: pretty (HALLMONITOR_LOG_FORMAT) when piped', async () => {
     for (const out of [await startedOutput({ tty: true }), await startedOutput({ env: { HALLMONITOR_LOG_FORMAT: 'pretty' } })]) {
       const started = out.split(/\r?\n/).find((l) => l.includes('Hallmonitor is relaying'))!;
-      expect(started).toMatch(/^\d\d:\d\d:\d\d INFO  Hallmonitor is relaying {2}event=started .*listen=127\.0\.0\.1:\d+ nextHop=127\.0\.0\.1:\d+/);
+      expect(started).toMatch(/^\d\d:\d\d:\d\d INFO  Hallmonitor is relaying {2}(worker=\d+ )?event=started .*listen=127\.0\.0\.1:\d+ nextHop=127\.0\.0\.1:\d+/);
       expect(out).not.toMatch(/^\{"level"/m);
     }
   });

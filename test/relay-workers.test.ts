@@ -8,7 +8,7 @@
 // stops every process, and the primary exits 0.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,14 +301,15 @@ describe('serve --workers 2 that cannot start', () => {
 
 describe('relay.workers', () => {
   const doc = (workers: unknown) => ({ listen: '127.0.0.1:0', relay: { workers } });
-  it('is 1 unless set: one process, as before', () => {
-    expect(validateConfig({ listen: '127.0.0.1:0' }, '(test)', {}, {}, tmpdir()).relay.workers).toBe(1);
+  it('is one per core unless set (at most 4), as `auto`', () => {
+    expect(validateConfig({ listen: '127.0.0.1:0' }, '(test)', {}, {}, tmpdir()).relay.workers).toBe(Math.min(availableParallelism(), 4));
+    expect(validateConfig(doc(1), '(test)', {}, {}, tmpdir()).relay.workers).toBe(1);
   });
-  it('takes a whole number or auto (the cores, at most 8)', () => {
+  it('takes a whole number or auto (the cores, at most 4)', () => {
     expect(validateConfig(doc(3), '(test)', {}, {}, tmpdir()).relay.workers).toBe(3);
     const auto = validateConfig(doc('auto'), '(test)', {}, {}, tmpdir()).relay.workers;
     expect(auto).toBeGreaterThanOrEqual(1);
-    expect(auto).toBeLessThanOrEqual(8);
+    expect(auto).toBeLessThanOrEqual(4);
     for (const bad of [0, 1.5, 'many', 65]) expect(() => validateConfig(doc(bad), '(test)', {}, {}, tmpdir())).toThrow(/relay\.workers/);
   });
   it("each worker enforces its share of the gateway's limits", () => {
