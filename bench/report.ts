@@ -10,6 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const AREAS: Array<[string, string, string?, string?]> = [
   ['relay', 'The relay: receive → next hop'],
   ['relay', 'Added latency through the whole gateway', 'latency.ts', 'RESULTS-latency.md'],
+  ['relay', 'Against Haraka and Rspamd, in the same run', 'peers.ts', 'RESULTS-peers.md'],
   ['workers', 'Every core: `serve --workers`'],
   ['detectors', 'Detectors: roster names and UK personal data'],
   ['check', 'End to end: one large email through `check`'],

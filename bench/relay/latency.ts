@@ -16,45 +16,19 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { syntheticPupils } from '../detectors/corpus.ts';
 import { recordLoad } from '../load.ts';
 import { Client } from './client.ts';
 import { startServe } from '../serve.ts';
 import { machine, sleep, startSmtpSink } from './postfix.ts';
+import { FROM, letter, rosterCsv, TO } from './school-letter.ts';
 
 const QUICK = process.argv.includes('--quick');
-const FROM = 'office@school.example.org';
-const TO = 'parent.jones@home.example';
 const PUPILS = 2000;
 const SIZES = [
   { label: '1 KB', bytes: 1024, clients: 16, seconds: QUICK ? 2 : 5, messages: QUICK ? 300 : 1500 },
   { label: '100 KB', bytes: 100 * 1024, clients: 8, seconds: QUICK ? 2 : 5, messages: QUICK ? 100 : 400 },
   { label: '5 MB', bytes: 5 * 1024 * 1024, clients: 2, seconds: QUICK ? 4 : 10, messages: QUICK ? 10 : 40 },
 ];
-
-/** A letter to parents with no pupil in it (so it is delivered), `bytes` long. */
-function letter(bytes: number): Buffer {
-  const head = `From: Oakfield Primary <${FROM}>\r\nTo: ${TO}\r\nSubject: Spring term dates and the summer fair\r\nDate: Mon, 7 Dec 2026 09:00:00 +0000\r\nMessage-ID: <latency@school.example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`;
-  const lines = [
-    'Dear parents and carers,',
-    'The spring term starts on Tuesday 5 January; the school office opens at 8.15 each morning.',
-    'Our summer fair will be on the field from 2pm on Saturday 19 June, with the choir at 3pm.',
-    'Please label every item of uniform, and send a named water bottle in with your child each day.',
-    'Clubs restart in the second week of term; the list is on the website under Parents, Clubs.',
-    'Thank you for your support this year, and best wishes for a restful holiday.',
-  ];
-  let body = '';
-  for (let i = 0; body.length + head.length < bytes; i++) body += `${lines[i % lines.length]}\r\n`;
-  return Buffer.from(`${head}${body}.\r\n`);
-}
-
-function rosterCsv(dir: string): string {
-  const file = path.join(dir, 'roster.csv');
-  const dmy = (iso: string) => iso.split('-').reverse().join('/');
-  const rows = syntheticPupils(PUPILS).map((p) => [p.legalSurname, p.legalForename, p.preferredForename ?? '', p.upn, dmy(p.dob), p.year, p.form, p.contacts[0] ?? '', p.contacts[1] ?? ''].join(','));
-  writeFileSync(file, `Legal Surname,Legal Forename,Preferred Forename,UPN,DOB,Year,Reg Group,Primary Contact Email,Contact 2 Email\n${rows.join('\n')}\n`);
-  return file;
-}
 
 /** The gateway's own event-loop lateness since the previous scrape (p99, worst), in ms. */
 async function loopDelay(health: number): Promise<{ p99: number; max: number }> {
@@ -122,12 +96,12 @@ async function main() {
   say(`- each message: a letter to parents with no pupil in it, sent outside the school (${TO}), so every rule runs and it is delivered; a new connection per message`);
   say();
   const sink = await startSmtpSink();
-  const gw = await startServe(sink.port, { name: 'latency', config: (dir) => ({ school: { domains: ['school.example.org'], roster: rosterCsv(dir), business_manager: 'bm@school.example.org' } }) });
+  const gw = await startServe(sink.port, { name: 'latency', config: (dir) => ({ school: { domains: ['school.example.org'], roster: rosterCsv(dir, PUPILS), business_manager: 'bm@school.example.org' } }) });
   const rows: string[] = [];
   let goalMet = true;
   try {
     for (const s of SIZES) {
-      const message = letter(s.bytes);
+      const message = Buffer.from(`${letter(s.bytes, 'latency')}.\r\n`);
       await maxRate(gw.port, message, s.clients, Math.min(2, s.seconds)); // warm up
       const max = await maxRate(gw.port, message, s.clients, s.seconds);
       const rate = max / 2;

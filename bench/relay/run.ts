@@ -9,13 +9,11 @@
 // Latency: a small Node SMTP client sends messages one at a time, directly to smtp-sink and through
 // the gateway; "added" is the difference of the percentiles. The early-talker section compares
 // the same session from an allow-listed address (127.0.0.1) and from a stranger (127.0.0.2).
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { recordLoad } from '../load.ts';
 import { Client, messageOf } from './client.ts';
 import { loadavg, machine, runSmtpSource, sleep, startSmtpSink } from './postfix.ts';
+import { startGatewayProcess } from './relay-process.ts';
 
 const QUICK = process.argv.includes('--quick');
 const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 4)) : n);
@@ -37,17 +35,6 @@ const TO = 'parent@home.example';
 
 /** smtp-source with this harness's sessions and envelope: messages per second. */
 const smtpSource = (port: number, messages: number, bytes: number, reuse: boolean) => runSmtpSource(port, { sessions: SESSIONS, messages, bytes, reuse, from: FROM, to: TO });
-
-async function startGatewayProcess(nextHopPort: number): Promise<{ port: number; proc: ChildProcess }> {
-  const script = path.join(import.meta.dirname, 'gateway.ts');
-  const proc = spawn(process.execPath, [script, String(nextHopPort), '127.0.0.1/32'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    lines.once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
-    proc.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
-  });
-  return { port, proc };
-}
 
 async function latencies(port: number, bytes: number, n: number, reuse: boolean): Promise<number[]> {
   const message = messageOf(bytes);
