@@ -4,10 +4,12 @@
 // corpora it takes, and leave every other shape to mailparser.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import libqp from 'libqp';
 import { MailParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import { PLAIN_BODY_BYTES, plainBody } from '../src/inspect/message.ts';
+import { decodeCleanBase64, decodeQuotedPrintable } from '../src/inspect/transfer.ts';
 
 afterAll(async () => {
   await shutdownInspection();
@@ -46,6 +48,11 @@ describe('a large plain body read from the bytes', () => {
     ['lone CRs, CRCRLF and NUL', message([], big(Buffer.from('a\rb\r\r\nc\u0000d\n\r')))],
     ['no line end at all', message([], 'x'.repeat(PLAIN_BODY_BYTES + 10))],
     ['a body that is only line ends', message([], '\r\n'.repeat(PLAIN_BODY_BYTES))],
+    ['quoted-printable as Outlook writes it', message(['Content-Type: text/plain; charset="utf-8"', 'Content-Transfer-Encoding: quoted-printable'], big(libqp.wrap(libqp.encode(Buffer.from('Zoë and Siân’s café trip =, tabs\tand spaces   \r\n')), 76) + '\r\n'))],
+    ['quoted-printable with soft breaks, trailing blanks, lower-case and broken escapes', message(['Content-Transfer-Encoding: Quoted-Printable'], big('caf=c3=a9 =\r\nsoft= \t\r\nline  \r\n=4=\r\n1 =ZZ =\n=3D=\r\n=A'))],
+    ['quoted-printable ending in a bare =', message(['Content-Transfer-Encoding: quoted-printable'], Buffer.concat([big('row =E2=80=93 text\r\n'), Buffer.from('end=')]))],
+    ['base64 with CRLF every 76', message(['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64'], big(Buffer.from('Zoë and Siân’s café trip to the farm on Friday.\r\n'.repeat(57)).toString('base64').replace(/.{76}/g, '$&\r\n') + '\r\n'))],
+    ['base64, unpadded, no line ends', message(['Content-Transfer-Encoding: base64'], Buffer.from('x'.repeat(PLAIN_BODY_BYTES + 2)).toString('base64').replace(/=+$/, ''))],
   ];
   for (const [name, raw] of cases) {
     it(`gives mailparser's text: ${name}`, async () => {
@@ -65,8 +72,7 @@ describe('a large plain body read from the bytes', () => {
       ['Content-Type: text/plain; charset=iso-8859-1'],
       ['Content-Type: text/plain; format=flowed'],
       ['Content-Type: text/html'],
-      ['Content-Transfer-Encoding: quoted-printable'],
-      ['Content-Transfer-Encoding: base64'],
+      ['Content-Transfer-Encoding: x-uuencode'],
       ['Content-Disposition: attachment; filename="list.txt"'],
       ['Content-Type: text/plain; boundary="x"'],
       ['Content-Type: multipart/mixed; boundary="x"'],
@@ -78,6 +84,29 @@ describe('a large plain body read from the bytes', () => {
     expect(await plainBody(hidden)).toBeUndefined();
     const inspection = await inspect(hidden);
     expect(inspection.texts.map((t) => t.text).join('\n')).toContain('A123456789012,Amelia,Thornbury');
+  });
+
+  it('base64 that decoders could read differently is left to mailparser, and reported as damaged', async () => {
+    const clean = Buffer.from('The class list is attached.\r\n'.repeat(12_000)).toString('base64');
+    for (const damaged of [`${clean.slice(0, 1000)}!${clean.slice(1000)}`, `${clean.slice(0, 1000)}==${clean.slice(1000)}`, `${clean}A`, `${clean.slice(0, 1000)} ${clean.slice(1000)}`]) {
+      const raw = message(['Content-Transfer-Encoding: base64'], damaged);
+      expect(await plainBody(raw)).toBeUndefined();
+      expect(decodeCleanBase64(Buffer.from(damaged))).toBeUndefined();
+    }
+    const junk = message(['Content-Transfer-Encoding: base64'], `${clean.slice(0, 1000)}!${clean.slice(1000)}`);
+    expect((await inspect(junk)).uninspectable.map((u) => u.reason)).toContain('The body\u2019s base64 encoding is invalid, so what it says cannot be known for sure');
+  });
+
+  it("decodes quoted-printable exactly as libqp (mailparser's decoder) on random input", () => {
+    // Bytes chosen to hit every rule: blanks before line ends, soft breaks, escapes and near-escapes.
+    const alphabet = Buffer.from(' \t=\r\n=0Aa9fFgG=\xff\xc3', 'latin1');
+    let seed = 19;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    for (let round = 0; round < 20_000; round++) {
+      const input = Buffer.alloc(Math.floor(random() * (round % 10 ? 40 : 400)));
+      for (let i = 0; i < input.length; i++) input[i] = alphabet[Math.floor(random() * alphabet.length)];
+      expect(decodeQuotedPrintable(input).equals(libqp.decode(input)), JSON.stringify(input.toString('latin1'))).toBe(true);
+    }
   });
 
   it('finds a pupil identifier in the body exactly as before, spans included', async () => {

@@ -19,6 +19,7 @@ import type { InspectionContext } from './context.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { imageType } from './sniff.ts';
 import { htmlToText } from './text.ts';
+import { decodeCleanBase64, decodeQuotedPrintable } from './transfer.ts';
 import type { Address, AttachmentReport } from './types.ts';
 
 
@@ -484,10 +485,11 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
 export const PLAIN_BODY_BYTES = 256 * 1024;
 
 /**
- * The body of a message that is one text/plain part in UTF-8 or ASCII without transfer encoding
- * (or undefined for any other shape, which mailparser reads): the text exactly as mailparser gives
- * it (line ends as \n, invalid UTF-8 as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8.
- * Costs the body's size twice (the bytes without CRs, and the string) instead of four times.
+ * The body of a message that is one text/plain part in UTF-8 or ASCII, 7bit, 8bit, binary,
+ * quoted-printable or clean base64 (src/inspect/transfer.ts), or undefined for any other shape,
+ * which mailparser reads: the text exactly as mailparser gives it (line ends as \n, invalid UTF-8
+ * as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8. Costs the body's size twice (the
+ * decoded bytes without CRs, and the string) instead of four to seven times.
  */
 export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text: string; bytes?: Buffer } | undefined> {
   const lf = raw.indexOf('\n\n');
@@ -512,11 +514,14 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   const charset = (type?.params?.charset ?? 'utf-8').toLowerCase().replace(/[^a-z0-9]/g, '');
   if (!['utf8', 'usascii', 'ascii'].includes(charset)) return undefined;
   const encoding = String(headers.get('content-transfer-encoding') ?? '7bit').trim().toLowerCase();
-  if (!['7bit', '8bit', 'binary'].includes(encoding)) return undefined;
   if (headers.has('content-disposition')) return undefined;
+  let body: Buffer | undefined = raw.subarray(bodyStart);
+  if (encoding === 'quoted-printable') body = decodeQuotedPrintable(body);
+  else if (encoding === 'base64') body = decodeCleanBase64(body);
+  else if (!['7bit', '8bit', 'binary'].includes(encoding)) return undefined;
+  if (!body) return undefined; // base64 that decoders could read differently: mailparser's, and reported
   // CR LF → LF, as mailparser does; a lone CR stays.
-  const body = raw.subarray(bodyStart);
-  const out = Buffer.allocUnsafe(body.length);
+  const out = encoding === 'quoted-printable' || encoding === 'base64' ? body : Buffer.allocUnsafe(body.length); // decoded: our own copy, done in place
   let n = 0;
   let from = 0;
   for (let cr = body.indexOf(13); cr >= 0; cr = body.indexOf(13, cr + 1)) {
