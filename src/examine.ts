@@ -99,7 +99,8 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
         for (const d of found) detections.push(d);
       };
       if (inspection.subject) add(set.scan(inspection.subject, 'subject'));
-      for (const t of inspection.texts) if (t.text) add(t.bytes ? set.scan(t.bytes, t.where, { frozen: true }) : set.scan(t.text, t.where));
+      // A text with its bytes is scanned from them; the model reads the findings against the text.
+      for (const t of inspection.texts) if (t.text) add(t.bytes ? set.scan(t.bytes, t.where, { frozen: true, utf16: true }) : set.scan(t.text, t.where));
       for (const a of flatten(inspection.attachments)) if (a.filename) add(set.scan(fileNameWords(a.filename), `filename:${a.where}`));
       const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };

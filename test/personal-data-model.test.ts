@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import libqp from 'libqp';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { loadPolicy } from '../src/decide/index.ts';
 import { greetingSurname } from '../src/decide/index.ts';
 import { hasForwardedHeaderBlock } from '../src/decide/forwarding.ts';
 import { createExaminer, type Examiner } from '../src/examine.ts';
+import { PLAIN_BODY_BYTES } from '../src/inspect/message.ts';
 import type { Verdict } from '../src/types.ts';
 import { upnCheckLetter } from './corpus/roster.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
@@ -147,6 +149,26 @@ describe('who the data is about: a forename refers to the pupil named in full be
     expect(v.findings.map((f) => f.evidence)).toEqual(['D***** A******']);
     // Only Hope named in full: Daniel's forename alone refers to nobody.
     expect(await rules({ to: [TUTOR], text: letter('Hope Adeyemi starts on Monday.', 'Daniel has an EHCP for speech and language needs.') })).toEqual([]);
+  });
+
+  it('the same in a long letter with curly apostrophes (a body read from its bytes): 8bit, quoted-printable and base64', async () => {
+    // Past PLAIN_BODY_BYTES the body is scanned from its UTF-8 bytes; each ’ is three bytes but one
+    // UTF-16 unit, so the findings must be placed in the text, or the forename is lost.
+    const long = ('We’ve talked about how the term’s gone, what’s working well and what we’ll try next. ').repeat(3500);
+    const body = `Dear team,\r\n\r\nThank you for meeting us about Tyler Brennan (6M).\r\n\r\n${long}\r\n\r\nTyler has been referred for an ADHD assessment.\r\n`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(PLAIN_BODY_BYTES);
+    const encoded: Record<string, string> = {
+      '8bit': body,
+      'quoted-printable': libqp.wrap(libqp.encode(Buffer.from(body)), 76),
+      base64: Buffer.from(body).toString('base64').replace(/.{76}/g, '$&\r\n'),
+    };
+    for (const [cte, text] of Object.entries(encoded)) {
+      const raw = Buffer.from(`From: ${TEACHER}\r\nTo: ${TUTOR}\r\nSubject: A note\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${text}`);
+      const { verdict: v, inspection } = await examiner.examine(raw, { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: TUTOR }] });
+      expect(inspection.texts.find((t) => t.where === 'body')?.bytes, cte).toBeDefined();
+      expect(v.rules, cte).toEqual(['personal-data-in-body']);
+      expect(v.findings[0].reason, cte).toMatch(/\(ADHD\) about T\*{4} B\*{6}/);
+    }
   });
 
   it("a surname that is also a pupil's forename (a governor, Mr Ellis) never anchors special-category data", async () => {

@@ -440,7 +440,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     }
 
     sortByStart(out);
-    if (isString && buf.length !== text.length) toUtf16Offsets(buf, out);
+    if (isString ? buf.length !== text.length : scanOpts?.utf16) toUtf16Offsets(buf, out);
     // Keep no message text between scans: the reused mask copy is wiped.
     if (masked) wipeMask(n);
     return out;

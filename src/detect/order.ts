@@ -54,6 +54,7 @@ export function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
       else if (c >= 0xf0) fix.push(i, 1);
     }
   }
+  if (!fix.length) return; // all ASCII: bytes and UTF-16 units agree
   let count = 0;
   for (const d of ds) count += 2 + (d.mentions?.length ?? 0);
   const sorted = new Int32Array(count);

@@ -45,6 +45,11 @@ export interface ScanOptions {
   staffNames?: boolean;
   /** The Buffer given will never change (a message's own bytes): read in place, not copied. */
   frozen?: boolean;
+  /**
+   * The Buffer given is the UTF-8 of a string the caller reads the findings against (a body the
+   * inspection holds as text too): report UTF-16 offsets into that string, as for a string given.
+   */
+  utf16?: boolean;
 }
 
 export interface DetectorSet {
