@@ -35,56 +35,56 @@ export function mergeByStart(a: Detection[], b: Detection[]): Detection[] {
   return out;
 }
 
-/** Bytes per block that isAscii() clears at once (native, vectorised). */
+/** Bytes per block that isAscii() clears at once (native, vectorised), and per part of a block. */
 const ASCII_BLOCK = 4096;
+const ASCII_PART = 256;
 
 /** Convert byte offsets to UTF-16 indices in place (only for non-ASCII string input). */
 export function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
   // A UTF-16 index is the byte offset less the continuation bytes before it, plus one for each
-  // 4-byte sequence (a surrogate pair) before it. Mail is mostly ASCII: whole blocks are cleared
-  // natively, and only the bytes of the other blocks are read here.
-  const fix: number[] = []; // ascending: position, then delta to the index from there on
-  for (let b = 0; b < buf.length; b += ASCII_BLOCK) {
-    const e = Math.min(buf.length, b + ASCII_BLOCK);
-    if (isAscii(buf.subarray(b, e))) continue;
-    for (let i = b; i < e; i++) {
-      const c = buf[i];
-      if (c < 0x80) continue;
-      if ((c & 0xc0) === 0x80) fix.push(i, -1);
-      else if (c >= 0xf0) fix.push(i, 1);
-    }
-  }
-  if (!fix.length) return; // all ASCII: bytes and UTF-16 units agree
-  let count = 0;
-  for (const d of ds) count += 2 + (d.mentions?.length ?? 0);
-  const sorted = new Int32Array(count);
-  let n = 0;
-  for (const d of ds) {
-    sorted[n++] = d.start;
-    sorted[n++] = d.end;
-    if (d.mentions) for (const m of d.mentions) sorted[n++] = m;
-  }
-  sorted.sort();
-  const units = new Int32Array(count);
+  // 4-byte sequence (a surrogate pair) before it. Mail is mostly ASCII: whole blocks (and parts of
+  // blocks) are cleared natively, and only the bytes of the others are read here. Each block keeps
+  // the delta at its start and its own changes, so an offset is mapped by its block alone (no
+  // sorting of the offsets: a class list has hundreds of thousands).
+  const blocks = Math.ceil(buf.length / ASCII_BLOCK);
+  const startDelta = new Int32Array(blocks + 1); // the delta at each block's start
+  const firstFix = new Int32Array(blocks + 1); // where each block's changes start in fixAt/fixBy
+  const fixAt: number[] = [];
+  const fixBy: number[] = [];
   let delta = 0;
-  let f = 0;
-  for (let k = 0; k < count; k++) {
-    // A 4-byte lead counts once the whole character is behind the offset (offsets fall between characters).
-    while (f < fix.length && fix[f] < sorted[k]) {
-      delta += fix[f + 1];
-      f += 2;
+  for (let b = 0; b < blocks; b++) {
+    startDelta[b] = delta;
+    firstFix[b] = fixAt.length;
+    const s = b * ASCII_BLOCK;
+    const e = Math.min(buf.length, s + ASCII_BLOCK);
+    if (isAscii(buf.subarray(s, e))) continue;
+    for (let p = s; p < e; p += ASCII_PART) {
+      const q = Math.min(e, p + ASCII_PART);
+      if (isAscii(buf.subarray(p, q))) continue;
+      for (let i = p; i < q; i++) {
+        const c = buf[i];
+        if (c < 0x80) continue;
+        if ((c & 0xc0) === 0x80) {
+          fixAt.push(i);
+          fixBy.push(-1);
+          delta--;
+        } else if (c >= 0xf0) {
+          fixAt.push(i);
+          fixBy.push(1);
+          delta++;
+        }
+      }
     }
-    units[k] = sorted[k] + delta;
   }
+  startDelta[blocks] = delta;
+  firstFix[blocks] = fixAt.length;
+  if (!fixAt.length) return; // all ASCII: bytes and UTF-16 units agree
+  // A 4-byte lead counts once the whole character is behind the offset (offsets fall between characters).
   const map = (offset: number): number => {
-    let lo = 0;
-    let hi = count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid] < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return units[lo];
+    const b = Math.min(blocks, Math.floor(offset / ASCII_BLOCK));
+    let d = startDelta[b];
+    for (let k = firstFix[b], end = firstFix[b + 1] ?? k; k < end && fixAt[k] < offset; k++) d += fixBy[k];
+    return offset + d;
   };
   for (const d of ds) {
     d.start = map(d.start);
