@@ -87,7 +87,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const worker = opts.worker;
   const lead = !worker || worker.lead;
   const consoleWanted = lead && consoleSettings(config).listen !== null;
-  for (const w of schoolsWithoutBusinessManager(notices, directory.single)) logger.warn({ event: 'no-business-manager', tenant: w.tenant }, w.text);
+  // What is the same for every relay worker is said once, by the lead.
+  if (lead) for (const w of schoolsWithoutBusinessManager(notices, directory.single)) logger.warn({ event: 'no-business-manager', tenant: w.tenant }, w.text);
   // The certificates in use, parsed once: days left are in /metrics, a short time is said now.
   const certificates = certificatesInUse(config);
   for (const w of expiryWarnings(certificates)) {
@@ -157,13 +158,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     await closeExaminers(); // an unreachable database: nothing may be left running
     throw err;
   }
-  logger.info({ event: 'store-open', kind: store.kind, location: store.location }, 'quarantine store ready');
+  if (lead) logger.info({ event: 'store-open', kind: store.kind, location: store.location }, 'quarantine store ready');
   let capture: CaptureSink | undefined;
   let nextHop = config.nextHop;
   if (!nextHop) {
     capture = await startCaptureSink(config.dataDir, { worker: !!worker });
     nextHop = { host: capture.host, port: capture.port, starttls: 'off', secure: false, rejectUnauthorized: true, timeoutSeconds: 30 };
-    logger.info({ event: 'capture-mode', dir: capture.dir }, 'no next hop configured: delivering to the local capture folder (try-it-out mode)');
+    if (lead) logger.info({ event: 'capture-mode', dir: capture.dir }, 'no next hop configured: delivering to the local capture folder (try-it-out mode)');
   }
   const deliverer = createDeliverer(nextHop, { hostname: config.hostname });
   const metrics = new Metrics();

@@ -133,6 +133,9 @@ describe.each(BACKENDS)('serve --workers 2, %s store', (backend) => {
     expect(h.workers.each.map((w) => w.rank)).toEqual([0, 1]);
     expect(h.workers.each.filter((w) => w.lead).map((w) => w.rank)).toEqual([0]);
     expect(new Set(h.workers.each.map((w) => w.pid)).size).toBe(2);
+    // Each worker says it started; what is the same for all (the store it opened) is said once.
+    expect(logs().filter((o) => o.event === 'started' && o.worker !== 'primary').map((o) => o.worker).sort()).toEqual([0, 1]);
+    expect(logs().filter((o) => o.event === 'store-open').map((o) => o.worker)).toEqual([0]);
 
     // A new connection for each message, as the school's server does; the kernel spreads them
     // among the workers' sockets (SO_REUSEPORT), so send until both have taken some.
