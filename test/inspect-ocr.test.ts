@@ -20,7 +20,7 @@ import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { mailWithFiles, ocrFixtures, scanInDocx, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
 
@@ -86,6 +86,17 @@ describe('a scanned class list', () => {
       const finding = result.verdict.findings.find((f) => f.rule === 'unencrypted-sensitive-attachment' && f.detector === 'attachment-sensitivity');
       expect(finding?.reason).toMatch(/list of \d+ pupils/);
     }
+  });
+
+  it('a phone photo of the page taken in a dim room (light at 40%, heavy grain) is read and held', async () => {
+    // A human reads it easily; Tesseract given the photo as it is read nothing, so it was delivered.
+    const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
+    const photo = toJpeg(photographPage(pgm, 1.5, 10, 3024, 4032, { dim: 0.4, noise: 40 }), 85);
+    const result = await examine(examiner, 'IMG_4034.jpg', photo);
+    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
+    const text = attachmentText(result, 'attachment:IMG_4034.jpg');
+    expect(fx.rows.filter((row) => text?.text.includes(row.name)).length).toBeGreaterThanOrEqual(fx.rows.length / 2);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
   it('is read inside a zip too, and delivered when it stays inside the school', async () => {

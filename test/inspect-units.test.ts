@@ -10,6 +10,7 @@ import { cmsContentType, quickSniff } from '../src/inspect/sniff.ts';
 import { decodeTextBytes, htmlToText, looksLikeText, rtfToText, sniffTextKind } from '../src/inspect/text.ts';
 import type { AttachmentReport } from '../src/inspect/index.ts';
 import { firstLocalHeaderEncryption } from '../src/inspect/zip.ts';
+import { stretchLevels } from '../src/inspect/ocr.ts';
 
 describe('text decoding and sniffing', () => {
   it('decodes UTF-8 (with or without BOM), falls back to Windows-1252 for invalid UTF-8', () => {
@@ -175,5 +176,24 @@ describe('archives', () => {
     expect(combineEncryption('not-encrypted', [e('unknown'), e('not-encrypted')], false)).toBe('unknown');
     expect(combineEncryption('not-encrypted', [e('not-encrypted')], false)).toBe('not-encrypted');
     expect(combineEncryption('encrypted', [], false)).toBe('encrypted');
+  });
+});
+
+describe('a photograph made ready for Tesseract', () => {
+  it('has its grey levels stretched: the darkest 1% black, the lightest 1% white, the rest in between in order', () => {
+    // A dim page: ink around 10, paper around 90 (a third of full light), a few outliers.
+    const pixels = new Uint8Array(10_000);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = i % 10 === 0 ? 8 + (i % 7) : 85 + (i % 11);
+    pixels[0] = 0;
+    pixels[1] = 255;
+    stretchLevels(pixels);
+    const counts = (test: (v: number) => boolean) => pixels.filter(test).length;
+    expect(counts((v) => v === 0)).toBeGreaterThanOrEqual(100);
+    expect(counts((v) => v === 255)).toBeGreaterThanOrEqual(100);
+    expect(counts((v) => v > 200)).toBeGreaterThan(8000); // the paper is white now
+    expect(counts((v) => v < 60)).toBeGreaterThanOrEqual(1000); // and the ink still dark
+    const flat = new Uint8Array(100).fill(77);
+    stretchLevels(flat);
+    expect([...new Set(flat)]).toEqual([77]); // one grey level: left alone
   });
 });

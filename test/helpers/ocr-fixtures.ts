@@ -240,7 +240,10 @@ function jpegDims(b: Buffer): { width: number; height: number } {
  * turned by `degrees`, on a darker desk, lit unevenly (a shadow across one corner), with sensor
  * noise. Nearest-neighbour sampling by the inverse rotation; deterministic.
  */
-export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032): Buffer {
+export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032, light: { dim?: number; noise?: number } = {}): Buffer {
+  // dim: the brightest the light gets (1 by day; a dim classroom at 0.4); noise: the sensor's
+  // grain in grey levels (16 by day; a phone in low light amplifies it to 40 or more).
+  const { dim = 1, noise = 16 } = light;
   const p = parsePnm(page);
   if (!p) throw new Error('not a PGM');
   const rand = rng(seed);
@@ -260,8 +263,8 @@ export function photographPage(page: Buffer, degrees: number, seed: number, widt
       const sy = Math.round((-dx * sin + dy * cos) * scale + p.height / 2);
       const onPage = sx >= 0 && sy >= 0 && sx < p.width && sy < p.height;
       const base = onPage ? p.pixels[sy * p.width + sx] : 70 + ((x >> 5) % 3) * 8;
-      const light = 0.72 + 0.28 * (x / width) * (1 - 0.4 * (y / height));
-      out[y * width + x] = Math.max(0, Math.min(255, Math.round(base * light + (rand() - 0.5) * 16)));
+      const lit = dim * (0.72 + 0.28 * (x / width) * (1 - 0.4 * (y / height)));
+      out[y * width + x] = Math.max(0, Math.min(255, Math.round(base * lit + (rand() - 0.5) * noise)));
     }
   }
   return Buffer.concat([Buffer.from(`P5\n${width} ${height}\n255\n`), out]);
@@ -334,6 +337,14 @@ export function labelledPages(): LabelledPage[] {
     }
     writeFileSync(join(dir, 'done'), '');
   }
+  if (!existsSync(join(dir, 'done-dim'))) {
+    // Pages photographed in a dim room: darker, with the grain a phone adds in low light.
+    const pgm = readFileSync(rasterise(join(dir, 'class.pdf'), join(dir, 'class'), 300, 'pgm'));
+    writeFileSync(join(dir, 'class-photo-dim.jpg'), toJpeg(photographPage(pgm, 1.5, 10, 3024, 4032, { dim: 0.4, noise: 40 }), 85));
+    const medPgm = readFileSync(rasterise(join(dir, 'medical.pdf'), join(dir, 'medical'), 300, 'pgm'));
+    writeFileSync(join(dir, 'medical-photo-dim.jpg'), toJpeg(photographPage(medPgm, -2, 11, 3024, 4032, { dim: 0.3, noise: 48 }), 85));
+    writeFileSync(join(dir, 'done-dim'), '');
+  }
   const read = (f: string) => readFileSync(join(dir, f));
   const CLASS = ['unencrypted-sensitive-attachment'];
   const rowNames = fx.rows.map((r) => r.name);
@@ -344,8 +355,10 @@ export function labelledPages(): LabelledPage[] {
     { name: 'IMG_4032.jpg', what: 'class list, phone photo (12 MP, turned 2.5°, shadow, noise)', bytes: read('class-photo.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'IMG_4033.jpg', what: 'class list, phone photo (12 MP, turned 0.5°)', bytes: read('class-photo-flat.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'registers.pdf', what: 'three class-list pages, scanned (image-only PDF, 200 dpi)', bytes: fx.threePagePdf, expect: CLASS, names: [] },
+    { name: 'IMG_4034.jpg', what: 'class list, phone photo in a dim room (light at 40%, heavy grain)', bytes: read('class-photo-dim.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'consent.jpg', what: 'medical consent form, one pupil (JPEG scan)', bytes: read('medical.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4040.jpg', what: 'medical consent form, phone photo', bytes: read('medical-photo.jpg'), expect: CLASS, names: [medical.name] },
+    { name: 'IMG_4041.jpg', what: 'medical consent form, phone photo in a dim room (light at 30%, heavy grain)', bytes: read('medical-photo-dim.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'record.pdf', what: 'safeguarding record, one pupil (image-only PDF)', bytes: read('referral.pdf'), expect: CLASS, names: [referral.name] },
     { name: 'letter.jpg', what: 'letter to parents with no personal data (JPEG scan)', bytes: fx.letterJpeg, expect: [], names: [] },
     { name: 'newsletter.pdf', what: 'newsletter with photos (image-only PDF)', bytes: read('news.pdf'), expect: [], names: [] },
