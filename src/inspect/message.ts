@@ -488,8 +488,9 @@ export const PLAIN_BODY_BYTES = 256 * 1024;
  * The body of a message that is one text/plain part in UTF-8 or ASCII, 7bit, 8bit, binary,
  * quoted-printable or clean base64 (src/inspect/transfer.ts), or undefined for any other shape,
  * which mailparser reads: the text exactly as mailparser gives it (line ends as \n, invalid UTF-8
- * as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8. Costs the body's size twice (the
- * decoded bytes without CRs, and the string) instead of four to seven times.
+ * as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8. Costs the decoded body's size
+ * about twice (its bytes without CRs, and the string) beside the message, where mailparser's
+ * copies cost four to seven times.
  */
 export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text: string; bytes?: Buffer } | undefined> {
   const lf = raw.indexOf('\n\n');
@@ -499,6 +500,11 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   if (end <= 0 || raw[0] === 13 || raw[0] === 10) return undefined;
   const bodyStart = end + (end === crlf ? 3 : 2);
   if (bodyStart >= raw.length) return undefined; // no body: mailparser gives no text at all
+  // mailparser's header map keeps the first non-empty value of a field, but the body is decoded
+  // by the first field as written, empty or not: with a field twice (an empty CTE, then base64)
+  // the two would disagree, and a list of pupils could be decoded into nothing. Such a message is
+  // mailparser's to read whole.
+  if (!singleShapeFields(raw.subarray(0, end))) return undefined;
   // The header block read as mailparser reads it, to know the body's shape.
   const headers = await new Promise<Map<string, unknown> | undefined>((resolve) => {
     const p = new MailParser({ skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, checksumAlgo: false });
@@ -532,6 +538,39 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   n += body.copy(out, n, from);
   const bytes = out.subarray(0, n);
   return { bodyStart, text: bytes.toString('utf8'), bytes: isUtf8(bytes) ? bytes : undefined };
+}
+
+/** The fields that decide a body's shape: each present at most once, and never empty. */
+const SHAPE_FIELDS = ['content-type', 'content-transfer-encoding', 'content-disposition'];
+
+function singleShapeFields(head: Buffer): boolean {
+  const seen = new Set<string>();
+  let pos = 0;
+  while (pos < head.length) {
+    let eol = head.indexOf(10, pos);
+    if (eol < 0) eol = head.length;
+    // Continuation lines (starting with a space or tab) belong to the field before them.
+    if (head[pos] !== 32 && head[pos] !== 9) {
+      const colon = head.indexOf(58, pos);
+      if (colon > pos && colon < eol) {
+        const name = head.toString('latin1', pos, colon).trim().toLowerCase();
+        if (SHAPE_FIELDS.includes(name)) {
+          if (seen.has(name)) return false;
+          seen.add(name);
+          let value = head.toString('latin1', colon + 1, eol).trim();
+          for (let next = eol + 1; next < head.length && (head[next] === 32 || head[next] === 9); ) {
+            let e = head.indexOf(10, next);
+            if (e < 0) e = head.length;
+            value += head.toString('latin1', next, e).trim();
+            next = e + 1;
+          }
+          if (!value) return false;
+        }
+      }
+    }
+    pos = eol + 1;
+  }
+  return true;
 }
 
 /**

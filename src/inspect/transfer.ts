@@ -83,7 +83,8 @@ export function decodeQuotedPrintable(body: Buffer): Buffer {
     }
   }
   if (r < o) out += moveDown(w, out, r, o);
-  return w.subarray(0, out);
+  // Text in a non-Latin script is a third of its escapes: keep only what it decoded to.
+  return out < n / 2 ? Buffer.from(w.subarray(0, out)) : w.subarray(0, out);
 }
 
 /** 0: not allowed in a clean base64 body; 1: a base64 character; 2: a line end. */
@@ -110,5 +111,6 @@ export function decodeCleanBase64(body: Buffer): Buffer | undefined {
     }
   }
   if (chars % 4 === 1 || (padding && (chars + padding) % 4 !== 0)) return undefined;
+  // Node decodes base64 from a string only; a latin1 string is one byte a character, for a moment.
   return Buffer.from(body.toString('latin1'), 'base64');
 }
