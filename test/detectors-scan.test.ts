@@ -1,7 +1,8 @@
 // DetectorSet.scan as the policy sees it: spans, redacted evidence, special-category proximity,
 // the password span, offsets in strings with accents, webmail domains.
 import { describe, it, expect } from 'vitest';
-import { compileDetectors, redactName } from '../src/detect/index.ts';
+import { compileDetectors, redactName, type Detection } from '../src/detect/index.ts';
+import { toUtf16Offsets } from '../src/detect/order.ts';
 import { loadWebmailDomains, isWebmailAddress } from '../src/decide/recipients.ts';
 import { makeRoster } from '../src/roster/index.ts';
 import type { Pupil } from '../src/roster/types.ts';
@@ -116,6 +117,38 @@ describe('spans and evidence', () => {
     expect(bare.scan('', 'body')).toEqual([]);
     expect(bare.scan('Jack Hill E873400112001', 'body').map((d) => d.detector)).toEqual(['uk-upn']);
     expect(bare.version).not.toBe(set.version);
+  });
+});
+
+describe('byte offsets to UTF-16 indices (toUtf16Offsets)', () => {
+  it('maps every character boundary exactly, across 4 KB block edges and 4-byte characters, mentions too', () => {
+    const pieces = ['a', ' ', 'é', '’', '😀', 'Zoë', '\n', 'x'.repeat(50)];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    for (const length of [100, 4090, 4100, 8192, 14_000]) {
+      let text = '';
+      while (Buffer.byteLength(text) < length) text += pieces[Math.floor(random() * pieces.length)];
+      // Straddle the first block edge with a 4-byte character on some rounds.
+      if (length === 4100) text = 'x'.repeat(4094) + '😀' + text;
+      const buf = Buffer.from(text, 'utf8');
+      // Every boundary between characters, as a byte offset and as a UTF-16 index.
+      const bytes: number[] = [];
+      const units: number[] = [];
+      for (let i = 0, b = 0; i <= text.length; ) {
+        bytes.push(b);
+        units.push(i);
+        if (i === text.length) break;
+        const cp = text.codePointAt(i)!;
+        b += Buffer.byteLength(String.fromCodePoint(cp));
+        i += cp > 0xffff ? 2 : 1;
+      }
+      const ds = bytes.slice(0, -1).map((b, k) => ({ start: b, end: bytes[k + 1], mentions: [b, bytes[bytes.length - 1]] })) as unknown as Detection[];
+      toUtf16Offsets(buf, ds);
+      ds.forEach((d, k) => {
+        expect([d.start, d.end], `${length} #${k}`).toEqual([units[k], units[k + 1]]);
+        expect(d.mentions).toEqual([units[k], text.length]);
+      });
+    }
   });
 });
 

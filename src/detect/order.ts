@@ -39,7 +39,7 @@ export function mergeByStart(a: Detection[], b: Detection[]): Detection[] {
 const ASCII_BLOCK = 4096;
 const ASCII_PART = 256;
 
-/** Convert byte offsets to UTF-16 indices in place (only for non-ASCII string input). */
+/** Convert byte offsets in `buf` (UTF-8) to UTF-16 indices into the string it decodes to, in place. */
 export function toUtf16Offsets(buf: Buffer, ds: Detection[]): void {
   // A UTF-16 index is the byte offset less the continuation bytes before it, plus one for each
   // 4-byte sequence (a surrogate pair) before it. Mail is mostly ASCII: whole blocks (and parts of
