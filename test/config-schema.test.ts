@@ -1,6 +1,10 @@
 // The configuration schema (src/config/schema.ts) on its own: what each problem says, where the
 // value came from, and what one school of a trust inherits. config-check.test.ts drives the same
 // checks through the command line.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig, type Config } from '../src/config/index.ts';
 import { loadTenants } from '../src/tenants.ts';
@@ -84,5 +88,23 @@ describe('the configuration schema', () => {
     expect(a.config.policy.mode).toBe('monitor');
     expect(b.config.school.digest_time).toBe('06:00');
     expect(b.config.policy.rules['pupil-name-in-subject']).toEqual({ action: 'quarantine', severity: 5 });
+  });
+});
+
+describe('limits.memory_mb by default', () => {
+  it('is half of what the process may have: the machine, or a lower cgroup limit (systemd MemoryMax, a container)', () => {
+    const half = (bytes: number) => Math.max(256, Math.floor(bytes / 2 / 1024 / 1024));
+    expect(validateConfig({ listen: '127.0.0.1:0' }, '(test)', {}, {}, tmpdir()).limits.memoryMb).toBe(half(Math.min(totalmem(), process.constrainedMemory() || Infinity)));
+    // The same in a process under a 1 GB memory cgroup (v1 here, as on the build machines).
+    const group = `/sys/fs/cgroup/memory/hallmonitor-test-${process.pid}`;
+    mkdirSync(group);
+    try {
+      writeFileSync(`${group}/memory.limit_in_bytes`, String(1024 ** 3));
+      const script = `const { validateConfig } = await import(${JSON.stringify(path.resolve('src/config/index.ts'))}); console.log(validateConfig({ listen: '127.0.0.1:0' }, '(test)', {}, {}, ${JSON.stringify(tmpdir())}).limits.memoryMb)`;
+      const out = execFileSync('/bin/sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8' });
+      expect(Number(out.trim())).toBe(512);
+    } finally {
+      rmdirSync(group);
+    }
   });
 });

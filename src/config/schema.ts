@@ -412,10 +412,17 @@ const dkim = z.strictObject({
   sign_relayed: z.boolean().default(false),
 });
 
+/** The machine's memory, or the cgroup's limit when that is lower (Node reports a huge number without one). */
+function usableMemory(): number {
+  const limit = process.constrainedMemory();
+  return limit > 0 && limit < totalmem() ? limit : totalmem();
+}
+
 const limits = z.strictObject({
-  // Default: half the machine's memory, at least 256 MB. Under a memory limit of its own (systemd's
-  // MemoryMax, a container's limit), set it well below that (deploy/: 1024 under 2G).
-  memory_mb: number(64, 1_048_576).default(() => Math.max(256, Math.floor(totalmem() / 2 / 1024 / 1024))),
+  // Default: half the memory the process may have (the machine's, or less under systemd's
+  // MemoryMax or a container's limit, as the kernel's cgroup says), at least 256 MB. Set it
+  // explicitly for a service (deploy/: 1024 under MemoryMax 2G).
+  memory_mb: number(64, 1_048_576).default(() => Math.max(256, Math.floor(usableMemory() / 2 / 1024 / 1024))),
   memory_wait_seconds: number(0, 600).default(20),
 }).transform((l) => ({ memoryMb: l.memory_mb, memoryWaitSeconds: l.memory_wait_seconds }));
 
