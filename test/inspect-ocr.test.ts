@@ -92,6 +92,11 @@ describe('a scanned class list', () => {
     // A human reads it easily; Tesseract given the photo as it is read nothing, so it was delivered.
     const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
     const photo = toJpeg(photographPage(pgm, 1.5, 10, 3024, 4032, { dim: 0.4, noise: 40 }), 85);
+    // The gate measures its text tall enough (in the photo's pixels) to be read at half size.
+    const judged = await judgePicture(photo, 'jpg');
+    expect(judged.looksText).toBe(true);
+    expect(judged.textHeight).toBeGreaterThanOrEqual(20);
+    expect(judged.textHeight).toBeLessThanOrEqual(60);
     const result = await examine(examiner, 'IMG_4034.jpg', photo);
     expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
     const text = attachmentText(result, 'attachment:IMG_4034.jpg');

@@ -138,6 +138,8 @@ export interface GateResult {
   lines: number;
   /** Glyph-sized components on those lines. */
   glyphs: number;
+  /** Their median height in the image's pixels (0 without lines). */
+  glyphHeight?: number;
 }
 
 /** Lines a picture needs to count as a page of text; glyphs on those lines too. */
@@ -299,5 +301,10 @@ export function looksLikeText(img: GreyImage): GateResult {
     lines++;
     onLines += size;
   }
-  return { text: lines >= GATE_MIN_LINES && onLines >= GATE_MIN_GLYPHS, lines, glyphs: onLines };
+  // How tall the text is: the median height of the glyphs on lines (in this image's pixels).
+  const heights: number[] = [];
+  for (const l of glyphs) if ((sizes.get(root(l)) ?? 0) >= 4) heights.push(maxY[l] - minY[l] + 1);
+  heights.sort((a, b) => a - b);
+  const glyphHeight = heights.length ? heights[heights.length >> 1] : 0;
+  return { text: lines >= GATE_MIN_LINES && onLines >= GATE_MIN_GLYPHS, lines, glyphs: onLines, glyphHeight };
 }

@@ -303,6 +303,8 @@ export interface PictureJudgement {
   by: 'size' | 'gate' | 'unjudged';
   lines?: number;
   glyphs?: number;
+  /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
+  textHeight?: number;
   /** The picture's size from its header (0 × 0 when it cannot be read). */
   size: { width: number; height: number };
 }
@@ -317,8 +319,10 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
     if (timeoutMs <= 0) return { looksText: true, by: 'unjudged', size };
     const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
     if (!img) return { looksText: true, by: 'unjudged', size };
-    const seen = looksLikeText(shrink(img));
-    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, size };
+    const small = shrink(img);
+    const seen = looksLikeText(small);
+    const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
+    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, textHeight, size };
   } catch {
     // A decoder that trips over a malformed picture: not judged, so read (or held), never waved through.
     return { looksText: true, by: 'unjudged', size: { width: 0, height: 0 } };
@@ -390,7 +394,7 @@ export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: Ima
   const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-ocr-'));
   try {
     let file = join(dir, `page.${format}`);
-    const prepared = format === 'jpg' ? await preparePhoto(budget, bytes, size) : undefined;
+    const prepared = format === 'jpg' ? await preparePhoto(budget, bytes, size, judged.textHeight ?? 0) : undefined;
     if (prepared) file = join(dir, 'page.pgm');
     await writeFile(file, prepared ?? bytes, { mode: 0o600 });
     const result = await slot(budget.workers, () => tesseract(budget, file));
@@ -410,8 +414,10 @@ export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: Ima
   }
 }
 
-/** From this long side on, a photograph is read at half its size (a 12 MP phone photo: 4032). */
+/** From this long side on, a photograph is read at half its size (a 12 MP phone photo: 4032)... */
 const HALVE_FROM = 3600;
+/** ...if its text is at least this tall (pixels, the gate's estimate), so still 10 at half. */
+const HALVE_TEXT_HEIGHT = 20;
 
 /**
  * A JPEG (a phone's photo of a page, or a scan) made ready for Tesseract: grey, halved when it is
@@ -419,17 +425,19 @@ const HALVE_FROM = 3600;
  * the sensor's grain, and Tesseract reads it in half the time), and its levels stretched so the
  * darkest 1% is black and the lightest 1% white. A page photographed in a dim room (paper at a
  * third of full light, heavy grain) was read as nothing before; a human reads it easily. A scan
- * at 300 dpi (A4: 3508 pixels) is not halved. Undefined when djpeg cannot read it: the original
- * goes to Tesseract as before.
+ * at 300 dpi (A4: 3508 pixels) is not halved, nor is a picture whose text the gate measured
+ * under HALVE_TEXT_HEIGHT (every photo of a page that passes the gate measured 24–40 pixels: one
+ * taken from further away has glyphs too small for the gate's thumbnail). Undefined when djpeg
+ * cannot read it: the original goes to Tesseract as before.
  */
-async function preparePhoto(budget: OcrBudget, bytes: Uint8Array, size: { width: number; height: number }): Promise<Buffer | undefined> {
-  const halve = Math.max(size.width, size.height) >= HALVE_FROM;
+async function preparePhoto(budget: OcrBudget, bytes: Uint8Array, size: { width: number; height: number }, textHeight: number): Promise<Buffer | undefined> {
+  const halve = Math.max(size.width, size.height) >= HALVE_FROM && textHeight >= HALVE_TEXT_HEIGHT;
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = await slot(budget.workers, () => run('djpeg', ['-grayscale', '-pnm', ...(halve ? ['-scale', '1/2'] : [])], budget.pageTime(), budget.dataMb, input));
   const grey = r.ok ? parsePnm(r.stdout) : undefined;
   if (!grey) return undefined;
-  stretchLevels(grey.pixels);
-  return Buffer.concat([Buffer.from(`P5\n${grey.width} ${grey.height}\n255\n`), grey.pixels]);
+  stretchLevels(grey.pixels); // in place: a grey PNM's pixels are a view of djpeg's output
+  return grey.pixels.buffer === r.stdout.buffer ? r.stdout : Buffer.concat([Buffer.from(`P5\n${grey.width} ${grey.height}\n255\n`), grey.pixels]);
 }
 
 /** Stretches grey levels in place so the darkest and the lightest 1% of pixels are black and white. */

@@ -240,10 +240,11 @@ function jpegDims(b: Buffer): { width: number; height: number } {
  * turned by `degrees`, on a darker desk, lit unevenly (a shadow across one corner), with sensor
  * noise. Nearest-neighbour sampling by the inverse rotation; deterministic.
  */
-export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032, light: { dim?: number; noise?: number } = {}): Buffer {
+export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032, light: { dim?: number; noise?: number; fill?: number } = {}): Buffer {
   // dim: the brightest the light gets (1 by day; a dim classroom at 0.4); noise: the sensor's
-  // grain in grey levels (16 by day; a phone in low light amplifies it to 40 or more).
-  const { dim = 1, noise = 16 } = light;
+  // grain in grey levels (16 by day; a phone in low light amplifies it to 40 or more); fill: the
+  // page's height in the frame (0.85: held close; 0.4: taken from across a desk).
+  const { dim = 1, noise = 16, fill = 0.85 } = light;
   const p = parsePnm(page);
   if (!p) throw new Error('not a PGM');
   const rand = rng(seed);
@@ -251,8 +252,7 @@ export function photographPage(page: Buffer, degrees: number, seed: number, widt
   const a = (degrees * Math.PI) / 180;
   const cos = Math.cos(a);
   const sin = Math.sin(a);
-  // The page fills about 85% of the frame's height.
-  const scale = p.height / (height * 0.85);
+  const scale = p.height / (height * fill);
   const cx = width / 2;
   const cy = height / 2;
   for (let y = 0; y < height; y++) {
