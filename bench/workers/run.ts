@@ -123,12 +123,12 @@ export const EXPECTATION = `### Expected scaling on 8 and 16 cores (an expectati
   serial, and on this 2-core machine it made 2 workers slower than 1.) The kernel's hash spreads
   connections evenly on average but not in turn: at a few hundred connections a second the
   imbalance is a few per cent.
-- **8 cores.** \`relay.workers: auto\` gives 8 workers: expect 6–7× one worker for delivered 1 KB
+- **8 cores.** \`relay.workers: 8\` (auto stops at 4, for memory) should give 6–7× one worker for delivered 1 KB
   mail with a new connection per message (≈ 6,500–7,500 msg/s from issue 19's 1,050), a little
   more with connections reused, provided the load generator and the next hop run elsewhere (here
   they share the cores).
-- **16 cores.** \`auto\` caps at 8 workers; \`relay.workers: 16\` should give 11–14× for delivered
-  mail, the kernel's uneven spread, shared caches and memory bandwidth starting to show. Above 8 workers check memory
+- **16 cores.** \`auto\` gives 4 workers; \`relay.workers: 16\` should give 11–14× for delivered
+  mail, the kernel's uneven spread, shared caches and memory bandwidth starting to show. Above 4 workers check memory
   first: each worker holds its own rosters and inspection threads (a single school with no roster:
   ~250 MB per worker here; deploy/hallmonitor.service caps the whole service at MemoryMax=2G).
 - **Measured so far.** Issue 19, on this 2-core machine when quiet: two gateway processes together
