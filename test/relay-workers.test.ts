@@ -304,9 +304,16 @@ describe('serve --workers 2 that cannot start', () => {
 
 describe('relay.workers', () => {
   const doc = (workers: unknown) => ({ listen: '127.0.0.1:0', relay: { workers } });
-  it('is one per core unless set (at most 4), as `auto`', () => {
+  it('is one per core unless set (at most 4), as `auto`; one where only node:cluster could share the port', () => {
     expect(validateConfig({ listen: '127.0.0.1:0' }, '(test)', {}, {}, tmpdir()).relay.workers).toBe(Math.min(availableParallelism(), 4));
     expect(validateConfig(doc(1), '(test)', {}, {}, tmpdir()).relay.workers).toBe(1);
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { value: 'darwin' });
+    try {
+      expect(validateConfig(doc('auto'), '(test)', {}, {}, tmpdir()).relay.workers).toBe(1);
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
   });
   it('takes a whole number or auto (the cores, at most 4)', () => {
     expect(validateConfig(doc(3), '(test)', {}, {}, tmpdir()).relay.workers).toBe(3);

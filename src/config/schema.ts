@@ -162,6 +162,9 @@ export const MAX_WORKERS = 64;
  */
 export const AUTO_WORKERS_MAX = 4;
 export function autoWorkers(): number {
+  // Only Linux spreads connections among the workers' own sockets (SO_REUSEPORT); elsewhere
+  // node:cluster's primary hands each one over, and 2 workers measured slower than 1.
+  if (process.platform !== 'linux') return 1;
   return Math.max(1, Math.min(availableParallelism(), AUTO_WORKERS_MAX));
 }
 
