@@ -551,8 +551,10 @@ function singleShapeFields(head: Buffer): boolean {
     if (eol < 0) eol = head.length;
     // Continuation lines (starting with a space or tab) belong to the field before them.
     if (head[pos] !== 32 && head[pos] !== 9) {
-      const colon = head.indexOf(58, pos);
-      if (colon > pos && colon < eol) {
+      // The colon is looked for in this line only: a block of lines without one stays linear.
+      const at = head.subarray(pos, eol).indexOf(58);
+      const colon = at < 0 ? -1 : pos + at;
+      if (colon > pos) {
         const name = head.toString('latin1', pos, colon).trim().toLowerCase();
         if (SHAPE_FIELDS.includes(name)) {
           if (seen.has(name)) return false;
