@@ -104,6 +104,27 @@ describe('a scanned class list', () => {
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
+  it('a photo of the page taken from further off (the page a third of the frame) gets a second look, and is read and held; without it, it passes unread', async () => {
+    const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
+    const photo = toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85);
+    expect(await judgePicture(photo, 'jpg')).toMatchObject({ looksText: true, by: 'second look' });
+    const result = await examine(examiner, 'IMG_4035.jpg', photo);
+    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
+    const text = attachmentText(result, 'attachment:IMG_4035.jpg');
+    expect(fx.rows.filter((row) => text?.text.includes(row.name)).length).toBeGreaterThanOrEqual(fx.rows.length / 2);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    // ocr_distant_pages: off: the first look alone, which turns it away.
+    expect(await judgePicture(photo, 'jpg', 768, 10_000, false)).toMatchObject({ looksText: false, by: 'gate' });
+    const firstLookOnly = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, distantPages: false } } });
+    try {
+      const once = await examine(firstLookOnly, 'IMG_4035.jpg', photo);
+      expect(once.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 0, skippedByGate: 1 });
+      expect(once.verdict.action).toBe('deliver');
+    } finally {
+      await firstLookOnly.close();
+    }
+  });
+
   it('is read inside a zip too, and delivered when it stays inside the school', async () => {
     const zipDir = path.join(dir, 'plain');
     execFileSync('mkdir', ['-p', zipDir]);
@@ -436,9 +457,9 @@ describe('a school of a trust that turns text recognition off', () => {
 describe('inspection: in the configuration', () => {
   it('is on by default, and takes off, budgets and languages', () => {
     const base = { listen: '127.0.0.1:2525' };
-    expect(validateConfig(base, '(test)', {}, {}, '.').ocr).toMatchObject({ enabled: true, languages: ['eng'], maxPages: 20 });
-    const set = validateConfig({ ...base, inspection: { ocr: 'off', ocr_languages: ['eng', 'cym'], ocr_max_pages: 5, ocr_page_seconds: 10, ocr_message_seconds: 40 } }, '(test)', {}, {}, '.').ocr;
-    expect(set).toMatchObject({ enabled: false, languages: ['eng', 'cym'], maxPages: 5, pageTimeoutMs: 10_000, messageTimeoutMs: 40_000 });
+    expect(validateConfig(base, '(test)', {}, {}, '.').ocr).toMatchObject({ enabled: true, languages: ['eng'], maxPages: 20, distantPages: true });
+    const set = validateConfig({ ...base, inspection: { ocr: 'off', ocr_languages: ['eng', 'cym'], ocr_max_pages: 5, ocr_page_seconds: 10, ocr_message_seconds: 40, ocr_distant_pages: 'off' } }, '(test)', {}, {}, '.').ocr;
+    expect(set).toMatchObject({ enabled: false, languages: ['eng', 'cym'], maxPages: 5, pageTimeoutMs: 10_000, messageTimeoutMs: 40_000, distantPages: false });
   });
 
   it('refuses a bad value, naming the key', () => {
@@ -450,7 +471,7 @@ describe('inspection: in the configuration', () => {
       expect((err as ConfigError).problems).toEqual([
         'inspection.ocr: expected on or off, got "sometimes"',
         'inspection.ocr_max_pages: 0 is out of range (1 to 1000)',
-        'inspection.ocr_pages: unknown key (known keys here: ocr, ocr_languages, ocr_max_pages, ocr_page_seconds, ocr_message_seconds, ocr_tesseract)',
+        'inspection.ocr_pages: unknown key (known keys here: ocr, ocr_languages, ocr_max_pages, ocr_page_seconds, ocr_message_seconds, ocr_tesseract, ocr_distant_pages)',
       ]);
     }
   });

@@ -445,6 +445,11 @@ const inspection = z.strictObject({
   ocr_message_seconds: number(1, 3600).default(90),
   /** The program, on PATH or a path. */
   ocr_tesseract: text().default('tesseract'),
+  /**
+   * A large photo the gate turned away gets a second, finer look for a page taken from further
+   * off (its text too small for the first look): ~30 ms more for each large ordinary photo.
+   */
+  ocr_distant_pages: onOff().default('on'),
 }).transform((o) => ({
   enabled: o.ocr === true || o.ocr === 'on',
   languages: o.ocr_languages,
@@ -453,6 +458,7 @@ const inspection = z.strictObject({
   messageTimeoutMs: o.ocr_message_seconds * 1000,
   dpi: 300,
   tesseract: o.ocr_tesseract,
+  distantPages: o.ocr_distant_pages === true || o.ocr_distant_pages === 'on',
 }));
 
 /** Every top-level key. A new section is one line here. */

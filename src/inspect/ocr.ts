@@ -35,9 +35,11 @@ export interface OcrLimits {
   dpi: number;
   /** The Tesseract program (a name on PATH or a path). */
   tesseract: string;
+  /** A second, finer look at a large JPEG the gate turned away (a page photographed from further off). */
+  distantPages: boolean;
 }
 
-export const OCR_OFF: OcrLimits = Object.freeze({ enabled: false, languages: ['eng'], maxPages: 20, pageTimeoutMs: 30_000, messageTimeoutMs: 90_000, dpi: 300, tesseract: 'tesseract' });
+export const OCR_OFF: OcrLimits = Object.freeze({ enabled: false, languages: ['eng'], maxPages: 20, pageTimeoutMs: 30_000, messageTimeoutMs: 90_000, dpi: 300, tesseract: 'tesseract', distantPages: true });
 
 /** What text recognition did for one attachment (AttachmentReport.ocr). */
 export interface OcrReport {
@@ -193,12 +195,12 @@ export class OcrBudget {
    */
   prejudge(bytes: Uint8Array, format: ImageFormat): void {
     // A HEIF picture is converted first (ocrImage), and its JPEG judged then.
-    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline));
+    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages));
   }
 
   /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
   judge(bytes: Uint8Array, format: ImageFormat): Promise<PictureJudgement> {
-    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline);
+    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages);
   }
 
   /** Takes one page from the budget, or says there is none left. */
@@ -247,7 +249,7 @@ export function thumbnailScale(size: { width: number; height: number }): number 
  * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed, and for a
  * TIFF of several pages.
  */
-async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number): Promise<GreyImage | undefined> {
+async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number, jpegScale = thumbnailScale(size)): Promise<GreyImage | undefined> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (format) {
     case 'png':
@@ -257,7 +259,7 @@ async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width
     case 'bmp':
       return decodeBmp(bytes);
     case 'jpg': {
-      const r = await run('djpeg', ['-scale', `1/${thumbnailScale(size)}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
+      const r = await run('djpeg', ['-scale', `1/${jpegScale}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
       return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
     }
     case 'webp': {
@@ -299,8 +301,8 @@ function gate(img: GreyImage | undefined): boolean {
 /** What the gate made of one picture: why it is or is not read, and what it counted. */
 export interface PictureJudgement {
   looksText: boolean;
-  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'unjudged': no thumbnail could be made (it goes on to be read). */
-  by: 'size' | 'gate' | 'unjudged';
+  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
+  by: 'size' | 'gate' | 'second look' | 'unjudged';
   lines?: number;
   glyphs?: number;
   /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
@@ -310,31 +312,44 @@ export interface PictureJudgement {
 }
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
-export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS): Promise<PictureJudgement> {
+export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true): Promise<PictureJudgement> {
   try {
     const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
     // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
     if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size', size };
     // Out of time (the message's own budget): not judged, so counted as a page that was not read.
     if (timeoutMs <= 0) return { looksText: true, by: 'unjudged', size };
-    const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
+    // A page photographed from further off has text too small for a camera photo's eighth: large
+    // JPEGs are decoded at a quarter (libjpeg's 1/4, hardly dearer than 1/8: the cost is reading
+    // every coefficient), looked at first halved, as an eighth, and again at the quarter if the
+    // first look turned them away.
+    const twoLooks = distantPages && format === 'jpg' && thumbnailScale(size) === 8;
+    const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs, twoLooks ? 4 : undefined);
     if (!img) return { looksText: true, by: 'unjudged', size };
-    const small = shrink(img);
-    const seen = looksLikeText(small);
-    const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
-    return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, textHeight, size };
+    if (!twoLooks) return judgeThumbnail(img, size);
+    const first = judgeThumbnail(shrink(img, Math.ceil(Math.max(img.width, img.height) / 2)), size);
+    if (first.looksText) return first;
+    const second = judgeThumbnail(img, size);
+    return second.looksText ? { ...second, by: 'second look' } : first;
   } catch {
     // A decoder that trips over a malformed picture: not judged, so read (or held), never waved through.
     return { looksText: true, by: 'unjudged', size: { width: 0, height: 0 } };
   }
 }
 
+function judgeThumbnail(img: GreyImage, size: { width: number; height: number }): PictureJudgement {
+  const small = shrink(img);
+  const seen = looksLikeText(small);
+  const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
+  return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, textHeight, size };
+}
+
 /** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */
-async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number): Promise<PictureJudgement> {
+async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number, distantPages: boolean): Promise<PictureJudgement> {
   return gates.run(lanes, async () => {
     const started = performance.now();
     try {
-      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()));
+      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()), distantPages);
     } finally {
       stats.gateSeconds += (performance.now() - started) / 1000;
     }

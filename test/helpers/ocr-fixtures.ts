@@ -345,6 +345,12 @@ export function labelledPages(): LabelledPage[] {
     writeFileSync(join(dir, 'medical-photo-dim.jpg'), toJpeg(photographPage(medPgm, -2, 11, 3024, 4032, { dim: 0.3, noise: 48 }), 85));
     writeFileSync(join(dir, 'done-dim'), '');
   }
+  if (!existsSync(join(dir, 'done-far'))) {
+    // A page photographed from across a desk: a third of the frame's height.
+    const pgm = readFileSync(rasterise(join(dir, 'class.pdf'), join(dir, 'class'), 300, 'pgm'));
+    writeFileSync(join(dir, 'class-photo-far.jpg'), toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85));
+    writeFileSync(join(dir, 'done-far'), '');
+  }
   const read = (f: string) => readFileSync(join(dir, f));
   const CLASS = ['unencrypted-sensitive-attachment'];
   const rowNames = fx.rows.map((r) => r.name);
@@ -356,6 +362,7 @@ export function labelledPages(): LabelledPage[] {
     { name: 'IMG_4033.jpg', what: 'class list, phone photo (12 MP, turned 0.5°)', bytes: read('class-photo-flat.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'registers.pdf', what: 'three class-list pages, scanned (image-only PDF, 200 dpi)', bytes: fx.threePagePdf, expect: CLASS, names: [] },
     { name: 'IMG_4034.jpg', what: 'class list, phone photo in a dim room (light at 40%, heavy grain)', bytes: read('class-photo-dim.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
+    { name: 'IMG_4036.jpg', what: 'class list, phone photo from across a desk (the page a third of the frame)', bytes: read('class-photo-far.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'consent.jpg', what: 'medical consent form, one pupil (JPEG scan)', bytes: read('medical.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4040.jpg', what: 'medical consent form, phone photo', bytes: read('medical-photo.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4041.jpg', what: 'medical consent form, phone photo in a dim room (light at 30%, heavy grain)', bytes: read('medical-photo-dim.jpg'), expect: CLASS, names: [medical.name] },
