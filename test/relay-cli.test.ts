@@ -52,7 +52,7 @@ describe('hallmonitor serve', () => {
         child.kill('SIGKILL');
         throw new Error(`gateway did not start\nstdout: ${g.out}\nstderr: ${g.err}`);
       }
-      started = events().find((e) => e.event === 'started');
+      started = events().find((e) => e.event === 'started' && 'scanner' in e); // a relay worker's line, not the primary's
       await new Promise((r) => setTimeout(r, 20));
     }
     return { ...g, started, events, port: Number(String(started.listen).split(':').at(-1)) };
