@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { recordLoad } from '../load.ts';
 import { startServe, type Serve } from '../serve.ts';
-import { freePort, machine, sleep, startSmtpSink, tool, waitAccepting } from './postfix.ts';
+import { freePort, machine, runSmtpSource, sleep, startSmtpSink, waitAccepting } from './postfix.ts';
 import { startGatewayProcess } from './relay-process.ts';
 import { FROM, letter, rosterCsv, TO } from './school-letter.ts';
 
@@ -53,12 +53,7 @@ const RSPAMD = '/usr/bin/rspamd';
 // ---------------------------------------------------------------------------------------------
 
 /** smtp-source sending `messages` copies of `file`, a new connection each: messages per second. */
-async function smtpSource(port: number, messages: number, file: string): Promise<number> {
-  const args = ['-s', String(SESSIONS), '-m', String(messages), '-F', file, '-f', FROM, '-t', TO, '-M', 'mx.school.example.org', `127.0.0.1:${port}`];
-  const t0 = performance.now();
-  await run(tool('smtp-source'), args);
-  return messages / ((performance.now() - t0) / 1000);
-}
+const smtpSource = (port: number, messages: number, file: string): Promise<number> => runSmtpSource(port, { sessions: SESSIONS, messages, file, reuse: false, from: FROM, to: TO });
 
 /** Runs a command to its end; rejects with its standard error unless it exits 0. Returns stdout. */
 function run(cmd: string, args: string[]): Promise<string> {

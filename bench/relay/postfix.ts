@@ -48,11 +48,13 @@ export async function startSmtpSink(): Promise<{ port: number; proc: ChildProces
   return { port, proc };
 }
 
-export interface SourceRun { sessions: number; messages: number; bytes: number; reuse: boolean; from: string; to: string }
+/** `bytes`: messages of that size made by smtp-source; `file`: copies of that message (-F, LF line ends). */
+export interface SourceRun { sessions: number; messages: number; bytes?: number; file?: string; reuse: boolean; from: string; to: string }
 
 /** smtp-source sending `messages` to the port: messages per second. */
 export async function runSmtpSource(port: number, r: SourceRun): Promise<number> {
-  const args = ['-s', String(r.sessions), '-m', String(r.messages), '-l', String(r.bytes), '-f', r.from, '-t', r.to, '-M', 'mx.school.example', ...(r.reuse ? ['-d'] : []), `127.0.0.1:${port}`];
+  const body = r.file ? ['-F', r.file] : ['-l', String(r.bytes ?? 1024)];
+  const args = ['-s', String(r.sessions), '-m', String(r.messages), ...body, '-f', r.from, '-t', r.to, '-M', 'mx.school.example', ...(r.reuse ? ['-d'] : []), `127.0.0.1:${port}`];
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     const p = spawn(tool('smtp-source'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
