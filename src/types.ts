@@ -38,7 +38,7 @@ export interface Finding {
   evidence: string;
   /** Plain-English explanation for a business manager. */
   reason: string;
-  /** Byte or character span in the text it was found in, for highlighting. */
+  /** Where in the text it was found, as indices into its string (UTF-16 code units), for highlighting. */
   span?: [number, number];
   score?: number;
 }

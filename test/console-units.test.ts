@@ -1,7 +1,11 @@
-// The console's small pure parts: evidence highlighting by byte span, the viewer's sanitiser and
+// The console's small pure parts: evidence highlighting by the examiner's spans, the viewer's sanitiser and
 // CSS filter, file-name masking for people without access to the message, CSV that spreadsheets
 // cannot run, and dates in the school's time zone.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadPolicy } from '../src/decide/index.ts';
+import { createExaminer } from '../src/examine.ts';
+import { loadRoster } from '../src/roster/index.ts';
 import { escapeHtml, html } from '../src/review/console/html.ts';
 import { highlight, matchesEvidence } from '../src/review/console/pages/incident.ts';
 import { csvCells, registerCsv } from '../src/review/register.ts';
@@ -10,13 +14,40 @@ import { localDayStart } from '../src/review/console/data.ts';
 import { sanitiseForViewer, unsafeCss } from '../src/review/console/viewer.ts';
 import type { Incident } from '../src/store/incidents.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '..');
+
 describe('evidence highlighting', () => {
-  it('marks the span when the text there looks like the redacted evidence', () => {
+  it('marks the span when the text there looks like the redacted evidence (spans index the string)', () => {
     const text = 'Trip for Zoë Ångström tomorrow';
-    const start = Buffer.byteLength('Trip for ');
-    const end = start + Buffer.byteLength('Zoë Ångström');
+    const start = text.indexOf('Zoë');
+    const end = start + 'Zoë Ångström'.length;
     const out = highlight(text, [{ detector: 'pupil-name', where: 'subject', evidence: 'Z** Å*******', reason: 'name', span: [start, end] }]).value;
     expect(out).toBe('Trip for <mark title="name">Zoë Ångström</mark> tomorrow');
+  });
+
+  it('marks what the examiner found after accented letters and curly apostrophes, in the subject and the body', async () => {
+    // The spans the console reads are the examiner's own: a name after "Zoë" or "We’re" (2 and 3
+    // bytes in UTF-8, one unit in the string) was once looked for a few bytes too far on and
+    // silently left unmarked.
+    const { roster } = await loadRoster(path.join(ROOT, 'test/corpus/roster.csv'));
+    const policy = loadPolicy({ source: 'test', school: { domains: ['school.example.org'] }, policy: {} });
+    const examiner = await createExaminer({ policy, roster });
+    try {
+      const subject = 'Café trip – Zoë Smith';
+      const body = 'We’re pleased to say Zoë Smith has asthma and an EHCP, UPN E919204121100.';
+      const raw = Buffer.from(
+        `From: a@school.example.org\r\nTo: b@gmail.com\r\nSubject: =?utf-8?B?${Buffer.from(subject).toString('base64')}?=\r\n` +
+          `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}\r\n`,
+      );
+      const { verdict, inspection } = await examiner.examine(raw, { mailFrom: 'a@school.example.org', mailFromParams: {}, rcptTo: [{ address: 'b@gmail.com' }] });
+      expect(inspection.subject).toBe(subject);
+      const inSubject = highlight(subject, verdict.findings.filter((f) => f.where === 'subject')).value;
+      expect(inSubject).toBe('Café trip – <mark title="A pupil&#39;s name (Z** S****) is in the subject line.">Zoë Smith</mark>');
+      const inBody = highlight(body, verdict.findings.filter((f) => f.where === 'body')).value;
+      expect(inBody).toContain('>E919204121100</mark>');
+    } finally {
+      await examiner.close();
+    }
   });
 
   it('ignores a span that does not match (the text changed, or offsets from another text)', () => {

@@ -23,11 +23,11 @@ const SUBJECT = `Trip list and medical needs - ${PUPIL.full} Year 5`;
 /** The policy's verdict for the test message: the attachment, plus the name in the subject (with its span). */
 function heldVerdict(): Verdict {
   const v = quarantineVerdict();
-  const start = Buffer.byteLength(SUBJECT.slice(0, SUBJECT.indexOf(PUPIL.full)));
+  const start = SUBJECT.indexOf(PUPIL.full);
   v.rules.push('pupil-name-in-subject');
   v.findings.push({
     rule: 'pupil-name-in-subject', detector: 'pupil-name', where: 'subject', evidence: PUPIL.redacted,
-    reason: `A pupil's name (${PUPIL.redacted}) is in the subject line.`, span: [start, start + Buffer.byteLength(PUPIL.full)],
+    reason: `A pupil's name (${PUPIL.redacted}) is in the subject line.`, span: [start, start + PUPIL.full.length],
   });
   return v;
 }

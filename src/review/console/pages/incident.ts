@@ -77,23 +77,26 @@ export function matchesEvidence(candidate: string, evidence: string): boolean {
   return true;
 }
 
-/** The text with each finding's evidence marked in place (spans are UTF-8 byte offsets). */
+/**
+ * The text with each finding's evidence marked in place. Spans are indices into the JavaScript
+ * string (UTF-16 code units), as the detectors report them for every text, whether they scanned
+ * its string or its bytes.
+ */
 export function highlight(text: string, findings: Finding[]): Html {
-  const buf = Buffer.from(text, 'utf8');
   const spans = findings
-    .filter((f) => f.span && f.span[0] >= 0 && f.span[1] > f.span[0] && f.span[1] <= buf.length)
+    .filter((f) => f.span && f.span[0] >= 0 && f.span[1] > f.span[0] && f.span[1] <= text.length)
     .map((f) => ({ start: f.span![0], end: f.span![1], f }))
-    .filter((s) => matchesEvidence(buf.toString('utf8', s.start, s.end), s.f.evidence))
+    .filter((s) => matchesEvidence(text.slice(s.start, s.end), s.f.evidence))
     .sort((x, y) => x.start - y.start);
   const parts: Html[] = [];
   let at = 0;
   for (const s of spans) {
     if (s.start < at) continue; // overlapping: the first one wins
-    parts.push(html`${buf.toString('utf8', at, s.start)}`);
-    parts.push(html`<mark title="${s.f.reason}">${buf.toString('utf8', s.start, s.end)}</mark>`);
+    parts.push(html`${text.slice(at, s.start)}`);
+    parts.push(html`<mark title="${s.f.reason}">${text.slice(s.start, s.end)}</mark>`);
     at = s.end;
   }
-  parts.push(html`${buf.toString('utf8', at)}`);
+  parts.push(html`${text.slice(at)}`);
   return html`${parts}`;
 }
 
