@@ -99,8 +99,12 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
         for (const d of found) detections.push(d);
       };
       if (inspection.subject) add(set.scan(inspection.subject, 'subject'));
-      // A text with its bytes is scanned from them; the model reads the findings against the text.
-      for (const t of inspection.texts) if (t.text) add(t.bytes ? set.scan(t.bytes, t.where, { frozen: true, utf16: true }) : set.scan(t.text, t.where));
+      // A text kept as its bytes is scanned from them; the model reads the findings against it by string index.
+      for (const t of inspection.texts) {
+        if (t.utf8) {
+          if (t.utf8.length) add(set.scan(t.utf8.bytes, t.where, { frozen: true, utf16: t.utf8.offsets }));
+        } else if (t.text) add(set.scan(t.text, t.where));
+      }
       for (const a of flatten(inspection.attachments)) if (a.filename) add(set.scan(fileNameWords(a.filename), `filename:${a.where}`));
       const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };

@@ -3,6 +3,8 @@
 import { describe, it, expect } from 'vitest';
 import { compileDetectors, redactName, type Detection } from '../src/detect/index.ts';
 import { toUtf16Offsets } from '../src/detect/order.ts';
+import { Utf8Offsets } from '../src/detect/utf16.ts';
+import { Utf8Text } from '../src/inspect/utf8-text.ts';
 import { loadWebmailDomains, isWebmailAddress } from '../src/decide/recipients.ts';
 import { makeRoster } from '../src/roster/index.ts';
 import type { Pupil } from '../src/roster/types.ts';
@@ -120,7 +122,7 @@ describe('spans and evidence', () => {
   });
 });
 
-describe('byte offsets to UTF-16 indices (toUtf16Offsets)', () => {
+describe('byte offsets to UTF-16 indices and back (toUtf16Offsets, Utf8Offsets, Utf8Text)', () => {
   it('maps every character boundary exactly, across 4 KB block edges and 4-byte characters, mentions too', () => {
     const pieces = ['a', ' ', 'é', '’', '😀', 'Zoë', '\n', 'x'.repeat(50)];
     let seed = 7;
@@ -148,6 +150,29 @@ describe('byte offsets to UTF-16 indices (toUtf16Offsets)', () => {
         expect([d.start, d.end], `${length} #${k}`).toEqual([units[k], units[k + 1]]);
         expect(d.mentions).toEqual([units[k], text.length]);
       });
+      // And back: every boundary's UTF-16 index to its byte offset; inside a surrogate pair, the character's start.
+      const offsets = new Utf8Offsets(buf);
+      expect(offsets.length).toBe(text.length);
+      units.forEach((u, k) => expect(offsets.toUtf8(u), `${length} back #${k}`).toBe(bytes[k]));
+      for (let k = 0; k + 1 < units.length; k++) if (units[k + 1] - units[k] === 2) expect(offsets.toUtf8(units[k] + 1)).toBe(bytes[k]);
+      // A text read from the bytes by string index reads as the string does.
+      const view = new Utf8Text(buf);
+      expect(view.length).toBe(text.length);
+      for (let r = 0; r < 300; r++) {
+        const [a, b] = [units[Math.floor(random() * units.length)], units[Math.floor(random() * units.length)]].sort((x, y) => x - y);
+        expect(view.slice(a, b), `slice ${a} ${b}`).toBe(text.slice(a, b));
+        expect(view.indexOf('\n', a), `indexOf ${a}`).toBe(text.indexOf('\n', a));
+        expect(view.lastIndexOf('\n', b), `lastIndexOf ${b}`).toBe(text.lastIndexOf('\n', b));
+        expect(view.indexOf('Zoë', a)).toBe(text.indexOf('Zoë', a));
+        expect(view.lastIndexOf('😀', b)).toBe(text.lastIndexOf('😀', b));
+      }
+      expect(view.slice(-7)).toBe(text.slice(-7));
+      expect(view.slice(-7, -2)).toBe(text.slice(-7, -2));
+      expect(view.slice(5, 2)).toBe('');
+      expect(view.lastIndexOf('\n')).toBe(text.lastIndexOf('\n'));
+      expect(view.slice()).toBe(text);
+      expect(view.toString()).toBe(text);
+      expect(view.slice(1, 9)).toBe(text.slice(1, 9)); // from the built string, once there is one
     }
   });
 });

@@ -165,7 +165,7 @@ describe('who the data is about: a forename refers to the pupil named in full be
     for (const [cte, text] of Object.entries(encoded)) {
       const raw = Buffer.from(`From: ${TEACHER}\r\nTo: ${TUTOR}\r\nSubject: A note\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${text}`);
       const { verdict: v, inspection } = await examiner.examine(raw, { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: TUTOR }] });
-      expect(inspection.texts.find((t) => t.where === 'body')?.bytes, cte).toBeDefined();
+      expect(inspection.texts.find((t) => t.where === 'body')?.utf8, cte).toBeDefined();
       expect(v.rules, cte).toEqual(['personal-data-in-body']);
       expect(v.findings[0].reason, cte).toMatch(/\(ADHD\) about T\*{4} B\*{6}/);
     }

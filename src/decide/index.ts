@@ -6,7 +6,7 @@
 // strictest among them (block > quarantine > deliver).
 import type { Detection } from '../detect/index.ts';
 import { DETECTORS } from '../../detectors/index.ts';
-import type { AttachmentReport, Inspection } from '../inspect/index.ts';
+import type { AttachmentReport, Inspection, TextLike } from '../inspect/index.ts';
 import { foldWords } from '../roster/fold.ts';
 import type { Roster } from '../roster/index.ts';
 import type { Envelope, Finding, Verdict } from '../types.ts';
@@ -70,7 +70,7 @@ class Context {
   readonly outsideIncludingPartners: string[];
   /** The whole message is encrypted (S/MIME, PGP). */
   readonly protectedMessage: boolean;
-  readonly #texts = new Map<string, { kind: TextKind; text?: string }>();
+  readonly #texts = new Map<string, { kind: TextKind; text?: TextLike }>();
   readonly #models = new Map<string, TextModel>();
 
   constructor(facts: Facts, policy: Policy) {
@@ -470,7 +470,8 @@ const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr']);
 function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Finding[] {
   const bodies = ctx.facts.inspection.texts.filter((t) => t.kind === 'body');
   for (const body of bodies) {
-    const surname = greetingSurname(body.text);
+    const text = body.utf8 ?? body.text;
+    const surname = greetingSurname(text);
     if (!surname) continue;
     const own = [...r.pupils].map((id) => roster.pupilById(id));
     if (own.some((p) => p && surnameKeys(p).includes(surname))) continue;
@@ -479,7 +480,7 @@ function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Findin
     for (const d of m.detections) {
       if (d.detector !== 'pupil-name' || d.strength !== 'weak') continue;
       const spans = d.mentions ?? [d.start, d.end];
-      for (let k = 0; k < spans.length; k += 2) for (const w of foldWords(body.text.slice(spans[k], spans[k + 1]))) weakWords.add(w);
+      for (let k = 0; k < spans.length; k += 2) for (const w of foldWords(text.slice(spans[k], spans[k + 1]))) weakWords.add(w);
     }
     for (const p of roster.pupils) {
       if (r.pupils.has(p.id) || !surnameKeys(p).includes(surname)) continue;
@@ -503,7 +504,7 @@ const forenameKeysOf = (p: { legalForename?: string; preferredForename?: string 
   [p.legalForename, p.preferredForename].filter((s): s is string => !!s).map((s) => foldWords(s).join(' '));
 
 /** The surname in a letter's greeting ("Dear Mrs Wright," → "wright"), folded; '' when none. */
-export function greetingSurname(text: string): string {
+export function greetingSurname(text: TextLike): string {
   // The greeting is the first line with words, within the first few lines.
   let pos = 0;
   for (let line = 0; line < 6 && pos < text.length; line++) {

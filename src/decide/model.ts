@@ -18,7 +18,7 @@
 // Pure: detections and texts in, model out. No regular expression reads message text here.
 import type { Detection } from '../detect/index.ts';
 import { DETECTORS } from '../../detectors/index.ts';
-import type { Inspection } from '../inspect/index.ts';
+import type { Inspection, TextLike } from '../inspect/index.ts';
 import { foldWords } from '../roster/fold.ts';
 import type { Roster } from '../roster/index.ts';
 
@@ -103,7 +103,7 @@ function forenameKeys(roster: Roster | undefined, id: string): string[] {
  * The model of one text. `text` is what was scanned (spans index it); without it (a decision
  * replayed from stored findings) forenames are not coreferenced and rows are not found.
  */
-export function modelText(where: string, kind: TextKind, text: string | undefined, detections: Detection[], roster: Roster | undefined, opts: ModelOptions): TextModel {
+export function modelText(where: string, kind: TextKind, text: TextLike | undefined, detections: Detection[], roster: Roster | undefined, opts: ModelOptions): TextModel {
   const model: TextModel = {
     where,
     kind,
@@ -166,7 +166,7 @@ export function modelText(where: string, kind: TextKind, text: string | undefine
 }
 
 /** The roster pupils a UPN belongs to (read from the text at the finding's span). */
-function pupilsOfIdentifier(d: Detection, text: string | undefined, roster: Roster | undefined): readonly string[] {
+function pupilsOfIdentifier(d: Detection, text: TextLike | undefined, roster: Roster | undefined): readonly string[] {
   if (d.detector !== 'uk-upn' || !roster || text === undefined) return [];
   let upn = '';
   for (const ch of text.slice(d.start, d.end)) if (ch !== ' ') upn += ch.toUpperCase();
@@ -218,7 +218,7 @@ function forenamesOf(roster: Roster | undefined, id: string): string[] {
  * when there is none or more than one. Linear in names and occurrences (no sorting): a single
  * finding holds every occurrence of one word, in order.
  */
-function coreference(text: string, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
+function coreference(text: TextLike, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
   // Folded forename → [first position, pupil id, …] in text order.
   const introductions = new Map<string, Array<number | string>>();
   const seen = new Set<string>();
@@ -285,7 +285,7 @@ function fieldKind(d: Detection): FieldKind | undefined {
 }
 
 /** Rows: lines naming one or two pupils in full beside a personal field. */
-function findRows(text: string, model: TextModel, full: Mention[], opts: ModelOptions): void {
+function findRows(text: TextLike, model: TextModel, full: Mention[], opts: ModelOptions): void {
   if (full.length < opts.listMinPupils) return;
   const fields: Detection[] = [];
   for (const d of model.detections) if (fieldKind(d) !== undefined) fields.push(d);
@@ -321,9 +321,9 @@ function findRows(text: string, model: TextModel, full: Mention[], opts: ModelOp
 }
 
 /** Every text of the message that was scanned, by where, with what it is. */
-export function textsOf(inspection: Inspection): Array<{ where: string; kind: TextKind; text: string }> {
-  const out: Array<{ where: string; kind: TextKind; text: string }> = [];
+export function textsOf(inspection: Inspection): Array<{ where: string; kind: TextKind; text: TextLike }> {
+  const out: Array<{ where: string; kind: TextKind; text: TextLike }> = [];
   if (inspection.subject) out.push({ where: 'subject', kind: 'subject', text: inspection.subject });
-  for (const t of inspection.texts) out.push({ where: t.where, kind: t.kind, text: t.text });
+  for (const t of inspection.texts) out.push({ where: t.where, kind: t.kind, text: t.utf8 ?? t.text });
   return out;
 }

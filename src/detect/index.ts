@@ -5,8 +5,8 @@
 //     keyword word (prefilter and context words of the pattern detectors) and every word holding
 //     a digit.
 //  2. Identifiers (regions.ts, patterns.ts). Identifier detectors (prefilter 'digits'): byte-level twins (UPN, numeric dates, with
-//     byte-level validators) are tried at each word with a digit and what they find is blanked in
-//     a copy; the other words with digits are grouped into regions, and only regions where one
+//     byte-level validators) are tried at each word with a digit and what they find is blanked
+//     where RE2 reads (a copy of each region holding one); the other words with digits are grouped into regions, and only regions where one
 //     cluster has enough digits (or a postcode-shaped word) are read by RE2: one RE2.Set pass says
 //     which patterns occur there, and only those are run to locate matches (test() + search(),
 //     ~8× cheaper than exec() per match).
@@ -32,7 +32,7 @@ import { nameDetections, newNameCache, pupilNameSource } from './names.ts';
 import { sortByStart, toUtf16Offsets } from './order.ts';
 import { considerMatch, MAX_MATCH, runPattern } from './patterns.ts';
 import { nearestAnchor, WINDOW_MERGE } from './proximity.ts';
-import { alignRegions, isDateSeparator, maskedCopy, ownCopy, padRegions, RegionTracker, wipeMask } from './regions.ts';
+import { alignRegions, BlankedText, isDateSeparator, ownCopy, padRegions, RegionTracker } from './regions.ts';
 import type { CompiledDetector, CompiledPattern, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
 
 export type { AnchorKind, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
@@ -233,13 +233,12 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
 
     // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
     //    a date on every row of a class list would cost one RE2 call each); what they found is
-    //    blanked in a copy so the RE2 patterns, run next over that copy, report the rest.
+    //    blanked (regions.ts BlankedText) so the RE2 patterns, run next, report the rest.
     //    Meanwhile the remaining words with digits are grouped into regions, read by RE2 only
     //    where one cluster holds enough digits (see CLUSTER_GAP), so "Year 4" and "3.15pm" cost
     //    nothing.
-    let masked: Buffer | undefined;
+    let blanked: BlankedText | undefined;
     if (words.digitWords) {
-      let scanBuf = buf;
       let fastEnd = -1;
       const digits = words.digits;
       // Every identifier shape has six digits or more (NI, sort code) in one cluster, or a
@@ -249,7 +248,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       for (const c of textContextDetectors) if (contextPos[c.index].length) dates = true;
       const minDateDigits = dates ? 4 : 0x7fffffff;
       // Regions of every word with digits (for the near-context detectors) and of the words no
-      // fast path took (for the digit patterns, read over the blanked copy).
+      // fast path took (for the digit patterns, read with those blanks).
       const allTracker = new RegionTracker(minIdDigits, minDateDigits);
       const openTracker = new RegionTracker(minIdDigits, minDateDigits);
       // Fast paths that can run here (a date only where the text speaks of birth).
@@ -271,7 +270,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         // A word inside what a fast path found is done; one that runs on past it (12/03/2014'5…)
         // is left to RE2 like any other.
         if (st < fastEnd && en <= fastEnd) continue;
-        let blanked = false;
+        let taken = false;
         const len = en - st;
         for (let q = st < fastEnd ? fastCount : 0; q < fastCount; q++) {
           const f = fastNow[q];
@@ -280,13 +279,13 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           const e = c.def.tokenMatch!(buf, st);
           if (e <= st) continue;
           considerMatch(c, st, e, st, buf, contextPos, where, out, anchors, true);
-          masked ??= maskedCopy(buf);
-          for (let x = st; x < e; x++) masked[x] = 0x20;
+          blanked ??= new BlankedText(buf);
+          blanked.blank(st, e);
           fastEnd = e;
-          blanked = true;
+          taken = true;
           break;
         }
-        if (blanked) continue;
+        if (taken) continue;
         openTracker.add(st, en, count, post, dateJoin);
       }
       allTracker.close();
@@ -297,13 +296,12 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         all.splice(0, all.length, 0, n);
         open.splice(0, open.length, 0, n);
       }
-      if (masked) scanBuf = masked;
 
       // RE2 reads ~600 MB/s, so each extra pass over a whole text would cost as much as the
       // word scan itself: only the regions are searched.
       let nearWanted = false;
       for (const c of nearContextDetectors) if (contextPos[c.index].length) nearWanted = true;
-      if (!masked && allSet) {
+      if (!blanked && allSet) {
         // Nothing blanked: one Set pass serves both kinds.
         const regions = padRegions(buf, all);
         for (let r = 0; r < regions.length; r += 2) {
@@ -319,7 +317,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         if (digitSet && open.length) {
           const regions = padRegions(buf, open);
           for (let r = 0; r < regions.length; r += 2) {
-            const sub = scanBuf.subarray(regions[r], regions[r + 1]);
+            const sub = blanked ? blanked.region(regions[r], regions[r + 1]) : buf.subarray(regions[r], regions[r + 1]);
             for (const p of digitSet.match(sub)) {
               const cp = digitPatterns[p];
               const c = compiled[cp.detector];
@@ -440,9 +438,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     }
 
     sortByStart(out);
-    if (isString ? buf.length !== text.length : scanOpts?.utf16) toUtf16Offsets(buf, out);
-    // Keep no message text between scans: the reused mask copy is wiped.
-    if (masked) wipeMask(n);
+    if (isString ? buf.length !== text.length : scanOpts?.utf16) toUtf16Offsets(buf, out, typeof scanOpts?.utf16 === 'object' ? scanOpts.utf16 : undefined);
+    // Keep no message text between scans: the scratch copy of blanked regions is wiped.
+    blanked?.wipe();
     return out;
   };
 

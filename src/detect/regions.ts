@@ -32,19 +32,46 @@ let maskScratch = Buffer.alloc(0);
 const KEEP_MASK = 1 << 20;
 
 /**
- * A copy of the text in which the fast paths blank what they found (reused from scan to scan:
- * scans are synchronous and each thread has its own module; wiped after each, see wipeMask).
+ * The text as the identifier patterns read it: with what the fast paths found blanked, so the
+ * patterns report only the rest. Only a region a blank falls in is copied (into a scratch buffer
+ * reused from region to region and scan to scan: scans are synchronous and each thread has its own
+ * module); other regions are read in place. A 20 MB body was copied whole before, for a few
+ * regions' sake. Call wipe() when the scan is done: no message text stays behind.
  */
-export function maskedCopy(buf: Buffer): Buffer {
-  if (maskScratch.length < buf.length) maskScratch = Buffer.allocUnsafe(Math.max(buf.length, 2 * maskScratch.length, 4096));
-  buf.copy(maskScratch, 0, 0, buf.length);
-  return maskScratch.subarray(0, buf.length);
-}
+export class BlankedText {
+  /** [start, end) pairs, in text order. */
+  readonly #spans: number[] = [];
+  #next = 0;
+  #used = 0;
+  readonly #buf: Buffer;
 
-/** Zero the first n bytes of the mask copy (no message text stays behind), or let a big one go. */
-export function wipeMask(n: number): void {
-  if (maskScratch.length > KEEP_MASK) maskScratch = Buffer.alloc(0);
-  else maskScratch.fill(0, 0, n);
+  constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
+
+  /** Blank [start, end): spans come in text order. */
+  blank(start: number, end: number): void {
+    this.#spans.push(start, end);
+  }
+
+  /** [start, end) with its blanks; regions come in text order. Valid until the next call. */
+  region(start: number, end: number): Buffer {
+    const s = this.#spans;
+    while (this.#next < s.length && s[this.#next + 1] <= start) this.#next += 2;
+    if (this.#next >= s.length || s[this.#next] >= end) return this.#buf.subarray(start, end);
+    const n = end - start;
+    if (maskScratch.length < n) maskScratch = Buffer.allocUnsafe(Math.max(n, 2 * maskScratch.length, 4096));
+    this.#buf.copy(maskScratch, 0, start, end);
+    for (let k = this.#next; k < s.length && s[k] < end; k += 2) maskScratch.fill(0x20, Math.max(start, s[k]) - start, Math.min(end, s[k + 1]) - start);
+    if (n > this.#used) this.#used = n;
+    return maskScratch.subarray(0, n);
+  }
+
+  /** Zero what the scratch holds, or let a big one go. */
+  wipe(): void {
+    if (maskScratch.length > KEEP_MASK) maskScratch = Buffer.alloc(0);
+    else if (this.#used) maskScratch.fill(0, 0, this.#used);
+  }
 }
 
 /** The scanner's own copy of a Buffer it was given (findings read their evidence from it later). */

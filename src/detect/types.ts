@@ -2,6 +2,7 @@
 import type RE2 from 're2';
 import type { Detector, PatternDetector, DetectionCategory } from '../../detectors/library/types.ts';
 import type { Roster, StaffList, StaffMember } from '../roster/types.ts';
+import type { Utf8Offsets } from './utf16.ts';
 
 /**
  * One finding of a scan. Those scan() returns work out `evidence` and `reason` when first read
@@ -48,8 +49,9 @@ export interface ScanOptions {
   /**
    * The Buffer given is the UTF-8 of a string the caller reads the findings against (a body the
    * inspection holds as text too): report UTF-16 offsets into that string, as for a string given.
+   * The caller's map of the bytes' offsets (src/inspect/utf8-text.ts) saves making another.
    */
-  utf16?: boolean;
+  utf16?: boolean | Utf8Offsets;
 }
 
 export interface DetectorSet {

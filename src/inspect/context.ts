@@ -4,6 +4,7 @@ import { ExtractionPool } from './pool.ts';
 import { OcrBudget } from './ocr.ts';
 import { PdfReader } from './pdf.ts';
 import type { InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
+import type { Utf8Text } from './utf8-text.ts';
 
 /** Reads a message (an attached .eml inside an archive or another message), given to the context by index.ts. */
 export type MessageReader = (ctx: InspectionContext, raw: Buffer, where: string, depth: number) => Promise<MessageSummary>;
@@ -131,9 +132,22 @@ export class InspectionContext {
     else this.uninspectable.push({ where: 'message', reason: summary });
   }
 
-  /** `bytes`: the text's exact UTF-8 bytes, when the reader had them; `ocr`: recognised in pictures. */
-  addText(where: string, kind: 'body' | 'attachment', text: string | undefined, truncated = false, extra: { bytes?: Buffer; ocr?: boolean } = {}): void {
-    if (text === undefined) return;
+  /**
+   * A text to scan. A Utf8Text (a large plain body read from its bytes) is kept as it is, its
+   * string built only when something asks for it whole; past the limit it is cut as a string is.
+   * `ocr`: recognised in pictures.
+   */
+  addText(where: string, kind: 'body' | 'attachment', given: string | Utf8Text | undefined, truncated = false, extra: { ocr?: boolean } = {}): void {
+    if (given === undefined) return;
+    if (typeof given !== 'string' && !truncated && given.length <= this.textCharsLeft) {
+      this.textCharsLeft -= given.length;
+      const part = { where, kind, utf8: given } as TextPart;
+      Object.defineProperty(part, 'text', { enumerable: true, get: () => given.toString() });
+      if (extra.ocr) part.ocr = true;
+      this.texts.push(part);
+      return;
+    }
+    const text = given.toString();
     let t = text;
     if (t.length > this.textCharsLeft) {
       t = t.slice(0, Math.max(0, this.textCharsLeft));
@@ -143,7 +157,6 @@ export class InspectionContext {
     if (truncated) this.problem(where, 'The text is longer than the inspection limit; only the first part was read');
     if (t.length === 0 && text.length > 0) return;
     const part: TextPart = { where, kind, text: t };
-    if (extra.bytes && t === text) part.bytes = extra.bytes;
     if (extra.ocr) part.ocr = true;
     this.texts.push(part);
   }

@@ -15,6 +15,7 @@ export { OCR_OFF, ocrAsAvailable, ocrStats, ocrUnavailable } from './ocr.ts';
 export type { OcrLimits, OcrReport, OcrStats } from './ocr.ts';
 
 export type { Address, AttachmentReport, Encryption, Inspection, InspectionLimits, TextPart, Uninspectable } from './types.ts';
+export type { TextLike, Utf8Text } from './utf8-text.ts';
 
 /** ClamAV's defaults where ClamAV has one (see InspectionLimits). */
 export const defaultLimits: InspectionLimits = Object.freeze({

@@ -20,6 +20,7 @@ import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { imageType } from './sniff.ts';
 import { htmlToText } from './text.ts';
 import { decodeCleanBase64, decodeQuotedPrintable } from './transfer.ts';
+import { Utf8Text } from './utf8-text.ts';
 import type { Address, AttachmentReport } from './types.ts';
 
 
@@ -417,7 +418,6 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   await work;
   await analysis;
   for (const report of slots) if (report) summary.attachments.push(report);
-  if (plain) text = { type: 'text', text: plain.text } as MessageText;
 
   // Headers, subject and addresses
   summary.subject = typeof parser.subject === 'string' ? parser.subject : '';
@@ -436,9 +436,10 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   const stray = summary.headers.filter((h) => h.key === '').map((h) => h.value);
   summary.headers = summary.headers.filter((h) => h.key !== '');
   if (stray.length) ctx.addText(at('body'), nested ? 'attachment' : 'body', stray.join('\n'));
-  if (text?.text !== undefined) {
-    ctx.addText(at('body'), nested ? 'attachment' : 'body', text.text, false, { bytes: plain?.bytes });
-    if (!summary.messageEncryption && startsWithPgpArmor(text.text)) summary.messageEncryption = 'pgp';
+  const bodyText = plain ? plain.text : text?.text;
+  if (bodyText !== undefined) {
+    ctx.addText(at('body'), nested ? 'attachment' : 'body', bodyText);
+    if (!summary.messageEncryption && startsWithPgpArmor(bodyText)) summary.messageEncryption = 'pgp';
   }
   if (text?.html !== undefined) {
     let htmlText: { text: string; truncated: boolean } | undefined;
@@ -488,11 +489,11 @@ export const PLAIN_BODY_BYTES = 256 * 1024;
  * The body of a message that is one text/plain part in UTF-8 or ASCII, 7bit, 8bit, binary,
  * quoted-printable or clean base64 (src/inspect/transfer.ts), or undefined for any other shape,
  * which mailparser reads: the text exactly as mailparser gives it (line ends as \n, invalid UTF-8
- * as U+FFFD), and its UTF-8 bytes when the body is valid UTF-8. Costs the decoded body's size
- * about twice (its bytes without CRs, and the string) beside the message, where mailparser's
- * copies cost four to seven times.
+ * as U+FFFD). When the body is valid UTF-8 (nearly always) the text stays its bytes, read by
+ * string index (Utf8Text): the decoded body's size once beside the message (its bytes without
+ * CRs), where mailparser's copies cost four to seven times and the string alone twice.
  */
-export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text: string; bytes?: Buffer } | undefined> {
+export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text: string | Utf8Text } | undefined> {
   const lf = raw.indexOf('\n\n');
   const crlf = raw.indexOf('\n\r\n');
   const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
@@ -537,7 +538,7 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   }
   n += body.copy(out, n, from);
   const bytes = out.subarray(0, n);
-  return { bodyStart, text: bytes.toString('utf8'), bytes: isUtf8(bytes) ? bytes : undefined };
+  return { bodyStart, text: isUtf8(bytes) ? new Utf8Text(bytes) : bytes.toString('utf8') };
 }
 
 /** The fields that decide a body's shape: each present at most once, and never empty. */
@@ -605,7 +606,8 @@ async function feed(parser: MailParser, raw: Buffer): Promise<void> {
   if (!failed) parser.end();
 }
 
-function startsWithPgpArmor(s: string): boolean {
+function startsWithPgpArmor(text: string | Utf8Text): boolean {
+  const s = text.slice(0, 4096 + 27);
   let i = 0;
   while (i < s.length && i < 4096 && (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 10 || s.charCodeAt(i) === 13 || s.charCodeAt(i) === 9)) i++;
   return s.startsWith('-----BEGIN PGP MESSAGE-----', i);

@@ -1,6 +1,7 @@
 // The shapes inspection hands to the detectors and the policy. Re-exported by index.ts, which is
 // the only module other stages import.
 import type { OcrLimits, OcrReport } from './ocr.ts';
+import type { Utf8Text } from './utf8-text.ts';
 
 /**
  * Limits on how much work one message may cause. The defaults follow ClamAV's scan limits
@@ -39,9 +40,10 @@ export interface TextPart {
   where: string;
   kind: 'body' | 'attachment';
   text: string;
-  /** The text's exact UTF-8 bytes when the reader already had them (a large plain body): the
-   *  detectors read these instead of encoding the text again. Never changed once set. */
-  bytes?: Buffer;
+  /** A large plain body kept as its UTF-8 bytes (never changed once set): the detectors read the
+   *  bytes, the model and the rules read it by string index, and `text` is built only when
+   *  something asks for all of it. */
+  utf8?: Utf8Text;
   /** Some or all of this text was recognised in pictures (scanned pages, photos of documents), not read from the file. */
   ocr?: true;
 }
