@@ -13,14 +13,15 @@ import { createExaminer, type Examination, type Examiner } from '../src/examine.
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
-import { imageSize } from '../src/inspect/ocr-image.ts';
-import { pngThumbnail } from '../src/inspect/thumbnail.ts';
+import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
+import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
 import { deflateSync } from 'node:zlib';
 import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { rng } from '../bench/detectors/names.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
 
@@ -189,6 +190,41 @@ describe('the gate', () => {
     expect(result.inspection.attachments[0].ocr).toBeUndefined();
     expect(attachmentText(result, 'attachment:list.pdf')?.ocr).toBeUndefined();
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+});
+
+describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
+  /** Rows of glyph-sized marks on paper: a typed page as a thumbnail shows it. */
+  function typedPage(width: number, height: number, seed: number): GreyImage {
+    const rand = rng(seed);
+    const pixels = new Uint8Array(width * height).fill(235);
+    for (let y = 40; y + 14 < height - 40; y += 24) {
+      for (let x = 30; x < width - 40; ) {
+        const gw = 5 + Math.floor(rand() * 6);
+        const gh = 9 + Math.floor(rand() * 4);
+        for (let dy = 0; dy < gh; dy++) for (let dx = 0; dx < gw; dx++) if ((dx + dy) % 3 !== 0) pixels[(y + 12 - gh + dy) * width + x + dx] = 30 + Math.floor(rand() * 40);
+        x += gw + 3 + (rand() < 0.15 ? 9 : 0);
+      }
+    }
+    return { width, height, pixels };
+  }
+
+  it('counts exactly what it counted with picture-sized arrays, now that it keeps only a few rows', () => {
+    // Figures from the earlier implementation (an integral image and a label for every pixel),
+    // which bench/ocr's thresholds were set with; the same on 192 thumbnails of the labelled set,
+    // the photos and Debian's pictures when it was rewritten. These inputs are raw synthetic
+    // pictures at thumbnail size, not what the gateway shows it (a 12 MP photo's eighth).
+    const expected: Array<[string, GreyImage, GateResult]> = [
+      ['field 1', parsePnm(syntheticPhoto('field', 1000, 750, 1))!, { text: true, lines: 394, glyphs: 2383, glyphHeight: 6 }],
+      ['crowd 2', parsePnm(syntheticPhoto('crowd', 1000, 750, 2))!, { text: true, lines: 41, glyphs: 244, glyphHeight: 6 }],
+      ['portrait 1', parsePnm(syntheticPhoto('portrait', 1000, 750, 1))!, { text: false, lines: 0, glyphs: 0 }],
+      ['shapes 1', parsePnm(syntheticPhoto('shapes', 1000, 750, 1))!, { text: false, lines: 0, glyphs: 23 }],
+      ['noise 1', parsePnm(syntheticPhoto('noise', 1000, 750, 1))!, { text: true, lines: 21, glyphs: 101, glyphHeight: 8 }],
+      ['noise 2', parsePnm(syntheticPhoto('noise', 1000, 750, 2))!, { text: false, lines: 20, glyphs: 86, glyphHeight: 7 }],
+      ['typed page', typedPage(700, 990, 3), { text: true, lines: 38, glyphs: 2037, glyphHeight: 10 }],
+      ['typed page, small', typedPage(420, 600, 4), { text: true, lines: 22, glyphs: 661, glyphHeight: 11 }],
+    ];
+    for (const [name, img, result] of expected) expect(looksLikeText(shrink(img)), name).toEqual(result);
   });
 });
 

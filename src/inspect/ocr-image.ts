@@ -148,40 +148,32 @@ export const GATE_MIN_GLYPHS = 100;
 
 /**
  * Does this (already shrunk) grey picture look like a page of text? See the file's header.
- * O(pixels): an integral image for the local mean, one labelling pass with union-find, and a
- * grid of buckets to find each glyph's right-hand neighbour.
+ * O(pixels) time in one pass over the rows: the local mean from running column sums, each dark
+ * pixel labelled against the row above with union-find, each label's box grown as it goes; then a
+ * grid of buckets to find each glyph's right-hand neighbour. Its working memory is a few rows and
+ * a few numbers a component, never a picture-sized array: the gate runs between djpeg's forks,
+ * after each of which every page the gateway writes to faults once more, and picture-sized
+ * arrays made the gate's arithmetic several times dearer than it is.
  */
 export function looksLikeText(img: GreyImage): GateResult {
   const { width: w, height: h, pixels } = img;
   if (w < 16 || h < 16) return { text: false, lines: 0, glyphs: 0 };
-  // Integral image of the grey levels: the local mean over a window a thirtieth of the long side.
-  const W = w + 1;
-  const integral = new Float64Array(W * (h + 1));
-  for (let y = 0; y < h; y++) {
-    let rowSum = 0;
-    for (let x = 0; x < w; x++) {
-      rowSum += pixels[y * w + x];
-      integral[(y + 1) * W + x + 1] = integral[y * W + x + 1] + rowSum;
-    }
-  }
+  // The local mean over a window a thirtieth of the long side: sums of each column over the
+  // window's rows, kept as the window moves down, and their running total along the row.
   const r = Math.max(7, Math.round(Math.max(w, h) / 60));
-  const dark = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - r);
-    const y1 = Math.min(h, y + r + 1);
-    for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(w, x + r + 1);
-      const sum = integral[y1 * W + x1] - integral[y0 * W + x1] - integral[y1 * W + x0] + integral[y0 * W + x0];
-      const mean = sum / ((y1 - y0) * (x1 - x0));
-      const p = pixels[y * w + x];
-      // Ink: clearly darker than the paper around it.
-      if (p < mean * 0.82 && mean - p > 20) dark[y * w + x] = 1;
-    }
-  }
+  const column = new Float64Array(w);
+  const along = new Float64Array(w + 1);
+  let top = 0; // rows [top, bottom) are in the column sums
+  let bottom = 0;
   // Connected components (8-neighbour) by union-find over labels of the previous row.
-  const label = new Int32Array(w * h);
+  let above = new Int32Array(w);
+  let here = new Int32Array(w);
   const parent: number[] = [0];
+  const minX: number[] = [w];
+  const minY: number[] = [h];
+  const maxX: number[] = [-1];
+  const maxY: number[] = [-1];
+  const count: number[] = [0];
   const find = (a: number): number => {
     while (parent[a] !== a) {
       parent[a] = parent[parent[a]];
@@ -195,44 +187,61 @@ export function looksLikeText(img: GreyImage): GateResult {
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
   for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - r);
+    const y1 = Math.min(h, y + r + 1);
+    for (; bottom < y1; bottom++) for (let x = 0, row = bottom * w; x < w; x++) column[x] += pixels[row + x];
+    for (; top < y0; top++) for (let x = 0, row = top * w; x < w; x++) column[x] -= pixels[row + x];
+    for (let x = 0; x < w; x++) along[x + 1] = along[x] + column[x];
     for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (!dark[i]) continue;
+      const x0 = Math.max(0, x - r);
+      const x1 = Math.min(w, x + r + 1);
+      const mean = (along[x1] - along[x0]) / ((y1 - y0) * (x1 - x0));
+      const p = pixels[y * w + x];
+      // Ink: clearly darker than the paper around it.
+      if (!(p < mean * 0.82 && mean - p > 20)) {
+        here[x] = 0;
+        continue;
+      }
       // Left, up-left, up, up-right: the first labelled one names the pixel, the rest are joined to it.
-      let l = x > 0 ? label[i - 1] : 0;
+      let l = x > 0 ? here[x - 1] : 0;
       if (y > 0) {
-        for (const j of [x > 0 ? i - w - 1 : -1, i - w, x + 1 < w ? i - w + 1 : -1]) {
-          const lj = j >= 0 ? label[j] : 0;
-          if (!lj) continue;
-          if (!l) l = lj;
-          else if (lj !== l) union(l, lj);
+        for (let k = x > 0 ? x - 1 : x, end = Math.min(w - 1, x + 1); k <= end; k++) {
+          const lk = above[k];
+          if (!lk) continue;
+          if (!l) l = lk;
+          else if (lk !== l) union(l, lk);
         }
       }
       if (!l) {
         l = parent.length;
         parent.push(l);
+        minX.push(x);
+        minY.push(y);
+        maxX.push(x);
+        maxY.push(y);
+        count.push(0);
       }
-      label[i] = l;
-    }
-  }
-  // Bounding boxes and pixel counts per component.
-  const n = parent.length;
-  const minX = new Int32Array(n).fill(w);
-  const minY = new Int32Array(n).fill(h);
-  const maxX = new Int32Array(n).fill(-1);
-  const maxY = new Int32Array(n).fill(-1);
-  const count = new Int32Array(n);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const l0 = label[y * w + x];
-      if (!l0) continue;
-      const l = find(l0);
+      here[x] = l;
+      // The box of this label (joined into its component's below).
       if (x < minX[l]) minX[l] = x;
       if (x > maxX[l]) maxX[l] = x;
-      if (y < minY[l]) minY[l] = y;
       if (y > maxY[l]) maxY[l] = y;
       count[l]++;
     }
+    const done = above;
+    above = here;
+    here = done;
+  }
+  // Each component's box and pixel count, on its root label.
+  const n = parent.length;
+  for (let l = 1; l < n; l++) {
+    const root = find(l);
+    if (root === l) continue;
+    if (minX[l] < minX[root]) minX[root] = minX[l];
+    if (maxX[l] > maxX[root]) maxX[root] = maxX[l];
+    if (minY[l] < minY[root]) minY[root] = minY[l];
+    if (maxY[l] > maxY[root]) maxY[root] = maxY[l];
+    count[root] += count[l];
   }
   // Glyph-sized: a few pixels to a few dozen high, not a long rule or a big blob, neither solid nor a hairline frame.
   const maxGlyph = Math.max(24, Math.round(h / 25));
