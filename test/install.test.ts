@@ -118,7 +118,7 @@ describe('the test command on a machine without the test tools', () => {
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('The tests need Debian packages that are not installed:');
       expect(r.stderr).toMatch(/^ {2}postfix$/m);
-      expect(r.stderr).toMatch(/^ {2}sudo apt-get install -y --no-install-recommends postfix swaks zip .*python3-flufl\.bounce postgresql tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp libheif-examples$/m);
+      expect(r.stderr).toMatch(/^ {2}sudo apt-get install -y --no-install-recommends postfix swaks zip .*python3-flufl\.bounce postgresql tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp libheif-examples fonts-femkeklaver fonts-dkg-handwriting fonts-bwht$/m);
       // and npm test runs it first
       expect(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.pretest).toBe('bash test/prepare.sh');
     } finally {

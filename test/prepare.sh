@@ -8,11 +8,13 @@ set -euo pipefail
 # Debian packages the tests drive for real: Postfix as the school's mail server (and its
 # smtp-sink/smtp-source for the benchmark), archive and PDF tools that make encrypted fixtures,
 # LibreOffice for Office documents, Chromium for the console, HAProxy, docker-compose and
-# promtool for the deploy files, mail corpora nobody here wrote.
+# promtool for the deploy files, mail corpora nobody here wrote, handwriting fonts for the OCR
+# benchmark's handwritten pages.
 PACKAGES=(postfix swaks zip unzip p7zip-full qpdf openssl gnupg chromium haproxy docker-compose prometheus systemd
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno python3-msoffcrypto-tool
   libpython3.11-testsuite golang-github-jhillyerd-enmime-dev python3-flufl.bounce postgresql
-  tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp libheif-examples)
+  tesseract-ocr tesseract-ocr-eng poppler-utils libjpeg-turbo-progs netpbm webp libheif-examples
+  fonts-femkeklaver fonts-dkg-handwriting fonts-bwht)
 
 if [[ "${HALLMONITOR_SKIP_PREPARE:-}" == 1 ]]; then exit 0; fi
 

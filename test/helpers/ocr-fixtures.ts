@@ -301,6 +301,32 @@ enough beans for the whole school kitchen.</p><p><img src="${photo}" width="420"
 cakes and drinks. The winning house this year was Kestrel.</p><p><img src="${photo}" width="420" height="315"></p>
 <p>Dates for your diary: the summer fair is on 11 July and term ends on 22 July at 1.30pm.</p></body></html>\n`;
 
+/** Handwriting fonts from Debian (fonts-femkeklaver, fonts-dkg-handwriting, fonts-bwht): a hand's shapes, not a real hand. */
+const HANDS = { joined: 'femkeklaver', rounded: 'DkgHandwriting', capitals: 'Because We Learn' } as const;
+type Hand = keyof typeof HANDS;
+
+/** Written by hand in a blank (a parent filling in a printed form): larger than the print, in a handwriting font. */
+const hand = (h: Hand, words: string) => `<span style="font-family: '${HANDS[h]}'; font-size: 17pt">${h === 'capitals' ? words.toUpperCase() : words}</span>`;
+
+/** The medical consent form, printed, with its blanks filled in by hand. */
+const handFilledMedicalHtml = (r: ClassRow, h: Hand) => `<html><body style="font-family: 'DejaVu Sans'; font-size: 12pt"><h2>Administration of medicines: parental consent</h2>
+<p>Name of child: ${hand(h, r.name)}</p><p>Date of birth: ${hand(h, r.dob)}</p><p>Class: ${hand(h, '4T')}</p>
+<p>Medical condition or illness: ${hand(h, 'asthma and a nut allergy')}</p><p>Medicine: ${hand(h, 'blue inhaler, EpiPen in her bag')}</p>
+<p>The school will keep the medicine in the classroom medical box. Please tell the office of any change.</p>
+<p>Signed (parent or carer): ${hand(h, 'J. Parent')} Date: ${hand(h, '2/9/26')}</p></body></html>\n`;
+
+/** A page written wholly by hand: a trip's medical list, or (no personal data) a reminder. */
+const handwrittenPageHtml = (h: Hand, title: string, lines: string[]) =>
+  `<html><body style="font-family: '${HANDS[h]}'; font-size: 19pt"><p style="font-size: 24pt">${title}</p>${lines.map((l) => `<p>${l}</p>`).join('')}</body></html>\n`;
+
+/** Fails with the package to install when a handwriting font is missing (LibreOffice would quietly print in its default font). */
+function requireHandwritingFonts(): void {
+  const families = execFileSync('fc-list', [':', 'family']).toString();
+  for (const [h, family] of Object.entries(HANDS)) {
+    if (!families.includes(family)) throw new Error(`the ${h} handwriting font (${family}) is missing: apt-get install fonts-femkeklaver fonts-dkg-handwriting fonts-bwht (test/prepare.sh installs them)`);
+  }
+}
+
 let labelled: LabelledPage[] | undefined;
 
 /**
@@ -351,6 +377,26 @@ export function labelledPages(): LabelledPage[] {
     writeFileSync(join(dir, 'class-photo-far.jpg'), toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85));
     writeFileSync(join(dir, 'done-far'), '');
   }
+  const handRows = classRows(8, 170);
+  const handMedical = classRows(2, 180);
+  if (!existsSync(join(dir, 'done-hand'))) {
+    // Handwriting: forms filled in by hand, a list written out by hand, and a handwritten note
+    // with nothing personal in it, each photographed on a desk as a phone would.
+    requireHandwritingFonts();
+    const photo = (name: string, html: string, degrees: number, seed: number) => {
+      const pdf = htmlToPdf(dir, name, html);
+      const pgm = readFileSync(rasterise(pdf, join(dir, name), 300, 'pgm'));
+      writeFileSync(join(dir, `${name}.jpg`), toJpeg(photographPage(pgm, degrees, seed), 85));
+    };
+    photo('medical-hand-joined', handFilledMedicalHtml(handMedical[0], 'joined'), 1, 13);
+    photo('medical-hand-capitals', handFilledMedicalHtml(handMedical[1], 'capitals'), -1, 14);
+    photo('trip-hand', handwrittenPageHtml('rounded', 'Forest School trip: medical', handRows.map((r, i) => `${r.name} – ${['inhaler', 'EpiPen (nuts)', 'diabetes, snacks', 'EHCP, 1:1 TA'][i % 4]}`)), 0.5, 15);
+    photo('note-hand', handwrittenPageHtml('rounded', 'Reminders for Friday', [
+      'PE kit in bags please', 'Library books back by lunch', 'Cake sale at 3pm on the field', 'Bring a coat, it may rain', 'Spelling test moved to Monday',
+      'Choir practice after school', 'Water bottles with names on', 'Thank you for your help!',
+    ]), -0.5, 16);
+    writeFileSync(join(dir, 'done-hand'), '');
+  }
   const read = (f: string) => readFileSync(join(dir, f));
   const CLASS = ['unencrypted-sensitive-attachment'];
   const rowNames = fx.rows.map((r) => r.name);
@@ -367,6 +413,10 @@ export function labelledPages(): LabelledPage[] {
     { name: 'IMG_4040.jpg', what: 'medical consent form, phone photo', bytes: read('medical-photo.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4041.jpg', what: 'medical consent form, phone photo in a dim room (light at 30%, heavy grain)', bytes: read('medical-photo-dim.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'record.pdf', what: 'safeguarding record, one pupil (image-only PDF)', bytes: read('referral.pdf'), expect: CLASS, names: [referral.name] },
+    { name: 'IMG_4050.jpg', what: 'medical consent form filled in by hand (joined hand), phone photo', bytes: read('medical-hand-joined.jpg'), expect: CLASS, names: [handMedical[0].name] },
+    { name: 'IMG_4051.jpg', what: 'medical consent form filled in by hand (block capitals), phone photo', bytes: read('medical-hand-capitals.jpg'), expect: CLASS, names: [handMedical[1].name.toUpperCase()] },
+    { name: 'IMG_4052.jpg', what: 'trip medical list written out by hand (8 pupils), phone photo', bytes: read('trip-hand.jpg'), expect: CLASS, names: handRows.map((r) => r.name) },
+    { name: 'IMG_4053.jpg', what: 'handwritten reminders with no personal data, phone photo', bytes: read('note-hand.jpg'), expect: [], names: [] },
     { name: 'letter.jpg', what: 'letter to parents with no personal data (JPEG scan)', bytes: fx.letterJpeg, expect: [], names: [] },
     { name: 'newsletter.pdf', what: 'newsletter with photos (image-only PDF)', bytes: read('news.pdf'), expect: [], names: [] },
     ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `IMG_51${i}0.jpg`, what: 'sports-day photo, no text (12 MP)', bytes: read(`sports-${i}.jpg`), expect: [], names: [] })),
