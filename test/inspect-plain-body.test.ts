@@ -6,10 +6,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MailParser } from 'mailparser';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import { PLAIN_BODY_BYTES, plainBody } from '../src/inspect/message.ts';
 import { decodeCleanBase64, decodeQuotedPrintable } from '../src/inspect/transfer.ts';
+import { Utf8Text } from '../src/inspect/utf8-text.ts';
 
 afterAll(async () => {
   await shutdownInspection();
@@ -162,6 +163,30 @@ describe('a large plain body read from the bytes', () => {
     const body = inspection.texts.find((t) => t.where === 'body')!;
     expect(body.utf8).toBeDefined();
     expect(body.text.endsWith('UPN A123456789012 for the transfer\n')).toBe(true);
+  });
+
+  it('past the text limit, keeps only the first part of a body kept as bytes, and says so', async () => {
+    const raw = message(['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit'], big('Zoë’s form 🚌 is in.\r\n'));
+    const built = vi.spyOn(Utf8Text.prototype, 'toString');
+    const inspection = await inspect(raw, { maxTotalTextChars: 100_001 });
+    expect(built).not.toHaveBeenCalled(); // only the part kept was made a string
+    built.mockRestore();
+    const body = inspection.texts.find((t) => t.where === 'body')!;
+    const whole = String((await plainBody(raw))!.text);
+    expect(body.text).toBe(whole.slice(0, 100_001));
+    expect(body.utf8).toBeUndefined();
+    expect(inspection.uninspectable).toContainEqual({ where: 'body', reason: 'The text is longer than the inspection limit; only the first part was read' });
+  });
+});
+
+describe('lines among the header fields that are not header fields', () => {
+  it('are scanned as the start of the body, under a name of their own: findings are placed in the text they were found in', async () => {
+    const raw = Buffer.from('From: a@school.example.org\r\nTo: b@gmail.com\r\nSubject: x\r\nHafsa Ahmed UPN Y919204126157\r\nContent-Type: text/plain\r\n\r\nDear parents, the trip is on Friday.\r\n');
+    const inspection = await inspect(raw);
+    expect(inspection.texts.map((t) => [t.where, t.kind, t.text])).toEqual([
+      ['body:header-lines', 'body', 'Hafsa Ahmed UPN Y919204126157'],
+      ['body', 'body', 'Dear parents, the trip is on Friday.\n'],
+    ]);
   });
 });
 

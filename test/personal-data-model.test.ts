@@ -11,12 +11,13 @@ import path from 'node:path';
 import libqp from 'libqp';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadPolicy } from '../src/decide/index.ts';
 import { greetingSurname } from '../src/decide/index.ts';
 import { hasForwardedHeaderBlock } from '../src/decide/forwarding.ts';
 import { createExaminer, type Examiner } from '../src/examine.ts';
 import { PLAIN_BODY_BYTES } from '../src/inspect/message.ts';
+import { Utf8Text } from '../src/inspect/utf8-text.ts';
 import type { Verdict } from '../src/types.ts';
 import { upnCheckLetter } from './corpus/roster.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
@@ -162,13 +163,24 @@ describe('who the data is about: a forename refers to the pupil named in full be
       'quoted-printable': libqp.wrap(libqp.encode(Buffer.from(body)), 76),
       base64: Buffer.from(body).toString('base64').replace(/.{76}/g, '$&\r\n'),
     };
+    // Examined without the body ever being made one string (V8 would hold it in twice its bytes).
+    const built = vi.spyOn(Utf8Text.prototype, 'toString');
     for (const [cte, text] of Object.entries(encoded)) {
       const raw = Buffer.from(`From: ${TEACHER}\r\nTo: ${TUTOR}\r\nSubject: A note\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${text}`);
+      built.mockClear();
       const { verdict: v, inspection } = await examiner.examine(raw, { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: TUTOR }] });
+      expect(built, cte).not.toHaveBeenCalled();
       expect(inspection.texts.find((t) => t.where === 'body')?.utf8, cte).toBeDefined();
       expect(v.rules, cte).toEqual(['personal-data-in-body']);
       expect(v.findings[0].reason, cte).toMatch(/\(ADHD\) about T\*{4} B\*{6}/);
     }
+    // To a personal address, every rule reads it too (the forwarding check, the greeting).
+    built.mockClear();
+    const raw = Buffer.from(`From: ${TEACHER}\r\nTo: tyler.family@gmail.com\r\nSubject: A note\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}`);
+    const { verdict: toHome } = await examiner.examine(raw, { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: 'tyler.family@gmail.com' }] });
+    expect(built).not.toHaveBeenCalled();
+    expect(toHome.action).not.toBe('deliver');
+    built.mockRestore();
   });
 
   it("a surname that is also a pupil's forename (a governor, Mr Ellis) never anchors special-category data", async () => {

@@ -211,7 +211,7 @@ async function memoryCase(kind: string): Promise<void> {
   clearInterval(childTimer);
   sampler.stop();
   sampler.childPeak = Math.max(sampler.childPeak, childrenPeakRss());
-  const textChars = result.texts.reduce((n, t) => n + t.text.length, 0);
+  const textChars = result.texts.reduce((n, t) => n + (t.utf8?.length ?? t.text.length), 0);
   process.stdout.write(
     JSON.stringify({
       kind,

@@ -42,10 +42,7 @@ const MAX_SEARCH_CHARS = 1 << 20;
 export function forwardingSigns(inspection: Inspection, attachments: AttachmentReport[], recipients: string[]): string[] {
   const signs: string[] = [];
   if (FORWARD_SUBJECT.test(inspection.subject)) signs.push('the subject starts with a forwarding prefix');
-  const bodies = inspection.texts
-    .filter((t) => t.kind === 'body')
-    .map((t) => t.utf8 ?? t.text)
-    .map((t) => (t.length > MAX_SEARCH_CHARS ? t.slice(0, MAX_SEARCH_CHARS) : t.toString()));
+  const bodies = inspection.texts.filter((t) => t.kind === 'body').map((t) => (t.utf8 ?? t.text).slice(0, MAX_SEARCH_CHARS));
   if (bodies.some((t) => FORWARD_BANNER.test(t))) signs.push('the body quotes a forwarded message');
   else {
     const names = [...inspection.to, ...inspection.cc].map((a) => a.name.toLowerCase()).filter((n) => n.length >= 3);

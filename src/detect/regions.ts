@@ -60,17 +60,20 @@ export class BlankedText {
     while (this.#next < s.length && s[this.#next + 1] <= start) this.#next += 2;
     if (this.#next >= s.length || s[this.#next] >= end) return this.#buf.subarray(start, end);
     const n = end - start;
-    if (maskScratch.length < n) maskScratch = Buffer.allocUnsafe(Math.max(n, 2 * maskScratch.length, 4096));
+    if (maskScratch.length < n) {
+      maskScratch.fill(0, 0, this.#used); // the smaller one, let go, keeps no text either
+      maskScratch = Buffer.allocUnsafe(Math.max(n, 2 * maskScratch.length, 4096));
+    }
     this.#buf.copy(maskScratch, 0, start, end);
     for (let k = this.#next; k < s.length && s[k] < end; k += 2) maskScratch.fill(0x20, Math.max(start, s[k]) - start, Math.min(end, s[k + 1]) - start);
     if (n > this.#used) this.#used = n;
     return maskScratch.subarray(0, n);
   }
 
-  /** Zero what the scratch holds, or let a big one go. */
+  /** Zero what the scratch holds (and let a big one go). */
   wipe(): void {
+    if (this.#used) maskScratch.fill(0, 0, Math.min(this.#used, maskScratch.length));
     if (maskScratch.length > KEEP_MASK) maskScratch = Buffer.alloc(0);
-    else if (this.#used) maskScratch.fill(0, 0, this.#used);
   }
 }
 

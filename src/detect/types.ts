@@ -47,8 +47,8 @@ export interface ScanOptions {
   /** The Buffer given will never change (a message's own bytes): read in place, not copied. */
   frozen?: boolean;
   /**
-   * The Buffer given is the UTF-8 of a string the caller reads the findings against (a body the
-   * inspection holds as text too): report UTF-16 offsets into that string, as for a string given.
+   * The Buffer given is the UTF-8 of a text the caller reads the findings against by string index
+   * (a large body kept as its bytes): report UTF-16 offsets, as for a string given.
    * The caller's map of the bytes' offsets (src/inspect/utf8-text.ts) saves making another.
    */
   utf16?: boolean | Utf8Offsets;

@@ -147,15 +147,14 @@ export class InspectionContext {
       this.texts.push(part);
       return;
     }
-    const text = given.toString();
-    let t = text;
-    if (t.length > this.textCharsLeft) {
-      t = t.slice(0, Math.max(0, this.textCharsLeft));
-      truncated = true;
-    }
+    // Past the limit, only the first part is kept (and of a Utf8Text, only that part is built).
+    const left = Math.max(0, this.textCharsLeft);
+    const full = given.length;
+    const t = full <= left ? given.toString() : given.slice(0, left);
+    if (t.length < full) truncated = true;
     this.textCharsLeft -= t.length;
     if (truncated) this.problem(where, 'The text is longer than the inspection limit; only the first part was read');
-    if (t.length === 0 && text.length > 0) return;
+    if (t.length === 0 && full > 0) return;
     const part: TextPart = { where, kind, text: t };
     if (extra.ocr) part.ocr = true;
     this.texts.push(part);

@@ -432,10 +432,11 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   // Bodies, placed before this message's attachment texts.
   const attachmentTexts = ctx.texts.splice(textsStart);
   // Lines in the header block that are not header fields (no name and colon): a reader that
-  // stops the headers there shows them as the start of the body, so they are scanned as body.
+  // stops the headers there shows them as the start of the body, so they are scanned as body,
+  // under a name of their own (findings are placed in the text they were found in, by where).
   const stray = summary.headers.filter((h) => h.key === '').map((h) => h.value);
   summary.headers = summary.headers.filter((h) => h.key !== '');
-  if (stray.length) ctx.addText(at('body'), nested ? 'attachment' : 'body', stray.join('\n'));
+  if (stray.length) ctx.addText(at('body:header-lines'), nested ? 'attachment' : 'body', stray.join('\n'));
   const bodyText = plain ? plain.text : text?.text;
   if (bodyText !== undefined) {
     ctx.addText(at('body'), nested ? 'attachment' : 'body', bodyText);

@@ -17,6 +17,17 @@ export interface TextLike {
   toString(): string;
 }
 
+/** A slice index as String.prototype.slice takes it: whole, negative from the end, within 0..n. */
+function clampIndex(i: number, n: number): number {
+  const t = Math.trunc(i) || 0;
+  return t < 0 ? Math.max(0, n + t) : Math.min(t, n);
+}
+
+/**
+ * Reads as the string would wherever an index falls between characters, as every index the
+ * detectors, the model and the rules use does. An index between the two halves of a surrogate
+ * pair (an emoji) is taken as the character's start: the string would give half a character.
+ */
 export class Utf8Text implements TextLike {
   /** Valid UTF-8, never changed. */
   readonly bytes: Buffer;
@@ -36,8 +47,8 @@ export class Utf8Text implements TextLike {
   /** String.prototype.slice: indices in code units, negative ones from the end. */
   slice(start = 0, end = this.length): string {
     const n = this.length;
-    const s = start < 0 ? Math.max(0, n + start) : Math.min(start, n);
-    const e = end < 0 ? Math.max(0, n + end) : Math.min(end, n);
+    const s = clampIndex(start, n);
+    const e = clampIndex(end, n);
     if (e <= s) return '';
     if (this.#text !== undefined) return this.#text.slice(s, e);
     return this.bytes.toString('utf8', this.offsets.toUtf8(s), this.offsets.toUtf8(e));
@@ -45,13 +56,14 @@ export class Utf8Text implements TextLike {
 
   /** String.prototype.indexOf (a whole character's bytes only ever match at a character's start). */
   indexOf(search: string, position = 0): number {
-    const at = this.bytes.indexOf(search, this.offsets.toUtf8(Math.max(0, Math.min(position, this.length))), 'utf8');
+    const at = this.bytes.indexOf(search, this.offsets.toUtf8(Math.max(0, Math.min(Math.trunc(position) || 0, this.length))), 'utf8');
     return at < 0 ? -1 : this.offsets.toUtf16(at);
   }
 
   /** String.prototype.lastIndexOf: the last match starting at or before `position`. */
   lastIndexOf(search: string, position = Infinity): number {
-    const at = this.bytes.lastIndexOf(search, this.offsets.toUtf8(Math.max(0, Math.min(position, this.length))), 'utf8');
+    const from = Number.isNaN(position) ? this.length : Math.max(0, Math.min(Math.trunc(position), this.length));
+    const at = this.bytes.lastIndexOf(search, this.offsets.toUtf8(from), 'utf8');
     return at < 0 ? -1 : this.offsets.toUtf16(at);
   }
 

@@ -116,6 +116,8 @@ export function whereTitle(where: string): string {
   if (where === 'subject') return 'Subject line';
   if (where === 'body') return 'Message text';
   if (where === 'body:html') return 'Message text (formatted version)';
+  if (where === 'body:header-lines') return 'Message text (lines among its header fields)';
+  if (where === 'body:preamble') return 'Message text (before its first part)';
   if (where.startsWith('filename:attachment:')) return `File name of attachment ${where.slice('filename:attachment:'.length)}`;
   if (where.startsWith('filename:')) return `File name of ${where.slice('filename:'.length)}`;
   if (where.startsWith('attachment:')) return `Attachment ${where.slice('attachment:'.length)}`;
