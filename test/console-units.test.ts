@@ -7,7 +7,7 @@ import { loadPolicy } from '../src/decide/index.ts';
 import { createExaminer } from '../src/examine.ts';
 import { loadRoster } from '../src/roster/index.ts';
 import { escapeHtml, html } from '../src/review/console/html.ts';
-import { highlight, matchesEvidence } from '../src/review/console/pages/incident.ts';
+import { highlight, matchesEvidence, quotedInReason } from '../src/review/console/pages/incident.ts';
 import { csvCells, registerCsv } from '../src/review/register.ts';
 import { maskFindings } from '../src/review/console/privacy.ts';
 import { localDayStart } from '../src/review/console/data.ts';
@@ -45,6 +45,11 @@ describe('evidence highlighting', () => {
       expect(inSubject).toBe('Café trip – <mark title="A pupil&#39;s name (Z** S****) is in the subject line.">Zoë Smith</mark>');
       const inBody = highlight(body, verdict.findings.filter((f) => f.where === 'body')).value;
       expect(inBody).toContain('>E919204121100</mark>');
+      // The conditions a finding is about are marked where they stand (its evidence is whom they are about).
+      expect(inBody).toContain('>asthma</mark>');
+      expect(quotedInReason('EHCP', 'The email gives a condition (asthma, EHCP) about Z** S****')).toBe(true);
+      expect(quotedInReason('has', 'The email gives a condition (asthma, EHCP) about Z** S****')).toBe(false);
+      expect(quotedInReason('asthma', 'A pupil name (Z** S****) in asthma')).toBe(false);
     } finally {
       await examiner.close();
     }

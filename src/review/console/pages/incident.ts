@@ -78,6 +78,22 @@ export function matchesEvidence(candidate: string, evidence: string): boolean {
 }
 
 /**
+ * Is this the term a finding's reason names in brackets ("… gives a health or medical condition
+ * (asthma, EHCP) about O***** B******")? A special-category finding's evidence is whom it is
+ * about, and its span the condition itself: the condition is marked where it stands.
+ */
+export function quotedInReason(candidate: string, reason: string): boolean {
+  const word = candidate.toLowerCase();
+  if (word.trim().length < 2) return false;
+  for (let open = reason.indexOf('('); open >= 0; open = reason.indexOf('(', open + 1)) {
+    const close = reason.indexOf(')', open);
+    if (close < 0) break;
+    if (reason.slice(open + 1, close).toLowerCase().split(', ').includes(word)) return true;
+  }
+  return false;
+}
+
+/**
  * The text with each finding's evidence marked in place. Spans are indices into the JavaScript
  * string (UTF-16 code units), as the detectors report them for every text, whether they scanned
  * its string or its bytes.
@@ -86,7 +102,7 @@ export function highlight(text: string, findings: Finding[]): Html {
   const spans = findings
     .filter((f) => f.span && f.span[0] >= 0 && f.span[1] > f.span[0] && f.span[1] <= text.length)
     .map((f) => ({ start: f.span![0], end: f.span![1], f }))
-    .filter((s) => matchesEvidence(text.slice(s.start, s.end), s.f.evidence))
+    .filter((s) => matchesEvidence(text.slice(s.start, s.end), s.f.evidence) || quotedInReason(text.slice(s.start, s.end), s.f.reason))
     .sort((x, y) => x.start - y.start);
   const parts: Html[] = [];
   let at = 0;
