@@ -49,6 +49,7 @@ describe('evidence highlighting', () => {
       expect(inBody).toContain('>asthma</mark>');
       expect(quotedInReason('EHCP', 'The email gives a condition (asthma, EHCP) about Z** S****')).toBe(true);
       expect(quotedInReason('has', 'The email gives a condition (asthma, EHCP) about Z** S****')).toBe(false);
+      expect(quotedInReason('child\nprotection  plan', 'The email gives safeguarding (child protection plan) about Z** S****')).toBe(true);
       expect(quotedInReason('asthma', 'A pupil name (Z** S****) in asthma')).toBe(false);
     } finally {
       await examiner.close();
@@ -117,6 +118,14 @@ describe('what people without access to the message see', () => {
     expect(JSON.stringify(f)).not.toContain('Amelia');
     expect(JSON.stringify(f)).not.toContain('medical notes');
     expect(f.where).toBe('attachment:A***** T********.zip/m****** n****.docx');
+    // The parts of an attached email are not file names: "body" stays a word everywhere else.
+    const [g, h] = maskFindings([
+      { detector: 'd', where: 'attachment:Amelia Thornbury.eml/body', evidence: 'e', reason: 'In the body of the attached email' },
+      { detector: 'f', where: 'envelope', evidence: 'e', reason: 'School email forwarded (the body quotes a forwarded message)' },
+    ]);
+    expect(g.where).toBe('attachment:A***** T********.eml/body');
+    expect(g.reason).toBe('In the body of the attached email');
+    expect(h.reason).toBe('School email forwarded (the body quotes a forwarded message)');
   });
 
   it('writes CSV that a spreadsheet will not run as a formula', () => {

@@ -8,8 +8,9 @@
 //     twins (UPN, numeric dates, with byte-level validators) are tried at each word with a digit,
 //     and what they find is blanked where RE2 reads (a copy of each region holding one); the other
 //     words with digits are grouped into regions, and only regions where one cluster has enough
-//     digits (or a postcode-shaped word) are read by RE2: one RE2.Set pass says which patterns occur there, and only those are run to locate matches (test() + search(),
-//     ~8× cheaper than exec() per match).
+//     digits (or a postcode-shaped word) are read by RE2: one RE2.Set pass says which patterns
+//     occur there, and only those are run to locate matches (test() + search(), ~8× cheaper than
+//     exec() per match).
 //     Detectors that need a context word skip texts without one.
 //  3. Keyword windows: keyword detectors (passwords) run only in windows around their keywords.
 //  4. Proximity (proximity.ts): special-category vocabulary runs only around its keywords that lie near an anchor (pupil

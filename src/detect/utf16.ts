@@ -11,8 +11,8 @@ const PARTS_PER_BLOCK = ASCII_BLOCK / PART;
  * Where UTF-8 bytes and the UTF-16 string they decode to line up: byte offsets to string indices
  * and back, for offsets between characters. A UTF-16 index is the byte offset less the
  * continuation bytes before it, plus one for each 4-byte sequence (a surrogate pair) before it.
- * The difference is kept at the start of every 64-byte part (4 bytes each: about 6% of the text,
- * whatever its script), with a mark on the parts that are not all ASCII; an offset is mapped by
+ * The difference is kept at the start of every 64-byte part, with a mark on the parts that are not
+ * all ASCII (5 bytes a part: about 8% of the text, whatever its script); an offset is mapped by
  * re-reading at most its part's bytes. Mail is mostly ASCII: whole 4 KB blocks are cleared
  * natively, and only the bytes of the others are read here.
  */
@@ -84,7 +84,8 @@ export class Utf8Offsets {
   toUtf8(index: number): number {
     if (this.ascii) return index;
     const buf = this.#buf;
-    if (index <= 0) return 0;
+    if (!(index > 0)) return 0; // NaN too
+    index = Math.trunc(index);
     if (index >= this.length) return buf.length;
     // The last part starting at or before the index (indices at part starts only grow).
     let lo = 0;

@@ -7,10 +7,10 @@
 // A message alone is always admitted, however large (max_message_bytes bounds it).
 
 /**
- * Working memory of one message's examination, as a multiple of its size, the message included
- * (bench/memory/run.ts and BENCHMARKS.md: about 3.2× for a large plain body, whether or not it has
- * an accent, up to 3.5× for an archive). Until the body stayed as its bytes, one curly apostrophe
- * made a large letter cost 6.3×: V8 stores such a string in two bytes a character.
+ * Working memory of one message's examination, as a multiple of its size. A large plain body: its
+ * bytes and 2.2× more, whether or not it has an accent (bench/memory/examine.ts); until the body
+ * stayed as its bytes, one curly apostrophe made that 5.3× more (V8 stores such a string in two
+ * bytes a character). Archives: up to 3.5× the file inside them (bench/inspect; BENCHMARKS.md).
  */
 export const EXAMINATION_FACTOR = 4;
 

@@ -4,12 +4,15 @@
 import { maskFileName } from '../../act/notify/compose.ts';
 import type { Finding } from '../../types.ts';
 
+/** The parts of an attached email (`fwd.eml/body`, `…/headers`): names of the inspection's, not the sender's files. */
+const innerPart = (seg: string) => seg === 'body' || seg === 'headers' || seg.startsWith('body:');
+
 function fileNames(findings: Finding[]): Array<[string, string]> {
   const names = new Map<string, string>();
   for (const f of findings) {
     const w = f.where.startsWith('filename:') ? f.where.slice('filename:'.length) : f.where;
     if (!w.startsWith('attachment:')) continue;
-    for (const seg of w.slice('attachment:'.length).split('/')) if (seg.length >= 3) names.set(seg, maskFileName(seg).slice(1, -1));
+    for (const seg of w.slice('attachment:'.length).split('/')) if (seg.length >= 3 && !innerPart(seg)) names.set(seg, maskFileName(seg).slice(1, -1));
   }
   // Longest first, so "a.zip/b.csv" parts don't mask each other halfway.
   return [...names].sort((a, b) => b[0].length - a[0].length);

@@ -83,7 +83,13 @@ export function matchesEvidence(candidate: string, evidence: string): boolean {
  * about, and its span the condition itself: the condition is marked where it stands.
  */
 export function quotedInReason(candidate: string, reason: string): boolean {
-  const word = candidate.toLowerCase();
+  // A term wrapped over a line end reads with one space in the reason, as in the finding's evidence.
+  let word = '';
+  for (const ch of candidate.toLowerCase()) {
+    const blank = ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t' || ch === '\u00a0';
+    if (!blank) word += ch;
+    else if (!word.endsWith(' ')) word += ' ';
+  }
   if (word.trim().length < 2) return false;
   for (let open = reason.indexOf('('); open >= 0; open = reason.indexOf('(', open + 1)) {
     const close = reason.indexOf(')', open);
