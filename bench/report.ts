@@ -18,6 +18,7 @@ const AREAS: Array<[string, string, string?, string?]> = [
   ['mime', 'The MIME layer: mailparser against postal-mime'],
   ['ocr', 'Text recognition (OCR): scanned and photographed pages'],
   ['memory', 'Memory: large messages at once'],
+  ['memory', 'Memory: one large letter examined', 'examine.ts', 'RESULTS-examine.md'],
   ['policy', 'Policy quality on the labelled school-mail corpus'],
   ['quarantine', 'Quarantine: holding a message durably'],
   ['console', "The business manager's console"],
