@@ -515,7 +515,9 @@ export function parsePnm(b: Buffer, maxSide = Infinity, whole = false): GreyImag
   if (whole && i + stride * height !== b.length) return undefined;
   const shape = Thumbnailer.size(width, height, maxSide);
   if (!shape.width || !shape.height) return undefined;
-  if (kind === 5 && maxSide === Infinity) return { width, height, pixels: new Uint8Array(b.buffer, b.byteOffset + i, width * height) };
+  // Grey and small enough already (djpeg's scaled photos): the samples as they are, not copied
+  // (a fresh copy costs its pages' faults after each of the gateway's forks).
+  if (kind === 5 && shape.step === 1) return { width, height, pixels: new Uint8Array(b.buffer, b.byteOffset + i, width * height) };
   const thumb = new Thumbnailer(width, height, maxSide);
   const row = new Uint8Array(width);
   for (let y = 0; y < height; y++) {
