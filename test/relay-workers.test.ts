@@ -355,9 +355,15 @@ describe('relay.workers', () => {
     const value = (page: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(page)?.[1]);
     const held = await metrics.render();
     expect(value(held, 'hallmonitor_event_loop_delay_max_seconds')).toBeGreaterThan(0.2);
-    // An idle loop is not late: the sampling interval itself (20 ms) is not counted.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const idle = await metrics.render();
+    // An idle loop is not late: the sampling interval itself (20 ms) is not counted. On a machine
+    // busy with other work an idle loop can still be late now and then, but not at every scrape:
+    // were the interval counted, none would read under 20 ms.
+    let idle = '';
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      idle = await metrics.render();
+      if (value(idle, 'hallmonitor_event_loop_delay_max_seconds') < 0.018 && value(idle, 'hallmonitor_event_loop_delay_seconds') < 0.018) break;
+    }
     expect(value(idle, 'hallmonitor_event_loop_delay_max_seconds')).toBeLessThan(0.018);
     expect(value(idle, 'hallmonitor_event_loop_delay_seconds')).toBeLessThan(0.018);
     // The idle worker's page first: the merged page still shows the held-up one's.
