@@ -120,6 +120,8 @@ export interface ConfigParts {
   health?: string;
   /** `dkim:` keys. */
   dkim?: Record<string, unknown>;
+  /** `relay:` keys beside the loopback allow list. */
+  relay?: Record<string, unknown>;
 }
 
 export function configDoc(p: ConfigParts): Record<string, unknown> {
@@ -130,7 +132,7 @@ export function configDoc(p: ConfigParts): Record<string, unknown> {
     next_hop: { host: p.sink.host, port: p.sink.port, starttls: 'off', timeout_seconds: 5 },
     health: { listen: p.health ?? null },
     log: { level: 'info' },
-    relay: { allow_networks: ['127.0.0.0/8'] },
+    relay: { allow_networks: ['127.0.0.0/8'], ...p.relay },
     school: { ...SCHOOL, ...p.school },
     policy: p.policy ?? {},
     console: p.console ?? {},
