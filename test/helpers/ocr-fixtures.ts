@@ -150,6 +150,48 @@ export function toJpeg(pnm: Buffer, quality = 88): Buffer {
   return execFileSync('cjpeg', ['-quality', String(quality)], { input: pnm, maxBuffer: 256 * 1024 * 1024 });
 }
 
+/**
+ * A photo as a phone saves it: `jpeg` with the small preview cameras store in their photos (EXIF's
+ * thumbnail, IFD1, 160 pixels on its longer side) made from the photo itself by djpeg, pamscale and
+ * cjpeg, or `preview` when given (a stale or forged one). The EXIF segment goes straight after SOI,
+ * little-endian (II, as phones write it) or big-endian (MM, as some cameras and editors do).
+ */
+export function withCameraPreview(jpeg: Buffer, preview?: Buffer, order: 'II' | 'MM' = 'II'): Buffer {
+  const thumb = preview ?? execFileSync('cjpeg', ['-quality', '75'], {
+    input: execFileSync('pamscale', ['-xyfit', '160', '160'], { input: execFileSync('djpeg', ['-scale', '1/8', '-pnm'], { input: jpeg, maxBuffer: 64 * 1024 * 1024 }) }),
+  });
+  if (2 + 6 + 68 + thumb.length > 0xffff) throw new Error('preview too large for an EXIF segment');
+  const le = order === 'II';
+  // TIFF: IFD0 (one entry: orientation 1), then IFD1 (JPEG compression, the thumbnail's offset and length), then the thumbnail.
+  const tiff = Buffer.alloc(68 + thumb.length);
+  const u16 = (v: number, at: number) => (le ? tiff.writeUInt16LE(v, at) : tiff.writeUInt16BE(v, at));
+  const u32 = (v: number, at: number) => (le ? tiff.writeUInt32LE(v, at) : tiff.writeUInt32BE(v, at));
+  const entry = (at: number, tag: number, type: 3 | 4, value: number) => {
+    u16(tag, at);
+    u16(type, at + 2);
+    u32(1, at + 4);
+    if (type === 3) u16(value, at + 8);
+    else u32(value, at + 8);
+  };
+  tiff.write(order, 0, 'latin1');
+  u16(42, 2);
+  u32(8, 4);
+  u16(1, 8);
+  entry(10, 0x0112, 3, 1);
+  u32(26, 22);
+  u16(3, 26);
+  entry(28, 0x0103, 3, 6);
+  entry(40, 0x0201, 4, 68);
+  entry(52, 0x0202, 4, thumb.length);
+  u32(0, 64);
+  thumb.copy(tiff, 68);
+  const app1 = Buffer.alloc(10);
+  app1.writeUInt16BE(0xffe1, 0);
+  app1.writeUInt16BE(2 + 6 + tiff.length, 2);
+  app1.write('Exif\0\0', 4, 'latin1');
+  return Buffer.concat([jpeg.subarray(0, 2), app1, tiff, jpeg.subarray(2)]);
+}
+
 export interface OcrFixtures {
   dir: string;
   rows: ClassRow[];
@@ -240,15 +282,18 @@ function jpegDims(b: Buffer): { width: number; height: number } {
  * turned by `degrees`, on a darker desk, lit unevenly (a shadow across one corner), with sensor
  * noise. Nearest-neighbour sampling by the inverse rotation; deterministic.
  */
-export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032, light: { dim?: number; noise?: number; fill?: number } = {}): Buffer {
+export function photographPage(page: Buffer, degrees: number, seed: number, width = 3024, height = 4032, light: { dim?: number; noise?: number; fill?: number; paper?: [number, number, number]; desk?: [number, number, number] } = {}): Buffer {
   // dim: the brightest the light gets (1 by day; a dim classroom at 0.4); noise: the sensor's
   // grain in grey levels (16 by day; a phone in low light amplifies it to 40 or more); fill: the
   // page's height in the frame (0.85: held close; 0.4: taken from across a desk).
-  const { dim = 1, noise = 16, fill = 0.85 } = light;
+  // paper and desk: colours (a PPM out; grey without them): the page printed on coloured paper,
+  // lying on a wooden desk.
+  const { dim = 1, noise = 16, fill = 0.85, paper, desk } = light;
   const p = parsePnm(page);
   if (!p) throw new Error('not a PGM');
   const rand = rng(seed);
-  const out = Buffer.alloc(width * height);
+  const colour = paper ?? desk;
+  const out = Buffer.alloc(width * height * (colour ? 3 : 1));
   const a = (degrees * Math.PI) / 180;
   const cos = Math.cos(a);
   const sin = Math.sin(a);
@@ -264,10 +309,16 @@ export function photographPage(page: Buffer, degrees: number, seed: number, widt
       const onPage = sx >= 0 && sy >= 0 && sx < p.width && sy < p.height;
       const base = onPage ? p.pixels[sy * p.width + sx] : 70 + ((x >> 5) % 3) * 8;
       const lit = dim * (0.72 + 0.28 * (x / width) * (1 - 0.4 * (y / height)));
-      out[y * width + x] = Math.max(0, Math.min(255, Math.round(base * lit + (rand() - 0.5) * noise)));
+      if (!colour) {
+        out[y * width + x] = Math.max(0, Math.min(255, Math.round(base * lit + (rand() - 0.5) * noise)));
+        continue;
+      }
+      const tint = onPage ? (paper ?? [255, 255, 255]) : (desk ?? [255, 255, 255]);
+      const grain = (rand() - 0.5) * noise;
+      for (let c = 0; c < 3; c++) out[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(((base * tint[c]) / 255) * lit + grain)));
     }
   }
-  return Buffer.concat([Buffer.from(`P5\n${width} ${height}\n255\n`), out]);
+  return Buffer.concat([Buffer.from(`${colour ? 'P6' : 'P5'}\n${width} ${height}\n255\n`), out]);
 }
 
 export interface LabelledPage {
@@ -377,6 +428,14 @@ export function labelledPages(): LabelledPage[] {
     writeFileSync(join(dir, 'class-photo-far.jpg'), toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85));
     writeFileSync(join(dir, 'done-far'), '');
   }
+  if (!existsSync(join(dir, 'done-colour'))) {
+    // The class list printed on coloured paper and photographed on a wooden desk (a colour photo):
+    // pale yellow, and canary yellow, too strong a colour for the camera preview's paper.
+    const pgm = readFileSync(rasterise(join(dir, 'class.pdf'), join(dir, 'class'), 300, 'pgm'));
+    writeFileSync(join(dir, 'class-photo-yellow.jpg'), toJpeg(photographPage(pgm, 1, 17, 3024, 4032, { paper: [250, 240, 175], desk: [150, 100, 60] }), 85));
+    writeFileSync(join(dir, 'class-photo-canary.jpg'), toJpeg(photographPage(pgm, -1, 18, 3024, 4032, { paper: [255, 235, 110], desk: [150, 100, 60] }), 85));
+    writeFileSync(join(dir, 'done-colour'), '');
+  }
   const handRows = classRows(8, 170);
   const handMedical = classRows(2, 180);
   if (!existsSync(join(dir, 'done-hand'))) {
@@ -409,6 +468,8 @@ export function labelledPages(): LabelledPage[] {
     { name: 'registers.pdf', what: 'three class-list pages, scanned (image-only PDF, 200 dpi)', bytes: fx.threePagePdf, expect: CLASS, names: [] },
     { name: 'IMG_4034.jpg', what: 'class list, phone photo in a dim room (light at 40%, heavy grain)', bytes: read('class-photo-dim.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'IMG_4036.jpg', what: 'class list, phone photo from across a desk (the page a third of the frame)', bytes: read('class-photo-far.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
+    { name: 'IMG_4037.jpg', what: 'class list on pale yellow paper, colour phone photo on a wooden desk', bytes: read('class-photo-yellow.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
+    { name: 'IMG_4038.jpg', what: 'class list on canary-yellow paper, colour phone photo on a wooden desk', bytes: read('class-photo-canary.jpg'), expect: CLASS, names: rows.map((r) => r.name) },
     { name: 'consent.jpg', what: 'medical consent form, one pupil (JPEG scan)', bytes: read('medical.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4040.jpg', what: 'medical consent form, phone photo', bytes: read('medical-photo.jpg'), expect: CLASS, names: [medical.name] },
     { name: 'IMG_4041.jpg', what: 'medical consent form, phone photo in a dim room (light at 30%, heavy grain)', bytes: read('medical-photo-dim.jpg'), expect: CLASS, names: [medical.name] },
