@@ -357,9 +357,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
 function countOcr(metrics: Metrics, ocrStats: () => OcrStats): void {
   metrics.counterFrom('hallmonitor_ocr_pages_total', 'Pages (scanned PDF pages, pictures) read by text recognition (Tesseract).', () => [{ value: ocrStats().pagesRead }]);
   metrics.counterFrom('hallmonitor_ocr_seconds_total', 'Seconds spent in Tesseract.', () => [{ value: Math.round(ocrStats().secondsSpent * 1000) / 1000 }]);
-  metrics.counterFrom('hallmonitor_ocr_pages_skipped_total', 'Pages and pictures not read by Tesseract, by reason: gate (not a page of text: photos, logos, blank pages), camera_preview (a large photo whose camera preview holds nothing that could be a page) or budget (looked like text, past the per-message page or time budget).', () => {
+  metrics.counterFrom('hallmonitor_ocr_pages_skipped_total', 'Pages and pictures not read by Tesseract, by reason: gate (not a page of text: photos, logos, blank pages) or budget (looked like text, past the per-message page or time budget).', () => {
     const s = ocrStats();
-    return [{ labels: { reason: 'gate' }, value: s.skippedByGate }, { labels: { reason: 'camera_preview' }, value: s.skippedByCameraPreview }, { labels: { reason: 'budget' }, value: s.skippedByBudget }];
+    return [{ labels: { reason: 'gate' }, value: s.skippedByGate }, { labels: { reason: 'budget' }, value: s.skippedByBudget }];
   });
   metrics.counterFrom('hallmonitor_ocr_gate_seconds_total', 'Seconds spent deciding whether pictures look like pages of text (thumbnails and the gate).', () => [{ value: Math.round(ocrStats().gateSeconds * 1000) / 1000 }]);
 }

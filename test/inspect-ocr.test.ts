@@ -12,7 +12,6 @@ import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
-import { cameraPreview } from '../src/inspect/camera-preview.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
 import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
@@ -21,7 +20,7 @@ import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, withCameraPreview, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { rng } from '../bench/detectors/names.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
@@ -186,6 +185,18 @@ describe('the gate', () => {
     expect(letter.verdict.action).toBe('deliver');
   });
 
+  it('passes a class list printed on coloured paper and photographed in colour on a wooden desk, and reads and holds it', async () => {
+    const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
+    const canary = toJpeg(photographPage(pgm, -1, 18, 3024, 4032, { paper: [255, 235, 110], desk: [150, 100, 60] }), 85);
+    const pale = toJpeg(photographPage(pgm, 1, 17, 3024, 4032, { paper: [250, 240, 175], desk: [150, 100, 60] }), 85);
+    expect(await judgePicture(pale, 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
+    expect(await judgePicture(canary, 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
+    const result = await examine(examiner, 'IMG_4038.jpg', canary);
+    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
+    expect(fx.rows.filter((row) => attachmentText(result, 'attachment:IMG_4038.jpg')?.text.includes(row.name)).length).toBeGreaterThanOrEqual(fx.rows.length / 2);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
   it('leaves a PDF with a real text layer to the text layer', async () => {
     const result = await examine(examiner, 'list.pdf', fx.textPdf);
     expect(result.inspection.attachments[0].ocr).toBeUndefined();
@@ -226,85 +237,6 @@ describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
       ['typed page, small', typedPage(420, 600, 4), { text: true, lines: 22, glyphs: 661, glyphHeight: 11 }],
     ];
     for (const [name, img, result] of expected) expect(looksLikeText(shrink(img)), name).toEqual(result);
-  });
-});
-
-describe('a phone photo\'s own preview (camera-preview.ts)', () => {
-  // The preview a phone stores in its photo (EXIF's thumbnail), made here as a phone makes it: the
-  // photo shrunk to 160 pixels by real tools (djpeg, pamscale, cjpeg).
-  const classPhoto = () => toJpeg(photographPage(readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm')), 2.5, 7), 85);
-  /** A 16:9 picture's preview: not the shape of a 4:3 photo (a preview left as it was when the photo was cropped). */
-  const wideSportsPreview = () => execFileSync('cjpeg', { input: execFileSync('pamscale', ['-width', '160', '-height', '90'], { input: syntheticPhoto('field', 800, 600, 5) }) });
-
-  it('finds the preview in little- and big-endian EXIF, and nothing where there is none', () => {
-    const photo = fx.photos[0].jpeg;
-    const preview = cameraPreview(withCameraPreview(photo));
-    expect(preview && imageSize(preview, 'jpg')).toEqual({ width: 160, height: 120 });
-    expect(Buffer.from(cameraPreview(withCameraPreview(photo, undefined, 'MM'))!)).toEqual(Buffer.from(preview!));
-    expect(cameraPreview(photo)).toBeUndefined();
-    expect(cameraPreview(Buffer.from('not a jpeg'))).toBeUndefined();
-  });
-
-  it('turns ordinary photos away by their previews alone, counted apart from the gate; Tesseract never runs', async () => {
-    // A field, a portrait against a sky and a gradient have nothing that could be paper; the crowd's
-    // faces and the pastel shapes could be, so those two are left to the gate, which turns them away.
-    const byPreview = new Set(['field', 'portrait', 'gradient']);
-    const before = ocrStats();
-    for (const photo of fx.photos) {
-      const withPreview = withCameraPreview(photo.jpeg);
-      expect(await judgePicture(withPreview, 'jpg'), photo.kind).toMatchObject({ looksText: false, by: byPreview.has(photo.kind) ? 'camera preview' : 'gate' });
-      const result = await examine(examiner, `IMG_${photo.kind}.jpg`, withPreview);
-      expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
-      expect(result.verdict.action).toBe('deliver');
-    }
-    const after = ocrStats();
-    expect(after.pagesRead).toBe(before.pagesRead);
-    expect(after.skippedByCameraPreview - before.skippedByCameraPreview).toBe(byPreview.size);
-    expect(after.skippedByGate - before.skippedByGate).toBe(fx.photos.length - byPreview.size);
-  });
-
-  it('sends pages on to the gate: a phone photo of the class list (read and held), a scan, a letter, a page from across the room, pages on coloured paper', async () => {
-    const photo = withCameraPreview(classPhoto());
-    expect(await judgePicture(photo, 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    const result = await examine(examiner, 'IMG_4032.jpg', photo);
-    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
-    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
-    expect(await judgePicture(withCameraPreview(fx.scanJpeg), 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    expect(await judgePicture(withCameraPreview(fx.letterJpeg), 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
-    const far = toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85);
-    expect(await judgePicture(withCameraPreview(far), 'jpg')).toMatchObject({ looksText: true, by: 'second look' });
-    // Printed on coloured paper, photographed in colour on a wooden desk: pale yellow is pastel;
-    // canary yellow is not, but is the brightest thing in the photo (ruled out before that rule).
-    for (const paper of [[250, 240, 175], [255, 235, 110]] as Array<[number, number, number]>) {
-      const coloured = toJpeg(photographPage(pgm, 1, 17, 3024, 4032, { paper, desk: [150, 100, 60] }), 85);
-      expect(await judgePicture(withCameraPreview(coloured), 'jpg'), paper.join(',')).toMatchObject({ looksText: true, by: 'gate' });
-    }
-  });
-
-  it('does not trust a preview of another shape, a damaged one, or (ocr_camera_previews: off) any', async () => {
-    const page = classPhoto();
-    // A preview of another shape: the gate decides, and reads the page.
-    expect(await judgePicture(withCameraPreview(page, wideSportsPreview()), 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    // Damaged: a preview cut short, one that is not a JPEG, an EXIF segment longer than the file.
-    const sportsPreview = cameraPreview(withCameraPreview(fx.photos[0].jpeg))!;
-    expect(await judgePicture(withCameraPreview(page, Buffer.from(sportsPreview.subarray(0, 200))), 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    expect(await judgePicture(withCameraPreview(page, Buffer.from('\x89PNG\r\n\x1a\n not a jpeg preview')), 'jpg')).toMatchObject({ looksText: true, by: 'gate' });
-    const cut = withCameraPreview(page).subarray(0, 300);
-    expect(cameraPreview(cut)).toBeUndefined();
-    // A preview of the same shape made to differ from its photo (a sports-day picture's) is believed:
-    // the one way past it, which a school can close by not trusting previews at all.
-    const forged = withCameraPreview(page, Buffer.from(sportsPreview));
-    expect(await judgePicture(forged, 'jpg')).toMatchObject({ looksText: false, by: 'camera preview' });
-    expect(await judgePicture(forged, 'jpg', 768, 10_000, true, false)).toMatchObject({ looksText: true, by: 'gate' });
-    const untrusting = await createExaminer({ policy: corpusPolicy(), limits: { ocr: { ...ON, cameraPreviews: false } } });
-    try {
-      const result = await examine(untrusting, 'IMG_4032.jpg', forged);
-      expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
-      expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
-    } finally {
-      await untrusting.close();
-    }
   });
 });
 
@@ -532,7 +464,6 @@ describe('without Tesseract', () => {
         const metrics = await (await fetch(`http://${a.host}:${a.port}/metrics`)).text();
         expect(metrics).toMatch(/^# TYPE hallmonitor_ocr_pages_total counter$/m);
         expect(metrics).toMatch(/^hallmonitor_ocr_pages_skipped_total\{reason="gate"\} \d+$/m);
-        expect(metrics).toMatch(/^hallmonitor_ocr_pages_skipped_total\{reason="camera_preview"\} \d+$/m);
         expect(metrics).toMatch(/^hallmonitor_ocr_pages_skipped_total\{reason="budget"\} \d+$/m);
         expect(metrics).toMatch(/^hallmonitor_ocr_seconds_total [\d.]+$/m);
       } finally {
@@ -574,9 +505,9 @@ describe('a school of a trust that turns text recognition off', () => {
 describe('inspection: in the configuration', () => {
   it('is on by default, and takes off, budgets and languages', () => {
     const base = { listen: '127.0.0.1:2525' };
-    expect(validateConfig(base, '(test)', {}, {}, '.').ocr).toMatchObject({ enabled: true, languages: ['eng'], maxPages: 20, distantPages: true, cameraPreviews: true });
-    const set = validateConfig({ ...base, inspection: { ocr: 'off', ocr_languages: ['eng', 'cym'], ocr_max_pages: 5, ocr_page_seconds: 10, ocr_message_seconds: 40, ocr_distant_pages: 'off', ocr_camera_previews: 'off' } }, '(test)', {}, {}, '.').ocr;
-    expect(set).toMatchObject({ enabled: false, languages: ['eng', 'cym'], maxPages: 5, pageTimeoutMs: 10_000, messageTimeoutMs: 40_000, distantPages: false, cameraPreviews: false });
+    expect(validateConfig(base, '(test)', {}, {}, '.').ocr).toMatchObject({ enabled: true, languages: ['eng'], maxPages: 20, distantPages: true });
+    const set = validateConfig({ ...base, inspection: { ocr: 'off', ocr_languages: ['eng', 'cym'], ocr_max_pages: 5, ocr_page_seconds: 10, ocr_message_seconds: 40, ocr_distant_pages: 'off' } }, '(test)', {}, {}, '.').ocr;
+    expect(set).toMatchObject({ enabled: false, languages: ['eng', 'cym'], maxPages: 5, pageTimeoutMs: 10_000, messageTimeoutMs: 40_000, distantPages: false });
   });
 
   it('refuses a bad value, naming the key', () => {
@@ -588,7 +519,7 @@ describe('inspection: in the configuration', () => {
       expect((err as ConfigError).problems).toEqual([
         'inspection.ocr: expected on or off, got "sometimes"',
         'inspection.ocr_max_pages: 0 is out of range (1 to 1000)',
-        'inspection.ocr_pages: unknown key (known keys here: ocr, ocr_languages, ocr_max_pages, ocr_page_seconds, ocr_message_seconds, ocr_tesseract, ocr_distant_pages, ocr_camera_previews)',
+        'inspection.ocr_pages: unknown key (known keys here: ocr, ocr_languages, ocr_max_pages, ocr_page_seconds, ocr_message_seconds, ocr_tesseract, ocr_distant_pages)',
       ]);
     }
   });

@@ -450,11 +450,6 @@ const inspection = z.strictObject({
    * off (its text too small for the first look): ~30 ms more for each large ordinary photo.
    */
   ocr_distant_pages: onOff().default('on'),
-  /**
-   * A large JPEG whose camera preview (the small picture a phone stores in its photo) holds nothing
-   * that could be a page is an ordinary photo, without decoding the photo itself.
-   */
-  ocr_camera_previews: onOff().default('on'),
 }).transform((o) => ({
   enabled: o.ocr === true || o.ocr === 'on',
   languages: o.ocr_languages,
@@ -464,7 +459,6 @@ const inspection = z.strictObject({
   dpi: 300,
   tesseract: o.ocr_tesseract,
   distantPages: o.ocr_distant_pages === true || o.ocr_distant_pages === 'on',
-  cameraPreviews: o.ocr_camera_previews === true || o.ocr_camera_previews === 'on',
 }));
 
 /** Every top-level key. A new section is one line here. */

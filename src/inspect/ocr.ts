@@ -16,8 +16,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decode as decodeJpeg } from 'jpeg-js';
-import { cameraPreview, lookAtPreview, sameShape, type PreviewLook } from './camera-preview.ts';
 import { imageSize, looksLikeText, shrink, tooSmallForPage } from './ocr-image.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { decodeBmp, decodeGif, parsePnm, pngThumbnail, THUMBNAIL_SIDE, type GreyImage } from './thumbnail.ts';
@@ -39,11 +37,9 @@ export interface OcrLimits {
   tesseract: string;
   /** A second, finer look at a large JPEG the gate turned away (a page photographed from further off). */
   distantPages: boolean;
-  /** A large JPEG whose camera preview holds nothing that could be a page is an ordinary photo (camera-preview.ts). */
-  cameraPreviews: boolean;
 }
 
-export const OCR_OFF: OcrLimits = Object.freeze({ enabled: false, languages: ['eng'], maxPages: 20, pageTimeoutMs: 30_000, messageTimeoutMs: 90_000, dpi: 300, tesseract: 'tesseract', distantPages: true, cameraPreviews: true });
+export const OCR_OFF: OcrLimits = Object.freeze({ enabled: false, languages: ['eng'], maxPages: 20, pageTimeoutMs: 30_000, messageTimeoutMs: 90_000, dpi: 300, tesseract: 'tesseract', distantPages: true });
 
 /** What text recognition did for one attachment (AttachmentReport.ocr). */
 export interface OcrReport {
@@ -60,13 +56,11 @@ export interface OcrStats {
   pagesRead: number;
   secondsSpent: number;
   skippedByGate: number;
-  /** Large photos ruled out by their camera's preview alone (not counted in skippedByGate). */
-  skippedByCameraPreview: number;
   skippedByBudget: number;
   gateSeconds: number;
 }
 
-const stats: OcrStats = { pagesRead: 0, secondsSpent: 0, skippedByGate: 0, skippedByCameraPreview: 0, skippedByBudget: 0, gateSeconds: 0 };
+const stats: OcrStats = { pagesRead: 0, secondsSpent: 0, skippedByGate: 0, skippedByBudget: 0, gateSeconds: 0 };
 
 export function ocrStats(): OcrStats {
   return { ...stats };
@@ -201,12 +195,12 @@ export class OcrBudget {
    */
   prejudge(bytes: Uint8Array, format: ImageFormat): void {
     // A HEIF picture is converted first (ocrImage), and its JPEG judged then.
-    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits));
+    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages));
   }
 
   /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
   judge(bytes: Uint8Array, format: ImageFormat): Promise<PictureJudgement> {
-    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits);
+    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages);
   }
 
   /** Takes one page from the budget, or says there is none left. */
@@ -231,8 +225,6 @@ function emptyOutcome(): OcrOutcome {
 
 /** Most pixels a picture may have to be given to Tesseract (a 600 dpi A3 page has 70 million). */
 const MAX_OCR_PIXELS = 80_000_000;
-/** A camera preview larger than this (640 × 480) is not a preview: the gate decides. */
-const MAX_PREVIEW_PIXELS = 640 * 480;
 /** Time the gate may take to make one picture's thumbnail before it gives up and the picture counts as unjudged. */
 const GATE_TIMEOUT_MS = 10_000;
 
@@ -309,10 +301,8 @@ function gate(img: GreyImage | undefined): boolean {
 /** What the gate made of one picture: why it is or is not read, and what it counted. */
 export interface PictureJudgement {
   looksText: boolean;
-  /** 'size': ruled out by its header's size alone; 'camera preview': its camera's own preview holds nothing that could be a page (camera-preview.ts); 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
-  by: 'size' | 'camera preview' | 'gate' | 'second look' | 'unjudged';
-  /** What the camera's preview showed, when it was looked at and ruled the photo out. */
-  preview?: PreviewLook;
+  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
+  by: 'size' | 'gate' | 'second look' | 'unjudged';
   lines?: number;
   glyphs?: number;
   /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
@@ -322,19 +312,13 @@ export interface PictureJudgement {
 }
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
-export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true, cameraPreviews = true): Promise<PictureJudgement> {
+export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true): Promise<PictureJudgement> {
   try {
     const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
     // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
     if (size.width && tooSmallForPage(size)) return { looksText: false, by: 'size', size };
     // Out of time (the message's own budget): not judged, so counted as a page that was not read.
     if (timeoutMs <= 0) return { looksText: true, by: 'unjudged', size };
-    // A large photo (decoded at an eighth or a quarter: where the decoding is dear) whose camera
-    // preview holds nothing that could be a page is an ordinary photo, without decoding it.
-    if (cameraPreviews && format === 'jpg' && thumbnailScale(size) >= 4) {
-      const preview = lookAtCameraPreview(bytes, size);
-      if (preview && !preview.couldHoldPage) return { looksText: false, by: 'camera preview', size, preview };
-    }
     // A page photographed from further off has text too small for a camera photo's eighth: large
     // JPEGs are decoded at a quarter (libjpeg's 1/4, hardly dearer than 1/8: the cost is reading
     // every coefficient), looked at first halved, as an eighth, and again at the quarter if the
@@ -353,25 +337,6 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
   }
 }
 
-/**
- * What a JPEG's camera preview shows, or undefined when it has none, its shape is not the photo's
- * (a cropped photo whose preview was left as it was), it is larger than a preview, or it cannot
- * be decoded: then the gate decides as it would have without it. Decoded here by jpeg-js (a few
- * milliseconds for 160 × 120; a djpeg process would cost more to start than the whole look).
- */
-function lookAtCameraPreview(bytes: Uint8Array, size: { width: number; height: number }): PreviewLook | undefined {
-  const jpeg = cameraPreview(bytes);
-  const shape = jpeg && imageSize(jpeg, 'jpg');
-  if (!jpeg || !shape || shape.width * shape.height > MAX_PREVIEW_PIXELS || !sameShape(shape, size)) return undefined;
-  try {
-    const rgb = decodeJpeg(jpeg, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_PREVIEW_PIXELS / 1e6, maxMemoryUsageInMB: 16 });
-    if (rgb.width !== shape.width || rgb.height !== shape.height || rgb.data.length !== rgb.width * rgb.height * 3) return undefined;
-    return lookAtPreview({ width: rgb.width, height: rgb.height, channels: 3, samples: rgb.data });
-  } catch {
-    return undefined;
-  }
-}
-
 function judgeThumbnail(img: GreyImage, size: { width: number; height: number }): PictureJudgement {
   const small = shrink(img);
   const seen = looksLikeText(small);
@@ -380,11 +345,11 @@ function judgeThumbnail(img: GreyImage, size: { width: number; height: number })
 }
 
 /** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */
-async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number, limits: OcrLimits): Promise<PictureJudgement> {
+async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number, distantPages: boolean): Promise<PictureJudgement> {
   return gates.run(lanes, async () => {
     const started = performance.now();
     try {
-      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()), limits.distantPages, limits.cameraPreviews);
+      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()), distantPages);
     } finally {
       stats.gateSeconds += (performance.now() - started) / 1000;
     }
@@ -431,8 +396,7 @@ export async function ocrImage(budget: OcrBudget, bytes: Uint8Array, format: Ima
   const judged = await budget.judge(bytes, format);
   if (!judged.looksText) {
     out.report.skippedByGate++;
-    if (judged.by === 'camera preview') stats.skippedByCameraPreview++;
-    else stats.skippedByGate++;
+    stats.skippedByGate++;
     return out;
   }
   const { size } = judged;

@@ -150,48 +150,6 @@ export function toJpeg(pnm: Buffer, quality = 88): Buffer {
   return execFileSync('cjpeg', ['-quality', String(quality)], { input: pnm, maxBuffer: 256 * 1024 * 1024 });
 }
 
-/**
- * A photo as a phone saves it: `jpeg` with the small preview cameras store in their photos (EXIF's
- * thumbnail, IFD1, 160 pixels on its longer side) made from the photo itself by djpeg, pamscale and
- * cjpeg, or `preview` when given (a stale or forged one). The EXIF segment goes straight after SOI,
- * little-endian (II, as phones write it) or big-endian (MM, as some cameras and editors do).
- */
-export function withCameraPreview(jpeg: Buffer, preview?: Buffer, order: 'II' | 'MM' = 'II'): Buffer {
-  const thumb = preview ?? execFileSync('cjpeg', ['-quality', '75'], {
-    input: execFileSync('pamscale', ['-xyfit', '160', '160'], { input: execFileSync('djpeg', ['-scale', '1/8', '-pnm'], { input: jpeg, maxBuffer: 64 * 1024 * 1024 }) }),
-  });
-  if (2 + 6 + 68 + thumb.length > 0xffff) throw new Error('preview too large for an EXIF segment');
-  const le = order === 'II';
-  // TIFF: IFD0 (one entry: orientation 1), then IFD1 (JPEG compression, the thumbnail's offset and length), then the thumbnail.
-  const tiff = Buffer.alloc(68 + thumb.length);
-  const u16 = (v: number, at: number) => (le ? tiff.writeUInt16LE(v, at) : tiff.writeUInt16BE(v, at));
-  const u32 = (v: number, at: number) => (le ? tiff.writeUInt32LE(v, at) : tiff.writeUInt32BE(v, at));
-  const entry = (at: number, tag: number, type: 3 | 4, value: number) => {
-    u16(tag, at);
-    u16(type, at + 2);
-    u32(1, at + 4);
-    if (type === 3) u16(value, at + 8);
-    else u32(value, at + 8);
-  };
-  tiff.write(order, 0, 'latin1');
-  u16(42, 2);
-  u32(8, 4);
-  u16(1, 8);
-  entry(10, 0x0112, 3, 1);
-  u32(26, 22);
-  u16(3, 26);
-  entry(28, 0x0103, 3, 6);
-  entry(40, 0x0201, 4, 68);
-  entry(52, 0x0202, 4, thumb.length);
-  u32(0, 64);
-  thumb.copy(tiff, 68);
-  const app1 = Buffer.alloc(10);
-  app1.writeUInt16BE(0xffe1, 0);
-  app1.writeUInt16BE(2 + 6 + tiff.length, 2);
-  app1.write('Exif\0\0', 4, 'latin1');
-  return Buffer.concat([jpeg.subarray(0, 2), app1, tiff, jpeg.subarray(2)]);
-}
-
 export interface OcrFixtures {
   dir: string;
   rows: ClassRow[];
@@ -430,7 +388,7 @@ export function labelledPages(): LabelledPage[] {
   }
   if (!existsSync(join(dir, 'done-colour'))) {
     // The class list printed on coloured paper and photographed on a wooden desk (a colour photo):
-    // pale yellow, and canary yellow, too strong a colour for the camera preview's paper.
+    // pale yellow, and canary yellow.
     const pgm = readFileSync(rasterise(join(dir, 'class.pdf'), join(dir, 'class'), 300, 'pgm'));
     writeFileSync(join(dir, 'class-photo-yellow.jpg'), toJpeg(photographPage(pgm, 1, 17, 3024, 4032, { paper: [250, 240, 175], desk: [150, 100, 60] }), 85));
     writeFileSync(join(dir, 'class-photo-canary.jpg'), toJpeg(photographPage(pgm, -1, 18, 3024, 4032, { paper: [255, 235, 110], desk: [150, 100, 60] }), 85));
