@@ -122,9 +122,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       for (const ex of examiners.values()) await ex.close();
       throw err;
     }
-    // Start the extraction workers and the PDF reader now, not on the first attachment.
-    const { warmUpInspection } = await import('./inspect/index.ts');
-    await warmUpInspection();
+    // Start the extraction workers, the PDF reader and (OCR on) the tools' helper now, not on the first attachment.
+    await inspection.warmUpInspection({ ocr });
   }
   // Each school as its messages' journey needs it, resolved once per message by the receive stage:
   // its examiner, and what a block does there (policy.block_mode).

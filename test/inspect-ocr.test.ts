@@ -2,7 +2,7 @@
 // Tesseract, pdftoppm and djpeg, on pages made by real tools (test/helpers/ocr-fixtures.ts:
 // LibreOffice → PDF → pdftoppm → cjpeg → an image-only PDF), through the relay's own examination.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
-import { judgePicture } from '../src/inspect/ocr.ts';
+import { judgePicture, ocrTools } from '../src/inspect/ocr.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
 import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
 import { deflateSync } from 'node:zlib';
@@ -405,6 +405,65 @@ describe('the budget', () => {
     } finally {
       await one.close();
     }
+  });
+});
+
+describe('the tools\' helper process (tool-runner.ts)', () => {
+  /** Processes whose parent is `pid`, by name (from /proc). */
+  function childrenOf(pid: number): string[] {
+    const names: string[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (Number(stat.slice(close + 2).split(' ')[1]) === pid) names.push(stat.slice(stat.indexOf('(') + 1, close));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return names;
+  }
+
+  it('starts Tesseract, not the gateway; if it dies mid-page the page is unread and held, and the next message gets a new helper', async () => {
+    // Tesseract's parent is the helper (a fork of the gateway would stall the relay's event loop).
+    const reading = examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
+    let seen: string[] = [];
+    for (let i = 0; i < 200 && !seen.includes('tesseract'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const helper = ocrTools().pid;
+      if (helper) seen = childrenOf(helper);
+    }
+    expect(seen).toContain('tesseract');
+    expect(childrenOf(process.pid)).not.toContain('tesseract');
+    expect((await reading).verdict.rules).toContain('unencrypted-sensitive-attachment');
+
+    // Killed while Tesseract reads: the page counts as unread, so the message is held, not delivered.
+    const first = ocrTools().pid!;
+    const interrupted = examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
+    for (let i = 0; i < 200 && !childrenOf(first).includes('tesseract'); i++) await new Promise((r) => setTimeout(r, 20));
+    process.kill(first, 'SIGKILL');
+    const held = await interrupted;
+    expect(held.verdict.action).toBe('quarantine');
+    expect(held.verdict.rules).toContain('uninspectable-attachment');
+
+    const again = await examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
+    expect(again.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    expect(ocrTools().pid).not.toBe(first);
+  });
+
+  it('is stopped with inspection, its folder removed; the next picture starts it again', async () => {
+    await examine(examiner, 'IMG_field.jpg', fx.photos[0].jpeg);
+    const { pid, dir: folder } = ocrTools();
+    expect(pid).toBeGreaterThan(0);
+    expect(existsSync(folder!)).toBe(true);
+    expect(statSync(folder!).mode & 0o777).toBe(0o700);
+    await shutdownInspection();
+    expect(() => process.kill(pid!, 0)).toThrow();
+    expect(existsSync(folder!)).toBe(false);
+    const result = await examine(examiner, 'IMG_field.jpg', fx.photos[0].jpeg);
+    expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+    expect(ocrTools().pid).not.toBe(pid);
   });
 });
 

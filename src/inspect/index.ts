@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { closeShared, InspectionContext, sharedPdfReader, sharedPool, sharedStats } from './context.ts';
 import { readMessage } from './message.ts';
-import { OCR_OFF } from './ocr.ts';
+import { closeOcrTools, OCR_OFF, warmUpOcrTools } from './ocr.ts';
 import type { Inspection, InspectionLimits } from './types.ts';
 
 export { OCR_OFF, ocrAsAvailable, ocrStats, ocrUnavailable } from './ocr.ts';
@@ -62,7 +62,7 @@ export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): 
 
 /** Stops the extraction workers and the PDF reader process (they restart on the next inspect()). */
 export async function shutdownInspection(): Promise<void> {
-  await closeShared();
+  await Promise.all([closeShared(), closeOcrTools()]);
 }
 
 /**
@@ -71,7 +71,7 @@ export async function shutdownInspection(): Promise<void> {
  */
 export async function warmUpInspection(limits?: Partial<InspectionLimits>): Promise<void> {
   const l = limits ? { ...defaultLimits, ...limits } : defaultLimits;
-  await Promise.all([sharedPool(l).warmUp(), sharedPdfReader(l).warmUp()]);
+  await Promise.all([sharedPool(l).warmUp(), sharedPdfReader(l).warmUp(), l.ocr.enabled ? warmUpOcrTools() : undefined]);
 }
 
 /** Counters for monitoring and tests: workers and PDF readers started since the process began. */

@@ -12,11 +12,12 @@
 // `workers` at once. The budget is per message: pages and seconds; a page that looks like text
 // but is past the budget becomes an uninspectable finding that counts only for mail leaving the
 // school (Uninspectable.outsideOnly).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageSize, looksLikeText, shrink, tooSmallForPage } from './ocr-image.ts';
+import { ToolRunner, type ToolResult } from './tool-runner.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { decodeBmp, decodeGif, parsePnm, pngThumbnail, THUMBNAIL_SIDE, type GreyImage } from './thumbnail.ts';
 
@@ -95,44 +96,33 @@ function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
   return readers.run(limit, fn);
 }
 
-interface RunResult {
-  ok: boolean;
-  timedOut: boolean;
-  stdout: Buffer;
-}
+/** The tools run from a small helper process (tool-runner.ts): a fork of the gateway stalls its event loop. */
+let tools: ToolRunner | undefined;
 
-const MAX_STDOUT = 64 * 1024 * 1024;
+type RunResult = ToolResult;
 
 /** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
 function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<RunResult> {
-  return new Promise((resolve) => {
-    // The CPU limit (ulimit -t) ends the program by itself even if this process dies first.
-    const child = spawn('/bin/sh', ['-c', `ulimit -d ${dataMb * 1024} && ulimit -t ${Math.max(1, Math.ceil(timeoutMs / 1000) + 5)} && exec "$@"`, 'sh', program, ...args], {
-      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'],
-      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, Math.max(1, timeoutMs));
-    child.stdout?.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_STDOUT) child.kill('SIGKILL');
-      else chunks.push(c);
-    });
-    if (input) {
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(input);
-    }
-    child.on('error', () => undefined);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ok: code === 0 && !timedOut && size <= MAX_STDOUT, timedOut, stdout: Buffer.concat(chunks) });
-    });
-  });
+  tools ??= new ToolRunner();
+  return tools.run(program, args, timeoutMs, dataMb, input);
+}
+
+/** Stops the tools' helper process (shutdownInspection); the next tool starts a new one. */
+export async function closeOcrTools(): Promise<void> {
+  const t = tools;
+  tools = undefined;
+  await t?.close();
+}
+
+/** Starts the tools' helper process ahead of the first picture (warmUpInspection, when OCR is on). */
+export async function warmUpOcrTools(): Promise<void> {
+  tools ??= new ToolRunner();
+  await tools.warmUp();
+}
+
+/** The tools' helper process and its folder now, if any: for the tests that stop it mid-run. */
+export function ocrTools(): { pid?: number; dir?: string } {
+  return tools?.where ?? {};
 }
 
 /**

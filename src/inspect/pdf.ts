@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { holdOpen, letGo } from './child-ref.ts';
 import type { PdfReply, PdfRequest } from './pdf-child.ts';
 
 const childScript = fileURLToPath(new URL('./pdf-child.ts', import.meta.url));
@@ -104,25 +105,15 @@ export class PdfReader {
     child.on('error', () => {
       // spawn failure: reported through 'exit' or the job's deadline
     });
-    this.idle(child);
+    letGo(child);
     return child;
-  }
-
-  private idle(child: ChildProcess): void {
-    child.unref();
-    (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
-  }
-
-  private busy(child: ChildProcess): void {
-    child.ref();
-    (child.channel as unknown as { ref?: () => void } | undefined)?.ref?.();
   }
 
   private clear(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.current = undefined;
-    if (this.child) this.idle(this.child);
+    if (this.child) letGo(this.child);
   }
 
   private pump(): void {
@@ -137,7 +128,7 @@ export class PdfReader {
       if (!this.child) this.child = this.spawnChild();
       const child = this.child;
       this.current = job;
-      this.busy(child);
+      holdOpen(child);
       this.timer = setTimeout(() => {
         const j = this.current;
         this.current = undefined;
@@ -177,7 +168,7 @@ export class PdfReader {
     }
     if (child && child.exitCode === null && child.signalCode === null) {
       // Held open (ref) until it has gone, or the wait itself would not keep the loop alive.
-      this.busy(child);
+      holdOpen(child);
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');

@@ -1,0 +1,92 @@
+// The small process that starts text recognition's tools (djpeg, Tesseract, pdftoppm…) for the
+// gateway (tool-runner.ts). Starting a program forks the process that starts it, and a fork costs
+// in proportion to that process's memory: about 19 ms for a 440 MB gateway, during which its
+// event loop (the relay's) stands still, against about 4 ms here. Protocol (IPC): in ToolRequest,
+// out ToolReply, matched by id; several run at once. The tools read and write files the gateway
+// names; nothing here reads them. Exits, stopping its tools, when the gateway goes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+
+export interface ToolRequest {
+  id: number;
+  program: string;
+  args: string[];
+  /** Milliseconds before the tool is killed (its CPU limit, ulimit -t, follows from it too). */
+  timeoutMs: number;
+  /** The data segment the tool may use (ulimit -d), in MB. */
+  dataMb: number;
+  /** A file for the tool's standard input (the gateway wrote it); none: its input is closed. */
+  inputPath?: string;
+  /** The file its standard output goes to (the gateway reads it). */
+  outputPath: string;
+}
+
+export interface ToolReply {
+  id: number;
+  ok: boolean;
+  timedOut: boolean;
+}
+
+/** Most bytes of standard output a tool may write (a 12 MP grey picture is 12 MB); past it, the tool fails. */
+export const MAX_TOOL_OUTPUT = 64 * 1024 * 1024;
+
+/** Tools running now: killed if the gateway goes while they run. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Runs one tool under its limits (`/bin/sh` sets them, then becomes the tool), its standard input
+ * and output the request's files: the bytes never pass through this process, nor through the
+ * gateway's event loop as messages (a 4 MB photo and its thumbnail cost 21 ms a round trip as
+ * IPC messages, 7 ms of it in the gateway's send).
+ */
+export function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
+  return new Promise((resolve) => {
+    let input: number | undefined;
+    let output: number | undefined;
+    try {
+      input = req.inputPath ? openSync(req.inputPath, 'r') : undefined;
+      output = openSync(req.outputPath, 'w', 0o600);
+    } catch {
+      if (input !== undefined) closeSync(input);
+      resolve({ ok: false, timedOut: false });
+      return;
+    }
+    // ulimit -f: the output file's size, in 512-byte blocks (POSIX sh); the CPU limit (ulimit -t)
+    // ends the program by itself even if this process dies first.
+    const limits = `ulimit -d ${req.dataMb * 1024} && ulimit -f ${MAX_TOOL_OUTPUT / 512} && ulimit -t ${Math.max(1, Math.ceil(req.timeoutMs / 1000) + 5)}`;
+    const child = spawn('/bin/sh', ['-c', `${limits} && exec "$@"`, 'sh', req.program, ...req.args], {
+      stdio: [input ?? 'ignore', output, 'ignore'],
+      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+    });
+    closeSync(output);
+    if (input !== undefined) closeSync(input);
+    running.add(child);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, Math.max(1, req.timeoutMs));
+    child.on('error', () => undefined);
+    child.on('close', (code) => {
+      running.delete(child);
+      clearTimeout(timer);
+      resolve({ ok: code === 0 && !timedOut, timedOut });
+    });
+  });
+}
+
+// Started as a process by tool-runner.ts (not when imported for its types).
+if (process.send && process.argv[2] === '--serve') {
+  process.on('message', (req: ToolRequest) => {
+    void runTool(req).then((reply) => {
+      process.send?.({ id: req.id, ...reply } satisfies ToolReply, (err: Error | null) => {
+        // The gateway has gone: nothing to answer to.
+        if (err) process.exit(0);
+      });
+    });
+  });
+  process.on('disconnect', () => {
+    for (const child of running) child.kill('SIGKILL');
+    process.exit(0);
+  });
+}
