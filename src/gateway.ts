@@ -123,7 +123,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       throw err;
     }
     // Start the extraction workers, the PDF reader and (OCR on) the tools' helper now, not on the first attachment.
-    await inspection.warmUpInspection({ ocr });
+    const warm = await inspection.warmUpInspection({ ocr });
+    if (!warm.ocrTools) logger.warn({ event: 'ocr-tools-unavailable' }, 'the helper process that starts the text recognition tools could not run one: pictures and scanned pages will count as unread (held when the mail leaves the school) until it can');
   }
   // Each school as its messages' journey needs it, resolved once per message by the receive stage:
   // its examiner, and what a block does there (policy.block_mode).

@@ -435,20 +435,22 @@ describe('the tools\' helper process (tool-runner.ts)', () => {
       if (helper) seen = childrenOf(helper);
     }
     expect(seen).toContain('tesseract');
-    expect(childrenOf(process.pid)).not.toContain('tesseract');
     expect((await reading).verdict.rules).toContain('unencrypted-sensitive-attachment');
 
     // Killed while Tesseract reads: the page counts as unread, so the message is held, not delivered.
-    const first = ocrTools().pid!;
+    const first = ocrTools().pid;
+    expect(first).toBeGreaterThan(0);
     const interrupted = examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
-    for (let i = 0; i < 200 && !childrenOf(first).includes('tesseract'); i++) await new Promise((r) => setTimeout(r, 20));
-    process.kill(first, 'SIGKILL');
+    for (let i = 0; i < 200 && !childrenOf(first!).includes('tesseract'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(childrenOf(first!)).toContain('tesseract');
+    process.kill(first!, 'SIGKILL');
     const held = await interrupted;
     expect(held.verdict.action).toBe('quarantine');
     expect(held.verdict.rules).toContain('uninspectable-attachment');
 
     const again = await examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
     expect(again.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    expect(ocrTools().pid).toBeGreaterThan(0);
     expect(ocrTools().pid).not.toBe(first);
   });
 

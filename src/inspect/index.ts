@@ -66,12 +66,14 @@ export async function shutdownInspection(): Promise<void> {
 }
 
 /**
- * Starts the extraction workers and the PDF reader ahead of the first message, so that message
- * does not wait for them (the gateway calls this at start-up; inspect() works without it).
+ * Starts the extraction workers, the PDF reader and (OCR on) the tools' helper ahead of the first
+ * message, so that message does not wait for them (the gateway calls this at start-up; inspect()
+ * works without it). `ocrTools`: false when OCR is on but the helper could not run a tool.
  */
-export async function warmUpInspection(limits?: Partial<InspectionLimits>): Promise<void> {
+export async function warmUpInspection(limits?: Partial<InspectionLimits>): Promise<{ ocrTools: boolean }> {
   const l = limits ? { ...defaultLimits, ...limits } : defaultLimits;
-  await Promise.all([sharedPool(l).warmUp(), sharedPdfReader(l).warmUp(), l.ocr.enabled ? warmUpOcrTools() : undefined]);
+  const [, , tools] = await Promise.all([sharedPool(l).warmUp(), sharedPdfReader(l).warmUp(), l.ocr.enabled ? warmUpOcrTools() : true]);
+  return { ocrTools: tools };
 }
 
 /** Counters for monitoring and tests: workers and PDF readers started since the process began. */

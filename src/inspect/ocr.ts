@@ -114,10 +114,10 @@ export async function closeOcrTools(): Promise<void> {
   await t?.close();
 }
 
-/** Starts the tools' helper process ahead of the first picture (warmUpInspection, when OCR is on). */
-export async function warmUpOcrTools(): Promise<void> {
+/** Starts the tools' helper process ahead of the first picture (warmUpInspection, when OCR is on); false when it cannot run a tool. */
+export async function warmUpOcrTools(): Promise<boolean> {
   tools ??= new ToolRunner();
-  await tools.warmUp();
+  return tools.warmUp();
 }
 
 /** The tools' helper process and its folder now, if any: for the tests that stop it mid-run. */

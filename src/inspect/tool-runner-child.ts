@@ -5,7 +5,7 @@
 // out ToolReply, matched by id; several run at once. The tools read and write files the gateway
 // names; nothing here reads them. Exits, stopping its tools, when the gateway goes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 
 export interface ToolRequest {
   id: number;
@@ -43,23 +43,27 @@ export function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, '
   return new Promise((resolve) => {
     let input: number | undefined;
     let output: number | undefined;
+    let child: ChildProcess;
     try {
       input = req.inputPath ? openSync(req.inputPath, 'r') : undefined;
+      // Open, the input file is not needed by name: gone at once, even if everything stops now.
+      if (req.inputPath) unlinkSync(req.inputPath);
       output = openSync(req.outputPath, 'w', 0o600);
+      // ulimit -f: the output file's size, in 512-byte blocks (POSIX sh); the CPU limit (ulimit -t)
+      // ends the program by itself even if this process dies first.
+      const limits = `ulimit -d ${req.dataMb * 1024} && ulimit -f ${MAX_TOOL_OUTPUT / 512} && ulimit -t ${Math.max(1, Math.ceil(req.timeoutMs / 1000) + 5)}`;
+      child = spawn('/bin/sh', ['-c', `${limits} && exec "$@"`, 'sh', req.program, ...req.args], {
+        stdio: [input ?? 'ignore', output, 'ignore'],
+        env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+      });
     } catch {
-      if (input !== undefined) closeSync(input);
+      // A file that cannot be opened, or arguments spawn() refuses: this tool fails, no other.
       resolve({ ok: false, timedOut: false });
       return;
+    } finally {
+      if (output !== undefined) closeSync(output);
+      if (input !== undefined) closeSync(input);
     }
-    // ulimit -f: the output file's size, in 512-byte blocks (POSIX sh); the CPU limit (ulimit -t)
-    // ends the program by itself even if this process dies first.
-    const limits = `ulimit -d ${req.dataMb * 1024} && ulimit -f ${MAX_TOOL_OUTPUT / 512} && ulimit -t ${Math.max(1, Math.ceil(req.timeoutMs / 1000) + 5)}`;
-    const child = spawn('/bin/sh', ['-c', `${limits} && exec "$@"`, 'sh', req.program, ...req.args], {
-      stdio: [input ?? 'ignore', output, 'ignore'],
-      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-    });
-    closeSync(output);
-    if (input !== undefined) closeSync(input);
     running.add(child);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -75,18 +79,21 @@ export function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, '
   });
 }
 
+/** Stops every tool, then this process. */
+function leave(): never {
+  for (const child of running) child.kill('SIGKILL');
+  process.exit(0);
+}
+
 // Started as a process by tool-runner.ts (not when imported for its types).
 if (process.send && process.argv[2] === '--serve') {
   process.on('message', (req: ToolRequest) => {
     void runTool(req).then((reply) => {
       process.send?.({ id: req.id, ...reply } satisfies ToolReply, (err: Error | null) => {
         // The gateway has gone: nothing to answer to.
-        if (err) process.exit(0);
+        if (err) leave();
       });
     });
   });
-  process.on('disconnect', () => {
-    for (const child of running) child.kill('SIGKILL');
-    process.exit(0);
-  });
+  process.on('disconnect', leave);
 }

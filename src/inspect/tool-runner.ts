@@ -8,12 +8,12 @@
 // when the message goes outside the school), never waved through. A tool's input and output are
 // files in a private folder (0700, each file 0600, removed after use), as Tesseract's pages were.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdOpen, letGo } from './child-ref.ts';
-import type { ToolReply, ToolRequest } from './tool-runner-child.ts';
+import { MAX_TOOL_OUTPUT, type ToolReply, type ToolRequest } from './tool-runner-child.ts';
 
 const childScript = fileURLToPath(new URL('./tool-runner-child.ts', import.meta.url));
 /** Time beyond a tool's own limit before the gateway stops waiting for the helper's answer. */
@@ -26,6 +26,40 @@ export interface ToolResult {
 }
 
 const EMPTY = Buffer.alloc(0);
+const FOLDER_PREFIX = 'hallmonitor-tools-';
+
+/** Stops a helper and every tool it started (its process group); nothing if they have gone. */
+function stop(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * The runner's private folder (mkdtemp's 0700), named with this process's id. Folders left by a
+ * gateway process that has gone (a crash: tools' inputs are pupils' pictures) are removed first.
+ */
+async function makeFolder(): Promise<string> {
+  const base = tmpdir();
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const pid = Number(/^hallmonitor-tools-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    await rm(join(base, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+  return mkdtemp(join(base, `${FOLDER_PREFIX}${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 const FAILED: ToolResult = Object.freeze({ ok: false, timedOut: false, stdout: EMPTY });
 
 interface Pending {
@@ -44,6 +78,8 @@ export class ToolRunner {
   private dir: string | undefined;
   /** Helper processes started (a restart after one died counts). */
   started = 0;
+  /** Closed: what is asked now fails (a closed runner never starts a helper again). */
+  private closed = false;
 
   /**
    * Runs `program` with `args` under its limits (ulimit -d `dataMb`, killed after `timeoutMs`),
@@ -56,12 +92,15 @@ export class ToolRunner {
     let outputPath: string | undefined;
     try {
       // One folder for the runner's life, made once even when the first tools start together.
-      const dir = await (this.folder ??= mkdtemp(join(tmpdir(), 'hallmonitor-tools-')).then((d) => (this.dir = d)));
+      const dir = await (this.folder ??= makeFolder().then((d) => (this.dir = d)));
       inputPath = input ? join(dir, `${id}.in`) : undefined;
       outputPath = join(dir, `${id}.out`);
       if (inputPath && input) await writeFile(inputPath, input, { mode: 0o600 });
       const done = await this.ask({ id, program, args, timeoutMs, dataMb, inputPath, outputPath });
-      return done.ok ? { ...done, stdout: await readFile(outputPath) } : done;
+      if (!done.ok) return done;
+      const stdout = await readFile(outputPath);
+      // At the cap, the output may be cut short (a tool that ignored SIGXFSZ): failed, not read.
+      return stdout.length >= MAX_TOOL_OUTPUT ? FAILED : { ...done, stdout };
     } catch {
       // No folder (the disk is full), or no output: the tool failed, and its picture is unread.
       return FAILED;
@@ -71,9 +110,17 @@ export class ToolRunner {
   }
 
   private ask(req: ToolRequest): Promise<ToolResult> {
-    const child = this.child ?? this.start();
+    if (this.closed) return Promise.resolve(FAILED);
+    // A helper that is going (disconnected, not yet gone) is not asked: a new one is started.
+    const child = this.child?.connected ? this.child : this.start();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle(req.id, { ...FAILED, timedOut: true }), Math.max(1, req.timeoutMs) + GRACE_MS);
+      // No answer in the tool's time and a grace: the helper is stuck. It is stopped (with its
+      // tools), so the next tool gets a new one rather than waiting on it too.
+      const timer = setTimeout(() => {
+        this.settle(req.id, { ...FAILED, timedOut: true });
+        if (this.child === child) this.child = undefined;
+        stop(child);
+      }, Math.max(1, req.timeoutMs) + GRACE_MS);
       this.pending.set(req.id, { resolve, timer, child });
       holdOpen(child);
       child.send(req, (err) => {
@@ -92,13 +139,20 @@ export class ToolRunner {
   }
 
   private start(): ChildProcess {
-    const child = spawn(process.execPath, [childScript, '--serve'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    if (this.child) stop(this.child);
+    // Its own process group (detached), so that its tools can be stopped with it whatever killed
+    // it; without NODE_OPTIONS, which could make it wait for a debugger or run out of heap.
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, [childScript, '--serve'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true, env });
     this.started++;
     this.child = child;
     child.on('message', (reply: ToolReply) => this.settle(reply.id, { ok: reply.ok, timedOut: reply.timedOut, stdout: EMPTY }));
     child.on('exit', () => {
       if (this.child === child) this.child = undefined;
-      // Every tool it was running is lost with it: failed, so their pictures count as unread.
+      // Its tools go with it (they would run on until their CPU limit), and every tool it was
+      // running counts as failed, so their pictures are unread.
+      stop(child);
       for (const [id, p] of [...this.pending]) if (p.child === child) this.settle(id, FAILED);
     });
     child.on('error', () => {
@@ -108,9 +162,9 @@ export class ToolRunner {
     return child;
   }
 
-  /** Starts the helper ahead of the first picture (a Node process takes about 100 ms to start). */
-  async warmUp(): Promise<void> {
-    await this.run('true', [], 10_000, 64);
+  /** Starts the helper ahead of the first picture (a Node process takes about 100 ms to start); false when it cannot run a tool. */
+  async warmUp(): Promise<boolean> {
+    return (await this.run('true', [], 10_000, 64)).ok;
   }
 
   /** The helper's process id and folder, for the tests that stop it mid-run and check it is gone. */
@@ -120,6 +174,7 @@ export class ToolRunner {
 
   /** Stops the helper (it stops the tools it was running); their pictures count as unread. */
   async close(): Promise<void> {
+    this.closed = true;
     const child = this.child;
     const folder = this.folder;
     this.child = undefined;
@@ -129,14 +184,14 @@ export class ToolRunner {
     if (child && child.exitCode === null && child.signalCode === null) {
       holdOpen(child);
       await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => child.kill('SIGKILL'), 2_000);
+        const kill = setTimeout(() => stop(child), 2_000);
         child.once('exit', () => {
           clearTimeout(kill);
           resolve();
         });
         // Disconnected, the helper kills its tools and exits; SIGKILL if it does not.
         if (child.connected) child.disconnect();
-        else child.kill('SIGKILL');
+        else stop(child);
       });
     }
     const dir = await folder?.catch(() => undefined);

@@ -1,0 +1,136 @@
+// The helper process that starts text recognition's tools (src/inspect/tool-runner.ts), with real
+// processes: what happens when a tool or the helper misbehaves. Every failure must come back as
+// a failed tool (its picture unread, so held when the mail leaves the school), never a hang, and
+// no tool may outlive its helper. Through the examiner: test/inspect-ocr.test.ts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ToolRunner } from '../src/inspect/tool-runner.ts';
+
+const runners: ToolRunner[] = [];
+function runner(): ToolRunner {
+  const r = new ToolRunner();
+  runners.push(r);
+  return r;
+}
+afterEach(async () => {
+  for (const r of runners.splice(0)) await r.close();
+});
+
+/** Processes whose parent is `pid`: [pid, name]. */
+function childrenOf(pid: number): Array<[number, string]> {
+  const found: Array<[number, string]> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (Number(stat.slice(close + 2).split(' ')[1]) === pid) found.push([Number(entry), stat.slice(stat.indexOf('(') + 1, close)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, test: () => boolean, ms = 5_000): Promise<void> {
+  for (const end = Date.now() + ms; !test(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the tools\' helper process', () => {
+  it('hands a tool its input and gives back its output; a failing tool is failed', async () => {
+    const r = runner();
+    const out = await r.run('tr', ['a-z', 'A-Z'], 5_000, 64, Buffer.from('class 5b trip list'));
+    expect(out).toMatchObject({ ok: true, timedOut: false });
+    expect(out.stdout.toString()).toBe('CLASS 5B TRIP LIST');
+    expect(await r.run('false', [], 5_000, 64)).toMatchObject({ ok: false, timedOut: false });
+    expect(await r.run('/no/such/tool', [], 5_000, 64)).toMatchObject({ ok: false });
+    // Nothing is left in its folder once the tools are done (inputs are pupils' pictures).
+    expect(readdirSync(r.where.dir!)).toEqual([]);
+  });
+
+  it('kills a tool past its time, and a tool spawn() refuses fails alone', async () => {
+    const r = runner();
+    expect(await r.run('sleep', ['10'], 300, 64)).toMatchObject({ ok: false, timedOut: true });
+    const [refused, beside] = await Promise.all([r.run('echo', ['a\0b'], 5_000, 64), r.run('echo', ['still here'], 5_000, 64)]);
+    expect(refused.ok).toBe(false);
+    expect(beside).toMatchObject({ ok: true });
+    expect(beside.stdout.toString()).toBe('still here\n');
+    expect(r.started).toBe(1);
+  });
+
+  it('takes its tools with it when it is killed, and the next tool gets a new helper', async () => {
+    const r = runner();
+    await r.run('true', [], 5_000, 64);
+    const helper = r.where.pid!;
+    const sleeping = r.run('sleep', ['30'], 60_000, 64);
+    let tool = 0;
+    await until('the tool to start', () => (tool = childrenOf(helper).find(([, name]) => name === 'sleep')?.[0] ?? 0) > 0);
+    process.kill(helper, 'SIGKILL');
+    expect(await sleeping).toMatchObject({ ok: false });
+    await until('the orphaned tool to be stopped', () => !alive(tool));
+    expect(await r.run('true', [], 5_000, 64)).toMatchObject({ ok: true });
+    expect(r.where.pid).toBeGreaterThan(0);
+    expect(r.where.pid).not.toBe(helper);
+    expect(r.started).toBe(2);
+  });
+
+  it('replaces a helper that stops answering (its tools fail after their time and a grace of 5 s)', async () => {
+    const r = runner();
+    await r.run('true', [], 5_000, 64);
+    const stuck = r.where.pid!;
+    process.kill(stuck, 'SIGSTOP');
+    const started = Date.now();
+    expect(await r.run('true', [], 100, 64)).toMatchObject({ ok: false, timedOut: true });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    await until('the stuck helper to be stopped', () => !alive(stuck));
+    expect(await r.run('echo', ['again'], 5_000, 64)).toMatchObject({ ok: true });
+    expect(r.where.pid).not.toBe(stuck);
+  }, 15_000);
+
+  it('once closed, fails what was running and starts no new helper; its folder is removed', async () => {
+    const r = runner();
+    await r.run('true', [], 5_000, 64);
+    const { pid, dir } = r.where;
+    const running = r.run('sleep', ['5'], 10_000, 64);
+    await until('the tool to start', () => childrenOf(pid!).some(([, name]) => name === 'sleep'));
+    await r.close();
+    expect(await running).toMatchObject({ ok: false });
+    expect(await r.run('true', [], 5_000, 64)).toMatchObject({ ok: false });
+    expect(r.started).toBe(1);
+    expect(r.where.pid).toBeUndefined();
+    expect(alive(pid!)).toBe(false);
+    expect(existsSync(dir!)).toBe(false);
+  });
+
+  it('removes the folder a gateway process that has gone left behind, and no other', async () => {
+    const gone = spawnSync('true').pid;
+    const left = path.join(tmpdir(), `hallmonitor-tools-${gone}-test`);
+    const living = path.join(tmpdir(), `hallmonitor-tools-${process.ppid}-test`);
+    for (const d of [left, living]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, '1.in'), 'a pupil photo');
+    }
+    try {
+      await runner().run('true', [], 5_000, 64);
+      expect(existsSync(left)).toBe(false);
+      expect(existsSync(living)).toBe(true);
+    } finally {
+      spawnSync('rm', ['-rf', left, living]);
+    }
+  });
+});
