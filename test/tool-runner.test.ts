@@ -117,6 +117,24 @@ describe('the tools\' helper process', () => {
     expect(existsSync(dir!)).toBe(false);
   });
 
+  it('fails a tool when its folder cannot be made, and makes it for the next once it can', async () => {
+    const saved = process.env.TMPDIR;
+    const missing = path.join(tmpdir(), `hm-no-such-dir-${process.pid}`);
+    process.env.TMPDIR = missing;
+    try {
+      const r = runner();
+      expect(await r.run('echo', ['one'], 5_000, 64)).toMatchObject({ ok: false });
+      mkdirSync(missing);
+      expect(await r.run('echo', ['two'], 5_000, 64)).toMatchObject({ ok: true });
+      expect(r.where.dir!.startsWith(missing)).toBe(true);
+    } finally {
+      process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      for (const x of runners.splice(0)) await x.close();
+      spawnSync('rm', ['-rf', missing]);
+    }
+  });
+
   it('removes the folder a gateway process that has gone left behind, and no other', async () => {
     const gone = spawnSync('true').pid;
     const left = path.join(tmpdir(), `hallmonitor-tools-${gone}-test`);

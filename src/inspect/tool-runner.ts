@@ -26,6 +26,7 @@ export interface ToolResult {
 }
 
 const EMPTY = Buffer.alloc(0);
+const FAILED: ToolResult = Object.freeze({ ok: false, timedOut: false, stdout: EMPTY });
 const FOLDER_PREFIX = 'hallmonitor-tools-';
 
 /** Stops a helper and every tool it started (its process group); nothing if they have gone. */
@@ -60,7 +61,6 @@ function alive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-const FAILED: ToolResult = Object.freeze({ ok: false, timedOut: false, stdout: EMPTY });
 
 interface Pending {
   resolve: (result: ToolResult) => void;
@@ -87,12 +87,20 @@ export class ToolRunner {
    * (written and read off the event loop), not as messages.
    */
   async run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Uint8Array): Promise<ToolResult> {
+    if (this.closed) return FAILED;
     const id = this.nextId++;
     let inputPath: string | undefined;
     let outputPath: string | undefined;
     try {
       // One folder for the runner's life, made once even when the first tools start together.
-      const dir = await (this.folder ??= makeFolder().then((d) => (this.dir = d)));
+      // A folder that could not be made (the disk was full) is tried again by the next tool.
+      const dir = await (this.folder ??= makeFolder().then(
+        (d) => (this.dir = d),
+        (err: unknown) => {
+          this.folder = undefined;
+          throw err;
+        },
+      ));
       inputPath = input ? join(dir, `${id}.in`) : undefined;
       outputPath = join(dir, `${id}.out`);
       if (inputPath && input) await writeFile(inputPath, input, { mode: 0o600 });
