@@ -99,12 +99,13 @@ function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
 /** The tools run from a small helper process (tool-runner.ts): a fork of the gateway stalls its event loop. */
 let tools: ToolRunner | undefined;
 
-type RunResult = ToolResult;
+function toolRunner(): ToolRunner {
+  return (tools ??= new ToolRunner());
+}
 
 /** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
-function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<RunResult> {
-  tools ??= new ToolRunner();
-  return tools.run(program, args, timeoutMs, dataMb, input);
+function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<ToolResult> {
+  return toolRunner().run(program, args, timeoutMs, dataMb, input);
 }
 
 /** Stops the tools' helper process (shutdownInspection); the next tool starts a new one. */
@@ -116,8 +117,7 @@ export async function closeOcrTools(): Promise<void> {
 
 /** Starts the tools' helper process ahead of the first picture (warmUpInspection, when OCR is on); false when it cannot run a tool. */
 export async function warmUpOcrTools(): Promise<boolean> {
-  tools ??= new ToolRunner();
-  return tools.warmUp();
+  return toolRunner().warmUp();
 }
 
 /** The tools' helper process and its folder now, if any: for the tests that stop it mid-run. */
@@ -218,7 +218,7 @@ const MAX_OCR_PIXELS = 80_000_000;
 /** Time the gate may take to make one picture's thumbnail before it gives up and the picture counts as unjudged. */
 const GATE_TIMEOUT_MS = 10_000;
 
-async function tesseract(budget: OcrBudget, file: string): Promise<RunResult> {
+async function tesseract(budget: OcrBudget, file: string): Promise<ToolResult> {
   const started = performance.now();
   const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '3'], budget.pageTime(), budget.dataMb);
   stats.secondsSpent += (performance.now() - started) / 1000;

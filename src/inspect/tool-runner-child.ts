@@ -39,7 +39,7 @@ const running = new Set<ChildProcess>();
  * gateway's event loop as messages (a 4 MB photo and its thumbnail cost 21 ms a round trip as
  * IPC messages, 7 ms of it in the gateway's send).
  */
-export function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
+function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
   return new Promise((resolve) => {
     let input: number | undefined;
     let output: number | undefined;
