@@ -126,6 +126,9 @@ describe('what people without access to the message see', () => {
     expect(g.where).toBe('attachment:A***** T********.eml/body');
     expect(g.reason).toBe('In the body of the attached email');
     expect(h.reason).toBe('School email forwarded (the body quotes a forwarded message)');
+    // Only a last part after an attached email is one of its parts: a file the sender named like one is masked.
+    const [k] = maskFindings([{ detector: 'd', where: 'attachment:body: Amelia Thornbury EHCP.pdf', evidence: 'e', reason: 'The attachment body: Amelia Thornbury EHCP.pdf' }]);
+    expect(JSON.stringify(k)).not.toContain('Amelia');
   });
 
   it('writes CSV that a spreadsheet will not run as a formula', () => {

@@ -61,6 +61,9 @@ describe('masking what notices say about where things were found', () => {
     expect(describeWhere('body:html')).toBe('the text of the email');
     expect(describeWhere('attachment:Year5.zip/Amelia Thornbury.csv')).toBe('the attachment "Y****.zip" › "A***** T********.csv"');
     expect(describeWhere('filename:attachment:Amelia.jpg')).toBe('the file name of the attachment "A*****.jpg"');
+    // The parts of an attached email are named by the inspection, not the sender: shown as they are.
+    expect(describeWhere('attachment:Amelia Thornbury.eml/body')).toBe('the attachment "A***** T********.eml" › body');
+    expect(describeWhere('attachment:headers')).toBe('the attachment "h******"');
     expect(describeWhere('something-new:Amelia')).toBe('the email');
   });
 

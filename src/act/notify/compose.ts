@@ -113,6 +113,19 @@ export function ruleTextFor(t: Templates, id: string): RuleText {
  * Where a finding is, in words, with file names masked like evidence ("J*** S**** r*****.docx"):
  * the name of a photo or report is often the pupil's name.
  */
+/** What the inspection names the parts of an attached email after it (`fwd.eml/body`, `…/headers`, `…/body:html`). */
+const INNER_PARTS = new Set(['body', 'headers', 'body:html', 'body:header-lines', 'body:preamble']);
+
+/**
+ * The segments of an attachment's path (`a.zip/fwd.eml/body`, after `attachment:`), each with
+ * whether it is a file the sender named (masked when shown) or the inner part of an attached
+ * email that the inspection named: only a last segment, after another, and only those names.
+ */
+export function attachmentSegments(path: string): Array<{ name: string; file: boolean }> {
+  const segs = path.split('/');
+  return segs.map((name, i) => ({ name, file: !(i > 0 && i === segs.length - 1 && INNER_PARTS.has(name)) }));
+}
+
 export function describeWhere(where: string, mask: (name: string) => string = maskFileName): string {
   let w = where;
   let nameOf = false;
@@ -124,7 +137,7 @@ export function describeWhere(where: string, mask: (name: string) => string = ma
   if (w === 'body' || w.startsWith('body:')) return 'the text of the email';
   if (w === 'envelope') return 'the recipients';
   if (w.startsWith('attachment:')) {
-    const masked = w.slice('attachment:'.length).split('/').map((n) => mask(n)).join(' › ');
+    const masked = attachmentSegments(w.slice('attachment:'.length)).map((s) => (s.file ? mask(s.name) : s.name)).join(' › ');
     return `${nameOf ? 'the file name of the attachment' : 'the attachment'} ${masked}`;
   }
   if (w.startsWith('header')) return 'the email headers';
@@ -137,7 +150,7 @@ function fileNamesIn(wheres: string[], mask: (name: string) => string): Map<stri
   for (const where of wheres) {
     const w = where.startsWith('filename:') ? where.slice(9) : where;
     if (!w.startsWith('attachment:')) continue;
-    for (const seg of w.slice(11).split('/')) if (seg.length >= 3) names.set(seg, mask(seg));
+    for (const seg of attachmentSegments(w.slice(11))) if (seg.file && seg.name.length >= 3) names.set(seg.name, mask(seg.name));
   }
   return names;
 }

@@ -1,18 +1,15 @@
 // Findings as people without access to the message may see them (auditors, the register CSV):
 // attachment file names are masked like evidence ("A***** T******** t*** l***.csv"), in the place
 // and in the reason that quotes them, because a file is often named after the pupil.
-import { maskFileName } from '../../act/notify/compose.ts';
+import { attachmentSegments, maskFileName } from '../../act/notify/compose.ts';
 import type { Finding } from '../../types.ts';
-
-/** The parts of an attached email (`fwd.eml/body`, `…/headers`): names of the inspection's, not the sender's files. */
-const innerPart = (seg: string) => seg === 'body' || seg === 'headers' || seg.startsWith('body:');
 
 function fileNames(findings: Finding[]): Array<[string, string]> {
   const names = new Map<string, string>();
   for (const f of findings) {
     const w = f.where.startsWith('filename:') ? f.where.slice('filename:'.length) : f.where;
     if (!w.startsWith('attachment:')) continue;
-    for (const seg of w.slice('attachment:'.length).split('/')) if (seg.length >= 3 && !innerPart(seg)) names.set(seg, maskFileName(seg).slice(1, -1));
+    for (const seg of attachmentSegments(w.slice('attachment:'.length))) if (seg.file && seg.name.length >= 3) names.set(seg.name, maskFileName(seg.name).slice(1, -1));
   }
   // Longest first, so "a.zip/b.csv" parts don't mask each other halfway.
   return [...names].sort((a, b) => b[0].length - a[0].length);
