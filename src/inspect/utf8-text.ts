@@ -56,14 +56,15 @@ export class Utf8Text implements TextLike {
 
   /** String.prototype.indexOf (a whole character's bytes only ever match at a character's start). */
   indexOf(search: string, position = 0): number {
-    const at = this.bytes.indexOf(search, this.offsets.toUtf8(Math.max(0, Math.min(Math.trunc(position) || 0, this.length))), 'utf8');
+    // toUtf8 clamps as indexOf does: below 0 or NaN from the start, past the end at the end.
+    const at = this.bytes.indexOf(search, this.offsets.toUtf8(position), 'utf8');
     return at < 0 ? -1 : this.offsets.toUtf16(at);
   }
 
   /** String.prototype.lastIndexOf: the last match starting at or before `position`. */
   lastIndexOf(search: string, position = Infinity): number {
-    const from = Number.isNaN(position) ? this.length : Math.max(0, Math.min(Math.trunc(position), this.length));
-    const at = this.bytes.lastIndexOf(search, this.offsets.toUtf8(from), 'utf8');
+    // NaN searches from the end, as the string's does; toUtf8 clamps the rest.
+    const at = this.bytes.lastIndexOf(search, this.offsets.toUtf8(Number.isNaN(position) ? this.length : position), 'utf8');
     return at < 0 ? -1 : this.offsets.toUtf16(at);
   }
 
