@@ -124,7 +124,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     }
     // Start the extraction workers, the PDF reader and (OCR on) the tools' helper now, not on the first attachment.
     const warm = await inspection.warmUpInspection({ ocr });
-    if (!warm.ocrTools) logger.warn({ event: 'ocr-tools-unavailable' }, 'the helper process that starts the text recognition tools could not run one: pictures and scanned pages will count as unread (held when the mail leaves the school) until it can');
+    if (!warm.ocrTools) logger.warn({ event: 'ocr-tools-unavailable' }, 'the helper process that starts the inspection tools could not run one: pictures, scanned pages and 7z, RAR, gzip or tar archives will count as unread (held when the mail leaves the school) until it can');
   }
   // Each school as its messages' journey needs it, resolved once per message by the receive stage:
   // its examiner, and what a block does there (policy.block_mode).

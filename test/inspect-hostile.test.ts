@@ -2,11 +2,13 @@
 // without crashing and with the gateway process's memory bounded (the PDF reader is a separate,
 // memory-limited process; extraction workers are heap-limited threads).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
+import { toolHelper } from '../src/inspect/tool-runner.ts';
 import type { Inspection } from '../src/inspect/index.ts';
 import { inspectFixtures, mailWithAttachment, PUPIL_NAME } from './helpers/fixtures-tools.ts';
 import type { InspectFixtures } from './helpers/fixtures-tools.ts';
@@ -36,6 +38,21 @@ function header(extra: string[] = []): string[] {
 }
 
 describe('zip bombs and lying archives', () => {
+  it('a gzip whose trailer understates its size is stopped at the cap for one file: uninspectable', async () => {
+    // gzip's last four bytes give the unpacked size, and 7-Zip lists what they say: 1,000 bytes
+    // here, where 2 MB come out. The cap stops 7-Zip's output (ulimit -f in the tools' helper).
+    const honest = gzipSync(Buffer.alloc(2 * 1024 * 1024, 'Amelia Thornbury 12/03/2015\n'));
+    const lying = Buffer.from(honest);
+    lying.writeUInt32LE(1_000, lying.length - 4);
+    const r = await inspect(mailWithAttachment('register.gz', lying), { maxAttachmentBytes: 100_000 });
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:register.gz/register', reason: expect.stringContaining('larger than the size limit for one file') });
+    expect(r.texts.some((t) => t.text.includes('Amelia'))).toBe(false);
+    // Read by the tools' helper, whose folder keeps nothing afterwards (the archive was in it).
+    const { pid, dir } = toolHelper();
+    expect(pid).toBeGreaterThan(0);
+    expect(readdirSync(dir!)).toEqual([]);
+  });
+
   it('a zip bomb (one entry, ratio near 1000:1) is not inflated: uninspectable', async () => {
     const r = await inspect(mailWithAttachment('bomb.zip', fx.read('bomb.zip')));
     expect(r.uninspectable).toContainEqual({ where: 'attachment:bomb.zip/zeros300', reason: expect.stringContaining('possible zip bomb') });

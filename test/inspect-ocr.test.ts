@@ -12,7 +12,8 @@ import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
 import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
-import { judgePicture, ocrTools } from '../src/inspect/ocr.ts';
+import { judgePicture } from '../src/inspect/ocr.ts';
+import { toolHelper } from '../src/inspect/tool-runner.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
 import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
 import { deflateSync } from 'node:zlib';
@@ -431,14 +432,14 @@ describe('the tools\' helper process (tool-runner.ts)', () => {
     let seen: string[] = [];
     for (let i = 0; i < 200 && !seen.includes('tesseract'); i++) {
       await new Promise((r) => setTimeout(r, 20));
-      const helper = ocrTools().pid;
+      const helper = toolHelper().pid;
       if (helper) seen = childrenOf(helper);
     }
     expect(seen).toContain('tesseract');
     expect((await reading).verdict.rules).toContain('unencrypted-sensitive-attachment');
 
     // Killed while Tesseract reads: the page counts as unread, so the message is held, not delivered.
-    const first = ocrTools().pid;
+    const first = toolHelper().pid;
     expect(first).toBeGreaterThan(0);
     const interrupted = examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
     for (let i = 0; i < 200 && !childrenOf(first!).includes('tesseract'); i++) await new Promise((r) => setTimeout(r, 20));
@@ -450,13 +451,13 @@ describe('the tools\' helper process (tool-runner.ts)', () => {
 
     const again = await examine(examiner, 'Scan_0042.pdf', fx.scanPdf);
     expect(again.verdict.rules).toContain('unencrypted-sensitive-attachment');
-    expect(ocrTools().pid).toBeGreaterThan(0);
-    expect(ocrTools().pid).not.toBe(first);
+    expect(toolHelper().pid).toBeGreaterThan(0);
+    expect(toolHelper().pid).not.toBe(first);
   });
 
   it('is stopped with inspection, its folder removed; the next picture starts it again', async () => {
     await examine(examiner, 'IMG_field.jpg', fx.photos[0].jpeg);
-    const { pid, dir: folder } = ocrTools();
+    const { pid, dir: folder } = toolHelper();
     expect(pid).toBeGreaterThan(0);
     expect(existsSync(folder!)).toBe(true);
     expect(statSync(folder!).mode & 0o777).toBe(0o700);
@@ -465,7 +466,7 @@ describe('the tools\' helper process (tool-runner.ts)', () => {
     expect(existsSync(folder!)).toBe(false);
     const result = await examine(examiner, 'IMG_field.jpg', fx.photos[0].jpeg);
     expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
-    expect(ocrTools().pid).not.toBe(pid);
+    expect(toolHelper().pid).not.toBe(pid);
   });
 });
 

@@ -63,6 +63,42 @@ describe('the tools\' helper process', () => {
     expect(readdirSync(r.where.dir!)).toEqual([]);
   });
 
+  it('tells a tool\'s exit code, its output and the start of its error output, whatever the code', async () => {
+    const r = runner();
+    const out = await r.exec('sh', ['-c', 'echo listed; echo "Cannot open encrypted archive" >&2; exit 2'], { timeoutMs: 5_000, dataMb: 64, stderr: true });
+    expect(out).toMatchObject({ ok: false, code: 2, overflow: false, stderr: 'Cannot open encrypted archive\n' });
+    expect(out.stdout.toString()).toBe('listed\n');
+    // run() gives no output for a tool that failed.
+    expect(await r.run('sh', ['-c', 'echo listed; exit 2'], 5_000, 64)).toMatchObject({ ok: false, stdout: Buffer.alloc(0) });
+    expect(await r.exec('/no/such/tool', [], { timeoutMs: 5_000, dataMb: 64 })).toMatchObject({ ok: false, code: 127 });
+  });
+
+  it('stops a tool at its output allowance, and tells it apart from one that wrote exactly that much', async () => {
+    const r = runner();
+    const exact = await r.exec('head', ['-c', '5000', '/dev/zero'], { timeoutMs: 5_000, dataMb: 64, maxOutput: 5_000 });
+    expect(exact).toMatchObject({ ok: true, overflow: false });
+    expect(exact.stdout.length).toBe(5_000);
+    const over = await r.exec('head', ['-c', '5001', '/dev/zero'], { timeoutMs: 5_000, dataMb: 64, maxOutput: 5_000 });
+    expect(over).toMatchObject({ overflow: true, stdout: Buffer.alloc(0) });
+    // Endless output ends at the allowance (ulimit -f), not at the tool's time.
+    const started = Date.now();
+    const endless = await r.exec('cat', ['/dev/zero'], { timeoutMs: 20_000, dataMb: 64, maxOutput: 1_000_000 });
+    expect(endless).toMatchObject({ ok: false, overflow: true, timedOut: false });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await r.run('head', ['-c', '100', '/dev/zero'], 5_000, 64)).toMatchObject({ ok: true });
+  });
+
+  it('keeps a file for tools to read more than once in its private folder, until told to remove it', async () => {
+    const r = runner();
+    const kept = await r.keep(Buffer.from('Amelia Thornbury, 5B\n'), 'list.csv');
+    expect(path.basename(kept.path)).toBe('list.csv');
+    expect(path.dirname(path.dirname(kept.path))).toBe(r.where.dir);
+    expect((await r.run('cat', [kept.path], 5_000, 64)).stdout.toString()).toBe('Amelia Thornbury, 5B\n');
+    expect((await r.run('wc', ['-c', kept.path], 5_000, 64)).stdout.toString()).toMatch(/^21 /);
+    await kept.remove();
+    expect(readdirSync(r.where.dir!)).toEqual([]);
+  });
+
   it('kills a tool past its time, and a tool spawn() refuses fails alone', async () => {
     const r = runner();
     expect(await r.run('sleep', ['10'], 300, 64)).toMatchObject({ ok: false, timedOut: true });

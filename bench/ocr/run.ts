@@ -9,7 +9,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { createExaminer, type Examiner } from '../../src/examine.ts';
 import { inspect, OCR_OFF, ocrStats, shutdownInspection, type OcrLimits } from '../../src/inspect/index.ts';
-import { judgePicture, ocrTools } from '../../src/inspect/ocr.ts';
+import { judgePicture } from '../../src/inspect/ocr.ts';
+import { toolHelper } from '../../src/inspect/tool-runner.ts';
 import { imageSize } from '../../src/inspect/ocr-image.ts';
 import { realPictures } from './real-pictures.ts';
 import type { Envelope } from '../../src/types.ts';
@@ -38,7 +39,7 @@ function childCpu(): number {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[13]) + Number(f[14])) / 100;
   };
-  const helper = ocrTools().pid;
+  const helper = toolHelper().pid;
   return finished('self') + (helper ? finished(helper) : 0);
 }
 

@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageSize, looksLikeText, shrink, tooSmallForPage } from './ocr-image.ts';
-import { ToolRunner, type ToolResult } from './tool-runner.ts';
+import { inspectionTools, type ToolResult } from './tool-runner.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { decodeBmp, decodeGif, parsePnm, pngThumbnail, THUMBNAIL_SIDE, type GreyImage } from './thumbnail.ts';
 
@@ -96,33 +96,9 @@ function slot<T>(limit: number, fn: () => Promise<T>): Promise<T> {
   return readers.run(limit, fn);
 }
 
-/** The tools run from a small helper process (tool-runner.ts): a fork of the gateway stalls its event loop. */
-let tools: ToolRunner | undefined;
-
-function toolRunner(): ToolRunner {
-  return (tools ??= new ToolRunner());
-}
-
-/** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. */
+/** `dataMb`: the data segment the subprocess may use (ulimit -d), as the PDF reader's. The tools run from a small helper process (tool-runner.ts): a fork of the gateway stalls its event loop. */
 function run(program: string, args: string[], timeoutMs: number, dataMb: number, input?: Buffer): Promise<ToolResult> {
-  return toolRunner().run(program, args, timeoutMs, dataMb, input);
-}
-
-/** Stops the tools' helper process (shutdownInspection); the next tool starts a new one. */
-export async function closeOcrTools(): Promise<void> {
-  const t = tools;
-  tools = undefined;
-  await t?.close();
-}
-
-/** Starts the tools' helper process ahead of the first picture (warmUpInspection, when OCR is on); false when it cannot run a tool. */
-export async function warmUpOcrTools(): Promise<boolean> {
-  return toolRunner().warmUp();
-}
-
-/** The tools' helper process and its folder now, if any: for the tests that stop it mid-run. */
-export function ocrTools(): { pid?: number; dir?: string } {
-  return tools?.where ?? {};
+  return inspectionTools().run(program, args, timeoutMs, dataMb, input);
 }
 
 /**

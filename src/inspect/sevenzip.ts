@@ -1,13 +1,18 @@
 // 7z, RAR, gzip, bzip2, xz, tar and cab through Debian's p7zip-full (`7z`) as a subprocess:
-// there is no safe pure-JS 7z reader (extraction.md §5). Listing uses a dummy password so an
-// encrypted archive answers at once instead of prompting; stdin is closed; every extraction is
-// streamed through a byte counter and killed at the cap or the deadline.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// there is no safe pure-JS 7z reader (extraction.md §5). 7-Zip is started by the tools' helper
+// process (tool-runner.ts), not by the gateway: each start forks the process that starts it, and
+// an archive read entry by entry is several starts. Listing uses a dummy password so an encrypted
+// archive answers at once instead of prompting; stdin is closed; every extraction is cut off at
+// its byte cap (ulimit -f) or its deadline.
+import { inspectionTools, type ToolOutcome } from './tool-runner.ts';
 
 const DUMMY_PASSWORD = '-phallmonitor-has-no-password';
+/**
+ * The memory 7-Zip may use (ulimit -d), in MB. Its largest ordinary dictionaries (7z -mx9: 64 MB,
+ * RAR5: up to 1 GB for the rare archive made with -md1g) fit; one that needs more fails, and the
+ * archive is held as unread.
+ */
+const SEVEN_ZIP_MB = 1536;
 
 export interface SevenZipEntry {
   path: string;
@@ -35,42 +40,15 @@ export class SevenZipLimitError extends Error {
   }
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], deadline: number, maxOutput: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('7z', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new SevenZipLimitError('timeout'));
-    }, Math.max(1, deadline - Date.now()));
-    child.stdout.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxOutput) {
-        child.kill('SIGKILL');
-        return;
-      }
-      out.push(c);
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      if (err.length < 64) err.push(c);
-    });
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
+/** Runs 7z through the tools' helper until `deadline`, its output allowed `maxOutput` bytes. */
+async function run(args: string[], deadline: number, maxOutput: number, stderr = false): Promise<ToolOutcome> {
+  const left = deadline - Date.now();
+  if (left <= 0) throw new SevenZipLimitError('timeout');
+  const r = await inspectionTools().exec('7z', args, { timeoutMs: left, dataMb: SEVEN_ZIP_MB, maxOutput, stderr });
+  if (r.timedOut) throw new SevenZipLimitError('timeout');
+  // 127: the shell found no 7z; null and not past the cap: the helper could not run it, or it crashed.
+  if (r.code === 127 || (r.code === null && !r.overflow)) throw new SevenZipLimitError('failed');
+  return r;
 }
 
 /** Parses `7z l -slt` output (our own subprocess output, read with indexOf, never RegExp). */
@@ -114,68 +92,65 @@ export function parseSlt(stdout: string): { type: string; entries: SevenZipEntry
 }
 
 export class SevenZipArchive {
-  private dir: string | undefined;
   private file: string | undefined;
+  private remove: (() => Promise<void>) | undefined;
 
   /**
-   * Writes the archive to a private temp directory. It keeps (a safe form of) its own name because
+   * Keeps the archive in the tools' private folder. It keeps (a safe form of) its own name because
    * 7-Zip names the file inside a .gz or .bz2 after the archive (pack.tar.gz holds pack.tar).
    */
   static async open(bytes: Uint8Array, name = 'archive'): Promise<SevenZipArchive> {
     const a = new SevenZipArchive();
-    a.dir = await mkdtemp(join(tmpdir(), 'hallmonitor-7z-'));
-    a.file = join(a.dir, safeFileName(name));
-    await writeFile(a.file, bytes, { mode: 0o600 });
+    const kept = await inspectionTools().keep(bytes, safeFileName(name));
+    a.file = kept.path;
+    a.remove = kept.remove;
     return a;
   }
 
   async list(deadline: number): Promise<SevenZipListing> {
-    const r = await run(['l', '-slt', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], deadline, 64 * 1024 * 1024);
+    const r = await run(['l', '-slt', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], deadline, 64 * 1024 * 1024, true);
+    const stdout = r.stdout.toString('utf8');
     if (r.stderr.includes('Cannot open encrypted archive') || r.stderr.includes('Wrong password')) {
-      if (!r.stdout.includes('----------')) return { headerEncrypted: true, type: '', entries: [], failed: false };
+      if (!stdout.includes('----------')) return { headerEncrypted: true, type: '', entries: [], failed: false };
     }
-    const parsed = parseSlt(r.stdout);
+    const parsed = parseSlt(stdout);
     if (r.code !== 0 && parsed.entries.length === 0) return { headerEncrypted: false, type: parsed.type, entries: [], failed: true };
     return { headerEncrypted: false, type: parsed.type, entries: parsed.entries, failed: false };
   }
 
-  /** Streams one entry out (`7z x -so`), killed past maxBytes or the deadline. */
+  /** Extracts one entry (`7z x -so`), failing past maxBytes (too-big) or the deadline. */
   async extract(entryPath: string, maxBytes: number, deadline: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    const size = await streamOut(['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], maxBytes, 'too-big', deadline, (c) => chunks.push(c));
-    return Buffer.concat(chunks, size);
+    const r = await run(['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], deadline, maxBytes);
+    if (r.overflow) throw new SevenZipLimitError('too-big');
+    if (r.code !== 0) throw new SevenZipLimitError('failed');
+    return r.stdout;
   }
 
   /**
-   * Extracts every file in one run (`7z x -so`), cutting the stream by the listed sizes. Only for
+   * Extracts every file in one run (`7z x -so`), cutting the output by the listed sizes. Only for
    * archives with no encrypted entry whose sizes are all within the caps; the caller falls back
    * to extract() per entry when this rejects (sizes that do not add up, a damaged archive).
    */
   async extractAll(sizes: number[], deadline: number): Promise<Buffer[]> {
     const expected = sizes.reduce((a, b) => a + b, 0);
-    const out = sizes.map((n) => Buffer.allocUnsafe(n));
-    let index = 0;
+    const r = await run(['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], deadline, expected);
+    if (r.overflow || r.code !== 0 || r.stdout.length !== expected) throw new SevenZipLimitError('failed');
+    // Each entry in a buffer of its own: a large one is handed to a worker thread by moving its
+    // memory there, which must not take the other entries with it.
+    const out: Buffer[] = [];
     let offset = 0;
-    const total = await streamOut(['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], expected, 'failed', deadline, (c) => {
-      let pos = 0;
-      while (pos < c.length) {
-        while (index < out.length && offset >= out[index].length) {
-          index++;
-          offset = 0;
-        }
-        const target = out[index];
-        const n = c.copy(target, offset, pos, pos + Math.min(c.length - pos, target.length - offset));
-        offset += n;
-        pos += n;
-      }
-    });
-    if (total !== expected) throw new SevenZipLimitError('failed');
+    for (const n of sizes) {
+      const own = Buffer.allocUnsafeSlow(n);
+      r.stdout.copy(own, 0, offset, offset + n);
+      out.push(own);
+      offset += n;
+    }
     return out;
   }
 
   async close(): Promise<void> {
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
+    await this.remove?.();
+    this.remove = undefined;
   }
 }
 
@@ -191,40 +166,4 @@ export function safeFileName(name: string): string {
   }
   while (out.startsWith('.') || out.startsWith('-')) out = out.slice(1);
   return out || 'archive';
-}
-
-/**
- * Runs 7z with its output on stdout, handing each chunk to `onChunk`; kills it past `maxBytes`
- * (failing with `overflow`) or at the deadline. Resolves with the bytes read.
- */
-function streamOut(args: string[], maxBytes: number, overflow: 'too-big' | 'failed', deadline: number, onChunk: (c: Buffer) => void): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('7z', args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let size = 0;
-    let failed: SevenZipLimitError | undefined;
-    const timer = setTimeout(() => {
-      failed ??= new SevenZipLimitError('timeout');
-      child.kill('SIGKILL');
-    }, Math.max(1, deadline - Date.now()));
-    child.stdout.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > maxBytes) {
-        failed = new SevenZipLimitError(overflow);
-        child.kill('SIGKILL');
-        return;
-      }
-      onChunk(c);
-    });
-    child.once('error', () => {
-      clearTimeout(timer);
-      reject(new SevenZipLimitError('failed'));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (failed) reject(failed);
-      else if (code !== 0) reject(new SevenZipLimitError('failed'));
-      else resolve(size);
-    });
-  });
 }

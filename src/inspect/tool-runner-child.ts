@@ -1,4 +1,4 @@
-// The small process that starts text recognition's tools (djpeg, Tesseract, pdftoppm…) for the
+// The small process that starts inspection's tools (djpeg, Tesseract, pdftoppm, 7-Zip…) for the
 // gateway (tool-runner.ts). Starting a program forks the process that starts it, and a fork costs
 // in proportion to that process's memory: about 19 ms for a 440 MB gateway, during which its
 // event loop (the relay's) stands still, against about 4 ms here. Protocol (IPC): in ToolRequest,
@@ -19,16 +19,31 @@ export interface ToolRequest {
   inputPath?: string;
   /** The file its standard output goes to (the gateway reads it). */
   outputPath: string;
+  /** A file for its standard error (7-Zip says there why it could not open an archive); none: discarded. */
+  errorPath?: string;
+  /** Most bytes either output file may reach (ulimit -f); the default is MAX_TOOL_OUTPUT. */
+  maxOutput?: number;
 }
 
 export interface ToolReply {
   id: number;
   ok: boolean;
   timedOut: boolean;
+  /** The tool's exit code; null when a signal ended it or it could not be started. */
+  code: number | null;
 }
 
-/** Most bytes of standard output a tool may write (a 12 MP grey picture is 12 MB); past it, the tool fails. */
+/** Most bytes of standard output a tool may write unless asked otherwise (a 12 MP grey picture is 12 MB); past it, the tool fails. */
 export const MAX_TOOL_OUTPUT = 64 * 1024 * 1024;
+
+/**
+ * ulimit -f for a tool allowed `maxOutput` bytes, in POSIX sh's 512-byte blocks: room for one byte
+ * more, so that a tool that went past its allowance leaves a file longer than it and is told apart
+ * from one that wrote exactly that much.
+ */
+function outputBlocks(maxOutput: number): number {
+  return Math.floor(maxOutput / 512) + 1;
+}
 
 /** Tools running now: killed if the gateway goes while they run. */
 const running = new Set<ChildProcess>();
@@ -43,24 +58,27 @@ function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
   return new Promise((resolve) => {
     let input: number | undefined;
     let output: number | undefined;
+    let errors: number | undefined;
     let child: ChildProcess;
     try {
       input = req.inputPath ? openSync(req.inputPath, 'r') : undefined;
       // Open, the input file is not needed by name: gone at once, even if everything stops now.
       if (req.inputPath) unlinkSync(req.inputPath);
       output = openSync(req.outputPath, 'w', 0o600);
-      // ulimit -f: the output file's size, in 512-byte blocks (POSIX sh); the CPU limit (ulimit -t)
+      errors = req.errorPath ? openSync(req.errorPath, 'w', 0o600) : undefined;
+      // ulimit -f: the output files' size, in 512-byte blocks (POSIX sh); the CPU limit (ulimit -t)
       // ends the program by itself even if this process dies first.
-      const limits = `ulimit -d ${req.dataMb * 1024} && ulimit -f ${MAX_TOOL_OUTPUT / 512} && ulimit -t ${Math.max(1, Math.ceil(req.timeoutMs / 1000) + 5)}`;
+      const limits = `ulimit -d ${req.dataMb * 1024} && ulimit -f ${outputBlocks(req.maxOutput ?? MAX_TOOL_OUTPUT)} && ulimit -t ${Math.max(1, Math.ceil(req.timeoutMs / 1000) + 5)}`;
       child = spawn('/bin/sh', ['-c', `${limits} && exec "$@"`, 'sh', req.program, ...req.args], {
-        stdio: [input ?? 'ignore', output, 'ignore'],
+        stdio: [input ?? 'ignore', output, errors ?? 'ignore'],
         env: { ...process.env, OMP_THREAD_LIMIT: '1' },
       });
     } catch {
       // A file that cannot be opened, or arguments spawn() refuses: this tool fails, no other.
-      resolve({ ok: false, timedOut: false });
+      resolve({ ok: false, timedOut: false, code: null });
       return;
     } finally {
+      if (errors !== undefined) closeSync(errors);
       if (output !== undefined) closeSync(output);
       if (input !== undefined) closeSync(input);
     }
@@ -74,7 +92,7 @@ function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
     child.on('close', (code) => {
       running.delete(child);
       clearTimeout(timer);
-      resolve({ ok: code === 0 && !timedOut, timedOut });
+      resolve({ ok: code === 0 && !timedOut, timedOut, code });
     });
   });
 }
