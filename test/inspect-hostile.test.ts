@@ -2,7 +2,7 @@
 // without crashing and with the gateway process's memory bounded (the PDF reader is a separate,
 // memory-limited process; extraction workers are heap-limited threads).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,8 @@ function header(extra: string[] = []): string[] {
 describe('zip bombs and lying archives', () => {
   it('a gzip whose trailer understates its size is stopped at the cap for one file: uninspectable', async () => {
     // gzip's last four bytes give the unpacked size, and 7-Zip lists what they say: 1,000 bytes
-    // here, where 2 MB come out. The cap stops 7-Zip's output (ulimit -f in the tools' helper).
+    // here, where 2 MB come out. Its output past the cap is not read (and the helper's ulimit -f
+    // stops it there: test/tool-runner.test.ts).
     const honest = gzipSync(Buffer.alloc(2 * 1024 * 1024, 'Amelia Thornbury 12/03/2015\n'));
     const lying = Buffer.from(honest);
     lying.writeUInt32LE(1_000, lying.length - 4);
@@ -51,6 +52,29 @@ describe('zip bombs and lying archives', () => {
     const { pid, dir } = toolHelper();
     expect(pid).toBeGreaterThan(0);
     expect(readdirSync(dir!)).toEqual([]);
+  });
+
+  it('a tar entry whose name 7-Zip lists differently from how it is stored is not read as an empty file: uninspectable', async () => {
+    // A newline in a name is listed as _, a Latin-1 byte as U+FFFD; asked for the listed name,
+    // 7-Zip extracts nothing and exits 0.
+    const dir = mkdtempSync(join(tmpdir(), 'hm-tar-'));
+    try {
+      for (const name of [Buffer.from('register\n.csv'), Buffer.from('caf\xe9 list.csv', 'latin1')]) {
+        const work = join(dir, 'work');
+        rmSync(work, { recursive: true, force: true });
+        mkdirSync(work);
+        // The name as bytes (a string path would be written as UTF-8).
+        writeFileSync(Buffer.concat([Buffer.from(`${work}/`), name]), 'Amelia Thornbury,12/03/2015,asthma\n');
+        const tar = join(dir, 'list.tar');
+        rmSync(tar, { force: true });
+        execFileSync('tar', ['cf', tar, '-C', work, '.'], { env: { ...process.env, LC_ALL: 'C' } });
+        const r = await inspect(mailWithAttachment('list.tar', readFileSync(tar)));
+        expect(r.texts.some((t) => t.text.includes('Amelia'))).toBe(false);
+        expect(reasons(r)).toContainEqual(expect.stringContaining('could not be extracted from the archive'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a zip bomb (one entry, ratio near 1000:1) is not inflated: uninspectable', async () => {

@@ -3,7 +3,7 @@
 // a failed tool (its picture unread, so held when the mail leaves the school), never a hang, and
 // no tool may outlive its helper. Through the examiner: test/inspect-ocr.test.ts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,16 @@ describe('the tools\' helper process', () => {
     expect((await r.run('wc', ['-c', kept.path], 5_000, 64)).stdout.toString()).toMatch(/^21 /);
     await kept.remove();
     expect(readdirSync(r.where.dir!)).toEqual([]);
+    // A file that cannot be written leaves nothing of itself; a closed runner keeps nothing.
+    await expect(r.keep(Buffer.from('Amelia Thornbury'), 'no/such/folder.csv')).rejects.toThrow();
+    expect(readdirSync(r.where.dir!)).toEqual([]);
+    await r.close();
+    await expect(r.keep(Buffer.from('Amelia Thornbury'), 'list.csv')).rejects.toThrow(/closed/);
+  });
+
+  it('counts a tool stopped by its CPU limit (SIGXCPU) as out of time', async () => {
+    const r = runner();
+    expect(await r.exec('sh', ['-c', 'kill -XCPU $$'], { timeoutMs: 5_000, dataMb: 64 })).toMatchObject({ ok: false, timedOut: true, code: null });
   });
 
   it('kills a tool past its time, and a tool spawn() refuses fails alone', async () => {
@@ -185,6 +195,24 @@ describe('the tools\' helper process', () => {
       expect(existsSync(living)).toBe(true);
     } finally {
       spawnSync('rm', ['-rf', left, living]);
+    }
+  });
+
+  it('removes the archive folders an earlier version left behind once they are an hour old', async () => {
+    const old = path.join(tmpdir(), `hallmonitor-7z-test-old-${process.pid}`);
+    const fresh = path.join(tmpdir(), `hallmonitor-7z-test-fresh-${process.pid}`);
+    for (const d of [old, fresh]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'register.7z'), 'a class list');
+    }
+    const twoHoursAgo = new Date(Date.now() - 7_200_000);
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    try {
+      await runner().run('true', [], 5_000, 64);
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+    } finally {
+      spawnSync('rm', ['-rf', old, fresh]);
     }
   });
 });

@@ -376,7 +376,7 @@ async function analyseSevenZip(ctx: InspectionContext, file: FileToAnalyse, repo
       }
       let bytes: Buffer;
       try {
-        bytes = bulk?.get(entry) ?? (await archive.extract(entry.path, limit, ctx.deadline));
+        bytes = bulk?.get(entry) ?? (await archive.extract(entry, !['gz', 'bz2', 'xz'].includes(report.format ?? ''), limit, ctx.deadline));
       } catch (e) {
         const problem = e instanceof SevenZipLimitError ? e.problem : 'failed';
         if (problem === 'timeout') ctx.timeout(entryWhere);

@@ -47,6 +47,7 @@ async function run(args: string[], deadline: number, maxOutput: number, stderr =
   const r = await inspectionTools().exec('7z', args, { timeoutMs: left, dataMb: SEVEN_ZIP_MB, maxOutput, stderr });
   if (r.timedOut) throw new SevenZipLimitError('timeout');
   // 127: the shell found no 7z; null and not past the cap: the helper could not run it, or it crashed.
+  // One thread (-mmt1 on every run that unpacks): its CPU limit (ulimit -t) then matches its time.
   if (r.code === 127 || (r.code === null && !r.overflow)) throw new SevenZipLimitError('failed');
   return r;
 }
@@ -118,11 +119,19 @@ export class SevenZipArchive {
     return { headerEncrypted: false, type: parsed.type, entries: parsed.entries, failed: false };
   }
 
-  /** Extracts one entry (`7z x -so`), failing past maxBytes (too-big) or the deadline. */
-  async extract(entryPath: string, maxBytes: number, deadline: number): Promise<Buffer> {
-    const r = await run(['x', '-so', '-bd', '-y', '-spd', DUMMY_PASSWORD, '--', this.file as string, entryPath], deadline, maxBytes);
+  /**
+   * Extracts one entry (`7z x -so`), failing past maxBytes (too-big) or the deadline. What comes
+   * out must be what the listing said: 7-Zip extracts nothing, and says nothing, for a name it
+   * listed differently from how it is stored (a newline in a tar name is listed as _, a Latin-1
+   * byte as U+FFFD), and an empty file read as clean would wave a register through. `exact`: the
+   * format's listed sizes are the real ones (7z, RAR, tar, cab); a gzip's is only what its
+   * trailer claims, so there an empty output for a listed size fails.
+   */
+  async extract(entry: Pick<SevenZipEntry, 'path' | 'size'>, exact: boolean, maxBytes: number, deadline: number): Promise<Buffer> {
+    const r = await run(['x', '-so', '-bd', '-y', '-spd', '-mmt1', DUMMY_PASSWORD, '--', this.file as string, entry.path], deadline, maxBytes);
     if (r.overflow) throw new SevenZipLimitError('too-big');
     if (r.code !== 0) throw new SevenZipLimitError('failed');
+    if (exact ? r.stdout.length !== entry.size : entry.size > 0 && r.stdout.length === 0) throw new SevenZipLimitError('failed');
     return r.stdout;
   }
 
@@ -133,7 +142,7 @@ export class SevenZipArchive {
    */
   async extractAll(sizes: number[], deadline: number): Promise<Buffer[]> {
     const expected = sizes.reduce((a, b) => a + b, 0);
-    const r = await run(['x', '-so', '-bd', '-y', DUMMY_PASSWORD, '--', this.file as string], deadline, expected);
+    const r = await run(['x', '-so', '-bd', '-y', '-mmt1', DUMMY_PASSWORD, '--', this.file as string], deadline, expected);
     if (r.overflow || r.code !== 0 || r.stdout.length !== expected) throw new SevenZipLimitError('failed');
     // Each entry in a buffer of its own: a large one is handed to a worker thread by moving its
     // memory there, which must not take the other entries with it.

@@ -89,9 +89,11 @@ function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
       child.kill('SIGKILL');
     }, Math.max(1, req.timeoutMs));
     child.on('error', () => undefined);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       running.delete(child);
       clearTimeout(timer);
+      // Its CPU limit (ulimit -t) is its time too.
+      if (signal === 'SIGXCPU') timedOut = true;
       resolve({ ok: code === 0 && !timedOut, timedOut, code });
     });
   });

@@ -71,11 +71,25 @@ function stop(child: ChildProcess): void {
 async function makeFolder(): Promise<string> {
   const base = tmpdir();
   for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (name.startsWith('hallmonitor-7z-')) {
+      await sweepOld7z(join(base, name));
+      continue;
+    }
     const pid = Number(/^hallmonitor-tools-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid || alive(pid)) continue;
     await rm(join(base, name), { recursive: true, force: true }).catch(() => undefined);
   }
   return mkdtemp(join(base, `${FOLDER_PREFIX}${process.pid}-`));
+}
+
+/**
+ * Before 7-Zip ran from the helper, each archive was written to a hallmonitor-7z- folder of its
+ * own, left behind when a gateway crashed. Those older than an hour (no inspection lasts that
+ * long, so none is in use by a gateway still running an earlier version) are removed.
+ */
+async function sweepOld7z(folder: string): Promise<void> {
+  const made = await stat(folder).then((s) => s.mtimeMs, () => Date.now());
+  if (Date.now() - made > 3_600_000) await rm(folder, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** The first `max` bytes of a file, as text. */
@@ -164,11 +178,18 @@ export class ToolRunner {
    * removes it with the function returned; a crashed gateway's are swept with its folder.
    */
   async keep(bytes: Uint8Array, name: string): Promise<{ path: string; remove: () => Promise<void> }> {
+    if (this.closed) throw new Error('the tools\' runner is closed');
     const own = join(await this.folderNow(), `${this.nextId++}`);
-    await mkdir(own, { mode: 0o700 });
-    const path = join(own, name);
-    await writeFile(path, bytes, { mode: 0o600 });
-    return { path, remove: () => rm(own, { recursive: true, force: true }) };
+    const remove = () => rm(own, { recursive: true, force: true });
+    try {
+      await mkdir(own, { mode: 0o700 });
+      await writeFile(join(own, name), bytes, { mode: 0o600 });
+    } catch (err) {
+      // A full disk: what was written of the archive does not stay behind.
+      await remove();
+      throw err;
+    }
+    return { path: join(own, name), remove };
   }
 
   /** One folder for the runner's life, made once even when the first tools start together. A folder that could not be made (the disk was full) is tried again by the next tool. */
