@@ -17,7 +17,7 @@ const AREAS: Array<[string, string, string?, string?]> = [
   ['inspect', 'Inspection: every part of a message'],
   ['mime', 'The MIME layer: mailparser against postal-mime'],
   ['ocr', 'Text recognition (OCR): scanned and photographed pages'],
-  ['ocr', "Text recognition: the relay's event loop while photos pass the gate", 'event-loop.ts', 'RESULTS-event-loop.md'],
+  ['ocr', "The relay's event loop while inspection's tools run (photos through the gate, archives through 7-Zip)", 'event-loop.ts', 'RESULTS-event-loop.md'],
   ['memory', 'Memory: large messages at once'],
   ['memory', 'Memory: one large letter examined', 'examine.ts', 'RESULTS-examine.md'],
   ['policy', 'Policy quality on the labelled school-mail corpus'],
