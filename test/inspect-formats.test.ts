@@ -32,6 +32,25 @@ async function inspectFile(name: string, declared = 'application/octet-stream'):
   return { result, attachment, text };
 }
 
+describe('what a document carries inside it: a spreadsheet embedded by LibreOffice', () => {
+  // The letter's own text has no pupil in it; the register is a Calc table embedded in it, which
+  // Word keeps as word/embeddings/oleObject1.xlsx, Word 97 as an ObjectPool storage, and
+  // OpenDocument as "Object 1/content.xml". Not reading them delivered the register unread.
+  for (const [name, where] of [
+    ['embedded.docx', 'attachment:embedded.docx/word/embeddings/oleObject1.xlsx'],
+    ['embedded.doc', 'attachment:embedded.doc/object-_2147483647'],
+    ['embedded.odt', 'attachment:embedded.odt'],
+  ]) {
+    it(`${name}: the embedded table's pupil is read`, async () => {
+      const { result, attachment } = await inspectFile(name);
+      expect(attachment.encryption).toBe('not-encrypted');
+      expect(result.texts.find((t) => t.where === where)?.text).toContain(PUPIL_NAME);
+      expect(result.texts.find((t) => t.where === `attachment:${name}`)?.text).toContain('Year 5 trip');
+      expect(result.uninspectable).toEqual([]);
+    });
+  }
+});
+
 describe('documents made by LibreOffice: real type and text', () => {
   const documents: Array<[string, string, string]> = [
     ['doc.docx', 'docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],

@@ -12,7 +12,7 @@ interface MsgReaderClass {
   getAttachment(attach: number | FieldsData): { fileName: string; content: Uint8Array };
 }
 import type { ZipFile } from 'yauzl';
-import { analyseCfb, isMsg, MIME, readCfb } from './legacy-office.ts';
+import { analyseCfb, embeddedObjects, isMsg, MIME, readCfb, type CfbContainer } from './legacy-office.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
@@ -288,6 +288,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         const extract = kind === 'docx' ? docxText : kind === 'xlsx' ? xlsxText : pptxText;
         const result = await extract(zip, byName, budget);
         const out = fromXml(kind, OOXML_MIME[kind], result);
+        await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name)), budget, out);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, kind === 'docx' ? 'word/media/' : kind === 'xlsx' ? 'xl/media/' : 'ppt/media/', budget);
         return used(out);
       }
@@ -309,7 +310,15 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         } catch (e) {
           return used(output(odf, declared, { encryption: 'unknown', problems: [zipProblem(e)] }));
         }
-        const out = fromXml(odf, declared, await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott'));
+        const result = await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott');
+        for (const part of entries.filter((e) => ODF_OBJECT_CONTENT.test(e.name))) {
+          const object = await odfText(zip, new Map([['content.xml', part]]), budget, false);
+          if (object.text) result.text += (result.text ? '\n' : '') + object.text;
+          result.truncated ||= object.truncated;
+          result.problems.push(...object.problems);
+        }
+        const out = fromXml(odf, declared, result);
+        await readChildren(zip, entries.filter((e) => ODF_FOREIGN_OBJECT.test(e.name)), budget, out);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, 'Pictures/', budget);
         return used(out);
       }
@@ -333,7 +342,23 @@ function fromXml(format: string, mime: string, result: XmlTextResult): LayerOutp
 
 async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget): Promise<LayerOutput> {
   const out = output('zip', 'application/zip', { children: [] });
-  const children = out.children as ChildFile[];
+  const { files, encrypted } = await readChildren(zip, entries, budget, out);
+  if (encrypted && encrypted === files) {
+    out.encryption = 'encrypted';
+    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
+  } else if (encrypted) {
+    out.encryption = 'partly-encrypted';
+    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
+  }
+  return out;
+}
+
+/**
+ * Reads zip entries as files of their own (out.children, analysed by the caller): an archive's
+ * files, or what an Office document carries inside it (an embedded workbook).
+ */
+async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget, out: LayerOutput): Promise<{ files: number; encrypted: number }> {
+  const children = (out.children ??= []);
   let encrypted = 0;
   let files = 0;
   for (const info of entries) {
@@ -368,15 +393,26 @@ async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
     budget.bytesLeft -= data.length;
     children.push(await childFile(info.name, data, '', budget));
   }
-  if (encrypted && encrypted === files) {
-    out.encryption = 'encrypted';
-    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
-  } else if (encrypted) {
-    out.encryption = 'partly-encrypted';
-    out.encryptionDetail = entries.find((e) => e.encrypted)?.encryptionDetail;
-  }
-  return out;
+  return { files, encrypted };
 }
+
+/**
+ * What an Office document carries inside it besides its own text: a workbook or document embedded
+ * in it (an embedded table, or the data behind a chart: word/embeddings/, xl/embeddings/,
+ * ppt/embeddings/), read as files of their own. Their pictures are not here (media/, read by
+ * text recognition when it is on).
+ */
+const OOXML_EMBEDDED = /^(word|xl|ppt)\/embeddings\//i;
+
+/**
+ * An OpenDocument file's embedded objects: a folder per object ("Object 1/content.xml", the
+ * object's own OpenDocument content, read as text here) or, for an object from another program, a
+ * file ("Object 1", an OLE container, read as a file of its own).
+ */
+const ODF_OBJECT_CONTENT = /^(?!ObjectReplacements\/).+\/content\.xml$/;
+const ODF_FOREIGN_OBJECT = /^Object [^/]+$/;
+
+// ---------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
 
@@ -398,13 +434,41 @@ async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
       return inner;
     }
   }
-  return output(found.format, found.mime, {
+  const out = output(found.format, found.mime, {
     encryption: found.encryption,
     encryptionDetail: found.encryptionDetail,
     text: found.text,
     truncated: found.truncated,
     problems: found.problems,
   });
+  if (found.encryption === 'not-encrypted') await cfbChildren(container, input.budget, out);
+  return out;
+}
+
+/** An Office 97 file's embedded objects (embeddedObjects), read as files of their own. */
+async function cfbChildren(container: CfbContainer, budget: LayerBudget, out: LayerOutput): Promise<void> {
+  let objects: Array<{ name: string; bytes: Buffer }>;
+  try {
+    objects = embeddedObjects(container);
+  } catch {
+    out.problems.push('It holds embedded objects that could not be read');
+    return;
+  }
+  const children = (out.children ??= []);
+  for (const object of objects) {
+    if (budget.partsLeft <= 0) {
+      out.problems.push('It holds more embedded objects than the inspection limit, so the rest were not read');
+      break;
+    }
+    budget.partsLeft--;
+    out.partsUsed++;
+    if (object.bytes.length > Math.min(budget.maxEntryBytes, budget.bytesLeft)) {
+      children.push({ name: object.name, size: object.bytes.length, problem: zipProblemText['too-big'] });
+      continue;
+    }
+    budget.bytesLeft -= object.bytes.length;
+    children.push(await childFile(object.name, object.bytes, '', budget));
+  }
 }
 
 type MsgFields = FieldsData;

@@ -12,7 +12,7 @@ import { TextSink } from './text.ts';
 import { excelSerialToDate, isDateFormatCode } from './office-xml.ts';
 import type { Encryption } from './types.ts';
 
-type CfbContainer = ReturnType<typeof CFB.read>;
+export type CfbContainer = ReturnType<typeof CFB.read>;
 
 export interface CfbFinding {
   format: 'doc' | 'xls' | 'ppt' | 'msg' | 'ooxml' | 'cfb';
@@ -47,6 +47,30 @@ function stream(container: CfbContainer, name: string): Buffer | undefined {
   const entry = container.FileIndex[idx];
   if (!entry || entry.type !== 2 || !entry.content) return undefined;
   return Buffer.isBuffer(entry.content) ? entry.content : Buffer.from(entry.content as unknown as number[]);
+}
+
+/**
+ * The objects embedded in a Word, Excel or PowerPoint 97 file (a spreadsheet in a letter, the data
+ * behind a chart): Word keeps each in a storage under ObjectPool, Excel in a storage named MBD
+ * and eight hex digits. Each comes back as a container file of its own, so it is read as one
+ * (an embedded Excel sheet is a Workbook stream at its root). PowerPoint keeps its objects inside
+ * its document stream, compressed: those are not found here.
+ */
+export function embeddedObjects(container: CfbContainer): Array<{ name: string; bytes: Buffer }> {
+  const storages = new Map<string, CfbContainer>();
+  container.FullPaths.forEach((path, i) => {
+    const m = /^Root Entry\/(ObjectPool\/[^/]+|MBD[0-9A-Fa-f]{8})\/(.+)$/.exec(path);
+    const entry = container.FileIndex[i];
+    if (!m || !entry || entry.type !== 2 || !entry.content) return;
+    let inner = storages.get(m[1]);
+    if (!inner) {
+      inner = CFB.utils.cfb_new();
+      storages.set(m[1], inner);
+    }
+    const content = Buffer.isBuffer(entry.content) ? entry.content : Buffer.from(entry.content as unknown as number[]);
+    CFB.utils.cfb_add(inner, '/' + m[2], content);
+  });
+  return [...storages].map(([name, inner]) => ({ name: name.replace('ObjectPool/', 'object-'), bytes: Buffer.from(CFB.write(inner, { type: 'buffer' }) as Uint8Array) }));
 }
 
 export function isMsg(container: CfbContainer): boolean {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const makeOfficeScript = join(here, '..', 'fixtures', 'inspect', 'make_office.py');
+const makeEmbeddedScript = join(here, '..', 'fixtures', 'inspect', 'make_embedded.py');
 
 /** Text that every document fixture contains, so a test can check it was found. */
 export const PUPIL_NAME = 'Jasmine Okafor';
@@ -27,6 +28,7 @@ const slideText = `Slide about ${PUPIL_NAME} ${PUPIL_REF}`;
 const writer = { source: 'doc.html', load_filter: 'HTML (StarWriter)' };
 const calc = { source: 'sheet.csv', load_filter: 'Text - txt - csv (StarCalc)', load_options: '44,34,76,1,,1033,false,true' };
 const impress = { source: 'impress:' + slideText };
+const embedded = { source: 'embedded-source.odt', load_filter: 'writer8' };
 
 const officeJobs = [
   { ...writer, out: 'doc.docx', filter: 'MS Word 2007 XML' },
@@ -48,6 +50,11 @@ const officeJobs = [
   { ...impress, out: 'slides.pptx', filter: 'Impress MS PowerPoint 2007 XML' },
   { ...impress, out: 'slides.ppt', filter: 'MS PowerPoint 97' },
   { ...impress, out: 'slides.odp', filter: 'impress8' },
+  // A letter whose only pupil data is a spreadsheet embedded in it (make_embedded.py), as Word
+  // and LibreOffice store one: word/embeddings/oleObject1.xlsx, an ObjectPool storage, Object 1/.
+  { ...embedded, out: 'embedded.docx', filter: 'MS Word 2007 XML' },
+  { ...embedded, out: 'embedded.doc', filter: 'MS Word 97' },
+  { ...embedded, out: 'embedded.odt', filter: 'writer8' },
 ];
 
 const RECIPE_VERSION = '3';
@@ -154,6 +161,7 @@ function generate(dir: string): void {
   writeFileSync(join(dir, 'list.csv'), sheetCsv);
   writeFileSync(join(dir, 'secret.txt'), `Safeguarding note about ${PUPIL_NAME}\n`);
   writeFileSync(join(dir, 'jobs.json'), JSON.stringify(officeJobs));
+  tool('/usr/bin/python3', [makeEmbeddedScript, join(dir, 'embedded-source.odt'), PUPIL_NAME, PUPIL_REF], { cwd: dir });
   // One LibreOffice session for every document (python3-uno needs Debian's python, not a pyenv one).
   tool('/usr/bin/python3', [makeOfficeScript, join(dir, 'jobs.json'), dir], { cwd: dir, timeout: 300_000 });
   for (const job of officeJobs) if (!existsSync(join(dir, job.out))) throw new Error(`LibreOffice did not write ${job.out}`);
@@ -205,6 +213,7 @@ export function inspectFixtures(): InspectFixtures {
   const key = createHash('sha256')
     .update(RECIPE_VERSION)
     .update(readFileSync(makeOfficeScript))
+    .update(readFileSync(makeEmbeddedScript))
     .update(JSON.stringify(officeJobs))
     .update(docHtml + sheetCsv)
     .update(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('// ---- end of recipe')[0])
