@@ -107,6 +107,61 @@ describe('headers, addresses and bodies', () => {
   });
 });
 
+describe('what mail programs show but a parser could leave unread', () => {
+  const head = (type: string, extra: string[] = []) => ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', `Content-Type: ${type}`, ...extra, ''];
+  /** uuencoded lines of `data`, by Python's binascii (45 bytes a line). */
+  const uu = (data: string): string =>
+    execFileSync('/usr/bin/python3', ['-c', 'import binascii,sys;d=sys.stdin.buffer.read();sys.stdout.write("".join(binascii.b2a_uu(d[i:i+45]).decode() for i in range(0,len(d),45)))'], { input: data }).toString();
+  const secret = `${PUPIL_NAME}, ${PUPIL_REF}, asthma\n`;
+
+  it('a part in a transfer encoding mailparser passes on still encoded (x-uuencode) is held as unread', async () => {
+    const r = await inspect(crlf([...head('text/plain; charset=utf-8', ['Content-Transfer-Encoding: x-uuencode']), 'begin 644 note.txt', ...uu(secret).trimEnd().split('\n'), '`', 'end', '']));
+    expect(r.texts.some((t) => String(t.text).includes(PUPIL_NAME))).toBe(false);
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('transfer encoding (x-uuencode) that is not read') });
+  });
+
+  it('a uuencoded file in a plain body is held as unread; the word "begin" in a letter is not', async () => {
+    const r = await inspect(crlf([...head('text/plain; charset=utf-8'), 'Please see the list.', 'begin 644 pupils.csv', ...uu(secret).trimEnd().split('\n'), '`', 'end', '']));
+    expect(r.uninspectable).toContainEqual({ where: 'body', reason: expect.stringContaining('uuencoded file') });
+    const letter = await inspect(crlf([...head('text/plain; charset=utf-8'), 'Lessons begin 9 March and end on Friday.', 'begin at 644 Park Road', 'The end', '']));
+    expect(letter.uninspectable).toEqual([]);
+  });
+
+  it('a body or subject in UTF-7 (which mailparser will not decode) is held as unread', async () => {
+    const body = await inspect(crlf([...head('text/plain; charset=utf-7', ['Content-Transfer-Encoding: 7bit']), iconv.encode(secret, 'utf7').toString('latin1'), '']));
+    expect(body.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('UTF-7') });
+    const subject = iconv.encode(PUPIL_NAME, 'utf7').toString('base64');
+    const r = await inspect(crlf(['From: a@school.example', 'To: b@home.example', `Subject: =?utf-7?B?${subject}?=`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Hello', '']));
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('UTF-7') });
+    // A letter that only mentions the name of the encoding is not held.
+    expect((await inspect(crlf([...head('text/plain; charset=utf-8'), 'Our system sends charset=utf-7 mail.', '']))).uninspectable).toEqual([]);
+  });
+
+  it('HTML that mail programs show is read: noscript, object fallback, inline SVG text, Outlook\'s conditional comments, form values', async () => {
+    const html = [
+      `<p>Dear parent,</p><noscript>noscript ${PUPIL_NAME}</noscript>`,
+      `<object data="cid:none"><p>object ${PUPIL_REF}</p></object>`,
+      '<svg><text>svg Tobias Lindqvist</text></svg>',
+      '<!--[if mso]><p>Outlook UPN A123456789012</p><![endif]-->',
+      '<!-- an ordinary comment: Kept Out -->',
+      '<input value="value Priya Shah" placeholder="placeholder Ben Ode">',
+    ].join('');
+    const r = await inspect(crlf([...head('text/html; charset=utf-8'), html, '']));
+    const text = String(r.texts.find((t) => t.where === 'body:html')?.text);
+    for (const shown of [PUPIL_NAME, PUPIL_REF, 'Tobias Lindqvist', 'A123456789012', 'Priya Shah', 'Ben Ode']) expect(text).toContain(shown);
+    expect(text).not.toContain('Kept Out');
+  });
+
+  it('a body in UTF-16 with a BOM that its charset does not declare is read as mail programs show it', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(`<p>Dear parent, ${PUPIL_NAME} ${PUPIL_REF}</p>`, 'utf16le')]);
+    const r = await inspect(crlf([...head('text/html; charset=utf-8', ['Content-Transfer-Encoding: base64']), bytes.toString('base64'), '']));
+    expect(String(r.texts.find((t) => t.where === 'body:html')?.text)).toContain(`${PUPIL_NAME} ${PUPIL_REF}`);
+    const plain = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(`Dear parent, ${PUPIL_NAME}\r\n`, 'utf16le')]);
+    const p = await inspect(crlf([...head('text/plain; charset=x-unknown-charset', ['Content-Transfer-Encoding: base64']), plain.toString('base64'), '']));
+    expect(String(p.texts.find((t) => t.where === 'body')?.text)).toContain(PUPIL_NAME);
+  });
+});
+
 describe('attached messages', () => {
   const inner = crlf([
     'From: Teacher <teacher@school.example>',

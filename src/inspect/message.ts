@@ -32,6 +32,7 @@ interface PartStats {
 
 interface SplitterNode {
   contentType?: string | false;
+  charset?: string | false;
   multipart?: string | false;
   _boundary?: Buffer | false;
   encoding?: string | false;
@@ -56,6 +57,17 @@ function partKey(node: SplitterNode & { _parentBoundary?: unknown }): string {
   return (node.partNr || []).filter((n) => typeof n === 'number').join('.') || 'root';
 }
 
+/** The transfer encodings mailparser decodes (any other it passes on as the bytes of the message). */
+const READ_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'quoted-printable', 'base64']);
+
+/** UTF-7 by any of its names: mailparser will not decode it (a guard against script smuggled in HTML). */
+function isUtf7(charset: string): boolean {
+  return /^(x-)?(unicode-[0-9-]+-)?utf-?7$/i.test(charset.trim());
+}
+
+/** A header line with an encoded word in UTF-7 (=?utf-7?B?…?=), which mailparser leaves encoded. */
+const UTF7_WORD = /=\?(x-)?(unicode-[0-9-]+-)?utf-?7(\*[^?]*)?\?[bq]\?/i;
+
 /** Bytes of preamble and epilogue text kept for scanning (data can hide there too). */
 const MAX_STRUCTURE_TEXT = 1024 * 1024;
 
@@ -75,6 +87,10 @@ class StructureWatcher {
   /** A part that is not multipart had boundary lines split out of it: readers will disagree. */
   ambiguous = false;
   nodes = 0;
+  /** Transfer encodings mailparser does not decode (x-uuencode…): it passes such a part on still encoded. */
+  readonly unreadEncodings = new Set<string>();
+  /** A part written in UTF-7, which mailparser refuses (and reads as UTF-8, leaving it encoded). */
+  utf7 = false;
 
   see(chunk: SplitterChunk): void {
     const node = chunk.node ?? (chunk as unknown as SplitterNode);
@@ -88,6 +104,8 @@ class StructureWatcher {
         if (n.multipart) this.openMultiparts.set(b, (this.openMultiparts.get(b) ?? 0) + 1);
         else this.singleBoundaries.add(b);
       }
+      if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(n.encoding.slice(0, 40));
+      if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
       this.statsByNode.set(n, s);
@@ -302,8 +320,10 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   const textsStart = ctx.texts.length;
   let work: Promise<void> = Promise.resolve();
 
+  let utf7Headers = false;
   parser.on('headerLines', (lines: HeaderLines) => {
     summary.headers = decodeHeaders(lines);
+    utf7Headers = lines.some((l) => UTF7_WORD.test(l.line));
   });
 
   // Attachments are read from the parser one at a time and analysed in order on one chain. The
@@ -437,17 +457,18 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   const stray = summary.headers.filter((h) => h.key === '').map((h) => h.value);
   summary.headers = summary.headers.filter((h) => h.key !== '');
   if (stray.length) ctx.addText(at('body:header-lines'), nested ? 'attachment' : 'body', stray.join('\n'));
-  const bodyText = plain ? plain.text : text?.text;
+  const bodyText = wideBytesUndone(plain ? plain.text : text?.text);
   if (bodyText !== undefined) {
     ctx.addText(at('body'), nested ? 'attachment' : 'body', bodyText);
     if (!summary.messageEncryption && startsWithPgpArmor(bodyText)) summary.messageEncryption = 'pgp';
   }
   if (text?.html !== undefined) {
+    const html = wideBytesUndone(text.html);
     let htmlText: { text: string; truncated: boolean } | undefined;
-    if (text.html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(text.html, ctx.limits.maxTextChars);
+    if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html, ctx.limits.maxTextChars);
     else {
       try {
-        htmlText = await ctx.pool.runHtml(text.html, ctx.limits.maxTextChars, ctx.deadline);
+        htmlText = await ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline);
       } catch (e) {
         if (e instanceof TaskTimeoutError) ctx.timeout(at('body:html'));
         else if (e instanceof TaskMemoryError) ctx.problem(at('body:html'), 'The HTML body needed more memory than the inspection limit allows, so it was not read');
@@ -459,6 +480,16 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   const preamble = watcher.preambleText();
   if (preamble) ctx.addText(at('body:preamble'), nested ? 'attachment' : 'body', preamble);
   ctx.texts.push(...attachmentTexts);
+  // What mailparser hands on still encoded is not read: held, never taken as the text it hides.
+  for (const encoding of watcher.unreadEncodings) {
+    ctx.problem(messageWhere, `A part of the message is in a transfer encoding (${encoding}) that is not read, so what it says was not checked`);
+  }
+  if (watcher.utf7 || utf7Headers) {
+    ctx.problem(messageWhere, 'Part of the message is written in UTF-7, an old encoding that is not read, so what it says was not checked');
+  }
+  if (bodyText !== undefined && hasUuencodedFile(bodyText)) {
+    ctx.problem(at('body'), 'The body carries a uuencoded file (a "begin 644 …" block), which is not read');
+  }
   if (watcher.ambiguous) {
     ctx.problem(messageWhere, 'A part of the message that is not multipart contains part boundaries, so different mail programs would show different contents');
   }
@@ -605,6 +636,39 @@ async function feed(parser: MailParser, raw: Buffer): Promise<void> {
     }
   }
   if (!failed) parser.end();
+}
+
+/**
+ * A body in UTF-16 read as UTF-8 (a BOM the declared charset overrides, or a charset name nobody
+ * knows): every other character is a NUL, and no detector matches "J\0a\0s\0m\0i\0n\0e". Mail
+ * programs that follow the BOM show the text; without its NULs it is read as they show it
+ * (characters beyond ASCII come out as U+FFFD).
+ */
+export function wideBytesUndone<T extends string | Utf8Text | undefined>(text: T): T | string {
+  if (text === undefined || text.length < 2) return text;
+  const head = text.slice(0, 4096);
+  let nuls = 0;
+  for (let i = 0; i < head.length; i++) if (head.charCodeAt(i) === 0) nuls++;
+  if (nuls < head.length / 5) return text;
+  const out = text.toString().split('\u0000').join('');
+  // The BOM (FF FE), read as UTF-8, is two U+FFFD.
+  return out.startsWith('\ufffd\ufffd') ? out.slice(2) : out;
+}
+
+/**
+ * A uuencoded file in a body: a line "begin" and an octal mode and a name, and later a line
+ * "end". Mail programs show it as an attachment; its text is not read here.
+ */
+export function hasUuencodedFile(text: string | Utf8Text): boolean {
+  for (let at = text.indexOf('begin '); at >= 0; at = text.indexOf('begin ', at + 6)) {
+    if (at > 0 && text.slice(at - 1, at) !== '\n') continue;
+    const line = text.slice(at + 6, at + 16);
+    let digits = 0;
+    while (digits < 5 && line.charCodeAt(digits) >= 48 && line.charCodeAt(digits) <= 55) digits++;
+    if (digits < 3 || line.charCodeAt(digits) !== 32 || !(line.charCodeAt(digits + 1) > 32)) continue;
+    if (text.indexOf('\nend', at) >= 0) return true;
+  }
+  return false;
 }
 
 function startsWithPgpArmor(text: string | Utf8Text): boolean {

@@ -223,14 +223,19 @@ function sniffDelimited(head: string): 'csv' | 'tsv' | undefined {
 
 const blockTags = new Set(['p', 'div', 'br', 'tr', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'blockquote', 'pre', 'hr', 'section', 'article', 'header', 'footer', 'address', 'dd', 'dt', 'dl', 'title', 'caption', 'form', 'fieldset', 'legend', 'option']);
 const cellTags = new Set(['td', 'th']);
-const hiddenTags = new Set(['script', 'style', 'template', 'noscript', 'object', 'svg', 'head-style']);
+// Contents no mail program shows. Not noscript (mail programs run no script, so they show it),
+// object (its contents are what is shown when the object is not) or svg (its <text> is shown).
+const hiddenTags = new Set(['script', 'style', 'template', 'head-style']);
+/** Attributes whose values people read: a picture's alt text, a tooltip, a form field's value or hint. */
+const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
 
 /**
  * HTML to plain text with htmlparser2's Tokenizer alone (linear; the full Parser is quadratic on
  * deep nesting). Script and style contents are skipped, block elements become line breaks, table
- * cells tabs, and attribute values that carry text people read (alt, title) are kept.
+ * cells tabs, and attribute values that carry text people read (alt, title, value, placeholder)
+ * are kept, as is what Outlook shows inside a conditional comment (read once: `depth`).
  */
-export function htmlToText(html: string, maxChars: number): { text: string; truncated: boolean } {
+export function htmlToText(html: string, maxChars: number, depth = 0): { text: string; truncated: boolean } {
   const sink = new TextSink(maxChars);
   let hidden = 0;
   let hiddenName = '';
@@ -240,10 +245,10 @@ export function htmlToText(html: string, maxChars: number): { text: string; trun
   let closing = false;
   const cbs = {
     onattribdata(start: number, end: number) {
-      if (attrName === 'alt' || attrName === 'title') attrValue.push(html.slice(start, end));
+      if (readAttributes.has(attrName)) attrValue.push(html.slice(start, end));
     },
     onattribentity(cp: number) {
-      if (attrName === 'alt' || attrName === 'title') attrValue.push(String.fromCodePoint(cp));
+      if (readAttributes.has(attrName)) attrValue.push(String.fromCodePoint(cp));
     },
     onattribend() {
       if (!hidden && attrValue.length) {
@@ -270,7 +275,17 @@ export function htmlToText(html: string, maxChars: number): { text: string; trun
       if (blockTags.has(name)) sink.newline();
       else if (cellTags.has(name)) sink.push('\t');
     },
-    oncomment() {},
+    oncomment(start: number, end: number, offset: number) {
+      // Outlook for Windows shows what is inside a conditional comment (<!--[if mso]>…<![endif]-->).
+      if (hidden || depth > 0) return;
+      const inner = html.slice(start, end - offset);
+      if (!inner.trimStart().startsWith('[if')) return;
+      const close = inner.indexOf(']>');
+      if (close < 0) return;
+      sink.push(' ');
+      sink.push(htmlToText(inner.slice(close + 2), maxChars, depth + 1).text);
+      sink.push(' ');
+    },
     ondeclaration() {},
     onend() {},
     onopentagend() {
