@@ -116,6 +116,67 @@ describe('zip bombs and lying archives', () => {
   });
 });
 
+describe('Office files and archives that hide their text', () => {
+  /** Rewrites a zip with Python's zipfile: `script` gets zin (the original) and zout, and may add or rename entries. */
+  function rezip(from: Buffer, script: string): Buffer {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-rezip-'));
+    try {
+      writeFileSync(join(dir, 'in.zip'), from);
+      const body = ['import zipfile, warnings', 'warnings.simplefilter("ignore")', 'zin = zipfile.ZipFile("in.zip")', 'zout = zipfile.ZipFile("out.zip", "w", zipfile.ZIP_DEFLATED)', ...script.split('\n'), 'zout.close()'];
+      execFileSync('/usr/bin/python3', ['-c', body.join('\n')], { cwd: dir });
+      return readFileSync(join(dir, 'out.zip'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const copyAll = (rename = 'lambda n: n') => `rn = ${rename}\nfor i in zin.infolist(): zout.writestr(rn(i.filename), zin.read(i.filename))`;
+  const texts = (r: Inspection) => r.texts.map((t) => String(t.text)).join('\n');
+
+  it('a zip entry named like a folder but holding bytes is read as a file', async () => {
+    const zip = rezip(fx.read('plain.zip'), 'zout.writestr("register.csv/", "Jasmine Okafor,12/03/2015,asthma\\n")');
+    const r = await inspect(mailWithAttachment('lists.zip', zip));
+    expect(texts(r)).toContain(PUPIL_NAME);
+    expect(r.texts.find((t) => t.where === 'attachment:lists.zip/register.csv/')?.text).toContain('asthma');
+  });
+
+  it('an xlsx whose worksheet part is not called sheetN.xml is read', async () => {
+    const xlsx = rezip(fx.read('sheet.xlsx'), copyAll('lambda n: n.replace("worksheets/sheet1.xml", "worksheets/data.xml")'));
+    const r = await inspect(mailWithAttachment('register.xlsx', xlsx));
+    expect(texts(r)).toContain(PUPIL_NAME);
+  });
+
+  it('an xlsx whose cells point at shared strings kept under another name is held as unread', async () => {
+    const xlsx = rezip(fx.read('sheet.xlsx'), copyAll('lambda n: n.replace("sharedStrings.xml", "strings.xml")'));
+    const r = await inspect(mailWithAttachment('register.xlsx', xlsx));
+    expect(texts(r)).not.toContain(PUPIL_NAME);
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:register.xlsx', reason: expect.stringContaining('damaged') });
+  });
+
+  it('shared strings dropped at the text cap make the text count as cut short', async () => {
+    // Twenty long strings no cell shows come first, so the ones the cells show fall past the cap.
+    const script = String.raw`import re
+for i in zin.infolist():
+    d = zin.read(i.filename)
+    if i.filename == "xl/sharedStrings.xml":
+        d = re.sub(rb"(<sst[^>]*>)", lambda m: m.group(1) + (b"<si><t>" + b"y" * 100 + b"</t></si>") * 20, d, count=1)
+    if i.filename.startswith("xl/worksheets/sheet"):
+        d = re.sub(rb'(<c [^>]*t="s"[^>]*><v>)(\d+)(</v>)', lambda m: m.group(1) + str(int(m.group(2)) + 20).encode() + m.group(3), d)
+    zout.writestr(i.filename, d)`;
+    const xlsx = rezip(fx.read('sheet.xlsx'), script);
+    const r = await inspect(mailWithAttachment('register.xlsx', xlsx), { maxTextChars: 1_000 });
+    expect(texts(r)).not.toContain(PUPIL_NAME);
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:register.xlsx', reason: expect.stringContaining('longer than the inspection limit') });
+    // The same workbook within the cap is read whole.
+    expect(texts(await inspect(mailWithAttachment('register.xlsx', xlsx)))).toContain(PUPIL_NAME);
+  });
+
+  it('a docx holding two parts of one name (a decoy document.xml) is held as unread', async () => {
+    const docx = rezip(fx.read('doc.docx'), `${copyAll()}\nzout.writestr("word/document.xml", zin.read("word/document.xml").replace(b"${PUPIL_NAME}", b"Nobody at all"))`);
+    const r = await inspect(mailWithAttachment('letter.docx', docx));
+    expect(r.uninspectable).toContainEqual({ where: 'attachment:letter.docx', reason: expect.stringContaining('two parts under the same name') });
+  });
+});
+
 describe('memory and time limits of the extractors', () => {
   it('a worker that runs out of heap dies alone: uninspectable, and the next message is read', async () => {
     // A docx whose document.xml is one 96 MB text run: valid XML that saxes must buffer.

@@ -288,6 +288,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         const extract = kind === 'docx' ? docxText : kind === 'xlsx' ? xlsxText : pptxText;
         const result = await extract(zip, byName, budget);
         const out = fromXml(kind, OOXML_MIME[kind], result);
+        if (hasTwins(entries)) out.problems.push(TWINS);
         await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name)), budget, out);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, kind === 'docx' ? 'word/media/' : kind === 'xlsx' ? 'xl/media/' : 'ppt/media/', budget);
         return used(out);
@@ -318,6 +319,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
           result.problems.push(...object.problems);
         }
         const out = fromXml(odf, declared, result);
+        if (hasTwins(entries)) out.problems.push(TWINS);
         await readChildren(zip, entries.filter((e) => ODF_FOREIGN_OBJECT.test(e.name)), budget, out);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, 'Pictures/', budget);
         return used(out);
@@ -339,6 +341,15 @@ function fromXml(format: string, mime: string, result: XmlTextResult): LayerOutp
   }
   return out;
 }
+
+/**
+ * Two parts of an Office or OpenDocument file under one name (part names ignore case): only one
+ * is read here, and which one a program shows is up to the program.
+ */
+function hasTwins(entries: ZipEntryInfo[]): boolean {
+  return new Set(entries.map((e) => e.name.toLowerCase())).size !== entries.length;
+}
+const TWINS = 'It holds two parts under the same name, which different programs would read differently, so what it shows cannot be known for sure';
 
 async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget): Promise<LayerOutput> {
   const out = output('zip', 'application/zip', { children: [] });

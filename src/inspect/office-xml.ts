@@ -179,6 +179,8 @@ export function excelSerialToDate(serial: number, date1904 = false): string | un
 /** What every sheet of a workbook needs to show its cells: shared strings, date styles, sheet names. */
 export interface WorkbookParts {
   shared: string[];
+  /** Shared strings past the text cap were dropped (cells showing them read as empty): the text is cut short. */
+  sharedDropped: boolean;
   dateStyles: Set<number>;
   date1904: boolean;
   sheetNames: string[];
@@ -199,6 +201,7 @@ export async function workbookParts(zip: ZipFile, entries: Map<string, ZipEntryI
   // Shared strings: one string per <si>, runs concatenated, phonetic runs (<rPh>) left out.
   const shared: string[] = [];
   let sharedChars = 0;
+  let sharedDropped = false;
   const sst = entries.get('xl/sharedStrings.xml');
   if (sst) {
     let current: string[] = [];
@@ -218,7 +221,9 @@ export async function workbookParts(zip: ZipFile, entries: Map<string, ZipEntryI
             const s = current.join('');
             sharedChars += s.length;
             // The strings only matter as far as they can be shown; past the text cap they are dropped.
-            shared.push(sharedChars <= budget.maxTextChars ? s : '');
+            const kept = sharedChars <= budget.maxTextChars;
+            if (!kept && s) sharedDropped = true;
+            shared.push(kept ? s : '');
           } else if (n === 't') inT = Math.max(0, inT - 1);
           else if (n === 'rPh') inPhonetic = Math.max(0, inPhonetic - 1);
         },
@@ -280,7 +285,7 @@ export async function workbookParts(zip: ZipFile, entries: Map<string, ZipEntryI
       problems.push(e as ZipLimitError);
     }
   }
-  return { shared, dateStyles, date1904, sheetNames, problems };
+  return { shared, sharedDropped, dateStyles, date1904, sheetNames, problems };
 }
 
 /**
@@ -291,7 +296,12 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   const sink = new TextSink(budget.maxTextChars);
   const parts = await workbookParts(zip, entries, budget);
   const { sheetNames, problems } = parts;
-  const sheets = pick(entries, 'xl/worksheets/sheet');
+  // Every worksheet part, whatever it is called (Excel finds them through the workbook's
+  // relationships; a sheet named data.xml was not read when only sheetN.xml was looked for).
+  const sheets = pick(entries, 'xl/worksheets/');
+  // A cell showing a shared string that is not there (the strings kept under another name): what
+  // it shows is unknown, so the workbook counts as damaged rather than as read.
+  let missingShared = false;
   let sheetNo = 0;
   for (const sheet of sheets) {
     if (sink.full) break;
@@ -326,6 +336,7 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
           else if (n === 'is') inIs = Math.max(0, inIs - 1);
           else if (n === 't') inT = false;
           else if (n === 'c') {
+            if (cellType === 's' && value.length && parts.shared[Number(value.join(''))] === undefined) missingShared = true;
             const shown = cellText(parts, cellType, cellStyle, value.join(''));
             if (shown) {
               if (!firstInRow) sink.push('\t');
@@ -367,7 +378,8 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
       };
     })),
   );
-  return { text: sink.toString(), truncated: sink.truncated, problems };
+  if (missingShared) problems.push(new ZipLimitError('damaged', 'cells refer to shared strings that are not in the workbook'));
+  return { text: sink.toString(), truncated: sink.truncated || parts.sharedDropped, problems };
 }
 
 /** Does an ODF manifest list encryption data (the file needs a password)? */

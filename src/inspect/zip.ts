@@ -55,7 +55,8 @@ function describeEntry(entry: Entry): ZipEntryInfo {
     name,
     compressedSize: entry.compressedSize,
     uncompressedSize: entry.uncompressedSize,
-    isDirectory: name.endsWith('/'),
+    // A folder holds nothing: an entry named like one that has bytes is read as a file.
+    isDirectory: name.endsWith('/') && entry.uncompressedSize === 0,
     encrypted,
     encryptionDetail,
     unsupportedMethod: !encrypted && entry.compressionMethod !== 0 && entry.compressionMethod !== 8,
