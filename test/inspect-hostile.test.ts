@@ -170,6 +170,25 @@ for i in zin.infolist():
     expect(texts(await inspect(mailWithAttachment('register.xlsx', xlsx)))).toContain(PUPIL_NAME);
   });
 
+  it('text an Office file keeps outside its usual parts is read: a slipped-in CSV, building blocks, a pivot cache, an Excel text box', async () => {
+    const add = (name: string, body: string) => `${copyAll()}\nzout.writestr("${name}", ${JSON.stringify(body)})`;
+    const cases: Array<[string, Buffer]> = [
+      ['letter.docx', rezip(fx.read('doc.docx'), add('word/pupils.csv', 'Priya Shah,12/03/2015,asthma\n'))],
+      ['letter.docx', rezip(fx.read('doc.docx'), add('word/glossary/document.xml', '<w:glossaryDocument xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:docParts><w:docPart><w:docPartBody><w:p><w:r><w:t>Priya </w:t></w:r><w:r><w:t>Shah</w:t></w:r></w:p></w:docPartBody></w:docPart></w:docParts></w:glossaryDocument>'))],
+      ['register.xlsx', rezip(fx.read('sheet.xlsx'), add('xl/pivotCache/pivotCacheDefinition1.xml', '<pivotCacheDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cacheFields count="1"><cacheField name="Pupil"><sharedItems><s v="Priya Shah"/></sharedItems></cacheField></cacheFields></pivotCacheDefinition>'))],
+      ['register.xlsx', rezip(fx.read('sheet.xlsx'), add('xl/drawings/drawing1.xml', '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:sp><xdr:txBody><a:p><a:r><a:t>Priya Shah has a nut allergy</a:t></a:r></a:p></xdr:txBody></xdr:sp></xdr:wsDr>'))],
+    ];
+    for (const [name, file] of cases) {
+      const r = await inspect(mailWithAttachment(name, file));
+      expect(texts(r)).toContain('Priya Shah');
+      expect(r.uninspectable).toEqual([]);
+    }
+    // The document's dates, language and revision are not read as its text; its title is.
+    const own = String((await inspect(mailWithAttachment('letter.docx', fx.read('doc.docx')))).texts.find((t) => t.where === 'attachment:letter.docx')?.text);
+    expect(own).toContain('Report');
+    expect(own).not.toMatch(/\d{4}-\d\d-\d\dT/);
+  });
+
   it('a docx holding two parts of one name (a decoy document.xml) is held as unread', async () => {
     const docx = rezip(fx.read('doc.docx'), `${copyAll()}\nzout.writestr("word/document.xml", zin.read("word/document.xml").replace(b"${PUPIL_NAME}", b"Nobody at all"))`);
     const r = await inspect(mailWithAttachment('letter.docx', docx));

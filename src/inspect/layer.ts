@@ -14,7 +14,7 @@ interface MsgReaderClass {
 import type { ZipFile } from 'yauzl';
 import { analyseCfb, embeddedObjects, isMsg, MIME, readCfb, type CfbContainer } from './legacy-office.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
-import { docxText, odfManifestEncrypted, odfText, pptxText, xlsxText } from './office-xml.ts';
+import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
@@ -287,9 +287,13 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
       if (kind) {
         const extract = kind === 'docx' ? docxText : kind === 'xlsx' ? xlsxText : pptxText;
         const result = await extract(zip, byName, budget);
+        const other = await otherPartsText(zip, entries, result.read ?? [], OOXML_EMBEDDED, budget);
+        if (other.text.trim()) result.text += (result.text ? '\n' : '') + other.text;
+        result.truncated ||= other.truncated;
+        result.problems.push(...other.problems);
         const out = fromXml(kind, OOXML_MIME[kind], result);
         if (hasTwins(entries)) out.problems.push(TWINS);
-        await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name)), budget, out);
+        await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name) || !OOXML_KNOWN.test(e.name)), budget, out);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, kind === 'docx' ? 'word/media/' : kind === 'xlsx' ? 'xl/media/' : 'ppt/media/', budget);
         return used(out);
       }
@@ -414,6 +418,13 @@ async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
  * text recognition when it is on).
  */
 const OOXML_EMBEDDED = /^(word|xl|ppt)\/embeddings\//i;
+/**
+ * The other files an Office document carries that are not text: its XML parts (read as text, by
+ * otherPartsText), pictures (media/, read by text recognition when it is on), fonts, printer
+ * settings, macros, ActiveX controls, a thumbnail. Anything else in it (a CSV someone slipped in)
+ * is read as a file of its own.
+ */
+const OOXML_KNOWN = /(\.xml$|\.rels$|\/media\/|\/fonts\/|\/printerSettings\/|vbaProject\.bin$|\/activeX\/|^docProps\/thumbnail\.|\/$)/i;
 
 /**
  * An OpenDocument file's embedded objects: a folder per object ("Object 1/content.xml", the

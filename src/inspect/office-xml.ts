@@ -69,6 +69,8 @@ export function pick(entries: Map<string, ZipEntryInfo>, startsWith: string, end
 export interface XmlTextResult {
   text: string;
   truncated: boolean;
+  /** The parts read for that text (otherPartsText reads the rest). */
+  read?: string[];
   /** Parts that could not be read, with the reason. */
   problems: ZipLimitError[];
 }
@@ -101,7 +103,58 @@ export async function docxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   ];
   const handlers = () => paragraphHandlers(sink, { text: ['t', 'delText'], breaks: ['br', 'cr'], tabs: true });
   const problems = await readParts(zip, parts, budget, sink, handlers);
-  return { text: sink.toString(), truncated: sink.truncated, problems };
+  return { text: sink.toString(), truncated: sink.truncated, problems, read: parts.map((p) => p.name) };
+}
+
+/**
+ * The parts of an Office file that hold no text anyone wrote: formatting, layout and
+ * bookkeeping. Every other XML part not read for the document's own text is read by
+ * otherPartsText.
+ */
+const PARTS_WITHOUT_TEXT = /(^\[Content_Types\]\.xml$|\/_rels\/|(^|\/)(styles|stylesWithEffects|settings|webSettings|fontTable|numbering|presProps|viewProps|tableStyles|calcChain|app)\.xml$|\/theme\/|^customXml\/itemProps\d*\.xml$)/;
+
+/**
+ * Text in the other XML parts of an Office file: the document's own reader knows the parts Word,
+ * Excel and PowerPoint keep the text in, but not every part a document can carry (a chart's cached
+ * labels, a pivot table's cache, SmartArt, an Excel text box, building blocks, document
+ * properties). Read generically, so nothing there goes unread: text nodes, and `v` attributes (a
+ * pivot cache's values), a line each; runs within a paragraph stay joined.
+ */
+const CORE_WRITTEN = new Set(['title', 'subject', 'keywords', 'description', 'category']);
+
+export async function otherPartsText(zip: ZipFile, entries: ZipEntryInfo[], read: string[], skip: RegExp, budget: LayerBudget): Promise<XmlTextResult> {
+  const sink = new TextSink(budget.maxTextChars);
+  const done = new Set(read);
+  const parts = entries.filter((e) => e.name.toLowerCase().endsWith('.xml') && !done.has(e.name) && !PARTS_WITHOUT_TEXT.test(e.name) && !skip.test(e.name));
+  const joined = new Set(['t', 'r', 'delText', 'rPr', 'pPr']);
+  const problems = await readParts(zip, parts, budget, sink, (info) => {
+    let pending = false;
+    // Of the document's core properties, only what someone wrote (not its dates, language or revision).
+    const core = info.name === 'docProps/core.xml';
+    let written = 0;
+    return {
+      open(name, attrs) {
+        if (core && CORE_WRITTEN.has(local(name))) written++;
+        if (attrs.v) {
+          sink.push(attrs.v);
+          sink.push('\n');
+        }
+      },
+      close(name) {
+        if (core && CORE_WRITTEN.has(local(name))) written = Math.max(0, written - 1);
+        if (pending && !joined.has(local(name))) {
+          sink.push('\n');
+          pending = false;
+        }
+      },
+      text(t) {
+        if (!t.trim() || (core && !written)) return;
+        sink.push(t);
+        pending = true;
+      },
+    };
+  });
+  return { text: sink.toString(), truncated: sink.truncated, problems, read: parts.map((p) => p.name) };
 }
 
 /**
@@ -140,7 +193,7 @@ export async function pptxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   const parts = [...pick(entries, 'ppt/slides/slide'), ...pick(entries, 'ppt/notesSlides/notesSlide'), ...pick(entries, 'ppt/comments/')];
   const handlers = () => paragraphHandlers(sink, { text: ['t', 'text'], breaks: ['br'], tabs: false });
   const problems = await readParts(zip, parts, budget, sink, handlers);
-  return { text: sink.toString(), truncated: sink.truncated, problems };
+  return { text: sink.toString(), truncated: sink.truncated, problems, read: parts.map((p) => p.name) };
 }
 
 // Built-in number formats that show a date (ECMA-376 §18.8.30).
@@ -379,7 +432,8 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
     })),
   );
   if (missingShared) problems.push(new ZipLimitError('damaged', 'cells refer to shared strings that are not in the workbook'));
-  return { text: sink.toString(), truncated: sink.truncated || parts.sharedDropped, problems };
+  const read = [...sheets, ...commentParts].map((p) => p.name).concat('xl/sharedStrings.xml', 'xl/styles.xml', 'xl/workbook.xml');
+  return { text: sink.toString(), truncated: sink.truncated || parts.sharedDropped, problems, read };
 }
 
 /** Does an ODF manifest list encryption data (the file needs a password)? */
