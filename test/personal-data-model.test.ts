@@ -388,6 +388,55 @@ describe('password-in-same-email: every shape, never ordinary prose', () => {
   });
 });
 
+describe('what an attachment holds is scored wherever it sits: an attached email, a zip of one, a document with something embedded', () => {
+  const classList = PUPILS.slice(0, 8).map(([surname, forename], i) => `${forename} ${surname}, DOB ${DOB(i)}, SEN support, asthma`).join('\n');
+  /** Zips `files` with the zip tool, as a member of staff's archiver would. */
+  function zipOf(files: Record<string, Buffer | string>, extraArgs: string[] = []): Buffer {
+    const work = mkdtempSync(path.join(tmpdir(), 'hm-zip-'));
+    try {
+      for (const [name, content] of Object.entries(files)) {
+        execFileSync('mkdir', ['-p', path.dirname(path.join(work, name))]);
+        writeFileSync(path.join(work, name), content);
+      }
+      execFileSync('zip', ['-q', '-X', '-r', ...extraArgs, 'out.zip', ...Object.keys(files)], { cwd: work });
+      return readFileSync(path.join(work, 'out.zip'));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  /** A Word document whose own text is `text`, carrying `embedded` under word/embeddings/. */
+  const docx = (text: string, embedded: Record<string, string>) =>
+    zipOf({
+      '[Content_Types].xml': '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+      'word/document.xml': `<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${text.split('\n').map((l) => `<w:p><w:r><w:t>${l}</w:t></w:r></w:p>`).join('')}</w:body></w:document>`,
+      ...Object.fromEntries(Object.entries(embedded).map(([name, content]) => [`word/embeddings/${name}`, content])),
+    });
+
+  it('a class list in the body of an attached email, sent outside: held', async () => {
+    const forwarded = await compose({ to: ['office@oakfield.sch.uk'], subject: 'Trip list', text: classList });
+    const v = await verdict({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'trip.eml', content: forwarded }] });
+    expect(v.rules).toContain('unencrypted-sensitive-attachment');
+    expect(v.action).toBe('quarantine');
+    expect(v.findings.find((f) => f.detector === 'attachment-sensitivity')?.reason).toMatch(/^trip\.eml is not encrypted and holds personal data: a list of 8 pupils/);
+    // The same email with nothing personal in it goes.
+    const harmless = await compose({ to: ['office@oakfield.sch.uk'], subject: 'Trip', text: 'The coach leaves at nine.' });
+    expect(await rules({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'trip.eml', content: harmless }] })).toEqual([]);
+  });
+
+  it('an attached email inside a zip: held; the same zip encrypted: delivered', async () => {
+    const forwarded = await compose({ to: ['office@oakfield.sch.uk'], subject: 'Trip list', text: classList });
+    expect(await rules({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'mail.zip', content: zipOf({ 'trip.eml': forwarded }) }] })).toContain('unencrypted-sensitive-attachment');
+    expect(await rules({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'mail.zip', content: zipOf({ 'trip.eml': forwarded }, ['-P', 'a-long-passphrase']) }] })).not.toContain('unencrypted-sensitive-attachment');
+  });
+
+  it('a document whose own text is a class list, with a file embedded in it: held', async () => {
+    const v = await verdict({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'report.docx', content: docx(classList, { 'note.txt': 'Coach at nine.' }) }] });
+    expect(v.rules).toContain('unencrypted-sensitive-attachment');
+    expect(v.findings.find((f) => f.detector === 'attachment-sensitivity')?.where).toBe('attachment:report.docx');
+    expect(await rules({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'report.docx', content: docx('The coach leaves at nine.', { 'note.txt': 'Coach at nine.' }) }] })).toEqual([]);
+  });
+});
+
 describe('the same model through `hallmonitor check` and through the running gateway', () => {
   const senLetter = 'Dear Jen,\n\nOliver Wright (3K) has a diagnosis of autism and we have applied for an EHCP.\n\nKind regards';
 

@@ -95,6 +95,16 @@ class Context {
     return this.byWhere.get(where) ?? [];
   }
 
+  /**
+   * Where every text read from an attachment is, in message order (its own, and what it holds),
+   * and where its findings are when the texts are not at hand (a decision replayed from them).
+   */
+  attachmentTexts(): string[] {
+    const wheres = new Set([...this.#texts].filter(([, t]) => t.kind === 'attachment').map(([where]) => where));
+    for (const where of this.byWhere.keys()) if (where.startsWith('attachment:')) wheres.add(where);
+    return [...wheres];
+  }
+
   /** The model of one text (subject, body, attachment, file name), built on first use. */
   model(where: string): TextModel {
     let m = this.#models.get(where);
@@ -200,10 +210,24 @@ const checkUnencryptedAttachment: Check = (ctx) => {
   const threshold = Number(settings.threshold);
   const classList = Number(settings.class_list_pupils);
   const findings: Finding[] = [];
-  for (const a of ctx.attachments) {
-    if (a.encryption === 'encrypted' || a.entries?.length) continue;
-    if (!ctx.at(a.where).length) continue;
-    const m = ctx.model(a.where);
+  // Scored text by text, each under the attachment it came from: an archive's files, an attached
+  // email's body and headers, a document's own text beside what is embedded in it. A text is
+  // protected only when its attachment, or one that holds it, is encrypted. (Scoring reports
+  // missed every text whose place is not exactly a report's: an attached email's body, and a
+  // document with anything embedded in it, whose own text was skipped.)
+  const best = new Map<AttachmentReport, { where: string; score: number; m: TextModel; what: string[] }>();
+  const byWhere = new Map(ctx.attachments.map((a) => [a.where, a]));
+  for (const where of ctx.attachmentTexts()) {
+    if (!ctx.at(where).length) continue;
+    // The attachments that hold this text: its own place, then each place it lies under.
+    const holders: AttachmentReport[] = [];
+    for (let end = where.length; end > 0; end = where.lastIndexOf('/', end - 1)) {
+      const holder = byWhere.get(where.slice(0, end));
+      if (holder) holders.push(holder);
+    }
+    if (!holders.length || holders.some((a) => a.encryption === 'encrypted')) continue;
+    const a = holders[0];
+    const m = ctx.model(where);
     const pupils = m.named.size;
     const listed = m.listed.size;
     const contacts = m.contacts;
@@ -239,9 +263,14 @@ const checkUnencryptedAttachment: Check = (ctx) => {
       what.push('contact details');
     }
     if (score < threshold) continue;
+    // One finding an attachment: the text of it that scored highest (an email's body and its HTML say the same).
+    const had = best.get(a);
+    if (!had || score > had.score) best.set(a, { where, score, m, what });
+  }
+  for (const [a, { where, score, m, what }] of best) {
     const name = a.filename || 'An attachment';
     const reason = `${name} is not encrypted and holds personal data: ${listWords(what)}.`;
-    findings.push({ detector: 'attachment-sensitivity', where: a.where, evidence: summarise(m), reason, score });
+    findings.push({ detector: 'attachment-sensitivity', where, evidence: summarise(m), reason, score });
     findings.push(...[...m.special.map((t) => t.detection), ...m.identifiers, ...m.datesOfBirth].slice(0, 5).map((d) => finding(d)));
   }
   return { rule: 'unencrypted-sensitive-attachment', findings };
