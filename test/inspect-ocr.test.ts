@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
-import { OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
+import { inspect, OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
 import { toolHelper } from '../src/inspect/tool-runner.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
@@ -21,7 +21,7 @@ import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { imageOnlyPdf, jpegDims, mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { rng } from '../bench/detectors/names.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
@@ -66,6 +66,21 @@ describe('a scanned class list', () => {
     expect(result.verdict.action).toBe('quarantine');
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
     expect(result.verdict.rules).not.toContain('uninspectable-attachment');
+  });
+
+  it('a scan under a line of text (a scanner\'s stamp) is read too, not taken for a typed page', async () => {
+    const stamped = imageOnlyPdf([{ jpeg: fx.scanJpeg, ...jpegDims(fx.scanJpeg), dpi: 300, footer: 'Scanned on the office copier, 07/12/2026 10:32, page 1 of 1' }]);
+    const result = await examine(examiner, 'Scan_0043.pdf', stamped);
+    expect(result.inspection.attachments[0].ocr?.pagesRead).toBe(1);
+    expect(attachmentText(result, 'attachment:Scan_0043.pdf')?.text).toContain(fx.rows[0].name);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
+  it('with text recognition off, a scan under a page number is held as unread; a typed page is not', async () => {
+    const numbered = imageOnlyPdf([{ jpeg: fx.scanJpeg, ...jpegDims(fx.scanJpeg), dpi: 300, footer: 'Page 1' }]);
+    const off = await inspect(mailWithAttachment('Scan_0044.pdf', numbered));
+    expect(off.uninspectable).toContainEqual({ where: 'attachment:Scan_0044.pdf', reason: expect.stringMatching(/^Page 1 of the PDF is a picture with little or no text layer/) });
+    expect((await inspect(mailWithAttachment('trip list.pdf', fx.textPdf))).uninspectable).toEqual([]);
   });
 
   // The gate's line finding follows rows of glyphs; a page on its side still passes it (its

@@ -234,6 +234,14 @@ function applyOcr(ctx: InspectionContext, report: AttachmentReport, outcome: Ocr
   }
 }
 
+/** "Page 3", "Pages 2, 3 and 5", "Pages 1, 2, 3 and 17 more". */
+function pagesWord(pages: number[]): string {
+  if (pages.length === 1) return `Page ${pages[0]}`;
+  const shown = pages.slice(0, pages.length > 5 ? 3 : pages.length - 1);
+  const rest = pages.length > 5 ? `${pages.length - 3} more` : String(pages.at(-1));
+  return `Pages ${shown.join(', ')} and ${rest}`;
+}
+
 async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, depth: number): Promise<void> {
   const where = report.where;
   report.format = 'pdf';
@@ -257,13 +265,20 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
     }
     report.encryption = 'not-encrypted';
     if (reply.ownerPasswordOnly) report.encryptionDetail = 'pdf-owner-password-only';
-    if (ctx.ocr && reply.textless.length) {
-      // Scanned pages: recognised, and their text joins the text layer's.
-      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, reply.textless), reply.text, reply.truncated);
+    if (ctx.ocr && (reply.textless.length || reply.pictured.length)) {
+      // Scanned pages: recognised, and their text joins the text layer's. A page showing a
+      // scan-sized picture is read without the gate's say (in a PDF it is a page of a document).
+      const pages = [...new Set([...reply.textless, ...reply.pictured])].sort((a, b) => a - b);
+      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, pages, reply.pictured), reply.text, reply.truncated);
     } else {
       ctx.addText(where, 'attachment', reply.text, reply.truncated);
       if (reply.text.trim().length === 0 && reply.pages > 0) {
         ctx.problem(where, 'The PDF has no text layer (it may be a scan or images of text), so its contents were not read');
+      } else {
+        // A scan under a page number has a few characters of text: the rest of the page is a picture.
+        // (One under a longer footer is read when text recognition is on.)
+        const scans = reply.pictured.filter((p) => reply.textless.includes(p));
+        if (scans.length) ctx.problem(where, `${pagesWord(scans)} of the PDF ${scans.length === 1 ? 'is a picture' : 'are pictures'} with little or no text layer (scanned pages, perhaps), so what ${scans.length === 1 ? 'it shows' : 'they show'} was not read`);
       }
     }
     if (reply.failedPages) ctx.problem(where, `${reply.failedPages} page(s) of the PDF are damaged and could not be read`);

@@ -5,7 +5,7 @@
 // path of a private temp file rather than inline, so the gateway does not hold a serialized copy.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, OPS } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
 export interface PdfRequest {
   id: number;
@@ -42,6 +42,8 @@ export type PdfReply =
       failedPages: number;
       /** Pages (1-based) without a usable text layer: scanned pages, for text recognition. */
       textless: number[];
+      /** Pages with little or no text that show a picture the size of a scan (a scanned page under a footer or a page number). */
+      pictured: number[];
       embedded: PdfEmbeddedFile[];
     }
   | { id: number; ok: false; error: string };
@@ -104,6 +106,37 @@ function usableTextLayer(layer: { chars: number; garbage: number }): boolean {
   return layer.chars >= USABLE_PAGE_CHARS && layer.garbage * 3 < layer.chars;
 }
 
+/**
+ * A picture this many pixels on its shorter side or more could be a scanned page (an A4 page
+ * scanned at 100 dpi is 827 × 1169); logos and icons are smaller.
+ */
+const SCAN_PICTURE_SIDE = 500;
+/** Fewer visible characters than this beside a scan-sized picture: the page is read as a picture too (a typed letter has about 500). */
+const LITTLE_TEXT_CHARS = 200;
+/** Pages of one PDF looked at for pictures (their images are decoded to be listed). */
+const MAX_PICTURED_LOOKS = 50;
+
+/** Does the page paint a picture large enough to be a scanned page? */
+async function showsScan(page: { getOperatorList(): Promise<{ fnArray: number[]; argsArray: unknown[] }> }): Promise<boolean> {
+  const ops = await page.getOperatorList();
+  for (let i = 0; i < ops.fnArray.length; i++) {
+    const fn = ops.fnArray[i];
+    const args = ops.argsArray[i] as unknown[] | null;
+    let w = 0;
+    let h = 0;
+    if (fn === OPS.paintImageXObject || fn === OPS.paintImageXObjectRepeat) {
+      w = Number(args?.[1]) || 0;
+      h = Number(args?.[2]) || 0;
+    } else if (fn === OPS.paintInlineImageXObject || fn === OPS.paintImageMaskXObject) {
+      const img = args?.[0] as { width?: number; height?: number } | undefined;
+      w = img?.width ?? 0;
+      h = img?.height ?? 0;
+    }
+    if (Math.min(w, h) >= SCAN_PICTURE_SIDE) return true;
+  }
+  return false;
+}
+
 async function read(req: PdfRequest): Promise<PdfReply> {
   // pdfjs refuses a Buffer: hand it a plain Uint8Array view of the same memory.
   const src = req.path ? readFileSync(req.path) : (req.bytes ?? new Uint8Array(0));
@@ -131,6 +164,8 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     let truncated = false;
     let failedPages = 0;
     const textless: number[] = [];
+    const pictured: number[] = [];
+    let looked = 0;
     for (let n = 1; n <= doc.numPages; n++) {
       if (chars >= req.maxChars) {
         truncated = true;
@@ -152,7 +187,14 @@ async function read(req: PdfRequest): Promise<PdfReply> {
         }
         parts.push('\n');
         chars++;
-        if (!usableTextLayer(layer)) textless.push(n);
+        const usable = usableTextLayer(layer);
+        if (!usable) textless.push(n);
+        // A scan under a page number or a footer: a page with little text that shows a scan-sized
+        // picture. Past the pages looked at, or when the page cannot be listed, it counts as one.
+        if (!usable || layer.chars < LITTLE_TEXT_CHARS) {
+          looked++;
+          if (looked > MAX_PICTURED_LOOKS || (await showsScan(page).catch(() => true))) pictured.push(n);
+        }
         page.cleanup();
       } catch {
         failedPages++;
@@ -171,7 +213,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       writeFileSync(textPath, text, { mode: 0o600 });
       text = '';
     }
-    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, textPath, truncated, pages: doc.numPages, failedPages, textless, embedded };
+    return { id: req.id, ok: true, userPassword: false, ownerPasswordOnly: permissions !== null, text, textPath, truncated, pages: doc.numPages, failedPages, textless, pictured, embedded };
   } finally {
     await task.destroy();
   }

@@ -60,8 +60,11 @@ export function rasterise(pdf: string, out: string, dpi: number, format: 'png' |
   return `${out}.${format === 'jpeg' ? 'jpg' : format}`;
 }
 
-/** A PDF whose only content is one JPEG per page (DCTDecode), as a scanner writes it: no text layer. */
-export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; dpi: number }>): Buffer {
+/**
+ * A PDF whose only content is one JPEG per page (DCTDecode), as a scanner writes it: no text layer;
+ * with `footer`, a line of real text under the picture (a page number, a scanner's stamp).
+ */
+export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; dpi: number; footer?: string }>): Buffer {
   const objs: Buffer[] = [];
   const kids: string[] = [];
   const pageObjs: Array<() => void> = [];
@@ -73,9 +76,11 @@ export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height:
     const w = (p.width * 72) / p.dpi;
     const h = (p.height * 72) / p.dpi;
     pageObjs.push(() => {
-      objs.push(Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w.toFixed(2)} ${h.toFixed(2)}] /Resources << /XObject << /Im0 ${pageNo + 1} 0 R >> >> /Contents ${pageNo + 2} 0 R >>`));
+      const font = p.footer ? ' /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >>' : '';
+      objs.push(Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w.toFixed(2)} ${h.toFixed(2)}] /Resources << /XObject << /Im0 ${pageNo + 1} 0 R >>${font} >> /Contents ${pageNo + 2} 0 R >>`));
       objs.push(Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${p.width} /Height ${p.height} /ColorSpace /${jpegComponents(p.jpeg) === 1 ? 'DeviceGray' : 'DeviceRGB'} /BitsPerComponent 8 /Filter /DCTDecode /Length ${p.jpeg.length} >>\nstream\n`), p.jpeg, Buffer.from('\nendstream')]));
-      const content = `q ${w.toFixed(2)} 0 0 ${h.toFixed(2)} 0 0 cm /Im0 Do Q`;
+      const footer = p.footer ? ` BT /F1 8 Tf 36 12 Td (${p.footer.replace(/[()\\]/g, '\\$&')}) Tj ET` : '';
+      const content = `q ${w.toFixed(2)} 0 0 ${h.toFixed(2)} 0 0 cm /Im0 Do Q${footer}`;
       objs.push(Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`));
     });
   });
@@ -229,7 +234,7 @@ function jpegComponents(b: Buffer): number {
   throw new Error('not a JPEG');
 }
 
-function jpegDims(b: Buffer): { width: number; height: number } {
+export function jpegDims(b: Buffer): { width: number; height: number } {
   const size = imageSize(b, 'jpg');
   if (!size) throw new Error('not a JPEG');
   return size;
