@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import { toolHelper } from '../src/inspect/tool-runner.ts';
 import type { Inspection } from '../src/inspect/index.ts';
-import { inspectFixtures, mailWithAttachment, PUPIL_NAME } from './helpers/fixtures-tools.ts';
+import { inspectFixtures, mailWithAttachment, PUPIL_NAME, writePdfPython } from './helpers/fixtures-tools.ts';
 import type { InspectFixtures } from './helpers/fixtures-tools.ts';
 
 let fx: InspectFixtures;
@@ -194,6 +194,39 @@ for i in zin.infolist():
     const docx = rezip(fx.read('doc.docx'), `${copyAll()}\nzout.writestr("word/document.xml", zin.read("word/document.xml").replace(b"${PUPIL_NAME}", b"Nobody at all"))`);
     const r = await inspect(mailWithAttachment('letter.docx', docx));
     expect(r.uninspectable).toContainEqual({ where: 'attachment:letter.docx', reason: expect.stringContaining('two parts under the same name') });
+  });
+});
+
+describe('PDFs that show more than their text layer', () => {
+  it('comments, form fields and a file attached to a page are read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-annots-'));
+    try {
+      const py = [
+        'csv = b"Ben Ode,12/03/2015,asthma\\n"',
+        'objs = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
+        '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R 7 0 R 8 0 R] >>",',
+        '        b"<< /Length 44 >>\\nstream\\nBT /F1 12 Tf 72 720 Td (Trip letter) Tj ET\\n\\nendstream",',
+        '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
+        '        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (pupil) /V (Priya Shah, Year 5) /Rect [72 600 400 620] /P 3 0 R >>",',
+        '        b"<< /Type /Annot /Subtype /Text /Rect [72 560 90 578] /Contents (Zara Khan has a nut allergy) >>",',
+        '        b"<< /Type /Annot /Subtype /FileAttachment /Rect [72 520 90 538] /Contents (list) /FS 9 0 R >>",',
+        '        b"<< /Type /Filespec /F (pupils.csv) /UF (pupils.csv) /EF << /F 10 0 R >> >>",',
+        '        b"<< /Type /EmbeddedFile /Length %d >>\\nstream\\n" % len(csv) + csv + b"\\nendstream"]',
+        ...writePdfPython('raw.pdf'),
+      ];
+      execFileSync('/usr/bin/python3', ['-c', py.join('\n')], { cwd: dir });
+      // qpdf rewrites it as a well-formed PDF (offsets, lengths), as any PDF tool would save it.
+      execFileSync('qpdf', ['raw.pdf', 'letter.pdf'], { cwd: dir });
+      const r = await inspect(mailWithAttachment('letter.pdf', readFileSync(join(dir, 'letter.pdf'))));
+      const own = String(r.texts.find((t) => t.where === 'attachment:letter.pdf')?.text);
+      expect(own).toContain('Trip letter');
+      expect(own).toContain('Priya Shah, Year 5');
+      expect(own).toContain('Zara Khan has a nut allergy');
+      expect(r.texts.find((t) => t.where === 'attachment:letter.pdf/pupils.csv')?.text).toContain('Ben Ode');
+      expect(r.uninspectable).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

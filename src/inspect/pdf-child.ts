@@ -48,7 +48,31 @@ export type PdfReply =
     }
   | { id: number; ok: false; error: string };
 
-async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promise']>, req: PdfRequest): Promise<PdfEmbeddedFile[]> {
+/** What pdfjs tells of an annotation, as far as its text goes. */
+interface AnnotationData {
+  annotationType: number;
+  contentsObj?: { str?: string };
+  richText?: { str?: string };
+  fieldValue?: string | string[];
+  textContent?: string[];
+  alternativeText?: string;
+  fileId?: string;
+  file?: { filename?: string; rawFilename?: string };
+}
+
+/** pdfjs's AnnotationType.FILEATTACHMENT: a file attached to a point on a page, shown as a paper clip. */
+const FILE_ATTACHMENT = 17;
+
+/** The text an annotation shows: a comment, a text box, a form field's value, its appearance's text; each once. */
+export function annotationTexts(a: AnnotationData): string[] {
+  const field = Array.isArray(a.fieldValue) ? a.fieldValue.join('\n') : a.fieldValue;
+  const all = [a.contentsObj?.str, a.richText?.str, field, a.textContent?.join(' '), a.alternativeText];
+  const seen = new Set<string>();
+  for (const t of all) if (typeof t === 'string' && t.trim()) seen.add(t.trim());
+  return [...seen];
+}
+
+async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promise']>, req: PdfRequest, annotationFiles: Array<{ name: string; fileId: string }>): Promise<PdfEmbeddedFile[]> {
   const out: PdfEmbeddedFile[] = [];
   let attachments;
   try {
@@ -56,9 +80,13 @@ async function embeddedFiles(doc: Awaited<ReturnType<typeof getDocument>['promis
   } catch {
     return [{ name: 'embedded file', size: 0, problem: 'damaged' }];
   }
-  if (!attachments) return out;
+  // Files attached to the document, then files attached to a point on a page (a paper clip).
+  const files: Array<[string, { filename?: string; rawFilename?: string; content?: Uint8Array }]> = [
+    ...((attachments instanceof Map ? [...attachments] : Object.entries(attachments ?? {})) as Array<[string, { filename?: string; rawFilename?: string; content?: Uint8Array }]>),
+    ...annotationFiles.map((f): [string, { filename: string }] => [f.fileId, { filename: f.name }]),
+  ];
   let total = 0;
-  for (const [id, a] of attachments) {
+  for (const [id, a] of files) {
     const name = a.filename || a.rawFilename || 'embedded file';
     if (out.length >= req.maxFiles) {
       out.push({ name, size: 0, problem: 'too-many' });
@@ -166,6 +194,8 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     const textless: number[] = [];
     const pictured: number[] = [];
     let looked = 0;
+    let unreadAnnotations = 0;
+    const annotationFiles: Array<{ name: string; fileId: string }> = [];
     for (let n = 1; n <= doc.numPages; n++) {
       if (chars >= req.maxChars) {
         truncated = true;
@@ -187,6 +217,17 @@ async function read(req: PdfRequest): Promise<PdfReply> {
         }
         parts.push('\n');
         chars++;
+        // What the page's annotations show: comments, text boxes, form fields' values (not counted
+        // as the page's text layer: a scan with a comment on it is still a scan).
+        const annotations = await page.getAnnotations().catch(() => undefined);
+        if (!annotations) unreadAnnotations++;
+        for (const a of (annotations ?? []) as AnnotationData[]) {
+          for (const t of annotationTexts(a)) {
+            parts.push(t, '\n');
+            chars += t.length + 1;
+          }
+          if (a.annotationType === FILE_ATTACHMENT && a.fileId) annotationFiles.push({ name: a.file?.filename || a.file?.rawFilename || 'attached file', fileId: a.fileId });
+        }
         const usable = usableTextLayer(layer);
         if (!usable) textless.push(n);
         // A scan under a page number or a footer: a page with little text that shows a scan-sized
@@ -205,7 +246,9 @@ async function read(req: PdfRequest): Promise<PdfReply> {
       text = text.slice(0, req.maxChars);
       truncated = true;
     }
-    const embedded = await embeddedFiles(doc, req);
+    const embedded = await embeddedFiles(doc, req, annotationFiles);
+    // A page whose annotations could not be listed: what they show is unknown.
+    failedPages += unreadAnnotations;
     let textPath: string | undefined;
     if (req.path && text.length > 1024 * 1024) {
       // Large text goes back the way the PDF came, sparing the gateway a serialized copy.
