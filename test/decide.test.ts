@@ -102,6 +102,20 @@ describe('decide', () => {
     expect(decide({ ...facts, envelope: envelope(['sen@county.gov.uk']) }, exempt).action).toBe('deliver');
   });
 
+  it('a UK identifier in an unencrypted attachment is sensitive by itself, as in the email\'s own text', () => {
+    const where = 'attachment:referral.docx';
+    const base = { inspection: inspection({ attachments: [attachment(where)] }), webmailDomains: webmail, envelope: envelope(['sen@county.gov.uk']) };
+    const v = decide({ ...base, detections: [det(where, 'identifier', 'uk-upn')] }, policy());
+    expect(v.rules).toEqual(['unencrypted-sensitive-attachment']);
+    expect(v.findings[0].reason).toBe('referral.docx is not encrypted and holds personal data: a UPN.');
+    // A school that asks for two identifiers before holding the email's text asks the same of an attachment.
+    const two = policy({ rules: { 'identifier-in-message': { min_identifiers: 2 } } });
+    expect(decide({ ...base, detections: [det(where, 'identifier', 'uk-upn')] }, two).action).toBe('deliver');
+    // Encrypted, it goes.
+    const locked = { ...base, inspection: inspection({ attachments: [attachment(where, { encryption: 'encrypted' })] }) };
+    expect(decide({ ...locked, detections: [det(where, 'identifier', 'uk-upn')] }, policy()).action).toBe('deliver');
+  });
+
   it('one pupil with special-category data in an attachment is sensitive; one pupil alone is not', () => {
     const where = 'attachment:ehcp.docx';
     const base = { inspection: inspection({ attachments: [attachment(where)] }), webmailDomains: webmail, envelope: envelope(['sen@county.gov.uk']) };

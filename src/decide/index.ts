@@ -209,6 +209,7 @@ const checkUnencryptedAttachment: Check = (ctx) => {
   if (recipients.length === 0 || ctx.protectedMessage) return undefined;
   const threshold = Number(settings.threshold);
   const classList = Number(settings.class_list_pupils);
+  const minIdentifiers = Math.max(1, Number(ctx.policy.rules['identifier-in-message'].min_identifiers) || 1);
   const findings: Finding[] = [];
   // Scored text by text, each under the attachment it came from: an archive's files, an attached
   // email's body and headers, a document's own text beside what is embedded in it. A text is
@@ -251,7 +252,10 @@ const checkUnencryptedAttachment: Check = (ctx) => {
       what.push(`${kindsOf(m.special)} (${termsOf(m.special)})`);
     }
     if (m.identifiers.length) {
-      add(m.identifiers.length, 3);
+      // UK identifiers leaving the school unprotected are held wherever they are: as many as make
+      // identifier-in-message hold the email's own text make an attachment sensitive by themselves.
+      if (m.identifiers.length >= minIdentifiers) score += threshold;
+      else add(m.identifiers.length, 3);
       what.push(identifierWords(m.identifiers));
     }
     if (m.datesOfBirth.length) {
