@@ -137,6 +137,13 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect((await inspect(crlf([...head('text/plain; charset=utf-8'), 'Our system sends charset=utf-7 mail.', '']))).uninspectable).toEqual([]);
   });
 
+  it('a part that gives its encoding twice, differently, is held; the same field twice alike is not', async () => {
+    const twice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 7bit', 'Content-Transfer-Encoding: base64', '', Buffer.from(secret).toString('base64'), ''];
+    expect((await inspect(crlf(twice))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });
+    const alike = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain;  charset=UTF-8', '', 'The coach leaves at nine.', ''];
+    expect((await inspect(crlf(alike))).uninspectable).toEqual([]);
+  });
+
   it('HTML that mail programs show is read: noscript, object fallback, inline SVG text, Outlook\'s conditional comments, form values', async () => {
     const html = [
       `<p>Dear parent,</p><noscript>noscript ${PUPIL_NAME}</noscript>`,

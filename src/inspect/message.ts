@@ -31,6 +31,7 @@ interface PartStats {
 }
 
 interface SplitterNode {
+  headers?: { get(key: string): string[] } | false;
   contentType?: string | false;
   charset?: string | false;
   multipart?: string | false;
@@ -59,6 +60,11 @@ function partKey(node: SplitterNode & { _parentBoundary?: unknown }): string {
 
 /** The transfer encodings mailparser decodes (any other it passes on as the bytes of the message). */
 const READ_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'quoted-printable', 'base64']);
+
+/** Header values that are not all the same (two Content-Type fields that disagree). */
+function differs(values: string[]): boolean {
+  return new Set(values.map((v) => v.replace(/\s+/g, ' ').trim().toLowerCase())).size > 1;
+}
 
 /** UTF-7 by any of its names: mailparser will not decode it (a guard against script smuggled in HTML). */
 function isUtf7(charset: string): boolean {
@@ -91,6 +97,11 @@ class StructureWatcher {
   readonly unreadEncodings = new Set<string>();
   /** A part written in UTF-7, which mailparser refuses (and reads as UTF-8, leaving it encoded). */
   utf7 = false;
+  /**
+   * A part that gives its type or transfer encoding twice, differently: mailparser takes the first,
+   * other mail programs the last, so they show different contents.
+   */
+  twoShapes = false;
 
   see(chunk: SplitterChunk): void {
     const node = chunk.node ?? (chunk as unknown as SplitterNode);
@@ -105,6 +116,7 @@ class StructureWatcher {
         else this.singleBoundaries.add(b);
       }
       if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(n.encoding.slice(0, 40));
+      if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')))) this.twoShapes = true;
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
@@ -483,6 +495,9 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   // What mailparser hands on still encoded is not read: held, never taken as the text it hides.
   for (const encoding of watcher.unreadEncodings) {
     ctx.problem(messageWhere, `A part of the message is in a transfer encoding (${encoding}) that is not read, so what it says was not checked`);
+  }
+  if (watcher.twoShapes) {
+    ctx.problem(messageWhere, 'A part of the message gives its type or encoding twice, differently, so different mail programs would show different contents');
   }
   if (watcher.utf7 || utf7Headers) {
     ctx.problem(messageWhere, 'Part of the message is written in UTF-7, an old encoding that is not read, so what it says was not checked');
