@@ -266,10 +266,10 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
     report.encryption = 'not-encrypted';
     if (reply.ownerPasswordOnly) report.encryptionDetail = 'pdf-owner-password-only';
     if (ctx.ocr && (reply.textless.length || reply.pictured.length)) {
-      // Scanned pages: recognised, and their text joins the text layer's. A page showing a
-      // scan-sized picture is read without the gate's say (in a PDF it is a page of a document).
+      // Scanned pages, and scans under a footer: through the gate, recognised, and their text joins
+      // the text layer's. (A PDF of photos with captions costs the gate, not Tesseract.)
       const pages = [...new Set([...reply.textless, ...reply.pictured])].sort((a, b) => a - b);
-      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, pages, reply.pictured), reply.text, reply.truncated);
+      applyOcr(ctx, report, await ocrPdfPages(ctx.ocr, file.bytes, pages), reply.text, reply.truncated);
     } else {
       ctx.addText(where, 'attachment', reply.text, reply.truncated);
       if (reply.text.trim().length === 0 && reply.pages > 0) {

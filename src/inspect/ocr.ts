@@ -442,8 +442,7 @@ export function stretchLevels(pixels: Uint8Array): void {
  * budget are counted as unread only if a page of the document already looked like text (or none
  * could be tried at all).
  */
-export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: number[], pictured: number[] = []): Promise<OcrOutcome> {
-  const scans = new Set(pictured);
+export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: number[]): Promise<OcrOutcome> {
   const out = emptyOutcome();
   if (!pages.length) return out;
   const dir = await mkdtemp(join(tmpdir(), 'hallmonitor-ocr-'));
@@ -468,8 +467,7 @@ export async function ocrPdfPages(budget: OcrBudget, pdf: Uint8Array, pages: num
         else out.unread++;
         return;
       }
-      // A page showing a scan-sized picture is a page of a document: read, whatever the gate would say.
-      const looksText = scans.has(page) || gate(parsePnm(picture, THUMBNAIL_SIDE));
+      const looksText = gate(parsePnm(picture, THUMBNAIL_SIDE));
       stats.gateSeconds += (performance.now() - gateStarted) / 1000;
       if (!looksText) {
         out.report.skippedByGate++;
