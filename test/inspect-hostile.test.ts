@@ -198,6 +198,34 @@ for i in zin.infolist():
 });
 
 describe('PDFs that show more than their text layer', () => {
+  it('an XFA form (its pages say only "Please wait...") is read from its form data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-xfa-'));
+    try {
+      const xdp =
+        '<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1" layout="tb"><pageSet><pageArea name="P1"><contentArea x="0.25in" y="0.25in" w="8in" h="10.5in"/><medium stock="a4" short="210mm" long="297mm"/></pageArea></pageSet>' +
+        '<subform name="s" w="8in" h="10in"><field name="pupil" w="6in" h="0.4in"><ui><textEdit/></ui></field></subform></subform></template>' +
+        '<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><form1><s><pupil>Priya Shah, referral for CAMHS</pupil></s></form1></xfa:data></xfa:datasets></xdp:xdp>';
+      const wait = 'BT /F1 12 Tf 72 700 Td (Please wait... If this message is not eventually replaced by the proper contents of the document, your PDF viewer may not be able to display this type of document.) Tj ET';
+      const py = [
+        `xdp = ${JSON.stringify(xdp)}.encode()`,
+        `wait = ${JSON.stringify(wait)}.encode()`,
+        'objs = [b"<< /Type /Catalog /Pages 2 0 R /NeedsRendering true /AcroForm << /Fields [] /XFA 6 0 R >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
+        '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",',
+        '        b"<< /Length %d >>\\nstream\\n" % len(wait) + wait + b"\\nendstream",',
+        '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
+        '        b"<< /Length %d >>\\nstream\\n" % len(xdp) + xdp + b"\\nendstream"]',
+        ...writePdfPython('raw.pdf'),
+      ];
+      execFileSync('/usr/bin/python3', ['-c', py.join('\n')], { cwd: dir });
+      execFileSync('qpdf', ['raw.pdf', 'form.pdf'], { cwd: dir });
+      const r = await inspect(mailWithAttachment('referral.pdf', readFileSync(join(dir, 'form.pdf'))));
+      expect(String(r.texts.find((t) => t.where === 'attachment:referral.pdf')?.text)).toContain('Priya Shah, referral for CAMHS');
+      expect(r.uninspectable).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('comments, form fields and a file attached to a page are read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-annots-'));
     try {

@@ -48,6 +48,25 @@ export type PdfReply =
     }
   | { id: number; ok: false; error: string };
 
+/** The text of an XFA form as pdfjs lays it out (its captions and what was filled in), up to `max` characters. */
+export function xfaText(root: unknown, max: number): string {
+  const out: string[] = [];
+  let size = 0;
+  const stack: unknown[] = [root];
+  while (stack.length && size < max) {
+    const node = stack.pop() as { value?: unknown; attributes?: { value?: unknown }; children?: unknown[] } | null;
+    if (!node || typeof node !== 'object') continue;
+    // Text is a node's value (captions, text) or an input's value attribute (what was filled in).
+    for (const v of [node.value, node.attributes?.value]) {
+      if (typeof v !== 'string' || !v.trim()) continue;
+      out.push(v);
+      size += v.length + 1;
+    }
+    if (Array.isArray(node.children)) for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
+  }
+  return out.join('\n').slice(0, max);
+}
+
 /** What pdfjs tells of an annotation, as far as its text goes. */
 interface AnnotationData {
   annotationType: number;
@@ -174,6 +193,9 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,
+    // An XFA form (an Adobe LiveCycle form: its pages say only "Please wait...") is laid out from
+    // its XML, so its fields' text can be read (xfaText).
+    enableXfa: true,
     verbosity: 0,
     password: '',
   });
@@ -196,7 +218,12 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     let looked = 0;
     let unreadAnnotations = 0;
     const annotationFiles: Array<{ name: string; fileId: string }> = [];
-    for (let n = 1; n <= doc.numPages; n++) {
+    const xfa = doc.isPureXfa ? xfaText(doc.allXfaHtml, req.maxChars) : undefined;
+    if (xfa !== undefined) {
+      parts.push(xfa, '\n');
+      chars += xfa.length + 1;
+    }
+    for (let n = 1; xfa === undefined && n <= doc.numPages; n++) {
       if (chars >= req.maxChars) {
         truncated = true;
         break;
