@@ -671,19 +671,39 @@ export function wideBytesUndone<T extends string | Utf8Text | undefined>(text: T
 }
 
 /**
- * A uuencoded file in a body: a line "begin" and an octal mode and a name, and later a line
- * "end". Mail programs show it as an attachment; its text is not read here.
+ * A uuencoded file in a body: a line "begin", an octal mode and a name, then a line of uuencoded
+ * data (its first character its length: "M" and 60 more characters, or a shorter last line), and
+ * later a line "end". Mail
+ * programs show it as an attachment; its text is not read here. Linear: each "begin" is looked at
+ * once, and the last "end" is found once.
  */
 export function hasUuencodedFile(text: string | Utf8Text): boolean {
-  for (let at = text.indexOf('begin '); at >= 0; at = text.indexOf('begin ', at + 6)) {
+  const lastEnd = text.lastIndexOf('\nend');
+  if (lastEnd < 0) return false;
+  for (let at = text.indexOf('begin '); at >= 0 && at < lastEnd; at = text.indexOf('begin ', at + 6)) {
     if (at > 0 && text.slice(at - 1, at) !== '\n') continue;
-    const line = text.slice(at + 6, at + 16);
+    const head = text.slice(at + 6, at + 300);
     let digits = 0;
-    while (digits < 5 && line.charCodeAt(digits) >= 48 && line.charCodeAt(digits) <= 55) digits++;
-    if (digits < 3 || line.charCodeAt(digits) !== 32 || !(line.charCodeAt(digits + 1) > 32)) continue;
-    if (text.indexOf('\nend', at) >= 0) return true;
+    while (digits < 5 && head.charCodeAt(digits) >= 48 && head.charCodeAt(digits) <= 55) digits++;
+    if (digits < 3 || head.charCodeAt(digits) !== 32 || !(head.charCodeAt(digits + 1) > 32)) continue;
+    // The next line: uuencoded data, its first character giving its length (M: 45 bytes, 60 characters).
+    const eol = head.indexOf('\n');
+    if (eol < 0) continue;
+    const next = head.slice(eol + 1).split('\n', 1)[0].replace(/\r$/, '');
+    const length = next.charCodeAt(0) - 32;
+    // (Its trailing spaces may have been trimmed on the way: the length is not required in full.)
+    if (length > 0 && length <= 45 && next.length >= 2 && next.length <= 1 + Math.ceil(length / 3) * 4 && isUuLine(next)) return true;
   }
   return false;
+}
+
+/** Characters a uuencoded line is made of (space to underscore, and backquote). */
+function isUuLine(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 32 || c > 96) return false;
+  }
+  return true;
 }
 
 function startsWithPgpArmor(text: string | Utf8Text): boolean {
