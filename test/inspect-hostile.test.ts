@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
+import CFB from 'cfb';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import { toolHelper } from '../src/inspect/tool-runner.ts';
 import type { Inspection } from '../src/inspect/index.ts';
@@ -188,6 +189,30 @@ for i in zin.infolist():
     const own = String((await inspect(mailWithAttachment('letter.docx', fx.read('doc.docx')))).texts.find((t) => t.where === 'attachment:letter.docx')?.text);
     expect(own).toContain('Report');
     expect(own).not.toMatch(/\d{4}-\d\d-\d\dT/);
+  });
+
+  it('OLE objects in a document: an equation is neither read nor held, a packaged file is read, a macro signature is not held', async () => {
+    const ole = (streams: Record<string, Buffer>): Buffer => {
+      const c = CFB.utils.cfb_new();
+      for (const [name, content] of Object.entries(streams)) CFB.utils.cfb_add(c, `/${name}`, content);
+      return Buffer.from(CFB.write(c, { type: 'buffer' }) as Uint8Array);
+    };
+    const compObj = Buffer.from('\x01\x00\xfe\xff\x03\x0a\x00\x00', 'latin1');
+    const equation = ole({ '\x01CompObj': compObj, 'Equation Native': Buffer.from('\x1c\x00\x00\x00\x02\x00x^2+1', 'latin1') });
+    // Windows' Object Packager: size, flag, name, source path, two numbers, temp path, size, data.
+    const csv = Buffer.from('Priya Shah,12/03/2015,asthma\n');
+    const z = (s: string) => Buffer.from(`${s}\0`, 'latin1');
+    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const body = Buffer.concat([Buffer.from([2, 0]), z('pupils.csv'), z('C:\\Users\\office\\pupils.csv'), u32(0x00030000), u32(30), z('C:\\Temp\\pupils.csv'), u32(csv.length), csv]);
+    const packaged = ole({ '\x01CompObj': compObj, '\x01Ole10Native': Buffer.concat([u32(body.length), body]) });
+    const add = (entries: Record<string, Buffer>) => `${copyAll()}\nimport base64\n${Object.entries(entries).map(([n, b]) => `zout.writestr("${n}", base64.b64decode("${b.toString('base64')}"))`).join('\n')}`;
+    const withEquation = await inspect(mailWithAttachment('worksheet.docx', rezip(fx.read('doc.docx'), add({ 'word/embeddings/oleObject1.bin': equation }))));
+    expect(withEquation.uninspectable).toEqual([]);
+    expect(texts(withEquation)).toContain(PUPIL_NAME);
+    const withPackage = await inspect(mailWithAttachment('letter.docx', rezip(fx.read('doc.docx'), add({ 'word/embeddings/oleObject1.bin': packaged }))));
+    expect(withPackage.texts.find((t) => t.where === 'attachment:letter.docx/word/embeddings/oleObject1.bin/pupils.csv')?.text).toContain('Priya Shah');
+    const signed = await inspect(mailWithAttachment('macro.docm', rezip(fx.read('doc.docx'), add({ 'word/vbaProjectSignature.bin': Buffer.from([1, 2, 3, 4, 0, 0, 9]) }))));
+    expect(signed.uninspectable).toEqual([]);
   });
 
   it('a docx holding two parts of one name (a decoy document.xml) is held as unread', async () => {

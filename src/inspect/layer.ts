@@ -12,7 +12,7 @@ interface MsgReaderClass {
   getAttachment(attach: number | FieldsData): { fileName: string; content: Uint8Array };
 }
 import type { ZipFile } from 'yauzl';
-import { analyseCfb, embeddedObjects, isMsg, MIME, readCfb, type CfbContainer } from './legacy-office.ts';
+import { analyseCfb, embeddedObjects, isMsg, MIME, oleObjectFile, readCfb, type CfbContainer } from './legacy-office.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
@@ -162,6 +162,25 @@ export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
 }
 
 /**
+ * A file embedded in an Office document: an OLE object is unwrapped first (the file it packages,
+ * or the Office document it is), and an object of another program (an equation, a drawing) is
+ * neither read nor held, as the document's pictures are not when text recognition is off; a
+ * maths worksheet full of Equation Editor objects is ordinary school mail.
+ */
+async function embeddedChild(name: string, data: Buffer, declaredType: string, budget: LayerBudget): Promise<ChildFile> {
+  if (quickSniff(data).route !== 'cfb') return childFile(name, data, declaredType, budget);
+  let inside: ReturnType<typeof oleObjectFile>;
+  try {
+    inside = oleObjectFile(readCfb(data));
+  } catch {
+    return childFile(name, data, declaredType, budget);
+  }
+  if (inside === 'office') return childFile(name, data, declaredType, budget);
+  if (inside === 'other') return { name, size: data.length, layer: output('ole-object', MIME.cfb) };
+  return childFile(inside.name ? `${name}/${inside.name}` : name, inside.bytes, '', budget);
+}
+
+/**
  * A child file: analysed here when the worker can read it and the depth allows, otherwise handed
  * back with its bytes (PDF, 7z, e-mail, or too deep) for the caller to route.
  */
@@ -293,7 +312,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         result.problems.push(...other.problems);
         const out = fromXml(kind, OOXML_MIME[kind], result);
         if (hasTwins(entries)) out.problems.push(TWINS);
-        await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name) || !OOXML_KNOWN.test(e.name)), budget, out);
+        await readChildren(zip, entries.filter((e) => OOXML_EMBEDDED.test(e.name) || !OOXML_KNOWN.test(e.name)), budget, out, true);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, kind === 'docx' ? 'word/media/' : kind === 'xlsx' ? 'xl/media/' : 'ppt/media/', budget);
         return used(out);
       }
@@ -324,7 +343,7 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         }
         const out = fromXml(odf, declared, result);
         if (hasTwins(entries)) out.problems.push(TWINS);
-        await readChildren(zip, entries.filter((e) => ODF_FOREIGN_OBJECT.test(e.name)), budget, out);
+        await readChildren(zip, entries.filter((e) => ODF_FOREIGN_OBJECT.test(e.name)), budget, out, true);
         if (budget.ocrImages) out.images = await embeddedImages(zip, entries, 'Pictures/', budget);
         return used(out);
       }
@@ -372,7 +391,7 @@ async function archiveLayer(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
  * Reads zip entries as files of their own (out.children, analysed by the caller): an archive's
  * files, or what an Office document carries inside it (an embedded workbook).
  */
-async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget, out: LayerOutput): Promise<{ files: number; encrypted: number }> {
+async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: LayerBudget, out: LayerOutput, embedded = false): Promise<{ files: number; encrypted: number }> {
   const children = (out.children ??= []);
   let encrypted = 0;
   let files = 0;
@@ -406,7 +425,7 @@ async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
       continue;
     }
     budget.bytesLeft -= data.length;
-    children.push(await childFile(info.name, data, '', budget));
+    children.push(await (embedded ? embeddedChild : childFile)(info.name, data, '', budget));
   }
   return { files, encrypted };
 }
@@ -424,7 +443,7 @@ const OOXML_EMBEDDED = /^(word|xl|ppt)\/embeddings\//i;
  * settings, macros, ActiveX controls, a thumbnail. Anything else in it (a CSV someone slipped in)
  * is read as a file of its own.
  */
-const OOXML_KNOWN = /(\.xml$|\.rels$|\/media\/|\/fonts\/|\/printerSettings\/|vbaProject\.bin$|\/activeX\/|^docProps\/thumbnail\.|\/$)/i;
+const OOXML_KNOWN = /(\.xml$|\.vml$|\.rels$|\/media\/|\/fonts\/|\/printerSettings\/|vbaProject(Signature(Agile|V3)?)?\.bin$|\/activeX\/|^docProps\/thumbnail\.|^customUI\/images\/|\/$)/i;
 
 /**
  * An OpenDocument file's embedded objects: a folder per object ("Object 1/content.xml", the
@@ -489,7 +508,7 @@ async function cfbChildren(container: CfbContainer, budget: LayerBudget, out: La
       continue;
     }
     budget.bytesLeft -= object.bytes.length;
-    children.push(await childFile(object.name, object.bytes, '', budget));
+    children.push(await embeddedChild(object.name, object.bytes, '', budget));
   }
 }
 

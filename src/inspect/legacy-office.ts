@@ -40,7 +40,7 @@ export function readCfb(bytes: Buffer): CfbContainer {
   return CFB.read(bytes, { type: 'buffer' });
 }
 
-function stream(container: CfbContainer, name: string): Buffer | undefined {
+export function stream(container: CfbContainer, name: string): Buffer | undefined {
   // Only top-level streams: an embedded object's WordDocument must not be taken for the file's.
   const idx = container.FullPaths.indexOf('Root Entry/' + name);
   if (idx < 0) return undefined;
@@ -71,6 +71,43 @@ export function embeddedObjects(container: CfbContainer): Array<{ name: string; 
     CFB.utils.cfb_add(inner, '/' + m[2], content);
   });
   return [...storages].map(([name, inner]) => ({ name: name.replace('ObjectPool/', 'object-'), bytes: Buffer.from(CFB.write(inner, { type: 'buffer' }) as Uint8Array) }));
+}
+
+/**
+ * What an embedded OLE object holds, when it holds a file: a packaged file (Ole10Native: the
+ * file's name and bytes, as Windows' Object Packager writes them), an Office 2007 document
+ * embedded in an older one (its Package stream), or a PDF (Acrobat's CONTENTS stream). 'office'
+ * when the object is itself a Word, Excel, PowerPoint or Outlook file (read as one); 'other' for an
+ * object of another program (an equation, a drawing), which is neither read nor held.
+ */
+export function oleObjectFile(container: CfbContainer): { name?: string; bytes: Buffer } | 'office' | 'other' {
+  if (stream(container, 'WordDocument') || stream(container, 'Workbook') || stream(container, 'Book') || stream(container, 'PowerPoint Document') || stream(container, 'EncryptionInfo') || isMsg(container)) return 'office';
+  const pkg = stream(container, 'Package') ?? stream(container, 'CONTENTS');
+  if (pkg) return { bytes: pkg };
+  const native = stream(container, '\u0001Ole10Native');
+  if (native) return ole10Native(native) ?? { bytes: native.subarray(Math.min(4, native.length)) };
+  return 'other';
+}
+
+/** Ole10Native: size, a flag, the file's name, its source path, two numbers, a temp path, the data's size and the data. Undefined when it does not add up. */
+function ole10Native(b: Buffer): { name: string; bytes: Buffer } | undefined {
+  let at = 6;
+  const zstring = (): string | undefined => {
+    const end = b.indexOf(0, at);
+    if (end < 0) return undefined;
+    const s = b.toString('latin1', at, end);
+    at = end + 1;
+    return s;
+  };
+  if (b.length < 6) return undefined;
+  const name = zstring();
+  if (name === undefined || zstring() === undefined) return undefined;
+  at += 8;
+  if (zstring() === undefined || at + 4 > b.length) return undefined;
+  const size = b.readUInt32LE(at);
+  at += 4;
+  if (at + size > b.length) return undefined;
+  return { name: name || 'packaged file', bytes: b.subarray(at, at + size) };
 }
 
 export function isMsg(container: CfbContainer): boolean {

@@ -125,7 +125,8 @@ const CORE_WRITTEN = new Set(['title', 'subject', 'keywords', 'description', 'ca
 export async function otherPartsText(zip: ZipFile, entries: ZipEntryInfo[], read: string[], skip: RegExp, budget: LayerBudget): Promise<XmlTextResult> {
   const sink = new TextSink(budget.maxTextChars);
   const done = new Set(read);
-  const parts = entries.filter((e) => e.name.toLowerCase().endsWith('.xml') && !done.has(e.name) && !PARTS_WITHOUT_TEXT.test(e.name) && !skip.test(e.name));
+  // VML too: the legacy drawings Excel keeps its notes' boxes in.
+  const parts = entries.filter((e) => /\.[xv]ml$/i.test(e.name) && !done.has(e.name) && !PARTS_WITHOUT_TEXT.test(e.name) && !skip.test(e.name));
   const joined = new Set(['t', 'r', 'delText', 'rPr', 'pPr']);
   const problems = await readParts(zip, parts, budget, sink, (info) => {
     let pending = false;
