@@ -155,11 +155,14 @@ describe('what mail programs show but a parser could leave unread', () => {
       '<!--[if mso]><p>Outlook UPN A123456789012</p><![endif]-->',
       '<!-- an ordinary comment: Kept Out -->',
       '<input value="value Priya Shah" placeholder="placeholder Ben Ode">',
+      // A hidden form field is not shown (a newsletter's tracking number).
+      '<input type="hidden" value="9434765919">',
     ].join('');
     const r = await inspect(crlf([...head('text/html; charset=utf-8'), html, '']));
     const text = String(r.texts.find((t) => t.where === 'body:html')?.text);
     for (const shown of [PUPIL_NAME, PUPIL_REF, 'Tobias Lindqvist', 'A123456789012', 'Priya Shah', 'Ben Ode']) expect(text).toContain(shown);
     expect(text).not.toContain('Kept Out');
+    expect(text).not.toContain('9434765919');
   });
 
   it('a body in UTF-16 with a BOM that its charset does not declare is read as mail programs show it', async () => {

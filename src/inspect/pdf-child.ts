@@ -258,10 +258,11 @@ async function read(req: PdfRequest): Promise<PdfReply> {
         const usable = usableTextLayer(layer);
         if (!usable) textless.push(n);
         // A scan under a page number or a footer: a page with little text that shows a scan-sized
-        // picture. Past the pages looked at, or when the page cannot be listed, it counts as one.
+        // picture. A page that cannot be listed counts as one.
         if (!usable || layer.chars < LITTLE_TEXT_CHARS) {
           looked++;
-          if (looked > MAX_PICTURED_LOOKS || (await showsScan(page).catch(() => true))) pictured.push(n);
+          // Past the pages looked at, a page without text counts as a picture; one with some does not.
+          if (looked > MAX_PICTURED_LOOKS ? !usable : await showsScan(page).catch(() => true)) pictured.push(n);
         }
         page.cleanup();
       } catch {

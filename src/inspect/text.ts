@@ -243,19 +243,24 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
   let attrName = '';
   let attrValue: string[] = [];
   let closing = false;
+  let hiddenField = false;
+  let shownValues: string[] = [];
+  const flushValues = (): void => {
+    if (!hiddenField) for (const v of shownValues) sink.push(` ${v} `);
+    shownValues = [];
+    hiddenField = false;
+  };
   const cbs = {
     onattribdata(start: number, end: number) {
-      if (readAttributes.has(attrName)) attrValue.push(html.slice(start, end));
+      if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(html.slice(start, end));
     },
     onattribentity(cp: number) {
-      if (readAttributes.has(attrName)) attrValue.push(String.fromCodePoint(cp));
+      if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(String.fromCodePoint(cp));
     },
     onattribend() {
-      if (!hidden && attrValue.length) {
-        sink.push(' ');
-        sink.push(attrValue.join(''));
-        sink.push(' ');
-      }
+      // Kept until the tag ends: a hidden form field's value is not shown (type may come after it).
+      if (attrName === 'type') hiddenField = attrValue.join('').trim().toLowerCase() === 'hidden';
+      else if (!hidden && attrValue.length) shownValues.push(attrValue.join(''));
       attrValue = [];
       attrName = '';
     },
@@ -287,8 +292,11 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
       sink.push(' ');
     },
     ondeclaration() {},
-    onend() {},
+    onend() {
+      flushValues();
+    },
     onopentagend() {
+      flushValues();
       if (closing) return;
       if (hiddenTags.has(tagName) && !hidden) {
         hidden = 1;
@@ -296,6 +304,7 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
       }
     },
     onopentagname(start: number, end: number) {
+      flushValues();
       closing = false;
       tagName = html.slice(start, end).toLowerCase();
       if (tagName === 'br' || tagName === 'hr') sink.push('\n');
@@ -303,6 +312,7 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
     },
     onprocessinginstruction() {},
     onselfclosingtag() {
+      flushValues();
       closing = true;
     },
     ontext(start: number, end: number) {
