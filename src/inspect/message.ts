@@ -673,9 +673,8 @@ export function wideBytesUndone<T extends string | Utf8Text | undefined>(text: T
 /**
  * A uuencoded file in a body: a line "begin", an octal mode and a name, then a line of uuencoded
  * data (its first character its length: "M" and 60 more characters, or a shorter last line), and
- * later a line "end". Mail
- * programs show it as an attachment; its text is not read here. Linear: each "begin" is looked at
- * once, and the last "end" is found once.
+ * later a line "end". Mail programs show it as an attachment; its text is not read here. Linear:
+ * each "begin" is looked at once, and the last "end" is found once.
  */
 export function hasUuencodedFile(text: string | Utf8Text): boolean {
   const lastEnd = text.lastIndexOf('\nend');
