@@ -128,6 +128,8 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect(letter.uninspectable).toEqual([]);
     // A body of nothing but "begin" lines is looked at once, not once a line (it took 23 s for 1 MB).
     expect(hasUuencodedFile('begin 644 a\r\n'.repeat(200_000) + 'end\r\n')).toBe(false);
+    // Nor is a body of uuencoded-looking blocks that never end (each would have been scanned to the end).
+    expect(hasUuencodedFile(`begin 644 a\r\nM${'A'.repeat(60)}\r\n`.repeat(100_000))).toBe(false);
   });
 
   it('a body or subject in UTF-7 (which mailparser will not decode) is held as unread', async () => {
@@ -155,12 +157,13 @@ describe('what mail programs show but a parser could leave unread', () => {
       '<!--[if mso]><p>Outlook UPN A123456789012</p><![endif]-->',
       '<!-- an ordinary comment: Kept Out -->',
       '<input value="value Priya Shah" placeholder="placeholder Ben Ode">',
-      // A hidden form field is not shown (a newsletter's tracking number).
+      // A hidden form field is not shown (a newsletter's tracking number); only an input's type hides.
       '<input type="hidden" value="9434765919">',
+      '<img type="hidden" alt="img Amara Patel">',
     ].join('');
     const r = await inspect(crlf([...head('text/html; charset=utf-8'), html, '']));
     const text = String(r.texts.find((t) => t.where === 'body:html')?.text);
-    for (const shown of [PUPIL_NAME, PUPIL_REF, 'Tobias Lindqvist', 'A123456789012', 'Priya Shah', 'Ben Ode']) expect(text).toContain(shown);
+    for (const shown of [PUPIL_NAME, PUPIL_REF, 'Tobias Lindqvist', 'A123456789012', 'Priya Shah', 'Ben Ode', 'Amara Patel']) expect(text).toContain(shown);
     expect(text).not.toContain('Kept Out');
     expect(text).not.toContain('9434765919');
   });

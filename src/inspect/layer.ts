@@ -163,9 +163,9 @@ export async function analyseLayer(input: LayerInput): Promise<LayerOutput> {
 
 /**
  * A file embedded in an Office document: an OLE object is unwrapped first (the file it packages,
- * or the Office document it is), and an object of another program (an equation, a drawing) is
- * neither read nor held, as the document's pictures are not when text recognition is off; a
- * maths worksheet full of Equation Editor objects is ordinary school mail.
+ * or the Office document it is), and an equation or picture object is neither read nor held, as
+ * the document's pictures are not when text recognition is off (a maths worksheet full of
+ * Equation Editor objects is ordinary school mail); any other object is held as not read.
  */
 async function embeddedChild(name: string, data: Buffer, declaredType: string, budget: LayerBudget): Promise<ChildFile> {
   if (quickSniff(data).route !== 'cfb') return childFile(name, data, declaredType, budget);
@@ -175,7 +175,7 @@ async function embeddedChild(name: string, data: Buffer, declaredType: string, b
   } catch {
     return childFile(name, data, declaredType, budget);
   }
-  if (inside === 'office') return childFile(name, data, declaredType, budget);
+  if (inside === 'office' || inside === 'unknown') return childFile(name, data, declaredType, budget);
   if (inside === 'other') return { name, size: data.length, layer: output('ole-object', MIME.cfb) };
   return childFile(inside.name ? `${name}/${inside.name}` : name, inside.bytes, '', budget);
 }

@@ -42,7 +42,10 @@ export function readCfb(bytes: Buffer): CfbContainer {
 
 export function stream(container: CfbContainer, name: string): Buffer | undefined {
   // Only top-level streams: an embedded object's WordDocument must not be taken for the file's.
-  const idx = container.FullPaths.indexOf('Root Entry/' + name);
+  // Names in a compound file are compared without case.
+  const wanted = ('Root Entry/' + name).toLowerCase();
+  let idx = container.FullPaths.indexOf('Root Entry/' + name);
+  if (idx < 0) idx = container.FullPaths.findIndex((p) => p.toLowerCase() === wanted);
   if (idx < 0) return undefined;
   const entry = container.FileIndex[idx];
   if (!entry || entry.type !== 2 || !entry.content) return undefined;
@@ -78,16 +81,25 @@ export function embeddedObjects(container: CfbContainer): Array<{ name: string; 
  * file's name and bytes, as Windows' Object Packager writes them), an Office 2007 document
  * embedded in an older one (its Package stream), or a PDF (Acrobat's CONTENTS stream). 'office'
  * when the object is itself a Word, Excel, PowerPoint or Outlook file (read as one); 'other' for an
- * object of another program (an equation, a drawing), which is neither read nor held.
+ * equation or a picture object, which is neither read nor held; 'unknown' for anything else (held).
  */
-export function oleObjectFile(container: CfbContainer): { name?: string; bytes: Buffer } | 'office' | 'other' {
+export function oleObjectFile(container: CfbContainer): { name?: string; bytes: Buffer } | 'office' | 'other' | 'unknown' {
   if (stream(container, 'WordDocument') || stream(container, 'Workbook') || stream(container, 'Book') || stream(container, 'PowerPoint Document') || stream(container, 'EncryptionInfo') || isMsg(container)) return 'office';
   const pkg = stream(container, 'Package') ?? stream(container, 'CONTENTS');
   if (pkg) return { bytes: pkg };
   const native = stream(container, '\u0001Ole10Native');
   if (native) return ole10Native(native) ?? { bytes: native.subarray(Math.min(4, native.length)) };
-  return 'other';
+  // Another program's object only when every stream in it is one an equation or a picture object
+  // is made of; anything else (a Visio drawing, a Publisher page) is held as not read.
+  const streams = container.FullPaths.filter((p, i) => container.FileIndex[i]?.type === 2).map((p) => p.slice(p.lastIndexOf('/') + 1).toLowerCase());
+  return streams.every((s) => OBJECT_ONLY_STREAMS.has(s) || s.startsWith('\u0002olepres')) ? 'other' : 'unknown';
 }
+
+/**
+ * The streams of an OLE object that hold no text anyone wrote: its class and presentation, an
+ * equation (and the empty marker stream SheetJS's cfb writer adds to every file it makes).
+ */
+const OBJECT_ONLY_STREAMS = new Set(['\u0001compobj', '\u0001ole', '\u0003objinfo', 'equation native', '\u0001sh33tj5']);
 
 /** Ole10Native: size, a flag, the file's name, its source path, two numbers, a temp path, the data's size and the data. Undefined when it does not add up. */
 function ole10Native(b: Buffer): { name: string; bytes: Buffer } | undefined {

@@ -54,10 +54,10 @@ export function xfaText(root: unknown, max: number): string {
   let size = 0;
   const stack: unknown[] = [root];
   while (stack.length && size < max) {
-    const node = stack.pop() as { value?: unknown; attributes?: { value?: unknown }; children?: unknown[] } | null;
+    const node = stack.pop() as { value?: unknown; attributes?: { value?: unknown; textContent?: unknown }; children?: unknown[] } | null;
     if (!node || typeof node !== 'object') continue;
-    // Text is a node's value (captions, text) or an input's value attribute (what was filled in).
-    for (const v of [node.value, node.attributes?.value]) {
+    // Text is a node's value (captions, text), or what was filled in: an input's value, a multi-line box's textContent.
+    for (const v of [node.value, node.attributes?.value, node.attributes?.textContent]) {
       if (typeof v !== 'string' || !v.trim()) continue;
       out.push(v);
       size += v.length + 1;
@@ -216,6 +216,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     const textless: number[] = [];
     const pictured: number[] = [];
     let looked = 0;
+    let sawScan = false;
     let unreadAnnotations = 0;
     const annotationFiles: Array<{ name: string; fileId: string }> = [];
     const xfa = doc.isPureXfa ? xfaText(doc.allXfaHtml, req.maxChars) : undefined;
@@ -261,8 +262,11 @@ async function read(req: PdfRequest): Promise<PdfReply> {
         // picture. A page that cannot be listed counts as one.
         if (!usable || layer.chars < LITTLE_TEXT_CHARS) {
           looked++;
-          // Past the pages looked at, a page without text counts as a picture; one with some does not.
-          if (looked > MAX_PICTURED_LOOKS ? !usable : await showsScan(page).catch(() => true)) pictured.push(n);
+          // Past the pages looked at, a page without text counts as a picture, and one with a little
+          // text does too once a page looked at showed a scan (the gate costs only a thumbnail).
+          const scan = looked > MAX_PICTURED_LOOKS ? !usable || sawScan : await showsScan(page).catch(() => true);
+          if (scan) pictured.push(n);
+          if (scan && looked <= MAX_PICTURED_LOOKS) sawScan = true;
         }
         page.cleanup();
       } catch {

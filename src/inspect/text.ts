@@ -244,11 +244,13 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
   let attrValue: string[] = [];
   let closing = false;
   let hiddenField = false;
+  let typeSeen = false;
   let shownValues: string[] = [];
   const flushValues = (): void => {
     if (!hiddenField) for (const v of shownValues) sink.push(` ${v} `);
     shownValues = [];
     hiddenField = false;
+    typeSeen = false;
   };
   const cbs = {
     onattribdata(start: number, end: number) {
@@ -259,8 +261,11 @@ export function htmlToText(html: string, maxChars: number, depth = 0): { text: s
     },
     onattribend() {
       // Kept until the tag ends: a hidden form field's value is not shown (type may come after it).
-      if (attrName === 'type') hiddenField = attrValue.join('').trim().toLowerCase() === 'hidden';
-      else if (!hidden && attrValue.length) shownValues.push(attrValue.join(''));
+      // (Only an input's type hides it, the first type attribute counts, and " hidden" is not hidden.)
+      if (attrName === 'type') {
+        if (tagName === 'input' && !typeSeen) hiddenField = attrValue.join('').toLowerCase() === 'hidden';
+        typeSeen = true;
+      } else if (!hidden && attrValue.length) shownValues.push(attrValue.join(''));
       attrValue = [];
       attrName = '';
     },
