@@ -119,6 +119,10 @@ describe('what mail programs show but a parser could leave unread', () => {
     const r = await inspect(crlf([...head('text/plain; charset=utf-8', ['Content-Transfer-Encoding: x-uuencode']), 'begin 644 note.txt', ...uu(secret).trimEnd().split('\n'), '`', 'end', '']));
     expect(r.texts.some((t) => String(t.text).includes(PUPIL_NAME))).toBe(false);
     expect(r.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('transfer encoding (x-uuencode) that is not read') });
+    // A value of the sender's own is not repeated in the reason (notices and the register show it).
+    const odd = await inspect(crlf([...head('text/plain; charset=utf-8', ['Content-Transfer-Encoding: Amelia-Thornbury']), 'Hello', '']));
+    expect(odd.uninspectable).toEqual([{ where: 'message', reason: expect.stringContaining('transfer encoding (one it does not know)') }]);
+    expect(JSON.stringify(odd.uninspectable)).not.toMatch(/amelia|thornbury/i);
   });
 
   it('a uuencoded file in a plain body is held as unread; the word "begin" in a letter is not', async () => {

@@ -61,6 +61,12 @@ function partKey(node: SplitterNode & { _parentBoundary?: unknown }): string {
 /** The transfer encodings mailparser decodes (any other it passes on as the bytes of the message). */
 const READ_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'quoted-printable', 'base64']);
 
+/**
+ * Transfer encodings a reason may name. Any other value is the sender's own words (it could be a
+ * pupil's name) and is not repeated in a reason, which reaches notices and the register.
+ */
+const NAMED_ENCODINGS = new Set(['x-uuencode', 'uuencode', 'x-uue', 'uue', 'x-binhex40', 'binhex40', 'x-gzip64']);
+
 /** Header values that are not all the same (two Content-Type fields that disagree). */
 function differs(values: string[]): boolean {
   return new Set(values.map((v) => v.replace(/\s+/g, ' ').trim().toLowerCase())).size > 1;
@@ -115,7 +121,7 @@ class StructureWatcher {
         if (n.multipart) this.openMultiparts.set(b, (this.openMultiparts.get(b) ?? 0) + 1);
         else this.singleBoundaries.add(b);
       }
-      if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(n.encoding.slice(0, 40));
+      if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(NAMED_ENCODINGS.has(n.encoding) ? n.encoding : 'one it does not know');
       if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')))) this.twoShapes = true;
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
