@@ -231,68 +231,63 @@ for i in zin.infolist():
 });
 
 describe('PDFs that show more than their text layer', () => {
-  it('an XFA form (its pages say only "Please wait...") is read from its form data', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-xfa-'));
+  /** A PDF written object by object (Python `objs`), then rewritten by qpdf as any PDF tool would save it (offsets, lengths). */
+  function pdfOf(objects: string[]): Buffer {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-'));
     try {
-      const xdp =
-        '<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1" layout="tb"><pageSet><pageArea name="P1"><contentArea x="0.25in" y="0.25in" w="8in" h="10.5in"/><medium stock="a4" short="210mm" long="297mm"/></pageArea></pageSet>' +
-        '<subform name="s" w="8in" h="10in"><field name="pupil" w="6in" h="0.4in"><ui><textEdit/></ui></field>' +
-        '<field name="concern" w="6in" h="2in"><ui><textEdit multiLine="1"/></ui></field></subform></subform></template>' +
-        '<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><form1><s><pupil>Priya Shah, referral for CAMHS</pupil>' +
-        '<concern>Disclosed at break time\nZara Khan, safeguarding lead informed</concern></s></form1></xfa:data></xfa:datasets></xdp:xdp>';
-      const wait = 'BT /F1 12 Tf 72 700 Td (Please wait... If this message is not eventually replaced by the proper contents of the document, your PDF viewer may not be able to display this type of document.) Tj ET';
-      const py = [
-        `xdp = ${JSON.stringify(xdp)}.encode()`,
-        `wait = ${JSON.stringify(wait)}.encode()`,
-        'objs = [b"<< /Type /Catalog /Pages 2 0 R /NeedsRendering true /AcroForm << /Fields [] /XFA 6 0 R >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
-        '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",',
-        '        b"<< /Length %d >>\\nstream\\n" % len(wait) + wait + b"\\nendstream",',
-        '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
-        '        b"<< /Length %d >>\\nstream\\n" % len(xdp) + xdp + b"\\nendstream"]',
-        ...writePdfPython('raw.pdf'),
-      ];
-      execFileSync('/usr/bin/python3', ['-c', py.join('\n')], { cwd: dir });
-      execFileSync('qpdf', ['raw.pdf', 'form.pdf'], { cwd: dir });
-      const r = await inspect(mailWithAttachment('referral.pdf', readFileSync(join(dir, 'form.pdf'))));
-      const form = String(r.texts.find((t) => t.where === 'attachment:referral.pdf')?.text);
-      expect(form).toContain('Priya Shah, referral for CAMHS');
-      // A multi-line box (the details of the concern) keeps its text elsewhere in pdfjs's layout.
-      expect(form).toContain('Zara Khan, safeguarding lead informed');
-      expect(r.uninspectable).toEqual([]);
+      execFileSync('/usr/bin/python3', ['-c', [...objects, ...writePdfPython('raw.pdf')].join('\n')], { cwd: dir });
+      execFileSync('qpdf', ['raw.pdf', 'out.pdf'], { cwd: dir });
+      return readFileSync(join(dir, 'out.pdf'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('an XFA form (its pages say only "Please wait...") is read from its form data', async () => {
+    const xdp =
+      '<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1" layout="tb"><pageSet><pageArea name="P1"><contentArea x="0.25in" y="0.25in" w="8in" h="10.5in"/><medium stock="a4" short="210mm" long="297mm"/></pageArea></pageSet>' +
+      '<subform name="s" w="8in" h="10in"><field name="pupil" w="6in" h="0.4in"><ui><textEdit/></ui></field>' +
+      '<field name="concern" w="6in" h="2in"><ui><textEdit multiLine="1"/></ui></field></subform></subform></template>' +
+      '<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><form1><s><pupil>Priya Shah, referral for CAMHS</pupil>' +
+      '<concern>Disclosed at break time\nZara Khan, safeguarding lead informed</concern></s></form1></xfa:data></xfa:datasets></xdp:xdp>';
+    const wait = 'BT /F1 12 Tf 72 700 Td (Please wait... If this message is not eventually replaced by the proper contents of the document, your PDF viewer may not be able to display this type of document.) Tj ET';
+    const py = [
+      `xdp = ${JSON.stringify(xdp)}.encode()`,
+      `wait = ${JSON.stringify(wait)}.encode()`,
+      'objs = [b"<< /Type /Catalog /Pages 2 0 R /NeedsRendering true /AcroForm << /Fields [] /XFA 6 0 R >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
+      '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",',
+      '        b"<< /Length %d >>\\nstream\\n" % len(wait) + wait + b"\\nendstream",',
+      '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
+      '        b"<< /Length %d >>\\nstream\\n" % len(xdp) + xdp + b"\\nendstream"]',
+    ];
+    const r = await inspect(mailWithAttachment('referral.pdf', pdfOf(py)));
+    const form = String(r.texts.find((t) => t.where === 'attachment:referral.pdf')?.text);
+    expect(form).toContain('Priya Shah, referral for CAMHS');
+    // A multi-line box (the details of the concern) keeps its text elsewhere in pdfjs's layout.
+    expect(form).toContain('Zara Khan, safeguarding lead informed');
+    expect(r.uninspectable).toEqual([]);
   });
 
   it('comments, form fields and a file attached to a page are read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hm-pdf-annots-'));
-    try {
-      const py = [
-        'csv = b"Ben Ode,12/03/2015,asthma\\n"',
-        'objs = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
-        '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R 7 0 R 8 0 R] >>",',
-        '        b"<< /Length 44 >>\\nstream\\nBT /F1 12 Tf 72 720 Td (Trip letter) Tj ET\\n\\nendstream",',
-        '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
-        '        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (pupil) /V (Priya Shah, Year 5) /Rect [72 600 400 620] /P 3 0 R >>",',
-        '        b"<< /Type /Annot /Subtype /Text /Rect [72 560 90 578] /Contents (Zara Khan has a nut allergy) >>",',
-        '        b"<< /Type /Annot /Subtype /FileAttachment /Rect [72 520 90 538] /Contents (list) /FS 9 0 R >>",',
-        '        b"<< /Type /Filespec /F (pupils.csv) /UF (pupils.csv) /EF << /F 10 0 R >> >>",',
-        '        b"<< /Type /EmbeddedFile /Length %d >>\\nstream\\n" % len(csv) + csv + b"\\nendstream"]',
-        ...writePdfPython('raw.pdf'),
-      ];
-      execFileSync('/usr/bin/python3', ['-c', py.join('\n')], { cwd: dir });
-      // qpdf rewrites it as a well-formed PDF (offsets, lengths), as any PDF tool would save it.
-      execFileSync('qpdf', ['raw.pdf', 'letter.pdf'], { cwd: dir });
-      const r = await inspect(mailWithAttachment('letter.pdf', readFileSync(join(dir, 'letter.pdf'))));
-      const own = String(r.texts.find((t) => t.where === 'attachment:letter.pdf')?.text);
-      expect(own).toContain('Trip letter');
-      expect(own).toContain('Priya Shah, Year 5');
-      expect(own).toContain('Zara Khan has a nut allergy');
-      expect(r.texts.find((t) => t.where === 'attachment:letter.pdf/pupils.csv')?.text).toContain('Ben Ode');
-      expect(r.uninspectable).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const py = [
+      'csv = b"Ben Ode,12/03/2015,asthma\\n"',
+      'objs = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",',
+      '        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R 7 0 R 8 0 R] >>",',
+      '        b"<< /Length 44 >>\\nstream\\nBT /F1 12 Tf 72 720 Td (Trip letter) Tj ET\\n\\nendstream",',
+      '        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",',
+      '        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (pupil) /V (Priya Shah, Year 5) /Rect [72 600 400 620] /P 3 0 R >>",',
+      '        b"<< /Type /Annot /Subtype /Text /Rect [72 560 90 578] /Contents (Zara Khan has a nut allergy) >>",',
+      '        b"<< /Type /Annot /Subtype /FileAttachment /Rect [72 520 90 538] /Contents (list) /FS 9 0 R >>",',
+      '        b"<< /Type /Filespec /F (pupils.csv) /UF (pupils.csv) /EF << /F 10 0 R >> >>",',
+      '        b"<< /Type /EmbeddedFile /Length %d >>\\nstream\\n" % len(csv) + csv + b"\\nendstream"]',
+    ];
+    const r = await inspect(mailWithAttachment('letter.pdf', pdfOf(py)));
+    const own = String(r.texts.find((t) => t.where === 'attachment:letter.pdf')?.text);
+    expect(own).toContain('Trip letter');
+    expect(own).toContain('Priya Shah, Year 5');
+    expect(own).toContain('Zara Khan has a nut allergy');
+    expect(r.texts.find((t) => t.where === 'attachment:letter.pdf/pupils.csv')?.text).toContain('Ben Ode');
+    expect(r.uninspectable).toEqual([]);
   });
 });
 
