@@ -113,6 +113,9 @@ export async function docxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
  */
 const PARTS_WITHOUT_TEXT = /(^\[Content_Types\]\.xml$|\/_rels\/|(^|\/)(styles|stylesWithEffects|settings|webSettings|fontTable|numbering|presProps|viewProps|tableStyles|calcChain|app)\.xml$|\/theme\/|^customXml\/itemProps\d*\.xml$)/;
 
+/** Of a document's core properties, the ones someone wrote. */
+const CORE_WRITTEN = new Set(['title', 'subject', 'keywords', 'description', 'category']);
+
 /**
  * Text in the other XML parts of an Office file: the document's own reader knows the parts Word,
  * Excel and PowerPoint keep the text in, but not every part a document can carry (a chart's cached
@@ -120,8 +123,6 @@ const PARTS_WITHOUT_TEXT = /(^\[Content_Types\]\.xml$|\/_rels\/|(^|\/)(styles|st
  * properties). Read generically, so nothing there goes unread: text nodes, and `v` attributes (a
  * pivot cache's values), a line each; runs within a paragraph stay joined.
  */
-const CORE_WRITTEN = new Set(['title', 'subject', 'keywords', 'description', 'category']);
-
 export async function otherPartsText(zip: ZipFile, entries: ZipEntryInfo[], read: string[], skip: RegExp, budget: LayerBudget): Promise<XmlTextResult> {
   const sink = new TextSink(budget.maxTextChars);
   const done = new Set(read);
