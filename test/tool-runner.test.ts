@@ -2,10 +2,11 @@
 // processes: what happens when a tool or the helper misbehaves. Every failure must come back as
 // a failed tool (its picture unread, so held when the mail leaves the school), never a hang, and
 // no tool may outlive its helper. Through the examiner: test/inspect-ocr.test.ts.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToolRunner } from '../src/inspect/tool-runner.ts';
 
@@ -133,6 +134,52 @@ describe('the tools\' helper process', () => {
     expect(r.where.pid).toBeGreaterThan(0);
     expect(r.where.pid).not.toBe(helper);
     expect(r.started).toBe(2);
+  });
+
+  it('removes its gateway\'s folder when the gateway is killed, stopping the tool it was running', async () => {
+    // A gateway process of its own, killed (as a crash, or the OOM killer) while a tool reads a picture.
+    const work = mkdtempSync(path.join(tmpdir(), 'hallmonitor-test-gateway-'));
+    const script = path.join(work, 'gateway.ts');
+    writeFileSync(script, [
+      `import { ToolRunner } from ${JSON.stringify(pathToFileURL(path.resolve('src/inspect/tool-runner.ts')).href)};`,
+      'const r = new ToolRunner();',
+      'await r.keep(Buffer.from("UPN,Surname\\nQ823456789012,Thornbury\\n"), "class-list.csv");',
+      'void r.run("sleep", ["30"], 60_000, 64, Buffer.from("a pupil photo"));',
+      'setInterval(() => console.log(JSON.stringify(r.where)), 100);',
+    ].join('\n'));
+    const gateway = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      gateway.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      let where: { pid?: number; dir?: string } = {};
+      let tool = 0;
+      await until('the gateway\'s tool to start', () => {
+        where = JSON.parse(out.trim().split('\n').at(-1) || '{}');
+        tool = where.pid ? childrenOf(where.pid).find(([, name]) => name === 'sleep')?.[0] ?? 0 : 0;
+        return tool > 0;
+      }, 15_000);
+      expect(readdirSync(where.dir!).length).toBeGreaterThan(0);
+      gateway.kill('SIGKILL');
+      await until('the helper to go', () => !alive(where.pid!));
+      expect(alive(tool)).toBe(false);
+      expect(existsSync(where.dir!)).toBe(false);
+    } finally {
+      gateway.kill('SIGKILL');
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  it('keeps its folder when the helper goes but the gateway lives on: the next helper uses it', async () => {
+    const r = runner();
+    await r.run('true', [], 5_000, 64);
+    const { pid, dir } = r.where;
+    // The channel closes without the gateway going (as when the gateway lets a helper go).
+    (r as unknown as { child: ChildProcess }).child.disconnect();
+    await until('the helper to go', () => !alive(pid!));
+    expect(existsSync(dir!)).toBe(true);
+    expect(await r.run('echo', ['again'], 5_000, 64)).toMatchObject({ ok: true, stdout: Buffer.from('again\n') });
+    expect(r.where.pid).not.toBe(pid);
+    expect(r.where.dir).toBe(dir);
   });
 
   it('replaces a helper that stops answering (its tools fail after their time and a grace of 5 s)', async () => {

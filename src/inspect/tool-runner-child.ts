@@ -3,9 +3,11 @@
 // in proportion to that process's memory: about 19 ms for a 440 MB gateway, during which its
 // event loop (the relay's) stands still, against about 4 ms here. Protocol (IPC): in ToolRequest,
 // out ToolReply, matched by id; several run at once. The tools read and write files the gateway
-// names; nothing here reads them. Exits, stopping its tools, when the gateway goes.
+// names; nothing here reads them. Exits, stopping its tools, when the gateway goes, and removes
+// the gateway's folder if the gateway has died.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 export interface ToolRequest {
   id: number;
@@ -99,21 +101,41 @@ function runTool(req: Omit<ToolRequest, 'id'>): Promise<Omit<ToolReply, 'id'>> {
   });
 }
 
-/** Stops every tool, then this process. */
-function leave(): never {
+/** The gateway's private folder for the tools' files (where its requests' outputs go). */
+let folder: string | undefined;
+/** The gateway: when it is gone, this process is some other process's child. */
+const gateway = process.ppid;
+
+/**
+ * Stops every tool, then this process. If the gateway has gone (it crashed, or was killed), its
+ * folder goes too: the tools' inputs there are pupils' pictures and class lists, and would
+ * otherwise stay until the gateway's next start. The folder is kept when the gateway lives on and
+ * only let this helper go (it starts another, which uses the same folder).
+ */
+async function leave(): Promise<never> {
   for (const child of running) child.kill('SIGKILL');
+  // The gateway's end closes this channel just before this process is handed to a new parent.
+  for (let waited = 0; folder && process.ppid === gateway && waited < 1_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  if (folder && process.ppid !== gateway) rmSync(folder, { recursive: true, force: true });
   process.exit(0);
+}
+
+/** The folder a request's output goes to, when it is one a gateway makes (tool-runner.ts) and that gateway's own. */
+function folderOf(outputPath: string): string | undefined {
+  const dir = dirname(outputPath);
+  return basename(dir).startsWith(`hallmonitor-tools-${gateway}-`) ? dir : undefined;
 }
 
 // Started as a process by tool-runner.ts (not when imported for its types).
 if (process.send && process.argv[2] === '--serve') {
   process.on('message', (req: ToolRequest) => {
+    folder ??= folderOf(req.outputPath);
     void runTool(req).then((reply) => {
       process.send?.({ id: req.id, ...reply } satisfies ToolReply, (err: Error | null) => {
         // The gateway has gone: nothing to answer to.
-        if (err) leave();
+        if (err) void leave();
       });
     });
   });
-  process.on('disconnect', leave);
+  process.on('disconnect', () => void leave());
 }

@@ -65,8 +65,10 @@ function stop(child: ChildProcess): void {
 }
 
 /**
- * The runner's private folder (mkdtemp's 0700), named with this process's id. Folders left by a
- * gateway process that has gone (a crash: tools' inputs are pupils' pictures) are removed first.
+ * The runner's private folder (mkdtemp's 0700), named with this process's id. The helper removes
+ * it when it sees the gateway die (tool-runner-child.ts); folders left all the same by a gateway
+ * process that has gone (the helper was killed with it: tools' inputs are pupils' pictures) are
+ * removed first.
  */
 async function makeFolder(): Promise<string> {
   const base = tmpdir();
