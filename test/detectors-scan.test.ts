@@ -127,12 +127,18 @@ describe('byte offsets to UTF-16 indices and back (toUtf16Offsets, Utf8Offsets, 
     const pieces = ['a', ' ', 'é', '’', '😀', 'Zoë', '\n', 'x'.repeat(50)];
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
-    for (const length of [100, 4090, 4100, 8192, 14_000]) {
-      let text = '';
-      while (Buffer.byteLength(text) < length) text += pieces[Math.floor(random() * pieces.length)];
+    // Dense (every few characters), then sparse as in English prose (a quote or an accent every few
+    // hundred bytes, landing on every kind of edge of the halves a 4 KB block is cleared in).
+    let round = 0;
+    // Last: a final block with its one accent in its first half and a part cut short at its end.
+    for (const [length, sparse] of [[100, false], [4090, false], [4100, false], [8192, false], [14_000, false], [30_000, true], [8300, true], [0, true]] as const) {
+      let text = length ? '' : `${'x'.repeat(8192)}é${'x'.repeat(1400)}`;
+      while (Buffer.byteLength(text) < length) text += sparse && random() < 0.97 ? 'x'.repeat(1 + Math.floor(random() * 40)) : pieces[Math.floor(random() * pieces.length)];
       // Straddle the first block edge with a 4-byte character on some rounds.
       if (length === 4100) text = 'x'.repeat(4094) + '😀' + text;
-      const buf = Buffer.from(text, 'utf8');
+      // Read four bytes at a time when aligned for it, one at a time when not: both ways in turn.
+      const aligned = Buffer.from(text, 'utf8');
+      const buf = round++ % 2 ? Buffer.concat([Buffer.from('#'), aligned]).subarray(1) : aligned;
       // Every boundary between characters, as a byte offset and as a UTF-16 index.
       const bytes: number[] = [];
       const units: number[] = [];
