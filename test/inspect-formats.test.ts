@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import CFB from 'cfb';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import type { AttachmentReport, Inspection } from '../src/inspect/index.ts';
-import { encryptOoxmlAgile, inspectFixtures, mailWithAttachment, PUPIL_NAME, PUPIL_REF, SECOND_PUPIL } from './helpers/fixtures-tools.ts';
+import { encryptOoxmlAgile, inspectFixtures, mailWithAttachment, NOTE, PUPIL_NAME, PUPIL_REF, SECOND_PUPIL, TEXT_BOX } from './helpers/fixtures-tools.ts';
 import type { InspectFixtures } from './helpers/fixtures-tools.ts';
 
 let fx: InspectFixtures;
@@ -46,6 +46,28 @@ describe('what a document carries inside it: a spreadsheet embedded by LibreOffi
       expect(attachment.encryption).toBe('not-encrypted');
       expect(result.texts.find((t) => t.where === where)?.text).toContain(PUPIL_NAME);
       expect(result.texts.find((t) => t.where === `attachment:${name}`)?.text).toContain('Year 5 trip');
+      expect(result.uninspectable).toEqual([]);
+    });
+  }
+});
+
+describe('comments and text boxes: pupil data jotted beside a sheet or a slide', () => {
+  // Made by LibreOffice; the pupils are nowhere else in the file. Excel 97's comments and text
+  // boxes (TxO records) and PowerPoint 97's comments (in PowerPoint 2002's binary tags) were not
+  // read: the files went out as a trip timetable and a title slide.
+  for (const [name, own] of [
+    ['notes.xls', 'Year 5 museum'],
+    ['notes.xlsx', 'Year 5 museum'],
+    ['notes.ods', 'Year 5 museum'],
+    ['comment.ppt', 'Trip briefing'],
+    ['comment.pptx', 'Trip briefing'],
+    ['comment.odp', 'Trip briefing'],
+  ]) {
+    it(`${name}: the comment${name.startsWith('notes') ? ' and the text box are' : ' is'} read`, async () => {
+      const { result, text } = await inspectFile(name);
+      expect(text).toContain(own);
+      expect(text).toContain(NOTE);
+      if (name.startsWith('notes')) expect(text).toContain(TEXT_BOX);
       expect(result.uninspectable).toEqual([]);
     });
   }

@@ -604,6 +604,8 @@ export function xlsText(book: Buffer, maxChars: number): { text: string; truncat
   const sheetNames = new Map<number, string>();
   let date1904 = false;
   let cells: Array<{ row: number; col: number; text: string }> = [];
+  /** Text of the comments and text boxes drawn on the sheet (TxO), read after its cells. */
+  let drawn: string[] = [];
   let inSheet = false;
   let pendingFormulaString: { row: number; col: number } | undefined;
   const isDateXf = (ixfe: number): boolean => {
@@ -628,6 +630,13 @@ export function xlsText(book: Buffer, maxChars: number): { text: string; truncat
     sink.newline();
     cells = [];
   };
+  const flushDrawn = (): void => {
+    for (const t of drawn) {
+      sink.push(t);
+      sink.push('\n');
+    }
+    drawn = [];
+  };
   let pos = 0;
   while (pos + 4 <= book.length && !sink.full) {
     const recordStart = pos;
@@ -651,6 +660,7 @@ export function xlsText(book: Buffer, maxChars: number): { text: string; truncat
       }
       case 0x000a: // EOF
         if (inSheet) flushSheet();
+        flushDrawn();
         inSheet = false;
         break;
       case 0x0022: // Date1904
@@ -730,6 +740,24 @@ export function xlsText(book: Buffer, maxChars: number): { text: string; truncat
           pendingFormulaString = undefined;
         }
         break;
+      case 0x01b6: {
+        // TxO: a comment's or a text box's text, cchText characters in the CONTINUE records after
+        // it, each starting with its characters' width (then one more with the formatting runs).
+        let left = data.length >= 12 ? data.readUInt16LE(10) : 0;
+        const parts: string[] = [];
+        while (left > 0 && pos + 4 <= book.length && book.readUInt16LE(pos) === 0x003c) {
+          const s = book.readUInt16LE(pos + 2);
+          const segment = book.subarray(pos + 4, Math.min(book.length, pos + 4 + s));
+          pos += 4 + s;
+          if (segment.length < 2) continue;
+          const high = (segment[0] & 1) === 1;
+          const n = Math.min(left, high ? (segment.length - 1) >> 1 : segment.length - 1);
+          parts.push(high ? segment.toString('utf16le', 1, 1 + n * 2) : segment.toString('latin1', 1, 1 + n));
+          left -= n;
+        }
+        if (parts.length) drawn.push(parts.join(''));
+        break;
+      }
       case 0x0205: // BoolErr
         if (data.length >= 8 && data[7] === 0) cells.push({ row: data.readUInt16LE(0), col: data.readUInt16LE(2), text: data[6] ? 'TRUE' : 'FALSE' });
         break;
@@ -738,6 +766,7 @@ export function xlsText(book: Buffer, maxChars: number): { text: string; truncat
     }
   }
   if (cells.length) flushSheet();
+  flushDrawn();
   return { text: sink.toString(), truncated: sink.truncated };
 }
 
@@ -754,8 +783,21 @@ function analysePpt(container: CfbContainer, ppt: Buffer, maxChars: number): Cfb
     return base;
   }
   const sink = new TextSink(maxChars);
-  let pos = 0;
-  while (pos + 8 <= ppt.length && !sink.full) {
+  pptText(ppt, 0, ppt.length, sink, 0);
+  // Paragraphs inside a text atom are separated by CR, line breaks by VT.
+  base.text = sink.toString().split('\r').join('\n').split('\u000b').join('\n');
+  base.truncated = sink.truncated;
+  return base;
+}
+
+/**
+ * The text of the records in ppt[from, to): every container is stepped into, and so is a binary
+ * tag's data (PowerPoint 2002's extensions, where the slides' comments are), read as records of
+ * its own up to its end.
+ */
+function pptText(ppt: Buffer, from: number, to: number, sink: TextSink, depth: number): void {
+  let pos = from;
+  while (pos + 8 <= to && !sink.full) {
     const verInst = ppt.readUInt16LE(pos);
     const type = ppt.readUInt16LE(pos + 2);
     const len = ppt.readUInt32LE(pos + 4);
@@ -769,15 +811,14 @@ function analysePpt(container: CfbContainer, ppt: Buffer, maxChars: number): Cfb
       continue;
     }
     const start = pos + 8;
-    const end = Math.min(ppt.length, start + len);
-    if (type === 0x0fa0) sink.push(ppt.toString('utf16le', start, end - ((end - start) & 1)));
+    const end = Math.min(to, start + len);
+    if (type === 0x138b /* BinaryTagDataBlob */ && depth < 4) pptText(ppt, start, end, sink, depth + 1);
+    // TextChars and TextBytes: the slides' and notes' text; CString: comments (their author, text
+    // and initials), hyperlinks' names and targets, footers, named shows.
+    if (type === 0x0fa0 || type === 0x0fba) sink.push(ppt.toString('utf16le', start, end - ((end - start) & 1)));
     else if (type === 0x0fa8) sink.push(ppt.toString('latin1', start, end));
-    if (type === 0x0fa0 || type === 0x0fa8) sink.push('\n');
+    if (type === 0x0fa0 || type === 0x0fa8 || type === 0x0fba) sink.push('\n');
     if (end <= pos) break;
     pos = end;
   }
-  // Paragraphs inside a text atom are separated by CR, line breaks by VT.
-  base.text = sink.toString().split('\r').join('\n').split('\u000b').join('\n');
-  base.truncated = sink.truncated;
-  return base;
 }

@@ -24,6 +24,9 @@ const docHtml = `<html><head><title>Report</title></head><body><h1>Pupil report<
 <p>Reference ${PUPIL_REF}</p></body></html>\n`;
 const sheetCsv = `Name,Date of birth,Ref\n${PUPIL_NAME},2014-03-17,${PUPIL_REF}\n${SECOND_PUPIL},2013-11-02,PUPILREF-7732\n`;
 const slideText = `Slide about ${PUPIL_NAME} ${PUPIL_REF}`;
+/** A comment and a text box whose pupils are nowhere else in their document. */
+export const NOTE = `${PUPIL_NAME} carries an EpiPen (nut allergy)`;
+export const TEXT_BOX = `${SECOND_PUPIL} PUPILREF-7732 leaves at 2pm`;
 
 const writer = { source: 'doc.html', load_filter: 'HTML (StarWriter)' };
 const calc = { source: 'sheet.csv', load_filter: 'Text - txt - csv (StarCalc)', load_options: '44,34,76,1,,1033,false,true' };
@@ -50,6 +53,9 @@ const officeJobs = [
   { ...impress, out: 'slides.pptx', filter: 'Impress MS PowerPoint 2007 XML' },
   { ...impress, out: 'slides.ppt', filter: 'MS PowerPoint 97' },
   { ...impress, out: 'slides.odp', filter: 'impress8' },
+  // Pupil data only in a comment (and a spreadsheet's text box), where staff jot it down.
+  ...['MS Excel 97', 'Calc MS Excel 2007 XML', 'calc8'].map((filter, k) => ({ ...calc, source: 'trip.csv', out: `notes.${['xls', 'xlsx', 'ods'][k]}`, filter, note: NOTE, textbox: TEXT_BOX })),
+  ...['MS PowerPoint 97', 'Impress MS PowerPoint 2007 XML', 'impress8'].map((filter, k) => ({ source: 'impress:Trip briefing', out: `comment.${['ppt', 'pptx', 'odp'][k]}`, filter, comment: NOTE })),
   // A letter whose only pupil data is a spreadsheet embedded in it (make_embedded.py), as Word
   // and LibreOffice store one: word/embeddings/oleObject1.xlsx, an ObjectPool storage, Object 1/.
   { ...embedded, out: 'embedded.docx', filter: 'MS Word 2007 XML' },
@@ -57,7 +63,7 @@ const officeJobs = [
   { ...embedded, out: 'embedded.odt', filter: 'writer8' },
 ];
 
-const RECIPE_VERSION = '3';
+const RECIPE_VERSION = '4';
 
 /** Python lines that write the objects in `objs` as a PDF file (header, xref, trailer). */
 export function writePdfPython(file: string): string[] {
@@ -159,6 +165,7 @@ function generate(dir: string): void {
   writeFileSync(join(dir, 'doc.html'), docHtml);
   writeFileSync(join(dir, 'sheet.csv'), sheetCsv);
   writeFileSync(join(dir, 'list.csv'), sheetCsv);
+  writeFileSync(join(dir, 'trip.csv'), 'Trip,Leaves\nYear 5 museum,9:15\n');
   writeFileSync(join(dir, 'secret.txt'), `Safeguarding note about ${PUPIL_NAME}\n`);
   writeFileSync(join(dir, 'jobs.json'), JSON.stringify(officeJobs));
   tool('/usr/bin/python3', [makeEmbeddedScript, join(dir, 'embedded-source.odt'), PUPIL_NAME, PUPIL_REF], { cwd: dir });
