@@ -7,6 +7,18 @@ function isSpaced334(s: string): boolean {
   return s.length === 12 && (s[3] === ' ' || s[3] === '-') && s[7] === s[3];
 }
 
+/**
+ * A UK telephone number written for callers abroad: +44 117 496 0000, +44 (0)161 496 0000. With
+ * its 0 dropped, a city's number (Bristol 0117, Manchester 0161…) has the NHS number's 3-3-4
+ * shape, and one in eleven fits its check digit: a school signing every email with one would
+ * have all its mail held.
+ */
+function afterCountryCode(before: string): boolean {
+  let s = before.trimEnd();
+  if (s.endsWith('(0)')) s = s.slice(0, -3).trimEnd();
+  return s.endsWith('+44') || s.endsWith('0044');
+}
+
 export const ukNhsNumber: PatternDetector = {
   kind: 'pattern',
   id: 'uk-nhs-number',
@@ -18,7 +30,7 @@ export const ukNhsNumber: PatternDetector = {
   validate: isValidNhsNumber,
   context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor', 'chi'], before: 40, after: 10 },
   score: (m) => {
-    if (!m.validated) return null;
+    if (!m.validated || afterCountryCode(m.before)) return null;
     if (m.contextNear || isSpaced334(m.value)) return strong(m.contextNear ? 0.95 : 0.75);
     return weak(m.contextInText ? 0.5 : 0.35);
   },
@@ -39,6 +51,9 @@ export const ukNhsNumber: PatternDetector = {
       'NHS 1234567890', // check digit would be 10: never issued
       'Invoice 4010232138',
       'Phone 01632 960 001',
+      'Tel: +44 117 496 0000', // Bristol, for callers abroad (1174960000 fits the check digit)
+      'T +44 (0)117 496 0000',
+      'phone 0044 117 496 0000',
     ],
   },
 };

@@ -81,6 +81,11 @@ export class Finding implements Detection, MatchInfo {
     return this.#from === this.#matchFrom && this.#to === this.#matchTo ? this.value : this.#text.toString('utf8', this.#matchFrom, this.#matchTo);
   }
 
+  /** MatchInfo: up to 16 characters before the match (bytes read as Latin-1: what a detector compares is ASCII). */
+  get before(): string {
+    return this.#text.toString('latin1', Math.max(0, this.#matchFrom - 16), this.#matchFrom);
+  }
+
   get contextNear(): boolean {
     return (this.#context & 1) !== 0;
   }
