@@ -320,6 +320,26 @@ describe('forward-to-personal-domain: the quoted header block of each client', (
   });
 });
 
+describe('ten-digit numbers that fit a check digit by chance: order numbers, invoices, bookings', () => {
+  // 1214960006 fits an NHS number's check digit, 1174960000 too, 4010232137 a ULN's or an NHS
+  // number's; one number in eleven fits each. Found by a false-hold review: finance and office
+  // mail to suppliers was quarantined.
+  const SUPPLIER = 'orders@stationery.example';
+
+  it('one such number, no word for NHS or ULN in the text: delivered (a purchase order, an invoice, a booking)', async () => {
+    expect(await rules({ to: [SUPPLIER], subject: 'Order', text: 'Hello,\n\nOur purchase order number is 1214960006. Please deliver to the main office.\n\nThanks' })).toEqual([]);
+    expect(await rules({ to: [SUPPLIER], subject: 'Invoice 4010232137', text: 'Please find the remittance for invoice 4010232137 attached.' })).toEqual([]);
+    // A booking for safeguarding training: the topic words are not tied to the reference either.
+    expect(await rules({ to: ['trainer@safeguarding-training.example'], subject: 'Booking', text: 'Our booking reference is 1174960000. Topics: child protection, neglect, county lines and online safety.' })).toEqual([]);
+  });
+
+  it('the same number with NHS in the text, or beside a pupil\'s name, or three in a column: held', async () => {
+    expect(await rules({ to: [SUPPLIER], text: 'For the trip form (NHS details below)\n\n' + FILLER + '\n\nNumber: 1214960006' })).toEqual(['identifier-in-message']);
+    expect(await rules({ to: [SUPPLIER], text: 'Tyler Brennan 1214960006 is coming on Thursday.' })).toContain('identifier-in-message');
+    expect(await rules({ to: [SUPPLIER], text: 'Numbers for the coach list:\n1214960006\n1174960000\n4010232137\n' })).toEqual(['identifier-in-message']);
+  });
+});
+
 describe('misdirected-pupil-data: the greeting names another family', () => {
   const note = (greeting: string, forename: string) =>
     `${greeting}\n\nJust a quick note: ${forename} had a difficult afternoon and was given a detention for fighting in the playground.\n\nKind regards`;

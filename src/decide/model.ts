@@ -85,6 +85,15 @@ const MAX_ROW_PUPILS = 2;
 const isNamed = (d: Detection) => d.detector === 'pupil-name' && d.strength === 'strong' && !!d.pupilIds?.length;
 const isForenameAlone = (d: Detection) => d.detector === 'pupil-name' && d.strength === 'weak' && (d.nameForm === 'forename' || d.nameForm === 'surname');
 export const isIdentifier = (d: Detection) => d.category === 'identifier' && d.validated !== false;
+/**
+ * A ten-digit number whose check digit happens to fit an NHS number or a ULN (one number in
+ * eleven fits each), with no word for either anywhere in its text (the detectors score it weak,
+ * below 0.5): as often an order, invoice or booking reference as a pupil's number. Such numbers
+ * are identifiers only as a column of them (BARE_COLUMN or more in one text, which chance does
+ * not make), or beside a pupil's name.
+ */
+const isBare = (d: Detection) => d.strength === 'weak' && d.score < 0.5;
+const BARE_COLUMN = 3;
 
 /** Folded single-word keys of a pupil's forenames (legal and preferred). */
 function forenameKeys(roster: Roster | undefined, id: string): string[] {
@@ -122,14 +131,23 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   const anchors: Mention[] = []; // identifiers and dates of birth
   const weak: Detection[] = [];
   const terms: Detection[] = [];
+  /** Bare numbers (isBare) too few to be a column: identifiers only beside a pupil's name. */
+  const bare: Mention[] = [];
+  let bareCount = 0;
+  for (const d of detections) if (isIdentifier(d) && isBare(d)) bareCount++;
   for (const d of detections) {
     if (isNamed(d)) {
       names.push({ pupilIds: d.pupilIds!, start: d.start, end: d.end, how: 'full-name', source: d });
       for (const id of d.pupilIds!) if (!model.named.has(id)) model.named.set(id, d);
     } else if (isForenameAlone(d)) weak.push(d);
     else if (isIdentifier(d)) {
+      const mention: Mention = { pupilIds: NOBODY, start: d.start, end: d.end, how: 'identifier', source: d };
+      if (isBare(d) && bareCount < BARE_COLUMN) {
+        bare.push(mention);
+        continue;
+      }
       model.identifiers.push(d);
-      anchors.push({ pupilIds: NOBODY, start: d.start, end: d.end, how: 'identifier', source: d });
+      anchors.push(mention);
     } else if (d.category === 'date-of-birth') {
       model.datesOfBirth.push(d);
       anchors.push({ pupilIds: NOBODY, start: d.start, end: d.end, how: 'date-of-birth', source: d });
@@ -138,6 +156,7 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   }
   byStart(names);
   byStart(anchors);
+  byStart(bare);
 
   // Coreference: forenames alone that follow the full name of exactly one pupil with that forename.
   model.names = text !== undefined && weak.length && names.length ? mergeByStart(names, coreference(text, names, weak, roster)) : names;
@@ -157,9 +176,12 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
     }
     (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about });
   }
-  for (const a of anchors) {
+  for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
     const about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
-    if (about) model.personal.push({ detection: a.source, about });
+    if (!about) continue;
+    model.personal.push({ detection: a.source, about });
+    // Beside a pupil's name, a number that fits is theirs.
+    if (bare.includes(a)) model.identifiers.push(a.source);
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
