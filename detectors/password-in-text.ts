@@ -12,6 +12,8 @@ const NOT_A_PASSWORD = new Set(
 );
 
 const KEYWORDS = ['password', 'passcode', 'passphrase', 'passwd', 'pwd', 'pw', 'pin'];
+/** Plurals the patterns take too ("Passwords: Falcon2291 and Owl4471"). */
+const PLURALS = ['passwords', 'passcodes', 'pins'];
 /** Keywords after which a run of digits alone is a plausible secret ("PIN 4821"). */
 const NUMERIC_KEYWORDS = new Set(['pin', 'passcode']);
 
@@ -25,13 +27,14 @@ function isDigit(ch: string): boolean {
 }
 
 /**
- * "password Falcon2291", with nothing but a space between the word and the value: ordinary prose
+ * "password Falcon2291", with nothing but a space (or one line end) between the word and the value: ordinary prose
  * writes "password" before words too ("reset your password on the portal", "password 8+
  * characters"), so the value must look like a secret: four characters or more with a digit, and
  * if it is only digits, six or more (four after "PIN" or "passcode").
  */
 function plausibleAfterSpace(m: MatchInfo): boolean {
-  const prefix = m.match.slice(0, m.match.lastIndexOf(m.value)).trim().toLowerCase();
+  let prefix = m.match.slice(0, m.match.lastIndexOf(m.value)).trim().toLowerCase();
+  if (PLURALS.includes(prefix)) prefix = prefix.slice(0, -1);
   if (!KEYWORDS.includes(prefix)) return true; // written with ':', 'is', '=' … : the other shapes
   const v = m.value;
   if (v.length < 4) return false;
@@ -53,20 +56,21 @@ export const passwordInText: PatternDetector = {
   category: 'password',
   topic: 'a password',
   patterns: [
-    '\\b(?:password|passcode|passphrase|passwd|pwd|pw|pin(?: code| number)?)\\b' +
+    '\\b(?:password|passcode|passphrase|passwd|pwd|pw|pin(?: code| number)?)s?\\b' +
       '(?:\\s+(?:for|to open|to unlock|on)\\s+(?:the\\s+|this\\s+|that\\s+|your\\s+|my\\s+)?(?:attached\\s+)?' +
       '(?:attachment|file|document|spreadsheet|zip|folder|pdf|report|it|them)s?\\b)?' +
       '(?:\\s*(?::|=|–|—|-)\\s*|\\s+(?:is|was|will be)\\s*:?\\s*)' +
       '["\'“‘]?(?P<value>[^\\s"\'“”‘’<>]{3,64})',
-    // The word and the value with only a space between ("(password Falcon2291)"); a digit somewhere.
-    '\\b(?:password|passcode|passphrase|passwd|pwd|pw|pin)[ \\t]+(?P<value>[^\\s"\'“”‘’<>:=]{0,63}[0-9][^\\s"\'“”‘’<>]{0,63})',
+    // The word and the value with only a space between ("(password Falcon2291)"), or the value on
+    // the next line under the word; a digit somewhere.
+    '\\b(?:password|passcode|passphrase|passwd|pwd|pw|pin)s?(?:[ \\t]+|[ \\t]*\\r?\\n[ \\t]*)(?P<value>[^\\s"\'“”‘’<>:=]{0,63}[0-9][^\\s"\'“”‘’<>]{0,63})',
     // "the code to open it is …", "code for the zip: …".
     '\\bcode\\s+(?:to\\s+(?:open|unlock|access)|for)\\s+(?:it|them|(?:the|this|that)\\s+(?:attached\\s+)?' +
       '(?:attachment|file|document|spreadsheet|workbook|zip|folder|pdf|report|list)s?)' +
       '(?:\\s*(?::|=|–|—|-)\\s*|\\s+(?:is|was|will be)\\s*:?\\s*)' +
       '["\'“‘]?(?P<value>[^\\s"\'“”‘’<>]{3,64})',
   ],
-  keywords: [...KEYWORDS, 'code'],
+  keywords: [...KEYWORDS, ...PLURALS, 'code'],
   // The match starts at the keyword: "password for the attached spreadsheet will be: …" fits.
   keywordWindow: { before: 8, after: 200 },
   trimTrailing: '.,;:)]',
@@ -95,6 +99,9 @@ export const passwordInText: PatternDetector = {
       { text: 'PIN 4821 for the zip', value: '4821' },
       { text: 'The code to open it is Lapwing-0311', value: 'Lapwing-0311' },
       { text: 'code for the spreadsheet: Ridge!Climb7', value: 'Ridge!Climb7' },
+      { text: 'Password\nFalcon2291', value: 'Falcon2291' },
+      { text: 'Passwords: Owl4471 for the list, Heron2290 for the photos', value: 'Owl4471' },
+      { text: 'passwords Owl4471', value: 'Owl4471' },
     ],
     noMatch: [
       'Forgot your password? Reset it here.',
@@ -109,6 +116,8 @@ export const passwordInText: PatternDetector = {
       'Pin 100 posters to the board.',
       'The dress code for the disco is fancy dress.',
       'Use the password 2 times before it locks.',
+      'Please reset your password\nThe portal opens on 12 January 2027.',
+      'Passwords\n2026 policy attached.',
     ],
   },
 };

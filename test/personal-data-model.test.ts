@@ -392,6 +392,8 @@ describe('password-in-same-email: every shape, never ordinary prose', () => {
     ['the code to open it is', 'Groups', 'The code to open it is Falcon-2291.'],
     ['code for the zip', 'Groups', 'Code for the zip: Falcon2291'],
     ['password is', 'Groups', 'The password is Falcon2291'],
+    ['on the line under the word', 'Groups', 'List attached.\n\nPassword\nFalcon2291'],
+    ['passwords, plural', 'Groups', 'Passwords: Falcon2291 for the list.'],
   ])('%s: blocked', async (_shape, subject, text) => {
     expect(await send(subject, text)).toEqual(['password-in-same-email']);
   });
@@ -403,6 +405,7 @@ describe('password-in-same-email: every shape, never ordinary prose', () => {
     'Pin 100 posters to the board.',
     'The dress code for the disco is fancy dress.',
     'The password is sent separately by text.',
+    'Please reset your password\nThe portal opens on 12 January 2027.',
   ])('"%s": delivered', async (text) => {
     expect(await send('Groups', text)).toEqual([]);
   });
