@@ -46,6 +46,7 @@ const PUPILS: Array<[string, string, string]> = [
   ['Barker', 'Isaac', 'barker.k@hotmail.co.uk'],
   ['Dixon', 'Orla', 'dixon.home@gmail.com'],
   ['Khan', 'Yusuf', 'khan.family@gmail.com'],
+  ['Smith-Jones', 'Mary-Jane', 'smithjones.home@gmail.com'],
 ];
 const contactOf = (forename: string, surname?: string) => PUPILS.find(([s, f]) => f === forename && (!surname || s === surname))![2];
 const DOB = (i: number) => `${String((i % 27) + 1).padStart(2, '0')}/0${(i % 9) + 1}/2016`;
@@ -255,7 +256,7 @@ describe('a very large list in the body', () => {
 });
 
 describe('recipients-exposed: parents and personal addresses visible to each other', () => {
-  const parents = PUPILS.slice(9).map(([, , c]) => c); // 7 distinct parents
+  const parents = PUPILS.slice(9, 16).map(([, , c]) => c); // 7 distinct parents
   const text = 'Dear parents,\n\nThe trip is on Friday; please send a packed lunch.\n\nThank you';
 
   it('in To, and in Cc: held, with the count and no full address', async () => {
@@ -363,9 +364,20 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Liam')], text: "Dear Mrs O'Brien,\n\nLiam and Tyler built a brilliant catapult in DT today." })).toEqual([]);
   });
 
+  it('"Dear Mrs Smith-Jones … Mary-Jane" (a surname and a forename of two words) to another family: held; to her own: delivered', async () => {
+    const text = 'Dear Mrs Smith-Jones,\n\nMary-Jane was very upset at lunchtime today after a falling out with friends and was sent home with a temperature.\n\nKind regards';
+    const v = await verdict({ to: [contactOf('Amelia')], text });
+    expect(v.rules).toEqual(['misdirected-pupil-data']);
+    expect(v.findings[0].reason).toMatch(/greets the S\*{4}-J\*{4} family/);
+    expect(await rules({ to: [contactOf('Mary-Jane')], text })).toEqual([]);
+  });
+
   it('reads the greeting’s surname (unit)', () => {
     expect(greetingSurname('Dear Mrs Wright,\n\nThanks')).toBe('wright');
     expect(greetingSurname('\n\nDear Mr and Mrs Smith-Jones,')).toBe('smith');
+    // A surname of two words or three is taken whole when the roster has it.
+    expect(greetingSurname('\n\nDear Mr and Mrs Smith-Jones,', (k) => k === 'smith jones')).toBe('smith jones');
+    expect(greetingSurname('Dear Mrs Van der Berg, thank you', (k) => k === 'van der berg' || k === 'van')).toBe('van der berg');
     expect(greetingSurname('Good morning Ms O’Brien')).toBe('obrien');
     expect(greetingSurname('Dear Parents and Carers,')).toBe('');
     expect(greetingSurname('Please find attached. Dear Mrs Wright')).toBe('');

@@ -504,7 +504,8 @@ function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Findin
   const bodies = ctx.facts.inspection.texts.filter((t) => t.kind === 'body');
   for (const body of bodies) {
     const text = body.utf8 ?? body.text;
-    const surname = greetingSurname(text);
+    const surnames = rosterSurnames(roster);
+    const surname = greetingSurname(text, (key) => surnames.has(key));
     if (!surname) continue;
     const own = [...r.pupils].map((id) => roster.pupilById(id));
     if (own.some((p) => p && surnameKeys(p).includes(surname))) continue;
@@ -517,9 +518,9 @@ function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Findin
     }
     for (const p of roster.pupils) {
       if (r.pupils.has(p.id) || !surnameKeys(p).includes(surname)) continue;
-      const named = m.named.has(p.id) || forenameKeysOf(p).some((f) => weakWords.has(f));
+      const named = m.named.has(p.id) || forenameKeysOf(p).some((f) => f.split(' ').every((w) => weakWords.has(w)));
       if (!named) continue;
-      const family = `${surname[0].toUpperCase()}${'*'.repeat(Math.max(0, surname.length - 1))}`;
+      const family = surname.split(' ').map((w) => `${w[0].toUpperCase()}${'*'.repeat(w.length - 1)}`).join('-');
       return [{
         detector: 'personal-data-model',
         where: body.where,
@@ -536,8 +537,20 @@ const surnameKeys = (p: { legalSurname?: string; preferredSurname?: string }) =>
 const forenameKeysOf = (p: { legalForename?: string; preferredForename?: string }) =>
   [p.legalForename, p.preferredForename].filter((s): s is string => !!s).map((s) => foldWords(s).join(' '));
 
-/** The surname in a letter's greeting ("Dear Mrs Wright," → "wright"), folded; '' when none. */
-export function greetingSurname(text: TextLike): string {
+/** Every pupil's surname as greetingSurname compares it (folded words joined by a space), once per roster. */
+const surnamesOfRoster = new WeakMap<Roster, Set<string>>();
+function rosterSurnames(roster: Roster): Set<string> {
+  let keys = surnamesOfRoster.get(roster);
+  if (!keys) surnamesOfRoster.set(roster, (keys = new Set(roster.pupils.flatMap(surnameKeys))));
+  return keys;
+}
+
+/**
+ * The surname in a letter's greeting ("Dear Mrs Wright," → "wright"), folded; '' when none. A
+ * surname of several words (Smith-Jones folds to two, Van der Berg to three) is the longest run of
+ * words after the title that `known` says is a surname; without one, the first word.
+ */
+export function greetingSurname(text: TextLike, known: (key: string) => boolean = () => false): string {
   // The greeting is the first line with words, within the first few lines.
   let pos = 0;
   for (let line = 0; line < 6 && pos < text.length; line++) {
@@ -551,8 +564,12 @@ export function greetingSurname(text: TextLike): string {
     let t = -1;
     for (let i = 0; i < words.length && i < 8; i++) if (TITLES.has(words[i])) t = i;
     if (t < 0 || t + 1 >= words.length) return '';
-    // Stop at the greeting's end: the surname is one word after the title (two for Smith-Jones is folded to two words).
-    return words[t + 1];
+    const after = words.slice(t + 1, t + 4);
+    for (let k = after.length; k > 1; k--) {
+      const key = after.slice(0, k).join(' ');
+      if (known(key)) return key;
+    }
+    return after[0];
   }
   return '';
 }
