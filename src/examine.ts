@@ -125,8 +125,23 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
 function fileNameWords(name: string): string {
   let out = '';
   for (const ch of name) out += ch === '_' || ch === '.' || ch === '+' ? ' ' : ch;
-  return out;
+  // Words run together (IslaPemberton.jpg, SportsDay-IslaPemberton2.png) are read again with a
+  // space where a small letter meets a capital and where letters meet digits, on a line of its
+  // own; the name as written is read too, so McDonald and DeVries stay whole.
+  let split = '';
+  let prev = '';
+  for (const ch of out) {
+    if ((isSmall(prev) && isCapital(ch)) || (isLetter(prev) && isDigit(ch)) || (isDigit(prev) && isLetter(ch))) split += ' ';
+    split += ch;
+    prev = ch;
+  }
+  return split.length === out.length ? out : `${out}\n${split}`;
 }
+
+const isSmall = (ch: string) => ch !== '' && ch.toLowerCase() === ch && ch.toUpperCase() !== ch;
+const isCapital = (ch: string) => ch !== '' && ch.toUpperCase() === ch && ch.toLowerCase() !== ch;
+const isLetter = (ch: string) => isSmall(ch) || isCapital(ch);
+const isDigit = (ch: string) => ch >= '0' && ch <= '9';
 
 async function asConfig<T>(key: string, load: () => Promise<T>): Promise<T> {
   try {

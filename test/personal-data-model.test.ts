@@ -321,6 +321,18 @@ describe('forward-to-personal-domain: the quoted header block of each client', (
   });
 });
 
+describe('a pupil\'s name in an attachment\'s file name, however the words are joined', () => {
+  const send = (filename: string) => rules({ to: [TUTOR], text: 'Photos from today attached.', attachments: [{ filename, content: 'The coach leaves at nine.' }] });
+
+  it.each(['Tyler_Brennan.txt', 'TylerBrennan.txt', 'sports day - TylerBrennan2.txt', 'HUGHES.Amelia.txt', 'OliverWright-report.txt'])('%s: blocked', async (name) => {
+    expect(await send(name)).toEqual(['pupil-name-in-attachment-name']);
+  });
+
+  it.each(['TripPhotos2026.txt', 'YearFive-Newsletter.txt', 'IMG_4032.txt'])('%s: delivered', async (name) => {
+    expect(await send(name)).toEqual([]);
+  });
+});
+
 describe('ten-digit numbers that fit a check digit by chance: order numbers, invoices, bookings', () => {
   // 1214960006 fits an NHS number's check digit, 1174960000 too, 4010232137 a ULN's or an NHS
   // number's; one number in eleven fits each. Found by a false-hold review: finance and office
