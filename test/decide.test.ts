@@ -185,13 +185,15 @@ describe('decide', () => {
     expect(v.findings.map((f) => f.reason)).toEqual(['Could not be checked: expands past the 100 MB limit', 'Could not tell whether odd.bin is encrypted.']);
   });
 
-  it('an attachment it could not read, sent only inside the school (a video to the staff list): delivered, unless internal_too', () => {
+  it('an attachment it could not read, sent only inside the school (a video to the staff list): held, unless internal_too is false', () => {
     const insp = inspection({ attachments: [attachment('attachment:nativity.mp4', { realType: 'video/mp4' })], uninspectable: [{ where: 'attachment:nativity.mp4', reason: 'a file of a type (video/mp4) whose contents are not read' }] });
     const facts = { inspection: insp, detections: [], webmailDomains: webmail };
-    expect(decide({ ...facts, envelope: envelope(['staff@oakfield.sch.uk', 'k.lee@oakfield.sch.uk']) }, policy()).action).toBe('deliver');
-    expect(decide({ ...facts, envelope: envelope(['staff@oakfield.sch.uk']) }, policy({ rules: { 'uninspectable-attachment': { internal_too: true } } })).rules).toEqual(['uninspectable-attachment']);
-    // One recipient outside the school (a partner counts) and it is held.
-    expect(decide({ ...facts, envelope: envelope(['staff@oakfield.sch.uk', 'sen.team@county.gov.uk']) }, policy()).rules).toEqual(['uninspectable-attachment']);
+    const inside = envelope(['staff@oakfield.sch.uk', 'k.lee@oakfield.sch.uk']);
+    expect(decide({ ...facts, envelope: inside }, policy()).rules).toEqual(['uninspectable-attachment']);
+    const internalDelivered = policy({ rules: { 'uninspectable-attachment': { internal_too: false } } });
+    expect(decide({ ...facts, envelope: inside }, internalDelivered).action).toBe('deliver');
+    // One recipient outside the school (a partner counts) and it is held all the same.
+    expect(decide({ ...facts, envelope: envelope(['staff@oakfield.sch.uk', 'sen.team@county.gov.uk']) }, internalDelivered).rules).toEqual(['uninspectable-attachment']);
   });
 
   it("misdirected: pupil A's data to pupil B's parent, not to A's own parent", () => {

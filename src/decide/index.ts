@@ -348,10 +348,11 @@ const checkIdentifiers: Check = (ctx) => {
 };
 
 const checkUninspectable: Check = (ctx) => {
-  // Mail between the school's own people leaves nothing outside it: an attachment it could not
-  // read (a nativity video to the staff list) is held there only when the school asks (internal_too).
+  // A message that cannot be inspected is held, never waved through, by default even between the
+  // school's own people; a school whose internal mail passes through the gateway and carries
+  // files it cannot read (a nativity video to the staff list) may set internal_too: false.
   const leaving = ctx.outsideIncludingPartners.length > 0;
-  if (!leaving && ctx.policy.rules['uninspectable-attachment'].internal_too !== true) return undefined;
+  if (!leaving && ctx.policy.rules['uninspectable-attachment'].internal_too === false) return undefined;
   // A scanned page past the text-recognition budget matters only when the mail leaves the school.
   const findings: Finding[] = ctx.facts.inspection.uninspectable.filter((u) => leaving || !u.outsideOnly).map((u) => ({
     detector: 'inspection',

@@ -101,7 +101,7 @@ export const RULES: Record<RuleId, RuleDefinition> = {
     title: 'An attachment that could not be checked',
     explanation: 'Hallmonitor could not read an attachment (damaged, too large, too deeply nested, or protected in a way it does not recognise), so it cannot say the email is safe to send.',
     policy: 'A message that cannot be inspected is held, never waved through.',
-    defaults: { action: 'quarantine', severity: 3, notify: 'digest', internal_too: false, sender_may_override: false },
+    defaults: { action: 'quarantine', severity: 3, notify: 'digest', internal_too: true, sender_may_override: false },
   },
   'misdirected-pupil-data': {
     id: 'misdirected-pupil-data',
