@@ -45,6 +45,21 @@ function numericDateAt(buf: Uint8Array, start: number): number {
   return boundaryAfter(buf, i) ? i : -1;
 }
 
+/**
+ * One end of a range of dates ("born between 01/09/2022 and 31/08/2023", "from 1 September 2022
+ * to 31 August 2023"): the year group an admissions letter describes, nobody's birthday.
+ */
+function endOfRange(before: string): boolean {
+  const s = before.trimEnd().toLowerCase();
+  if (s.endsWith('between') || s.endsWith('from')) return true;
+  for (const joint of [' and', ' to', '-', '–', '—']) {
+    if (!s.endsWith(joint)) continue;
+    const head = s.slice(0, -joint.length).trimEnd();
+    return head.length > 0 && head[head.length - 1] >= '0' && head[head.length - 1] <= '9';
+  }
+  return false;
+}
+
 const DAY = '(?:0?[1-9]|[12][0-9]|3[01])';
 const MONTH = '(?:0?[1-9]|1[0-2])';
 const MONTH_NAME = '(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\\.?';
@@ -77,7 +92,7 @@ export const dateOfBirth: PatternDetector = {
   context: { // 'b' is the last word of "D.O.B".
     words: ['dob', 'birth', 'born', 'birthday', 'birthdate', 'dateofbirth', 'b'], before: 40, after: 24 },
   score: (m) => {
-    if (!m.validated) return null;
+    if (!m.validated || endOfRange(m.before)) return null;
     if (m.contextNear) return strong(0.85);
     if (m.contextInText) return weak(0.5);
     return null;
@@ -100,6 +115,8 @@ export const dateOfBirth: PatternDetector = {
       'The trip is on 12/03/2014.', // a date with no birth word
       'DOB: 12/13/2014', // no thirteenth month
       'DOB: 01/01/2099', // in the future
+      'Children born between 01/09/2022 and 31/08/2023 start Reception in September 2027.', // a year group
+      'born from 1 September 2021 to 31 August 2022',
     ],
   },
 };
