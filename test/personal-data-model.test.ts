@@ -321,6 +321,24 @@ describe('forward-to-personal-domain: the quoted header block of each client', (
   });
 });
 
+describe('a term is about a name after it only in its own sentence, or under a heading it ends with a colon', () => {
+  // Found by a false-hold review: weekly newsletters to every parent were quarantined as one
+  // pupil's attendance or health sent to other families.
+  const parents = ['kayleigh.brennan@gmail.com', 'laura.wright.home@gmail.com', 'patel.home@gmail.com'];
+
+  it('a newsletter: class attendance above the Star of the Week, a health reminder above a thank-you: delivered', async () => {
+    expect(await rules({ bcc: parents, subject: 'Newsletter', text: 'Attendance this week: well done to 5S with 99.2%!\nStar of the Week: Amelia Hughes for her persuasive writing.' })).toEqual([]);
+    expect(await rules({ bcc: parents, subject: 'Newsletter', text: 'If your child has asthma, please make sure the office has an inhaler for them.\n\nThank you to Amelia Hughes and her family for the raffle prizes.' })).toEqual([]);
+  });
+
+  it('the same words about her, in her sentence or in a list under a heading: held', async () => {
+    expect(await rules({ to: [TUTOR], text: 'Amelia Hughes has asthma and keeps an inhaler in her bag.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Asthma (inhaler in the red bag): Amelia Hughes.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Pupils who need an inhaler on the trip:\n- Amelia Hughes\n- Theo Palmer' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ bcc: parents, text: 'Attendance concerns this week:\nAmelia Hughes' })).toEqual(['misdirected-pupil-data']);
+  });
+});
+
 describe('a pupil\'s name in an attachment\'s file name, however the words are joined', () => {
   const send = (filename: string) => rules({ to: [TUTOR], text: 'Photos from today attached.', attachments: [{ filename, content: 'The coach leaves at nine.' }] });
 

@@ -10,7 +10,10 @@
 //
 // How sensitive. A special-category term (SEN, health, safeguarding …) or a behaviour or
 // attendance term is tied to the nearest named mention within its detector's window, else to an
-// identifier or date of birth there (an identified person); an identifier or a date of birth is
+// identifier or date of birth there (an identified person). A name after the term counts only
+// within the term's sentence, or under a line the term ends with a colon ("EpiPens:\n- Isla
+// Pemberton"): a newsletter's "If your child has asthma, tell the office." is about nobody, not
+// the pupil thanked two lines below. An identifier or a date of birth is
 // tied to the named pupil beside it. A list or table is a run of rows (lines) that each name a
 // pupil in full beside another personal field: plain text, CSV, HTML tables and spreadsheets all
 // reach the scanner as lines.
@@ -162,11 +165,12 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   model.names = text !== undefined && weak.length && names.length ? mergeByStart(names, coreference(text, names, weak, roster)) : names;
 
   const resolved = new Set<Mention>();
+  const sameThought = text === undefined ? undefined : (d: Detection, m: Mention) => m.start < d.end || !sentenceEndsBetween(text, d.end, m.start);
   for (const d of terms) {
     const w = windows.get(d.detector) ?? DEFAULT_WINDOW;
-    let about = nearest(model.names, d.start, d.end, w);
+    let about = nearest(model.names, d.start, d.end, w, sameThought && ((m) => sameThought(d, m)));
     if (!about) {
-      about = nearest(anchors, d.start, d.end, w);
+      about = nearest(anchors, d.start, d.end, w, sameThought && ((m) => sameThought(d, m)));
       if (!about) continue;
       // Whose UPN is it? Looked up only for identifiers that data is tied to.
       if (!resolved.has(about)) {
@@ -276,7 +280,26 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
 }
 
 /** The closest mention within `window` of [start, end) (mentions sorted by start). */
-function nearest(mentions: Mention[], start: number, end: number, window: number): Mention | undefined {
+/**
+ * Whether a sentence ends in text[from, to): '.', '!' or '?' before a space or a line end, or a
+ * line end itself, except the line ends straight after a colon (a heading over a list).
+ */
+function sentenceEndsBetween(text: TextLike, from: number, to: number): boolean {
+  const between = text.slice(from, to);
+  let lastVisible = '';
+  for (let i = 0; i < between.length; i++) {
+    const ch = between[i];
+    if (ch === '\n') {
+      if (lastVisible !== ':') return true;
+      continue;
+    }
+    if ((ch === '.' || ch === '!' || ch === '?') && i + 1 < between.length && (between[i + 1] === ' ' || between[i + 1] === '\n' || between[i + 1] === '\t' || between[i + 1] === '\r')) return true;
+    if (ch !== ' ' && ch !== '\t' && ch !== '\r') lastVisible = ch;
+  }
+  return false;
+}
+
+function nearest(mentions: Mention[], start: number, end: number, window: number, admits?: (m: Mention) => boolean): Mention | undefined {
   let lo = 0;
   let hi = mentions.length;
   while (lo < hi) {
@@ -289,7 +312,7 @@ function nearest(mentions: Mention[], start: number, end: number, window: number
   for (let k = lo; k < mentions.length && mentions[k].start <= end + window; k++) {
     const m = mentions[k];
     const dist = Math.max(0, m.start - end, start - m.end);
-    if (dist <= window && dist < bestDist) {
+    if (dist <= window && dist < bestDist && (!admits || admits(m))) {
       best = m;
       bestDist = dist;
     }
