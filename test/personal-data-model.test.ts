@@ -351,6 +351,15 @@ describe('a pupil\'s name in an attachment\'s file name, however the words are j
   });
 });
 
+describe('an attachment holding one pupil\'s health, SEN or safeguarding details', () => {
+  it('is held as the same lines in the body are; a name alone is not', async () => {
+    const record = 'Name: Tyler Brennan\nClass: 6M\nMedical: asthma';
+    expect(await rules({ to: [TUTOR], text: record })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Details attached.', attachments: [{ filename: 'info.txt', content: record }] })).toEqual(['unencrypted-sensitive-attachment']);
+    expect(await rules({ to: [TUTOR], text: 'Details attached.', attachments: [{ filename: 'info.txt', content: 'Tyler Brennan: class assembly on Friday at 9am.' }] })).toEqual([]);
+  });
+});
+
 describe('ten-digit numbers that fit a check digit by chance: order numbers, invoices, bookings', () => {
   // 1214960006 fits an NHS number's check digit, 1174960000 too, 4010232137 a ULN's or an NHS
   // number's; one number in eleven fits each. Found by a false-hold review: finance and office

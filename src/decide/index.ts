@@ -248,7 +248,11 @@ const checkUnencryptedAttachment: Check = (ctx) => {
       return s;
     };
     if (m.special.length) {
-      add(m.special.length, 3);
+      // Special-category data about a pupil named in the text is sensitive by itself, as the
+      // email's own text is (personal-data-in-body): "Name: Isla Pemberton / Medical: asthma"
+      // held in the body went out as info.txt.
+      if (m.special.some((t) => t.about.how !== 'identifier' && t.about.how !== 'date-of-birth')) score += threshold;
+      else add(m.special.length, 3);
       what.push(`${kindsOf(m.special)} (${termsOf(m.special)})`);
     }
     if (m.identifiers.length) {
