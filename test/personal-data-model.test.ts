@@ -312,12 +312,29 @@ describe('forward-to-personal-domain: the quoted header block of each client', (
     expect(await rules({ to: ['capital@education.gov.uk'], text: block })).toEqual([]);
   });
 
+  it('staff sending their own school email on to their personal account under the same name, "FW:" removed: held', async () => {
+    // Found by a fail-open review: the quoted sender's name is the recipient's, so it read as a reply.
+    const own = `For home\n\n________________________________\nFrom: Sarah Whitfield <s.whitfield@${SCHOOL}>\nSent: 04 December 2026 16:12\nTo: Year 5 Team <year5@${SCHOOL}>\nSubject: Year 5 moderation\n\nNotes from today's moderation meeting.`;
+    // The To header carries the name; the envelope, the address alone.
+    const send = async (to: string, address: string, subject: string, text: string) => {
+      const raw = await compose({ from: 's.whitfield@oakfield.sch.uk', to: [to], subject, text });
+      return (await examiner.examine(raw, { mailFrom: 's.whitfield@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address }] })).verdict.rules;
+    };
+    expect(await send('"Sarah Whitfield" <sarahwhitfield82@gmail.com>', 'sarahwhitfield82@gmail.com', 'Year 5 moderation', own)).toEqual(['forward-to-personal-domain']);
+    // A message quoted back to its sender, by name and a personal address, is still a reply.
+    const reply = 'Tuesday is fine.\n\nFrom: Joy Okoro <joy.home@gmail.com>\nSent: 22 November 2026 19:02\nTo: office@oakfield.sch.uk\nSubject: Interview';
+    expect(await send('"Joy Okoro" <j.okoro.ta@gmail.com>', 'j.okoro.ta@gmail.com', 'RE: Interview', reply)).toEqual([]);
+  });
+
   it('finds the block by line labels only (unit)', () => {
     expect(hasForwardedHeaderBlock('From: A\nSent: x\nTo: B\nSubject: y', [], [])).toBe(true);
     expect(hasForwardedHeaderBlock('From: A\nSubject: y', [], [])).toBe(false); // two labels are not a block
     expect(hasForwardedHeaderBlock('Subject: y\nFrom the office: notes\nTo: B', [], [])).toBe(false);
     expect(hasForwardedHeaderBlock('From: A\n\nSent: x\nTo: B\nSubject: y', [], [])).toBe(true); // blank lines inside
     expect(hasForwardedHeaderBlock('From: A <a@x.example>\nSent: x\nTo: B\nSubject: y', ['a@x.example'], [])).toBe(false);
+    // By name: a reply, unless the quoted address is the school's.
+    expect(hasForwardedHeaderBlock('From: Jo Taylor [mailto:jo@home.example]\nSent: x\nTo: B\nSubject: y', [], ['jo taylor'], ['oakfield.sch.uk'])).toBe(false);
+    expect(hasForwardedHeaderBlock('From: Jo Taylor [mailto:j.taylor@oakfield.sch.uk]\nSent: x\nTo: B\nSubject: y', [], ['jo taylor'], ['oakfield.sch.uk'])).toBe(true);
   });
 });
 

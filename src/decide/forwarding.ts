@@ -39,7 +39,7 @@ const BLOCK_LINES = 7;
 const MAX_SEARCH_CHARS = 1 << 20;
 
 /** The plain-English signs that this message forwards school mail; empty when there are none. */
-export function forwardingSigns(inspection: Inspection, attachments: AttachmentReport[], recipients: string[]): string[] {
+export function forwardingSigns(inspection: Inspection, attachments: AttachmentReport[], recipients: string[], schoolDomains: readonly string[] = []): string[] {
   const signs: string[] = [];
   if (FORWARD_SUBJECT.test(inspection.subject)) signs.push('the subject starts with a forwarding prefix');
   const bodies = inspection.texts.filter((t) => t.kind === 'body').map((t) => (t.utf8 ?? t.text).slice(0, MAX_SEARCH_CHARS));
@@ -47,7 +47,7 @@ export function forwardingSigns(inspection: Inspection, attachments: AttachmentR
   else {
     const names = [...inspection.to, ...inspection.cc].map((a) => a.name.toLowerCase()).filter((n) => n.length >= 3);
     const addresses = recipients.map((a) => a.toLowerCase());
-    if (bodies.some((t) => hasForwardedHeaderBlock(t, addresses, names))) signs.push('the body quotes the header of another email (From, Sent, To, Subject)');
+    if (bodies.some((t) => hasForwardedHeaderBlock(t, addresses, names, schoolDomains))) signs.push('the body quotes the header of another email (From, Sent, To, Subject)');
   }
   if (attachments.some((a) => a.isMessage)) signs.push('an original email is attached');
   const headerKeys = new Set(inspection.headers.map((h) => h.key));
@@ -60,9 +60,12 @@ export function forwardingSigns(inspection: Inspection, attachments: AttachmentR
 /**
  * Does the text hold a quoted header block: a "From" line with a "Subject" line and a "Sent"/"Date"
  * or "To" line among the next few lines? The first such block decides: when its sender is one of
- * the recipients (by address or display name), the text is a reply to them, not a forward.
+ * the recipients (by address or display name), the text is a reply to them, not a forward. A
+ * sender whose quoted address is the school's is not the recipient by name alone: that is staff
+ * sending their own school mail on to a personal account under the same name (Jo Taylor
+ * <j.taylor@school> quoted, Jo Taylor <jtaylor84@gmail.com> the recipient).
  */
-export function hasForwardedHeaderBlock(text: string, recipientAddresses: string[], recipientNames: string[]): boolean {
+export function hasForwardedHeaderBlock(text: string, recipientAddresses: string[], recipientNames: string[], schoolDomains: readonly string[] = []): boolean {
   const limit = Math.min(text.length, MAX_SEARCH_CHARS);
   const recent: Array<{ label: Label; value: string }> = [];
   let pos = 0;
@@ -79,11 +82,25 @@ export function hasForwardedHeaderBlock(text: string, recipientAddresses: string
     const kinds = new Set(recent.slice(fromAt).map((l) => l.label));
     if (!kinds.has('subject') || !(kinds.has('sent') || kinds.has('to'))) continue;
     const from = recent[fromAt].value.toLowerCase();
-    const isReply = recipientAddresses.some((a) => from.includes(a)) || recipientNames.some((n) => from.includes(n));
+    const quoted = addressIn(from);
+    const fromSchool = quoted !== '' && schoolDomains.some((d) => quoted.endsWith(`@${d}`) || quoted.endsWith(`.${d}`));
+    const isReply = recipientAddresses.some((a) => from.includes(a)) || (!fromSchool && recipientNames.some((n) => from.includes(n)));
     return !isReply;
   }
   return false;
 }
+
+/** The first email address in a quoted From line ("jo taylor <j.taylor@school.example.org>", "[mailto:…]"), '' when none. */
+function addressIn(value: string): string {
+  const at = value.indexOf('@');
+  if (at < 0) return '';
+  let start = at;
+  let end = at + 1;
+  while (start > 0 && !ADDRESS_STOPS.includes(value[start - 1])) start--;
+  while (end < value.length && !ADDRESS_STOPS.includes(value[end])) end++;
+  return value.slice(start, end);
+}
+const ADDRESS_STOPS = ' \t<>"\'()[];,:\r\n';
 
 /**
  * The label and value of a header-like line ("From: …", "> *Sent:* …", "De : …"), undefined for

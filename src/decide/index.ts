@@ -316,7 +316,7 @@ const checkForward: Check = (ctx) => {
   // Personal webmail addresses (subdomains too) that are not a parent on the roster.
   const personal = ctx.recipients.filter((r) => r.kind === 'webmail');
   if (!personal.length) return undefined;
-  const signs = forwardingSigns(inspection, ctx.attachments, ctx.recipients.map((r) => r.address));
+  const signs = forwardingSigns(inspection, ctx.attachments, ctx.recipients.map((r) => r.address), ctx.policy.schoolDomains);
   if (!signs.length) return undefined;
   const findings: Finding[] = [];
   let severity: number | undefined;
