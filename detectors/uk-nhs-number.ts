@@ -3,8 +3,9 @@ import { isValidNhsNumber } from './library/checksums.ts';
 import { redactIdentifier } from './library/redact.ts';
 import { strong, weak } from './library/score.ts';
 
+/** 943 476 5919, 943-476-5919, or with non-breaking spaces (Word and Outlook put them in). */
 function isSpaced334(s: string): boolean {
-  return s.length === 12 && (s[3] === ' ' || s[3] === '-') && s[7] === s[3];
+  return s.length === 12 && (s[3] === ' ' || s[3] === '-' || s[3] === '\u00a0') && s[7] === s[3];
 }
 
 /**
@@ -24,7 +25,7 @@ export const ukNhsNumber: PatternDetector = {
   id: 'uk-nhs-number',
   description: "A patient's NHS number: ten digits with a check digit (mod 11), often written 3-3-4.",
   category: 'identifier',
-  patterns: ['\\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\\b'],
+  patterns: ['\\b[0-9]{3}[ \\x{00A0}-]?[0-9]{3}[ \\x{00A0}-]?[0-9]{4}\\b'],
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidNhsNumber,
@@ -45,6 +46,7 @@ export const ukNhsNumber: PatternDetector = {
       { text: 'NHS No 9434765919', strength: 'strong' },
       { text: 'ref 943-476-5919', strength: 'strong' },
       { text: 'Ref 4010232137', strength: 'weak' },
+      { text: 'NHS number 943\u00a0476\u00a05919 (typed in Word)', strength: 'strong' },
     ],
     noMatch: [
       'NHS number: 943 476 5918', // wrong check digit

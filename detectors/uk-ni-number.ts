@@ -10,7 +10,8 @@ export const ukNiNumber: PatternDetector = {
   id: 'uk-ni-number',
   description: "A National Insurance number (two letters, six digits, a letter A–D), checked against HMRC's prefix rules.",
   category: 'identifier',
-  patterns: ['\\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2}(?: ?[A-D])?\\b'],
+  // A space may be a non-breaking one (Word and Outlook put them in: AB 12 34 56 C typed in a letter).
+  patterns: ['\\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ \\x{00A0}]?[0-9]{2}[ \\x{00A0}]?[0-9]{2}[ \\x{00A0}]?[0-9]{2}(?:[ \\x{00A0}]?[A-D])?\\b'],
   caseSensitive: true,
   prefilter: 'digits',
   wordBounded: true,
@@ -29,6 +30,7 @@ export const ukNiNumber: PatternDetector = {
       { text: 'NI number: AB 12 34 56 C', strength: 'strong' },
       { text: 'JK123456D', strength: 'strong' },
       { text: 'National Insurance no. CE123456', strength: 'strong' },
+      { text: 'NI number: AB\u00a012\u00a034\u00a056\u00a0C', strength: 'strong' },
     ],
     noMatch: [
       'QQ123456C', // Q is never a first letter
