@@ -128,6 +128,19 @@ describe('who the data is about: a forename refers to the pupil named in full be
     expect(JSON.stringify(v)).not.toMatch(/Tyler|Brennan/);
   });
 
+  it('a reply typed above the message it quotes: the forename is the pupil the quoted message names in full', async () => {
+    // Found by a fail-open review: a disclaimer put the quoted full name out of reach.
+    const disclaimer = 'This email and any files transmitted with it are confidential and intended solely for the use of the individual or entity to whom they are addressed. If you have received this email in error please notify the sender. '.repeat(2);
+    const reply = (to: string) => `Hi Jo,\n\nYes - Tyler had another seizure in class this morning and we gave him his rescue medication. His epilepsy care plan is being updated by the school nurse.\n\nDaniel Thompson\n\n${disclaimer}\n\n________________________________\nFrom: Jo Bright <${to}>\nSent: 04 December 2026 16:12\nTo: Daniel Thompson <${TEACHER}>\nSubject: Checking in\n\nHi, how has Tyler Brennan been this week?`;
+    const v = await verdict({ to: ['family.support.worker@gmail.com'], subject: 'RE: Checking in', text: reply('family.support.worker@gmail.com') });
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings[0].evidence).toBe('T**** B******');
+    // To his own parent: entitled.
+    expect(await rules({ to: [contactOf('Tyler')], subject: 'RE: Checking in', text: reply(contactOf('Tyler')) })).toEqual([]);
+    // No quoted message below: the forename stays a forename.
+    expect(await rules({ to: ['family.support.worker@gmail.com'], text: 'Tyler had another seizure in class this morning.\n\n' + disclaimer + '\n\nTyler Brennan won the spelling bee.' })).toEqual([]);
+  });
+
   it('a forename alone, never named in full, ties nothing to anyone', async () => {
     expect(await rules({ to: [TUTOR], text: letter('Thank you for meeting us on Tuesday.', 'Tyler has been referred for an ADHD assessment.') })).toEqual([]);
   });

@@ -4,7 +4,8 @@
 // Who it is about. Within one text (the subject, a body, an attachment), a pupil's full name
 // names that pupil; once it has appeared, later mentions of the pupil's forename alone (legal or
 // preferred) refer to the same pupil ("coreference"). A forename or surname that appears without
-// a full name before it stays a weak signal: it never ties special-category data to anyone, never
+// a full name before it stays a weak signal (except in a reply typed above the message it quotes,
+// where the quoted message names the pupil in full below): it never ties special-category data to anyone, never
 // counts towards a list of pupils and never makes the message "about" a pupil. When a forename
 // alone could be either of two pupils named earlier, it counts as neither.
 //
@@ -244,6 +245,22 @@ function forenamesOf(roster: Roster | undefined, id: string): string[] {
  * when there is none or more than one. Linear in names and occurrences (no sorting): a single
  * finding holds every occurrence of one word, in order.
  */
+/** Where the reply's own text ends: the first line that starts a quoted message. */
+const QUOTE_MARKERS = ['\n-----Original Message-----', '\n________________________________', '\nFrom:', '\n>', ' wrote:\n'];
+/** Searched for within the first this many characters (the reply is typed above). */
+const QUOTE_SEARCH = 64 * 1024;
+
+/** Where a quoted message starts in a reply (Outlook's rule or header block, Gmail's "… wrote:", "> " lines); Infinity when none. */
+function quotedMessageStart(text: TextLike): number {
+  const head = text.slice(0, QUOTE_SEARCH);
+  let first = Infinity;
+  for (const marker of QUOTE_MARKERS) {
+    const at = head.indexOf(marker);
+    if (at >= 0 && at < first) first = at;
+  }
+  return first;
+}
+
 function coreference(text: TextLike, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
   // Folded forename → [first position, pupil id, …] in text order.
   const introductions = new Map<string, Array<number | string>>();
@@ -260,6 +277,7 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
     }
   }
   const out: Mention[] = [];
+  let quoted: number | undefined;
   for (const d of weak) {
     const words = foldWords(text.slice(d.start, d.end));
     const list = words.length === 1 ? introductions.get(words[0]) : undefined;
@@ -268,6 +286,14 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
     let introduced = 0; // how many pupils with this forename are named before the occurrence
     for (let k = 0; k < at.length; k += 2) {
       while (introduced < list.length / 2 && (list[2 * introduced] as number) < at[k]) introduced++;
+      if (introduced === 0 && list.length === 2) {
+        // A reply typed above the message it quotes: the forename in the reply is the one pupil
+        // of that forename the quoted message names in full ("Isla had another seizure" above
+        // "how has Isla Pemberton been this week?").
+        quoted ??= quotedMessageStart(text);
+        if (quoted > at[k + 1] && (list[0] as number) > quoted) out.push({ pupilIds: [list[1] as string], start: at[k], end: at[k + 1], how: 'forename', source: d });
+        continue;
+      }
       if (introduced !== 1) {
         if (introduced > 1) break; // from here on it could always be either
         continue;
