@@ -441,6 +441,15 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Mary-Jane')], text })).toEqual([]);
   });
 
+  it('a pupil\'s name in the subject is misdirected data only when the message carries some: else the sender may override', async () => {
+    // Found by a false-hold review: "Year 4 trip to Victoria Park" (a pupil's name too) to every
+    // parent was held as misdirected, which no override releases.
+    const parents = ['kayleigh.brennan@gmail.com', 'patel.home@gmail.com'];
+    const trip = await verdict({ bcc: parents, subject: 'Theo Palmer Memorial Cup - Saturday', text: 'Dear parents,\n\nThe match kicks off at 10am; please bring a packed lunch.' });
+    expect(trip.rules).toEqual(['pupil-name-in-subject']); // sender_may_override: true
+    expect(await rules({ to: [contactOf('Amelia')], subject: 'Oliver Wright - detention', text: 'Dear parent,\n\nHe was given a detention for fighting in the playground today.' })).toEqual(['misdirected-pupil-data', 'pupil-name-in-subject']);
+  });
+
   it('reads the greeting’s surname (unit)', () => {
     expect(greetingSurname('Dear Mrs Wright,\n\nThanks')).toBe('wright');
     expect(greetingSurname('\n\nDear Mr and Mrs Smith-Jones,')).toBe('smith');

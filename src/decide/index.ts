@@ -461,9 +461,17 @@ function personalDataAbout(ctx: Context): Map<string, { evidence: () => string; 
   const note = (ids: readonly string[], evidence: () => string, what: string) => {
     for (const id of ids) if (!about.has(id)) about.set(id, { evidence, what });
   };
-  for (const m of ctx.models()) {
+  // A name in the subject or on a file is personal data about that pupil only when the message
+  // also carries some (a health or SEN term, a behaviour or attendance record, an identifier, a
+  // date of birth), whoever it is tied to: "Oliver Wright - detention" is; "Year 4 trip to
+  // Victoria Park" (a place that is also a pupil's name) is left to pupil-name-in-subject, which
+  // the sender may override.
+  const models = ctx.models();
+  const carriesData = models.some((m) => m.identifiers.length > 0 || m.datesOfBirth.length > 0 || m.detections.some((d) => d.category === 'special-category' || d.category === 'pupil-record'));
+  for (const m of models) {
     if (m.kind === 'subject' || m.kind === 'file-name' || m.kind === 'attachment') {
       // A name in the subject or on a file, or a document naming a pupil (a report, a plan, a list).
+      if (m.kind !== 'attachment' && !carriesData) continue;
       const what = m.kind === 'subject' ? 'their name in the subject line' : m.kind === 'file-name' ? 'their name on an attached file' : 'an attachment about them';
       for (const [id, d] of m.named) note([id], () => d.evidence, what);
       continue;
