@@ -54,10 +54,23 @@ function endOfRange(before: string): boolean {
   if (s.endsWith('between') || s.endsWith('from')) return true;
   for (const joint of [' and', ' to', '-', '–', '—']) {
     if (!s.endsWith(joint)) continue;
+    // The other end must be a date too: "01/09/2022 - 31/08/2023", "… 2022 to 31 August 2023";
+    // "Isla Pemberton, Year 6 - 30/09/2015" is a date of birth after a year group.
     const head = s.slice(0, -joint.length).trimEnd();
-    return head.length > 0 && head[head.length - 1] >= '0' && head[head.length - 1] <= '9';
+    return looksLikeDateEnd(head.slice(head.lastIndexOf(' ') + 1));
   }
   return false;
+}
+
+/** A numeric date (two separators between digits: 01/09/2022, 1.9.22) or a year (19xx, 20xx). */
+function looksLikeDateEnd(word: string): boolean {
+  if (word.length === 4 && (word.startsWith('19') || word.startsWith('20')) && [...word].every((c) => c >= '0' && c <= '9')) return true;
+  let separators = 0;
+  for (const c of word) {
+    if (c === '/' || c === '.' || c === '-') separators++;
+    else if (c < '0' || c > '9') return false;
+  }
+  return separators === 2;
 }
 
 const DAY = '(?:0?[1-9]|[12][0-9]|3[01])';
@@ -107,6 +120,7 @@ export const dateOfBirth: PatternDetector = {
       { text: 'born on 3rd March 2014', strength: 'strong' },
       { text: 'Birthday: March 3, 2014', strength: 'strong' },
       { text: 'D.O.B 29/02/2012 (a leap year)', strength: 'strong' },
+      { text: 'Dates of birth:\nIsla Pemberton, Year 6 - 30/09/2015', strength: 'strong' }, // a year group, not a range
       { text: 'Name,DOB\nA,01/09/2015\nB,02/09/2015\nC,03/09/2015\nD,04/09/2015\nE,05/09/2015\nF,06/09/2015\nG,07/09/2015', strength: 'weak' },
     ],
     noMatch: [
