@@ -56,6 +56,7 @@ export const ukNhsNumber: PatternDetector = {
       'Tel: +44 117 496 0000', // Bristol, for callers abroad (1174960000 fits the check digit)
       'T +44 (0)117 496 0000',
       'phone 0044 117 496 0000',
+      'Tel: +44\u00a0117\u00a0496\u00a00000', // non-breaking spaces, as Outlook writes a signature
     ],
   },
 };

@@ -27,7 +27,7 @@ export interface MatchInfo {
   contextNear: boolean;
   /** A context word occurs somewhere in the same text. */
   contextInText: boolean;
-  /** Up to 16 characters of the text just before the match (what precedes it: a telephone's +44). */
+  /** The text just before the match, its last 16 bytes (what precedes it: a telephone's +44). */
   readonly before: string;
 }
 

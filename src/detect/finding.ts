@@ -81,9 +81,9 @@ export class Finding implements Detection, MatchInfo {
     return this.#from === this.#matchFrom && this.#to === this.#matchTo ? this.value : this.#text.toString('utf8', this.#matchFrom, this.#matchTo);
   }
 
-  /** MatchInfo: up to 16 characters before the match (bytes read as Latin-1: what a detector compares is ASCII). */
+  /** MatchInfo: what comes before the match (its last 16 bytes as UTF-8: a non-breaking space reads as one, and trims). */
   get before(): string {
-    return this.#text.toString('latin1', Math.max(0, this.#matchFrom - 16), this.#matchFrom);
+    return this.#text.toString('utf8', Math.max(0, this.#matchFrom - 16), this.#matchFrom);
   }
 
   get contextNear(): boolean {
