@@ -369,6 +369,36 @@ describe('a term is about a name after it only in its own sentence, or under a h
   });
 });
 
+describe('what a review of the day\'s model changes found they let through, held again', () => {
+  it('a line wrapped mid-sentence, a heading with no colon, abbreviations: the name after the term is still the same sentence', async () => {
+    expect(await rules({ to: [TUTOR], text: 'We have updated the epilepsy care plan and medication for\nTyler Brennan before the residential trip.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Pupils with asthma\nTyler Brennan\nAmelia Hughes' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'The ADHD assessment (approx. six months wait) is now booked for Tyler Brennan.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'An asthma inhaler, e.g. Ventolin, is needed for Tyler Brennan.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'The autism diagnosis letter from Dr. Khan about Tyler Brennan is attached.' })).toEqual(['personal-data-in-body']);
+  });
+
+  it('a date of birth after a year group and a dash is not the end of a range', async () => {
+    const v = await rules({ to: [TUTOR], text: 'Dates of birth for the coach company:\nTyler Brennan, Year 6 - 30/09/2015\nAmelia Hughes, Year 6 - 12/01/2016\nOliver Wright, Year 6 - 03/05/2016' });
+    expect(v).toEqual(['personal-data-in-body']);
+  });
+
+  it('a number beside a forename alone, or two numbers: identifiers', async () => {
+    expect(await rules({ to: [TUTOR], text: 'Tyler did well today. Tyler\'s number: 4010232137' })).toEqual(['identifier-in-message']);
+    expect(await rules({ to: [TUTOR], text: 'Numbers for the coach list:\n1214960006\n1174960000' })).toEqual(['identifier-in-message']);
+  });
+
+  it('a subject naming a pupil over a photo, to another family: misdirected, which no override releases', async () => {
+    const photo = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    expect(await rules({ to: [contactOf('Amelia')], subject: 'Tyler Brennan', text: 'Here you are.', attachments: [{ filename: 'photo.png', content: photo }] })).toContain('misdirected-pupil-data');
+  });
+
+  it('an attached newsletter: a pupil praised, then a health clinic in the next sentence, is not sensitive', async () => {
+    const newsletter = 'Well done to Tyler Brennan for his persuasive writing. The school nurse runs a drop-in asthma clinic on Friday.';
+    expect(await rules({ bcc: ['patel.home@gmail.com', 'laura.wright.home@gmail.com'], text: 'Newsletter attached.', attachments: [{ filename: 'newsletter.txt', content: newsletter }] })).not.toContain('unencrypted-sensitive-attachment');
+  });
+});
+
 describe('a pupil\'s name in an attachment\'s file name, however the words are joined', () => {
   const send = (filename: string) => rules({ to: [TUTOR], text: 'Photos from today attached.', attachments: [{ filename, content: 'The coach leaves at nine.' }] });
 

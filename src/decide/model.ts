@@ -12,9 +12,9 @@
 // How sensitive. A special-category term (SEN, health, safeguarding …) or a behaviour or
 // attendance term is tied to the nearest named mention within its detector's window, else to an
 // identifier or date of birth there (an identified person). A name after the term counts only
-// within the term's sentence, or under a line the term ends with a colon ("EpiPens:\n- Isla
-// Pemberton"): a newsletter's "If your child has asthma, tell the office." is about nobody, not
-// the pupil thanked two lines below. An identifier or a date of birth is
+// within the term's sentence or paragraph ("EpiPens:\n- Isla Pemberton", "Pupils with asthma\n
+// Isla Pemberton"): a newsletter's "If your child has asthma, tell the office." is about nobody,
+// not the pupil thanked in the next sentence. An identifier or a date of birth is
 // tied to the named pupil beside it. A list or table is a run of rows (lines) that each name a
 // pupil in full beside another personal field: plain text, CSV, HTML tables and spreadsheets all
 // reach the scanner as lines.
@@ -44,6 +44,8 @@ export interface Tied {
   detection: Detection;
   /** The mention it was tied to. */
   about: Mention;
+  /** No sentence ends between the two (the same sentence, line, record or list): said of that pupil, not merely near them. */
+  close: boolean;
 }
 
 /** The kinds of personal field a row of a list can hold beside a pupil's name. */
@@ -93,11 +95,11 @@ export const isIdentifier = (d: Detection) => d.category === 'identifier' && d.v
  * A ten-digit number whose check digit happens to fit an NHS number or a ULN (one number in
  * eleven fits each), with no word for either anywhere in its text (the detectors score it weak,
  * below 0.5): as often an order, invoice or booking reference as a pupil's number. Such numbers
- * are identifiers only as a column of them (BARE_COLUMN or more in one text, which chance does
- * not make), or beside a pupil's name.
+ * are identifiers only two or more at once (BARE_COLUMN different numbers in one text), or
+ * beside a pupil's name, in full or by forename alone ("Isla's number: 4010232137").
  */
-const isBare = (d: Detection) => d.strength === 'weak' && d.score < 0.5;
-const BARE_COLUMN = 3;
+const isBare = (d: Detection) => (d.detector === 'uk-nhs-number' || d.detector === 'uk-uln') && d.strength === 'weak' && d.score < 0.5;
+const BARE_COLUMN = 2;
 
 /** Folded single-word keys of a pupil's forenames (legal and preferred). */
 function forenameKeys(roster: Roster | undefined, id: string): string[] {
@@ -137,8 +139,10 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   const terms: Detection[] = [];
   /** Bare numbers (isBare) too few to be a column: identifiers only beside a pupil's name. */
   const bare: Mention[] = [];
-  let bareCount = 0;
-  for (const d of detections) if (isIdentifier(d) && isBare(d)) bareCount++;
+  // Different numbers: one that fits both an NHS number's and a ULN's check digit is one number.
+  const bareSpans = new Set<number>();
+  for (const d of detections) if (isIdentifier(d) && isBare(d)) bareSpans.add(d.start);
+  const bareCount = bareSpans.size;
   for (const d of detections) {
     if (isNamed(d)) {
       names.push({ pupilIds: d.pupilIds!, start: d.start, end: d.end, how: 'full-name', source: d });
@@ -179,14 +183,16 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
         about.pupilIds = pupilsOfIdentifier(about.source, text, roster);
       }
     }
-    (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about });
+    const close = text === undefined || about.end > d.start || !sentenceEndsBetween(text, about.end, d.start);
+    (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, close });
   }
   for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
     const about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
-    if (!about) continue;
-    model.personal.push({ detection: a.source, about });
-    // Beside a pupil's name, a number that fits is theirs.
-    if (bare.includes(a)) model.identifiers.push(a.source);
+    if (bare.includes(a)) {
+      // Beside a pupil's name (or a forename alone, which ties nothing else), a number that fits is theirs.
+      if (about || weak.some((w) => nearMention(w, a, PERSONAL_WINDOW))) model.identifiers.push(a.source);
+    }
+    if (about) model.personal.push({ detection: a.source, about, close: true });
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
@@ -306,22 +312,54 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
 }
 
 /** The closest mention within `window` of [start, end) (mentions sorted by start). */
+/** Words a full stop follows without ending the sentence ("approx. six months", "e.g. Ventolin", "Dr. Khan"). */
+const ABBREVIATIONS = new Set(['approx', 'eg', 'e.g', 'ie', 'i.e', 'etc', 'dr', 'mr', 'mrs', 'ms', 'miss', 'mx', 'st', 'no', 'nos', 'vs', 'incl', 'dept', 'tel', 'ref', 'fig', 'yr', 'yrs', 'wk', 'wks', 'min', 'mins', 'max', 'prof', 'rev', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec']);
+
 /**
- * Whether a sentence ends in text[from, to): '.', '!' or '?' before a space or a line end, or a
- * line end itself, except the line ends straight after a colon (a heading over a list).
+ * Whether a sentence ends in text[from, to): a blank line (a new paragraph), or '.', '!' or '?'
+ * before a space or a line end, except a full stop after an abbreviation or an initial, or one
+ * the next word goes on after in small letters. A single line end is no sentence end: plain text
+ * wraps at 76 characters, HTML source and PDF text break lines mid-sentence, and a heading
+ * ("Pupils with asthma") stands over the list under it.
  */
 function sentenceEndsBetween(text: TextLike, from: number, to: number): boolean {
   const between = text.slice(from, to);
-  let lastVisible = '';
+  let blankSoFar = false; // only spaces since the last line end
   for (let i = 0; i < between.length; i++) {
     const ch = between[i];
     if (ch === '\n') {
-      if (lastVisible !== ':') return true;
+      if (blankSoFar) return true;
+      blankSoFar = true;
       continue;
     }
-    if ((ch === '.' || ch === '!' || ch === '?') && i + 1 < between.length && (between[i + 1] === ' ' || between[i + 1] === '\n' || between[i + 1] === '\t' || between[i + 1] === '\r')) return true;
-    if (ch !== ' ' && ch !== '\t' && ch !== '\r') lastVisible = ch;
+    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\u00a0') continue;
+    blankSoFar = false;
+    if (ch !== '.' && ch !== '!' && ch !== '?') continue;
+    const next = between[i + 1];
+    if (next !== ' ' && next !== '\n' && next !== '\t' && next !== '\r') continue;
+    if (ch === '.' && !endsSentence(text, from + i)) continue;
+    return true;
   }
+  return false;
+}
+
+/** Whether the full stop at `at` ends a sentence: not after an abbreviation or an initial, nor with the text going on in small letters. */
+function endsSentence(text: TextLike, at: number): boolean {
+  let start = at;
+  while (start > 0 && at - start < 8 && !isSpaceChar(text.slice(start - 1, start))) start--;
+  const word = text.slice(start, at).toLowerCase();
+  if (word.length === 1 || ABBREVIATIONS.has(word)) return false;
+  const after = text.slice(at + 1, at + 40).trimStart();
+  const first = after[0] ?? '';
+  return !(first >= 'a' && first <= 'z');
+}
+
+const isSpaceChar = (c: string) => c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '(' || c === '\u00a0';
+
+/** Whether any occurrence of a forename or surname alone lies within `window` of the span. */
+function nearMention(d: Detection, span: { start: number; end: number }, window: number): boolean {
+  const at = d.mentions ?? [d.start, d.end];
+  for (let k = 0; k < at.length; k += 2) if (Math.max(0, at[k] - span.end, span.start - at[k + 1]) <= window) return true;
   return false;
 }
 
