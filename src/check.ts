@@ -14,6 +14,7 @@ import type { Envelope } from './types.ts';
 interface CheckOptions {
   config?: string;
   roster?: string;
+  staff?: string;
   schoolDomain: string[];
   from?: string;
   to: string[];
@@ -41,6 +42,7 @@ export function registerCheckCommand(program: Command): void {
     .argument('<files...>', 'message files, directories (walked), or - for one message on stdin')
     .option('-c, --config <file>', 'YAML configuration file (policy, school domains, roster)')
     .option('--roster <file>', 'pupil roster, .xlsx or CSV (overrides school.roster)')
+    .option('--staff <file>', "staff list, one name a line or CSV (overrides school.staff_list): staff who share a pupil's name are not read as that pupil")
     .option('--school-domain <domain>', "the school's own domain (repeatable; overrides school.domains)", collect, [])
     .option('--from <address>', 'envelope sender (default: Resent-From or From header)')
     .option('--to <address>', 'envelope recipient (repeatable; default: Resent-To/Cc/Bcc or To/Cc/Bcc headers)', collect, [])
@@ -50,7 +52,7 @@ export function registerCheckCommand(program: Command): void {
     .exitOverride()
     .action(async (files: string[], opts: CheckOptions) => {
       const config = loadConfig(opts.config);
-      const policy = loadPolicy(config, { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, schoolDomains: opts.schoolDomain }, opts.config ? path.dirname(path.resolve(opts.config)) : process.cwd());
+      const policy = loadPolicy(config, { rosterPath: opts.roster ? path.resolve(opts.roster) : undefined, staffListPath: opts.staff ? path.resolve(opts.staff) : undefined, schoolDomains: opts.schoolDomain }, opts.config ? path.dirname(path.resolve(opts.config)) : process.cwd());
       const { createExaminer } = await import('./examine.ts');
       // Text recognition as the relay would run it (off when Tesseract is missing).
       const { ocrAsAvailable, OCR_OFF } = await import('./inspect/index.ts');

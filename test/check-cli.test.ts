@@ -84,6 +84,13 @@ describe('hallmonitor check', () => {
     expect(JSON.parse(r.out)).toMatchObject({ action: 'deliver', rules: [] }); // internal mail
   });
 
+  it('--staff: a member of staff who shares a pupil\'s name is not read as the pupil', () => {
+    const staff = path.join(dir, 'staff.csv');
+    writeFileSync(staff, 'Forename,Surname\nAmelia,Thornbury\n');
+    expect(JSON.parse(run([...base(), '--json', files['subject.eml']]).out)).toMatchObject({ action: 'block' });
+    expect(JSON.parse(run([...base(), '--staff', staff, '--json', files['subject.eml']]).out)).toMatchObject({ action: 'deliver', rules: [] });
+  });
+
   it('monitor mode delivers and says what would have happened', () => {
     const r = run(['check', '--config', path.join(dir, 'monitor.yaml'), '--roster', ROSTER, '--json', files['subject.eml']]);
     expect(JSON.parse(r.out)).toMatchObject({ action: 'deliver', wouldHaveBeen: 'block', rules: ['pupil-name-in-subject'] });

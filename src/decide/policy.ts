@@ -21,6 +21,7 @@ export interface Policy {
 
 export interface PolicyOverrides {
   rosterPath?: string;
+  staffListPath?: string;
   schoolDomains?: string[];
 }
 
@@ -39,7 +40,7 @@ export function loadPolicy(config: { source: string; school?: unknown; policy?: 
     partnerDomains: school.partner_domains,
     extraWebmailDomains: policy.webmail_domains,
     rosterPath: overrides.rosterPath ?? file(school.roster),
-    staffListPath: file(school.staff_list),
+    staffListPath: overrides.staffListPath ?? file(school.staff_list),
     rules,
     detectors: config.detectors ?? [],
   };
