@@ -6,7 +6,7 @@
 //   node bench/policy/run.ts            build, examine, print and write RESULTS.md
 //   node bench/policy/run.ts --keep     also keep the built .eml files (path printed)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCorpus } from '../../test/corpus/build.ts';
@@ -22,7 +22,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
 }
 
-function report(score: CorpusScore, results: CorpusResult[], buildMs: number): string {
+function report(score: CorpusScore, results: CorpusResult[], buildMs: number, load: { start: string; end: string }): string {
   const ms = results.map((r) => r.ms).sort((a, b) => a - b);
   const lines: string[] = [];
   lines.push('## Policy quality on the labelled corpus (`node bench/policy/run.ts`)');
@@ -33,7 +33,7 @@ function report(score: CorpusScore, results: CorpusResult[], buildMs: number): s
       `Each message is examined by \`createExaminer\` (the relay's code path) with the envelope from its label.`,
   );
   lines.push('');
-  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}.`);
+  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; load average ${load.start} when the examination started, ${load.end} when it ended (the times below are only indicative).`);
   lines.push('');
   lines.push('| rule | labelled | fired correctly | fired wrongly | missed | precision | recall |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|');
@@ -68,6 +68,8 @@ async function main(): Promise<void> {
     const labels = await buildCorpus(dir);
     const buildMs = performance.now() - t0;
     const examiner = await corpusExaminer();
+    const loadNow = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+    const start = loadNow();
     let results: CorpusResult[];
     try {
       results = await examineCorpus(examiner, dir, labels);
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
       await examiner.close();
     }
     const score = scoreCorpus(results);
-    const text = report(score, results, buildMs);
+    const text = report(score, results, buildMs, { start, end: loadNow() });
     writeFileSync(RESULTS, text);
     process.stdout.write(text + `\nwritten to ${path.relative(process.cwd(), RESULTS)}\n`);
     if (keep) process.stdout.write(`corpus kept in ${dir}\n`);
