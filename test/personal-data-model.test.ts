@@ -393,9 +393,30 @@ describe('what a review of the day\'s model changes found they let through, held
     expect(await rules({ to: [contactOf('Amelia')], subject: 'Tyler Brennan', text: 'Here you are.', attachments: [{ filename: 'photo.png', content: photo }] })).toContain('misdirected-pupil-data');
   });
 
-  it('an attached newsletter: a pupil praised, then a health clinic in the next sentence, is not sensitive', async () => {
-    const newsletter = 'Well done to Tyler Brennan for his persuasive writing. The school nurse runs a drop-in asthma clinic on Friday.';
-    expect(await rules({ bcc: ['patel.home@gmail.com', 'laura.wright.home@gmail.com'], text: 'Newsletter attached.', attachments: [{ filename: 'newsletter.txt', content: newsletter }] })).not.toContain('unencrypted-sensitive-attachment');
+  it('an attached newsletter praising a pupil beside a health word is not sensitive by itself; a record with a medical field is', async () => {
+    const newsletter = 'Well done to Tyler Brennan, who ran 5k for Asthma UK last weekend.';
+    expect(await rules({ to: ['patel.home@gmail.com'], text: 'Newsletter attached.', attachments: [{ filename: 'newsletter.txt', content: newsletter }] })).not.toContain('unencrypted-sensitive-attachment');
+    expect(await rules({ to: [TUTOR], text: 'Details attached.', attachments: [{ filename: 'info.txt', content: 'Pupil: Tyler Brennan\nAllergies: nut allergy, EpiPen in the office' }] })).toEqual(['unencrypted-sensitive-attachment']);
+  });
+
+  it('to one outsider, a name in the next sentence, or under a blank line, is still who the term is about', async () => {
+    // Found by a second review: a sentence rule for every message let these out. It now applies
+    // only to mail for several people outside the school (a newsletter, a class update).
+    expect(await rules({ to: [TUTOR], text: 'She had an asthma attack at lunch today. Tyler Brennan is fine now.' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Medical needs: asthma.\nTyler Brennan' })).toEqual(['personal-data-in-body']);
+    expect(await rules({ to: [TUTOR], text: 'Asthma\n\nTyler Brennan\nAmelia Hughes' })).toEqual(['personal-data-in-body']);
+    // To a class's parents, a list under a heading with a colon, blank line or not.
+    const parents = ['kayleigh.brennan@gmail.com', 'patel.home@gmail.com', 'laura.wright.home@gmail.com'];
+    expect(await rules({ bcc: parents, text: 'The following pupils have been referred to CAMHS:\n\n- Amelia Hughes\n- Theo Palmer' })).toContain('misdirected-pupil-data');
+    // And to them, a list under a heading with a full stop, a field, a pronoun, one line: still held.
+    expect(await rules({ bcc: parents, text: 'Pupils with asthma.\nAmelia Hughes\nTheo Palmer' })).toContain('misdirected-pupil-data');
+    expect(await rules({ bcc: parents, text: 'Medical needs: asthma.\n\nAmelia Hughes' })).toContain('misdirected-pupil-data');
+    expect(await rules({ bcc: parents, text: 'She had an asthma attack at lunch today. Amelia Hughes is fine now.' })).toContain('misdirected-pupil-data');
+    expect(await rules({ bcc: parents, text: 'Attendance this term: 78%, 12 unauthorised absences. Amelia Hughes.' })).toContain('misdirected-pupil-data');
+  });
+
+  it('a bare number as near a pupil\'s name as a term would be tied: an identifier', async () => {
+    expect(await rules({ to: [TUTOR], text: `Tyler Brennan joined us in September from a school in Leeds. ${'He has settled in well and made friends quickly. '.repeat(3)}His number is 4010232137.` })).toEqual(['identifier-in-message']);
   });
 });
 
@@ -471,12 +492,11 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Mary-Jane')], text })).toEqual([]);
   });
 
-  it('a pupil\'s name in the subject is misdirected data only when the message carries some: else the sender may override', async () => {
-    // Found by a false-hold review: "Year 4 trip to Victoria Park" (a pupil's name too) to every
-    // parent was held as misdirected, which no override releases.
-    const parents = ['kayleigh.brennan@gmail.com', 'patel.home@gmail.com'];
-    const trip = await verdict({ bcc: parents, subject: 'Theo Palmer Memorial Cup - Saturday', text: 'Dear parents,\n\nThe match kicks off at 10am; please bring a packed lunch.' });
-    expect(trip.rules).toEqual(['pupil-name-in-subject']); // sender_may_override: true
+  it('a pupil\'s name in the subject is personal data about them, to another family: misdirected, which no override releases', async () => {
+    // Tried and taken back: counting it only when the message carried other data let a report
+    // ("Isla Pemberton - end of year report", report.pdf) to the wrong family go on the sender's
+    // own override. A place that is also a pupil's name in a subject to parents is held too.
+    expect(await rules({ to: [contactOf('Amelia')], subject: 'Oliver Wright - end of year report', text: 'Please find the report attached.', attachments: [{ filename: 'report.txt', content: 'Oliver has made excellent progress this year.' }] })).toEqual(['misdirected-pupil-data', 'pupil-name-in-subject']);
     expect(await rules({ to: [contactOf('Amelia')], subject: 'Oliver Wright - detention', text: 'Dear parent,\n\nHe was given a detention for fighting in the playground today.' })).toEqual(['misdirected-pupil-data', 'pupil-name-in-subject']);
   });
 

@@ -58,6 +58,9 @@ export function decide(facts: Facts, policy: Policy): Verdict {
   return verdict;
 }
 
+/** Recipients outside the school from which a message is a newsletter or a class update (ModelOptions.broadcast). */
+const BROADCAST_RECIPIENTS = 3;
+
 /** The model of the message, computed once and read by every check. */
 class Context {
   readonly facts: Facts;
@@ -111,7 +114,10 @@ class Context {
     if (!m) {
       const t = this.#texts.get(where);
       const kind: TextKind = t?.kind ?? (where === 'subject' ? 'subject' : where.startsWith('filename:') ? 'file-name' : where.startsWith('attachment:') ? 'attachment' : 'body');
-      m = modelText(where, kind, t?.text, this.at(where), this.facts.roster, { listMinPupils: Number(this.policy.rules['personal-data-in-body'].list_min_pupils) });
+      m = modelText(where, kind, t?.text, this.at(where), this.facts.roster, {
+        listMinPupils: Number(this.policy.rules['personal-data-in-body'].list_min_pupils),
+        broadcast: this.outsideIncludingPartners.length >= BROADCAST_RECIPIENTS,
+      });
       this.#models.set(where, m);
     }
     return m;
@@ -248,11 +254,11 @@ const checkUnencryptedAttachment: Check = (ctx) => {
       return s;
     };
     if (m.special.length) {
-      // Special-category data said of a pupil named in the text (no sentence ends between them) is
-      // sensitive by itself, as the email's own text is (personal-data-in-body): "Name: Isla
-      // Pemberton / Medical: asthma" held in the body went out as info.txt. A newsletter's "Well
-      // done to Isla Pemberton. The nurse's asthma clinic is on Friday." scores as before.
-      if (m.special.some((t) => t.close && t.about.how !== 'identifier' && t.about.how !== 'date-of-birth')) score += threshold;
+      // A named pupil's record with a special-category field ("Name: Isla Pemberton / Medical:
+      // asthma") is sensitive by itself, as in the email's own text (personal-data-in-body): held
+      // in the body, it went out as info.txt. A newsletter's "Well done to Isla Pemberton, who ran
+      // for Asthma UK" is prose, and scores as before.
+      if (m.special.some((t) => t.field && t.about.how !== 'identifier' && t.about.how !== 'date-of-birth')) score += threshold;
       else add(m.special.length, 3);
       what.push(`${kindsOf(m.special)} (${termsOf(m.special)})`);
     }
@@ -462,21 +468,9 @@ function personalDataAbout(ctx: Context): Map<string, { evidence: () => string; 
   const note = (ids: readonly string[], evidence: () => string, what: string) => {
     for (const id of ids) if (!about.has(id)) about.set(id, { evidence, what });
   };
-  // A name in the subject is personal data about that pupil only when the message also carries
-  // some (a health or SEN term, a behaviour or attendance record, an identifier, a date of birth,
-  // whoever it is tied to), or a picture or a file that could not be read: "Oliver Wright -
-  // detention" is, and so is "Isla Pemberton" over a photo; "Year 4 trip to Victoria Park" (a
-  // place that is also a pupil's name) is left to pupil-name-in-subject, which the sender may
-  // override. A file named after a pupil always is.
-  const models = ctx.models();
-  const carriesData =
-    ctx.attachments.some((a) => a.isImage) ||
-    ctx.facts.inspection.uninspectable.length > 0 ||
-    models.some((m) => m.identifiers.length > 0 || m.datesOfBirth.length > 0 || m.detections.some((d) => d.category === 'special-category' || d.category === 'pupil-record'));
-  for (const m of models) {
+  for (const m of ctx.models()) {
     if (m.kind === 'subject' || m.kind === 'file-name' || m.kind === 'attachment') {
       // A name in the subject or on a file, or a document naming a pupil (a report, a plan, a list).
-      if (m.kind === 'subject' && !carriesData) continue;
       const what = m.kind === 'subject' ? 'their name in the subject line' : m.kind === 'file-name' ? 'their name on an attached file' : 'an attachment about them';
       for (const [id, d] of m.named) note([id], () => d.evidence, what);
       continue;

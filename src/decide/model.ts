@@ -11,10 +11,12 @@
 //
 // How sensitive. A special-category term (SEN, health, safeguarding …) or a behaviour or
 // attendance term is tied to the nearest named mention within its detector's window, else to an
-// identifier or date of birth there (an identified person). A name after the term counts only
-// within the term's sentence or paragraph ("EpiPens:\n- Isla Pemberton", "Pupils with asthma\n
-// Isla Pemberton"): a newsletter's "If your child has asthma, tell the office." is about nobody,
-// not the pupil thanked in the next sentence. An identifier or a date of birth is
+// identifier or date of birth there (an identified person). In mail to several people outside
+// the school (a newsletter, a class update), a name after the term counts only within the term's
+// sentence ("EpiPens:\n\n- Isla Pemberton" is one), and a name in an earlier sentence only when
+// the term's sentence goes on about someone ("She has a nut allergy") or fills a labelled field:
+// a newsletter's "If your child has asthma, tell the office." is about nobody, not the pupil
+// praised or thanked in the sentence before or after. An identifier or a date of birth is
 // tied to the named pupil beside it. A list or table is a run of rows (lines) that each name a
 // pupil in full beside another personal field: plain text, CSV, HTML tables and spreadsheets all
 // reach the scanner as lines.
@@ -44,8 +46,8 @@ export interface Tied {
   detection: Detection;
   /** The mention it was tied to. */
   about: Mention;
-  /** No sentence ends between the two (the same sentence, line, record or list): said of that pupil, not merely near them. */
-  close: boolean;
+  /** The term is the value of a labelled field of a record ("Medical: asthma" under "Name: Isla Pemberton"). */
+  field: boolean;
 }
 
 /** The kinds of personal field a row of a list can hold beside a pupil's name. */
@@ -76,6 +78,12 @@ export interface TextModel {
 export interface ModelOptions {
   /** Fewest rows naming different pupils beside a personal field that make a list. */
   listMinPupils: number;
+  /**
+   * The message goes to several people outside the school (BROADCAST_RECIPIENTS or more: a
+   * newsletter, a class update): a term is then tied to a name after it only when no sentence
+   * ends between them.
+   */
+  broadcast?: boolean;
 }
 
 /** How far (bytes or characters) from a mention a term may lie and still be about that pupil. */
@@ -170,7 +178,19 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   model.names = text !== undefined && weak.length && names.length ? mergeByStart(names, coreference(text, names, weak, roster)) : names;
 
   const resolved = new Set<Mention>();
-  const sameThought = text === undefined ? undefined : (d: Detection, m: Mention) => m.start < d.end || !sentenceEndsBetween(text, d.end, m.start);
+  // To several people outside the school: a name in another sentence only when the term's
+  // sentence speaks of one person ("She has a severe nut allergy"), the term fills a labelled
+  // field ("Allergies: nuts"), the two share a line, or the name is an item of a list (alone on
+  // its line: "Pupils with asthma.\n- Isla Pemberton (6P)").
+  const sameThought =
+    text === undefined || !opts.broadcast
+      ? undefined
+      : (d: Detection, m: Mention) =>
+          (m.start >= d.end ? !sentenceEndsBetween(text, d.end, m.start) : m.end > d.start || !sentenceEndsBetween(text, m.end, d.start)) ||
+          inLabelledField(text, d.start) ||
+          sentenceSaysWho(text, d.start, d.end) ||
+          onOneLine(text, Math.min(d.start, m.start), Math.max(d.end, m.end)) ||
+          aloneOnItsLine(text, m.start, m.end);
   for (const d of terms) {
     const w = windows.get(d.detector) ?? DEFAULT_WINDOW;
     let about = nearest(model.names, d.start, d.end, w, sameThought && ((m) => sameThought(d, m)));
@@ -183,16 +203,17 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
         about.pupilIds = pupilsOfIdentifier(about.source, text, roster);
       }
     }
-    const close = text === undefined || about.end > d.start || !sentenceEndsBetween(text, about.end, d.start);
-    (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, close });
+    const field = text !== undefined && inLabelledField(text, d.start);
+    (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, field });
   }
   for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
     const about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
     if (bare.includes(a)) {
-      // Beside a pupil's name (or a forename alone, which ties nothing else), a number that fits is theirs.
-      if (about || weak.some((w) => nearMention(w, a, PERSONAL_WINDOW))) model.identifiers.push(a.source);
+      // Near a pupil's name (or a forename alone, which ties nothing else), as near as a term
+      // would be tied, a number that fits is theirs: "Isla Pemberton joined us … Her number is …".
+      if (nearest(model.names, a.start, a.end, DEFAULT_WINDOW) || weak.some((w) => nearMention(w, a, DEFAULT_WINDOW))) model.identifiers.push(a.source);
     }
-    if (about) model.personal.push({ detection: a.source, about, close: true });
+    if (about) model.personal.push({ detection: a.source, about, field: false });
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
@@ -316,7 +337,8 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
 const ABBREVIATIONS = new Set(['approx', 'eg', 'e.g', 'ie', 'i.e', 'etc', 'dr', 'mr', 'mrs', 'ms', 'miss', 'mx', 'st', 'no', 'nos', 'vs', 'incl', 'dept', 'tel', 'ref', 'fig', 'yr', 'yrs', 'wk', 'wks', 'min', 'mins', 'max', 'prof', 'rev', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec']);
 
 /**
- * Whether a sentence ends in text[from, to): a blank line (a new paragraph), or '.', '!' or '?'
+ * Whether a sentence ends in text[from, to): a blank line (a new paragraph; not under a heading
+ * that ends with a colon), or '.', '!' or '?'
  * before a space or a line end, except a full stop after an abbreviation or an initial, or one
  * the next word goes on after in small letters. A single line end is no sentence end: plain text
  * wraps at 76 characters, HTML source and PDF text break lines mid-sentence, and a heading
@@ -325,15 +347,18 @@ const ABBREVIATIONS = new Set(['approx', 'eg', 'e.g', 'ie', 'i.e', 'etc', 'dr', 
 function sentenceEndsBetween(text: TextLike, from: number, to: number): boolean {
   const between = text.slice(from, to);
   let blankSoFar = false; // only spaces since the last line end
+  let lastVisible = '';
   for (let i = 0; i < between.length; i++) {
     const ch = between[i];
     if (ch === '\n') {
-      if (blankSoFar) return true;
+      // A blank line, unless under a heading that ends with a colon ("Pupils with an EpiPen:").
+      if (blankSoFar && lastVisible !== ':') return true;
       blankSoFar = true;
       continue;
     }
     if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\u00a0') continue;
     blankSoFar = false;
+    lastVisible = ch;
     if (ch !== '.' && ch !== '!' && ch !== '?') continue;
     const next = between[i + 1];
     if (next !== ' ' && next !== '\n' && next !== '\t' && next !== '\r') continue;
@@ -355,6 +380,79 @@ function endsSentence(text: TextLike, at: number): boolean {
 }
 
 const isSpaceChar = (c: string) => c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '(' || c === '\u00a0';
+
+/**
+ * Whether the term at `at` is the value of a labelled field: its line starts with a short label
+ * (four words at most, no full stop) and a colon, and the term starts the value ("Medical:
+ * asthma", "SEN status: EHCP").
+ */
+function inLabelledField(text: TextLike, at: number): boolean {
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const head = text.slice(lineStart, at);
+  const colon = head.indexOf(':');
+  if (colon <= 0 || colon > 30) return false;
+  const label = head.slice(0, colon).trim();
+  if (!label || label.includes('.')) return false;
+  let words = 1;
+  for (const ch of label) if (ch === ' ') words++;
+  // The term starts the value ("Allergies: severe nut allergy"), not a sentence after a heading
+  // ("Attendance: Congratulations to 5K, whose attendance…").
+  const value = head.slice(colon + 1);
+  return words <= 4 && value.length <= 16 && !value.includes(',') && !value.includes('.');
+}
+
+/** Whether text[from, to) has no line end in it. */
+function onOneLine(text: TextLike, from: number, to: number): boolean {
+  const at = text.indexOf('\n', from);
+  return at < 0 || at >= to;
+}
+
+/** Whether the name at [start, end) is alone on its line but for a bullet, a number, a class or a short label ("- Isla Pemberton (6P)", "Name - Isla Pemberton"). */
+function aloneOnItsLine(text: TextLike, start: number, end: number): boolean {
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  let lineEnd = text.indexOf('\n', end);
+  if (lineEnd < 0) lineEnd = text.length;
+  if (lineEnd - lineStart > 80) return false;
+  let letters = 0;
+  for (const ch of text.slice(lineStart, start) + text.slice(end, lineEnd)) if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) letters++;
+  return letters <= 6;
+}
+
+/** Words that carry a sentence on about one person named beside it ("they" and "them" are as often "your child"). */
+const PRONOUNS = new Set(['she', 'he', 'her', 'his', 'him', 'hers']);
+
+/** Whether the sentence holding text[start, end) has a personal pronoun (its part within 200 characters either side). */
+function sentenceSaysWho(text: TextLike, start: number, end: number): boolean {
+  const before = text.slice(Math.max(0, start - 200), start);
+  let from = 0;
+  for (let i = before.length - 2; i >= 0; i--) {
+    const ch = before[i];
+    if ((ch === '.' || ch === '!' || ch === '?' || ch === '\n') && (before[i + 1] === ' ' || before[i + 1] === '\n')) {
+      from = i + 1;
+      break;
+    }
+  }
+  let sentence = before.slice(from);
+  const after = text.slice(end, end + 200);
+  let to = after.length;
+  for (let i = 0; i < after.length; i++) {
+    const ch = after[i];
+    if (ch === '.' || ch === '!' || ch === '?' || ch === '\n') {
+      to = i;
+      break;
+    }
+  }
+  sentence += ' ' + after.slice(0, to);
+  let word = '';
+  for (const ch of sentence.toLowerCase() + ' ') {
+    if (ch >= 'a' && ch <= 'z') word += ch;
+    else {
+      if (PRONOUNS.has(word)) return true;
+      word = '';
+    }
+  }
+  return false;
+}
 
 /** Whether any occurrence of a forename or surname alone lies within `window` of the span. */
 function nearMention(d: Detection, span: { start: number; end: number }, window: number): boolean {
