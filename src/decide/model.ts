@@ -12,11 +12,11 @@
 // How sensitive. A special-category term (SEN, health, safeguarding …) or a behaviour or
 // attendance term is tied to the nearest named mention within its detector's window, else to an
 // identifier or date of birth there (an identified person). In mail to several people outside
-// the school (a newsletter, a class update), a name after the term counts only within the term's
-// sentence ("EpiPens:\n\n- Isla Pemberton" is one), and a name in an earlier sentence only when
-// the term's sentence goes on about someone ("She has a nut allergy") or fills a labelled field:
-// a newsletter's "If your child has asthma, tell the office." is about nobody, not the pupil
-// praised or thanked in the sentence before or after. An identifier or a date of birth is
+// the school (a newsletter, a class update), a name in another sentence counts only when the
+// term's sentence says she or he, the term fills a labelled field ("Medical needs: asthma"), the
+// two share a line, or the name is a list item alone on its line ("EpiPens:\n\n- Isla
+// Pemberton"): a newsletter's "If your child has asthma, tell the office." is about nobody, not
+// the pupil praised or thanked in the sentence before or after. An identifier or a date of birth is
 // tied to the named pupil beside it. A list or table is a run of rows (lines) that each name a
 // pupil in full beside another personal field: plain text, CSV, HTML tables and spreadsheets all
 // reach the scanner as lines.
@@ -79,9 +79,8 @@ export interface ModelOptions {
   /** Fewest rows naming different pupils beside a personal field that make a list. */
   listMinPupils: number;
   /**
-   * The message goes to several people outside the school (BROADCAST_RECIPIENTS or more: a
-   * newsletter, a class update): a term is then tied to a name after it only when no sentence
-   * ends between them.
+   * The message goes to several people outside the school (a newsletter, a class update): a term
+   * is then tied to a name in another sentence only as modelText says.
    */
   broadcast?: boolean;
 }
@@ -265,13 +264,6 @@ function forenamesOf(roster: Roster | undefined, id: string): string[] {
   return keys;
 }
 
-/**
- * Forenames alone that refer to a pupil named in full earlier in the same text. For each folded
- * forename, the pupils with that forename in the order their full name first appears; each
- * occurrence of the forename alone refers to the one pupil introduced before it, or to nobody
- * when there is none or more than one. Linear in names and occurrences (no sorting): a single
- * finding holds every occurrence of one word, in order.
- */
 /** Where the reply's own text ends: the first line that starts a quoted message. */
 const QUOTE_MARKERS = ['\n-----Original Message-----', '\n________________________________', '\nFrom:', '\n>', ' wrote:\n'];
 /** Searched for within the first this many characters (the reply is typed above). */
@@ -288,6 +280,14 @@ function quotedMessageStart(text: TextLike): number {
   return first;
 }
 
+/**
+ * Forenames alone that refer to a pupil named in full earlier in the same text. For each folded
+ * forename, the pupils with that forename in the order their full name first appears; each
+ * occurrence of the forename alone refers to the one pupil introduced before it, or to nobody
+ * when there is none or more than one; above a quoted message, to the one pupil of that forename
+ * the quoted message names in full. Linear in names and occurrences (no sorting): a single
+ * finding holds every occurrence of one word, in order.
+ */
 function coreference(text: TextLike, names: Mention[], weak: Detection[], roster: Roster | undefined): Mention[] {
   // Folded forename → [first position, pupil id, …] in text order.
   const introductions = new Map<string, Array<number | string>>();
@@ -332,7 +332,6 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
   return out;
 }
 
-/** The closest mention within `window` of [start, end) (mentions sorted by start). */
 /** Words a full stop follows without ending the sentence ("approx. six months", "e.g. Ventolin", "Dr. Khan"). */
 const ABBREVIATIONS = new Set(['approx', 'eg', 'e.g', 'ie', 'i.e', 'etc', 'dr', 'mr', 'mrs', 'ms', 'miss', 'mx', 'st', 'no', 'nos', 'vs', 'incl', 'dept', 'tel', 'ref', 'fig', 'yr', 'yrs', 'wk', 'wks', 'min', 'mins', 'max', 'prof', 'rev', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec']);
 
@@ -461,6 +460,7 @@ function nearMention(d: Detection, span: { start: number; end: number }, window:
   return false;
 }
 
+/** The closest mention within `window` of [start, end) (mentions sorted by start). */
 function nearest(mentions: Mention[], start: number, end: number, window: number, admits?: (m: Mention) => boolean): Mention | undefined {
   let lo = 0;
   let hi = mentions.length;
