@@ -46,7 +46,7 @@ export interface Tied {
   detection: Detection;
   /** The mention it was tied to. */
   about: Mention;
-  /** The term is the value of a labelled field of a record ("Medical: asthma" under "Name: Isla Pemberton"). */
+  /** In an attachment's text, the term is the value of a labelled field of a record ("Medical: asthma" under "Name: Isla Pemberton"); false elsewhere. */
   field: boolean;
 }
 
@@ -202,7 +202,8 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
         about.pupilIds = pupilsOfIdentifier(about.source, text, roster);
       }
     }
-    const field = text !== undefined && inLabelledField(text, d.start);
+    // Read only by the attachment rule: not looked up for the body's terms (a pasted class list has thousands).
+    const field = kind === 'attachment' && text !== undefined && inLabelledField(text, d.start);
     (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, field });
   }
   for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
