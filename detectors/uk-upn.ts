@@ -1,5 +1,5 @@
 import type { PatternDetector } from './library/types.ts';
-import { isValidUpn, upnCheckAt } from './library/checksums.ts';
+import { hasLowerCase, isValidUpn, upnCheckAt } from './library/checksums.ts';
 import { redactIdentifier } from './library/redact.ts';
 import { boundaryBefore, boundaryAfter, isDigitByte } from './library/bytes.ts';
 import { strong } from './library/score.ts';
@@ -25,8 +25,10 @@ export const ukUpn: PatternDetector = {
   id: 'uk-upn',
   description: "A pupil's Unique Pupil Number (UPN): the 13-character number the DfE gives every pupil in England, with its check letter verified.",
   category: 'identifier',
+  // Printed in capitals; typed in lower case now and then ("upn p820200112001"), which counts only
+  // beside a UPN word (see score). The fast path reads capitals only; RE2 reads the rest.
   patterns: ['\\b[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]\\b'],
-  caseSensitive: true,
+  caseSensitive: false,
   prefilter: 'digits',
   wordBounded: true,
   tokenMatch: upnAt,
@@ -34,7 +36,11 @@ export const ukUpn: PatternDetector = {
   validate: isValidUpn,
   tokenValidate: (buf, start) => upnCheckAt(buf, start),
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
-  score: (m) => (m.validated ? strong(m.contextNear ? 1 : 0.95) : null),
+  score: (m) => {
+    if (!m.validated) return null;
+    if (hasLowerCase(m.value)) return m.contextNear ? strong(0.9) : null;
+    return strong(m.contextNear ? 1 : 0.95);
+  },
   redact: (v) => redactIdentifier(v, 5),
   reason: (m) => {
     const last = m.value.charCodeAt(m.value.length - 1);
@@ -47,12 +53,14 @@ export const ukUpn: PatternDetector = {
       { text: 'UPN: P820200112001', strength: 'strong' },
       { text: 'Pupils B938201912345 and Y20612345678B (temporary)', strength: 'strong' },
       { text: 'K30410231500A', strength: 'strong' },
+      { text: "Ellie's upn is p820200112001", strength: 'strong' },
     ],
     noMatch: [
       'UPN: P820200112002', // wrong check letter
       'I820200112001', // I is never a check letter
       'Order ref XP820200112001', // part of a longer code
-      'p820200112001', // UPNs are written in capitals
+      'p820200112001', // in lower case, it needs a UPN word beside it
+      'Tracking p820200112001 dispatched', // lower case, no UPN word
       'Parcel A12345678901234', // too long
     ],
   },

@@ -15,6 +15,15 @@ export function compact(s: string): string {
   return out;
 }
 
+/** Does an identifier hold a lower-case letter (typed as "ab123456c" rather than printed)? */
+export function hasLowerCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) return true;
+  }
+  return false;
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
