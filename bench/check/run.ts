@@ -170,10 +170,10 @@ for (let round = 0; round < ROUNDS; round++) {
 const loadAfter = load();
 
 const lines: string[] = [];
-lines.push('## End to end: `check` of one 20 MB plain-text email, 50,000-pupil roster (`node bench/check/run.ts`)');
+lines.push('## End to end: `check` of one email with 20 MB of text, 50,000-pupil roster (`node bench/check/run.ts`)');
 lines.push('');
 lines.push(
-  `One ${(BYTES / 1e6).toFixed(0)} MB text/plain email to a personal Gmail address (prose: the detector corpus's letters, reports and newsletters; mixed: the same with its class lists, a finding every ~120 bytes; the prose again in quoted-printable and in base64, lines of 76, and as Outlook sends a long letter: multipart/alternative, the text and the same text in HTML, both quoted-printable; MB/s counted on the whole encoded message), examined by \`createExaminer\` exactly as \`hallmonitor check\` and the relay do: MIME parsing, every detector, the personal-data model and every rule. ` +
+  `One email with ${(BYTES / 1e6).toFixed(0)} MB of text to a personal Gmail address (prose: the detector corpus's letters, reports and newsletters; mixed: the same with its class lists, a finding every ~120 bytes; the prose again in quoted-printable and in base64, lines of 76, and as Outlook sends a long letter: multipart/alternative, the text and the same text in HTML, both quoted-printable; MB/s counted on the whole encoded message), examined by \`createExaminer\` exactly as \`hallmonitor check\` and the relay do: MIME parsing, every detector, the personal-data model and every rule. ` +
     `Each checkout runs in a process of its own, ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} alternating, ${REPEATS} examinations each after a warm-up.`,
 );
 lines.push('');
