@@ -21,7 +21,7 @@ import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
 import { mailWithAttachment } from './helpers/fixtures-tools.ts';
-import { imageOnlyPdf, jpegDims, mailWithFiles, ocrFixtures, photographPage, rasterise, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
+import { allergyNote, imageOnlyPdf, jpegDims, mailWithFiles, ocrFixtures, photographedNote, photographPage, rasterise, REMINDER_NOTE, scanInDocx, syntheticPhoto, toJpeg, type OcrFixtures } from './helpers/ocr-fixtures.ts';
 import { rng } from '../bench/detectors/names.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { sendRaw } from './quarantine-helpers.ts';
@@ -213,6 +213,27 @@ describe('the gate', () => {
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
+  it('passes a short typed note (four lines on a photographed page): about a pupil\u2019s allergy it is read and held, a reminder with nothing personal is read and delivered', async () => {
+    const pupil = fx.rows[4];
+    const note = photographedNote(dir, 'note', allergyNote(pupil.name), 1, 19);
+    const reminder = photographedNote(dir, 'reminder', REMINDER_NOTE, -1, 20);
+    for (const page of [note, reminder]) {
+      const judged = await judgePicture(page, 'jpg');
+      expect(judged).toMatchObject({ looksText: true, by: 'gate' });
+      // Too few lines for a page: the note's few long lines pass it.
+      expect(judged.lines).toBeLessThan(8);
+      expect(judged.longLines).toBeGreaterThanOrEqual(3);
+    }
+    const held = await examine(examiner, 'IMG_4060.jpg', note);
+    expect(held.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
+    expect(attachmentText(held, 'attachment:IMG_4060.jpg')?.text).toContain('nut allergy');
+    expect(held.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    const delivered = await examine(examiner, 'IMG_4061.jpg', reminder);
+    expect(delivered.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
+    expect(attachmentText(delivered, 'attachment:IMG_4061.jpg')?.text).toContain('PE kit');
+    expect(delivered.verdict.action).toBe('deliver');
+  });
+
   it('leaves a PDF with a real text layer to the text layer', async () => {
     const result = await examine(examiner, 'list.pdf', fx.textPdf);
     expect(result.inspection.attachments[0].ocr).toBeUndefined();
@@ -252,7 +273,33 @@ describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
       ['typed page', typedPage(700, 990, 3), { text: true, lines: 38, glyphs: 2037, glyphHeight: 10 }],
       ['typed page, small', typedPage(420, 600, 4), { text: true, lines: 22, glyphs: 661, glyphHeight: 11 }],
     ];
-    for (const [name, img, result] of expected) expect(looksLikeText(shrink(img)), name).toEqual(result);
+    // (longLines came later: it only adds the short note's way through.)
+    for (const [name, img, result] of expected) expect({ ...looksLikeText(shrink(img)), longLines: undefined }, name).toEqual(result);
+  });
+
+  /** `rows` lines, each one chain of `perLine` glyph-sized marks on paper, 40 pixels apart: a short note, or a texture's short chains. */
+  function marks(rows: number, perLine: number, seed: number): GreyImage {
+    const rand = rng(seed);
+    const width = 500;
+    const height = 660;
+    const pixels = new Uint8Array(width * height).fill(235);
+    for (let r = 0; r < rows; r++) {
+      const y = 40 + r * 40;
+      for (let x = 30, k = 0; k < perLine && x < width - 40; k++) {
+        const gw = 6 + Math.floor(rand() * 4);
+        for (let dy = 0; dy < 11; dy++) for (let dx = 0; dx < gw; dx++) if ((dx + dy) % 3 !== 0) pixels[(y + dy) * width + x + dx] = 40;
+        x += gw + 3;
+      }
+    }
+    return { width, height, pixels };
+  }
+
+  it('passes a short note by its few long lines; short chains, however many lines of them, do not pass that way', () => {
+    const note = looksLikeText(marks(3, 24, 5));
+    expect(note).toMatchObject({ text: true, lines: 3, longLines: 3 });
+    expect(looksLikeText(marks(2, 24, 5))).toMatchObject({ text: false, lines: 2, longLines: 2 });
+    // Seven chains of five (a fence, a crowd's heads): neither a page nor a note.
+    expect(looksLikeText(marks(7, 5, 6))).toMatchObject({ text: false, lines: 7, longLines: 0 });
   });
 });
 

@@ -6,7 +6,9 @@
 // keeps the glyph-sized ones and links each to a neighbour of the same height on the same line.
 // Chains of four or more such components are lines of text; a page has many of them (eight lines
 // and a hundred glyphs on them: a one-pupil consent form has 10 and 145 on a 500-pixel thumbnail,
-// the busiest synthetic playing field 7 and 97; bench/ocr measures the rest). Faces,
+// the busiest synthetic playing field 7 and 97; bench/ocr measures the rest). A short note has
+// few lines but long ones: three lines of ten glyphs or more (a four-line typed note has 4, where
+// no photograph measured has more than 2: textures chain four or five blobs, not ten). Faces,
 // playing fields, skies, gradients and logos give few or none. Linear in the pixels; no RegExp.
 import { THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
 
@@ -136,6 +138,8 @@ export interface GateResult {
   text: boolean;
   /** Lines of text found (chains of four or more glyph-sized components on one line). */
   lines: number;
+  /** Those of GATE_NOTE_LINE_GLYPHS glyphs or more (a short note's few full lines). */
+  longLines?: number;
   /** Glyph-sized components on those lines. */
   glyphs: number;
   /** Their median height in the image's pixels (0 without lines). */
@@ -145,6 +149,9 @@ export interface GateResult {
 /** Lines a picture needs to count as a page of text; glyphs on those lines too. */
 export const GATE_MIN_LINES = 8;
 export const GATE_MIN_GLYPHS = 100;
+/** Or a short note: this many lines of GATE_NOTE_LINE_GLYPHS glyphs or more. */
+export const GATE_NOTE_LINES = 3;
+export const GATE_NOTE_LINE_GLYPHS = 10;
 
 /**
  * Does this (already shrunk) grey picture look like a page of text? See the file's header.
@@ -255,7 +262,7 @@ export function looksLikeText(img: GreyImage): GateResult {
     if (fill < 0.12 || fill > 0.92) continue;
     glyphs.push(l);
   }
-  if (glyphs.length < GATE_MIN_GLYPHS) return { text: false, lines: 0, glyphs: glyphs.length };
+  if (glyphs.length < GATE_NOTE_LINES * GATE_NOTE_LINE_GLYPHS) return { text: false, lines: 0, glyphs: glyphs.length };
   // Buckets by position, so each glyph's right-hand neighbour is found among a few.
   const cell = maxGlyph * 2;
   const cols = Math.ceil(w / cell);
@@ -305,15 +312,18 @@ export function looksLikeText(img: GreyImage): GateResult {
   }
   let lines = 0;
   let onLines = 0;
+  let longLines = 0;
   for (const size of sizes.values()) {
     if (size < 4) continue;
     lines++;
     onLines += size;
+    if (size >= GATE_NOTE_LINE_GLYPHS) longLines++;
   }
   // How tall the text is: the median height of the glyphs on lines (in this image's pixels).
   const heights: number[] = [];
   for (const l of glyphs) if ((sizes.get(root(l)) ?? 0) >= 4) heights.push(maxY[l] - minY[l] + 1);
   heights.sort((a, b) => a - b);
   const glyphHeight = heights.length ? heights[heights.length >> 1] : 0;
-  return { text: lines >= GATE_MIN_LINES && onLines >= GATE_MIN_GLYPHS, lines, glyphs: onLines, glyphHeight };
+  const page = lines >= GATE_MIN_LINES && onLines >= GATE_MIN_GLYPHS;
+  return { text: page || longLines >= GATE_NOTE_LINES, lines, longLines, glyphs: onLines, glyphHeight };
 }

@@ -270,6 +270,8 @@ export interface PictureJudgement {
   /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
   by: 'size' | 'gate' | 'second look' | 'unjudged';
   lines?: number;
+  /** Lines of ten glyphs or more (a short note passes on three of them). */
+  longLines?: number;
   glyphs?: number;
   /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
   textHeight?: number;
@@ -307,7 +309,7 @@ function judgeThumbnail(img: GreyImage, size: { width: number; height: number })
   const small = shrink(img);
   const seen = looksLikeText(small);
   const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
-  return { looksText: seen.text, by: 'gate', lines: seen.lines, glyphs: seen.glyphs, textHeight, size };
+  return { looksText: seen.text, by: 'gate', lines: seen.lines, longLines: seen.longLines, glyphs: seen.glyphs, textHeight, size };
 }
 
 /** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */

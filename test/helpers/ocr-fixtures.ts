@@ -315,6 +315,18 @@ enough beans for the whole school kitchen.</p><p><img src="${photo}" width="420"
 cakes and drinks. The winning house this year was Kestrel.</p><p><img src="${photo}" width="420" height="315"></p>
 <p>Dates for your diary: the summer fair is on 11 July and term ends on 22 July at 1.30pm.</p></body></html>\n`;
 
+/** A short note about a pupil's allergy, four typed lines. */
+export const allergyNote = (name: string) => ['For Mrs Khan (class 5B):', `${name} has a severe nut allergy.`, 'The EpiPen is in the front pocket of the bag.', 'No cake at the class party, please.'];
+/** A short note with nothing personal in it, four typed lines. */
+export const REMINDER_NOTE = ['Reminder for Year 5 parents:', 'PE kit is needed on Thursday this week.', 'Non-uniform day is on Friday, bring 1 pound.', 'Thank you for your help!'];
+
+/** A few typed lines at the top of an otherwise empty page, printed and photographed by a phone (12 MP JPEG). */
+export function photographedNote(dir: string, name: string, lines: string[], degrees: number, seed: number): Buffer {
+  const html = `<html><body style="font-family: 'DejaVu Sans'; font-size: 14pt">${lines.map((l) => `<p>${l}</p>`).join('')}</body></html>\n`;
+  const pgm = readFileSync(rasterise(htmlToPdf(dir, name, html), join(dir, name), 300, 'pgm'));
+  return toJpeg(photographPage(pgm, degrees, seed), 85);
+}
+
 /** Handwriting fonts from Debian (fonts-femkeklaver, fonts-dkg-handwriting, fonts-bwht): a hand's shapes, not a real hand. */
 const HANDS = { joined: 'femkeklaver', rounded: 'DkgHandwriting', capitals: 'Because We Learn' } as const;
 type Hand = keyof typeof HANDS;
@@ -419,6 +431,14 @@ export function labelledPages(): LabelledPage[] {
     ]), -0.5, 16);
     writeFileSync(join(dir, 'done-hand'), '');
   }
+  const noteRow = classRows(1, 190)[0];
+  if (!existsSync(join(dir, 'done-notes'))) {
+    // Short notes: a few typed lines at the top of a page, photographed: one about a pupil's
+    // allergy, one with nothing personal in it.
+    writeFileSync(join(dir, 'note-allergy.jpg'), photographedNote(dir, 'note-allergy', allergyNote(noteRow.name), 1, 19));
+    writeFileSync(join(dir, 'note-plain.jpg'), photographedNote(dir, 'note-plain', REMINDER_NOTE, -1, 20));
+    writeFileSync(join(dir, 'done-notes'), '');
+  }
   const read = (f: string) => readFileSync(join(dir, f));
   const CLASS = ['unencrypted-sensitive-attachment'];
   const rowNames = fx.rows.map((r) => r.name);
@@ -441,6 +461,8 @@ export function labelledPages(): LabelledPage[] {
     { name: 'IMG_4051.jpg', what: 'medical consent form filled in by hand (block capitals), phone photo', bytes: read('medical-hand-capitals.jpg'), expect: CLASS, names: [handMedical[1].name.toUpperCase()] },
     { name: 'IMG_4052.jpg', what: 'trip medical list written out by hand (8 pupils), phone photo', bytes: read('trip-hand.jpg'), expect: CLASS, names: handRows.map((r) => r.name) },
     { name: 'IMG_4053.jpg', what: 'handwritten reminders with no personal data, phone photo', bytes: read('note-hand.jpg'), expect: [], names: [] },
+    { name: 'IMG_4060.jpg', what: 'short typed note about a pupil\u2019s allergy (four lines), phone photo', bytes: read('note-allergy.jpg'), expect: CLASS, names: [noteRow.name] },
+    { name: 'IMG_4061.jpg', what: 'short typed reminder with no personal data (four lines), phone photo', bytes: read('note-plain.jpg'), expect: [], names: [] },
     { name: 'letter.jpg', what: 'letter to parents with no personal data (JPEG scan)', bytes: fx.letterJpeg, expect: [], names: [] },
     { name: 'newsletter.pdf', what: 'newsletter with photos (image-only PDF)', bytes: read('news.pdf'), expect: [], names: [] },
     ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `IMG_51${i}0.jpg`, what: 'sports-day photo, no text (12 MP)', bytes: read(`sports-${i}.jpg`), expect: [], names: [] })),
