@@ -1,7 +1,7 @@
 import type { PatternDetector } from './library/types.ts';
 import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './library/checksums.ts';
 import { redactDate } from './library/redact.ts';
-import { boundaryBefore, boundaryAfter, digitRun } from './library/bytes.ts';
+import { boundaryBefore, boundaryAfter, digitRun, isAsciiWordByte } from './library/bytes.ts';
 import { strong, weak } from './library/score.ts';
 
 function isDateSeparator(c: number): boolean {
@@ -26,6 +26,9 @@ function monthOk(buf: Uint8Array, i: number, len: number): boolean {
 /** Byte-level twin of the first pattern (12/03/2014, 1.2.14, 31-12-1999): a DOB column on every row. */
 function numericDateAt(buf: Uint8Array, start: number): number {
   if (!boundaryBefore(buf, start)) return -1;
+  // Dashed on to a word before it ("JK-12-03-14-D", an NI number): left to the patterns, which
+  // read the whole; taken here, its digits would be blanked before the NI pattern saw them.
+  if (start >= 2 && buf[start - 1] === 0x2d && isAsciiWordByte(buf[start - 2])) return -1;
   const d = digitRun(buf, start, 2);
   if (d < 1 || d > 2 || !dayOk(buf, start, d)) return -1;
   let i = start + d;

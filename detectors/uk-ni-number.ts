@@ -12,7 +12,7 @@ export const ukNiNumber: PatternDetector = {
   category: 'identifier',
   // A space may be a non-breaking one (Word and Outlook put them in: AB 12 34 56 C typed in a letter),
   // or a dash (AB-12-34-56-C, as some payroll and HR forms print it). Lower case is read too, but
-  // counts only beside an NI word (see score).
+  // counts only in one narrow shape (see score).
   patterns: ['\\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ \\x{00A0}-]?[0-9]{2}[ \\x{00A0}-]?[0-9]{2}[ \\x{00A0}-]?[0-9]{2}(?:[ \\x{00A0}-]?[A-D])?\\b'],
   caseSensitive: false,
   prefilter: 'digits',
@@ -21,10 +21,13 @@ export const ukNiNumber: PatternDetector = {
   context: { words: ['ni', 'nino', 'insurance'], before: 40, after: 10 },
   score: (m) => {
     if (!m.validated) return null;
-    // "ab123456c" typed in lower case: an NI number when an NI word is beside it; alone it is as
-    // likely a username or a reference.
-    if (hasLowerCase(m.value)) return m.contextNear ? strong(0.9) : null;
     const withSuffix = compact(m.value).length === 9;
+    // In lower case, only "ab123456c" typed whole, its suffix letter given, beside an NI word.
+    // Two lower-case letters and six digits are otherwise ordinary words and a date: "by
+    // 14-03-25", Welsh "ar 21 03 25" (and Welsh "ni", "we", is one of the NI words).
+    if (hasLowerCase(m.value)) return m.contextNear && withSuffix && m.value.length === 9 && m.value === m.value.toLowerCase() ? strong(0.9) : null;
+    // Dashed, only with its suffix letter: two capitals and a dashed date are a heading's "BY 14-03-25".
+    if (!withSuffix && m.value.includes('-')) return null;
     if (withSuffix) return strong(m.contextNear ? 1 : 0.9);
     return m.contextNear ? strong(0.8) : null;
   },
@@ -38,8 +41,9 @@ export const ukNiNumber: PatternDetector = {
       { text: 'NI number: AB\u00a012\u00a034\u00a056\u00a0C', strength: 'strong' },
       { text: 'Employee NI no: JK-12-34-56-D', strength: 'strong' },
       { text: 'JK-12-34-56-D', strength: 'strong' },
-      { text: 'his national insurance number is jk 12 34 56 d', strength: 'strong' },
       { text: 'NI: ab123456c', strength: 'strong' },
+      // Beside a date of birth, whose fast path must not take the dashed digits for a date.
+      { text: 'Date of birth: 4 May 1990. NI number: JK-12-03-14-D', strength: 'strong' },
     ],
     noMatch: [
       'QQ123456C', // Q is never a first letter
@@ -51,6 +55,12 @@ export const ukNiNumber: PatternDetector = {
       'Log in as ab123456c on the library PC', // lower case, no NI word: a username
       'ce-12-34-56 was the batch', // lower case, no context
       'Flight CE-123456 lands at noon', // dashed, still no suffix and no context
+      'Please return the travel insurance form by 14-03-25.', // a word and a date beside an NI word
+      'RETURN THE TRAVEL INSURANCE FORM BY 14-03-25', // the same in capitals
+      'Ni fydd gwersi nofio ar 21-03-25.', // Welsh: "ni" is "we" or "not"
+      'Byddwn ni yn mynd ar y trip ar 140325', // Welsh, a date without separators
+      'NI: ab 12 34 56 c', // lower case with spaces: too like words and a date
+      'NI: Ab123456C', // mixed case
     ],
   },
 };

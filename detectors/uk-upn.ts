@@ -1,7 +1,7 @@
 import type { PatternDetector } from './library/types.ts';
 import { hasLowerCase, isValidUpn, upnCheckAt } from './library/checksums.ts';
 import { redactIdentifier } from './library/redact.ts';
-import { boundaryBefore, boundaryAfter, isDigitByte } from './library/bytes.ts';
+import { boundaryBefore, boundaryAfter, isAsciiWordByte, isDigitByte } from './library/bytes.ts';
 import { strong } from './library/score.ts';
 
 /** [A-HJ-NP-RT-Z]: the 23 letters a UPN may use (no I, O, S). */
@@ -17,6 +17,13 @@ function upnAt(buf: Uint8Array, start: number): number {
   const last = buf[start + 12];
   if (!isDigitByte(last) && !isUpnLetter(last)) return -1;
   return boundaryAfter(buf, end) ? end : -1;
+}
+
+/** The text before a value ends with the word UPN (any case) and at most a colon, "is" or "no." between. */
+function afterUpnWord(before: string): boolean {
+  let s = before.toLowerCase().trimEnd();
+  for (const tail of [':', 'is', 'no.', 'no', 'number']) if (s.endsWith(tail)) s = s.slice(0, -tail.length).trimEnd();
+  return s.endsWith('upn') && (s.length === 3 || !isAsciiWordByte(s.charCodeAt(s.length - 4)));
 }
 
 // DfE Unique Pupil Number. The letters I, O and S are never used, so the pattern excludes them.
@@ -38,7 +45,9 @@ export const ukUpn: PatternDetector = {
   context: { words: ['upn', 'upns', 'pupil', 'unique'], before: 40, after: 10 },
   score: (m) => {
     if (!m.validated) return null;
-    if (hasLowerCase(m.value)) return m.contextNear ? strong(0.9) : null;
+    // In lower case, only right after "UPN" itself ("pupil" is in half a school's mail, and one
+    // lower-case reference in 23 passes the check letter).
+    if (hasLowerCase(m.value)) return afterUpnWord(m.before) ? strong(0.9) : null;
     return strong(m.contextNear ? 1 : 0.95);
   },
   redact: (v) => redactIdentifier(v, 5),
@@ -61,6 +70,7 @@ export const ukUpn: PatternDetector = {
       'Order ref XP820200112001', // part of a longer code
       'p820200112001', // in lower case, it needs a UPN word beside it
       'Tracking p820200112001 dispatched', // lower case, no UPN word
+      'Pupil reference p820200112001', // lower case, beside "pupil" but not "UPN"
       'Parcel A12345678901234', // too long
     ],
   },
