@@ -277,8 +277,12 @@ describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
     for (const [name, img, result] of expected) expect({ ...looksLikeText(shrink(img)), longLines: undefined }, name).toEqual(result);
   });
 
-  /** `rows` lines, each one chain of `perLine` glyph-sized marks on paper, 40 pixels apart: a short note, or a texture's short chains. */
-  function marks(rows: number, perLine: number, seed: number): GreyImage {
+  /**
+   * `rows` lines, each one chain of `perLine` glyph-sized marks on paper, 40 pixels apart: a short
+   * note (marks as wide as letters are, 3 to 14 pixels), a texture's short chains, or (`even`) a
+   * regular row of windows or pegs, every mark 8 pixels wide.
+   */
+  function marks(rows: number, perLine: number, seed: number, even = false): GreyImage {
     const rand = rng(seed);
     const width = 500;
     const height = 660;
@@ -286,7 +290,7 @@ describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
     for (let r = 0; r < rows; r++) {
       const y = 40 + r * 40;
       for (let x = 30, k = 0; k < perLine && x < width - 40; k++) {
-        const gw = 6 + Math.floor(rand() * 4);
+        const gw = even ? 8 : 3 + Math.floor(rand() * 12);
         for (let dy = 0; dy < 11; dy++) for (let dx = 0; dx < gw; dx++) if ((dx + dy) % 3 !== 0) pixels[(y + dy) * width + x + dx] = 40;
         x += gw + 3;
       }
@@ -294,12 +298,14 @@ describe('the gate\'s judgement of one thumbnail (looksLikeText)', () => {
     return { width, height, pixels };
   }
 
-  it('passes a short note by its few long lines; short chains, however many lines of them, do not pass that way', () => {
+  it('passes a short note by its few long lines of varied marks; short chains, however many lines of them, and rows of even marks do not pass that way', () => {
     const note = looksLikeText(marks(3, 24, 5));
     expect(note).toMatchObject({ text: true, lines: 3, longLines: 3 });
     expect(looksLikeText(marks(2, 24, 5))).toMatchObject({ text: false, lines: 2, longLines: 2 });
     // Seven chains of five (a fence, a crowd's heads): neither a page nor a note.
     expect(looksLikeText(marks(7, 5, 6))).toMatchObject({ text: false, lines: 7, longLines: 0 });
+    // Three long rows of marks all of one width (a building's windows, a row of pegs): not a note.
+    expect(looksLikeText(marks(3, 24, 5, true))).toMatchObject({ text: false, lines: 3, longLines: 0 });
   });
 });
 

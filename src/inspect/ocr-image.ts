@@ -7,8 +7,9 @@
 // Chains of four or more such components are lines of text; a page has many of them (eight lines
 // and a hundred glyphs on them: a one-pupil consent form has 10 and 145 on a 500-pixel thumbnail,
 // the busiest synthetic playing field 7 and 97; bench/ocr measures the rest). A short note has
-// few lines but long ones: three lines of ten glyphs or more (a four-line typed note has 4, where
-// no photograph measured has more than 2: textures chain four or five blobs, not ten). Faces,
+// few lines but long ones: three lines of ten glyphs or more of varied widths (a four-line typed
+// note has 4, where no photograph measured has more than 2: textures chain four or five blobs,
+// not ten, and a regular row of windows or pegs has blobs of one width). Faces,
 // playing fields, skies, gradients and logos give few or none. Linear in the pixels; no RegExp.
 import { THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
 
@@ -138,7 +139,7 @@ export interface GateResult {
   text: boolean;
   /** Lines of text found (chains of four or more glyph-sized components on one line). */
   lines: number;
-  /** Those of GATE_NOTE_LINE_GLYPHS glyphs or more (a short note's few full lines). */
+  /** Those of GATE_NOTE_LINE_GLYPHS glyphs or more, of varied widths (a short note's few full lines). */
   longLines?: number;
   /** Glyph-sized components on those lines. */
   glyphs: number;
@@ -152,6 +153,11 @@ export const GATE_MIN_GLYPHS = 100;
 /** Or a short note: this many lines of GATE_NOTE_LINE_GLYPHS glyphs or more. */
 export const GATE_NOTE_LINES = 3;
 export const GATE_NOTE_LINE_GLYPHS = 10;
+/**
+ * …whose glyphs' widths vary as letters' do (standard deviation over mean: 0.33–1.06 on every
+ * line of text measured, typed or handwritten), not as a regular row of windows, pegs or keys does.
+ */
+export const GATE_NOTE_WIDTH_SPREAD = 0.25;
 
 /**
  * Does this (already shrunk) grey picture look like a page of text? See the file's header.
@@ -306,18 +312,27 @@ export function looksLikeText(img: GreyImage): GateResult {
     }
   }
   const sizes = new Map<number, number>();
+  // Each line's glyph widths (sum and sum of squares): letters vary, a row of windows does not.
+  const widthSum = new Map<number, number>();
+  const widthSquares = new Map<number, number>();
   for (const l of glyphs) {
     const c = root(l);
+    const gw = maxX[l] - minX[l] + 1;
     sizes.set(c, (sizes.get(c) ?? 0) + 1);
+    widthSum.set(c, (widthSum.get(c) ?? 0) + gw);
+    widthSquares.set(c, (widthSquares.get(c) ?? 0) + gw * gw);
   }
   let lines = 0;
   let onLines = 0;
   let longLines = 0;
-  for (const size of sizes.values()) {
+  for (const [c, size] of sizes) {
     if (size < 4) continue;
     lines++;
     onLines += size;
-    if (size >= GATE_NOTE_LINE_GLYPHS) longLines++;
+    if (size < GATE_NOTE_LINE_GLYPHS) continue;
+    const mean = widthSum.get(c)! / size;
+    const spread = Math.sqrt(Math.max(0, widthSquares.get(c)! / size - mean * mean)) / mean;
+    if (spread >= GATE_NOTE_WIDTH_SPREAD) longLines++;
   }
   // How tall the text is: the median height of the glyphs on lines (in this image's pixels).
   const heights: number[] = [];
