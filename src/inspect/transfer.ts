@@ -94,8 +94,8 @@ export function decodeQuotedPrintable(body: Buffer): Buffer {
  * decodeQuotedPrintable in place of libqp's decode(). libqp's Decoder already gathers a part's
  * chunks and decodes them once, at the end, so escapes and soft breaks split across chunks read as
  * if unsplit; this does the same with the bytes, where libqp turns them into a string and runs
- * two regular-expression passes and a loop over it (the slowest step of a long Outlook letter: ~200 ms of
- * a 17 MB multipart/alternative message's ~1.1 s).
+ * two regular-expression passes and a loop over it (the slowest step of a long Outlook letter:
+ * ~200 ms of a 17 MB multipart/alternative message's ~1.1 s).
  */
 export class QuotedPrintableDecoder extends Transform {
   #chunks: Buffer[] = [];
