@@ -1,5 +1,5 @@
 import type { PatternDetector } from './library/types.ts';
-import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './library/checksums.ts';
+import { atLeastYearsAgo, parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './library/checksums.ts';
 import { redactDate } from './library/redact.ts';
 import { boundaryBefore, boundaryAfter, digitRun, isAsciiWordByte } from './library/bytes.ts';
 import { strong, weak } from './library/score.ts';
@@ -65,8 +65,15 @@ function endOfRange(before: string): boolean {
   return false;
 }
 
-/** A numeric date (two separators between digits: 01/09/2022, 1.9.22) or a year (19xx, 20xx). */
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/**
+ * A numeric date (two separators between digits: 01/09/2022, 1.9.22), a year (19xx, 20xx), or a
+ * month's name, in full or cut to three letters or more ("1 January and 28 February 2022", "1 Sept –").
+ */
 function looksLikeDateEnd(word: string): boolean {
+  const lower = (word.endsWith('.') ? word.slice(0, -1) : word).toLowerCase();
+  if (lower.length >= 3 && MONTHS.some((m) => m.startsWith(lower))) return true;
   if (word.length === 4 && (word.startsWith('19') || word.startsWith('20')) && [...word].every((c) => c >= '0' && c <= '9')) return true;
   let separators = 0;
   for (const c of word) {
@@ -78,7 +85,8 @@ function looksLikeDateEnd(word: string): boolean {
 
 const DAY = '(?:0?[1-9]|[12][0-9]|3[01])';
 const MONTH = '(?:0?[1-9]|1[0-2])';
-const MONTH_NAME = '(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\\.?';
+// English, then Welsh (Ionawr … Rhagfyr: a Welsh school's "Dyddiad geni: 20 Medi 2015").
+const MONTH_NAME = '(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|ionawr|chwefror|mawrth|ebrill|mai|mehefin|gorffennaf|awst|medi|hydref|tachwedd|rhagfyr)[a-z]{0,6}\\.?';
 const ORD = '(?:st|nd|rd|th)?';
 
 // A real calendar date next to a date-of-birth word. Dates are everywhere in school mail (trips,
@@ -106,11 +114,20 @@ export const dateOfBirth: PatternDetector = {
   },
   tokenValidate: isPlausibleNumericBirthDateAt,
   context: { // 'b' is the last word of "D.O.B".
-    words: ['dob', 'birth', 'born', 'birthday', 'birthdate', 'dateofbirth', 'b'], before: 40, after: 24 },
+    // With Welsh: geni (birth: "dyddiad geni"), ganed and ganwyd (was born), penblwydd (birthday).
+    words: ['dob', 'birth', 'born', 'birthday', 'birthdate', 'dateofbirth', 'b', 'geni', 'ganed', 'ganwyd', 'penblwydd'], before: 40,
+    // After the date only as far as "12/03/2014 (DOB)" or "3 March 2014 (date of birth)" reach:
+    // further on is the next sentence's ("… on 23 January 2026. Robert Burns was born in 1759").
+    after: 16 },
   score: (m) => {
     if (!m.validated || endOfRange(m.before)) return null;
     if (m.contextNear) return strong(0.85);
-    if (m.contextInText) return weak(0.5);
+    // Only "born" or "birthday" somewhere else in the text ("Robert Burns was born in 1759 … our
+    // supper is on 23 January"): a date of the last two years is an event, not a pupil's birth.
+    if (m.contextInText) {
+      const iso = parseUkDate(m.value);
+      return iso !== undefined && atLeastYearsAgo(iso, 2) ? weak(0.5) : null;
+    }
     return null;
   },
   redact: redactDate,
@@ -123,6 +140,10 @@ export const dateOfBirth: PatternDetector = {
       { text: 'born on 3rd March 2014', strength: 'strong' },
       { text: 'Birthday: March 3, 2014', strength: 'strong' },
       { text: 'D.O.B 29/02/2012 (a leap year)', strength: 'strong' },
+      { text: 'Dyddiad geni: 20 Medi 2015', strength: 'strong' }, // Welsh
+      { text: 'Ganwyd hi ar 3 Mawrth 2016 yn Abertawe.', strength: 'strong' },
+      // The next sentence's "born" is only elsewhere in the text: weak (and none for a recent date).
+      { text: 'Thanks for catering our supper on 23/01/2016. Robert Burns was born in 1759.', strength: 'weak' },
       { text: 'Dates of birth:\nIsla Pemberton, Year 6 - 30/09/2015', strength: 'strong' }, // a year group, not a range
       { text: 'Name,DOB\nA,01/09/2015\nB,02/09/2015\nC,03/09/2015\nD,04/09/2015\nE,05/09/2015\nF,06/09/2015\nG,07/09/2015', strength: 'weak' },
     ],
@@ -130,10 +151,12 @@ export const dateOfBirth: PatternDetector = {
       'DOB: 31/02/2014', // no 31st of February
       'DOB: 29/02/2013', // not a leap year
       'The trip is on 12/03/2014.', // a date with no birth word
+      'Bydd y daith ar 21 Mawrth 2024.', // Welsh, a date with no birth word
       'DOB: 12/13/2014', // no thirteenth month
       'DOB: 01/01/2099', // in the future
       'Children born between 01/09/2022 and 31/08/2023 start Reception in September 2027.', // a year group
       'born from 1 September 2021 to 31 August 2022',
+      'Children born between 1 January and 28 February 2022 may defer their start.', // the first end without its year
     ],
   },
 };

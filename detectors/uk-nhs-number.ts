@@ -29,7 +29,10 @@ export const ukNhsNumber: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidNhsNumber,
-  context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor', 'chi'], before: 40, after: 10 },
+  // Not "chi", though Scotland's CHI number is an NHS-style number: it is Welsh for "you" (a
+  // Welsh school's "Diolch i chi … Cyfeirnod 2501167341" would be held). A CHI number near a
+  // pupil's name still counts (src/decide/model.ts, numbers that fit a check digit).
+  context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor'], before: 40, after: 10 },
   score: (m) => {
     if (!m.validated || afterCountryCode(m.before)) return null;
     if (m.contextNear || isSpaced334(m.value)) return strong(m.contextNear ? 0.95 : 0.75);
@@ -46,6 +49,8 @@ export const ukNhsNumber: PatternDetector = {
       { text: 'NHS No 9434765919', strength: 'strong' },
       { text: 'ref 943-476-5919', strength: 'strong' },
       { text: 'Ref 4010232137', strength: 'weak' },
+      // Welsh "chi" is "you": a booking reference that fits the check digit stays a weak guess.
+      { text: 'Diolch i chi am eich archeb. Cyfeirnod archebu: 2501167341', strength: 'weak' },
       { text: 'NHS number 943\u00a0476\u00a05919 (typed in Word)', strength: 'strong' },
     ],
     noMatch: [

@@ -47,6 +47,31 @@ describe('special-category vocabulary', () => {
   });
 });
 
+describe('dates where only another part of the text speaks of birth', () => {
+  /** A date `days` before today, as dd/mm/yyyy. */
+  const daysAgo = (days: number) => {
+    const d = new Date(Date.now() - days * 86_400_000);
+    return `${String(d.getUTCDate()).padStart(2, '0')}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${d.getUTCFullYear()}`;
+  };
+  const letter = (date: string) =>
+    "The outdoor centre celebrates its 50th birthday this year, and we are proud to be part of it. Please return the consent slips to the office. The visit for Year 5 is on " +
+    `${date}; bring a packed lunch and a waterproof coat.`;
+  const dates = (text: string) => set.scan(text, 'body').filter((d) => d.detector === 'date-of-birth');
+
+  it('are events, not birthdays, when they fall in the last two years', () => {
+    expect(dates(letter(daysAgo(60)))).toEqual([]);
+    expect(dates(letter(daysAgo(400)))).toEqual([]);
+  });
+
+  it('are still weak dates of birth when they are old enough to be a pupil\u2019s', () => {
+    expect(dates(letter(daysAgo(365 * 6)))).toMatchObject([{ strength: 'weak' }]);
+  });
+
+  it('next to "born" they are dates of birth, however recent', () => {
+    expect(dates(`Baby Noah was born on ${daysAgo(30)}, congratulations to Mrs Hill!`)).toMatchObject([{ strength: 'strong' }]);
+  });
+});
+
 describe('password in text', () => {
   it('reports the span of the password itself, redacted', () => {
     const text = 'Report attached (encrypted). The password is Tr33house! – please do not share it.';

@@ -209,10 +209,15 @@ export function isPlausibleNumericBirthDateAt(buf: Uint8Array, from: number, to:
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
+/** Welsh month names by their first three letters (Ionawr … Rhagfyr): none is an English one's. */
+const WELSH_MONTHS = ['ion', 'chw', 'maw', 'ebr', 'mai', 'meh', 'gor', 'aws', 'med', 'hyd', 'tac', 'rha'];
+
 function monthFromWord(w: string): number {
   const k = w.slice(0, 3).toLowerCase();
   const m = MONTHS.indexOf(k);
-  return m < 0 ? 0 : m + 1;
+  if (m >= 0) return m + 1;
+  const welsh = WELSH_MONTHS.indexOf(k);
+  return welsh < 0 ? 0 : welsh + 1;
 }
 
 /**
@@ -285,6 +290,16 @@ function todayNumber(): number {
   const iso = todayIso();
   if (iso !== todayNumberCache.iso) todayNumberCache = { iso, n: Number(iso.slice(0, 4)) * 10000 + Number(iso.slice(5, 7)) * 100 + Number(iso.slice(8, 10)) };
   return todayNumberCache.n;
+}
+
+/**
+ * Is this ISO date at least `years` whole years before today? A date that only a text's "born" or
+ * "birthday" elsewhere makes a date of birth must be old enough to be a pupil's (two years: a
+ * school nursery's youngest); the last two years' dates in school mail are events and deadlines.
+ */
+export function atLeastYearsAgo(iso: string, years: number): boolean {
+  const today = todayIso();
+  return iso <= `${String(Number(today.slice(0, 4)) - years).padStart(4, '0')}${today.slice(4)}`;
 }
 
 /** Could this ISO date be someone's date of birth (not in the future, not before 1900)? */
