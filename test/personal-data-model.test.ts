@@ -472,6 +472,12 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Oliver')], text: note('Dear Mrs Wright,', 'Oliver') })).toEqual([]);
   });
 
+  it('a Welsh school\u2019s "Annwyl Mrs Wright … Oliver yn absennol" to Amelia Hughes’s parent: held; to Oliver’s own: delivered', async () => {
+    const welsh = 'Annwyl Mrs Wright,\n\nRoedd Oliver yn absennol ddydd Llun a dydd Mawrth heb reswm.\n\nCofion cynnes';
+    expect(await rules({ to: [contactOf('Amelia')], text: welsh })).toEqual(['misdirected-pupil-data']);
+    expect(await rules({ to: [contactOf('Oliver')], text: welsh })).toEqual([]);
+  });
+
   it('a greeting with no pupil of that family in the letter, or the right family, is fine', async () => {
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Ms Hughes,', 'Amelia') })).toEqual([]);
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Mrs Wright,', 'your daughter') })).toEqual([]);
@@ -507,6 +513,7 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(greetingSurname('\n\nDear Mr and Mrs Smith-Jones,', (k) => k === 'smith jones')).toBe('smith jones');
     expect(greetingSurname('Dear Mrs Van der Berg, thank you', (k) => k === 'van der berg' || k === 'van')).toBe('van der berg');
     expect(greetingSurname('Good morning Ms O’Brien')).toBe('obrien');
+    expect(greetingSurname('Annwyl Mr a Mrs Wright,')).toBe('wright');
     expect(greetingSurname('Dear Parents and Carers,')).toBe('');
     expect(greetingSurname('Please find attached. Dear Mrs Wright')).toBe('');
   });

@@ -507,7 +507,8 @@ const checkMisdirected: Check = (ctx) => {
   return { rule: 'misdirected-pupil-data', findings };
 };
 
-const GREETINGS = new Set(['dear', 'hi', 'hello', 'morning', 'afternoon', 'evening']);
+// With Welsh: annwyl (dear), helo, shwmae.
+const GREETINGS = new Set(['dear', 'hi', 'hello', 'morning', 'afternoon', 'evening', 'annwyl', 'helo', 'shwmae']);
 const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr']);
 
 /**
