@@ -412,6 +412,8 @@ describe('what a review of the day\'s model changes found they let through, held
     expect(await rules({ bcc: parents, text: 'Pupils with asthma.\nAmelia Hughes\nTheo Palmer' })).toContain('misdirected-pupil-data');
     expect(await rules({ bcc: parents, text: 'Medical needs: asthma.\n\nAmelia Hughes' })).toContain('misdirected-pupil-data');
     expect(await rules({ bcc: parents, text: 'She had an asthma attack at lunch today. Amelia Hughes is fine now.' })).toContain('misdirected-pupil-data');
+    // In Welsh, the person is in the preposition: "mae ganddi" (she has).
+    expect(await rules({ bcc: parents, text: 'Bydd Amelia Hughes yn eich grŵp chi ddydd Gwener.\nMae ganddi alergedd difrifol i gnau.' })).toContain('misdirected-pupil-data');
     expect(await rules({ bcc: parents, text: 'Attendance this term: 78%, 12 unauthorised absences. Amelia Hughes.' })).toContain('misdirected-pupil-data');
   });
 

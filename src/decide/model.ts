@@ -419,7 +419,10 @@ function aloneOnItsLine(text: TextLike, start: number, end: number): boolean {
 }
 
 /** Words that carry a sentence on about one person named beside it ("they" and "them" are as often "your child"). */
-const PRONOUNS = new Set(['she', 'he', 'her', 'his', 'him', 'hers']);
+// With Welsh's prepositions that carry the person: ganddi/ganddo (she/he has), iddi/iddo (to
+// her/him), arni/arno (on her/him: "mae arni angen" she needs), ohoni/ohono (of her/him). Welsh
+// "hi" (she) is left out: it is an English greeting.
+const PRONOUNS = new Set(['she', 'he', 'her', 'his', 'him', 'hers', 'ganddi', 'ganddo', 'iddi', 'iddo', 'arni', 'arno', 'ohoni', 'ohono']);
 
 /** Whether the sentence holding text[start, end) has a personal pronoun (its part within 200 characters either side). */
 function sentenceSaysWho(text: TextLike, start: number, end: number): boolean {
