@@ -270,7 +270,7 @@ export interface PictureJudgement {
   /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
   by: 'size' | 'gate' | 'second look' | 'unjudged';
   lines?: number;
-  /** Lines of ten glyphs or more (a short note passes on three of them). */
+  /** Lines of ten glyphs or more, of varied widths (a short note passes on three of them). */
   longLines?: number;
   glyphs?: number;
   /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
