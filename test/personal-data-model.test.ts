@@ -480,6 +480,11 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Oliver')], text: welsh })).toEqual([]);
   });
 
+  it('a date of birth too old to be a pupil\u2019s is a namesake\u2019s (a Welsh school\u2019s Dylan Thomas Day), not the roster pupil\u2019s', async () => {
+    expect(await rules({ to: [contactOf('Amelia')], text: 'For Dylan Thomas Day: Oliver Wright was born on 27 October 1914 in Swansea, and wrote about the sea.' })).toEqual([]);
+    expect(await rules({ to: [contactOf('Amelia')], text: 'Oliver Wright was born on 27 October 2016 in Swansea.' })).toEqual(['misdirected-pupil-data']);
+  });
+
   it('a greeting with no pupil of that family in the letter, or the right family, is fine', async () => {
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Ms Hughes,', 'Amelia') })).toEqual([]);
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Mrs Wright,', 'your daughter') })).toEqual([]);

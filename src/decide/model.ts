@@ -24,6 +24,7 @@
 // Pure: detections and texts in, model out. No regular expression reads message text here.
 import type { Detection } from '../detect/index.ts';
 import { DETECTORS } from '../../detectors/index.ts';
+import { atLeastYearsAgo, parseUkDate } from '../../detectors/library/checksums.ts';
 import type { Inspection, TextLike } from '../inspect/index.ts';
 import { foldWords } from '../roster/fold.ts';
 import type { Roster } from '../roster/index.ts';
@@ -207,7 +208,10 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
     (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, field });
   }
   for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
-    const about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
+    let about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
+    // A date of birth too old to be a pupil's is a namesake's ("Dylan Thomas was born on 27
+    // October 1914"), not the pupil of that name on the roster.
+    if (about && a.how === 'date-of-birth' && text !== undefined && !couldBePupilsBirth(text.slice(a.start, a.end))) about = undefined;
     if (bare.includes(a)) {
       // Near a pupil's name (or a forename alone, which ties nothing else), as near as a term
       // would be tied, a number that fits is theirs: "Isla Pemberton joined us … Her number is …".
@@ -217,6 +221,14 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
+}
+
+/** Pupils are under 25: a school's oldest learners (sixth form, special schools to 25). */
+const OLDEST_PUPIL_YEARS = 25;
+
+function couldBePupilsBirth(written: string): boolean {
+  const iso = parseUkDate(written);
+  return iso === undefined || !atLeastYearsAgo(iso, OLDEST_PUPIL_YEARS);
 }
 
 /** The roster pupils a UPN belongs to (read from the text at the finding's span). */
