@@ -485,6 +485,15 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Amelia')], text: 'Oliver Wright was born on 27 October 2016 in Swansea.' })).toEqual(['misdirected-pupil-data']);
   });
 
+  it('a name right beside a professional\u2019s role is that professional\u2019s, though a pupil shares it; a pupil\u2019s record beside a role is still the pupil\u2019s', async () => {
+    const amelia = contactOf('Amelia');
+    expect(await rules({ to: [amelia], text: 'Amelia Hughes\u2019s attendance this term is 88%. If you would like support, contact our Education Welfare Officer, Oliver Wright, on 01970 633000.' })).toEqual([]);
+    expect(await rules({ to: [amelia], text: 'Amelia Hughes will be seen next week.\nContact: Oliver Wright, Educational Psychologist.\nCounty Hall' })).toEqual([]);
+    // The pupil's own record: the role is not who the pupil is.
+    expect(await rules({ to: [amelia], text: 'Pupil: Oliver Wright; Social worker: Jane Smith; on a child protection plan since May.' })).toEqual(['misdirected-pupil-data']);
+    expect(await rules({ to: [amelia], text: 'Oliver Wright, social worker visit on Monday at 10.' })).toEqual(['misdirected-pupil-data']);
+  });
+
   it('a greeting with no pupil of that family in the letter, or the right family, is fine', async () => {
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Ms Hughes,', 'Amelia') })).toEqual([]);
     expect(await rules({ to: [contactOf('Amelia')], text: note('Dear Mrs Wright,', 'your daughter') })).toEqual([]);

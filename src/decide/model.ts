@@ -174,6 +174,16 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   byStart(anchors);
   byStart(bare);
 
+  // A name right beside a professional's role is that professional, whoever on the roster shares
+  // it: "our Education Welfare Officer, Siân Evans", "Rhys Morgan, Educational Psychologist".
+  if (text !== undefined && names.length) {
+    const roles = terms.filter((d) => ROLES.has(foldWords(text.slice(d.start, d.end)).join(' ')));
+    if (roles.length) {
+      const kept = names.filter((m) => !roles.some((r) => besideRole(text, m, r)));
+      if (kept.length !== names.length) names.splice(0, names.length, ...kept);
+    }
+  }
+
   // Coreference: forenames alone that follow the full name of exactly one pupil with that forename.
   model.names = text !== undefined && weak.length && names.length ? mergeByStart(names, coreference(text, names, weak, roster)) : names;
 
@@ -221,6 +231,37 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   }
   if (text !== undefined) findRows(text, model, names, opts);
   return model;
+}
+
+/** Vocabulary terms that are a professional's role (folded words), in English and Welsh. */
+const ROLES = new Set([
+  'education welfare officer', 'ewo', 'attendance officer', 'educational psychologist', 'seicolegydd addysg', 'social worker',
+  'gweithiwr cymdeithasol', 'gweithwraig gymdeithasol', 'senco', 'sendco', 'alnco', 'dsl', 'lado', 'swyddog lles addysg',
+]);
+
+/** Characters that may stand between a role and the name after it: "Officer, Siân Evans", "Social worker: Jane Smith". */
+const ROLE_BEFORE_JOINERS = ' ,:(-\u2013\u00a0';
+/** …and between a name and the role after it: "Rhys Morgan, Educational Psychologist", "Siân Evans (EWO)". */
+const ROLE_AFTER_JOINERS = ' ,(-\u2013\u00a0';
+/** What may follow a role after a name: the end of its clause, not more words ("Jack Hill, social worker visit"). */
+const ROLE_ENDS = ',.;/)\n\r';
+
+/**
+ * Does the role term stand right beside the name, a few joining characters apart on one line?
+ * Before the name, it says who the name is; after it, only when the role ends its clause, as a
+ * signature's or a contact line's does.
+ */
+function besideRole(text: TextLike, name: Mention, role: Detection): boolean {
+  const before = role.end <= name.start;
+  if (!before && role.start < name.end) return false;
+  const [from, to] = before ? [role.end, name.start] : [name.end, role.start];
+  if (to - from > 4) return false;
+  const joiners = before ? ROLE_BEFORE_JOINERS : ROLE_AFTER_JOINERS;
+  const gap = text.slice(from, to);
+  for (let i = 0; i < gap.length; i++) if (!joiners.includes(gap[i])) return false;
+  if (before) return true;
+  const next = text.slice(role.end, role.end + 2).trimStart();
+  return role.end >= text.length || next === '' || ROLE_ENDS.includes(next[0]) || text.slice(role.end, role.end + 1) === '\n';
 }
 
 /** Pupils are under 25: a school's oldest learners (sixth form, special schools to 25). */
