@@ -119,6 +119,27 @@ describe('a detector document', () => {
     expect(problems).toEqual([]);
     expect(exampleFailures([...DETECTORS, own!], [own!])).toEqual([]);
   });
+
+  it('a vocabulary\u2019s `not` phrases hold a term without being it, and are never reported', () => {
+    const problems: string[] = [];
+    const doc = (not?: string[]) =>
+      detectorFromDocument(
+        {
+          id: 'vetting-or-disclosure',
+          description: 'A child\u2019s disclosure next to a pupil',
+          category: 'special-category',
+          topic: 'a disclosure',
+          vocabulary: { terms: ['disclosure'], ...(not ? { not } : {}) },
+          examples: { match: [{ text: 'Disclosure - Jack Hill told me at lunch.', strength: 'strong' }], no_match: ['Mr Hill (Jack Hill\u2019s dad) has an enhanced disclosure and a Disclosure Scotland check.'] },
+        },
+        { origin: 'test', path: 'detectors[0]' },
+        problems,
+      )!;
+    expect(exampleFailures([...DETECTORS, doc(['enhanced disclosure', 'Disclosure Scotland'])], [doc(['enhanced disclosure', 'Disclosure Scotland'])])).toEqual([]);
+    // Without them, the vetting check is read as a disclosure.
+    expect(exampleFailures([...DETECTORS, doc()], [doc()]).length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
 });
 
 describe('in the configuration', () => {

@@ -116,7 +116,7 @@ export function detectorFromDocument(doc: unknown, opts: DocumentOptions, proble
   const id = text('id');
   if (id && !KEBAB.test(id)) bad('id', `"${id}" must be lower-case words joined by hyphens (la-case-reference)`);
   const description = text('description');
-  const vocabulary = mapping('vocabulary', ['terms', 'acronyms', 'near_pupil']);
+  const vocabulary = mapping('vocabulary', ['terms', 'acronyms', 'not', 'near_pupil']);
   const category = text('category', vocabulary !== undefined) ?? 'special-category';
   if (!CATEGORY_TEXT.test(category)) bad('category', `"${category}" must be lower-case words joined by hyphens`);
   const topic = text('topic', true);
@@ -127,10 +127,11 @@ export function detectorFromDocument(doc: unknown, opts: DocumentOptions, proble
     if (d.patterns !== undefined) bad('patterns', 'give either patterns or vocabulary, not both');
     const terms = words(vocabulary.terms, 'vocabulary.terms');
     const acronyms = words(vocabulary.acronyms, 'vocabulary.acronyms');
+    const not = words(vocabulary.not, 'vocabulary.not');
     if (!terms.length && !acronyms.length) bad('vocabulary', 'needs terms or acronyms');
     const window = num(vocabulary.near_pupil, 'vocabulary.near_pupil', 20, 2000, 300);
     if (problems.length > before || !id || !description || !examples) return undefined;
-    const v = vocabularyDetector({ id, description, topic: topic ?? description, terms, acronyms, window, examples, category: category as 'special-category' });
+    const v = vocabularyDetector({ id, description, topic: topic ?? description, terms, acronyms, not, window, examples, category: category as 'special-category' });
     return { ...v, category: category as PatternDetector['category'], reason: reasonText ? () => reasonText : v.reason, origin: opts.origin };
   }
 

@@ -63,12 +63,34 @@ export interface VocabularyInput {
   category?: 'special-category' | 'pupil-record';
   terms: string[];
   acronyms?: string[];
+  /**
+   * Phrases that hold a term but are not it ("Disclosure Scotland", "enhanced disclosure": a
+   * vetting check, not a child's disclosure). Matched first, where they start at or before the
+   * term, and never reported.
+   */
+  not?: string[];
   window?: number;
   examples: DetectorExamples;
 }
 
+/** Is the matched text one of the phrases (lower case, spaces collapsed; spaces or hyphens between words as the pattern allows)? */
+function isOneOf(value: string, phrases: string[]): boolean {
+  const v = collapseSpaces(value).toLowerCase();
+  for (const p of phrases) {
+    if (v.length !== p.length) continue;
+    let same = true;
+    for (let i = 0; i < v.length && same; i++) same = v[i] === p[i] || ((v[i] === ' ' || v[i] === '-') && (p[i] === ' ' || p[i] === '-'));
+    if (same) return true;
+  }
+  return false;
+}
+
 export function vocabularyDetector(v: VocabularyInput): PatternDetector {
   const parts: string[] = [];
+  // The phrases that are not the term come first: RE2 takes the leftmost match, and of two
+  // starting together the first alternative, so "Disclosure Scotland" is read whole.
+  const not = (v.not ?? []).map((t) => collapseSpaces(t).toLowerCase());
+  if (not.length) parts.push(`(?i:\\b(?:${(v.not ?? []).map(termPattern).join('|')})\\b)`);
   if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map(termPattern).join('|')})\\b)`);
   if (v.acronyms?.length) parts.push(`\\b(?:${v.acronyms.map(escapeRe2).join('|')})\\b`);
   const keywords = [...new Set([...v.terms.map(keywordOf), ...(v.acronyms ?? []).map(keywordOf)])];
@@ -82,7 +104,7 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
     caseSensitive: true,
     wordBounded: true,
     keywords,
-    score: () => strong(0.8),
+    score: not.length ? (m) => (isOneOf(m.value, not) ? null : strong(0.8)) : () => strong(0.8),
     redact: collapseSpaces,
     reason: () => `Mentions ${v.topic} close to a pupil's name, an identifier or a date of birth`,
     proximity: { window: v.window ?? 300 },
