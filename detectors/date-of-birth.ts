@@ -60,20 +60,36 @@ function endOfRange(before: string): boolean {
     // The other end must be a date too: "01/09/2022 - 31/08/2023", "… 2022 to 31 August 2023";
     // "Isla Pemberton, Year 6 - 30/09/2015" is a date of birth after a year group.
     const head = s.slice(0, -joint.length).trimEnd();
-    return looksLikeDateEnd(head.slice(head.lastIndexOf(' ') + 1));
+    const last = head.slice(head.lastIndexOf(' ') + 1);
+    // A month's name ends a range only after its day ("1 January and …"): "Patel, May - 15/05/2020"
+    // is a pupil called May and her date of birth.
+    if (isMonthName(last)) {
+      const rest = head.slice(0, head.length - last.length).trimEnd();
+      return isDayNumber(rest.slice(rest.lastIndexOf(' ') + 1));
+    }
+    return looksLikeDateEnd(last);
   }
   return false;
 }
 
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 
-/**
- * A numeric date (two separators between digits: 01/09/2022, 1.9.22), a year (19xx, 20xx), or a
- * month's name, in full or cut to three letters or more ("1 January and 28 February 2022", "1 Sept –").
- */
-function looksLikeDateEnd(word: string): boolean {
+/** A month's name, in full or cut to three letters or more ("January", "Sept."). */
+function isMonthName(word: string): boolean {
   const lower = (word.endsWith('.') ? word.slice(0, -1) : word).toLowerCase();
-  if (lower.length >= 3 && MONTHS.some((m) => m.startsWith(lower))) return true;
+  return lower.length >= 3 && MONTHS.some((m) => m.startsWith(lower));
+}
+
+/** A day of the month as written before its month: 1, 01, 1st, 22nd. */
+function isDayNumber(word: string): boolean {
+  let digits = 0;
+  while (digits < word.length && word.charCodeAt(digits) >= 48 && word.charCodeAt(digits) <= 57) digits++;
+  const suffix = word.slice(digits).toLowerCase();
+  return digits >= 1 && digits <= 2 && (suffix === '' || suffix === 'st' || suffix === 'nd' || suffix === 'rd' || suffix === 'th');
+}
+
+/** A numeric date (two separators between digits: 01/09/2022, 1.9.22) or a year (19xx, 20xx). */
+function looksLikeDateEnd(word: string): boolean {
   if (word.length === 4 && (word.startsWith('19') || word.startsWith('20')) && [...word].every((c) => c >= '0' && c <= '9')) return true;
   let separators = 0;
   for (const c of word) {
@@ -145,6 +161,7 @@ export const dateOfBirth: PatternDetector = {
       // The next sentence's "born" is only elsewhere in the text: weak (and none for a recent date).
       { text: 'Thanks for catering our supper on 23/01/2016. Robert Burns was born in 1759.', strength: 'weak' },
       { text: 'Dates of birth:\nIsla Pemberton, Year 6 - 30/09/2015', strength: 'strong' }, // a year group, not a range
+      { text: 'Party list: Patel, May - 15/05/2020 (her date of birth)', strength: 'strong' }, // a pupil called May, not a range
       { text: 'Name,DOB\nA,01/09/2015\nB,02/09/2015\nC,03/09/2015\nD,04/09/2015\nE,05/09/2015\nF,06/09/2015\nG,07/09/2015', strength: 'weak' },
     ],
     noMatch: [

@@ -26,8 +26,9 @@ export const ukNiNumber: PatternDetector = {
     // Two lower-case letters and six digits are otherwise ordinary words and a date: "by
     // 14-03-25", Welsh "ar 21 03 25" (and Welsh "ni", "we", is one of the NI words).
     if (hasLowerCase(m.value)) return m.contextNear && withSuffix && m.value.length === 9 && m.value === m.value.toLowerCase() ? strong(0.9) : null;
-    // Dashed, only with its suffix letter: two capitals and a dashed date are a heading's "BY 14-03-25".
-    if (!withSuffix && m.value.includes('-')) return null;
+    // Dashed, only beside an NI word: two capitals and a dashed date are a heading's "BY 14-03-25",
+    // a risk assessment's "RA-14-10-26-B", a booking's "CE-12-11-26-A".
+    if (m.value.includes('-')) return m.contextNear && withSuffix ? strong(1) : null;
     if (withSuffix) return strong(m.contextNear ? 1 : 0.9);
     return m.contextNear ? strong(0.8) : null;
   },
@@ -40,7 +41,6 @@ export const ukNiNumber: PatternDetector = {
       { text: 'National Insurance no. CE123456', strength: 'strong' },
       { text: 'NI number: AB\u00a012\u00a034\u00a056\u00a0C', strength: 'strong' },
       { text: 'Employee NI no: JK-12-34-56-D', strength: 'strong' },
-      { text: 'JK-12-34-56-D', strength: 'strong' },
       { text: 'NI: ab123456c', strength: 'strong' },
       // Beside a date of birth, whose fast path must not take the dashed digits for a date.
       { text: 'Date of birth: 4 May 1990. NI number: JK-12-03-14-D', strength: 'strong' },
@@ -55,6 +55,9 @@ export const ukNiNumber: PatternDetector = {
       'Log in as ab123456c on the library PC', // lower case, no NI word: a username
       'ce-12-34-56 was the batch', // lower case, no context
       'Flight CE-123456 lands at noon', // dashed, still no suffix and no context
+      'JK-12-34-56-D', // dashed without an NI word: a reference as often
+      'Risk assessment ref RA-14-10-26-B is attached for the Year 5 trip.',
+      'Coach booking CE-12-11-26-A confirmed for 40 pupils.',
       'Please return the travel insurance form by 14-03-25.', // a word and a date beside an NI word
       'RETURN THE TRAVEL INSURANCE FORM BY 14-03-25', // the same in capitals
       'Ni fydd gwersi nofio ar 21-03-25.', // Welsh: "ni" is "we" or "not"
