@@ -492,6 +492,17 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     // The pupil's own record: the role is not who the pupil is.
     expect(await rules({ to: [amelia], text: 'Pupil: Oliver Wright; Social worker: Jane Smith; on a child protection plan since May.' })).toEqual(['misdirected-pupil-data']);
     expect(await rules({ to: [amelia], text: 'Oliver Wright, social worker visit on Monday at 10.' })).toEqual(['misdirected-pupil-data']);
+    // Found by a review of the first version, which took any name beside a role for an adult's:
+    // headings and notes that name a role beside the pupil they are about.
+    for (const note of [
+      'DSL: Oliver Wright disclosed at break that he is being hit at home. Logged on CPOMS.',
+      "Met with the SENCo: Oliver Wright's reading age is 6 and he has dyslexia.",
+      'Oliver Wright (SENCo) - ADHD assessment still pending, he is on the SEN register.',
+      'Name,Role,Note\nOliver Wright,SENCo,dyslexia assessment',
+      'Meeting today with Oliver Wright - SENCo, mum and the EP about his EHCP.',
+    ]) {
+      expect(await rules({ to: [amelia], text: note }), note).toEqual(['misdirected-pupil-data']);
+    }
   });
 
   it('a greeting with no pupil of that family in the letter, or the right family, is fine', async () => {

@@ -174,12 +174,14 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   byStart(anchors);
   byStart(bare);
 
-  // A name right beside a professional's role is that professional, whoever on the roster shares
-  // it: "our Education Welfare Officer, Siân Evans", "Rhys Morgan, Educational Psychologist".
+  // A name in apposition to a professional's role ("our Education Welfare Officer, Siân Evans",
+  // "Rhys Morgan, Educational Psychologist" ending a contact line) is that professional, whoever
+  // on the roster shares it: nothing in the text is tied to it. A heading or a note naming a
+  // role beside a pupil ("DSL: Jack Hill disclosed…") is not apposition (inApposition).
   if (text !== undefined && names.length) {
     const roles = terms.filter((d) => ROLES.has(foldWords(text.slice(d.start, d.end)).join(' ')));
     if (roles.length) {
-      const kept = names.filter((m) => !roles.some((r) => besideRole(text, m, r)));
+      const kept = names.filter((m) => !roles.some((r) => inApposition(text, m, r)));
       if (kept.length !== names.length) names.splice(0, names.length, ...kept);
     }
   }
@@ -239,29 +241,30 @@ const ROLES = new Set([
   'gweithiwr cymdeithasol', 'gweithwraig gymdeithasol', 'senco', 'sendco', 'alnco', 'dsl', 'lado', 'swyddog lles addysg',
 ]);
 
-/** Characters that may stand between a role and the name after it: "Officer, Siân Evans", "Social worker: Jane Smith". */
-const ROLE_BEFORE_JOINERS = ' ,:(-\u2013\u00a0';
-/** …and between a name and the role after it: "Rhys Morgan, Educational Psychologist", "Siân Evans (EWO)". */
-const ROLE_AFTER_JOINERS = ' ,(-\u2013\u00a0';
-/** What may follow a role after a name: the end of its clause, not more words ("Jack Hill, social worker visit"). */
-const ROLE_ENDS = ',.;/)\n\r';
+/** A word before a role that makes it a title in apposition: "our Education Welfare Officer, Siân Evans". */
+const ROLE_DETERMINERS = new Set(['our', 'the', 'your', 'their', 'a', 'an', 'ein', 'eich', 'yr', 'y']);
 
 /**
- * Does the role term stand right beside the name, a few joining characters apart on one line?
- * Before the name, it says who the name is; after it, only when the role ends its clause, as a
- * signature's or a contact line's does.
+ * Is the role in apposition to the name, a comma and a space between them on one line? Before the
+ * name it must follow "our", "the", "your"…; after the name it must end its clause (a contact
+ * line, a signature: "Rhys Morgan, Educational Psychologist." or at the line's end). A heading
+ * or a note ("DSL: Jack Hill disclosed…", "Jack Hill (SENCo) -", "Jack Hill,SENCo,dyslexia") is not.
  */
-function besideRole(text: TextLike, name: Mention, role: Detection): boolean {
+function inApposition(text: TextLike, name: Mention, role: Detection): boolean {
   const before = role.end <= name.start;
   if (!before && role.start < name.end) return false;
-  const [from, to] = before ? [role.end, name.start] : [name.end, role.start];
-  if (to - from > 4) return false;
-  const joiners = before ? ROLE_BEFORE_JOINERS : ROLE_AFTER_JOINERS;
-  const gap = text.slice(from, to);
-  for (let i = 0; i < gap.length; i++) if (!joiners.includes(gap[i])) return false;
-  if (before) return true;
-  const next = text.slice(role.end, role.end + 2).trimStart();
-  return role.end >= text.length || next === '' || ROLE_ENDS.includes(next[0]) || text.slice(role.end, role.end + 1) === '\n';
+  const gap = before ? text.slice(role.end, name.start) : text.slice(name.end, role.start);
+  // After the name, the same role in the other language may come first: "Rhys Morgan,
+  // Seicolegydd Addysg / Educational Psychologist".
+  const bilingual = !before && gap.startsWith(', ') && gap.endsWith(' / ') && gap.length < 60 && ROLES.has(foldWords(gap.slice(2, -3)).join(' '));
+  if (gap !== ', ' && !bilingual) return false;
+  if (before) {
+    const words = foldWords(text.slice(Math.max(0, role.start - 24), role.start));
+    return words.length > 0 && ROLE_DETERMINERS.has(words[words.length - 1]);
+  }
+  const next = text.slice(role.end, role.end + 2);
+  // (" /": a bilingual school's "Seicolegydd Addysg / Educational Psychologist".)
+  return next === '' || next === ' /' || '\n\r.,/;'.includes(next[0]);
 }
 
 /** Pupils are under 25: a school's oldest learners (sixth form, special schools to 25). */
