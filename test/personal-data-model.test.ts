@@ -485,10 +485,9 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
     expect(await rules({ to: [contactOf('Amelia')], text: 'Oliver Wright was born on 27 October 2016 in Swansea.' })).toEqual(['misdirected-pupil-data']);
   });
 
-  it('a name right beside a professional\u2019s role is that professional\u2019s, though a pupil shares it; a pupil\u2019s record beside a role is still the pupil\u2019s', async () => {
+  it('a name in apposition to a professional\u2019s role is that professional\u2019s, though a pupil shares it; a pupil\u2019s record beside a role is still the pupil\u2019s', async () => {
     const amelia = contactOf('Amelia');
     expect(await rules({ to: [amelia], text: 'Amelia Hughes\u2019s attendance this term is 88%. If you would like support, contact our Education Welfare Officer, Oliver Wright, on 01970 633000.' })).toEqual([]);
-    expect(await rules({ to: [amelia], text: 'Amelia Hughes will be seen next week.\nContact: Oliver Wright, Educational Psychologist.\nCounty Hall' })).toEqual([]);
     // The pupil's own record: the role is not who the pupil is.
     expect(await rules({ to: [amelia], text: 'Pupil: Oliver Wright; Social worker: Jane Smith; on a child protection plan since May.' })).toEqual(['misdirected-pupil-data']);
     expect(await rules({ to: [amelia], text: 'Oliver Wright, social worker visit on Monday at 10.' })).toEqual(['misdirected-pupil-data']);
@@ -500,6 +499,12 @@ describe('misdirected-pupil-data: the greeting names another family', () => {
       'Oliver Wright (SENCo) - ADHD assessment still pending, he is on the SEN register.',
       'Name,Role,Note\nOliver Wright,SENCo,dyslexia assessment',
       'Meeting today with Oliver Wright - SENCo, mum and the EP about his EHCP.',
+      // …and, found by a review of the second version: a sentence that opens with the role, and
+      // list lines "Name, role".
+      'Following advice from the educational psychologist, Oliver Wright will have extra time in his exams, as he has dyslexia and an EHCP.',
+      'As agreed with the DSL, Oliver Wright will not go home with his stepdad tonight after what he disclosed at lunch.',
+      'Oliver Wright, social worker, domestic abuse at home, CP plan continues.',
+      'Referrals this week:\nOliver Wright, educational psychologist\n',
     ]) {
       expect(await rules({ to: [amelia], text: note }), note).toEqual(['misdirected-pupil-data']);
     }

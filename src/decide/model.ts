@@ -174,10 +174,10 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   byStart(anchors);
   byStart(bare);
 
-  // A name in apposition to a professional's role ("our Education Welfare Officer, Siân Evans",
-  // "Rhys Morgan, Educational Psychologist" ending a contact line) is that professional, whoever
-  // on the roster shares it: nothing in the text is tied to it. A heading or a note naming a
-  // role beside a pupil ("DSL: Jack Hill disclosed…") is not apposition (inApposition).
+  // A name in apposition to a professional's role ("contact our Education Welfare Officer, Siân
+  // Evans, on …") is that professional, whoever on the roster shares it: nothing in the text is
+  // tied to it. A heading, a note or a sentence naming a role beside a pupil ("DSL: Jack Hill
+  // disclosed…", "As agreed with the DSL, Henry will…") is not apposition (inApposition).
   if (text !== undefined && names.length) {
     const roles = terms.filter((d) => ROLES.has(foldWords(text.slice(d.start, d.end)).join(' ')));
     if (roles.length) {
@@ -245,26 +245,18 @@ const ROLES = new Set([
 const ROLE_DETERMINERS = new Set(['our', 'the', 'your', 'their', 'a', 'an', 'ein', 'eich', 'yr', 'y']);
 
 /**
- * Is the role in apposition to the name, a comma and a space between them on one line? Before the
- * name it must follow "our", "the", "your"…; after the name it must end its clause (a contact
- * line, a signature: "Rhys Morgan, Educational Psychologist." or at the line's end). A heading
- * or a note ("DSL: Jack Hill disclosed…", "Jack Hill (SENCo) -", "Jack Hill,SENCo,dyslexia") is not.
+ * Is the role in apposition to the name: "our Education Welfare Officer, Siân Evans, on 01970 …"?
+ * The role follows "our", "the", "your"…, a comma and a space stand between them, and the name
+ * ends its clause (a comma, a full stop, a bracket, the line's end): "the DSL, Henry Okafor will
+ * not go home…" is a sentence about Henry. A role after a name is never taken ("Jack Hill,
+ * educational psychologist" is as often a referral list's line as a signature's).
  */
 function inApposition(text: TextLike, name: Mention, role: Detection): boolean {
-  const before = role.end <= name.start;
-  if (!before && role.start < name.end) return false;
-  const gap = before ? text.slice(role.end, name.start) : text.slice(name.end, role.start);
-  // After the name, the same role in the other language may come first: "Rhys Morgan,
-  // Seicolegydd Addysg / Educational Psychologist".
-  const bilingual = !before && gap.startsWith(', ') && gap.endsWith(' / ') && gap.length < 60 && ROLES.has(foldWords(gap.slice(2, -3)).join(' '));
-  if (gap !== ', ' && !bilingual) return false;
-  if (before) {
-    const words = foldWords(text.slice(Math.max(0, role.start - 24), role.start));
-    return words.length > 0 && ROLE_DETERMINERS.has(words[words.length - 1]);
-  }
-  const next = text.slice(role.end, role.end + 2);
-  // (" /": a bilingual school's "Seicolegydd Addysg / Educational Psychologist".)
-  return next === '' || next === ' /' || '\n\r.,/;'.includes(next[0]);
+  if (role.end > name.start || text.slice(role.end, name.start) !== ', ') return false;
+  const words = foldWords(text.slice(Math.max(0, role.start - 24), role.start));
+  if (!words.length || !ROLE_DETERMINERS.has(words[words.length - 1])) return false;
+  const next = text.slice(name.end, name.end + 2);
+  return next === '' || next === ' (' || ',.;)\n\r'.includes(next[0]);
 }
 
 /** Pupils are under 25: a school's oldest learners (sixth form, special schools to 25). */
