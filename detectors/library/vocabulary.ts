@@ -12,6 +12,14 @@ function escapeRe2(word: string): string {
   return out;
 }
 
+function notPattern(phrase: string): string {
+  return phrase
+    .split(/[\s-]+/)
+    .filter(Boolean)
+    .map(escapeRe2)
+    .join('[ -]');
+}
+
 function termPattern(term: string): string {
   return term
     .split(/[\s-]+/)
@@ -90,7 +98,9 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
   // The phrases that are not the term come first: RE2 takes the leftmost match, and of two
   // starting together the first alternative, so "Disclosure Scotland" is read whole.
   const not = (v.not ?? []).map((t) => collapseSpaces(t).toLowerCase());
-  if (not.length) parts.push(`(?i:\\b(?:${(v.not ?? []).map(termPattern).join('|')})\\b)`);
+  // Their words are one space or one hyphen apart, on one line: "disclosure - check" or a
+  // heading's "Disclosure\nChecks made:" is not the phrase.
+  if (not.length) parts.push(`(?i:\\b(?:${(v.not ?? []).map(notPattern).join('|')})\\b)`);
   if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map(termPattern).join('|')})\\b)`);
   if (v.acronyms?.length) parts.push(`\\b(?:${v.acronyms.map(escapeRe2).join('|')})\\b`);
   const keywords = [...new Set([...v.terms.map(keywordOf), ...(v.acronyms ?? []).map(keywordOf)])];
