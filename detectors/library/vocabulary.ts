@@ -12,20 +12,13 @@ function escapeRe2(word: string): string {
   return out;
 }
 
-function notPattern(phrase: string): string {
-  return phrase
-    .split(/[\s-]+/)
-    .filter(Boolean)
-    .map(escapeRe2)
-    .join('[ -]');
-}
-
-function termPattern(term: string): string {
+/** A term's words with any spaces or hyphens between them (`gap`: one space or one hyphen, for `not` phrases). */
+function termPattern(term: string, gap = '[\\s-]+'): string {
   return term
     .split(/[\s-]+/)
     .filter(Boolean)
     .map(escapeRe2)
-    .join("[\\s-]+");
+    .join(gap);
 }
 
 // Words too common in school mail to be a useful prefilter keyword on their own.
@@ -100,8 +93,8 @@ export function vocabularyDetector(v: VocabularyInput): PatternDetector {
   const not = (v.not ?? []).map((t) => collapseSpaces(t).toLowerCase());
   // Their words are one space or one hyphen apart, on one line: "disclosure - check" or a
   // heading's "Disclosure\nChecks made:" is not the phrase.
-  if (not.length) parts.push(`(?i:\\b(?:${(v.not ?? []).map(notPattern).join('|')})\\b)`);
-  if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map(termPattern).join('|')})\\b)`);
+  if (not.length) parts.push(`(?i:\\b(?:${(v.not ?? []).map((p) => termPattern(p, '[ -]')).join('|')})\\b)`);
+  if (v.terms.length) parts.push(`(?i:\\b(?:${v.terms.map((t) => termPattern(t)).join('|')})\\b)`);
   if (v.acronyms?.length) parts.push(`\\b(?:${v.acronyms.map(escapeRe2).join('|')})\\b`);
   const keywords = [...new Set([...v.terms.map(keywordOf), ...(v.acronyms ?? []).map(keywordOf)])];
   return {
