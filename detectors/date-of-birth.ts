@@ -1,5 +1,5 @@
 import type { PatternDetector } from './library/types.ts';
-import { atLeastYearsAgo, parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt } from './library/checksums.ts';
+import { parseUkDate, isPlausibleBirthDate, isPlausibleNumericBirthDateAt, writtenAtLeastYearsAgo } from './library/checksums.ts';
 import { redactDate } from './library/redact.ts';
 import { boundaryBefore, boundaryAfter, digitRun, isAsciiWordByte } from './library/bytes.ts';
 import { strong, weak } from './library/score.ts';
@@ -140,10 +140,7 @@ export const dateOfBirth: PatternDetector = {
     if (m.contextNear) return strong(0.85);
     // Only "born" or "birthday" somewhere else in the text ("Robert Burns was born in 1759 … our
     // supper is on 23 January"): a date of the last two years is an event, not a pupil's birth.
-    if (m.contextInText) {
-      const iso = parseUkDate(m.value);
-      return iso !== undefined && atLeastYearsAgo(iso, 2) ? weak(0.5) : null;
-    }
+    if (m.contextInText) return writtenAtLeastYearsAgo(m.value, 2) ? weak(0.5) : null;
     return null;
   },
   redact: redactDate,

@@ -11,6 +11,8 @@ import {
   isPlausibleBirthDate,
   isPlausibleUkPhone,
   isUkMobile,
+  atLeastYearsAgo,
+  writtenAtLeastYearsAgo,
 } from '../detectors/library/checksums.ts';
 import { redactName, redactIdentifier, redactDate } from '../detectors/library/redact.ts';
 
@@ -115,6 +117,30 @@ describe('National Insurance number (HMRC prefix rules)', () => {
   });
   it('can insist on the suffix', () => {
     expect(isValidNiNumber('CE123456', true)).toBe(false);
+  });
+});
+
+describe('how old a written date is (writtenAtLeastYearsAgo)', () => {
+  it('answers as parsing the date would, in every way a date is written, near the edge or not', () => {
+    const months = ['January', 'Feb', 'March', 'Sept', 'Medi'];
+    const now = new Date();
+    let checked = 0;
+    for (let back = -400; back < 365 * 30; back += 17) {
+      const d = new Date(now.getTime() - back * 86_400_000);
+      const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+      const dd = String(day).padStart(2, '0');
+      const mm = String(m).padStart(2, '0');
+      const written = [`${dd}/${mm}/${y}`, `${day}.${m}.${String(y).slice(2)}`, `${y}-${mm}-${dd}`, `${day} ${months[m % months.length]} ${y}`];
+      for (const w of written) {
+        const iso = parseUkDate(w);
+        if (iso === undefined) continue;
+        for (const years of [2, 25]) {
+          expect(writtenAtLeastYearsAgo(w, years), `${w} ${years}`).toBe(atLeastYearsAgo(iso, years));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(2000);
   });
 });
 

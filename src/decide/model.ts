@@ -24,7 +24,7 @@
 // Pure: detections and texts in, model out. No regular expression reads message text here.
 import type { Detection } from '../detect/index.ts';
 import { DETECTORS } from '../../detectors/index.ts';
-import { atLeastYearsAgo, parseUkDate } from '../../detectors/library/checksums.ts';
+import { writtenAtLeastYearsAgo } from '../../detectors/library/checksums.ts';
 import type { Inspection, TextLike } from '../inspect/index.ts';
 import { foldWords } from '../roster/fold.ts';
 import type { Roster } from '../roster/index.ts';
@@ -179,7 +179,7 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   // tied to it. A heading, a note or a sentence naming a role beside a pupil ("DSL: Jack Hill
   // disclosed…", "As agreed with the DSL, Henry will…") is not apposition (inApposition).
   if (text !== undefined && names.length) {
-    const roles = terms.filter((d) => ROLES.has(foldWords(text.slice(d.start, d.end)).join(' ')));
+    const roles = terms.filter((d) => isRole(text.slice(d.start, d.end)));
     if (roles.length) {
       const kept = names.filter((m) => !roles.some((r) => inApposition(text, m, r)));
       if (kept.length !== names.length) names.splice(0, names.length, ...kept);
@@ -241,6 +241,13 @@ const ROLES = new Set([
   'gweithiwr cymdeithasol', 'gweithwraig gymdeithasol', 'senco', 'sendco', 'alnco', 'dsl', 'lado', 'swyddog lles addysg',
 ]);
 
+/** Is the term as written a role? (Folded only when written with more than single spaces: a class list has thousands of terms.) */
+function isRole(written: string): boolean {
+  const lower = written.toLowerCase();
+  if (ROLES.has(lower)) return true;
+  return (lower.includes('  ') || lower.includes('-') || lower.includes('\n') || lower.includes('\t') || lower.includes('\u00a0')) && ROLES.has(foldWords(lower).join(' '));
+}
+
 /** A word before a role that makes it a title in apposition: "our Education Welfare Officer, Siân Evans". */
 const ROLE_DETERMINERS = new Set(['our', 'the', 'your', 'their', 'a', 'an', 'ein', 'eich', 'yr', 'y']);
 
@@ -263,8 +270,7 @@ function inApposition(text: TextLike, name: Mention, role: Detection): boolean {
 const OLDEST_PUPIL_YEARS = 25;
 
 function couldBePupilsBirth(written: string): boolean {
-  const iso = parseUkDate(written);
-  return iso === undefined || !atLeastYearsAgo(iso, OLDEST_PUPIL_YEARS);
+  return !writtenAtLeastYearsAgo(written, OLDEST_PUPIL_YEARS);
 }
 
 /** The roster pupils a UPN belongs to (read from the text at the finding's span). */
