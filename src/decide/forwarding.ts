@@ -7,6 +7,7 @@
 // Message text is read by character and by RE2, never by JavaScript RegExp.
 import RE2 from 're2';
 import type { AttachmentReport, Inspection } from '../inspect/index.ts';
+import { domainIn, domainOf } from './policy.ts';
 
 // Subject prefixes for forwarding in the languages staff's mail clients use.
 const FORWARD_SUBJECT = new RE2('^\\s*(?:(?:re|aw|sv)\\s*:\\s*)*(?:fw|fwd|wg|tr|rv|doorst|vs|fs|enc|pd|i)\\s*:', 'i');
@@ -83,7 +84,7 @@ export function hasForwardedHeaderBlock(text: string, recipientAddresses: string
     if (!kinds.has('subject') || !(kinds.has('sent') || kinds.has('to'))) continue;
     const from = recent[fromAt].value.toLowerCase();
     const quoted = addressIn(from);
-    const fromSchool = quoted !== '' && schoolDomains.some((d) => quoted.endsWith(`@${d}`) || quoted.endsWith(`.${d}`));
+    const fromSchool = quoted !== '' && domainIn(domainOf(quoted), schoolDomains);
     const isReply = recipientAddresses.some((a) => from.includes(a)) || (!fromSchool && recipientNames.some((n) => from.includes(n)));
     return !isReply;
   }

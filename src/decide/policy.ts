@@ -52,6 +52,6 @@ export function domainOf(address: string): string {
 }
 
 /** True when `domain` is one of `list` or a subdomain of one. */
-export function domainIn(domain: string, list: string[]): boolean {
+export function domainIn(domain: string, list: readonly string[]): boolean {
   return list.some((d) => domain === d || domain.endsWith(`.${d}`));
 }
