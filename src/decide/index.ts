@@ -518,9 +518,9 @@ const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr']);
  */
 function wrongFamilyGreeting(ctx: Context, roster: Roster, r: Recipient): Finding[] {
   const bodies = ctx.facts.inspection.texts.filter((t) => t.kind === 'body');
+  const surnames = rosterSurnames(roster);
   for (const body of bodies) {
     const text = body.utf8 ?? body.text;
-    const surnames = rosterSurnames(roster);
     const surname = greetingSurname(text, (key) => surnames.has(key));
     if (!surname) continue;
     const own = [...r.pupils].map((id) => roster.pupilById(id));

@@ -472,10 +472,12 @@ function aloneOnItsLine(text: TextLike, start: number, end: number): boolean {
   return letters <= 6;
 }
 
-/** Words that carry a sentence on about one person named beside it ("they" and "them" are as often "your child"). */
-// With Welsh's prepositions that carry the person: ganddi/ganddo (she/he has), iddi/iddo (to
-// her/him), arni/arno (on her/him: "mae arni angen" she needs), ohoni/ohono (of her/him). Welsh
-// "hi" (she) is left out: it is an English greeting.
+/**
+ * Words that carry a sentence on about one person named beside it ("they" and "them" are as often
+ * "your child"), with Welsh's prepositions that carry the person: ganddi/ganddo (she/he has),
+ * iddi/iddo (to her/him), arni/arno (on her/him: "mae arni angen" she needs), ohoni/ohono (of
+ * her/him). Welsh "hi" (she) is left out: it is an English greeting.
+ */
 const PRONOUNS = new Set(['she', 'he', 'her', 'his', 'him', 'hers', 'ganddi', 'ganddo', 'iddi', 'iddo', 'arni', 'arno', 'ohoni', 'ohono']);
 
 /** Whether the sentence holding text[start, end) has a personal pronoun (its part within 200 characters either side). */
