@@ -38,6 +38,20 @@ function mailparserText(raw: Buffer): Promise<string | undefined> {
 const message = (headers: string[], body: Buffer | string, eol = '\r\n') =>
   Buffer.concat([Buffer.from(['From: office@school.example.org', 'To: parent@home.example', 'Subject: Letter', ...headers].join(eol) + eol + eol), Buffer.from(body)]);
 
+/**
+ * Random inputs of bytes from `alphabet` (latin1), chosen to hit every quoted-printable rule:
+ * blanks before line ends, soft breaks, escapes and near-escapes. Each call gives a length below `most`.
+ */
+function randomQuotedPrintable(alphabet: string, seed: number): (most: number) => Buffer {
+  const bytes = Buffer.from(alphabet, 'latin1');
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  return (most) => {
+    const out = Buffer.alloc(Math.floor(random() * most));
+    for (let i = 0; i < out.length; i++) out[i] = bytes[Math.floor(random() * bytes.length)];
+    return out;
+  };
+}
+
 const big = (unit: string | Buffer) => {
   const u = Buffer.from(unit);
   return Buffer.concat(Array(Math.ceil((PLAIN_BODY_BYTES + 1000) / u.length)).fill(u));
@@ -146,13 +160,9 @@ describe('a large plain body read from the bytes', () => {
   });
 
   it("decodes quoted-printable exactly as libqp (mailparser's decoder) on random input", () => {
-    // Bytes chosen to hit every rule: blanks before line ends, soft breaks, escapes and near-escapes.
-    const alphabet = Buffer.from(' \t=\r\n=0Aa9fFgG=\xff\xc3', 'latin1');
-    let seed = 19;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const next = randomQuotedPrintable(' \t=\r\n=0Aa9fFgG=\xff\xc3', 19);
     for (let round = 0; round < 20_000; round++) {
-      const input = Buffer.alloc(Math.floor(random() * (round % 10 ? 40 : 400)));
-      for (let i = 0; i < input.length; i++) input[i] = alphabet[Math.floor(random() * alphabet.length)];
+      const input = next(round % 10 ? 40 : 400);
       expect(decodeQuotedPrintable(input).equals(libqp.decode(input)), JSON.stringify(input.toString('latin1'))).toBe(true);
     }
   });
@@ -225,14 +235,11 @@ describe('quoted-printable parts of any message: mailparser with transfer.ts dec
   const bodyText = async (raw: Buffer) => (await inspect(raw)).texts.find((t) => t.where === 'body')?.text;
 
   it('gives mailparser\u2019s own text for random quoted-printable in a multipart message, split across its chunks', async () => {
-    const alphabet = Buffer.from(' \t=\r\n=0Aa9fFgG=\xc3\xa9Zz', 'latin1');
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const next = randomQuotedPrintable(' \t=\r\n=0Aa9fFgG=\xc3\xa9Zz', 7);
     for (let round = 0; round < 300; round++) {
       // Some parts longer than the 64 KB pieces the message is fed in, so escapes and soft breaks
       // fall across them.
-      const body = Buffer.alloc(Math.floor(random() * (round % 20 ? 300 : 150_000)));
-      for (let i = 0; i < body.length; i++) body[i] = alphabet[Math.floor(random() * alphabet.length)];
+      const body = next(round % 20 ? 300 : 150_000);
       const raw = Buffer.concat([
         message(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"'], '--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'),
         body,
