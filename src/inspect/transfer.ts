@@ -111,11 +111,18 @@ export class QuotedPrintableDecoder extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#bytes) {
-      const input = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#bytes);
+    // A part too large to allocate fails as the stream's error (mailparser's error: the message
+    // is held as unreadable), never as an exception thrown out of the parser.
+    let decoded: Buffer | undefined;
+    try {
+      if (this.#bytes) decoded = decodeQuotedPrintable(this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#bytes));
+    } catch (err) {
+      done(err as Error);
+      return;
+    } finally {
       this.#chunks = [];
-      this.push(decodeQuotedPrintable(input));
     }
+    if (decoded) this.push(decoded);
     done();
   }
 }
