@@ -9,8 +9,9 @@ import { MailParser } from 'mailparser';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
-import { PLAIN_BODY_BYTES, plainBody } from '../src/inspect/message.ts';
+import { PLAIN_BODY_BYTES, plainBody, wideBytesUndone } from '../src/inspect/message.ts';
 import { decodeCleanBase64, decodeQuotedPrintable } from '../src/inspect/transfer.ts';
+import { htmlToText } from '../src/inspect/text.ts';
 import { Utf8Text } from '../src/inspect/utf8-text.ts';
 
 afterAll(async () => {
@@ -207,22 +208,26 @@ const corpora = [
   '/usr/lib/python3/dist-packages/flufl/bounce/tests/data',
 ];
 
+/** Every message file of the corpora (each corpus must be there: npm test installs them). */
+function corpusMessages(): string[] {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  return corpora.flatMap((dir) => {
+    expect(existsSync(dir), `${dir} is missing (npm test installs it: test/prepare.sh)`).toBe(true);
+    return walk(dir).filter((file) => /\.(txt|raw|eml)$/.test(file));
+  });
+}
+
 describe("Debian's mail corpora", () => {
   it('every message plainBody takes gives exactly mailparser’s text', async () => {
     let taken = 0;
     let seen = 0;
-    for (const dir of corpora) {
-      expect(existsSync(dir), `${dir} is missing (npm test installs it: test/prepare.sh)`).toBe(true);
-      const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-      for (const file of walk(dir)) {
-        if (!/\.(txt|raw|eml)$/.test(file)) continue;
-        const raw = readFileSync(file);
-        seen++;
-        const fast = await plainBody(raw);
-        if (!fast) continue;
-        taken++;
-        expect(String(fast.text), file).toBe(await mailparserText(raw));
-      }
+    for (const file of corpusMessages()) {
+      const raw = readFileSync(file);
+      seen++;
+      const fast = await plainBody(raw);
+      if (!fast) continue;
+      taken++;
+      expect(String(fast.text), file).toBe(await mailparserText(raw));
     }
     expect(seen).toBeGreaterThan(200);
     // Plain single-part messages are common: the comparison covers many real ones.
@@ -263,16 +268,97 @@ describe('quoted-printable parts of any message: mailparser with transfer.ts dec
 
   it("gives mailparser's own body text for every message of Debian's corpora with a quoted-printable part", async () => {
     let withQp = 0;
-    for (const dir of corpora) {
-      const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-      for (const file of walk(dir)) {
-        if (!/\.(txt|raw|eml)$/.test(file)) continue;
-        const raw = readFileSync(file);
-        if (!/content-transfer-encoding:\s*quoted-printable/i.test(raw.toString('latin1'))) continue;
-        withQp++;
-        expect(await bodyText(raw), file).toBe(await mailparserText(raw));
-      }
+    for (const file of corpusMessages()) {
+      const raw = readFileSync(file);
+      if (!/content-transfer-encoding:\s*quoted-printable/i.test(raw.toString('latin1'))) continue;
+      withQp++;
+      expect(await bodyText(raw), file).toBe(await mailparserText(raw));
     }
     expect(withQp).toBeGreaterThan(15);
+  });
+});
+
+describe('text parts of multipart messages kept as the bytes they decode to (src/inspect/text-parts.ts)', () => {
+  /** mailparser's own text and HTML for a message, read with the options the inspection uses. */
+  function mailparserTexts(raw: Buffer): Promise<{ text?: string; html?: string }> {
+    return new Promise((resolve, reject) => {
+      const p = new MailParser({ skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, checksumAlgo: false, ignoreEmbedded: true });
+      let got: { text?: string; html?: string } = {};
+      p.on('data', (d: { type: string; text?: string; html?: string | false; content?: NodeJS.ReadableStream; release?: () => void }) => {
+        if (d.type === 'text') got = { text: d.text, html: d.html || undefined };
+        else { d.content?.resume(); d.release?.(); }
+      });
+      p.once('end', () => resolve(got));
+      p.once('error', reject);
+      p.end(raw);
+    });
+  }
+  const texts = async (raw: Buffer) => {
+    const found = (await inspect(raw)).texts;
+    const body = found.find((t) => t.where === 'body');
+    return { body: body?.text, bytes: body?.utf8 !== undefined, html: found.find((t) => t.where === 'body:html')?.text };
+  };
+  /** What the inspection must give: mailparser's text, and its HTML read by the inspection's HTML reader (UTF-16 read as UTF-8 undone in both). */
+  const expected = async (raw: Buffer) => {
+    const mp = await mailparserTexts(raw);
+    return { body: wideBytesUndone(mp.text), html: mp.html === undefined ? undefined : htmlToText(wideBytesUndone(mp.html), 50_000_000).text };
+  };
+  const part = (type: string, body: Buffer | string, extra = '') => Buffer.concat([Buffer.from(`--b\r\nContent-Type: ${type}\r\n${extra}\r\n`), Buffer.from(body), Buffer.from('\r\n')]);
+  const multipart = (kind: string, ...parts: Buffer[]) => message(['MIME-Version: 1.0', `Content-Type: multipart/${kind}; boundary="b"`], Buffer.concat([...parts, Buffer.from('--b--\r\n')]));
+
+  it('a large letter with its HTML twin, as Outlook sends it: the text is its bytes, exactly mailparser’s text; the HTML reads as before', async () => {
+    const line = 'Jasmine Okafor (UPN A123456789012) has settled well in Year 5. Ça va très bien.\r\n';
+    const letter = line.repeat(Math.ceil((PLAIN_BODY_BYTES + 5000) / line.length)) + 'a lone CR\rstays\r\n';
+    const html = `<html><body>${letter.split('\r\n').map((l) => `<p class=MsoNormal>${l}</p>`).join('\r\n')}</body></html>`;
+    const raw = multipart('alternative', part('text/plain; charset="utf-8"', libqp.wrap(libqp.encode(Buffer.from(letter)), 76), 'Content-Transfer-Encoding: quoted-printable\r\n'), part('text/html; charset="utf-8"', libqp.wrap(libqp.encode(Buffer.from(html)), 76), 'Content-Transfer-Encoding: quoted-printable\r\n'));
+    const got = await texts(raw);
+    expect(got.bytes).toBe(true);
+    const want = await expected(raw);
+    expect(String(got.body)).toBe(want.body);
+    expect(String(got.body)).toContain('a lone CR\rstays\n');
+    expect(String(got.body)).not.toContain('\r\n');
+    expect(got.html).toBe(want.html);
+    expect(String(got.html)).toContain('Jasmine Okafor (UPN A123456789012)');
+  });
+
+  it('every shape of text part gives mailparser’s text and HTML: small and large, CRLF and LF, invalid UTF-8, other charsets, flowed, empty, several, cut off', async () => {
+    const large = (s: string) => s.repeat(Math.ceil((PLAIN_BODY_BYTES + 1000) / s.length));
+    const shapes: Array<[string, Buffer]> = [
+      ['small text with attachment', multipart('mixed', part('text/plain', 'Dear Mrs Okafor,\r\nJasmine\r\n'), part('text/csv; name="l.csv"', 'Name\r\n', 'Content-Disposition: attachment; filename="l.csv"\r\n'))],
+      ['large text, bare LFs', multipart('mixed', part('text/plain; charset=utf-8', large('Tobias Lindqvist\nYear 4\n')))],
+      ['large text, invalid UTF-8', multipart('mixed', part('text/plain; charset=utf-8', Buffer.concat([Buffer.from(large('Amelia Brown\r\n')), Buffer.from([0xe2, 0x28, 0xa1, 0x0d, 0x0a, 0xff])])))],
+      ['large text, base64', multipart('mixed', part('text/plain; charset=utf-8', Buffer.from(large('Noah Évans, 12/03/2015\r\n')).toString('base64').replace(/.{76}/g, '$&\r\n'), 'Content-Transfer-Encoding: base64\r\n'))],
+      ['large text in latin-1', multipart('mixed', part('text/plain; charset=iso-8859-1', Buffer.from(large('Zoë Müller\r\n'), 'latin1')))],
+      ['large text in US-ASCII', multipart('mixed', part('text/plain; charset=us-ascii', large('Oliver Smith\r\n')))],
+      ['format=flowed', multipart('mixed', part('text/plain; charset=utf-8; format=flowed', 'A line that \r\nflows on\r\n'))],
+      ['an empty text part between two', multipart('mixed', part('text/plain', 'first\r\n'), part('text/plain', ''), part('text/plain', 'third'))],
+      ['two text parts and an HTML one, mixed', multipart('mixed', part('text/plain', large('Ava Jones\r\n')), part('text/html', '<p>Ava &amp; Ben</p>'), part('text/plain', 'Ben Carter\r\n'))],
+      ['an inline part with a file name', multipart('mixed', part('text/plain; name="notes.txt"', 'Harry Potter\r\n', 'Content-Disposition: inline; filename="notes.txt"\r\n'))],
+      ['text as an attachment', multipart('mixed', part('text/plain', 'hello\r\n'), part('text/plain', 'Ron Weasley\r\n', 'Content-Disposition: attachment; filename="r.txt"\r\n'))],
+      ['nested alternative in mixed', multipart('mixed', Buffer.from('--b\r\nContent-Type: multipart/alternative; boundary="c"\r\n\r\n--c\r\nContent-Type: text/plain\r\n\r\nplain Lily\r\n--c\r\nContent-Type: text/html\r\n\r\n<b>html Lily</b>\r\n--c--\r\n'))],
+      ['cut off in the middle of a large text part', message(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"'], Buffer.concat([part('text/plain', 'before\r\n'), Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\n' + large('Isla Grant\r\n'))]))],
+    ];
+    for (const [name, raw] of shapes) {
+      const got = await texts(raw);
+      const want = await expected(raw);
+      expect(got.body === undefined ? undefined : String(got.body), name).toBe(want.body);
+      expect(got.html, name).toBe(want.html);
+    }
+  });
+
+  it("gives mailparser's text and HTML for every message of Debian's corpora", async () => {
+    let seen = 0;
+    let multipartText = 0;
+    for (const file of corpusMessages()) {
+      const raw = readFileSync(file);
+      seen++;
+      if (/content-type:\s*multipart\//i.test(raw.toString('latin1'))) multipartText++;
+      const got = await texts(raw);
+      const want = await expected(raw);
+      expect(got.body === undefined ? undefined : String(got.body), file).toBe(want.body);
+      expect(got.html, file).toBe(want.html);
+    }
+    expect(seen).toBeGreaterThan(200);
+    expect(multipartText).toBeGreaterThan(100);
   });
 });

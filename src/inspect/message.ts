@@ -5,7 +5,8 @@
 //
 // A subclass watches the MIME structure as mailsplit emits it, to find what mailparser decodes
 // silently: base64 with characters outside the alphabet, multiparts that never close (a cut-off
-// message), and multipart/encrypted (PGP/MIME).
+// message), and multipart/encrypted (PGP/MIME). Its text parts in UTF-8 or ASCII are taken from
+// their decoders as bytes (text-parts.ts), not as mailparser's strings.
 import libmime from 'libmime';
 import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
@@ -20,6 +21,8 @@ import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { imageType } from './sniff.ts';
 import { htmlToText } from './text.ts';
 import { decodeCleanBase64, decodeQuotedPrintable, QuotedPrintableDecoder } from './transfer.ts';
+import { crlfToLf, TextPartCaptures } from './text-parts.ts';
+import type { TextPartCapture } from './text-parts.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { Address, AttachmentReport } from './types.ts';
 
@@ -210,7 +213,73 @@ const baseProcessChunk = (MailParser.prototype as unknown as { processChunk: Pro
 
 class WatchedMailParser extends MailParser {
   watcher = new StructureWatcher();
+  /** Text parts in UTF-8 or ASCII, kept as their decoded bytes (text-parts.ts). */
+  textParts = new TextPartCaptures();
 }
+
+/** mailparser's own node for a part (the fields read here). */
+interface ParserNode {
+  node: { flowed?: boolean };
+  contentType?: string | false;
+  disposition?: string;
+  isAttachment?: boolean;
+  charset?: string;
+  decoder?: Transform;
+  textContent?: string;
+  children?: ParserNode[];
+  capture?: TextPartCapture;
+}
+type ParserInternals = {
+  createNode(this: MailParser, data: unknown): ParserNode;
+  getTextContent(this: MailParser): { type: 'text'; text?: string | Utf8Text; html?: string | Utf8Text };
+  cleanup(this: MailParser, done: (err?: Error) => void): void;
+  tree?: ParserNode;
+};
+const parserInternals = MailParser.prototype as unknown as ParserInternals;
+const baseCreateNode = parserInternals.createNode;
+const baseGetTextContent = parserInternals.getTextContent;
+const baseCleanup = parserInternals.cleanup;
+
+/** A text part mailparser reads inline without converting a charset or reflowing: its bytes are its text. */
+function capturable(node: ParserNode): boolean {
+  if (node.isAttachment || node.disposition !== 'inline' || !node.decoder || node.node.flowed) return false;
+  if (node.contentType !== 'text/plain' && node.contentType !== 'text/html') return false;
+  return ['ascii', 'usascii', 'utf8'].includes((node.charset || 'utf-8').toLowerCase().replace(/[^a-z0-9]+/g, ''));
+}
+
+const watched = WatchedMailParser.prototype as unknown as ParserInternals;
+watched.createNode = function (this: MailParser, data) {
+  const node = baseCreateNode.call(this, data);
+  if (capturable(node)) {
+    node.capture = (this as WatchedMailParser).textParts.capture(node.decoder!, node.contentType === 'text/html');
+    node.decoder = node.capture;
+  }
+  return node;
+};
+// Every part that has ended has its text before mailparser puts the texts together.
+watched.cleanup = function (this: MailParser, done) {
+  void (this as WatchedMailParser).textParts.settled().then(() => baseCleanup.call(this, done));
+};
+watched.getTextContent = function (this: MailParser) {
+  const parts = (this as WatchedMailParser).textParts;
+  if (!parts.size) return baseGetTextContent.call(this);
+  const visit = (node: ParserNode | undefined): void => {
+    if (!node) return;
+    const capture = node.capture;
+    if (capture && capture.text === undefined) {
+      // A part never ended has no text, as with mailparser; one ended and still unread would be lost: the message is not read.
+      if (capture.writableEnded) throw new Error('a text part was not read to its end');
+      node.textContent = '';
+    } else if (capture) {
+      // mailparser leaves an empty part out of the join.
+      node.textContent = capture.text!.length ? capture.placeholder : '';
+    }
+    for (const child of node.children ?? []) visit(child);
+  };
+  visit((this as unknown as ParserInternals).tree);
+  const result = baseGetTextContent.call(this);
+  return { ...result, text: parts.restore(result.text as string | undefined), html: parts.restore(result.html as string | undefined) };
+};
 (WatchedMailParser.prototype as unknown as { processChunk: ProcessChunk }).processChunk = function (this: MailParser, data, done) {
   (this as WatchedMailParser).watcher.see(data);
   // A quoted-printable part is decoded by transfer.ts, with libqp's results at many times its
@@ -586,16 +655,7 @@ export async function plainBody(raw: Buffer): Promise<{ bodyStart: number; text:
   else if (!['7bit', '8bit', 'binary'].includes(encoding)) return undefined;
   if (!body) return undefined; // base64 that decoders could read differently: mailparser's, and reported
   // CR LF → LF, as mailparser does; a lone CR stays.
-  const out = encoding === 'quoted-printable' || encoding === 'base64' ? body : Buffer.allocUnsafe(body.length); // decoded: our own copy, done in place
-  let n = 0;
-  let from = 0;
-  for (let cr = body.indexOf(13); cr >= 0; cr = body.indexOf(13, cr + 1)) {
-    if (body[cr + 1] !== 10) continue;
-    n += body.copy(out, n, from, cr);
-    from = cr + 1;
-  }
-  n += body.copy(out, n, from);
-  const bytes = out.subarray(0, n);
+  const bytes = crlfToLf(body, encoding === 'quoted-printable' || encoding === 'base64' ? body : Buffer.allocUnsafe(body.length)); // decoded: our own copy, done in place
   return { bodyStart, text: isUtf8(bytes) ? new Utf8Text(bytes) : bytes.toString('utf8') };
 }
 
