@@ -6,7 +6,8 @@
 // A subclass watches the MIME structure as mailsplit emits it, to find what mailparser decodes
 // silently: base64 with characters outside the alphabet, multiparts that never close (a cut-off
 // message), and multipart/encrypted (PGP/MIME). Its text parts in UTF-8 or ASCII are taken from
-// their decoders as bytes (text-parts.ts), not as mailparser's strings.
+// their decoders as bytes (text-parts.ts), not as mailparser's strings, and the bodies of parts
+// pass its splitter a stretch at a time (long-bodies.ts).
 import libmime from 'libmime';
 import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
@@ -18,6 +19,7 @@ export type { MessageSummary } from './types.ts';
 import { formatBytes } from './context.ts';
 import type { InspectionContext } from './context.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
+import { passLongBodies } from './long-bodies.ts';
 import { imageType } from './sniff.ts';
 import { htmlToText } from './text.ts';
 import { decodeCleanBase64, decodeQuotedPrintable, QuotedPrintableDecoder } from './transfer.ts';
@@ -215,6 +217,12 @@ class WatchedMailParser extends MailParser {
   watcher = new StructureWatcher();
   /** Text parts in UTF-8 or ASCII, kept as their decoded bytes (text-parts.ts). */
   textParts = new TextPartCaptures();
+
+  constructor(options: ConstructorParameters<typeof MailParser>[0]) {
+    super(options);
+    // The bodies of parts pass the splitter a stretch at a time, not a line at a time (long-bodies.ts).
+    passLongBodies((this as unknown as { splitter: Transform }).splitter);
+  }
 }
 
 /** mailparser's own node for a part (the fields read here). */

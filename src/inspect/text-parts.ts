@@ -81,11 +81,17 @@ export class TextPartCapture extends Transform {
 
   override _flush(done: TransformCallback): void {
     this.#decoder.once('end', () => {
-      // One copy of the part, ours to change in place (a single chunk may be a view of the message).
-      const joined = Buffer.allocUnsafeSlow(this.#length);
-      let at = 0;
-      for (const c of this.#chunks.splice(0)) at += c.copy(joined, at);
-      const bytes = crlfToLf(joined);
+      // One copy of the part, ours to change (a chunk may be a view of the message): the line
+      // ends are changed as a single chunk is copied, or in place once several are joined.
+      const chunks = this.#chunks.splice(0);
+      let bytes: Buffer;
+      if (chunks.length === 1) bytes = crlfToLf(chunks[0], Buffer.allocUnsafeSlow(this.#length));
+      else {
+        const joined = Buffer.allocUnsafeSlow(this.#length);
+        let at = 0;
+        for (const c of chunks) at += c.copy(joined, at);
+        bytes = crlfToLf(joined);
+      }
       this.text = this.#asString ? bytes.toString('utf8') : textOfBytes(bytes);
       this.#settle();
       done();
