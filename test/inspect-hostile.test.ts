@@ -392,6 +392,18 @@ describe('malformed MIME', () => {
     expect(r.uninspectable).toContainEqual({ where: 'attachment:list.csv', reason: 'Its base64 encoding is invalid, so what it contains cannot be known for sure' });
   });
 
+  it('base64 of a length no encoder writes (one character past a group of four) in an attachment: uninspectable; the same list whole is not', async () => {
+    const attach = (b64: string) =>
+      [...header(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="B"']), '', '--B', 'Content-Type: text/plain', '', 'See attached.', '--B',
+        'Content-Type: text/csv; name="list.csv"', 'Content-Disposition: attachment; filename="list.csv"', 'Content-Transfer-Encoding: base64', '', b64, '--B--', ''].join('\r\n');
+    const whole = Buffer.from('Name,Date of birth\r\nJasmine Okafor,17/03/2014\r\n'.repeat(39)).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const damaged = await inspect(Buffer.from(attach(whole + 'Q')));
+    expect(damaged.uninspectable).toContainEqual({ where: 'attachment:list.csv', reason: 'Its base64 encoding is invalid, so what it contains cannot be known for sure' });
+    const fine = await inspect(Buffer.from(attach(whole)));
+    expect(fine.uninspectable).toEqual([]);
+    expect(fine.texts.find((t) => t.where === 'attachment:list.csv')?.text).toContain('Jasmine Okafor,17/03/2014');
+  });
+
   it('invalid base64 in a text body: uninspectable', async () => {
     const raw = [...header(['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64']), '', 'SGVsbG8gd29ybGQ=%%%%', ''].join('\r\n');
     const r = await inspect(Buffer.from(raw));
