@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { inspect, shutdownInspection } from '../src/inspect/index.ts';
 import { PLAIN_BODY_BYTES, plainBody, wideBytesUndone } from '../src/inspect/message.ts';
 import { decodeCleanBase64, decodeQuotedPrintable } from '../src/inspect/transfer.ts';
-import { htmlToText } from '../src/inspect/text.ts';
+import { decodeTextBytes, htmlToText } from '../src/inspect/text.ts';
 import { Utf8Text } from '../src/inspect/utf8-text.ts';
 
 afterAll(async () => {
@@ -343,6 +343,28 @@ describe('text parts of multipart messages kept as the bytes they decode to (src
       const want = await expected(raw);
       expect(got.body === undefined ? undefined : String(got.body), name).toBe(want.body);
       expect(got.html, name).toBe(want.html);
+    }
+  });
+
+  it('a large attached CSV in UTF-8 is kept as its bytes, reading as the decoded file; one in another charset, with a BOM or in UTF-16 is decoded as before', async () => {
+    const rows = 'Name,Date of birth,UPN,Needs\r\n' + 'Zoë Okafor,17/03/2014,A123456789012,asthma inhaler\r\n'.repeat(6000);
+    const attach = (bytes: Buffer, type: string) =>
+      multipart('mixed', part('text/plain', 'List attached.'), part(type, bytes.toString('base64').replace(/.{76}/g, '$&\r\n'), 'Content-Disposition: attachment; filename="list.csv"\r\nContent-Transfer-Encoding: base64\r\n'));
+    const listOf = async (raw: Buffer) => (await inspect(raw)).texts.find((t) => t.where === 'attachment:list.csv');
+    const utf8 = Buffer.from(rows);
+    expect(utf8.length).toBeGreaterThan(256 * 1024);
+    const kept = await listOf(attach(utf8, 'text/csv; charset=utf-8; name="list.csv"'));
+    expect(kept?.utf8).toBeDefined();
+    expect(kept?.text).toBe(decodeTextBytes(utf8, 'utf-8'));
+    for (const [bytes, type] of [
+      [Buffer.from(rows, 'latin1'), 'text/csv; charset=iso-8859-1; name="list.csv"'],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8]), 'text/csv; name="list.csv"'],
+      [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rows, 'utf16le')]), 'text/csv; name="list.csv"'],
+    ] as const) {
+      const read = await listOf(attach(bytes, type));
+      expect(read?.utf8, type).toBeUndefined();
+      expect(read?.text, type).toBe(decodeTextBytes(bytes, type.includes('8859') ? 'iso-8859-1' : undefined));
+      expect(read?.text).toContain('Zoë Okafor,17/03/2014');
     }
   });
 

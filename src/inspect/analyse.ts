@@ -103,7 +103,7 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
       // Plain, CSV and TSV text is only decoded (native, linear): cheaper here than a copy to a
       // worker and back, whatever the size. HTML and RTF need a JS pass: large ones go to a worker.
       if (size <= MAIN_THREAD_TEXT_BYTES || (kind !== 'html' && kind !== 'rtf')) {
-        await applyLayer(ctx, report, textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars), depth);
+        await applyLayer(ctx, report, textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars, true), depth);
         return report;
       }
       break;
@@ -159,7 +159,7 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
   }
   if (ctx.ocr && layer.images?.length) {
     // Pictures in an Office document (a photographed form pasted into Word): their text joins the document's.
-    applyOcr(ctx, report, await ocrImages(ctx.ocr, layer.images), layer.text, layer.truncated);
+    applyOcr(ctx, report, await ocrImages(ctx.ocr, layer.images), layer.text?.toString(), layer.truncated);
   } else if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
   for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text);
   for (const p of layer.problems) ctx.problem(where, p);

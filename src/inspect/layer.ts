@@ -18,7 +18,9 @@ import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsx
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
-import { decodeTextBytes, htmlToText, rtfToText, sniffTextKind } from './text.ts';
+import { decodeTextBytes, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
+import { BYTES_TEXT_FROM } from './text-parts.ts';
+import { Utf8Text } from './utf8-text.ts';
 import type { Encryption } from './types.ts';
 import { firstLocalHeaderEncryption, listZip, openZip, readZipEntry, ZipLimitError } from './zip.ts';
 import type { ZipEntryInfo, ZipProblem } from './zip.ts';
@@ -54,7 +56,8 @@ export interface LayerOutput {
   isMessage: boolean;
   encryption: Encryption;
   encryptionDetail?: string;
-  text?: string;
+  /** A Utf8Text only from textLayer on the main thread (keepBytes); what a worker sends is a string. */
+  text?: string | Utf8Text;
   truncated?: boolean;
   /** Texts of a message-like file, each appended to the file's `where`: 'headers', 'body', 'body:html'. */
   extraTexts?: Array<{ suffix: string; text: string }>;
@@ -127,8 +130,12 @@ const TEXT_MIME: Record<string, string> = {
   calendar: 'text/calendar',
 };
 
-/** Text files: decode, decide txt/csv/tsv/html/rtf/eml, and extract. Cheap enough for small files on the main thread. */
-export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number): LayerOutput {
+/**
+ * Text files: decode, decide txt/csv/tsv/html/rtf/eml, and extract. Cheap enough for small files on
+ * the main thread. There (`keepBytes`), a large plain file in UTF-8 stays its bytes (Utf8Text), as
+ * a long body does: never made a 40 MB string for detectors that read bytes.
+ */
+export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number, keepBytes = false): LayerOutput {
   const head = decodeTextBytes(bytes.subarray(0, 8192), charset);
   const kind = sniffTextKind(head, name);
   const mime = TEXT_MIME[kind];
@@ -137,6 +144,10 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
   if (kind === 'rtf') {
     const { text, truncated } = rtfToText(bytes, maxChars);
     return output('rtf', mime, { text, truncated });
+  }
+  if (keepBytes && kind !== 'html' && bytes.length >= BYTES_TEXT_FROM && readAsUtf8(bytes, charset)) {
+    const text = new Utf8Text(bytes);
+    if (text.length <= maxChars) return output(kind, mime, { text });
   }
   const decoded = decodeTextBytes(bytes, charset);
   if (kind === 'html') {

@@ -1,6 +1,7 @@
 // Text helpers that run on untrusted bytes: charset decoding, sniffing what kind of text a file
 // holds, HTML and RTF to plain text. Byte-level and linear: no JavaScript RegExp touches message
 // text here (developers' guide), and nesting is tracked with counters, never recursion.
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { Tokenizer } from 'htmlparser2';
 
@@ -71,6 +72,16 @@ export function decodeTextBytes(bytes: Uint8Array, declaredCharset?: string): st
   } catch {
     return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'windows-1252');
   }
+}
+
+/**
+ * Whether decodeTextBytes reads these bytes as plain UTF-8 (no BOM, not UTF-16, no other charset
+ * declared, valid UTF-8): then the text is the bytes, and a large file can be kept as them.
+ */
+export function readAsUtf8(bytes: Buffer, declaredCharset?: string): boolean {
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return false;
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) return false;
+  return !looksUtf16(bytes) && !iconvName(declaredCharset) && isUtf8(bytes);
 }
 
 /** UTF-16 without a BOM: most of the first bytes alternate with NUL. */
