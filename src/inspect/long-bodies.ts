@@ -53,7 +53,14 @@ function inPartBody(s: Splitter): boolean {
 
 /** The pending line: only the line end held back from the body before it, or a line begun that cannot be a boundary. */
 function pendingLine(s: Splitter): 'line end' | 'line begun' | 'could be a boundary' {
-  const pending = s.lineLength <= 64 ? Buffer.concat(s.lineChunks) : Buffer.concat(s.lineChunks).subarray(0, 64);
+  // Its first bytes are enough (a pending line can be up to 64 KB, kept in pieces).
+  const head: Buffer[] = [];
+  for (let got = 0, k = 0; got < 4 && k < s.lineChunks.length; k++) {
+    head.push(s.lineChunks[k]);
+    got += s.lineChunks[k].length;
+  }
+  const first = Buffer.concat(head);
+  const pending = s.lineLength <= 2 ? first : first.subarray(0, Math.min(first.length, 64));
   if (pending.length === 1 && pending[0] === LF) return 'line end';
   if (pending.length === 2 && pending[0] === CR && pending[1] === LF) return 'line end';
   // Whatever follows the held line end: a boundary line starts with "--", or a CR and "--".
