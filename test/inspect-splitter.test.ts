@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { firstDelimiterLine, passLongBodies } from '../src/inspect/long-bodies.ts';
+import { firstDelimiterLine, MAX_DELIMITERS, passLongBodies } from '../src/inspect/long-bodies.ts';
 
 const { Splitter } = createRequire(import.meta.url)('@zone-eu/mailsplit') as { Splitter: new (config?: object) => Transform };
 
@@ -156,6 +156,22 @@ describe('the bodies of parts passed through the splitter a stretch at a time', 
       }
     }
     expect(compared).toBe(6 * 2 * 301);
+  });
+
+  it('reads a part nested deeper than a few multiparts line by line, as before: its output the splitter’s, its cost not multiplied by the depth', async () => {
+    const nested = (depth: number) => {
+      let head = 'Subject: deep\r\nMIME-Version: 1.0\r\n';
+      for (let i = 0; i < depth; i++) head += `Content-Type: multipart/mixed; boundary="level-${i}"\r\n\r\n--level-${i}\r\n`;
+      return Buffer.from(head + 'Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n' + 'QmFzZTY0IGxpbmUgb2YgYW4gYXR0YWNobWVudA==\r\n'.repeat(20_000));
+    };
+    for (const [depth, stretches] of [[MAX_DELIMITERS, true], [MAX_DELIMITERS + 1, false]] as const) {
+      const raw = nested(depth);
+      const fast = { inPartBodies: 0 };
+      const slow = { inPartBodies: 0 };
+      expectSame(await split(raw, [65536], true, fast), await split(raw, [65536], false, slow), `depth ${depth}`);
+      if (stretches) expect(fast.inPartBodies, `depth ${depth}`).toBeLessThan(slow.inPartBodies / 10);
+      else expect(fast.inPartBodies, `depth ${depth}`).toBe(slow.inPartBodies);
+    }
   });
 
   it("gives the splitter's own output for every message of Debian's mail corpora, in 64 KB writes and in 1,000-byte writes", async () => {

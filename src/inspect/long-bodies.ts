@@ -40,6 +40,9 @@ interface Splitter extends Transform {
   appendPendingLine(chunk: Buffer): void;
 }
 
+/** Open multiparts around a part beyond which its body is read line by line, as before. */
+export const MAX_DELIMITERS = 8;
+
 /** mailsplit's state while reading a part's body (its BODY constant). */
 const BODY = 0x02;
 const LF = 0x0a;
@@ -154,6 +157,9 @@ export function passLongBodies(splitter: Transform): void {
     const pending = pendingLine(s);
     if (pending === 'could be a boundary') return rest(0);
     const delims = delimiters(s);
+    // Each open multipart's delimiter is looked for in the whole write: deep nesting (a thousand
+    // levels is allowed) would cost more than reading the lines. Such a message is read as before.
+    if (delims.length > MAX_DELIMITERS) return rest(0);
     if (pending === 'line end') {
       const end = surelyBodyEnd(chunk, 0, delims);
       if (end > 0) passBody(s, chunk, 0, end);
