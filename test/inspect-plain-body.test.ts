@@ -3,8 +3,7 @@
 // the text mailparser gives, on hand-made edge cases and on every message of Debian's mail
 // corpora it takes, and leave every other shape to mailparser. Every other quoted-printable part is
 // decoded by the same code inside mailparser, and must give mailparser's own text too.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { MailParser } from 'mailparser';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -13,6 +12,7 @@ import { PLAIN_BODY_BYTES, plainBody, wideBytesUndone } from '../src/inspect/mes
 import { decodeCleanBase64, decodeQuotedPrintable } from '../src/inspect/transfer.ts';
 import { decodeTextBytes, htmlToText } from '../src/inspect/text.ts';
 import { Utf8Text } from '../src/inspect/utf8-text.ts';
+import { everyMailFile } from './corpus/debian.ts';
 
 afterAll(async () => {
   await shutdownInspection();
@@ -202,19 +202,11 @@ describe('lines among the header fields that are not header fields', () => {
   });
 });
 
-const corpora = [
-  '/usr/lib/python3.11/test/test_email/data',
-  '/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata',
-  '/usr/lib/python3/dist-packages/flufl/bounce/tests/data',
-];
-
 /** Every message file of the corpora (each corpus must be there: npm test installs them). */
 function corpusMessages(): string[] {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-  return corpora.flatMap((dir) => {
-    expect(existsSync(dir), `${dir} is missing (npm test installs it: test/prepare.sh)`).toBe(true);
-    return walk(dir).filter((file) => /\.(txt|raw|eml)$/.test(file));
-  });
+  const { files, missing } = everyMailFile();
+  expect(missing, 'missing corpora (npm test installs them: test/prepare.sh)').toEqual([]);
+  return files;
 }
 
 describe("Debian's mail corpora", () => {

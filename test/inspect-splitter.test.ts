@@ -4,12 +4,12 @@
 // into writes. Checked on random multipart messages made to sit on every edge (lines starting with
 // "-", near-boundaries, lone CRs, bare LFs, parts never closed, nested multiparts) and on every
 // message of Debian's mail corpora.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { firstDelimiterLine, MAX_DELIMITERS, passLongBodies } from '../src/inspect/long-bodies.ts';
+import { everyMailFile } from './corpus/debian.ts';
 
 const { Splitter } = createRequire(import.meta.url)('@zone-eu/mailsplit') as { Splitter: new (config?: object) => Transform };
 
@@ -175,18 +175,13 @@ describe('the bodies of parts passed through the splitter a stretch at a time', 
   });
 
   it("gives the splitter's own output for every message of Debian's mail corpora, in 64 KB writes and in 1,000-byte writes", async () => {
-    const corpora = ['/usr/lib/python3.11/test/test_email/data', '/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata', '/usr/lib/python3/dist-packages/flufl/bounce/tests/data'];
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-    let seen = 0;
-    for (const dir of corpora) {
-      expect(existsSync(dir), `${dir} is missing (npm test installs it: test/prepare.sh)`).toBe(true);
-      for (const file of walk(dir).filter((f) => /\.(txt|raw|eml)$/.test(f))) {
-        const raw = readFileSync(file);
-        seen++;
-        for (const pieces of [[65536], [1000, 333]]) expectSame(await split(raw, pieces, true), await split(raw, pieces, false), file);
-      }
+    const { files, missing } = everyMailFile();
+    expect(missing, 'missing corpora (npm test installs them: test/prepare.sh)').toEqual([]);
+    for (const file of files) {
+      const raw = readFileSync(file);
+      for (const pieces of [[65536], [1000, 333]]) expectSame(await split(raw, pieces, true), await split(raw, pieces, false), file);
     }
-    expect(seen).toBeGreaterThan(200);
+    expect(files.length).toBeGreaterThan(200);
   });
 
   it('reads a 20 MB base64 attachment with about a thousand lines looked at one by one, not 270,000, and the same bytes', async () => {

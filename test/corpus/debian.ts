@@ -1,5 +1,7 @@
 // Real-world mail nobody here wrote: the test messages shipped in Debian packages, read by the
-// corpus test (test/inspect-corpus.test.ts) and the MIME-layer benchmark (bench/mime/run.ts).
+// corpus test (test/inspect-corpus.test.ts), the MIME-layer equivalence tests
+// (test/inspect-plain-body.test.ts, test/inspect-splitter.test.ts) and the MIME-layer benchmark
+// (bench/mime/run.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,4 +23,15 @@ export function listFiles(dir: string, take: (name: string) => boolean = () => t
   };
   if (existsSync(dir)) walk(dir);
   return out.sort();
+}
+
+/**
+ * Every file of every corpus that could be a message (.txt, .raw, .eml, in any folder): wider than
+ * `take`, for tests that compare two readers of the same bytes, whatever the file holds. A corpus
+ * that is missing is in `missing` (npm test installs them all: test/prepare.sh).
+ */
+export function everyMailFile(): { files: string[]; missing: string[] } {
+  const missing = DEBIAN_MAIL_CORPORA.filter((c) => !existsSync(c.dir)).map((c) => c.dir);
+  const files = DEBIAN_MAIL_CORPORA.flatMap((c) => listFiles(c.dir, (name) => /\.(txt|raw|eml)$/.test(name)));
+  return { files, missing };
 }
