@@ -92,7 +92,7 @@ async function measure(root: string, kind: Body): Promise<Row> {
           'Content-Type: multipart/mixed; boundary="mix"\r\n\r\n--mix\r\nContent-Type: text/plain; charset="utf-8"\r\n\r\nPlease find the reports attached.\r\n' +
           '--mix\r\nContent-Type: text/plain; charset="utf-8"; name="report.txt"\r\nContent-Disposition: attachment; filename="report.txt"\r\nContent-Transfer-Encoding: base64\r\n\r\n',
       ),
-      Buffer.from(text.toString('base64').replace(/.{76}/g, '$&\r\n')),
+      body, // the text in base64, lines of 76 ('attached in base64' ends with base64)
       Buffer.from('\r\n--mix--\r\n'),
     ]);
   const raw = kind === 'prose, as Outlook sends it' ? outlook() : kind === 'prose, attached in base64' ? attached() : Buffer.concat([head, body]);
