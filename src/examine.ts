@@ -7,7 +7,7 @@ import RE2 from 're2';
 import { loadWebmailDomains, redactAddress } from './decide/recipients.ts';
 import { redactIdentifier } from '../detectors/library/redact.ts';
 import { DETECTORS } from '../detectors/index.ts';
-import { inspect, shutdownInspection, type Inspection, type InspectionLimits } from './inspect/index.ts';
+import { inspect, shutdownInspection, type Inspection, type InspectionLimits, type TextPart } from './inspect/index.ts';
 import { loadRoster, loadStaffList, watchRoster, type Roster } from './roster/index.ts';
 import { decide, flatten, type Policy } from './decide/index.ts';
 import type { Envelope, Verdict } from './types.ts';
@@ -91,7 +91,24 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
     async examine(raw, envelopeOrFn) {
       const started = performance.now();
       const set = detectors; // one detector set for the whole message, even if a reload lands meanwhile
-      const inspection = await inspect(raw, opts.limits);
+      // A text kept as its bytes is scanned from them; the model reads the findings against it by string index.
+      const scanText = (t: TextPart): Detection[] =>
+        t.utf8 ? (t.utf8.length ? set.scan(t.utf8.bytes, t.where, { frozen: true, utf16: t.utf8.offsets }) : []) : t.text ? set.scan(t.text, t.where) : [];
+      // Texts scanned while inspection waited on a worker (a large HTML body being read): their
+      // findings, taken below in the texts' final order, so the result is as if scanned after.
+      // A scan that fails there fails the examination as it would have after (not the inspection).
+      const early = new Map<TextPart, Detection[]>();
+      let failed: { error: unknown } | undefined;
+      const inspection = await inspect(raw, opts.limits, {
+        whileWaiting(texts) {
+          try {
+            for (const t of texts) if (!failed && !early.has(t)) early.set(t, scanText(t));
+          } catch (error) {
+            failed = { error };
+          }
+        },
+      });
+      if (failed) throw failed.error;
       const envelope = typeof envelopeOrFn === 'function' ? envelopeOrFn(inspection) : envelopeOrFn;
       const detections: Detection[] = [];
       // Appended one by one: a class list has more findings than a call may take arguments.
@@ -99,12 +116,7 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
         for (const d of found) detections.push(d);
       };
       if (inspection.subject) add(set.scan(inspection.subject, 'subject'));
-      // A text kept as its bytes is scanned from them; the model reads the findings against it by string index.
-      for (const t of inspection.texts) {
-        if (t.utf8) {
-          if (t.utf8.length) add(set.scan(t.utf8.bytes, t.where, { frozen: true, utf16: t.utf8.offsets }));
-        } else if (t.text) add(set.scan(t.text, t.where));
-      }
+      for (const t of inspection.texts) add(early.get(t) ?? scanText(t));
       for (const a of flatten(inspection.attachments)) if (a.filename) add(set.scan(fileNameWords(a.filename), `filename:${a.where}`));
       const verdict = decide({ envelope, inspection, detections, roster: set.roster, webmailDomains }, policy);
       return { verdict, inspection, envelope, ms: Math.round(performance.now() - started) };

@@ -12,7 +12,12 @@ import libqp from 'libqp';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadPolicy } from '../src/decide/index.ts';
+import { decide, loadPolicy, loadWebmailDomains } from '../src/decide/index.ts';
+import { compileDetectors } from '../src/detect/index.ts';
+import { DETECTORS } from '../detectors/index.ts';
+import { MAIN_THREAD_TEXT_BYTES } from '../src/inspect/analyse.ts';
+import { inspect } from '../src/inspect/index.ts';
+import { loadRoster } from '../src/roster/read.ts';
 import { greetingSurname } from '../src/decide/index.ts';
 import { hasForwardedHeaderBlock } from '../src/decide/forwarding.ts';
 import { createExaminer, type Examiner } from '../src/examine.ts';
@@ -636,6 +641,41 @@ describe('what an attachment holds is scored wherever it sits: an attached email
     expect(v.rules).toContain('unencrypted-sensitive-attachment');
     expect(v.findings.find((f) => f.detector === 'attachment-sensitivity')?.where).toBe('attachment:report.docx');
     expect(await rules({ to: [TUTOR], text: 'See the attached.', attachments: [{ filename: 'report.docx', content: docx('The coach leaves at nine.', { 'note.txt': 'Coach at nine.' }) }] })).toEqual([]);
+  });
+});
+
+describe('a long letter as Outlook sends it: its text is scanned while a worker reads its HTML', () => {
+  // The text names one pupil beside a health need, the HTML (past MAIN_THREAD_TEXT_BYTES, so read
+  // by a worker) another: each text's findings must reach the verdict whichever was scanned first.
+  const long = FILLER.repeat(600);
+  const text = `Dear team,\r\n\r\nTyler Brennan has been referred for an ADHD assessment.\r\n\r\n${long}\r\n`;
+  const html = `<html><body><p>Dear team,</p><p>${long}</p><p>Amelia Hughes uses her inhaler for asthma before PE.</p></body></html>`;
+  const message = () => compose({ to: [TUTOR], text, html });
+  const envelope = { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: TUTOR }] };
+
+  it('inspection hands over the body while the HTML is still being read', async () => {
+    expect(Buffer.byteLength(html)).toBeGreaterThan(MAIN_THREAD_TEXT_BYTES);
+    const seen: string[][] = [];
+    const inspection = await inspect(await message(), {}, { whileWaiting: (texts) => seen.push(texts.map((t) => t.where)) });
+    // Once, at the HTML (no attachments are being read): the body is there, the HTML's text is not yet.
+    expect(seen).toEqual([['body']]);
+    expect(inspection.texts.map((t) => t.where)).toEqual(['body', 'body:html']);
+  });
+
+  it('the verdict is the one from scanning every text after inspection, in order', async () => {
+    const raw = await message();
+    const { verdict: v, inspection } = await examiner.examine(raw, envelope);
+    expect(v.rules).toEqual(['personal-data-in-body']);
+    expect(v.findings.map((f) => f.reason).join('\n')).toMatch(/\(ADHD\) about T\*{4} B\*{6}/);
+    expect(v.findings.map((f) => f.reason).join('\n')).toMatch(/about A\*{5} H\*{5}/);
+    // The same texts scanned one after another once inspection is over, as before the overlap.
+    const policy = loadPolicy({ source: 'test', school: { domains: [SCHOOL], partner_domains: ['county.gov.uk'], roster: rosterFile }, policy: {} });
+    const { roster } = await loadRoster(rosterFile);
+    const set = compileDetectors({ roster, detectors: [...DETECTORS, ...policy.detectors] });
+    const detections = [...set.scan(inspection.subject, 'subject')];
+    for (const t of inspection.texts) detections.push(...(t.utf8 ? set.scan(t.utf8.bytes, t.where, { frozen: true, utf16: t.utf8.offsets }) : set.scan(t.text, t.where)));
+    const after = decide({ envelope, inspection, detections, roster, webmailDomains: loadWebmailDomains(policy.extraWebmailDomains) }, policy);
+    expect(v).toEqual(after);
   });
 });
 

@@ -3,7 +3,7 @@
 import { ExtractionPool } from './pool.ts';
 import { OcrBudget } from './ocr.ts';
 import { PdfReader } from './pdf.ts';
-import type { InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
+import type { InspectionHooks, InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
 import type { Utf8Text } from './utf8-text.ts';
 
 /** Reads a message (an attached .eml inside an archive or another message), given to the context by index.ts. */
@@ -85,10 +85,12 @@ export class InspectionContext {
 
   /** How an attached message is read (message.ts): files and messages nest inside each other. */
   readonly readMessage: MessageReader;
+  private readonly hooks: InspectionHooks | undefined;
 
-  constructor(limits: InspectionLimits, readMessage: MessageReader) {
+  constructor(limits: InspectionLimits, readMessage: MessageReader, hooks?: InspectionHooks) {
     this.limits = limits;
     this.readMessage = readMessage;
+    this.hooks = hooks;
     this.deadline = Date.now() + limits.timeoutMs;
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;
@@ -106,6 +108,17 @@ export class InspectionContext {
 
   get timedOut(): boolean {
     return Date.now() >= this.deadline;
+  }
+
+  /**
+   * Waits for work on another thread (a worker, a child process) when this thread has nothing
+   * else to do, letting the caller use the time on the texts found so far (InspectionHooks). Not
+   * while less than half the inspection's time is left: what the caller does meanwhile must not
+   * push the rest of the message past the deadline.
+   */
+  waitFor<T>(work: Promise<T>): Promise<T> {
+    if (this.hooks?.whileWaiting && this.deadline - Date.now() > this.limits.timeoutMs / 2) this.hooks.whileWaiting(this.texts);
+    return work;
   }
 
   /** Records the deadline once per message. */

@@ -10,12 +10,12 @@ import { closeShared, InspectionContext, sharedPdfReader, sharedPool, sharedStat
 import { readMessage } from './message.ts';
 import { OCR_OFF } from './ocr.ts';
 import { closeInspectionTools, inspectionTools } from './tool-runner.ts';
-import type { Inspection, InspectionLimits } from './types.ts';
+import type { Inspection, InspectionHooks, InspectionLimits } from './types.ts';
 
 export { OCR_OFF, ocrAsAvailable, ocrStats, ocrUnavailable } from './ocr.ts';
 export type { OcrLimits, OcrReport, OcrStats } from './ocr.ts';
 
-export type { Address, AttachmentReport, Encryption, Inspection, InspectionLimits, TextPart, Uninspectable } from './types.ts';
+export type { Address, AttachmentReport, Encryption, Inspection, InspectionHooks, InspectionLimits, TextPart, Uninspectable } from './types.ts';
 export type { TextLike, Utf8Text } from './utf8-text.ts';
 
 /** ClamAV's defaults where ClamAV has one (see InspectionLimits). */
@@ -33,9 +33,9 @@ export const defaultLimits: InspectionLimits = Object.freeze({
   ocr: OCR_OFF,
 });
 
-export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>): Promise<Inspection> {
+export async function inspect(raw: Buffer, limits?: Partial<InspectionLimits>, hooks?: InspectionHooks): Promise<Inspection> {
   const started = performance.now();
-  const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits, readMessage);
+  const ctx = new InspectionContext(limits ? { ...defaultLimits, ...limits } : defaultLimits, readMessage, hooks);
   let summary: Awaited<ReturnType<typeof readMessage>>;
   try {
     summary = await readMessage(ctx, raw, '', 0);

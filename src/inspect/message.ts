@@ -543,7 +543,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   await feed(parser, plain ? raw.subarray(0, plain.bodyStart) : raw);
   await finished;
   await work;
-  await analysis;
+  // Parsed: attachments still being read by workers leave this thread free meanwhile.
+  await (analysing > 0 ? ctx.waitFor(analysis) : analysis);
   for (const report of slots) if (report) summary.attachments.push(report);
 
   // Headers, subject and addresses
@@ -575,7 +576,8 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html, ctx.limits.maxTextChars);
     else {
       try {
-        htmlText = await ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline);
+        // The body's text, already found, is scanned while a worker reads the HTML.
+        htmlText = await ctx.waitFor(ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline));
       } catch (e) {
         if (e instanceof TaskTimeoutError) ctx.timeout(at('body:html'));
         else if (e instanceof TaskMemoryError) ctx.problem(at('body:html'), 'The HTML body needed more memory than the inspection limit allows, so it was not read');

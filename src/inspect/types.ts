@@ -48,6 +48,17 @@ export interface TextPart {
   ocr?: true;
 }
 
+/** What the caller of inspect() may do while inspection waits on another thread. */
+export interface InspectionHooks {
+  /**
+   * Called when inspection has nothing to do on this thread but wait for another (a large HTML
+   * body being read by a worker, attachments still being read after the message has been
+   * parsed), with the texts found so far: the examiner scans them meanwhile. Each text is final
+   * once it is in the list; more may follow, and texts may be reordered later, never changed.
+   */
+  whileWaiting?(texts: readonly TextPart[]): void;
+}
+
 export interface AttachmentReport {
   where: string;
   filename: string;
