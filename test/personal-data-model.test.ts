@@ -16,7 +16,8 @@ import { decide, loadPolicy, loadWebmailDomains } from '../src/decide/index.ts';
 import { compileDetectors } from '../src/detect/index.ts';
 import { DETECTORS } from '../detectors/index.ts';
 import { MAIN_THREAD_TEXT_BYTES } from '../src/inspect/analyse.ts';
-import { inspect } from '../src/inspect/index.ts';
+import { defaultLimits, inspect } from '../src/inspect/index.ts';
+import { htmlToText } from '../src/inspect/text.ts';
 import { loadRoster } from '../src/roster/read.ts';
 import { greetingSurname } from '../src/decide/index.ts';
 import { hasForwardedHeaderBlock } from '../src/decide/forwarding.ts';
@@ -660,11 +661,20 @@ describe('a long letter as Outlook sends it: its text is scanned while a worker 
     // Once, at the HTML (no attachments are being read): the body is there, the HTML's text is not yet.
     expect(seen).toEqual([['body']]);
     expect(inspection.texts.map((t) => t.where)).toEqual(['body', 'body:html']);
+    // Both kept as bytes: the HTML moved to the worker and its text moved back, neither made a
+    // string on this thread (Utf8Text builds one only when asked), and the text the same as read here.
+    const [body, fromHtml] = inspection.texts;
+    expect(body.utf8).toBeDefined();
+    expect(fromHtml.utf8).toBeDefined();
+    expect(fromHtml.utf8!.toString()).toBe(htmlToText(html.split('\r\n').join('\n'), defaultLimits.maxTextChars).text);
   });
 
   it('the verdict is the one from scanning every text after inspection, in order', async () => {
     const raw = await message();
+    const built = vi.spyOn(Utf8Text.prototype, 'toString');
     const { verdict: v, inspection } = await examiner.examine(raw, envelope);
+    expect(built).not.toHaveBeenCalled();
+    built.mockRestore();
     expect(v.rules).toEqual(['personal-data-in-body']);
     expect(v.findings.map((f) => f.reason).join('\n')).toMatch(/\(ADHD\) about T\*{4} B\*{6}/);
     expect(v.findings.map((f) => f.reason).join('\n')).toMatch(/about A\*{5} H\*{5}/);

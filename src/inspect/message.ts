@@ -266,7 +266,7 @@ const watched = WatchedMailParser.prototype as unknown as ParserInternals;
 watched.createNode = function (this: MailParser, data) {
   const node = baseCreateNode.call(this, data);
   if (capturable(node)) {
-    node.capture = (this as WatchedMailParser).textParts.capture(node.decoder!, node.contentType === 'text/html');
+    node.capture = (this as WatchedMailParser).textParts.capture(node.decoder!);
     node.decoder = node.capture;
   }
   return node;
@@ -572,11 +572,13 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (text?.html !== undefined) {
     const html = wideBytesUndone(text.html);
-    let htmlText: { text: string; truncated: boolean } | undefined;
-    if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html, ctx.limits.maxTextChars);
+    let htmlText: { text: string | Utf8Text; truncated: boolean } | undefined;
+    if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html.toString(), ctx.limits.maxTextChars);
     else {
       try {
-        // The body's text, already found, is scanned while a worker reads the HTML.
+        // The body's text, already found, is scanned while a worker reads the HTML. A large HTML
+        // body kept as its bytes is moved to the worker (nothing here reads it afterwards), and
+        // its text comes back as bytes.
         htmlText = await ctx.waitFor(ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline));
       } catch (e) {
         if (e instanceof TaskTimeoutError) ctx.timeout(at('body:html'));

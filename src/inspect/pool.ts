@@ -3,13 +3,21 @@
 // alone. Idle workers are unref'd so they never keep the process alive.
 import { Worker } from 'node:worker_threads';
 import type { LayerInput, LayerOutput } from './layer.ts';
+import { Utf8Text } from './utf8-text.ts';
 import type { WorkerReply, WorkerTask } from './worker.ts';
 
 export class TaskTimeoutError extends Error {}
 export class TaskMemoryError extends Error {}
 export class TaskCrashError extends Error {}
 
-type TaskBody = { kind: 'layer'; input: LayerInput } | { kind: 'html'; html: string; maxChars: number };
+type TaskBody = { kind: 'layer'; input: LayerInput } | { kind: 'html'; html: string | Uint8Array; maxChars: number };
+
+/** The ArrayBuffer a view starts, when it can be moved to a worker without copying (never Node's shared pool, which is at most Buffer.poolSize); an untouched tail past the view costs nothing. */
+export function movable(bytes: Uint8Array | undefined): ArrayBuffer | undefined {
+  if (!bytes) return undefined;
+  const ab = bytes.buffer as ArrayBuffer;
+  return bytes.byteOffset === 0 && ab.byteLength > Buffer.poolSize && !(ab instanceof SharedArrayBuffer) ? ab : undefined;
+}
 
 interface Pending {
   id: number;
@@ -45,11 +53,9 @@ export class ExtractionPool {
 
   runLayer(input: LayerInput, deadline: number): Promise<LayerOutput> {
     const transfer: ArrayBuffer[] = [];
-    const bytes = input.bytes;
-    const ab = bytes.buffer as ArrayBuffer;
-    // Move the bytes without copying when they start their own ArrayBuffer (never Node's shared
-    // pool, which is at most Buffer.poolSize). An untouched tail past byteLength costs nothing.
-    if (bytes.byteOffset === 0 && ab.byteLength > Buffer.poolSize) transfer.push(ab);
+    // Move the bytes without copying when they start their own ArrayBuffer.
+    const ab = movable(input.bytes);
+    if (ab) transfer.push(ab);
     return this.run({ kind: 'layer', input }, transfer, deadline).then((reply) => {
       if (!reply.ok || !reply.layer) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const layer = reply.layer;
@@ -65,10 +71,18 @@ export class ExtractionPool {
     });
   }
 
-  runHtml(html: string, maxChars: number, deadline: number): Promise<{ text: string; truncated: boolean }> {
-    return this.run({ kind: 'html', html, maxChars }, [], deadline).then((reply) => {
+  /**
+   * An HTML body's text. Given as a Utf8Text, its bytes are moved to the worker when they start
+   * their own ArrayBuffer (the caller must not read it afterwards), and a large text comes back as
+   * its bytes too (a Utf8Text): neither side makes a string of the other's, nor copies it.
+   */
+  runHtml(html: string | Utf8Text, maxChars: number, deadline: number): Promise<{ text: string | Utf8Text; truncated: boolean }> {
+    const given = typeof html === 'string' ? html : html.bytes;
+    const ab = typeof given === 'string' ? undefined : movable(given);
+    return this.run({ kind: 'html', html: given, maxChars }, ab ? [ab] : [], deadline).then((reply) => {
       if (!reply.ok || !reply.text) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
-      return reply.text;
+      const { text, truncated } = reply.text;
+      return { text: typeof text === 'string' ? text : new Utf8Text(Buffer.from(text.buffer, text.byteOffset, text.byteLength)), truncated };
     });
   }
 

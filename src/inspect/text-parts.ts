@@ -5,8 +5,9 @@
 // with its line ends changed; the detectors then turn the string back into bytes. For a text part
 // in UTF-8 or ASCII (nearly all mail) this module takes the decoded bytes from the part's decoder
 // instead, changes the line ends in place, and gives the text as those bytes (Utf8Text) when the
-// part is large, or as one string when it is small. The text is exactly what mailparser would
-// give: line ends as \n, a lone CR kept, invalid UTF-8 as U+FFFD.
+// part is large, or as one string when it is small; an HTML part too (a large one goes to a worker
+// as its bytes, moved, not copied, and is made a string there). The text is exactly what
+// mailparser would give: line ends as \n, a lone CR kept, invalid UTF-8 as U+FFFD.
 //
 // mailparser still decides which parts are text and in what order they join (getTextContent): a
 // captured part stands in its tree as a placeholder no message can contain (a random nonce), and
@@ -51,16 +52,14 @@ export class TextPartCapture extends Transform {
   /** Settles when the text is there, or the part failed. */
   readonly settled: Promise<void>;
   readonly #decoder: Transform;
-  readonly #asString: boolean;
   #settle: () => void = () => {};
   readonly #chunks: Buffer[] = [];
   #length = 0;
 
-  constructor(decoder: Transform, nonce: string, n: number, asString: boolean) {
+  constructor(decoder: Transform, nonce: string, n: number) {
     super();
     this.placeholder = `\u0000${nonce}:${n}\u0000`;
     this.#decoder = decoder;
-    this.#asString = asString;
     decoder.on('data', (chunk: Buffer | string) => {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       this.#chunks.push(b);
@@ -92,7 +91,7 @@ export class TextPartCapture extends Transform {
         for (const c of chunks) at += c.copy(joined, at);
         bytes = crlfToLf(joined);
       }
-      this.text = this.#asString ? bytes.toString('utf8') : textOfBytes(bytes);
+      this.text = textOfBytes(bytes);
       this.#settle();
       done();
     });
@@ -105,9 +104,8 @@ export class TextPartCaptures {
   readonly #nonce = randomUUID();
   readonly #parts: TextPartCapture[] = [];
 
-  /** `asString`: the part is HTML, read as a string by the HTML reader. */
-  capture(decoder: Transform, asString: boolean): TextPartCapture {
-    const part = new TextPartCapture(decoder, this.#nonce, this.#parts.length, asString);
+  capture(decoder: Transform): TextPartCapture {
+    const part = new TextPartCapture(decoder, this.#nonce, this.#parts.length);
     this.#parts.push(part);
     return part;
   }

@@ -4,25 +4,33 @@
 import { parentPort } from 'node:worker_threads';
 import { analyseLayer } from './layer.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
+import { movable } from './pool.ts';
 import { htmlToText } from './text.ts';
+import { BYTES_TEXT_FROM } from './text-parts.ts';
 
-export type WorkerTask = { id: number; kind: 'layer'; input: LayerInput } | { id: number; kind: 'html'; html: string; maxChars: number };
+/** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy). */
+export type WorkerTask = { id: number; kind: 'layer'; input: LayerInput } | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number };
 
-export type WorkerReply = { id: number; ok: true; layer?: LayerOutput; text?: { text: string; truncated: boolean } } | { id: number; ok: false; error: string };
-
-function transferable(buf: Buffer | undefined): ArrayBuffer | undefined {
-  if (!buf) return undefined;
-  const ab = buf.buffer as ArrayBuffer;
-  // Only a buffer at the start of its own ArrayBuffer moves without copying (never the shared pool).
-  return buf.byteOffset === 0 && ab.byteLength > Buffer.poolSize ? ab : undefined;
-}
+/** The text of an HTML body comes back as its UTF-8 bytes when it is large (moved, not copied). */
+export type WorkerReply = { id: number; ok: true; layer?: LayerOutput; text?: { text: string | Uint8Array; truncated: boolean } } | { id: number; ok: false; error: string };
 
 if (parentPort) {
   const port = parentPort;
   port.on('message', async (task: WorkerTask) => {
     try {
       if (task.kind === 'html') {
-        const reply: WorkerReply = { id: task.id, ok: true, text: htmlToText(task.html, task.maxChars) };
+        const html = typeof task.html === 'string' ? task.html : Buffer.from(task.html.buffer, task.html.byteOffset, task.html.byteLength).toString('utf8');
+        const read = htmlToText(html, task.maxChars);
+        // A large text goes back as its bytes, unless cut short or holding half a surrogate pair
+        // (as bytes that would read as U+FFFD, not as the string reads): then as the string.
+        if (!read.truncated && read.text.length >= BYTES_TEXT_FROM && (read.text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+          const bytes = Buffer.from(read.text, 'utf8');
+          const ab = movable(bytes);
+          const reply: WorkerReply = { id: task.id, ok: true, text: { text: bytes, truncated: false } };
+          port.postMessage(reply, ab ? [ab] : []);
+          return;
+        }
+        const reply: WorkerReply = { id: task.id, ok: true, text: read };
         port.postMessage(reply);
         return;
       }
@@ -34,14 +42,14 @@ if (parentPort) {
       const seen = new Set<ArrayBuffer>();
       const collect = (l: LayerOutput): void => {
         for (const image of l.images ?? []) {
-          const ab = transferable(image.bytes);
+          const ab = movable(image.bytes);
           if (ab && !seen.has(ab)) {
             seen.add(ab);
             transfer.push(ab);
           }
         }
         for (const child of l.children ?? []) {
-          const ab = transferable(child.bytes);
+          const ab = movable(child.bytes);
           if (ab && !seen.has(ab)) {
             seen.add(ab);
             transfer.push(ab);
