@@ -1,5 +1,6 @@
 // The byte-level helpers inspection is built on: text decoding and sniffing, HTML and RTF to text,
 // spreadsheet dates, Office RC4 keys, 7-Zip listing, and how containers combine encryption.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { combineEncryption } from '../src/inspect/analyse.ts';
@@ -7,7 +8,8 @@ import { rc4CryptoApiKey, rc4StandardKey } from '../src/inspect/legacy-office.ts
 import { excelSerialToDate, isDateFormatCode } from '../src/inspect/office-xml.ts';
 import { parseSlt, safeFileName } from '../src/inspect/sevenzip.ts';
 import { cmsContentType, quickSniff } from '../src/inspect/sniff.ts';
-import { decodeTextBytes, htmlToText, looksLikeText, rtfToText, sniffTextKind } from '../src/inspect/text.ts';
+import { decodeTextBytes, htmlBytesToText, htmlToText, looksLikeText, rtfToText, sniffTextKind } from '../src/inspect/text.ts';
+import { everyMailFile } from './corpus/debian.ts';
 import type { AttachmentReport } from '../src/inspect/index.ts';
 import { firstLocalHeaderEncryption } from '../src/inspect/zip.ts';
 import { stretchLevels } from '../src/inspect/ocr.ts';
@@ -87,6 +89,66 @@ describe('HTML to text', () => {
     const r = htmlToText('<p>' + 'x'.repeat(5000) + '</p>', 100);
     expect(r.text.length).toBe(100);
     expect(r.truncated).toBe(true);
+  });
+
+  // A large HTML body is read from its bytes a piece at a time (htmlBytesToText): whatever falls
+  // across a piece's edge (an entity, a tag, a comment, a script's end, a character of 2-4 bytes),
+  // the text must be the one read from the whole string.
+  const sameAsWhole = (html: string, pieceBytes: number, maxChars = 1e9): void => {
+    const whole = htmlToText(html, maxChars);
+    const pieces = htmlBytesToText(Buffer.from(html), maxChars, pieceBytes);
+    expect({ text: pieces.text.toString(), truncated: pieces.truncated }, `pieces of ${pieceBytes}: ${JSON.stringify(html.slice(0, 200))}`).toEqual(whole);
+  };
+
+  it('reads an HTML body from its bytes in pieces exactly as from the whole string: hand-made edges', () => {
+    const tricky = [
+      '<p>Tom &amp; Jerry &nbsp; caf&eacute; &#x1F600; &#128512; &notanentity; &amp</p><script>var a = "</p>";</script><style>p{}</style>after',
+      '<!--[if mso]><p>Outlook only: Tyler Brennan</p><![endif]--><div title="Amelia Hughes" alt=x>Body ✓ 😀 日本語</div><input type=hidden value=secret><input value=shown type=text>',
+      '<table><tr><td>a</td><td>b</td></tr></table><br><hr><![CDATA[ cdata text ]]><?pi x?><!DOCTYPE html><!-- plain comment -->',
+      '<p>unterminated <b attr="x &lt; y',
+      '<P CLASS=MsoNormal>Ünïcödé ﬁ 𝔘 <SPAN STYLE="x">mixed</SPAN></P><TEXTAREA>raw &amp; <b>text</b></TEXTAREA><title>T &amp; T</title>',
+    ];
+    for (const html of tricky) for (let piece = 1; piece <= Buffer.byteLength(html) + 1; piece++) sameAsWhole(html, piece);
+  });
+
+  it('reads an HTML body from its bytes in pieces exactly as from the whole string: random documents and Debian\'s mail', () => {
+    const tokens = ['<', '>', '/', '&', 'amp;', '&#x', '41;', '&#', '128512;', '&nbsp;', '<!--', '-->', '<!--[if mso]>', '<![endif]-->', '<script>', '</script>', '<style>', '</style>',
+      '<![CDATA[', ']]>', '<p>', '</p>', '<td>', '<br>', '<input type=hidden value=', '<img alt="', '"', "'", '=', ' ', '\n', 'a', 'Brennan', 'é', '😀', '日', 'ﬁ', '<textarea>', '</textarea>'];
+    let seed = 20261207;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let doc = 0; doc < 400; doc++) {
+      let html = '';
+      for (let k = random(120); k > 0; k--) html += tokens[random(tokens.length)];
+      sameAsWhole(html, 1 + random(40));
+      sameAsWhole(html, 1 + random(40), 1 + random(200));
+    }
+    const { files } = everyMailFile();
+    expect(files.length).toBeGreaterThan(200);
+    for (const file of files) {
+      // Each message's bytes read as HTML: tags, entities and text of every shape mail has.
+      const html = readFileSync(file).toString('utf8');
+      for (const piece of [7, 1000, 64 * 1024]) sameAsWhole(html, piece);
+    }
+  });
+
+  it('gives a large text back as its UTF-8 bytes, a small or cut-short one as the string', () => {
+    const para = '<p>Dear parent, Jo &amp; Al did well this term ✓.</p>';
+    const large = htmlBytesToText(Buffer.from(para.repeat(10_000)), 1e9);
+    expect(Buffer.isBuffer(large.text)).toBe(true);
+    expect(large.text.toString()).toBe(htmlToText(para.repeat(10_000), 1e9).text);
+    expect(typeof htmlBytesToText(Buffer.from(para.repeat(10)), 1e9).text).toBe('string');
+    // Entities whose text is longer than they are (&nGt; is 5 bytes, its two characters 6): the bytes outgrow the room first set aside.
+    const longer = '<p>' + '&nGt;'.repeat(150_000) + '</p>';
+    const grown = htmlBytesToText(Buffer.from(longer), 1e9);
+    expect(Buffer.isBuffer(grown.text)).toBe(true);
+    expect(grown.text.length).toBeGreaterThan(Buffer.byteLength(longer) + 64 * 1024);
+    expect(grown.text.toString()).toBe(htmlToText(longer, 1e9).text);
+    const cut = htmlBytesToText(Buffer.from(para.repeat(10_000)), 300_000);
+    expect(cut.truncated).toBe(true);
+    expect(cut.text).toBe(htmlToText(para.repeat(10_000), 300_000).text);
   });
 });
 

@@ -5,8 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { analyseLayer } from './layer.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
 import { movable } from './pool.ts';
-import { htmlToText } from './text.ts';
-import { BYTES_TEXT_FROM } from './text-parts.ts';
+import { htmlBytesToText, htmlToText } from './text.ts';
 
 /** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy). */
 export type WorkerTask = { id: number; kind: 'layer'; input: LayerInput } | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number };
@@ -19,19 +18,12 @@ if (parentPort) {
   port.on('message', async (task: WorkerTask) => {
     try {
       if (task.kind === 'html') {
-        const html = typeof task.html === 'string' ? task.html : Buffer.from(task.html.buffer, task.html.byteOffset, task.html.byteLength).toString('utf8');
-        const read = htmlToText(html, task.maxChars);
-        // A large text goes back as its bytes, unless cut short or holding half a surrogate pair
-        // (as bytes that would read as U+FFFD, not as the string reads): then as the string.
-        if (!read.truncated && read.text.length >= BYTES_TEXT_FROM && (read.text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-          const bytes = Buffer.from(read.text, 'utf8');
-          const ab = movable(bytes);
-          const reply: WorkerReply = { id: task.id, ok: true, text: { text: bytes, truncated: false } };
-          port.postMessage(reply, ab ? [ab] : []);
-          return;
-        }
+        // Given as bytes (a large body), read a piece at a time; its text goes back as bytes when
+        // it can (whole and well-formed), moved rather than copied.
+        const read = typeof task.html === 'string' ? htmlToText(task.html, task.maxChars) : htmlBytesToText(Buffer.from(task.html.buffer, task.html.byteOffset, task.html.byteLength), task.maxChars);
+        const ab = typeof read.text === 'string' ? undefined : movable(read.text);
         const reply: WorkerReply = { id: task.id, ok: true, text: read };
-        port.postMessage(reply);
+        port.postMessage(reply, ab ? [ab] : []);
         return;
       }
       const input = task.input;
