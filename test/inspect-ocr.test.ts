@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, validateConfig } from '../src/config/index.ts';
 import { createExaminer, type Examination, type Examiner } from '../src/examine.ts';
 import { startGateway } from '../src/gateway.ts';
 import { inspect, OCR_OFF, ocrAsAvailable, ocrStats, shutdownInspection, type OcrLimits } from '../src/inspect/index.ts';
 import { judgePicture } from '../src/inspect/ocr.ts';
+import { ExtractionPool } from '../src/inspect/pool.ts';
 import { toolHelper } from '../src/inspect/tool-runner.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
 import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
@@ -190,6 +191,34 @@ describe('the gate', () => {
     const after = ocrStats();
     expect(after.pagesRead).toBe(before.pagesRead);
     expect(after.skippedByGate - before.skippedByGate).toBe(fx.photos.length);
+  });
+
+  it("judges a photo's thumbnail in an extraction worker, off the event loop, exactly as it would be judged on it", async () => {
+    // The gateway's inspection hands djpeg's thumbnail to a worker (the relay's event loop only starts djpeg).
+    const toWorker = vi.spyOn(ExtractionPool.prototype, 'runGate');
+    try {
+      const result = await examine(examiner, 'IMG_field.jpg', fx.photos[0].jpeg);
+      expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+      expect(toWorker).toHaveBeenCalledTimes(1);
+    } finally {
+      toWorker.mockRestore();
+    }
+    // The same judgement there as here: photos turned away, the scan passed, a distant page on its second look.
+    const pgm = readFileSync(rasterise(path.join(fx.dir, 'classlist.pdf'), path.join(dir, 'classlist'), 300, 'pgm'));
+    const distant = toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85);
+    const pool = new ExtractionPool(1, 256);
+    try {
+      const inWorker = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean) => pool.runGate(pnm, size, twoLooks, Date.now() + 10_000);
+      for (const picture of [...fx.photos.map((p) => p.jpeg), fx.scanJpeg, fx.letterJpeg, distant]) {
+        const here = await judgePicture(picture, 'jpg');
+        expect(await judgePicture(picture, 'jpg', 768, 10_000, true, inWorker)).toEqual(here);
+      }
+      expect((await judgePicture(distant, 'jpg', 768, 10_000, true, inWorker)).by).toBe('second look');
+    } finally {
+      await pool.close();
+    }
+    // A worker that cannot answer (stopped): the picture is not judged, so it is read, never waved through.
+    expect(await judgePicture(fx.photos[0].jpeg, 'jpg', 768, 10_000, true, (pnm, size, twoLooks) => pool.runGate(pnm, size, twoLooks, Date.now() + 10_000))).toMatchObject({ looksText: true, by: 'unjudged' });
   });
 
   it('skips a logo by its size alone, and reads a typed letter (no personal data) and delivers it', async () => {

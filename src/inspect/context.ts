@@ -95,7 +95,11 @@ export class InspectionContext {
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;
     this.textCharsLeft = limits.maxTotalTextChars;
-    this.ocr = limits.ocr.enabled ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb) : undefined;
+    // A photo's thumbnail is judged in an extraction worker: the event loop only starts djpeg
+    // and hands its output on, and the judging runs on another core beside the parsing.
+    this.ocr = limits.ocr.enabled
+      ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb, (pnm, size, twoLooks) => this.pool.runGate(pnm, size, twoLooks, this.deadline))
+      : undefined;
   }
 
   get pool(): ExtractionPool {

@@ -11,7 +11,7 @@
 // note has 4, where no photograph measured has more than 2: textures chain four or five blobs,
 // not ten, and a regular row of windows or pegs has blobs of one width). Faces,
 // playing fields, skies, gradients and logos give few or none. Linear in the pixels; no RegExp.
-import { THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
+import { parsePnm, THUMBNAIL_SIDE, Thumbnailer, type GreyImage } from './thumbnail.ts';
 
 export type { GreyImage };
 
@@ -341,4 +341,45 @@ export function looksLikeText(img: GreyImage): GateResult {
   const glyphHeight = heights.length ? heights[heights.length >> 1] : 0;
   const page = lines >= GATE_MIN_LINES && onLines >= GATE_MIN_GLYPHS;
   return { text: page || longLines >= GATE_NOTE_LINES, lines, longLines, glyphs: onLines, glyphHeight };
+}
+
+/** What the gate made of one picture: why it is or is not read, and what it counted. */
+export interface PictureJudgement {
+  looksText: boolean;
+  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
+  by: 'size' | 'gate' | 'second look' | 'unjudged';
+  lines?: number;
+  /** Lines of ten glyphs or more, of varied widths (a short note passes on three of them). */
+  longLines?: number;
+  glyphs?: number;
+  /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
+  textHeight?: number;
+  /** The picture's size from its header (0 × 0 when it cannot be read). */
+  size: { width: number; height: number };
+}
+
+function judgeThumbnail(img: GreyImage, size: { width: number; height: number }): PictureJudgement {
+  const small = shrink(img);
+  const seen = looksLikeText(small);
+  const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
+  return { looksText: seen.text, by: 'gate', lines: seen.lines, longLines: seen.longLines, glyphs: seen.glyphs, textHeight, size };
+}
+
+/**
+ * The gate's judgement of a thumbnail. `twoLooks` (a camera-sized JPEG decoded at a quarter): it
+ * is looked at first halved, as an eighth, and again whole if the first look turned it away (a
+ * page photographed from further off).
+ */
+export function judgeThumbnails(img: GreyImage, size: { width: number; height: number }, twoLooks: boolean): PictureJudgement {
+  if (!twoLooks) return judgeThumbnail(img, size);
+  const first = judgeThumbnail(shrink(img, Math.ceil(Math.max(img.width, img.height) / 2)), size);
+  if (first.looksText) return first;
+  const second = judgeThumbnail(img, size);
+  return second.looksText ? { ...second, by: 'second look' } : first;
+}
+
+/** judgeThumbnails on djpeg's grey PNM; a PNM that cannot be read is not judged (it goes on to be read). */
+export function judgeJpegThumbnail(pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean): PictureJudgement {
+  const img = parsePnm(pnm, THUMBNAIL_SIDE);
+  return img ? judgeThumbnails(img, size, twoLooks) : { looksText: true, by: 'unjudged', size };
 }

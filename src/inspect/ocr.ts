@@ -16,10 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageSize, looksLikeText, shrink, tooSmallForPage } from './ocr-image.ts';
+import { imageSize, judgeJpegThumbnail, judgeThumbnails, looksLikeText, shrink, tooSmallForPage, type PictureJudgement } from './ocr-image.ts';
 import { inspectionTools, type ToolResult } from './tool-runner.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { decodeBmp, decodeGif, parsePnm, pngThumbnail, THUMBNAIL_SIDE, type GreyImage } from './thumbnail.ts';
+
+export type { PictureJudgement } from './ocr-image.ts';
 
 /** How text recognition runs; part of InspectionLimits (`ocr`). */
 export interface OcrLimits {
@@ -140,9 +142,13 @@ export class OcrBudget {
   pagesLeft: number;
   private readonly deadline: number;
 
-  constructor(limits: OcrLimits, workers: number, messageDeadline: number, memoryMb = 512) {
+  /** Where a JPEG's thumbnail is judged (ThumbnailJudge); here when not given. */
+  private readonly thumbnailJudge: ThumbnailJudge | undefined;
+
+  constructor(limits: OcrLimits, workers: number, messageDeadline: number, memoryMb = 512, thumbnailJudge?: ThumbnailJudge) {
     this.limits = limits;
     this.workers = workers;
+    this.thumbnailJudge = thumbnailJudge;
     this.dataMb = memoryMb + 256;
     this.pagesLeft = limits.maxPages;
     this.deadline = Math.min(messageDeadline, Date.now() + limits.messageTimeoutMs);
@@ -161,12 +167,12 @@ export class OcrBudget {
    */
   prejudge(bytes: Uint8Array, format: ImageFormat): void {
     // A HEIF picture is converted first (ocrImage), and its JPEG judged then.
-    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages));
+    if (format !== 'heic' && !this.judged.has(bytes)) this.judged.set(bytes, timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages, this.thumbnailJudge));
   }
 
   /** The gate's judgement of a picture: the one started by prejudge, or a new one. */
   judge(bytes: Uint8Array, format: ImageFormat): Promise<PictureJudgement> {
-    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages);
+    return this.judged.get(bytes) ?? timedJudgement(bytes, format, this.workers, this.dataMb, this.deadline, this.limits.distantPages, this.thumbnailJudge);
   }
 
   /** Takes one page from the budget, or says there is none left. */
@@ -210,12 +216,12 @@ export function thumbnailScale(size: { width: number; height: number }): number 
 
 /**
  * A picture's grey thumbnail for the gate, never the full picture in memory where it can be
- * avoided: JPEG by libjpeg's scaled decoding (1/2 … 1/8), WebP by dwebp's scaling (its luma
- * plane), TIFF of one page by Netpbm's tifftopnm, PNG streamed through zlib, GIF's first frame
- * and BMP decoded here. Undefined when a decoder refuses, times out or is not installed, and for a
- * TIFF of several pages.
+ * avoided: WebP by dwebp's scaling (its luma plane), TIFF of one page by Netpbm's tifftopnm, PNG
+ * streamed through zlib, GIF's first frame and BMP decoded here (a JPEG's is libjpeg's scaled
+ * decoding, 1/2 … 1/8, made and judged in judgePicture). Undefined when a decoder refuses, times
+ * out or is not installed, and for a TIFF of several pages.
  */
-async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number, jpegScale = thumbnailScale(size)): Promise<GreyImage | undefined> {
+async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width: number; height: number }, dataMb: number, timeoutMs: number): Promise<GreyImage | undefined> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (format) {
     case 'png':
@@ -224,10 +230,6 @@ async function thumbnailOf(bytes: Uint8Array, format: ImageFormat, size: { width
       return decodeGif(bytes);
     case 'bmp':
       return decodeBmp(bytes);
-    case 'jpg': {
-      const r = await run('djpeg', ['-scale', `1/${jpegScale}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
-      return r.ok ? parsePnm(r.stdout, THUMBNAIL_SIDE) : undefined;
-    }
     case 'webp': {
       if (!size.width || !size.height) return undefined;
       const scale = thumbnailScale(size);
@@ -264,23 +266,14 @@ function gate(img: GreyImage | undefined): boolean {
   return img ? looksLikeText(shrink(img)).text : true;
 }
 
-/** What the gate made of one picture: why it is or is not read, and what it counted. */
-export interface PictureJudgement {
-  looksText: boolean;
-  /** 'size': ruled out by its header's size alone; 'gate': its thumbnail was judged; 'second look': a finer thumbnail found a page the first missed; 'unjudged': no thumbnail could be made (it goes on to be read). */
-  by: 'size' | 'gate' | 'second look' | 'unjudged';
-  lines?: number;
-  /** Lines of ten glyphs or more, of varied widths (a short note passes on three of them). */
-  longLines?: number;
-  glyphs?: number;
-  /** How tall its text is in the picture's own pixels (from the thumbnail's glyphs; 0 when unknown). */
-  textHeight?: number;
-  /** The picture's size from its header (0 × 0 when it cannot be read). */
-  size: { width: number; height: number };
-}
+/**
+ * How a JPEG's thumbnail (djpeg's PNM) is judged: here by default, or (the gateway's) in an
+ * extraction worker, off the event loop and beside it on another core.
+ */
+export type ThumbnailJudge = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean) => Promise<PictureJudgement>;
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
-export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true): Promise<PictureJudgement> {
+export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true, judge?: ThumbnailJudge): Promise<PictureJudgement> {
   try {
     const size = imageSize(bytes, format) ?? { width: 0, height: 0 };
     // A size that cannot be read is not "too small": the picture goes on, like one the gate cannot judge.
@@ -290,34 +283,29 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
     // A page photographed from further off has text too small for a camera photo's eighth: large
     // JPEGs are decoded at a quarter (libjpeg's 1/4, hardly dearer than 1/8: the cost is reading
     // every coefficient), looked at first halved, as an eighth, and again at the quarter if the
-    // first look turned them away.
+    // first look turned them away (judgeThumbnails).
     const twoLooks = distantPages && format === 'jpg' && thumbnailScale(size) === 8;
-    const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs, twoLooks ? 4 : undefined);
+    if (format === 'jpg') {
+      const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const r = await run('djpeg', ['-scale', `1/${twoLooks ? 4 : thumbnailScale(size)}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
+      if (!r.ok) return { looksText: true, by: 'unjudged', size };
+      return judge ? await judge(r.stdout, size, twoLooks) : judgeJpegThumbnail(r.stdout, size, twoLooks);
+    }
+    const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
     if (!img) return { looksText: true, by: 'unjudged', size };
-    if (!twoLooks) return judgeThumbnail(img, size);
-    const first = judgeThumbnail(shrink(img, Math.ceil(Math.max(img.width, img.height) / 2)), size);
-    if (first.looksText) return first;
-    const second = judgeThumbnail(img, size);
-    return second.looksText ? { ...second, by: 'second look' } : first;
+    return judgeThumbnails(img, size, false);
   } catch {
     // A decoder that trips over a malformed picture: not judged, so read (or held), never waved through.
     return { looksText: true, by: 'unjudged', size: { width: 0, height: 0 } };
   }
 }
 
-function judgeThumbnail(img: GreyImage, size: { width: number; height: number }): PictureJudgement {
-  const small = shrink(img);
-  const seen = looksLikeText(small);
-  const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
-  return { looksText: seen.text, by: 'gate', lines: seen.lines, longLines: seen.longLines, glyphs: seen.glyphs, textHeight, size };
-}
-
 /** judgePicture in the gate's lanes, its time counted for /metrics. Never rejects. */
-async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number, distantPages: boolean): Promise<PictureJudgement> {
+async function timedJudgement(bytes: Uint8Array, format: ImageFormat, lanes: number, dataMb: number, deadline: number, distantPages: boolean, judge?: ThumbnailJudge): Promise<PictureJudgement> {
   return gates.run(lanes, async () => {
     const started = performance.now();
     try {
-      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()), distantPages);
+      return await judgePicture(bytes, format, dataMb, Math.min(GATE_TIMEOUT_MS, deadline - Date.now()), distantPages, judge);
     } finally {
       stats.gateSeconds += (performance.now() - started) / 1000;
     }

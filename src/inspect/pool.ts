@@ -3,6 +3,7 @@
 // alone. Idle workers are unref'd so they never keep the process alive.
 import { Worker } from 'node:worker_threads';
 import type { LayerInput, LayerOutput } from './layer.ts';
+import type { PictureJudgement } from './ocr-image.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { WorkerReply, WorkerTask } from './worker.ts';
 
@@ -10,7 +11,10 @@ export class TaskTimeoutError extends Error {}
 export class TaskMemoryError extends Error {}
 export class TaskCrashError extends Error {}
 
-type TaskBody = { kind: 'layer'; input: LayerInput } | { kind: 'html'; html: string | Uint8Array; maxChars: number };
+type TaskBody =
+  | { kind: 'layer'; input: LayerInput }
+  | { kind: 'html'; html: string | Uint8Array; maxChars: number }
+  | { kind: 'gate'; pnm: Uint8Array; size: { width: number; height: number }; twoLooks: boolean };
 
 /** The ArrayBuffer a view starts, when it can be moved to a worker without copying (never Node's shared pool, which is at most Buffer.poolSize); an untouched tail past the view costs nothing. */
 export function movable(bytes: Uint8Array | undefined): ArrayBuffer | undefined {
@@ -83,6 +87,15 @@ export class ExtractionPool {
       if (!reply.ok || !reply.text) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const { text, truncated } = reply.text;
       return { text: typeof text === 'string' ? text : new Utf8Text(Buffer.from(text.buffer, text.byteOffset, text.byteLength)), truncated };
+    });
+  }
+
+  /** The text-recognition gate's judgement of a JPEG's thumbnail (djpeg's PNM, moved to the worker when it can be). */
+  runGate(pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean, deadline: number): Promise<PictureJudgement> {
+    const ab = movable(pnm);
+    return this.run({ kind: 'gate', pnm, size, twoLooks }, ab ? [ab] : [], deadline).then((reply) => {
+      if (!reply.ok || !reply.judgement) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
+      return reply.judgement;
     });
   }
 

@@ -4,19 +4,31 @@
 import { parentPort } from 'node:worker_threads';
 import { analyseLayer } from './layer.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
+import { judgeJpegThumbnail, type PictureJudgement } from './ocr-image.ts';
 import { movable } from './pool.ts';
 import { htmlBytesToText, htmlToText } from './text.ts';
 
-/** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy). */
-export type WorkerTask = { id: number; kind: 'layer'; input: LayerInput } | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number };
+/** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy); a JPEG's thumbnail for the text-recognition gate. */
+export type WorkerTask =
+  | { id: number; kind: 'layer'; input: LayerInput }
+  | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number }
+  | { id: number; kind: 'gate'; pnm: Uint8Array; size: { width: number; height: number }; twoLooks: boolean };
 
 /** The text of an HTML body comes back as its UTF-8 bytes when it is large (moved, not copied). */
-export type WorkerReply = { id: number; ok: true; layer?: LayerOutput; text?: { text: string | Uint8Array; truncated: boolean } } | { id: number; ok: false; error: string };
+export type WorkerReply =
+  | { id: number; ok: true; layer?: LayerOutput; text?: { text: string | Uint8Array; truncated: boolean }; judgement?: PictureJudgement }
+  | { id: number; ok: false; error: string };
 
 if (parentPort) {
   const port = parentPort;
   port.on('message', async (task: WorkerTask) => {
     try {
+      if (task.kind === 'gate') {
+        const pnm = Buffer.from(task.pnm.buffer, task.pnm.byteOffset, task.pnm.byteLength);
+        const reply: WorkerReply = { id: task.id, ok: true, judgement: judgeJpegThumbnail(pnm, task.size, task.twoLooks) };
+        port.postMessage(reply);
+        return;
+      }
       if (task.kind === 'html') {
         // Given as bytes (a large body), read a piece at a time; its text goes back as bytes when
         // it can (whole and well-formed), moved rather than copied.
