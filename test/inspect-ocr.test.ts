@@ -208,7 +208,7 @@ describe('the gate', () => {
     const distant = toJpeg(photographPage(pgm, 1, 12, 3024, 4032, { fill: 0.35 }), 85);
     const pool = new ExtractionPool(1, 256);
     try {
-      const inWorker = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean) => pool.runGate(pnm, size, twoLooks, Date.now() + 10_000);
+      const inWorker = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean, deadline: number) => pool.runGate(pnm, size, twoLooks, deadline);
       for (const picture of [...fx.photos.map((p) => p.jpeg), fx.scanJpeg, fx.letterJpeg, distant]) {
         const here = await judgePicture(picture, 'jpg');
         expect(await judgePicture(picture, 'jpg', 768, 10_000, true, inWorker)).toEqual(here);
@@ -217,8 +217,27 @@ describe('the gate', () => {
     } finally {
       await pool.close();
     }
-    // A worker that cannot answer (stopped): the picture is not judged, so it is read, never waved through.
-    expect(await judgePicture(fx.photos[0].jpeg, 'jpg', 768, 10_000, true, (pnm, size, twoLooks) => pool.runGate(pnm, size, twoLooks, Date.now() + 10_000))).toMatchObject({ looksText: true, by: 'unjudged' });
+    // A worker that cannot answer (stopped): the picture is not judged, so it is read, never waved
+    // through, and its size stays known (a picture past the pixel limit is not given to Tesseract).
+    expect(await judgePicture(fx.photos[0].jpeg, 'jpg', 768, 10_000, true, (pnm, size, twoLooks, deadline) => pool.runGate(pnm, size, twoLooks, deadline))).toEqual({
+      looksText: true,
+      by: 'unjudged',
+      size: jpegDims(fx.photos[0].jpeg),
+    });
+  });
+
+  it("judges a photo's thumbnail on the event loop, as before, when every extraction worker is busy (rather than wait behind other messages' documents)", async () => {
+    const free = vi.spyOn(ExtractionPool.prototype, 'free', 'get').mockReturnValue(false);
+    const toWorker = vi.spyOn(ExtractionPool.prototype, 'runGate');
+    try {
+      const result = await examine(examiner, 'IMG_crowd.jpg', fx.photos[1].jpeg);
+      expect(result.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });
+      expect(free).toHaveBeenCalled();
+      expect(toWorker).not.toHaveBeenCalled();
+    } finally {
+      free.mockRestore();
+      toWorker.mockRestore();
+    }
   });
 
   it('skips a logo by its size alone, and reads a typed letter (no personal data) and delivers it', async () => {

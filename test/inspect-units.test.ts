@@ -107,6 +107,12 @@ describe('HTML to text', () => {
       '<table><tr><td>a</td><td>b</td></tr></table><br><hr><![CDATA[ cdata text ]]><?pi x?><!DOCTYPE html><!-- plain comment -->',
       '<p>unterminated <b attr="x &lt; y',
       '<P CLASS=MsoNormal>Ünïcödé ﬁ 𝔘 <SPAN STYLE="x">mixed</SPAN></P><TEXTAREA>raw &amp; <b>text</b></TEXTAREA><title>T &amp; T</title>',
+      // Cut off inside a tag: the tokenizer asks for text from position -1 (the string's last character).
+      '<p>Dear parent,</p><p>Amelia Hughes asthma</p><br /',
+      '<p>Dear parent,</p></html ',
+      '<p>Dear parent,</p></p',
+      '<p>Dear parent,</p><!-- unterminated',
+      '<p>Dear parent, &am',
     ];
     for (const html of tricky) for (let piece = 1; piece <= Buffer.byteLength(html) + 1; piece++) sameAsWhole(html, piece);
   });
@@ -119,7 +125,7 @@ describe('HTML to text', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
-    for (let doc = 0; doc < 400; doc++) {
+    for (let doc = 0; doc < 3000; doc++) {
       let html = '';
       for (let k = random(120); k > 0; k--) html += tokens[random(tokens.length)];
       sameAsWhole(html, 1 + random(40));
@@ -132,6 +138,13 @@ describe('HTML to text', () => {
       const html = readFileSync(file).toString('utf8');
       for (const piece of [7, 1000, 64 * 1024]) sameAsWhole(html, piece);
     }
+  });
+
+  it('reads a large body cut off inside a closing tag as the whole string reads it (not every piece again)', () => {
+    const html = '<p>' + 'Dear parent, '.repeat(30_000) + '</p><p>Amelia Hughes asthma</p><br /';
+    const { text } = htmlBytesToText(Buffer.from(html), 1e9);
+    expect(text.toString()).toBe(htmlToText(html, 1e9).text);
+    expect(text.toString().endsWith('asthma\n\n/')).toBe(true);
   });
 
   it('gives a large text back as its UTF-8 bytes, a small or cut-short one as the string', () => {

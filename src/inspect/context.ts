@@ -2,6 +2,7 @@
 // the deadline, and the texts and uninspectable findings collected so far.
 import { ExtractionPool } from './pool.ts';
 import { OcrBudget } from './ocr.ts';
+import { judgeJpegThumbnail } from './ocr-image.ts';
 import { PdfReader } from './pdf.ts';
 import type { InspectionHooks, InspectionLimits, MessageSummary, TextPart, Uninspectable } from './types.ts';
 import type { Utf8Text } from './utf8-text.ts';
@@ -95,10 +96,14 @@ export class InspectionContext {
     this.bytesLeft = limits.maxTotalBytes;
     this.partsLeft = limits.maxParts;
     this.textCharsLeft = limits.maxTotalTextChars;
-    // A photo's thumbnail is judged in an extraction worker: the event loop only starts djpeg
-    // and hands its output on, and the judging runs on another core beside the parsing.
+    // A photo's thumbnail is judged in an extraction worker when one is free: the event loop only
+    // starts djpeg and hands its output on, and the judging runs on another core beside the
+    // parsing. With every worker busy (other messages' documents) it is judged here, as it was,
+    // rather than wait behind them.
     this.ocr = limits.ocr.enabled
-      ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb, (pnm, size, twoLooks) => this.pool.runGate(pnm, size, twoLooks, this.deadline))
+      ? new OcrBudget(limits.ocr, limits.workers, this.deadline, limits.memoryMb, (pnm, size, twoLooks, deadline) =>
+          this.pool.free ? this.pool.runGate(pnm, size, twoLooks, deadline) : Promise.resolve(judgeJpegThumbnail(pnm, size, twoLooks)),
+        )
       : undefined;
   }
 

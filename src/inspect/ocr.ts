@@ -270,7 +270,7 @@ function gate(img: GreyImage | undefined): boolean {
  * How a JPEG's thumbnail (djpeg's PNM) is judged: here by default, or (the gateway's) in an
  * extraction worker, off the event loop and beside it on another core.
  */
-export type ThumbnailJudge = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean) => Promise<PictureJudgement>;
+export type ThumbnailJudge = (pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean, deadline: number) => Promise<PictureJudgement>;
 
 /** The gate as the gateway runs it on one picture (ocrImage, the benchmark and the tests use this). */
 export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataMb = 768, timeoutMs = GATE_TIMEOUT_MS, distantPages = true, judge?: ThumbnailJudge): Promise<PictureJudgement> {
@@ -289,7 +289,14 @@ export async function judgePicture(bytes: Uint8Array, format: ImageFormat, dataM
       const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const r = await run('djpeg', ['-scale', `1/${twoLooks ? 4 : thumbnailScale(size)}`, '-grayscale', '-pnm'], timeoutMs, dataMb, input);
       if (!r.ok) return { looksText: true, by: 'unjudged', size };
-      return judge ? await judge(r.stdout, size, twoLooks) : judgeJpegThumbnail(r.stdout, size, twoLooks);
+      if (!judge) return judgeJpegThumbnail(r.stdout, size, twoLooks);
+      try {
+        return await judge(r.stdout, size, twoLooks, Date.now() + timeoutMs);
+      } catch {
+        // No answer in the gate's time (or the worker died): not judged, so read (or held), its
+        // size kept for the page budget.
+        return { looksText: true, by: 'unjudged', size };
+      }
     }
     const img = await thumbnailOf(bytes, format, size, dataMb, timeoutMs);
     if (!img) return { looksText: true, by: 'unjudged', size };

@@ -90,6 +90,11 @@ export class ExtractionPool {
     });
   }
 
+  /** Whether a task given now would start at once (no queue, a worker idle or one more may start). */
+  get free(): boolean {
+    return this.queue.length === 0 && (this.slots.length < this.size || this.slots.some((s) => !s.busy));
+  }
+
   /** The text-recognition gate's judgement of a JPEG's thumbnail (djpeg's PNM, moved to the worker when it can be). */
   runGate(pnm: Buffer, size: { width: number; height: number }, twoLooks: boolean, deadline: number): Promise<PictureJudgement> {
     const ab = movable(pnm);

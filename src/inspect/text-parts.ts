@@ -6,7 +6,7 @@
 // in UTF-8 or ASCII (nearly all mail) this module takes the decoded bytes from the part's decoder
 // instead, changes the line ends in place, and gives the text as those bytes (Utf8Text) when the
 // part is large, or as one string when it is small; an HTML part too (a large one goes to a worker
-// as its bytes, moved, not copied, and is made a string there). The text is exactly what
+// as its bytes, moved, not copied, and is read there a piece at a time). The text is exactly what
 // mailparser would give: line ends as \n, a lone CR kept, invalid UTF-8 as U+FFFD.
 //
 // mailparser still decides which parts are text and in what order they join (getTextContent): a

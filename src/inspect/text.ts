@@ -306,8 +306,8 @@ const HTML_PIECE_BYTES = 64 * 1024;
 
 /**
  * htmlToText for an HTML body given as its UTF-8 bytes (valid UTF-8: Utf8Text's), decoded and
- * read a piece at a time; the text comes back as its UTF-8 bytes when it is large, whole and can
- * be (TextSink.utf8), else as the string. Gives what htmlToText gives for the bytes' string.
+ * read a piece at a time; the text comes back as its UTF-8 bytes when it is large and whole
+ * (Utf8Sink), else as the string. Gives what htmlToText gives for the bytes' string.
  */
 export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HTML_PIECE_BYTES): { text: string | Buffer; truncated: boolean } {
   const decoder = new StringDecoder('utf8');
@@ -318,8 +318,10 @@ export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HT
   // The text is seldom longer than the HTML it comes from (the sink grows if it is).
   const sink = new Utf8Sink(maxChars, bytes.length + HTML_PIECE_BYTES);
   readHtml(pieces(), sink, 0);
-  // Cut short or holding half a surrogate pair (neither seen in mail): read as the string is.
-  if (sink.truncated || !sink.wellFormed) return htmlToText(bytes.toString('utf8'), maxChars);
+  // Holding half a surrogate pair (never seen in mail; the cut at the cap could make one): read
+  // as the string is. Cut short: the string of the bytes kept, as addText cuts a long text.
+  if (!sink.wellFormed) return htmlToText(bytes.toString('utf8'), maxChars);
+  if (sink.truncated) return { text: sink.bytes().toString('utf8'), truncated: true };
   return { text: sink.size < BYTES_TEXT_FROM ? sink.bytes().toString('utf8') : sink.bytes(), truncated: false };
 }
 
@@ -331,10 +333,17 @@ export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HT
 class HtmlPieces {
   private readonly pieces: string[] = [];
   private offset = 0;
+  /** Characters pushed so far. */
+  private length = 0;
   push(piece: string): void {
     this.pieces.push(piece);
+    this.length += piece.length;
   }
+  /** String.prototype.slice on the document so far: a negative position counts from its end (the tokenizer asks for (-1, end) when a document stops inside a closing tag). */
   slice(start: number, end: number): string {
+    if (start < 0) start = Math.max(0, this.length + start);
+    if (end < 0) end = Math.max(0, this.length + end);
+    end = Math.min(end, this.length);
     if (start >= end) return '';
     while (start - this.offset >= this.pieces[0].length) this.offset += this.pieces.shift()!.length;
     let out = this.pieces[0].slice(start - this.offset, end - this.offset);
@@ -343,7 +352,7 @@ class HtmlPieces {
   }
 }
 
-function readHtml(pieces: Iterable<string>, sink: Pick<TextSink, 'push' | 'newline' | 'max'>, depth: number): void {
+function readHtml(pieces: Iterable<string>, sink: Pick<TextSink, 'push' | 'newline' | 'max' | 'truncated'>, depth: number): void {
   const maxChars = sink.max;
   const html = new HtmlPieces();
   let hidden = 0;
@@ -438,6 +447,8 @@ function readHtml(pieces: Iterable<string>, sink: Pick<TextSink, 'push' | 'newli
   };
   const tokenizer = new Tokenizer({ decodeEntities: true }, cbs);
   for (const piece of pieces) {
+    // Past the cap nothing more is kept: the rest is not read.
+    if (sink.truncated) break;
     if (!piece) continue;
     html.push(piece);
     tokenizer.write(piece);
