@@ -3,6 +3,7 @@
 // alone. Idle workers are unref'd so they never keep the process alive.
 import { Worker } from 'node:worker_threads';
 import type { LayerInput, LayerOutput } from './layer.ts';
+import { movable } from './movable.ts';
 import type { PictureJudgement } from './ocr-image.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { WorkerReply, WorkerTask } from './worker.ts';
@@ -15,13 +16,6 @@ type TaskBody =
   | { kind: 'layer'; input: LayerInput }
   | { kind: 'html'; html: string | Uint8Array; maxChars: number }
   | { kind: 'gate'; pnm: Uint8Array; size: { width: number; height: number }; twoLooks: boolean };
-
-/** The ArrayBuffer a view starts, when it can be moved to a worker without copying (never Node's shared pool, which is at most Buffer.poolSize); an untouched tail past the view costs nothing. */
-export function movable(bytes: Uint8Array | undefined): ArrayBuffer | undefined {
-  if (!bytes) return undefined;
-  const ab = bytes.buffer as ArrayBuffer;
-  return bytes.byteOffset === 0 && ab.byteLength > Buffer.poolSize && !(ab instanceof SharedArrayBuffer) ? ab : undefined;
-}
 
 interface Pending {
   id: number;

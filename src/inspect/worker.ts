@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { analyseLayer } from './layer.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
 import { judgeJpegThumbnail, type PictureJudgement } from './ocr-image.ts';
-import { movable } from './pool.ts';
+import { movable } from './movable.ts';
 import { htmlBytesToText, htmlToText } from './text.ts';
 
 /** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy); a JPEG's thumbnail for the text-recognition gate. */
