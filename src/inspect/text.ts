@@ -7,10 +7,12 @@ import iconv from 'iconv-lite';
 import { Tokenizer } from 'htmlparser2';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 
-/** Collects text up to a character cap; remembers whether anything was cut off. */
-export class TextSink {
-  private readonly parts: string[] = [];
-  private length = 0;
+/**
+ * Collects text up to a character cap; remembers whether anything was cut off. How the text is
+ * kept is the subclass's: TextSink keeps its pieces as strings, Utf8Sink writes them as UTF-8.
+ */
+export abstract class CappedText {
+  protected length = 0;
   truncated = false;
   readonly max: number;
   constructor(max: number) {
@@ -20,12 +22,10 @@ export class TextSink {
     if (this.truncated || s.length === 0) return;
     const room = this.max - this.length;
     if (s.length > room) {
-      this.parts.push(s.slice(0, room));
-      this.length = this.max;
+      s = s.slice(0, room);
       this.truncated = true;
-      return;
     }
-    this.parts.push(s);
+    this.keep(s);
     this.length += s.length;
   }
   get full(): boolean {
@@ -36,9 +36,20 @@ export class TextSink {
   }
   /** Ends the current line unless the text is empty or already ends with one. */
   newline(): void {
-    if (this.length === 0) return;
+    if (this.length > 0 && !this.endsWithLineEnd()) this.push('\n');
+  }
+  protected abstract keep(s: string): void;
+  protected abstract endsWithLineEnd(): boolean;
+}
+
+export class TextSink extends CappedText {
+  private readonly parts: string[] = [];
+  protected keep(s: string): void {
+    this.parts.push(s);
+  }
+  protected endsWithLineEnd(): boolean {
     const last = this.parts[this.parts.length - 1];
-    if (last && last.charCodeAt(last.length - 1) !== 10) this.push('\n');
+    return last.charCodeAt(last.length - 1) === 10;
   }
   toString(): string {
     return this.parts.join('');
@@ -46,30 +57,21 @@ export class TextSink {
 }
 
 /**
- * A TextSink that writes the text as UTF-8 bytes as it comes and keeps no strings: a large HTML
- * body is read in pieces, and the slices a TextSink keeps would hold every piece until the end
- * (V8 copied them all through its young generation, ~120 ms for a 50 MB body). `wellFormed`:
- * no pushed string held half a surrogate pair (as bytes it would read as U+FFFD).
+ * Writes the text as UTF-8 bytes as it comes and keeps no strings: a large HTML body is read in
+ * pieces, and the slices a TextSink keeps would hold every piece until the end (V8 copied them all
+ * through its young generation, ~120 ms for a 50 MB body). `wellFormed`: no pushed string held
+ * half a surrogate pair (as bytes it would read as U+FFFD).
  */
-export class Utf8Sink {
+export class Utf8Sink extends CappedText {
   private out: Buffer;
   private at = 0;
-  private length = 0;
-  truncated = false;
   wellFormed = true;
-  readonly max: number;
   /** `capacity`: bytes set aside at first (only pages written to are ever used); it grows if need be. */
   constructor(max: number, capacity: number) {
-    this.max = max;
+    super(max);
     this.out = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
   }
-  push(s: string): void {
-    if (this.truncated || s.length === 0) return;
-    const room = this.max - this.length;
-    if (s.length > room) {
-      s = s.slice(0, room);
-      this.truncated = true;
-    }
+  protected keep(s: string): void {
     if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) this.wellFormed = false;
     if (this.at + s.length * 3 > this.out.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.out.length * 2, this.at + s.length * 3));
@@ -77,14 +79,10 @@ export class Utf8Sink {
       this.out = grown;
     }
     this.at += this.out.write(s, this.at, 'utf8');
-    this.length += s.length;
   }
-  get size(): number {
-    return this.length;
-  }
-  /** Ends the current line unless the text is empty or already ends with one (a byte 10 is only ever a line end in UTF-8). */
-  newline(): void {
-    if (this.length > 0 && this.out[this.at - 1] !== 10) this.push('\n');
+  /** A byte 10 is only ever a line end in UTF-8. */
+  protected endsWithLineEnd(): boolean {
+    return this.out[this.at - 1] === 10;
   }
   /** The text so far (a view of the sink's own buffer, which starts there). */
   bytes(): Buffer {
@@ -352,7 +350,7 @@ class HtmlPieces {
   }
 }
 
-function readHtml(pieces: Iterable<string>, sink: Pick<TextSink, 'push' | 'newline' | 'max' | 'truncated'>, depth: number): void {
+function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number): void {
   const maxChars = sink.max;
   const html = new HtmlPieces();
   let hidden = 0;
