@@ -3,7 +3,10 @@
 // the text mailparser gives, on hand-made edge cases and on every message of Debian's mail
 // corpora it takes, and leave every other shape to mailparser. Every other quoted-printable part is
 // decoded by the same code inside mailparser, and must give mailparser's own text too.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MailParser } from 'mailparser';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -358,6 +361,52 @@ describe('text parts of multipart messages kept as the bytes they decode to (src
       expect(read?.text, type).toBe(decodeTextBytes(bytes, type.includes('8859') ? 'iso-8859-1' : undefined));
       expect(read?.text).toContain('Zoë Okafor,17/03/2014');
     }
+  });
+
+  it('a large attached HTML file in UTF-8 is read a piece at a time and its text kept as its bytes, in a worker, inside a zip and at the main thread’s largest; one in another charset is read as before', async () => {
+    const rowsOf = (n: number) => '<tr><td>Zoë Okafor</td><td>17/03/2014</td><td>A123456789012</td><td>asthma &amp; EpiPen</td></tr>\r\n'.repeat(n);
+    const page = (rows: string) => `<html><head><style>td { color: red }</style></head><body><table>\r\n${rows}</table></body></html>\r\n`;
+    const attach = (bytes: Buffer, type: string, name: string) =>
+      multipart('mixed', part('text/plain', 'List attached.'), part(`${type}; name="${name}"`, bytes.toString('base64').replace(/.{76}/g, '$&\r\n'), `Content-Disposition: attachment; filename="${name}"\r\nContent-Transfer-Encoding: base64\r\n`));
+    const read = async (raw: Buffer, where: string) => {
+      const found = (await inspect(raw)).texts;
+      const t = found.find((x) => x.where === where);
+      expect(t, `${where} among ${found.map((x) => x.where).join(', ')}`).toBeDefined();
+      return t!;
+    };
+    // In a worker: its text comes back as bytes, as htmlToText reads the decoded file.
+    const large = Buffer.from(page(rowsOf(8000)));
+    expect(large.length).toBeGreaterThan(600 * 1024);
+    const inWorker = await read(attach(large, 'text/html; charset=utf-8', 'list.html'), 'attachment:list.html');
+    expect(inWorker.utf8).toBeDefined();
+    expect(String(inWorker.text)).toBe(htmlToText(large.toString('utf8'), 50_000_000).text);
+    expect(String(inWorker.text)).toContain('Zoë Okafor\t17/03/2014\tA123456789012\tasthma & EpiPen');
+    expect(String(inWorker.text)).not.toContain('color: red');
+    // Read by a worker as an entry of a zip (the entry's layer comes back inside the zip's).
+    const work = mkdtempSync(path.join(tmpdir(), 'hm-html-zip-'));
+    try {
+      writeFileSync(path.join(work, 'list.html'), large);
+      execFileSync('zip', ['-q', '-X', '-j', path.join(work, 'lists.zip'), path.join(work, 'list.html')]);
+      const zipped = await read(attach(readFileSync(path.join(work, 'lists.zip')), 'application/zip', 'lists.zip'), 'attachment:lists.zip/list.html');
+      expect(zipped.utf8).toBeDefined();
+      expect(String(zipped.text)).toBe(String(inWorker.text));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    // The largest file read on the main thread (256 KB exactly): the same text (shorter than its
+    // HTML, so a string).
+    let edge = page(rowsOf(2500));
+    edge = edge.slice(0, 256 * 1024 - 20) + '</table></body>';
+    edge += ' '.repeat(256 * 1024 - Buffer.byteLength(edge));
+    expect(Buffer.byteLength(edge)).toBe(256 * 1024);
+    const onMain = await read(attach(Buffer.from(edge), 'text/html; charset=utf-8', 'edge.html'), 'attachment:edge.html');
+    expect(String(onMain.text)).toBe(htmlToText(edge, 50_000_000).text);
+    expect(onMain.utf8).toBeUndefined();
+    // In Windows-1252 (declared): decoded as before, a string.
+    const latin = Buffer.from(page(rowsOf(8000)), 'latin1');
+    const other = await read(attach(latin, 'text/html; charset=windows-1252', 'list.html'), 'attachment:list.html');
+    expect(other.utf8).toBeUndefined();
+    expect(other.text).toBe(htmlToText(decodeTextBytes(latin, 'windows-1252'), 50_000_000).text);
   });
 
   it("gives mailparser's text and HTML for every message of Debian's corpora", async () => {

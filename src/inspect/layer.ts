@@ -18,7 +18,7 @@ import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsx
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
-import { decodeTextBytes, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
+import { decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { Encryption } from './types.ts';
@@ -56,8 +56,10 @@ export interface LayerOutput {
   isMessage: boolean;
   encryption: Encryption;
   encryptionDetail?: string;
-  /** A Utf8Text only from textLayer on the main thread (keepBytes); what a worker sends is a string. */
+  /** A Utf8Text from textLayer on the main thread (keepBytes), or made by the pool from `utf8`; what a worker sends is a string. */
   text?: string | Utf8Text;
+  /** A large HTML file's text as its UTF-8 bytes, sent by a worker (moved, not copied): the pool makes it `text`. */
+  utf8?: Uint8Array;
   truncated?: boolean;
   /** Texts of a message-like file, each appended to the file's `where`: 'headers', 'body', 'body:html'. */
   extraTexts?: Array<{ suffix: string; text: string }>;
@@ -148,6 +150,12 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
   if (keepBytes && kind !== 'html' && bytes.length >= BYTES_TEXT_FROM && readAsUtf8(bytes, charset)) {
     const text = new Utf8Text(bytes);
     if (text.length <= maxChars) return output(kind, mime, { text });
+  }
+  if (kind === 'html' && bytes.length >= BYTES_TEXT_FROM && readAsUtf8(bytes, charset)) {
+    // A large HTML file in UTF-8: read a piece at a time, never made a string of the whole; its
+    // text stays its bytes when it is large and whole (from a worker, sent back moved), as a body's does.
+    const { text, truncated } = htmlBytesToText(bytes, maxChars);
+    return output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated });
   }
   const decoded = decodeTextBytes(bytes, charset);
   if (kind === 'html') {

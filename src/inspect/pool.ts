@@ -58,6 +58,10 @@ export class ExtractionPool {
       if (!reply.ok || !reply.layer) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const layer = reply.layer;
       const toBuffers = (l: LayerOutput): void => {
+        if (l.utf8) {
+          l.text = new Utf8Text(Buffer.from(l.utf8.buffer, l.utf8.byteOffset, l.utf8.byteLength));
+          delete l.utf8;
+        }
         for (const image of l.images ?? []) image.bytes = Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength);
         for (const child of l.children ?? []) {
           if (child.bytes) child.bytes = Buffer.from(child.bytes.buffer, child.bytes.byteOffset, child.bytes.byteLength);

@@ -45,6 +45,11 @@ if (parentPort) {
       const transfer: ArrayBuffer[] = [];
       const seen = new Set<ArrayBuffer>();
       const collect = (l: LayerOutput): void => {
+        const text = movable(l.utf8);
+        if (text && !seen.has(text)) {
+          seen.add(text);
+          transfer.push(text);
+        }
         for (const image of l.images ?? []) {
           const ab = movable(image.bytes);
           if (ab && !seen.has(ab)) {
