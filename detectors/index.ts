@@ -14,6 +14,7 @@ import { ukUpn } from './uk-upn.ts';
 import { ukUln } from './uk-uln.ts';
 import { ukNhsNumber } from './uk-nhs-number.ts';
 import { ukNiNumber } from './uk-ni-number.ts';
+import { scottishCandidateNumber } from './scottish-candidate-number.ts';
 import { dateOfBirth } from './date-of-birth.ts';
 import { ukPostcode } from './uk-postcode.ts';
 import { ukPhoneNumber } from './uk-phone-number.ts';
@@ -29,6 +30,7 @@ export const DETECTORS: readonly Detector[] = [
   ukUln,
   ukNhsNumber,
   ukNiNumber,
+  scottishCandidateNumber,
   dateOfBirth,
   ukPostcode,
   ukPhoneNumber,

@@ -211,6 +211,26 @@ describe('the worked example (config/detectors.example.yaml)', () => {
   });
 });
 
+describe('a Scottish school’s pupil numbers (scottish-candidate-number)', () => {
+  it('an SCN beside its name, sent outside, is held and explained; a nine-digit order number that fits the check digit is not', async () => {
+    const examiner = await createExaminer({ policy: loadPolicy({ source: 't', school: { domains: ['oakfield.sch.uk'] }, policy: {} }) });
+    const send = (body: string) =>
+      examiner.examine(Buffer.from(`From: office@oakfield.sch.uk\r\nTo: parent@gmail.com\r\nSubject: Exams\r\n\r\n${body}\r\n`), { mailFrom: 'office@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address: 'parent@gmail.com' }] });
+    try {
+      const held = (await send('Her Scottish Candidate Number (SCN) is 123456785, for the SQA portal.')).verdict;
+      expect(held.action).toBe('quarantine');
+      expect(held.rules).toEqual(['identifier-in-message']);
+      expect(held.findings[0]).toMatchObject({ detector: 'scottish-candidate-number', evidence: '12*******' });
+      expect(held.findings[0].reason).toContain('Scottish Candidate Number');
+      for (const body of ['Your order 123456785 has been dispatched.', 'Her SCN is 123456786.', 'Candidate reference 123456785 for the teaching post.']) {
+        expect((await send(body)).verdict.action, body).toBe('deliver');
+      }
+    } finally {
+      await examiner.close();
+    }
+  });
+});
+
 describe('a category of the school’s own', () => {
   const staffNumber = {
     id: 'trust-staff-number',

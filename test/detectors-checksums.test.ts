@@ -7,6 +7,7 @@ import {
   isValidUln,
   isValidNhsNumber,
   isValidNiNumber,
+  isValidScottishCandidateNumber,
   parseUkDate,
   isPlausibleBirthDate,
   isPlausibleUkPhone,
@@ -42,6 +43,24 @@ describe('UPN (DfE mod-23 check letter)', () => {
   it('knows temporary UPNs', () => {
     expect(isTemporaryUpn('K30410231500A')).toBe(true);
     expect(isTemporaryUpn('P820200112001')).toBe(false);
+  });
+});
+
+describe('Scottish Candidate Number (SQA, mod 11 with weights 3 2 7 6 5 4 3 2)', () => {
+  it.each([
+    ['123456785', true],
+    ['051234561', true], // issued 2005: the leading zero is kept
+    ['140000019', true],
+    ['140 000 019', true],
+    ['219876548', true],
+    ['123456786', false], // wrong check digit
+    ['991234560', false], // remainder 1: the check would be 10, never issued
+    ['000000000', false],
+    ['12345678', false],
+    ['1234567850', false],
+    ['12345678A', false],
+  ])('%s → %s', (scn, ok) => {
+    expect(isValidScottishCandidateNumber(scn)).toBe(ok);
   });
 });
 

@@ -120,6 +120,26 @@ export function isValidNhsNumber(s: string): boolean {
   return check === d.charCodeAt(9) - 48;
 }
 
+/**
+ * Scottish Candidate Number (SQA): eight digits and a check digit, modulus 11 with weights
+ * 3 2 7 6 5 4 3 2 (the check is 11 less the remainder; 11 is 0, 10 is never issued). The first
+ * two digits are the year it was issued, so leading zeros are kept. As HESA's field guide gives it.
+ */
+export function isValidScottishCandidateNumber(s: string): boolean {
+  const d = compact(s);
+  if (d.length !== 9 || d === '000000000') return false;
+  const weights = [3, 2, 7, 6, 5, 4, 3, 2];
+  let sum = 0;
+  for (let i = 0; i < 9; i++) {
+    const c = d.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    if (i < 8) sum += (c - 48) * weights[i];
+  }
+  let check = 11 - (sum % 11);
+  if (check === 11) check = 0;
+  return check !== 10 && check === d.charCodeAt(8) - 48;
+}
+
 const NI_BAD_FIRST = 'DFIQUV';
 const NI_BAD_SECOND = 'DFIOQUV';
 const NI_BAD_PREFIXES = new Set(['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ']);

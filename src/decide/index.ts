@@ -296,6 +296,7 @@ const IDENTIFIER_WORDS: Record<string, [one: string, many: string]> = {
   'uk-uln': ['a ULN', 'ULNs'],
   'uk-nhs-number': ['an NHS number', 'NHS numbers'],
   'uk-ni-number': ['a National Insurance number', 'National Insurance numbers'],
+  'scottish-candidate-number': ['a Scottish Candidate Number', 'Scottish Candidate Numbers'],
 };
 
 /** "UPNs and NHS numbers", "a UPN". */
