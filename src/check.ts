@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig } from './config/index.ts';
 import { loadPolicy, ruleDefinition } from './decide/index.ts';
 import { saidOnce } from './decide/said-once.ts';
+import { maskFindings } from './review/console/privacy.ts';
 import type { Examination } from './examine.ts';
 import type { Inspection } from './inspect/index.ts';
 import type { Envelope } from './types.ts';
@@ -78,8 +79,9 @@ export function registerCheckCommand(program: Command): void {
           if (v.wouldHaveBeen) tally.wouldHold++;
           for (const rule of v.rules) tally.rules.set(rule, (tally.rules.get(rule) ?? 0) + 1);
           const held = v.action !== 'deliver' || !!v.wouldHaveBeen;
-          if (opts.json) process.stdout.write(JSON.stringify(toJson(file, result)) + '\n');
-          else if (!opts.quiet || held) process.stdout.write(toText(file, result, (t) => examiner.redact(t)));
+          const redact = (t: string) => examiner.redact(t);
+          if (opts.json) process.stdout.write(JSON.stringify(toJson(file, result, redact)) + '\n');
+          else if (!opts.quiet || held) process.stdout.write(toText(file, result, redact));
         }
       } finally {
         await examiner.close();
@@ -135,14 +137,19 @@ export function envelopeFromHeaders(inspection: Inspection, opts: { from?: strin
   return { mailFrom: from, mailFromParams: {}, rcptTo: [...new Set(to.map((a) => a.toLowerCase()))].map((address) => ({ address })) };
 }
 
-function toJson(file: string, r: Examination) {
+/** The findings as they may be printed: file names with a pupil's name in them masked, in the place and in the reason, as notices show them. */
+function printable(r: Examination, redact: (text: string) => string) {
+  return maskFindings(r.verdict.findings, (name) => redact(name) !== name);
+}
+
+function toJson(file: string, r: Examination, redact: (text: string) => string) {
   return {
     file,
     action: r.verdict.action,
     ...(r.verdict.wouldHaveBeen ? { wouldHaveBeen: r.verdict.wouldHaveBeen } : {}),
     rules: r.verdict.rules,
     severity: r.verdict.severity,
-    findings: r.verdict.findings.map((f) => ({ rule: f.rule, detector: f.detector, where: f.where, evidence: f.evidence, reason: f.reason })),
+    findings: printable(r, redact).map((f) => ({ rule: f.rule, detector: f.detector, where: f.where, evidence: f.evidence, reason: f.reason })),
     ms: r.ms,
   };
 }
@@ -159,7 +166,7 @@ function toText(file: string, r: Examination, redact: (text: string) => string):
   for (const rule of v.rules) {
     const def = ruleDefinition(rule);
     lines.push(`  ${rule}: ${def?.title ?? rule}`);
-    for (const f of saidOnce(v.findings.filter((x) => x.rule === rule).map((x) => ({ ...x, evidence: x.evidence ?? null })))) {
+    for (const f of saidOnce(printable(r, redact).filter((x) => x.rule === rule).map((x) => ({ ...x, evidence: x.evidence ?? null })))) {
       lines.push(`    - ${f.where}${f.evidence ? ` [${f.evidence}]` : ''}: ${f.reason}`);
     }
   }

@@ -36,6 +36,9 @@ beforeAll(async () => {
     files[name] = path.join(dir, 'folder', name);
     writeFileSync(files[name], raw);
   }
+  // Outside the folder the folder tests walk.
+  files['attached.eml'] = path.join(dir, 'attached.eml');
+  writeFileSync(files['attached.eml'], await eml({ from: 'teacher@oakfield.sch.uk', to: 'tutor@learning.example', subject: 'Reports', text: 'Report attached.', attachments: [{ filename: 'Chidi Okonkwo report.txt', content: 'Chidi Okonkwo, DOB 02/11/2014, has asthma and an EHCP.\n' }] }));
   writeFileSync(path.join(dir, 'monitor.yaml'), 'school:\n  domains: [oakfield.sch.uk]\npolicy:\n  mode: monitor\n');
   writeFileSync(path.join(dir, 'bad.yaml'), 'policy:\n  rules:\n    pupil-name-in-subject:\n      action: hold\n');
 });
@@ -50,6 +53,16 @@ describe('hallmonitor check', () => {
     expect(r.out).toMatch(/pupil-name-in-subject: A pupil's name in the subject line/);
     expect(r.out).toMatch(/A\*{5} T\*{8}/);
     expect(r.out).not.toMatch(/Amelia|Thornbury/);
+  });
+
+  it('masks a file named after a pupil wherever it is printed: the place and the reason, text and --json', () => {
+    const text = run([...base(), files['attached.eml']]);
+    expect(text.out).toMatch(/attached\.eml: BLOCK/);
+    expect(text.out).toContain('C**** O****** r*****.txt');
+    expect(text.out).not.toMatch(/Chidi|Okonkwo/);
+    const json = run([...base(), '--json', files['attached.eml']]);
+    expect(JSON.parse(json.out).findings.map((f: { where: string }) => f.where)).toContain('attachment:C**** O****** r*****.txt');
+    expect(json.out).not.toMatch(/Chidi|Okonkwo/);
   });
 
   it('--json: exactly one object per file per line, with the contract fields', () => {

@@ -1,10 +1,15 @@
 // Notifications: the template language, the school's own templates, masking, who is told when,
 // the daily digest on the school's clock, and the outbox worker's retries, permanent failures,
 // leases and (on PostgreSQL) two workers never sending the same notice.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { loadPolicy } from '../src/decide/index.ts';
+import { createExaminer } from '../src/examine.ts';
+import { loadRoster } from '../src/roster/index.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import { ConfigError } from '../src/config/index.ts';
@@ -353,6 +358,39 @@ describe('the business manager\'s notice: links, not commands; no ICO deadline f
   } as Incident);
   const settings = (consoleUrl: string | null): NotifySettings => ({ ...notifySettings(testConfig({ storage: { backend: 'sqlite', dataDir: tmpdir(), store: {}, sql: async () => undefined, cleanup: async () => undefined }, sink: { host: '127.0.0.1', port: 25 } })), consoleUrl });
   const templates = loadTemplates(null);
+
+  it('a locked file named after a pupil, its password beside it: the notice and the digest mask its name', async () => {
+    // The password rule named the locked files only in its reason, which the masking could not
+    // tell from a sentence: "Amelia Thornbury EHCP.zip" reached the business manager as it is.
+    const work = mkdtempSync(path.join(tmpdir(), 'hm-locked-'));
+    let zip: Buffer;
+    try {
+      writeFileSync(path.join(work, 'plan.txt'), 'Support plan\n');
+      execFileSync('zip', ['-q', '-j', '-P', 'Sunflower42', path.join(work, 'Amelia Thornbury EHCP.zip'), path.join(work, 'plan.txt')]);
+      zip = readFileSync(path.join(work, 'Amelia Thornbury EHCP.zip'));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    const { roster } = await loadRoster(path.join(import.meta.dirname, 'fixtures/check/roster.csv'));
+    const examiner = await createExaminer({ policy: loadPolicy({ source: 'test', school: { domains: ['oakfield.sch.uk'] }, policy: {} }), roster });
+    try {
+      const raw = await new MailComposer({ from: 'teacher@oakfield.sch.uk', to: 'senco@oakfield.sch.uk', subject: 'Plan', text: 'The password is Sunflower42', attachments: [{ filename: 'Amelia Thornbury EHCP.zip', content: zip }] }).compile().build();
+      const { verdict } = await examiner.examine(raw, { mailFrom: 'teacher@oakfield.sch.uk', mailFromParams: {}, rcptTo: [{ address: 'senco@oakfield.sch.uk' }] });
+      expect(verdict.rules).toEqual(['password-in-same-email']);
+      expect(verdict.findings.map((f) => f.where)).toContain('attachment:Amelia Thornbury EHCP.zip');
+      const inc = { ...incident('block'), rules: verdict.rules, findings: verdict.findings.map((f) => ({ ...f, rule: f.rule ?? 'password-in-same-email' })) } as Incident;
+      const personalIn = (t: string) => examiner.redact(t) !== t;
+      const s = settings('https://hallmonitor.oakfield.sch.uk');
+      const notice = composeIncidentNotice(templates, s, 'business-manager', inc, { personalIn });
+      const digest = composeDigest(templates, s, [inc], { personalIn });
+      for (const body of [notice.text, notice.html, digest.text, digest.html]) {
+        expect(body).not.toMatch(/Amelia|Thornbury/);
+        expect(body).toContain('A***** T******** E***.zip');
+      }
+    } finally {
+      await examiner.close();
+    }
+  });
 
   it('with a console: one link to the incident, no command line, no ICO deadline', () => {
     for (const action of ['quarantine', 'block'] as const) {

@@ -312,10 +312,19 @@ const checkPasswordWithFile: Check = (ctx) => {
   const lockedWheres = new Set(locked.map((a) => a.where));
   const passwords = ctx.all().filter((d) => d.category === 'password' && !lockedWheres.has(d.where) && !d.where.startsWith('filename:'));
   if (!passwords.length) return undefined;
-  const names = locked.map((a) => a.filename).filter(Boolean).slice(0, 3).join(', ');
+  // Each locked file is named by a finding of its own, at its place: notices, the console and
+  // `check` then know the name for a file's and mask it where it names a pupil (a name only
+  // quoted in the password's reason would be shown to the business manager as it is).
+  const files: Finding[] = locked
+    .filter((a) => a.filename)
+    .slice(0, 3)
+    .map((a) => ({ detector: 'encryption', where: a.where, evidence: '', reason: `${a.filename} is encrypted, and a password is given in the same email.` }));
   return {
     rule: 'password-in-same-email',
-    findings: passwords.map((d) => finding(d, `The email gives a password (${d.evidence}) ${d.where === 'subject' ? 'in its subject line ' : ''}beside the encrypted attachment${names ? ` ${names}` : ''}.`)),
+    findings: [
+      ...passwords.map((d) => finding(d, `The email gives a password (${d.evidence}) ${d.where === 'subject' ? 'in its subject line ' : ''}beside ${locked.length > 1 ? 'its encrypted attachments' : 'its encrypted attachment'}.`)),
+      ...files,
+    ],
   };
 };
 
