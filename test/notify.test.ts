@@ -279,6 +279,12 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
     await w.runOnce();
     const rows = await outboxFor(store.db, reference);
     expect(rows.find((r) => r.template === 'business-manager')).toMatchObject({ status: 'failed' });
+    // The outbox's last error (shown to the IT lead on /system and by the CLI) names no address:
+    // the next hop's reply did ("5.1.1 No such user here: <bursar@…>").
+    const lastError = rows.find((r) => r.template === 'business-manager')!.last_error!;
+    expect(lastError).toContain('550');
+    expect(lastError).not.toContain(SCHOOL.business_manager);
+    expect(lastError).toContain(`${SCHOOL.business_manager[0]}***@`);
     expect(rows.find((r) => r.template === 'sender-held')).toMatchObject({ status: 'sent' });
     const failed = (await incidentHistory(store.db, reference)).find((h) => h.action === 'notice-failed');
     expect(failed?.detail).toContain('550');

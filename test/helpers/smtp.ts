@@ -145,7 +145,8 @@ export async function startSink(opts: { size?: number; greetDelay?: boolean; idl
       const f = sink.fault;
       if (f.kind === 'reply' && f.stage === 'rcpt') return cb(failWith(f.code, f.text));
       const refusal = sink.refuse.get(address.address);
-      if (refusal) return cb(failWith(refusal, refusal >= 500 ? '5.1.1 No such user here' : '4.2.1 Mailbox busy, try later'));
+      // As real next hops do, the reply names the address ("… <jane@home.example>").
+      if (refusal) return cb(failWith(refusal, refusal >= 500 ? `5.1.1 No such user here: <${address.address}>` : `4.2.1 Mailbox busy, try later: <${address.address}>`));
       cb();
     },
     onData(stream, session, cb) {

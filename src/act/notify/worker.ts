@@ -116,14 +116,14 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const attempts = Math.max(...rows.map((r) => r.attempts));
     if (permanent || attempts >= maxAttempts) {
       await db.transaction().execute(async (trx) => {
-        await markFailed(trx, ids, id, detail);
+        await markFailed(trx, ids, id, redactAddresses(detail));
         for (const r of rows) await appendHistory(trx, r.reference, 'hallmonitor', 'notice-failed', `${r.template} notice could not be delivered after ${r.attempts} attempt(s): ${detail}`, now());
       });
       log?.error({ event: 'notice-failed', template: rows[0].template, references: rows.map((r) => r.reference), detail: redactAddresses(detail) }, 'notification could not be delivered');
       return { state: 'failed', detail };
     }
     const next = backoff(attempts);
-    await markRetry(db, ids, id, next, detail);
+    await markRetry(db, ids, id, next, redactAddresses(detail));
     log?.warn({ event: 'notice-deferred', template: rows[0].template, references: rows.map((r) => r.reference), attempts, next: next.toISOString(), detail: redactAddresses(detail) }, 'notification deferred; will retry');
     return { state: 'retrying', detail, nextAttempt: next };
   }
@@ -201,7 +201,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const inc = await findIncident(db, row.reference);
     const fail = async (detail: string, reopen: boolean): Promise<JobOutcome> => {
       await db.transaction().execute(async (trx) => {
-        await markFailed(trx, [row.id], id, detail);
+        await markFailed(trx, [row.id], id, redactAddresses(detail));
         await appendHistory(trx, row.reference, 'hallmonitor', 'release-failed', detail, now());
         if (reopen) await transition(trx, row.reference, ['released'], 'open', now());
       });
@@ -227,7 +227,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       return fail(`the next hop refused the released message: ${describe(result)}; the incident is open again`, true);
     }
     const next = backoff(row.attempts);
-    await markRetry(db, [row.id], id, next, describe(result));
+    await markRetry(db, [row.id], id, next, redactAddresses(describe(result)));
     log?.warn({ event: 'release-deferred', reference: row.reference, attempts: row.attempts, detail: redactAddresses(describe(result)) }, 'released message deferred; will retry');
     return { state: 'retrying', detail: describe(result), nextAttempt: next };
   }
@@ -253,7 +253,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         // A fault of ours (database, template): try again later, never lose the row.
         const detail = (err as Error).message;
         const next = backoff(g[0].attempts);
-        await markRetry(db, g.map((r) => r.id), id, next, detail).catch(() => undefined);
+        await markRetry(db, g.map((r) => r.id), id, next, redactAddresses(detail)).catch(() => undefined);
         log?.error({ event: 'outbox-error', references: g.map((r) => r.reference), err: redactAddresses(detail) }, 'outbox job failed; will retry');
         outcome = { state: 'retrying', detail, nextAttempt: next };
       }
