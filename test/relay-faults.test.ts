@@ -3,6 +3,7 @@
 // The sink never holds half a message, and nothing is logged as delivered that was not.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
 import { createDeliverer } from '../src/act/deliver.ts';
 import { closedPort, RawSmtp, sleep, splitTrace, startSilentServer, startSink, startTestGateway, type Sink, type TestGateway } from './helpers/smtp.ts';
 
@@ -444,4 +445,50 @@ describe('a large message received by its declared size (SIZE=, RFC 1870)', () =
       expect(splitTrace(sink.messages[before].data).rest.equals(Buffer.concat([raw, Buffer.from('\r\n')]))).toBe(true);
     }, 60_000);
   }
+});
+
+describe('the next hop refusing the gateway itself, before MAIL FROM (its greeting, its login)', () => {
+  it('554 to the greeting → 451: it is about the gateway, not this message', async () => {
+    const refusing = await startSink();
+    refusing.fault = { kind: 'reply', stage: 'connect', code: 554, text: '5.7.1 No SMTP service for this client' };
+    const gw = await startTestGateway({ nextHop: { host: '127.0.0.1', port: refusing.port } });
+    try {
+      const r = await send(gw.port);
+      expect(r.code).toBe(451);
+      expect(r.response).toMatch(/^451 4\.4\.2 Next hop refused the gateway's connection or login, try again later \(ref [0-9A-Z]+\)$/);
+      expect(refusing.messages).toHaveLength(0);
+      expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+    } finally {
+      await gw.stop();
+      await refusing.close();
+    }
+  });
+
+
+  it('535 to its login (SMTP AUTH turned off, a rotated password) → 451, so the school\'s server keeps the mail where passing the 535 on would bounce every message', async () => {
+    const server = new SMTPServer({
+      logger: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth(_auth, _session, cb) {
+        cb(Object.assign(new Error('5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'), { responseCode: 535 }));
+      },
+      onData(stream, _session, cb) {
+        stream.resume();
+        stream.on('end', () => cb());
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.server.address() as { port: number }).port;
+    const gw = await startTestGateway({ nextHop: { host: '127.0.0.1', port }, nextHopOptions: { auth: { user: 'relay@school.example', pass: 'expired' } } });
+    try {
+      const r = await send(gw.port);
+      expect(r.code).toBe(451);
+      expect(r.response).toContain("Next hop refused the gateway's connection or login");
+      expect(lastOutcome(gw)).toMatchObject({ reply: 451, delivered: false });
+    } finally {
+      await gw.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

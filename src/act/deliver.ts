@@ -133,7 +133,11 @@ export function createDeliverer(nextHop: NextHopConfig, opts: { hostname: string
     try {
       conn = await take();
     } catch (err) {
-      return failure(err as SmtpError, elapsed(), 'connecting to the next hop');
+      // A refusal before MAIL FROM (the greeting, EHLO, STARTTLS, our login) is about the
+      // gateway's own connection, never this message: a rotated password or SMTP AUTH turned off
+      // must not bounce every message the school sends. Deferred, as Postfix does
+      // (smtp_sasl_auth_soft_bounce), so the upstream keeps the mail until it is put right.
+      return failure(err as SmtpError, elapsed(), 'connecting to the next hop', true);
     }
     const size = parts.reduce((n, p) => n + p.length, 0);
     // RET and ENVID go through nodemailer; NOTIFY and ORCPT differ per recipient and are added
@@ -267,8 +271,12 @@ function xtext(value: string): string {
   return out;
 }
 
-/** Maps a next-hop failure to what the upstream should hear. Only 5xx from the next hop is permanent. */
-function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
+/**
+ * Maps a next-hop failure to what the upstream should hear. Only 5xx from the next hop about this
+ * message (MAIL FROM, RCPT TO, the message) is permanent; while `connecting`, every refusal is
+ * temporary.
+ */
+function failure(err: SmtpError, ms: number, doing: string, connecting = false): DeliveryResult {
   if (!err.responseCode && err.code === 'EMESSAGE' && err.message.includes('larger than allowed')) {
     // nodemailer refuses, before MAIL FROM, a message over the SIZE the next hop advertised.
     // Retrying cannot help: it is a permanent refusal, as if the next hop had said 552.
@@ -276,13 +284,20 @@ function failure(err: SmtpError, ms: number, doing: string): DeliveryResult {
   }
   const code = err.responseCode;
   const response = (err.response ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300);
-  if (code && code >= 500 && code < 600) {
+  if (code && code >= 500 && code < 600 && !connecting) {
     const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})/.exec(response)?.[1] ?? '5.0.0';
     const text = response.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3} )?/, '');
     return { ok: false, code, enhanced, reason: text || 'Refused by the next hop', detail: redactAddresses(`${doing}: ${response || err.message}`), ms, kind: 'refused' };
   }
   const enhanced = code && code >= 400 ? '4.4.2' : err.code === 'ETIMEDOUT' ? '4.4.1' : '4.4.1';
-  const reason = err.code === 'ETIMEDOUT' ? 'Next hop timed out, try again later' : code ? 'Next hop deferred the message, try again later' : 'Next hop unavailable, try again later';
+  const reason =
+    err.code === 'ETIMEDOUT'
+      ? 'Next hop timed out, try again later'
+      : code && code >= 500
+        ? "Next hop refused the gateway's connection or login, try again later"
+        : code
+          ? 'Next hop deferred the message, try again later'
+          : 'Next hop unavailable, try again later';
   const kind: FailureKind = err.code === 'ETIMEDOUT' ? 'timeout' : code ? 'deferred' : 'unreachable';
   return { ok: false, code: 451, enhanced, reason, detail: redactAddresses(`${doing}: ${err.code ?? ''} ${response || err.message}`.trim()), ms, kind };
 }
