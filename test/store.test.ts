@@ -12,6 +12,7 @@ import { openStore, StoreError, type Store } from '../src/store/index.ts';
 import { storeSettings } from '../src/store/config.ts';
 import { findIncident, heldMessage, incidentHistory, listIncidents } from '../src/store/incidents.ts';
 import { applyRetention, auditLog } from '../src/store/retention.ts';
+import { claimDue, markSent, outboxFor } from '../src/store/outbox.ts';
 import { holdMessage, type HoldContext } from '../src/act/hold.ts';
 import { IncidentActionError, rejectIncident, releaseIncident, updateIncident } from '../src/review/actions.ts';
 import { notifySettings } from '../src/act/notify/settings.ts';
@@ -162,6 +163,23 @@ describe.each(BACKENDS)('store (%s)', (backend: Backend) => {
     expect(audit[0].detail).toContain('6-year');
     // Running it again finds nothing more to do.
     expect(await applyRetention(store, new Date('2026-01-11T12:00:00Z'))).toEqual({ messagesPurged: 0, incidentsDeleted: 0 });
+  });
+
+  it('retention keeps a released message until its delivery is done: released on day 29, the next hop deferring it on day 31', async () => {
+    const t0 = new Date('2020-03-01T12:00:00Z');
+    const held = await holdMessage({ ...ctx, now: () => t0 }, received(t0), quarantineVerdict());
+    await releaseIncident({ ...ctx, now: () => new Date('2020-03-30T12:00:00Z') }, held.reference, 'Sarah Jones', 'fine to send');
+    const release = (await outboxFor(store.db, held.reference)).find((r) => r.job === 'release')!;
+    expect(release.status).toBe('pending');
+    // Day 31: the release has not gone yet (the next hop deferred it), so the message stays.
+    expect((await applyRetention(store, new Date('2020-04-01T12:00:00Z'))).messagesPurged).toBe(0);
+    expect((await heldMessage(store.db, held.reference))?.raw).not.toBeNull();
+    // Delivered: the next run deletes it, as any other past its time.
+    const claimed = await claimDue(store.db, store.kind, 'test', new Date('2020-04-01T13:00:00Z'), 60_000, 10, { id: release.id });
+    expect(claimed.map((r) => r.id)).toEqual([release.id]);
+    expect(await markSent(store.db, [release.id], 'test', new Date('2020-04-01T13:00:00Z'))).toBe(1);
+    expect((await applyRetention(store, new Date('2020-04-02T12:00:00Z'))).messagesPurged).toBe(1);
+    expect((await heldMessage(store.db, held.reference))?.raw).toBeNull();
   });
 });
 

@@ -2,6 +2,7 @@
 // schools keep their backups), then their raw bytes are purged; the incident, its redacted
 // findings and its history stay for store.incident_retention_years (default 6), then go too.
 // Every purge leaves an entry: in the incident's history, and in the audit log that outlives it.
+// A message released but not yet delivered (its release still in the outbox) is kept until it is.
 import type { Store } from './index.ts';
 import { appendHistory, iso } from './incidents.ts';
 
@@ -24,6 +25,10 @@ export async function applyRetention(store: Store, now = new Date(), batch = 200
         .select(['message_id', 'reference', 'received_at'])
         .where('purged_at', 'is', null)
         .where('received_at', '<', iso(messageCutoff))
+        // Not while a release of it is still being delivered (the next hop deferring it): the
+        // business manager released it in time, and it is deleted once it has gone or failed.
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('outbox').select('outbox.id').whereRef('outbox.reference', '=', 'held_messages.reference').where('outbox.job', '=', 'release').where('outbox.status', 'in', ['pending', 'sending']))))
         .orderBy('received_at')
         .limit(batch)
         .execute();
