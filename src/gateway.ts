@@ -22,6 +22,7 @@ import { startRetention } from './store/retention.ts';
 import { holdMessage } from './act/hold.ts';
 import { noticeDirectory, schoolsWithoutBusinessManager } from './act/notify/schools.ts';
 import { createOutboxWorker, startOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './act/notify/worker.ts';
+import { enqueueBounce } from './store/bounces.ts';
 import { consoleSettings } from './review/console/settings.ts';
 import type { ConsoleServer } from './review/console/index.ts';
 import type { OcrStats } from './inspect/index.ts';
@@ -189,6 +190,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const journey = createPipeline({
     hostname: config.hostname, deliverer, logger, metrics, inspectTimeoutMs: config.relay.dataTimeoutSeconds * 1000, checkedSecret: config.relay.checkedHeaderSecret, dkim: config.dkim,
     hold: (message, verdict, o) => holdMessage(holdContext, message, verdict, o),
+    bounce: async (recipient, raw) => {
+      await enqueueBounce(store.db, recipient, raw, new Date());
+      outbox.kick();
+    },
   });
   const retention = lead ? startRetention(store, {
     everyMs: opts.retentionEveryMs,

@@ -24,6 +24,8 @@ export interface PipelineParts {
   dkim?: DkimSettings;
   /** Durably holds a quarantined or blocked message (src/act/hold.ts); resolves after the commit. */
   hold?: (message: ReceivedMessage, verdict: Verdict, opts: { smtpReject: boolean }) => Promise<{ reference: string }>;
+  /** Durably queues a failure notice to a sender (src/store/bounces.ts); resolves after the commit. */
+  bounce?: (recipient: string, raw: Buffer) => Promise<void>;
 }
 
 export type Pipeline = (message: ReceivedMessage, school: SchoolRoute) => Promise<Outcome>;
@@ -89,13 +91,22 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       const told = result.refused.filter((r) => wantsFailureNotice(message.envelope, r.address));
       if (message.envelope.mailFrom && told.length) {
         // The message itself is delivered: whatever happens to the bounce, the answer is 250
-        // (a 451 now would make the school's server send it again to everyone).
+        // (a 451 now would make the school's server send it again to everyone). The notice is
+        // queued in the store, sent and retried by the outbox worker like any notice; only
+        // without a store (or with it failing) is it tried once, here.
+        let bounce: Buffer | undefined;
         try {
-          const bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
-          const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
-          if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+          bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
+          if (!parts.bounce) throw new Error('no store to queue it in');
+          await parts.bounce(message.envelope.mailFrom, bounce);
         } catch (err) {
-          logger.error({ event: 'bounce-failed', id: message.id, err: (err as Error).message }, 'could not tell the sender about refused recipients');
+          if (parts.bounce) logger.error({ event: 'bounce-not-queued', id: message.id, err: (err as Error).message }, 'could not queue the failure notice to the sender; trying it once now');
+          try {
+            const sent = bounce ? await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]) : undefined;
+            if (!sent?.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent?.detail }, 'could not tell the sender about refused recipients');
+          } catch (e) {
+            logger.error({ event: 'bounce-failed', id: message.id, err: (e as Error).message }, 'could not tell the sender about refused recipients');
+          }
         }
       }
     }

@@ -21,6 +21,8 @@ import { holdMessage, type HoldContext } from '../src/act/hold.ts';
 import { createDeliverer, type Deliverer } from '../src/act/deliver.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { claimDue, outboxFor } from '../src/store/outbox.ts';
+import { enqueueBounce } from '../src/store/bounces.ts';
+import { releaseIncident } from '../src/review/actions.ts';
 import { findIncident, incidentHistory } from '../src/store/incidents.ts';
 import { startGateway } from '../src/gateway.ts';
 import type { ReceivedMessage, Verdict } from '../src/types.ts';
@@ -234,6 +236,7 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
     sink.refuse.clear();
     sink.messages.length = 0;
     await store.db.deleteFrom('outbox').execute();
+    await store.db.deleteFrom('bounces').execute();
   });
   afterAll(async () => {
     deliverer?.close();
@@ -290,6 +293,51 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
     expect(failed?.detail).toContain('550');
     clock = new Date(clock.getTime() + 86_400_000);
     expect(await w.runOnce()).toBe(0);
+  });
+
+  it('a failure notice to a sender is kept until the sender\'s next hop takes it: deferred, retried, then gone from the store', async () => {
+    clock = new Date('2026-11-24T16:00:00Z');
+    const raw = Buffer.from('From: MAILER-DAEMON@gw\r\nTo: j.hargreaves@oakfield.sch.uk\r\nSubject: Undelivered Mail\r\n\r\nnot delivered to 1 recipient\r\n');
+    await enqueueBounce(store.db, TEACHER, raw, clock);
+    sink.refuse.set(TEACHER, 451);
+    const w = worker();
+    expect(await w.runOnce()).toBe(1);
+    expect(sink.messages).toHaveLength(0);
+    const [waiting] = await store.db.selectFrom('bounces').selectAll().execute();
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(waiting.last_error).toContain('451');
+    expect(waiting.last_error).not.toContain(TEACHER);
+    // Before its retry time nothing is tried; after it, the notice goes and its row with it.
+    expect(await w.runOnce()).toBe(0);
+    sink.refuse.clear();
+    clock = new Date(clock.getTime() + 10_000);
+    expect(await w.runOnce()).toBe(1);
+    expect(sink.messages).toHaveLength(1);
+    expect(sink.messages[0]).toMatchObject({ mailFrom: '', rcptTo: [TEACHER] });
+    expect(sink.messages[0].data.toString()).toContain('not delivered to 1 recipient');
+    expect(await store.db.selectFrom('bounces').selectAll().execute()).toEqual([]);
+    // Refused outright (5xx): given up, not retried for ever.
+    await enqueueBounce(store.db, 'left@oakfield.sch.uk', raw, clock);
+    sink.refuse.set('left@oakfield.sch.uk', 550);
+    expect(await w.runOnce()).toBe(1);
+    expect(await store.db.selectFrom('bounces').selectAll().execute()).toEqual([]);
+  });
+
+  it('a released message the next hop refuses for one recipient: the others get it, and the sender is told', async () => {
+    clock = new Date('2026-11-24T16:00:00Z');
+    const message = received(schoolMessage({ to: [OUTSIDER, 'left.school@coachtravel.example'] }));
+    message.envelope.rcptTo = [{ address: OUTSIDER }, { address: 'left.school@coachtravel.example' }];
+    const { reference } = await holdMessage(ctx, message, quarantineVerdict());
+    await store.db.deleteFrom('outbox').execute(); // the hold's own notices are not under test here
+    await releaseIncident(ctx, reference, 'Sarah Jones', 'fine to send');
+    sink.refuse.set('left.school@coachtravel.example', 550);
+    await worker().runOnce();
+    const released = sink.messages.find((m) => m.mailFrom === TEACHER)!;
+    expect(released.rcptTo).toEqual([OUTSIDER]);
+    const bounce = sink.messages.find((m) => m.mailFrom === '')!;
+    expect(bounce.rcptTo).toEqual([TEACHER]);
+    expect(bounce.data.toString()).toContain('Final-Recipient: rfc822;left.school@coachtravel.example');
+    expect(await store.db.selectFrom('bounces').selectAll().execute()).toEqual([]);
   });
 
   it('a notice claimed by a worker that died is sent by another once the lease runs out, with the same Message-ID', async () => {

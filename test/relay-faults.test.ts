@@ -246,6 +246,27 @@ describe('next hop answers badly', () => {
     expect(gw.logText()).not.toContain('gone@home.example');
   });
 
+  it('partial permanent refusal with the sender\'s own address deferring: the bounce waits in the store, not lost', async () => {
+    sink.refuse.set('gone@home.example', 550);
+    sink.refuse.set('office@school.example', 451); // the bounce's recipient: busy for now
+    const before = sink.messages.length;
+    const r = await send(gw.port, MESSAGE, { from: 'office@school.example', to: ['one@home.example', 'gone@home.example'] });
+    expect(r.code).toBe(250);
+    const [m] = (await sink.waitForMessages(before + 1)).slice(before);
+    expect(m.rcptTo).toEqual(['one@home.example']);
+    // The outbox worker tried the bounce, was deferred, and keeps it for its next attempt.
+    const until = Date.now() + 10_000;
+    let rows: Array<{ attempts: number; status: string; recipient: string }> = [];
+    while (Date.now() < until) {
+      rows = await gw.gateway.store.db.selectFrom('bounces').select(['attempts', 'status', 'recipient']).execute();
+      if (rows.some((x) => x.attempts >= 1 && x.status === 'pending')) break;
+      await sleep(50);
+    }
+    expect(rows).toEqual([{ attempts: 1, status: 'pending', recipient: 'office@school.example' }]);
+    expect(sink.messages.length).toBe(before + 1);
+    await gw.gateway.store.db.deleteFrom('bounces').execute();
+  });
+
   it('partial temporary refusal: nobody gets the message and the upstream hears 451, so it retries it whole', async () => {
     sink.refuse.set('gone@home.example', 550);
     sink.refuse.set('busy@home.example', 450);

@@ -51,7 +51,7 @@ describe.each(BACKENDS)('store (%s)', (backend: Backend) => {
     const more = await Promise.all([openStore(config), openStore(config), openStore(config)]);
     for (const s of more) await s.close();
     const ran = await store.db.selectFrom('kysely_migration' as never).selectAll().execute() as Array<{ name: string }>;
-    expect(ran.map((r) => r.name).sort()).toEqual(['0001-quarantine-incidents-outbox', '0002-tenant', '0003-health-probe', '0004-email-links']);
+    expect(ran.map((r) => r.name).sort()).toEqual(['0001-quarantine-incidents-outbox', '0002-tenant', '0003-health-probe', '0004-email-links', '0005-bounces']);
   });
 
   if (backend === 'sqlite') {

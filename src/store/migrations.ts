@@ -152,6 +152,25 @@ export function migrations(kind: StoreKind): MigrationProvider {
           .execute();
       },
     },
+    // Failure notices (bounces) to senders whose message the next hop refused for some
+    // recipients after the school's server had heard 250: kept here until sent (src/store/bounces.ts).
+    '0005-bounces': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('bounces')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('raw', bytes, (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('claimed_by', 'text')
+          .addColumn('claimed_until', 'text')
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema.createIndex('bounces_due').on('bounces').columns(['status', 'next_attempt_at']).execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

@@ -70,21 +70,25 @@ export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
 /** `notice`: an email Hallmonitor composes. `release`: deliver a held message to its recipients. */
 export type OutboxJob = 'notice' | 'release';
 
-export interface OutboxTable {
+/** A row a worker claims with a lease and retries (outbox rows, failure notices). */
+interface LeasedRow {
   id: string;
-  job: OutboxJob;
-  /** Notice template: business-manager, safeguarding-lead, sender-held, sender-not-sent, sender-rejected, business-manager-escalated. */
-  template: string;
   recipient: string;
-  reference: string;
-  mode: 'immediate' | 'digest';
-  status: OutboxStatus;
   created_at: string;
   next_attempt_at: string;
   attempts: number;
   claimed_by: string | null;
   claimed_until: string | null;
   last_error: string | null;
+}
+
+export interface OutboxTable extends LeasedRow {
+  job: OutboxJob;
+  /** Notice template: business-manager, safeguarding-lead, sender-held, sender-not-sent, sender-rejected, business-manager-escalated. */
+  template: string;
+  reference: string;
+  mode: 'immediate' | 'digest';
+  status: OutboxStatus;
   sent_at: string | null;
   /** Message-ID header, fixed when the row is written so a retry carries the same one. */
   message_id_header: string;
@@ -119,4 +123,12 @@ export interface Database {
   link_keys: { id: string; secret: string; created_at: string };
   /** Links used (src/act/notify/links.ts linkUseId), so that each works once. */
   link_uses: { id: string; reference: string; purpose: string; used_at: string; used_by: string };
+  bounces: BounceTable;
+}
+
+/** A failure notice to a sender, waiting to be sent (src/store/bounces.ts); deleted once sent or given up. */
+export interface BounceTable extends LeasedRow {
+  /** The notice as sent (a delivery status notification, RFC 3464), to `recipient`: the refused message's MAIL FROM. */
+  raw: Buffer;
+  status: 'pending' | 'sending';
 }

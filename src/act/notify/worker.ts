@@ -15,6 +15,8 @@ import type { Store } from '../../store/index.ts';
 import { appendHistory, findIncident, heldMessage, incidentHistory, transition, type Incident } from '../../store/incidents.ts';
 import { NOTE_TO_SENDER } from '../../store/incidents.ts';
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
+import { claimDueBounces, enqueueBounce, removeBounce, retryBounce, type BounceRow } from '../../store/bounces.ts';
+import { composeBounce, wantsFailureNotice } from '../bounce.ts';
 import { linkKey } from '../../store/links.ts';
 import { buildEmail, composeDigest, composeIncidentNotice, type EmailLinks, type Notice, type Templates } from './compose.ts';
 import { signLink } from './links.ts';
@@ -214,8 +216,12 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const relayed = relayedParts(message, o.hostname, o.checkedSecret);
     const result = await o.deliverer.deliver(held.envelope, o.dkim?.signRelayed ? [await dkimSign(relayed, o.dkim)] : relayed);
     if (result.ok) {
+      // Recipients the next hop refused: the sender is told, as for mail it passed at once.
+      const told = result.refused.filter((r) => wantsFailureNotice(held.envelope, r.address));
+      const bounce = held.envelope.mailFrom && told.length ? composeBounce({ hostname: o.hostname, envelope: held.envelope, refused: told, raw: held.raw, messageId: held.messageId }) : undefined;
       await db.transaction().execute(async (trx) => {
         await markSent(trx, [row.id], id, now());
+        if (bounce) await enqueueBounce(trx, held.envelope.mailFrom, bounce, now());
         const refused = result.refused.length ? `; refused by the next hop for ${result.refused.map((r) => `${r.address} (${r.code})`).join(', ')}` : '';
         await appendHistory(trx, row.reference, 'hallmonitor', 'delivered',
           `released message delivered unchanged to ${result.accepted.length} recipient(s) (released by ${row.actor ?? 'unknown'}): ${describe(result)}${refused}`, now());
@@ -271,7 +277,39 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       total += rows.length;
       if (rows.length < batch || stopped) break;
     }
+    for (;;) {
+      const rows = await claimDueBounces(db, o.store.kind, id, now(), leaseMs, batch);
+      for (const r of rows) await sendBounce(r);
+      total += rows.length;
+      if (rows.length < batch || stopped) break;
+    }
     return total;
+  }
+
+  /**
+   * A failure notice to a sender (src/store/bounces.ts), from the null sender as every bounce is.
+   * Gone once the next hop takes it; a refusal (5xx) or the last attempt gives it up, and says so.
+   */
+  async function sendBounce(row: BounceRow): Promise<void> {
+    let result: DeliveryResult;
+    try {
+      result = await o.deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: row.recipient }] }, [row.raw]);
+    } catch (err) {
+      result = { ok: false, code: 451, enhanced: '4.3.0', reason: 'error', detail: (err as Error).message, ms: 0, kind: 'deferred' } as DeliveryResult;
+    }
+    if (result.ok && !result.refused.length) {
+      await removeBounce(db, row.id, id);
+      log?.info({ event: 'bounce-sent', attempts: row.attempts }, 'told the sender about recipients the next hop refused');
+      return;
+    }
+    const detail = redactAddresses(describe(result));
+    if ((result.ok || result.code >= 500) || row.attempts >= maxAttempts) {
+      await removeBounce(db, row.id, id);
+      log?.error({ event: 'bounce-failed', attempts: row.attempts, detail }, 'could not tell the sender about refused recipients; given up');
+      return;
+    }
+    await retryBounce(db, row.id, id, backoff(row.attempts), detail);
+    log?.warn({ event: 'bounce-deferred', attempts: row.attempts, detail }, 'failure notice to the sender deferred; will retry');
   }
 
   const schedule = (ms: number) => {
