@@ -172,9 +172,10 @@ describe('decide', () => {
     const facts = { inspection: inspection(), detections: [det('body', 'identifier', 'uk-upn')], webmailDomains: webmail };
     expect(decide({ ...facts, envelope: envelope(['social.worker@county.gov.uk']) }, policy()).rules).toEqual(['identifier-in-message']);
     expect(decide({ ...facts, envelope: envelope(['office@oakfield.sch.uk']) }, policy()).action).toBe('deliver');
-    // S/MIME-encrypted message: protected.
+    // An encryption sign elsewhere in the message (an encrypted part) hides nothing that was read:
+    // a message encrypted whole has no readable identifier to find.
     const smime = { ...facts, inspection: inspection({ messageEncryption: 'smime' }) };
-    expect(decide({ ...smime, envelope: envelope(['social.worker@county.gov.uk']) }, policy()).action).toBe('deliver');
+    expect(decide({ ...smime, envelope: envelope(['social.worker@county.gov.uk']) }, policy()).rules).toEqual(['identifier-in-message']);
   });
 
   it('uninspectable attachments are held, with the reason', () => {
@@ -207,13 +208,13 @@ describe('decide', () => {
     expect(decide({ ...base, detections: [pupil('body', 'p-amy')], envelope: envelope(['ben.parent@hotmail.co.uk']) }, policy()).action).toBe('deliver');
   });
 
-  it('personal data in the body: held to an outside address, not when the whole message is encrypted', () => {
+  it('personal data in the body: held to an outside address, whatever encrypted part the message also has', () => {
     const detections = [pupil('body', 'p-amy', 'A** J****'), det('body', 'special-category', 'special-health')];
     const base = { detections, webmailDomains: webmail, roster, envelope: envelope(['therapist@clinic.example']) };
     const v = decide({ ...base, inspection: inspection() }, policy());
     expect(v.rules).toEqual(['personal-data-in-body']);
     expect(v.findings[0].reason).toMatch(/a health or medical condition \(A1234\*+\) about A\*\* J\*{4}/);
-    expect(decide({ ...base, inspection: inspection({ messageEncryption: 'smime' }) }, policy()).action).toBe('deliver');
+    expect(decide({ ...base, inspection: inspection({ messageEncryption: 'smime' }) }, policy()).rules).toEqual(['personal-data-in-body']);
     // A forename alone (weak) anchors nothing.
     const weak = { ...pupil('body', 'p-amy'), strength: 'weak' as const, nameForm: 'forename' as const };
     expect(decide({ ...base, inspection: inspection(), detections: [weak, detections[1]] }, policy()).action).toBe('deliver');

@@ -334,6 +334,37 @@ describe('whole-message encryption, made by openssl and gpg', () => {
     expect(r.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(false);
   });
 
+  it('an encrypted part beside readable ones is not whole-message encryption: an S/MIME attachment beside a plain list, a short PGP block over a plain list', async () => {
+    // A review found each of these marked encrypted whole, which turned the rules off for the
+    // plain list beside it.
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key2.pem', '-out', 'cert2.pem', '-subj', '/CN=Parent', '-days', '2']);
+    writeFileSync(join(work, 'note.txt'), 'nothing\n');
+    openssl(['smime', '-encrypt', '-aes256', '-binary', '-outform', 'DER', '-in', 'note.txt', '-out', 'note.p7m', 'cert2.pem']);
+    const list = `Name,UPN\r\n${PUPIL_NAME},${PUPIL_REF}\r\n`;
+    const b64 = (b: Buffer) => b.toString('base64').replace(/.{76}/g, '$&\r\n');
+    const beside = crlf([
+      'From: senco@school.example', 'To: parent@home.example', 'Subject: Lists', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+      '--b', 'Content-Type: text/plain', '', 'Two files.',
+      '--b', 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename="smime.p7m"', '', b64(readFileSync(join(work, 'note.p7m'))),
+      '--b', 'Content-Type: text/csv; name="register.csv"', 'Content-Disposition: attachment; filename="register.csv"', '', list,
+      '--b--', '',
+    ]);
+    const r = await inspect(beside);
+    expect(r.messageEncryption).toBeUndefined();
+    expect(r.attachments.find((a) => a.filename === 'smime.p7m')).toMatchObject({ encryption: 'encrypted' });
+    expect(r.texts.find((t) => t.where === 'attachment:register.csv')?.text).toContain(PUPIL_NAME);
+    const armor = ['-----BEGIN PGP MESSAGE-----', '', 'hQEMA1234567890ABCDEF', '=abcd', '-----END PGP MESSAGE-----'];
+    const under = await inspect(crlf(['From: a@school.example', 'To: b@home.example', 'Subject: inline', '', ...armor, '', list, '']));
+    expect(under.messageEncryption).toBeUndefined();
+    expect(under.texts.find((t) => t.where === 'body')?.text).toContain(PUPIL_NAME);
+    // A file that opens with a PGP block and goes on in plain text is not encrypted either; one that is the block alone is.
+    const file = await inspect(mailWithAttachment('register.csv', Buffer.from([...armor, list].join('\r\n')), 'text/csv'));
+    expect(file.attachments[0].encryption).toBe('not-encrypted');
+    expect(file.texts.find((t) => t.where === 'attachment:register.csv')?.text).toContain(PUPIL_NAME);
+    const sealed = await inspect(mailWithAttachment('register.csv.asc', Buffer.from(armor.join('\r\n') + '\r\n'), 'text/plain'));
+    expect(sealed.attachments[0]).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'pgp' });
+  });
+
   it('an inline PGP message body is PGP-encrypted', async () => {
     const raw = crlf(['From: a@school.example', 'To: b@home.example', 'Subject: inline', '', '-----BEGIN PGP MESSAGE-----', '', 'hQEMA1234567890ABCDEF', '=abcd', '-----END PGP MESSAGE-----', '']);
     const r = await inspect(raw);

@@ -71,8 +71,6 @@ class Context {
   readonly recipients: Recipient[];
   readonly outside: string[];
   readonly outsideIncludingPartners: string[];
-  /** The whole message is encrypted (S/MIME, PGP). */
-  readonly protectedMessage: boolean;
   readonly #texts = new Map<string, { kind: TextKind; text?: TextLike }>();
   readonly #models = new Map<string, TextModel>();
 
@@ -89,7 +87,9 @@ class Context {
     this.recipients = facts.envelope.rcptTo.map((r) => classifyRecipient(r.address, { own, partners: policy.partnerDomains, webmailDomains: facts.webmailDomains, roster: facts.roster }));
     this.outsideIncludingPartners = this.recipients.filter((r) => r.kind !== 'internal').map((r) => r.address);
     this.outside = this.recipients.filter((r) => r.kind !== 'internal' && r.kind !== 'partner').map((r) => r.address);
-    this.protectedMessage = !!facts.inspection.messageEncryption;
+    // A message encrypted whole (S/MIME, PGP) has nothing readable in it, so no rule finds
+    // anything there: the rules read every text and are never skipped for an encryption sign,
+    // which a plain attachment or a plain body beside an encrypted part would hide behind.
     for (const t of textsOf(facts.inspection)) this.#texts.set(t.where, { kind: t.kind, text: t.text });
     for (const a of this.attachments) if (a.filename) this.#texts.set(`filename:${a.where}`, { kind: 'file-name' });
   }
@@ -212,7 +212,7 @@ const checkFileNames = pupilNameIn('pupil-name-in-attachment-name', (ctx) => ctx
 const checkUnencryptedAttachment: Check = (ctx) => {
   const settings = ctx.policy.rules['unencrypted-sensitive-attachment'];
   const recipients = settings.trusted_partners_exempt ? ctx.outside : ctx.outsideIncludingPartners;
-  if (recipients.length === 0 || ctx.protectedMessage) return undefined;
+  if (recipients.length === 0) return undefined;
   const threshold = Number(settings.threshold);
   const classList = Number(settings.class_list_pupils);
   const minIdentifiers = Math.max(1, Number(ctx.policy.rules['identifier-in-message'].min_identifiers) || 1);
@@ -354,7 +354,6 @@ const checkForward: Check = (ctx) => {
 /** Identifiers of the categories the school counts (UK identifiers, and its own detectors' kinds). */
 const checkIdentifiers: Check = (ctx) => {
   if (ctx.outsideIncludingPartners.length === 0) return undefined;
-  if (ctx.protectedMessage) return undefined;
   const settings = ctx.policy.rules['identifier-in-message'];
   const categories = new Set(settings.categories as string[]);
   const ids: Detection[] = [];
@@ -429,7 +428,6 @@ function bodyData(ctx: Context): BodyData {
  * misdirected-pupil-data, which says exactly that.
  */
 const checkBodyPersonalData: Check = (ctx) => {
-  if (ctx.protectedMessage) return undefined;
   const candidates = ctx.recipients.filter((r) => r.kind === 'webmail' || r.kind === 'outside');
   if (!candidates.length) return undefined;
   const data = bodyData(ctx);

@@ -18,7 +18,7 @@ import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsx
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
-import { decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
+import { armorAlone, decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { Encryption } from './types.ts';
@@ -139,10 +139,15 @@ const TEXT_MIME: Record<string, string> = {
  */
 export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number, keepBytes = false): LayerOutput {
   const head = decodeTextBytes(bytes.subarray(0, 8192), charset);
-  const kind = sniffTextKind(head, name);
+  let kind = sniffTextKind(head, name);
+  // Encrypted only when the file is the armored message alone: text after its END line (a class
+  // list under a short PGP block) is plain, and read as a text file.
+  if (kind === 'pgp') {
+    if (armorAlone(decodeTextBytes(bytes, charset))) return output('pgp', TEXT_MIME.pgp, { encryption: 'encrypted', encryptionDetail: 'pgp' });
+    kind = 'txt';
+  }
   const mime = TEXT_MIME[kind];
   if (kind === 'eml') return output('eml', mime, { isMessage: true, route: 'message' });
-  if (kind === 'pgp') return output('pgp', mime, { encryption: 'encrypted', encryptionDetail: 'pgp' });
   if (kind === 'rtf') {
     const { text, truncated } = rtfToText(bytes, maxChars);
     return output('rtf', mime, { text, truncated });

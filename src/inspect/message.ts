@@ -21,7 +21,7 @@ import type { InspectionContext } from './context.ts';
 import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { passLongBodies } from './long-bodies.ts';
 import { imageType } from './sniff.ts';
-import { htmlToText } from './text.ts';
+import { armorAlone, htmlToText } from './text.ts';
 import { decodeCleanBase64, decodeQuotedPrintable, QuotedPrintableDecoder } from './transfer.ts';
 import { crlfToLf, TextPartCaptures } from './text-parts.ts';
 import type { TextPartCapture } from './text-parts.ts';
@@ -614,9 +614,10 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   if (!failed && watcher.openMultiparts.size > 0) {
     ctx.problem(messageWhere, 'The message ends before its last part is complete (it may have been cut off)');
   }
-  if (summary.messageEncryption && !nested) {
-    // Whole-message encryption: nothing in it can be read. The policy sees messageEncryption.
-  }
+  // Encrypted whole (S/MIME, PGP) only when nothing beside the encrypted payload can be read: a
+  // plain attachment or body beside an encrypted part, or a class list under a short PGP block,
+  // is a message with readable data in it, and an attached email like that is not protected.
+  if (summary.messageEncryption && !nothingElseReadable(summary.attachments, bodyText, text?.html)) delete summary.messageEncryption;
   if (nested) {
     const lines: string[] = [];
     if (summary.subject) lines.push('Subject: ' + summary.subject);
@@ -793,6 +794,13 @@ function isUuLine(line: string): boolean {
     if (c < 32 || c > 96) return false;
   }
   return true;
+}
+
+/** Beside an encrypted payload: attachments all encrypted (or PGP/MIME's "Version: 1" part), no body but armor alone, no HTML text. */
+function nothingElseReadable(attachments: AttachmentReport[], body: string | Utf8Text | undefined, html: string | undefined): boolean {
+  for (const a of attachments) if (a.encryption !== 'encrypted' && a.declaredType.toLowerCase() !== 'application/pgp-encrypted') return false;
+  if (body !== undefined && body.toString().trim() !== '' && !(startsWithPgpArmor(body) && armorAlone(body))) return false;
+  return html === undefined || html.trim() === '';
 }
 
 function startsWithPgpArmor(text: string | Utf8Text): boolean {

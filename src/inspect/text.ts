@@ -189,6 +189,17 @@ function skipSpace(s: string): number {
   return i;
 }
 
+const PGP_END = '-----END PGP MESSAGE-----';
+
+/**
+ * Whether a text that starts with PGP armor is that armor and nothing else: whitespace after its
+ * END line at most (cut off before it: still armor). A class list under a short PGP block is not.
+ */
+export function armorAlone(text: string | { slice(start: number, end?: number): string; indexOf(s: string): number }): boolean {
+  const end = text.indexOf(PGP_END);
+  return end < 0 || text.slice(end + PGP_END.length).trim() === '';
+}
+
 const headerNamesThatStartMail = ['from:', 'received:', 'return-path:', 'mime-version:', 'message-id:', 'date:', 'subject:', 'to:', 'delivered-to:', 'x-', 'dkim-signature:', 'arc-', 'authentication-results:', 'content-type:', 'reply-to:', 'sender:'];
 
 /** Decides what kind of text a text file is from its first few KB (already decoded). */
