@@ -268,6 +268,12 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
   });
 
   it('shows IT the gateway instance, quarantine and outbox depth and next-hop reachability', async () => {
+    // An outbox error the next hop worded with a parent's address (kept before such errors were
+    // redacted when stored), and a failure notice to a sender waiting for its retry.
+    const db = gw.gateway.store.db;
+    const row = await db.selectFrom('outbox').select('id').limit(1).executeTakeFirstOrThrow();
+    await db.updateTable('outbox').set({ last_error: '550 5.1.1 No such user here: <okonkwo.family@hotmail.co.uk>', next_attempt_at: '2999-01-01T00:00:00.000Z' }).where('id', '=', row.id).execute();
+    await db.insertInto('bounces').values({ id: 'b-console', recipient: 'teacher@oakfield.sch.uk', raw: Buffer.from('report'), status: 'pending', created_at: new Date().toISOString(), next_attempt_at: '2999-01-01T00:00:00.000Z', attempts: 1, claimed_by: null, claimed_until: null, last_error: '451' }).execute();
     await page.goto(`${base}/system`);
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain(gw.config.hostname);
@@ -275,6 +281,10 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     expect(text).toMatch(/Quarantine store.*writable \([0-9.]+ ms\)/s); // the write-and-read probe
     expect(text).toContain('messages in quarantine');
     expect(text).toContain('sam.okafor');
+    expect(text).toContain('o***@hotmail.co.uk');
+    expect(text).not.toContain('okonkwo.family');
+    expect(text).toMatch(/Failure notices to senders waiting\s*1/);
+    await db.deleteFrom('bounces').where('id', '=', 'b-console').execute();
     if (backend === 'sqlite') await screenshot(page, 'console-system');
   });
 });

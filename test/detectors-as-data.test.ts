@@ -222,7 +222,18 @@ describe('a Scottish school’s pupil numbers (scottish-candidate-number)', () =
       expect(held.rules).toEqual(['identifier-in-message']);
       expect(held.findings[0]).toMatchObject({ detector: 'scottish-candidate-number', evidence: '12*******' });
       expect(held.findings[0].reason).toContain('Scottish Candidate Number');
-      for (const body of ['Your order 123456785 has been dispatched.', 'Her SCN is 123456786.', 'Candidate reference 123456785 for the teaching post.']) {
+      // A column of SCNs under its header: the rows far from the word are counted together.
+      const rows = ['219876548', '140000019', '051234561'].map((n, i) => `Pupil ${i + 1} of the group entered for National 5 English this year, P7B,${' '.repeat(40)}${n}`);
+      const column = (await send(`SCN list for the exam entries:\n\n${rows.join('\n')}`)).verdict;
+      expect(column.rules).toEqual(['identifier-in-message']);
+      for (const body of [
+        'Your order 123456785 has been dispatched.',
+        'Her SCN is 123456786.',
+        'Candidate reference 123456785 for the teaching post.',
+        'Scottish Charity No SC012345 | VAT No 200023757',
+        'Please pay invoice 200023757 from Scottish Water.',
+        'Bring your SCN to the exam on Thursday morning, please. The code for your locker this week is 200023757.',
+      ]) {
         expect((await send(body)).verdict.action, body).toBe('deliver');
       }
     } finally {

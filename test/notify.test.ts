@@ -306,7 +306,6 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
     const [waiting] = await store.db.selectFrom('bounces').selectAll().execute();
     expect(waiting).toMatchObject({ status: 'pending', attempts: 1 });
     expect(waiting.last_error).toContain('451');
-    expect(waiting.last_error).not.toContain(TEACHER);
     // Before its retry time nothing is tried; after it, the notice goes and its row with it.
     expect(await w.runOnce()).toBe(0);
     sink.refuse.clear();

@@ -102,11 +102,11 @@ export const isIdentifier = (d: Detection) => d.category === 'identifier' && d.v
 /**
  * A ten-digit number whose check digit happens to fit an NHS number or a ULN (one number in
  * eleven fits each), with no word for either anywhere in its text (the detectors score it weak,
- * below 0.5): as often an order, invoice or booking reference as a pupil's number. Such numbers
+ * below 0.5), or a nine-digit one that fits an SCN's in a text that mentions SCNs but not beside it: as often an order, invoice or booking reference as a pupil's number. Such numbers
  * are identifiers only two or more at once (BARE_COLUMN different numbers in one text), or
  * beside a pupil's name, in full or by forename alone ("Isla's number: 4010232137").
  */
-const isBare = (d: Detection) => (d.detector === 'uk-nhs-number' || d.detector === 'uk-uln') && d.strength === 'weak' && d.score < 0.5;
+const isBare = (d: Detection) => (d.detector === 'uk-nhs-number' || d.detector === 'uk-uln' || d.detector === 'scottish-candidate-number') && d.strength === 'weak' && d.score < 0.5;
 const BARE_COLUMN = 2;
 
 /** Folded single-word keys of a pupil's forenames (legal and preferred). */

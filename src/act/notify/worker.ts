@@ -277,11 +277,14 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       total += rows.length;
       if (rows.length < batch || stopped) break;
     }
-    for (;;) {
-      const rows = await claimDueBounces(db, o.store.kind, id, now(), leaseMs, batch);
-      for (const r of rows) await sendBounce(r);
-      total += rows.length;
-      if (rows.length < batch || stopped) break;
+    // Failure notices one at a time: each claimed just before it is sent, so a slow next hop
+    // never lets a lease run out on notices still waiting their turn (another gateway would take
+    // them over and send them twice). Not once stopping.
+    for (let n = 0; n < batch && !stopped; n++) {
+      const [row] = await claimDueBounces(db, o.store.kind, id, now(), leaseMs, 1);
+      if (!row) break;
+      await sendBounce(row);
+      total++;
     }
     return total;
   }

@@ -4,6 +4,8 @@
 // roster (pupils, when loaded, any problem) as this gateway instance has it; an account of one
 // school sees its own school's roster, incidents, outbox and accounts, a trust account all of them.
 import { RULES, RULE_IDS, type RuleId } from '../../../decide/rules.ts';
+import { redactAddresses } from '../../../act/deliver.ts';
+import { pendingBounces } from '../../../store/bounces.ts';
 import type { SessionUser } from '../auth.ts';
 import type { ConsoleContext, GatewayStatus, SchoolRosterStatus } from '../context.ts';
 import { html, type Html } from '../html.ts';
@@ -16,7 +18,8 @@ export interface SystemFacts {
   here: GatewayStatus | null;
   hereName: string;
   quarantine: { open: number; held: number; purged: number; oldestOpen: Date | null };
-  outbox: { pending: number; sending: number; failed: number; oldestPending: Date | null; lastError: string | null };
+  /** lastError with addresses redacted (rows written before they were redacted when stored); bounces: failure notices to senders waiting. */
+  outbox: { pending: number; sending: number; failed: number; oldestPending: Date | null; lastError: string | null; bounces: number };
   accounts: Array<{ username: string; role: keyof typeof ROLE_TITLES; tenant: string | null }>;
   /** Every school's roster as this instance has it (only the user's own school for a school's account). */
   schools: SchoolRosterStatus[];
@@ -60,7 +63,7 @@ export async function systemFacts(ctx: ConsoleContext, user: Pick<SessionUser, '
     here,
     hereName,
     quarantine: { open, held, purged, oldestOpen: oldestOpen?.t ? new Date(oldestOpen.t as string) : null },
-    outbox: { pending: n('pending'), sending: n('sending'), failed: n('failed'), oldestPending: oldestPending?.t ? new Date(oldestPending.t as string) : null, lastError: lastError?.last_error ?? null },
+    outbox: { pending: n('pending'), sending: n('sending'), failed: n('failed'), oldestPending: oldestPending?.t ? new Date(oldestPending.t as string) : null, lastError: lastError?.last_error ? redactAddresses(lastError.last_error) : null, bounces: await pendingBounces(db) },
     accounts,
     schools,
   };
@@ -125,6 +128,7 @@ ${schoolRosters(ctx, f, several)}
 <dt>Oldest incident waiting for a decision</dt><dd>${f.quarantine.oldestOpen ? html`${time(f.quarantine.oldestOpen, tz)} (${duration(now.getTime() - f.quarantine.oldestOpen.getTime())} ago)` : 'none'}</dd>
 <dt>Held messages deleted by retention</dt><dd>${f.quarantine.purged} <span class="muted">(kept ${ctx.store.settings.quarantineRetentionDays} days; incidents kept ${ctx.store.settings.incidentRetentionYears} years)</span></dd>
 <dt>Outbox</dt><dd>${f.outbox.pending} pending, ${f.outbox.sending} sending, ${f.outbox.failed} failed${f.outbox.oldestPending ? html`; oldest waiting since ${time(f.outbox.oldestPending, tz)}` : ''}</dd>
+<dt>Failure notices to senders waiting</dt><dd>${f.outbox.bounces} <span class="muted">(recipients the next hop refused after the school's server had its 250; retried until sent)</span></dd>
 ${f.outbox.lastError ? html`<dt>Last outbox error</dt><dd><code>${f.outbox.lastError}</code></dd>` : ''}
 </dl></div>
 <h2 id="config">Configuration in force</h2>
