@@ -38,6 +38,45 @@ function header(extra: string[] = []): string[] {
   return ['From: Office <office@school.example>', 'To: Parent <parent@home.example>', 'Subject: Hostile', 'MIME-Version: 1.0', ...extra];
 }
 
+describe('zips that say encrypted where the file is not (a review delivered both)', () => {
+  /** A zip made by the zip tool from these files (in order), each encrypted or not. */
+  function zipOf(files: Array<{ name: string; text: string; password?: string }>): Buffer {
+    const work = mkdtempSync(join(tmpdir(), 'hm-zip-lie-'));
+    try {
+      for (const f of files) {
+        writeFileSync(join(work, f.name), f.text);
+        execFileSync('zip', ['-q', '-X', ...(f.password ? ['-P', f.password] : []), 'out.zip', f.name], { cwd: work });
+      }
+      return readFileSync(join(work, 'out.zip'));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  // Long enough to be deflated (a stored file's sizes give the lie away to the zip library).
+  const list = `Name,DOB\n${`${PUPIL_NAME},14/03/2015\n`.repeat(60)}`;
+
+  it('its list of files says encrypted, the file\'s own header not (unzip reads it without a password): not read, held, never encrypted', async () => {
+    const zip = zipOf([{ name: 'register.csv', text: list }]);
+    const cd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip[cd + 8] |= 0x01; // the central directory's general-purpose flag: "encrypted"
+    const r = await inspect(mailWithAttachment('register.zip', zip, 'application/zip'));
+    const a = r.attachments[0];
+    expect(a.encryption).not.toBe('encrypted');
+    expect(a.entries?.[0].encryption).not.toBe('encrypted');
+    expect(reasons(r).join('\n')).toMatch(/says it is encrypted, but the file itself is not/);
+  });
+
+  it('a zip no reader here can list, whose first file is encrypted: unknown and held, not encrypted', async () => {
+    // The second file's name made "../register.csv" after zipping: the zip library refuses the
+    // archive, and only the first file's header was looked at. unzip extracts the list.
+    const zip = zipOf([{ name: 'readme.txt', text: 'hello', password: 'Falcon2291' }, { name: 'xxregister.csv', text: list }]);
+    for (let at = zip.indexOf('xxregister.csv'); at >= 0; at = zip.indexOf('xxregister.csv', at + 1)) zip.write('../', at, 'latin1');
+    const r = await inspect(mailWithAttachment('register.zip', zip, 'application/zip'));
+    expect(r.attachments[0].encryption).toBe('unknown');
+    expect(reasons(r).join('\n')).toMatch(/damaged/);
+  });
+});
+
 describe('zip bombs and lying archives', () => {
   it('a gzip whose trailer understates its size is stopped at the cap for one file: uninspectable', async () => {
     // gzip's last four bytes give the unpacked size, and 7-Zip lists what they say: 1,000 bytes

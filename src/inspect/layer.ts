@@ -299,20 +299,21 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
   try {
     zip = await openZip(bytes);
   } catch {
-    const enc = firstLocalHeaderEncryption(bytes);
-    if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
+    // Unreadable: encrypted only when its list of files is itself encrypted (the one shape no
+    // reader can list); an encrypted first file says nothing of the others (a plain list may
+    // follow under a name the reader refuses, which unzip extracts).
+    if (firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory') return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: 'zip-encrypted-directory' });
     return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and could not be opened'] });
   }
   try {
     let entries: ZipEntryInfo[];
     try {
-      entries = await listZip(zip, Math.max(0, budget.partsLeft) + 16);
+      entries = await listZip(zip, Math.max(0, budget.partsLeft) + 16, bytes);
     } catch (e) {
       if (e instanceof ZipLimitError && e.problem === 'budget') {
         return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The archive holds more files than the inspection limit, so it was not read'] });
       }
-      const enc = firstLocalHeaderEncryption(bytes);
-      if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
+      if (firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory') return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: 'zip-encrypted-directory' });
       return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and its list of files could not be read'] });
     }
     const byName = new Map(entries.map((e) => [e.name, e]));
@@ -428,6 +429,10 @@ async function readChildren(zip: ZipFile, entries: ZipEntryInfo[], budget: Layer
     }
     budget.partsLeft--;
     out.partsUsed++;
+    if (info.headersDisagree) {
+      children.push({ name: info.name, size: info.uncompressedSize, problem: 'Its entry in the zip’s list of files says it is encrypted, but the file itself is not, so it was not read' });
+      continue;
+    }
     if (info.encrypted) {
       encrypted++;
       children.push({ name: info.name, size: info.uncompressedSize, encryption: 'encrypted', encryptionDetail: info.encryptionDetail });

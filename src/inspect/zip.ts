@@ -15,6 +15,8 @@ export interface ZipEntryInfo {
   encryptionDetail?: string;
   /** The entry uses a compression method yauzl cannot decode (bzip2, LZMA, Deflate64, zstd, …). */
   unsupportedMethod: boolean;
+  /** Its directory entry says encrypted, its own (local) header says not: unzip tools read it without a password. */
+  headersDisagree?: boolean;
   entry: Entry;
 }
 
@@ -40,9 +42,20 @@ export function openZip(bytes: Buffer): Promise<ZipFile> {
   });
 }
 
-function describeEntry(entry: Entry): ZipEntryInfo {
+/** Whether the local header at `offset` says its entry is encrypted; undefined where there is no local header to read. */
+function localHeaderEncrypted(bytes: Uint8Array, offset: number): boolean | undefined {
+  if (offset < 0 || offset + 30 > bytes.length || bytes[offset] !== 0x50 || bytes[offset + 1] !== 0x4b || bytes[offset + 2] !== 0x03 || bytes[offset + 3] !== 0x04) return undefined;
+  const flag = bytes[offset + 6] | (bytes[offset + 7] << 8);
+  const method = bytes[offset + 8] | (bytes[offset + 9] << 8);
+  return (flag & 0x0001) !== 0 || (flag & 0x0040) !== 0 || method === 99;
+}
+
+function describeEntry(entry: Entry, bytes?: Uint8Array): ZipEntryInfo {
   const flag = entry.generalPurposeBitFlag;
   const encrypted = (flag & 0x0001) !== 0 || (flag & 0x0040) !== 0 || entry.compressionMethod === 99;
+  // An entry whose directory says encrypted but whose own header does not: 7-Zip and unzip
+  // extract it without a password. Never counted as encrypted (it would wave the file through).
+  const headersDisagree = encrypted && bytes !== undefined && localHeaderEncrypted(bytes, entry.relativeOffsetOfLocalHeader) === false;
   let encryptionDetail: string | undefined;
   if (encrypted) {
     const extraIds = entry.extraFields.map((f) => f.id);
@@ -60,6 +73,7 @@ function describeEntry(entry: Entry): ZipEntryInfo {
     encrypted,
     encryptionDetail,
     unsupportedMethod: !encrypted && entry.compressionMethod !== 0 && entry.compressionMethod !== 8,
+    ...(headersDisagree ? { headersDisagree } : {}),
     entry,
   };
 }
@@ -68,7 +82,7 @@ function describeEntry(entry: Entry): ZipEntryInfo {
  * Lists the entries of an open zip. Refuses (throws ZipLimitError 'budget') before reading the
  * directory when the archive claims more entries than `maxEntries`.
  */
-export function listZip(zip: ZipFile, maxEntries: number): Promise<ZipEntryInfo[]> {
+export function listZip(zip: ZipFile, maxEntries: number, bytes?: Uint8Array): Promise<ZipEntryInfo[]> {
   if (zip.entryCount > maxEntries) {
     zip.close();
     return Promise.reject(new ZipLimitError('budget', 'too many entries'));
@@ -76,7 +90,7 @@ export function listZip(zip: ZipFile, maxEntries: number): Promise<ZipEntryInfo[
   return new Promise((resolve, reject) => {
     const entries: ZipEntryInfo[] = [];
     zip.on('entry', (entry: Entry) => {
-      entries.push(describeEntry(entry));
+      entries.push(describeEntry(entry, bytes));
       zip.readEntry();
     });
     zip.once('end', () => resolve(entries));
