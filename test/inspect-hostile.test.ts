@@ -77,6 +77,37 @@ describe('zips that say encrypted where the file is not (a review delivered both
   });
 });
 
+describe('a picture with a zip joined to its end (a review delivered one)', () => {
+  it('is held as not read; a photo alone is not', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hm-polyglot-'));
+    try {
+      const ppm = Buffer.concat([Buffer.from('P6\n64 64\n255\n'), Buffer.alloc(64 * 64 * 3, 0x9c)]);
+      writeFileSync(join(work, 'pic.jpg'), execFileSync('cjpeg', [], { input: ppm }));
+      writeFileSync(join(work, 'register.csv'), `Name,DOB\n${PUPIL_NAME},14/03/2015\n`);
+      execFileSync('zip', ['-q', '-X', '-j', join(work, 'list.zip'), join(work, 'register.csv')]);
+      const picture = readFileSync(join(work, 'pic.jpg'));
+      writeFileSync(join(work, 'joined.jpg'), Buffer.concat([picture, readFileSync(join(work, 'list.zip'))]));
+      execFileSync('zip', ['-q', '-A', join(work, 'joined.jpg')]); // offsets fixed, as the review did: unzip extracts it
+      const joined = await inspect(mailWithAttachment('register.jpg', readFileSync(join(work, 'joined.jpg')), 'image/jpeg'));
+      expect(reasons(joined).join('\n')).toMatch(/picture with a zip archive joined to its end/);
+      const alone = await inspect(mailWithAttachment('photo.jpg', picture, 'image/jpeg'));
+      expect(alone.uninspectable).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a charset label that does not fit the bytes', () => {
+  it('a plain CSV declared UTF-16 is read as the bytes it is (the label would make it CJK characters), a real UTF-16 one as UTF-16', async () => {
+    const csv = `Name,DOB\r\n${PUPIL_NAME},14/03/2015\r\n`;
+    const wrong = await inspect(mailWithAttachment('register.csv', Buffer.from(csv), 'text/csv; charset=utf-16le'));
+    expect(wrong.texts.find((t) => t.where === 'attachment:register.csv')?.text).toContain(PUPIL_NAME);
+    const right = await inspect(mailWithAttachment('register.csv', Buffer.from(csv, 'utf16le'), 'text/csv; charset=utf-16le'));
+    expect(right.texts.find((t) => t.where === 'attachment:register.csv')?.text).toContain(PUPIL_NAME);
+  });
+});
+
 describe('zip bombs and lying archives', () => {
   it('a gzip whose trailer understates its size is stopped at the cap for one file: uninspectable', async () => {
     // gzip's last four bytes give the unpacked size, and 7-Zip lists what they say: 1,000 bytes

@@ -214,9 +214,28 @@ async function analyseAttachedMessage(ctx: InspectionContext, file: FileToAnalys
 async function analyseImage(ctx: InspectionContext, file: FileToAnalyse, report: AttachmentReport, format: ImageFormat): Promise<void> {
   report.isImage = true;
   report.encryption = 'not-encrypted';
+  // A picture with a zip joined to its end opens as the picture and extracts as the archive
+  // (7-Zip, unzip, Windows): what the archive holds was not read, so it is held as such.
+  if (endsWithZip(file.bytes)) ctx.problem(report.where, 'It is a picture with a zip archive joined to its end, which was not read');
   if (!ctx.ocr) return;
   const outcome = await ocrImage(ctx.ocr, file.bytes, format);
   applyOcr(ctx, report, outcome, undefined);
+}
+
+/**
+ * Whether the bytes end with a zip's end-of-directory record (PK 5 6) that fits exactly: its
+ * comment runs to the last byte and its directory lies before it. A photo's compressed data would
+ * have to hold all of that by chance.
+ */
+export function endsWithZip(bytes: Uint8Array): boolean {
+  const from = Math.max(0, bytes.length - 22 - 0xffff);
+  for (let at = bytes.length - 22; at >= from; at--) {
+    if (bytes[at] !== 0x50 || bytes[at + 1] !== 0x4b || bytes[at + 2] !== 0x05 || bytes[at + 3] !== 0x06) continue;
+    const commentLength = bytes[at + 20] | (bytes[at + 21] << 8);
+    const directorySize = (bytes[at + 12] | (bytes[at + 13] << 8) | (bytes[at + 14] << 16) | (bytes[at + 15] << 24)) >>> 0;
+    if (at + 22 + commentLength === bytes.length && directorySize > 0 && directorySize <= at) return true;
+  }
+  return false;
 }
 
 /** Adds recognised text to the attachment's own text (so every detector and rule reads it), and says what was not read. */

@@ -113,7 +113,10 @@ export function decodeTextBytes(bytes: Uint8Array, declaredCharset?: string): st
   const utf16 = looksUtf16(bytes);
   if (utf16) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), utf16);
   const declared = iconvName(declaredCharset);
-  if (declared) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), declared);
+  // A two- or four-byte charset declared over bytes that are not (no NULs between ASCII letters,
+  // checked above): the label is wrong, and taking it would turn a plain class list into CJK
+  // characters no detector reads. Excel and Notepad open the file as the bytes it is.
+  if (declared && !(isWideCharset(declared) && !looksWide(bytes))) return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), declared);
   try {
     return utf8Fatal.decode(bytes);
   } catch {
@@ -129,6 +132,18 @@ export function readAsUtf8(bytes: Buffer, declaredCharset?: string): boolean {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return false;
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) return false;
   return !looksUtf16(bytes) && !iconvName(declaredCharset) && isUtf8(bytes);
+}
+
+/** UTF-16, UTF-32, UCS-2 and UCS-4 by any of their names (iconvName's: lower case). */
+function isWideCharset(name: string): boolean {
+  return ['utf16', 'utf-16', 'utf32', 'utf-32', 'ucs2', 'ucs-2', 'ucs4', 'ucs-4'].some((p) => name.startsWith(p));
+}
+
+/** Whether the bytes could be a two- or four-byte encoding at all: some NUL among the first KB (text in them has one in most characters). */
+function looksWide(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 1024);
+  for (let i = 0; i < n; i++) if (bytes[i] === 0) return true;
+  return n < 2;
 }
 
 /** UTF-16 without a BOM: most of the first bytes alternate with NUL. */
