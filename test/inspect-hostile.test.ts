@@ -98,6 +98,22 @@ describe('a picture with a zip joined to its end (a review delivered one)', () =
   });
 });
 
+describe('an HTML file that draws its table from a script (a review delivered one)', () => {
+  it('is read with its script, as a browser opening it shows the data; a mail body\'s script stays unread', async () => {
+    const page = `<html><head><style>td{color:red}</style></head><body><h1>Class 5S</h1><table id="t"></table><script>const pupils = [{"name":"${PUPIL_NAME}","dob":"14/03/2015"}]; for (const p of pupils) t.insertRow().insertCell().textContent = p.name;</script></body></html>`;
+    const file = await inspect(mailWithAttachment('register.html', Buffer.from(page), 'text/html'));
+    const text = String(file.texts.find((t) => t.where === 'attachment:register.html')?.text);
+    expect(text).toContain(PUPIL_NAME);
+    expect(text).not.toContain('color:red');
+    // Big enough for a worker, read a piece at a time: the same.
+    const big = page.replace('<h1>', `<p>${'Notes for the term. '.repeat(20_000)}</p><h1>`);
+    const inWorker = await inspect(mailWithAttachment('register.html', Buffer.from(big), 'text/html'));
+    expect(String(inWorker.texts.find((t) => t.where === 'attachment:register.html')?.text)).toContain(PUPIL_NAME);
+    const body = await inspect(Buffer.from([...header(['Content-Type: text/html; charset=utf-8']), '', page, ''].join('\r\n')));
+    expect(body.texts.map((t) => String(t.text)).join('\n')).not.toContain(PUPIL_NAME);
+  });
+});
+
 describe('a charset label that does not fit the bytes', () => {
   it('a plain CSV declared UTF-16 is read as the bytes it is (the label would make it CJK characters), a real UTF-16 one as UTF-16', async () => {
     const csv = `Name,DOB\r\n${PUPIL_NAME},14/03/2015\r\n`;

@@ -159,12 +159,12 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
   if (kind === 'html' && bytes.length >= BYTES_TEXT_FROM && readAsUtf8(bytes, charset)) {
     // A large HTML file in UTF-8: read a piece at a time, never made a string of the whole; its
     // text stays its bytes when it is large and whole (from a worker, sent back moved), as a body's does.
-    const { text, truncated } = htmlBytesToText(bytes, maxChars);
+    const { text, truncated } = htmlBytesToText(bytes, maxChars, undefined, true);
     return output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated });
   }
   const decoded = decodeTextBytes(bytes, charset);
   if (kind === 'html') {
-    const { text, truncated } = htmlToText(decoded, maxChars);
+    const { text, truncated } = htmlToText(decoded, maxChars, 0, true);
     return output('html', mime, { text, truncated });
   }
   const truncated = decoded.length > maxChars;

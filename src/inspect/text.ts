@@ -310,6 +310,12 @@ const cellTags = new Set(['td', 'th']);
 // Contents no mail program shows. Not noscript (mail programs run no script, so they show it),
 // object (its contents are what is shown when the object is not) or svg (its <text> is shown).
 const hiddenTags = new Set(['script', 'style', 'template', 'head-style']);
+/**
+ * In an HTML file (an attachment), a browser runs its scripts and fills its templates when it is
+ * opened: a page can hold a class list as data in a <script> and draw the table from it. Only
+ * styles are skipped there. (In a mail body no mail program runs a script, so it stays hidden.)
+ */
+const hiddenInFiles = new Set(['style', 'head-style']);
 /** Attributes whose values people read: a picture's alt text, a tooltip, a form field's value or hint. */
 const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
 
@@ -317,11 +323,12 @@ const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
  * HTML to plain text with htmlparser2's Tokenizer alone (linear; the full Parser is quadratic on
  * deep nesting). Script and style contents are skipped, block elements become line breaks, table
  * cells tabs, and attribute values that carry text people read (alt, title, value, placeholder)
- * are kept, as is what Outlook shows inside a conditional comment (read once: `depth`).
+ * are kept, as is what Outlook shows inside a conditional comment (read once: `depth`). For an
+ * HTML file (`file`), scripts and templates are read too (hiddenInFiles).
  */
-export function htmlToText(html: string, maxChars: number, depth = 0): { text: string; truncated: boolean } {
+export function htmlToText(html: string, maxChars: number, depth = 0, file = false): { text: string; truncated: boolean } {
   const sink = new TextSink(maxChars);
-  readHtml([html], sink, depth);
+  readHtml([html], sink, depth, file ? hiddenInFiles : hiddenTags);
   return { text: sink.toString(), truncated: sink.truncated };
 }
 
@@ -333,7 +340,7 @@ const HTML_PIECE_BYTES = 64 * 1024;
  * read a piece at a time; the text comes back as its UTF-8 bytes when it is large and whole
  * (Utf8Sink), else as the string. Gives what htmlToText gives for the bytes' string.
  */
-export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HTML_PIECE_BYTES): { text: string | Buffer; truncated: boolean } {
+export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HTML_PIECE_BYTES, file = false): { text: string | Buffer; truncated: boolean } {
   const decoder = new StringDecoder('utf8');
   function* pieces(): Generator<string> {
     for (let at = 0; at < bytes.length; at += pieceBytes) yield decoder.write(bytes.subarray(at, at + pieceBytes));
@@ -341,10 +348,10 @@ export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HT
   }
   // The text is seldom longer than the HTML it comes from (the sink grows if it is).
   const sink = new Utf8Sink(maxChars, bytes.length + HTML_PIECE_BYTES);
-  readHtml(pieces(), sink, 0);
+  readHtml(pieces(), sink, 0, file ? hiddenInFiles : hiddenTags);
   // Holding half a surrogate pair (never seen in mail; the cut at the cap could make one): read
   // as the string is. Cut short: the string of the bytes kept, as addText cuts a long text.
-  if (!sink.wellFormed) return htmlToText(bytes.toString('utf8'), maxChars);
+  if (!sink.wellFormed) return htmlToText(bytes.toString('utf8'), maxChars, 0, file);
   if (sink.truncated) return { text: sink.bytes().toString('utf8'), truncated: true };
   return { text: sink.size < BYTES_TEXT_FROM ? sink.bytes().toString('utf8') : sink.bytes(), truncated: false };
 }
@@ -376,7 +383,7 @@ class HtmlPieces {
   }
 }
 
-function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number): void {
+function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hiddenHere: ReadonlySet<string>): void {
   const maxChars = sink.max;
   const html = new HtmlPieces();
   let hidden = 0;
@@ -435,7 +442,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number): vo
       const close = inner.indexOf(']>');
       if (close < 0) return;
       sink.push(' ');
-      sink.push(htmlToText(inner.slice(close + 2), maxChars, depth + 1).text);
+      sink.push(htmlToText(inner.slice(close + 2), maxChars, depth + 1, hiddenHere === hiddenInFiles).text);
       sink.push(' ');
     },
     ondeclaration() {},
@@ -445,7 +452,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number): vo
     onopentagend() {
       flushValues();
       if (closing) return;
-      if (hiddenTags.has(tagName) && !hidden) {
+      if (hiddenHere.has(tagName) && !hidden) {
         hidden = 1;
         hiddenName = tagName;
       }
