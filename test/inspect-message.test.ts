@@ -263,6 +263,13 @@ describe('attached messages', () => {
     expect(r.texts.find((t) => t.where === 'attachment:report.msg/report.docx')?.text).toContain(PUPIL_REF);
   });
 
+  it('an Outlook .msg whose body is longer than the text limit says so (the rest was not read), as any text does', async () => {
+    const body = `Dear parents,\n${'The trip is on Friday. '.repeat(200)}\n${PUPIL_NAME}`;
+    const msg = await makeOutlookMsg({ subject: 'Trip', body, to: 'x@y.example', attachments: [] });
+    const r = await inspect(mailWithAttachment('letter.msg', msg), { maxTextChars: 2_000 });
+    expect(r.uninspectable.map((u) => `${u.where}: ${u.reason}`).join('\n')).toMatch(/letter\.msg\/body: The text is longer than the inspection limit/);
+  });
+
   it('an Outlook .msg with an encrypted attachment is partly encrypted', async () => {
     const msg = await makeOutlookMsg({ subject: 's', body: 'b', to: 'x@y.example', attachments: [{ name: 'locked.xlsx', content: fx.read('encrypted.xlsx') }] });
     const r = await inspect(mailWithAttachment('locked.msg', msg));

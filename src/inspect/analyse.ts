@@ -161,7 +161,7 @@ async function applyLayer(ctx: InspectionContext, report: AttachmentReport, laye
     // Pictures in an Office document (a photographed form pasted into Word): their text joins the document's.
     applyOcr(ctx, report, await ocrImages(ctx.ocr, layer.images), layer.text?.toString(), layer.truncated);
   } else if (layer.text !== undefined) ctx.addText(where, 'attachment', layer.text, layer.truncated);
-  for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text);
+  for (const extra of layer.extraTexts ?? []) ctx.addText(`${where}/${extra.suffix}`, 'attachment', extra.text, extra.truncated);
   for (const p of layer.problems) ctx.problem(where, p);
   if (layer.encryption === 'unknown' && !layer.problems.length) ctx.problem(where, 'Whether it is encrypted could not be decided');
   if (!layer.children) return;

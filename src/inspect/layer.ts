@@ -62,7 +62,7 @@ export interface LayerOutput {
   utf8?: Uint8Array;
   truncated?: boolean;
   /** Texts of a message-like file, each appended to the file's `where`: 'headers', 'body', 'body:html'. */
-  extraTexts?: Array<{ suffix: string; text: string }>;
+  extraTexts?: Array<{ suffix: string; text: string; truncated?: boolean }>;
   children?: ChildFile[];
   problems: string[];
   bytesUsed: number;
@@ -557,16 +557,20 @@ async function msgLayer(input: LayerInput): Promise<LayerOutput> {
 
 async function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget: LayerBudget, depth: number): Promise<LayerOutput> {
   const out = output('msg', MIME.msg, { isMessage: true, extraTexts: [], children: [] });
-  const texts = out.extraTexts as Array<{ suffix: string; text: string }>;
+  const texts = out.extraTexts as Array<{ suffix: string; text: string; truncated?: boolean }>;
   const headerLines: string[] = [];
   if (fields.subject) headerLines.push('Subject: ' + fields.subject);
   if (fields.senderName || fields.senderEmail) headerLines.push(`From: ${fields.senderName ?? ''} <${fields.senderEmail ?? ''}>`);
   for (const r of fields.recipients ?? []) headerLines.push(`${r.recipType === 'cc' ? 'Cc' : r.recipType === 'bcc' ? 'Bcc' : 'To'}: ${r.name ?? ''} <${r.smtpAddress ?? r.email ?? ''}>`);
   if (headerLines.length) texts.push({ suffix: 'headers', text: headerLines.join('\n') });
-  if (fields.body) texts.push({ suffix: 'body', text: fields.body.slice(0, budget.maxTextChars) });
+  // Cut at the text limit: said, as for any text (the rest was not read), never cut silently.
+  if (fields.body) texts.push({ suffix: 'body', text: fields.body.slice(0, budget.maxTextChars), truncated: fields.body.length > budget.maxTextChars });
   let html = fields.bodyHtml;
   if (!html && fields.html) html = decodeTextBytes(fields.html);
-  if (html) texts.push({ suffix: 'body:html', text: htmlToText(html, budget.maxTextChars).text });
+  if (html) {
+    const read = htmlToText(html, budget.maxTextChars);
+    texts.push({ suffix: 'body:html', text: read.text, truncated: read.truncated });
+  }
   if (!fields.body && !html && fields.compressedRtf) {
     out.problems.push('The message body is stored only as compressed RTF, which is not read');
   }
