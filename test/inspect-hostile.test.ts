@@ -66,6 +66,16 @@ describe('zips that say encrypted where the file is not (a review delivered both
     expect(reasons(r).join('\n')).toMatch(/says it is encrypted, but the file itself is not/);
   });
 
+  it('a SecureZIP-style zip (PKWARE strong encryption, every file and header saying so), which the zip library refuses: still encrypted', async () => {
+    const zip = zipOf([{ name: 'a.csv', text: list, password: 'Falcon2291' }, { name: 'b.csv', text: list, password: 'Falcon2291' }]);
+    for (const sig of [[0x50, 0x4b, 0x03, 0x04, 6], [0x50, 0x4b, 0x01, 0x02, 8]] as const) {
+      for (let at = zip.indexOf(Buffer.from(sig.slice(0, 4))); at >= 0; at = zip.indexOf(Buffer.from(sig.slice(0, 4)), at + 1)) zip[at + sig[4]] |= 0x40;
+    }
+    const r = await inspect(mailWithAttachment('register.zip', zip, 'application/zip'));
+    expect(r.attachments[0]).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'pkware-strong' });
+    expect(r.uninspectable).toEqual([]);
+  });
+
   it('a zip no reader here can list, whose first file is encrypted: unknown and held, not encrypted', async () => {
     // The second file's name made "../register.csv" after zipping: the zip library refuses the
     // archive, and only the first file's header was looked at. unzip extracts the list.
@@ -105,6 +115,12 @@ describe('an HTML file that draws its table from a script (a review delivered on
     const text = String(file.texts.find((t) => t.where === 'attachment:register.html')?.text);
     expect(text).toContain(PUPIL_NAME);
     expect(text).not.toContain('color:red');
+    // Only its strings: its code's numbers (a 32-bit range check fits a ULN's and an NHS number's
+    // check digits) would hold every saved web page sent outside.
+    const code = await inspect(mailWithAttachment('fair.html', Buffer.from('<html><body><p>Every pupil is invited to the summer fair.</p><script>function f(t){if(t>2147483647||t<-2147483648)throw 1; return "Saturday, don\'t be late"} // it\'s fine\nvar at = 1733500000;</script></body></html>'), 'text/html'));
+    const fair = String(code.texts.find((t) => t.where === 'attachment:fair.html')?.text);
+    expect(fair).toContain("Saturday, don't be late");
+    expect(fair).not.toMatch(/2147483647|2147483648|1733500000/);
     // Big enough for a worker, read a piece at a time: the same.
     const big = page.replace('<h1>', `<p>${'Notes for the term. '.repeat(20_000)}</p><h1>`);
     const inWorker = await inspect(mailWithAttachment('register.html', Buffer.from(big), 'text/html'));

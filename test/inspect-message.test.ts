@@ -370,6 +370,22 @@ describe('whole-message encryption, made by openssl and gpg', () => {
     expect(file.texts.find((t) => t.where === 'attachment:register.csv')?.text).toContain(PUPIL_NAME);
     const sealed = await inspect(mailWithAttachment('register.csv.asc', Buffer.from(armor.join('\r\n') + '\r\n'), 'text/plain'));
     expect(sealed.attachments[0]).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'pgp' });
+    // Nor the shapes a second review found still taken for armor: no END line, the list between
+    // the markers, the markers in lower case with the list after them.
+    for (const [shape, lines] of [
+      ['no END line', [armor[0], '', list]],
+      ['the list between the markers', [armor[0], '', list, armor[4]]],
+      ['lower-case markers, the list after', [...armor.map((l) => l.toLowerCase()), list]],
+    ] as const) {
+      const r = await inspect(mailWithAttachment('register.csv', Buffer.from(lines.join('\r\n')), 'text/csv'));
+      expect(r.attachments[0].encryption, shape).toBe('not-encrypted');
+      expect(r.texts.find((t) => t.where === 'attachment:register.csv')?.text, shape).toContain(PUPIL_NAME);
+    }
+    // A charset label that is no charset (iconv-lite would turn the list into base64 or hex).
+    for (const label of ['base64', 'hex', 'utf-7']) {
+      const r = await inspect(mailWithAttachment('register.csv', Buffer.from(list), `text/csv; charset=${label}`));
+      expect(r.texts.find((t) => t.where === 'attachment:register.csv')?.text, label).toContain(PUPIL_NAME);
+    }
   });
 
   it('an inline PGP message body is PGP-encrypted', async () => {

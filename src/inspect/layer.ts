@@ -22,7 +22,7 @@ import { armorAlone, decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, r
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { Encryption } from './types.ts';
-import { firstLocalHeaderEncryption, listZip, openZip, readZipEntry, ZipLimitError } from './zip.ts';
+import { everyEntryEncrypted, firstLocalHeaderEncryption, listZip, openZip, readZipEntry, ZipLimitError } from './zip.ts';
 import type { ZipEntryInfo, ZipProblem } from './zip.ts';
 
 // The package is CommonJS with `exports.default`; under Node's ESM loader the class may sit one level down.
@@ -300,9 +300,11 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
     zip = await openZip(bytes);
   } catch {
     // Unreadable: encrypted only when its list of files is itself encrypted (the one shape no
-    // reader can list); an encrypted first file says nothing of the others (a plain list may
-    // follow under a name the reader refuses, which unzip extracts).
-    if (firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory') return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: 'zip-encrypted-directory' });
+    // reader can list), or every file in it is (SecureZIP's strong encryption, which the library
+    // refuses); an encrypted first file says nothing of the others (a plain list may follow
+    // under a name the library refuses, which unzip extracts).
+    const enc = firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory' ? 'zip-encrypted-directory' : everyEntryEncrypted(bytes);
+    if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
     return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and could not be opened'] });
   }
   try {
@@ -313,7 +315,8 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
       if (e instanceof ZipLimitError && e.problem === 'budget') {
         return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The archive holds more files than the inspection limit, so it was not read'] });
       }
-      if (firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory') return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: 'zip-encrypted-directory' });
+      const enc = firstLocalHeaderEncryption(bytes) === 'zip-encrypted-directory' ? 'zip-encrypted-directory' : everyEntryEncrypted(bytes);
+    if (enc) return output('zip', 'application/zip', { encryption: 'encrypted', encryptionDetail: enc });
       return output('zip', 'application/zip', { encryption: 'unknown', problems: ['The zip file is damaged and its list of files could not be read'] });
     }
     const byName = new Map(entries.map((e) => [e.name, e]));

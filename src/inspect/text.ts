@@ -97,6 +97,8 @@ function iconvName(charset: string | undefined): string | undefined {
   if (!charset) return undefined;
   const name = charset.trim().toLowerCase();
   if (!name || name === 'utf-8' || name === 'utf8' || name === 'us-ascii' || name === 'ascii') return undefined;
+  // Names iconv-lite takes that turn text into something else (libmime refuses them for bodies).
+  if (name === 'base64' || name === 'hex' || name === 'binary' || name === 'utf7' || name === 'utf-7' || name === 'utf7imap' || name === 'utf-7-imap') return undefined;
   return iconv.encodingExists(name) ? name : undefined;
 }
 
@@ -139,9 +141,9 @@ function isWideCharset(name: string): boolean {
   return ['utf16', 'utf-16', 'utf32', 'utf-32', 'ucs2', 'ucs-2', 'ucs4', 'ucs-4'].some((p) => name.startsWith(p));
 }
 
-/** Whether the bytes could be a two- or four-byte encoding at all: some NUL among the first KB (text in them has one in most characters). */
+/** Whether the bytes could be a two- or four-byte encoding at all: some NUL among the first 8 KB (any ASCII in them, a space or a line end, has one). */
 function looksWide(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 1024);
+  const n = Math.min(bytes.length, 8192);
   for (let i = 0; i < n; i++) if (bytes[i] === 0) return true;
   return n < 2;
 }
@@ -204,15 +206,35 @@ function skipSpace(s: string): number {
   return i;
 }
 
-const PGP_END = '-----END PGP MESSAGE-----';
-
 /**
- * Whether a text that starts with PGP armor is that armor and nothing else: whitespace after its
- * END line at most (cut off before it: still armor). A class list under a short PGP block is not.
+ * Whether a text that starts with PGP armor is that armor and nothing else: its BEGIN line,
+ * header lines ("Version: …") up to a blank line, lines of radix-64 (and the "=" checksum), its
+ * END line, then whitespace at most; the markers in any case. A class list under, between or
+ * without the markers is not armor.
  */
-export function armorAlone(text: string | { slice(start: number, end?: number): string; indexOf(s: string): number }): boolean {
-  const end = text.indexOf(PGP_END);
-  return end < 0 || text.slice(end + PGP_END.length).trim() === '';
+export function armorAlone(text: string | { toString(): string }): boolean {
+  const lines = text.toString().split('\n');
+  let i = 0;
+  while (i < lines.length && lines[i].trim() === '') i++;
+  if ((lines[i] ?? '').trim().toLowerCase() !== '-----begin pgp message-----') return false;
+  i++;
+  while (i < lines.length && lines[i].trim() !== '' && lines[i].includes(':')) i++; // armor headers
+  let body = 0;
+  for (; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    if (line.toLowerCase() === '-----end pgp message-----') {
+      for (let k = i + 1; k < lines.length; k++) if (lines[k].trim() !== '') return false;
+      return body > 0;
+    }
+    for (let k = line[0] === '=' ? 1 : 0; k < line.length; k++) {
+      const c = line.charCodeAt(k);
+      const radix64 = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61;
+      if (!radix64) return false;
+    }
+    body++;
+  }
+  return false; // no END line: not the armor alone
 }
 
 const headerNamesThatStartMail = ['from:', 'received:', 'return-path:', 'mime-version:', 'message-id:', 'date:', 'subject:', 'to:', 'delivered-to:', 'x-', 'dkim-signature:', 'arc-', 'authentication-results:', 'content-type:', 'reply-to:', 'sender:'];
@@ -313,9 +335,38 @@ const hiddenTags = new Set(['script', 'style', 'template', 'head-style']);
 /**
  * In an HTML file (an attachment), a browser runs its scripts and fills its templates when it is
  * opened: a page can hold a class list as data in a <script> and draw the table from it. Only
- * styles are skipped there. (In a mail body no mail program runs a script, so it stays hidden.)
+ * styles are skipped there, and of a script only its string literals are read (the data), never
+ * its code, whose numbers (2147483647, a timestamp) would pass for identifiers. (In a mail body no
+ * mail program runs a script, so it stays hidden.)
  */
 const hiddenInFiles = new Set(['style', 'head-style']);
+
+/** The contents of a script's string literals ('…', "…", `…`), one a line; escapes kept as written. Linear. */
+export function stringLiterals(js: string): string {
+  const out: string[] = [];
+  for (let i = 0; i < js.length; i++) {
+    const q = js.charCodeAt(i);
+    if (q === 0x2f && js.charCodeAt(i + 1) === 0x2f) {
+      // A line comment ("// don't") holds no string.
+      const nl = js.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl;
+      continue;
+    }
+    if (q !== 0x22 && q !== 0x27 && q !== 0x60) continue;
+    let j = i + 1;
+    while (j < js.length) {
+      const c = js.charCodeAt(j);
+      if (c === q) break;
+      if (c === 0x5c) j++;
+      else if (c === 0x0a && q !== 0x60) break;
+      j++;
+    }
+    if (j > i + 1) out.push(js.slice(i + 1, Math.min(j, js.length)));
+    i = j;
+  }
+  return out.join('\n');
+}
 /** Attributes whose values people read: a picture's alt text, a tooltip, a form field's value or hint. */
 const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
 
@@ -385,6 +436,19 @@ class HtmlPieces {
 
 function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hiddenHere: ReadonlySet<string>): void {
   const maxChars = sink.max;
+  const inFile = hiddenHere === hiddenInFiles;
+  /** In an HTML file, the text of the script being read (its string literals go to the sink at its end). */
+  let script: string[] | undefined;
+  const endScript = (): void => {
+    if (!script) return;
+    const literals = stringLiterals(script.join(''));
+    script = undefined;
+    if (literals) {
+      sink.newline();
+      sink.push(literals);
+      sink.newline();
+    }
+  };
   const html = new HtmlPieces();
   let hidden = 0;
   let hiddenName = '';
@@ -427,6 +491,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     },
     onclosetag(start: number, end: number) {
       const name = html.slice(start, end).toLowerCase();
+      if (script && name === 'script') endScript();
       if (hidden && name === hiddenName) {
         hidden = 0;
         hiddenName = '';
@@ -448,10 +513,12 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     ondeclaration() {},
     onend() {
       flushValues();
+      endScript();
     },
     onopentagend() {
       flushValues();
       if (closing) return;
+      if (inFile && tagName === 'script' && !hidden) script = [];
       if (hiddenHere.has(tagName) && !hidden) {
         hidden = 1;
         hiddenName = tagName;
@@ -470,10 +537,12 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
       closing = true;
     },
     ontext(start: number, end: number) {
-      if (!hidden) sink.push(html.slice(start, end));
+      if (script) script.push(html.slice(start, end));
+      else if (!hidden) sink.push(html.slice(start, end));
     },
     ontextentity(cp: number) {
-      if (!hidden) sink.push(cp === 0xa0 ? ' ' : String.fromCodePoint(cp));
+      if (script) script.push(String.fromCodePoint(cp));
+      else if (!hidden) sink.push(cp === 0xa0 ? ' ' : String.fromCodePoint(cp));
     },
   };
   const tokenizer = new Tokenizer({ decodeEntities: true }, cbs);

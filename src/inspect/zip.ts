@@ -242,6 +242,44 @@ export function firstLocalHeaderEncryption(bytes: Uint8Array): string | undefine
   return undefined;
 }
 
+/**
+ * For a zip the library will not open (it refuses PKWARE strong encryption, SecureZIP's, and some
+ * names): read its list of files here, and call it encrypted only when every file in it is, by
+ * its list entry and by its own header alike ('pkware-strong', 'winzip-aes' or 'zipcrypto', the
+ * first file's); undefined otherwise, or when there is no list to read.
+ */
+export function everyEntryEncrypted(bytes: Uint8Array): string | undefined {
+  const u16 = (at: number) => bytes[at] | (bytes[at + 1] << 8);
+  const u32 = (at: number) => (u16(at) | (u16(at + 2) << 16)) >>> 0;
+  let eocd = -1;
+  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
+    if (u32(at) === 0x06054b50) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd < 0) return undefined;
+  const count = u16(eocd + 10);
+  let at = u32(eocd + 16);
+  if (count === 0 || at >= eocd) return undefined;
+  let detail: string | undefined;
+  for (let n = 0; n < count; n++) {
+    if (at + 46 > eocd || u32(at) !== 0x02014b50) return undefined;
+    const flag = u16(at + 8);
+    const method = u16(at + 10);
+    const nameLength = u16(at + 28);
+    const size = u32(at + 24);
+    const isFolder = size === 0 && bytes[at + 46 + nameLength - 1] === 0x2f;
+    if (!isFolder) {
+      const listed = (flag & 0x0041) !== 0 || method === 99;
+      if (!listed || localHeaderEncrypted(bytes, u32(at + 42)) !== true) return undefined;
+      detail ??= method === 99 ? 'winzip-aes' : (flag & 0x0040) !== 0 ? 'pkware-strong' : 'zipcrypto';
+    }
+    at += 46 + nameLength + u16(at + 30) + u16(at + 32);
+  }
+  return detail;
+}
+
 /** Natural order for names like slide2.xml, slide10.xml. */
 export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });

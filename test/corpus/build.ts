@@ -1992,6 +1992,38 @@ export const MESSAGES: MessageSpec[] = [
     expect: ['misdirected-pupil-data'],
     note: 'A letter greeting the Smith-Jones family (a two-word surname) sent to another family',
   },
+
+  // --- Scottish Candidate Numbers (2026-12-07): a positive, and the hard negatives a review found --
+  {
+    file: 'id-08-scn-list-to-exam-board.eml',
+    from: S.office,
+    to: ['entries@examboard.example'],
+    subject: 'Late entries',
+    text: `Hello,\n\nThree pupils who joined us from Scotland still need entering. Their SCNs are below.\n\n219876548\n140000019\n051234561${signature(S.office)}`,
+    date: d(24, '16:10'),
+    expect: ['identifier-in-message'],
+    note: 'Three Scottish Candidate Numbers under the word SCN, no names (the SQA number a Scottish pupil carries)',
+  },
+  {
+    file: 'hn-06-scottish-charity-and-vat-numbers.eml',
+    from: S.price,
+    to: ['accounts@scottishsupplier.example.co.uk'],
+    subject: 'Invoice query',
+    text: `Hello,\n\nCould you resend invoice 200023757 from Scottish Water? Our SQA invoice number 200023757 is a different matter.${signature(S.price)}\nScottish Charity No SC012345 | VAT No 200023757\n`,
+    date: d(24, '16:20'),
+    expect: [],
+    note: 'Nine-digit VAT and invoice numbers that fit an SCN check digit beside "Scottish" and "SQA", never "SCN"',
+  },
+  {
+    file: 'hn-07-scn-word-and-a-locker-code.eml',
+    from: S.hart,
+    to: ['exams@tutors.example'],
+    subject: 'Thursday',
+    text: `Hi,\n\nPlease remind the candidates to bring their SCN to the exam on Thursday morning.\n\nThe spare room has been booked and the code for its key safe this week is 200023757 if you arrive early.${signature(S.hart)}`,
+    date: d(24, '16:30'),
+    expect: [],
+    note: 'The word SCN, and one nine-digit number that fits its check digit two sentences away: not a pupil\'s number',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
