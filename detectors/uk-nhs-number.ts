@@ -2,22 +2,11 @@ import type { PatternDetector } from './library/types.ts';
 import { isValidNhsNumber } from './library/checksums.ts';
 import { redactIdentifier } from './library/redact.ts';
 import { strong, weak } from './library/score.ts';
+import { afterCallingCode, labelledOtherwise } from './library/labels.ts';
 
 /** 943 476 5919, 943-476-5919, or with non-breaking spaces (Word and Outlook put them in). */
 function isSpaced334(s: string): boolean {
   return s.length === 12 && (s[3] === ' ' || s[3] === '-' || s[3] === '\u00a0') && s[7] === s[3];
-}
-
-/**
- * A UK telephone number written for callers abroad: +44 117 496 0000, +44 (0)161 496 0000. With
- * its 0 dropped, a city's number (Bristol 0117, Manchester 0161…) has the NHS number's 3-3-4
- * shape, and one in eleven fits its check digit: a school signing every email with one would
- * have all its mail held.
- */
-function afterCountryCode(before: string): boolean {
-  let s = before.trimEnd();
-  if (s.endsWith('(0)')) s = s.slice(0, -3).trimEnd();
-  return s.endsWith('+44') || s.endsWith('0044');
 }
 
 export const ukNhsNumber: PatternDetector = {
@@ -34,7 +23,10 @@ export const ukNhsNumber: PatternDetector = {
   // pupil's name still counts (src/decide/model.ts, numbers that fit a check digit).
   context: { words: ['nhs', 'health', 'hospital', 'gp', 'patient', 'medical', 'doctor'], before: 40, after: 10 },
   score: (m) => {
-    if (!m.validated || afterCountryCode(m.before)) return null;
+    // Never after a calling code (+44 117 496 0000 is Bristol's number for callers abroad, and a
+    // city's number without its 0 has this shape) or a word saying what else it is (an ISBN, a
+    // meeting's id, a telephone number).
+    if (!m.validated || afterCallingCode(m.before) || labelledOtherwise(m.before)) return null;
     if (m.contextNear || isSpaced334(m.value)) return strong(m.contextNear ? 0.95 : 0.75);
     return weak(m.contextInText ? 0.5 : 0.35);
   },
@@ -62,6 +54,11 @@ export const ukNhsNumber: PatternDetector = {
       'T +44 (0)117 496 0000',
       'phone 0044 117 496 0000',
       'Tel: +44\u00a0117\u00a0496\u00a00000', // non-breaking spaces, as Outlook writes a signature
+      'Call (+44) 117 496 0000',
+      'or +44-117-496-0000',
+      'Matilda, ISBN 0140328726', // every ISBN-10 without an X fits the NHS number's check digit
+      'Zoom Meeting ID: 841 234 5673',
+      'Toll free: 800-555-0103',
     ],
   },
 };

@@ -2,6 +2,7 @@ import type { PatternDetector } from './library/types.ts';
 import { isValidUln } from './library/checksums.ts';
 import { redactIdentifier } from './library/redact.ts';
 import { strong, weak } from './library/score.ts';
+import { labelledOtherwise } from './library/labels.ts';
 
 // Learning Records Service Unique Learner Number. Ten digits with a check digit: one random
 // ten-digit number in eleven passes, so without a context word it is only a weak signal.
@@ -14,9 +15,11 @@ export const ukUln: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidUln,
-  context: { words: ['uln', 'ulns', 'learner', 'lrs', 'pupil'], before: 40, after: 10 },
+  // Not 'pupil': school mail says it everywhere, and with it anywhere in the text any ten-digit
+  // invoice or asset number that fits (one in eleven) was taken for a pupil's ULN.
+  context: { words: ['uln', 'ulns', 'learner', 'lrs'], before: 40, after: 10 },
   score: (m) => {
-    if (!m.validated) return null;
+    if (!m.validated || labelledOtherwise(m.before)) return null;
     if (m.contextNear) return strong(0.9);
     return weak(m.contextInText ? 0.5 : 0.35);
   },
@@ -35,6 +38,7 @@ export const ukUln: PatternDetector = {
       'ULN: 1234567890', // wrong check digit
       'ULN: 0123456789', // ULNs never start with 0
       'Tel 01234567899', // eleven digits
+      'ISBN 1234567899', // a book
     ],
   },
 };

@@ -2024,6 +2024,39 @@ export const MESSAGES: MessageSpec[] = [
     expect: [],
     note: 'The word SCN, and one nine-digit number that fits its check digit two sentences away: not a pupil\'s number',
   },
+
+  // --- Found by the false-hold review of 2026-12-07 (evening) ------------------------------------
+  {
+    file: 'hn-08-book-order-isbns-health-week.eml',
+    from: S.price,
+    to: ['orders@bookshop.example.co.uk'],
+    subject: 'Book order for PSHE health week',
+    text: `Hello,\n\nPlease could we order:\n\n15 x Matilda, ISBN 0140328726\n15 x Harry Potter and the Philosopher's Stone, ISBN 0747532699\n\nThey are for our PSHE health week in January.${signature(S.price)}`,
+    date: d(24, '17:00'),
+    expect: [],
+    note: 'ISBN-10s (each fits the NHS number check digit: the same mod-11 sum) in a text that says "health"',
+  },
+  {
+    file: 'hn-09-meeting-id-and-toll-free-number.eml',
+    from: S.hart,
+    to: ['trainer@cpdprovider.example.com'],
+    subject: 'Re: Training on Tuesday',
+    text: `Thanks, we will join from the staff room.\n\n> Join Zoom Meeting ID: 841 234 5673\n> Or dial in, toll free: 800-555-0103, or (+44) 117 496 0000${signature(S.hart)}`,
+    date: d(24, '17:10'),
+    expect: [],
+    note: 'A meeting id and telephone numbers written 3-3-4 that fit the NHS number check digit',
+  },
+  {
+    file: 'hn-10-newsletter-attendance-praise.eml',
+    from: S.office,
+    to: [S.office.email],
+    bcc: allParents,
+    subject: 'Friday celebrations',
+    text: `Dear parents and carers,\n\nWell done to ${knownAs(P.niamh)}, who has had 100% attendance for the whole of Year 6! Class 6H had the best attendance this week at 99.2%.\n\nHave a lovely weekend.${signature(S.office)}`,
+    date: d(24, '17:20'),
+    expect: [],
+    note: 'A newsletter praising a pupil\'s full attendance, to every parent (praise, not an attendance record)',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
