@@ -130,6 +130,42 @@ describe('an HTML file that draws its table from a script (a review delivered on
   });
 });
 
+describe('an OpenDocument file whose manifest marks only a thumbnail encrypted (a review delivered one)', () => {
+  it('is read, not called encrypted; a document saved with a password still is', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hm-odf-'));
+    try {
+      writeFileSync(join(work, 'doc.odt'), fx.read('doc.odt'));
+      // The manifest's thumbnail entry gains encryption data; content.xml stays plain.
+      const script = [
+        'import sys, zipfile',
+        'src, out = sys.argv[1], sys.argv[2]',
+        'zin = zipfile.ZipFile(src)',
+        'zout = zipfile.ZipFile(out, "w")',
+        'for item in zin.infolist():',
+        '    data = zin.read(item.filename)',
+        '    if item.filename == "META-INF/manifest.xml":',
+        '        text = data.decode()',
+        '        entry = \'manifest:full-path="Thumbnails/thumbnail.png"\'',
+        '        at = text.index(entry)',
+        '        end = text.index("/>", at)',
+        '        text = text[:end] + \'><manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="AAAA"/></manifest:file-entry>\' + text[end + 2:]',
+        '        data = text.encode()',
+        '    zout.writestr(item, data)',
+        'zout.close()',
+      ].join('\n');
+      writeFileSync(join(work, 'edit.py'), script);
+      execFileSync('python3', [join(work, 'edit.py'), join(work, 'doc.odt'), join(work, 'marked.odt')]);
+      const r = await inspect(mailWithAttachment('register.odt', readFileSync(join(work, 'marked.odt'))));
+      expect(r.attachments[0].encryption).toBe('not-encrypted');
+      expect(r.texts.find((t) => t.where === 'attachment:register.odt')?.text).toContain(PUPIL_NAME);
+      const sealed = await inspect(mailWithAttachment('register.odt', fx.read('encrypted.odt')));
+      expect(sealed.attachments[0]).toMatchObject({ encryption: 'encrypted', encryptionDetail: 'odf' });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a charset label that does not fit the bytes', () => {
   it('a plain CSV declared UTF-16 is read as the bytes it is (the label would make it CJK characters), a real UTF-16 one as UTF-16', async () => {
     const csv = `Name,DOB\r\n${PUPIL_NAME},14/03/2015\r\n`;

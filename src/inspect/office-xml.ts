@@ -438,16 +438,28 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   return { text: sink.toString(), truncated: sink.truncated || parts.sharedDropped, problems, read };
 }
 
-/** Does an ODF manifest list encryption data (the file needs a password)? */
+/**
+ * Does an ODF manifest say the document's content is encrypted (the file needs a password)? Only
+ * when content.xml itself has encryption data: a password-protected document encrypts it with
+ * every other part, and encryption data on some other entry (a thumbnail) says nothing of the
+ * text, which is then read as any document's is.
+ */
 export async function odfManifestEncrypted(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget): Promise<boolean> {
   const manifest = entries.get('META-INF/manifest.xml');
   if (!manifest) return false;
+  let path = '';
   let encrypted = false;
   await parseXmlEntry(zip, manifest, budget, {
-    open(name) {
-      if (local(name) === 'encryption-data') encrypted = true;
+    open(name, attrs) {
+      const tag = local(name);
+      if (tag === 'file-entry') {
+        path = '';
+        for (const [k, v] of Object.entries(attrs)) if (local(k) === 'full-path') path = v;
+      } else if (tag === 'encryption-data' && path === 'content.xml') encrypted = true;
     },
-    close() {},
+    close(name) {
+      if (local(name) === 'file-entry') path = '';
+    },
     text() {},
   });
   return encrypted;
