@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Deliverer } from './act/deliver.ts';
 import { relayedParts } from './act/trace.ts';
 import { dkimSign, type DkimSettings } from './act/dkim.ts';
-import { composeBounce, wantsFailureNotice } from './act/bounce.ts';
+import { failureNotice } from './act/bounce.ts';
 import type { Metrics } from './review/metrics.ts';
 import type { Outcome, ReceivedMessage, SchoolRoute, Verdict } from './types.ts';
 
@@ -32,6 +32,18 @@ export type Pipeline = (message: ReceivedMessage, school: SchoolRoute) => Promis
 
 export function createPipeline(parts: PipelineParts): Pipeline {
   const { deliverer, logger } = parts;
+  /** A failure notice to a message's sender: into the store, or once now when it cannot be stored. */
+  const queueOrSend = async (message: ReceivedMessage, bounce: Buffer): Promise<void> => {
+    if (parts.bounce) {
+      try {
+        return await parts.bounce(message.envelope.mailFrom, bounce);
+      } catch (err) {
+        logger.error({ event: 'bounce-not-queued', id: message.id, err: (err as Error).message }, 'could not queue the failure notice to the sender; trying it once now');
+      }
+    }
+    const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
+    if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+  };
   return async function journey(message, school) {
     const started = performance.now();
     const line: Record<string, unknown> = { event: 'message', id: message.id, size: message.raw.length, rcpts: message.envelope.rcptTo.length, client: message.client.address };
@@ -88,26 +100,15 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       // Only permanent refusals reach here (a partly deferred message is abandoned and retried
       // whole). The school's server hears 250, so the sender is told by a bounce from us.
       logger.warn({ event: 'recipients-refused', id: message.id, refused: result.refused.length, codes: result.refused.map((r) => r.code) }, 'next hop refused some recipients');
-      const told = result.refused.filter((r) => wantsFailureNotice(message.envelope, r.address));
-      if (message.envelope.mailFrom && told.length) {
-        // The message itself is delivered: whatever happens to the bounce, the answer is 250
-        // (a 451 now would make the school's server send it again to everyone). The notice is
-        // queued in the store, sent and retried by the outbox worker like any notice; only
-        // without a store (or with it failing) is it tried once, here.
-        let bounce: Buffer | undefined;
-        try {
-          bounce = composeBounce({ hostname: parts.hostname, envelope: message.envelope, refused: told, raw: message.raw, messageId: message.id });
-          if (!parts.bounce) throw new Error('no store to queue it in');
-          await parts.bounce(message.envelope.mailFrom, bounce);
-        } catch (err) {
-          if (parts.bounce) logger.error({ event: 'bounce-not-queued', id: message.id, err: (err as Error).message }, 'could not queue the failure notice to the sender; trying it once now');
-          try {
-            const sent = bounce ? await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]) : undefined;
-            if (!sent?.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent?.detail }, 'could not tell the sender about refused recipients');
-          } catch (e) {
-            logger.error({ event: 'bounce-failed', id: message.id, err: (e as Error).message }, 'could not tell the sender about refused recipients');
-          }
-        }
+      // The message itself is delivered: whatever happens to the bounce, the answer is 250
+      // (a 451 now would make the school's server send it again to everyone). The notice is
+      // queued in the store, sent and retried by the outbox worker like any notice; only
+      // without a store (or with it failing) is it tried once, here.
+      try {
+        const bounce = failureNotice({ hostname: parts.hostname, envelope: message.envelope, refused: result.refused, raw: message.raw, messageId: message.id });
+        if (bounce) await queueOrSend(message, bounce);
+      } catch (err) {
+        logger.error({ event: 'bounce-failed', id: message.id, err: (err as Error).message }, 'could not tell the sender about refused recipients');
       }
     }
     return finish({ kind: 'delivered', id: message.id, refused: result.refused.length }, { ...decided, deliverMs: ms(t1), delivered: true, refused: result.refused.length });

@@ -68,6 +68,16 @@ export function composeBounce(opts: { hostname: string; envelope: Envelope; refu
   return Buffer.from(text, 'utf8');
 }
 
+/**
+ * The failure notice owed to the sender of a message the next hop refused for some recipients:
+ * those who did not ask not to be told (wantsFailureNotice); none for a null sender or when
+ * nobody is left to report.
+ */
+export function failureNotice(opts: { hostname: string; envelope: Envelope; refused: RecipientRefusal[]; raw: Buffer; messageId: string }): Buffer | undefined {
+  const told = opts.refused.filter((r) => wantsFailureNotice(opts.envelope, r.address));
+  return opts.envelope.mailFrom && told.length ? composeBounce({ ...opts, refused: told }) : undefined;
+}
+
 /** Which refused recipients asked not to be told (NOTIFY=NEVER, or NOTIFY without FAILURE). */
 export function wantsFailureNotice(envelope: Envelope, address: string): boolean {
   const notify = envelope.rcptTo.find((r) => r.address === address)?.notify;

@@ -16,7 +16,7 @@ import { appendHistory, findIncident, heldMessage, incidentHistory, transition, 
 import { NOTE_TO_SENDER } from '../../store/incidents.ts';
 import { claimDue, markFailed, markRetry, markSent, nextDue, outboxRow, type OutboxRow } from '../../store/outbox.ts';
 import { claimDueBounces, enqueueBounce, removeBounce, retryBounce, type BounceRow } from '../../store/bounces.ts';
-import { composeBounce, wantsFailureNotice } from '../bounce.ts';
+import { failureNotice } from '../bounce.ts';
 import { linkKey } from '../../store/links.ts';
 import { buildEmail, composeDigest, composeIncidentNotice, type EmailLinks, type Notice, type Templates } from './compose.ts';
 import { signLink } from './links.ts';
@@ -217,8 +217,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     const result = await o.deliverer.deliver(held.envelope, o.dkim?.signRelayed ? [await dkimSign(relayed, o.dkim)] : relayed);
     if (result.ok) {
       // Recipients the next hop refused: the sender is told, as for mail it passed at once.
-      const told = result.refused.filter((r) => wantsFailureNotice(held.envelope, r.address));
-      const bounce = held.envelope.mailFrom && told.length ? composeBounce({ hostname: o.hostname, envelope: held.envelope, refused: told, raw: held.raw, messageId: held.messageId }) : undefined;
+      const bounce = failureNotice({ hostname: o.hostname, envelope: held.envelope, refused: result.refused, raw: held.raw, messageId: held.messageId });
       await db.transaction().execute(async (trx) => {
         await markSent(trx, [row.id], id, now());
         if (bounce) await enqueueBounce(trx, held.envelope.mailFrom, bounce, now());
