@@ -21,6 +21,7 @@ export const scottishCandidateNumber: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidScottishCandidateNumber,
+  fitsByChance: true,
   requiresContext: 'text',
   context: { words: ['scn', 'scns'], before: 40, after: 10 },
   score: (m) => (!m.validated ? null : m.contextNear ? strong(0.9) : m.contextInText ? weak(0.45) : null),

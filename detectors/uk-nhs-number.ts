@@ -18,6 +18,7 @@ export const ukNhsNumber: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidNhsNumber,
+  fitsByChance: true,
   // Not "chi", though Scotland's CHI number is an NHS-style number: it is Welsh for "you" (a
   // Welsh school's "Diolch i chi … Cyfeirnod 2501167341" would be held). A CHI number near a
   // pupil's name still counts (src/decide/model.ts, numbers that fit a check digit).

@@ -15,6 +15,7 @@ export const ukUln: PatternDetector = {
   prefilter: 'digits',
   wordBounded: true,
   validate: isValidUln,
+  fitsByChance: true,
   // Not 'pupil': school mail says it everywhere, and with it anywhere in the text any ten-digit
   // invoice or asset number that fits (one in eleven) was taken for a pupil's ULN.
   context: { words: ['uln', 'ulns', 'learner', 'lrs'], before: 40, after: 10 },

@@ -163,10 +163,11 @@ function toText(file: string, r: Examination, redact: (text: string) => string):
   // Which email this is: its sender and subject, the subject redacted as evidence is.
   const subject = r.inspection.subject ?? '';
   lines.push(`  from ${r.envelope.mailFrom || '(none)'}, subject "${subject ? oneLine(redact(subject)) : '(none)'}"`);
+  const findings = printable(r, redact);
   for (const rule of v.rules) {
     const def = ruleDefinition(rule);
     lines.push(`  ${rule}: ${def?.title ?? rule}`);
-    for (const f of saidOnce(printable(r, redact).filter((x) => x.rule === rule).map((x) => ({ ...x, evidence: x.evidence ?? null })))) {
+    for (const f of saidOnce(findings.filter((x) => x.rule === rule).map((x) => ({ ...x, evidence: x.evidence ?? null })))) {
       lines.push(`    - ${f.where}${f.evidence ? ` [${f.evidence}]` : ''}: ${f.reason}`);
     }
   }

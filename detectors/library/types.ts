@@ -118,6 +118,12 @@ export interface PatternDetector {
   /** Optional checksum or sanity check on the value. Throwing is a bug. */
   validate?: (value: string) => boolean | undefined;
   /**
+   * A number one random number in eleven fits (a check digit alone): reported weak, below 0.5,
+   * where nothing beside it says what it is, and then counted as an identifier only two or more
+   * at once in a text or beside a pupil's name (src/decide/model.ts).
+   */
+  fitsByChance?: true;
+  /**
    * The detector reports nothing unless a context word is near the match ('near') or somewhere
    * in the text ('text'); the compiler then runs it only around those words, or only when the
    * text has one. Must agree with `score`.

@@ -100,13 +100,16 @@ const isNamed = (d: Detection) => d.detector === 'pupil-name' && d.strength === 
 const isForenameAlone = (d: Detection) => d.detector === 'pupil-name' && d.strength === 'weak' && (d.nameForm === 'forename' || d.nameForm === 'surname');
 export const isIdentifier = (d: Detection) => d.category === 'identifier' && d.validated !== false;
 /**
- * A ten-digit number whose check digit happens to fit an NHS number or a ULN (one number in
- * eleven fits each), with no word for either anywhere in its text (the detectors score it weak,
- * below 0.5), or a nine-digit one that fits an SCN's in a text that mentions SCNs but not beside it: as often an order, invoice or booking reference as a pupil's number. Such numbers
+ * A number whose check digit happens to fit (a detector marked fitsByChance: an NHS number, a
+ * ULN, a Scottish Candidate Number; one number in eleven fits each) with nothing beside it saying
+ * what it is (the detector scores it weak, below 0.5): as often an order, invoice or booking
+ * reference as a pupil's number. Such numbers
  * are identifiers only two or more at once (BARE_COLUMN different numbers in one text), or
  * beside a pupil's name, in full or by forename alone ("Isla's number: 4010232137").
  */
-const isBare = (d: Detection) => (d.detector === 'uk-nhs-number' || d.detector === 'uk-uln' || d.detector === 'scottish-candidate-number') && d.strength === 'weak' && d.score < 0.5;
+const fitsByChance = new Set<string>();
+for (const d of DETECTORS) if (d.kind === 'pattern' && d.fitsByChance) fitsByChance.add(d.id);
+const isBare = (d: Detection) => fitsByChance.has(d.detector) && d.strength === 'weak' && d.score < 0.5;
 const BARE_COLUMN = 2;
 
 /** Folded single-word keys of a pupil's forenames (legal and preferred). */

@@ -64,6 +64,7 @@ const DETECTOR_FIELDS: { [K in keyof Required<PatternDetector>]: undefined } = {
   tokenValidate: undefined,
   trimTrailing: undefined,
   validate: undefined,
+  fitsByChance: undefined,
   requiresContext: undefined,
   context: undefined,
   score: undefined,

@@ -799,7 +799,10 @@ function isUuLine(line: string): boolean {
 /** Beside an encrypted payload: attachments all encrypted (or PGP/MIME's "Version: 1" part), no body but armor alone, no HTML text. */
 function nothingElseReadable(attachments: AttachmentReport[], body: string | Utf8Text | undefined, html: string | undefined): boolean {
   for (const a of attachments) if (a.encryption !== 'encrypted' && a.declaredType.toLowerCase() !== 'application/pgp-encrypted') return false;
-  if (body !== undefined && body.toString().trim() !== '' && !(startsWithPgpArmor(body) && armorAlone(body))) return false;
+  if (body !== undefined) {
+    const text = body.toString();
+    if (text.trim() !== '' && !armorAlone(text)) return false;
+  }
   return html === undefined || html.trim() === '';
 }
 
