@@ -339,6 +339,29 @@ describe.each(BACKENDS)('the outbox worker (%s)', (backend: Backend) => {
     expect(await store.db.selectFrom('bounces').selectAll().execute()).toEqual([]);
   });
 
+  it('a release the command line sends itself is queued claimed: a running gateway\'s worker leaves it, unless the command dies', async () => {
+    clock = new Date('2026-11-24T16:00:00Z');
+    const first = await holdMessage(ctx, received(), quarantineVerdict());
+    const second = await holdMessage(ctx, received(), quarantineVerdict());
+    await store.db.deleteFrom('outbox').execute(); // the holds' own notices are not under test here
+    const cli = createOutboxWorker({ store, deliverer, settings, templates, hostname: 'cli', leaseMs: 60_000, now: () => clock });
+    const gateway = worker();
+    const { jobId } = await releaseIncident(ctx, first.reference, 'Sarah Jones', 'fine to send', { claim: cli.claim() });
+    // The gateway polls between the command's commit and its send: the row is not its to take.
+    expect(await gateway.runOnce()).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    expect(await cli.sendJob(jobId)).toMatchObject({ state: 'sent' });
+    expect(sink.messages.map((m) => m.rcptTo)).toEqual([[OUTSIDER]]);
+    expect((await outboxFor(store.db, first.reference))[0]).toMatchObject({ status: 'sent', attempts: 1, claimed_by: cli.id });
+    // A command that died after queueing: the gateway delivers it once the claim runs out.
+    await releaseIncident(ctx, second.reference, 'Sarah Jones', 'fine to send', { claim: createOutboxWorker({ store, deliverer, settings, templates, hostname: 'cli', leaseMs: 60_000, now: () => clock }).claim() });
+    expect(await gateway.runOnce()).toBe(0);
+    clock = new Date(clock.getTime() + 61_000);
+    expect(await gateway.runOnce()).toBe(1);
+    expect(sink.messages).toHaveLength(2);
+    expect((await outboxFor(store.db, second.reference))[0]).toMatchObject({ status: 'sent', attempts: 2, claimed_by: gateway.id });
+  });
+
   it('a notice claimed by a worker that died is sent by another once the lease runs out, with the same Message-ID', async () => {
     clock = new Date('2026-11-24T16:00:00Z');
     const { reference } = await holdMessage(ctx, received(), blockVerdict());

@@ -34,7 +34,7 @@ async function mustFind(ctx: HoldContext, key: string): Promise<Incident> {
  * the original envelope recipients, not re-scanned) is queued, in one transaction. The caller or
  * any gateway's outbox worker then delivers it. Returns the outbox job id.
  */
-export async function releaseIncident(ctx: HoldContext, key: string, actor: string, reason: string, opts: { override?: string } = {}): Promise<{ incident: Incident; jobId: string }> {
+export async function releaseIncident(ctx: HoldContext, key: string, actor: string, reason: string, opts: { override?: string; claim?: { worker: string; until: Date } } = {}): Promise<{ incident: Incident; jobId: string }> {
   const inc = await mustFind(ctx, key);
   const now = ctx.now?.() ?? new Date();
   const jobId = await ctx.store.db.transaction().execute(async (trx) => {
@@ -50,7 +50,7 @@ export async function releaseIncident(ctx: HoldContext, key: string, actor: stri
     if (opts.override !== undefined) await appendHistory(trx, inc.reference, actor, SENDER_OVERRIDE, opts.override, now);
     const [id] = await enqueue(trx, [{
       job: 'release', template: 'release', recipient: '', reference: inc.reference, tenant: inc.tenant, mode: 'immediate', due: now, actor,
-      messageIdHeader: '',
+      messageIdHeader: '', claim: opts.claim,
     }], now);
     return id;
   });

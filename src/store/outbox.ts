@@ -23,6 +23,12 @@ export interface NewOutboxRow {
   due: Date;
   actor?: string;
   messageIdHeader: string;
+  /**
+   * Claimed at once by this worker until then (status `sending`, one attempt): a release the
+   * command line delivers itself is not taken by a running gateway's worker between the commit
+   * and the claim. Should the claimant die, the row is taken over once the lease ends, as any.
+   */
+  claim?: { worker: string; until: Date };
 }
 
 export type OutboxRow = OutboxTable;
@@ -37,12 +43,12 @@ export async function enqueue(db: Db, rows: NewOutboxRow[], now: Date): Promise<
     reference: r.reference,
     tenant: r.tenant,
     mode: r.mode,
-    status: 'pending' as const,
+    status: r.claim ? 'sending' as const : 'pending' as const,
     created_at: iso(now),
     next_attempt_at: iso(r.due),
-    attempts: 0,
-    claimed_by: null,
-    claimed_until: null,
+    attempts: r.claim ? 1 : 0,
+    claimed_by: r.claim?.worker ?? null,
+    claimed_until: r.claim ? iso(r.claim.until) : null,
     last_error: null,
     sent_at: null,
     message_id_header: r.messageIdHeader,

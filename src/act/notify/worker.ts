@@ -69,8 +69,13 @@ export interface OutboxWorker {
   kick(): void;
   /** One pass: claim and send what is due. Returns how many rows were handled. */
   runOnce(): Promise<number>;
-  /** Send one row now if it is due and nobody else holds it; otherwise wait for whoever does. */
+  /**
+   * Send one row now if it is due and nobody else holds it (or it was queued claimed by this
+   * worker, see `claim`); otherwise wait for whoever does.
+   */
   sendJob(id: string, waitMs?: number): Promise<JobOutcome>;
+  /** A claim to queue a row with that this worker's `sendJob` then sends (store/outbox.ts). */
+  claim(): { worker: string; until: Date };
   /** Start the polling loop (not needed for a one-off sendJob from the CLI). */
   start(): void;
   stop(): Promise<void>;
@@ -351,8 +356,12 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     id,
     kick: () => schedule(0),
     runOnce,
+    claim: () => ({ worker: id, until: new Date(now().getTime() + leaseMs) }),
     async sendJob(jobId, waitMs = 30_000) {
-      const rows = await claimDue(db, o.store.kind, id, now(), leaseMs, 1, { id: jobId });
+      const mine = await outboxRow(db, jobId);
+      const rows = mine?.status === 'sending' && mine.claimed_by === id
+        ? [mine]
+        : await claimDue(db, o.store.kind, id, now(), leaseMs, 1, { id: jobId });
       if (rows.length) return (await handle(rows)).get(jobId)!;
       // Someone else (a gateway's worker) has it, or it is waiting for a retry: watch the row.
       const until = Date.now() + waitMs;

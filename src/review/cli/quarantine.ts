@@ -80,15 +80,20 @@ export function registerQuarantineCommands(program: Command): void {
     .option('--queue-only', 'record the release and leave the delivery to the running gateway')
     .action(async (key: string, opts: Acting & { as: string; reason: string; queueOnly?: boolean }) => {
       await withStore(opts, async (store, config, _notify, l, schools) => {
-        const { incident, jobId } = await l.releaseIncident(schools.hold(store, config), key, opts.as, opts.reason);
-        out(`${incident.reference} released by ${opts.as}.`);
         if (opts.queueOnly || !config.nextHop) {
+          const { incident } = await l.releaseIncident(schools.hold(store, config), key, opts.as, opts.reason);
+          out(`${incident.reference} released by ${opts.as}.`);
           out(config.nextHop ? 'The running gateway will deliver it.' : 'No next hop is configured here: the running gateway will deliver it.');
           return;
         }
         const deliverer = l.createDeliverer(config.nextHop, { hostname: config.hostname });
         try {
-          const r = await schools.worker(store, config, deliverer).sendJob(jobId);
+          // Queued already claimed by this command, so it goes out through this next hop (a
+          // running gateway takes it over only if this command dies before it is sent).
+          const worker = schools.worker(store, config, deliverer);
+          const { incident, jobId } = await l.releaseIncident(schools.hold(store, config), key, opts.as, opts.reason, { claim: worker.claim() });
+          out(`${incident.reference} released by ${opts.as}.`);
+          const r = await worker.sendJob(jobId);
           if (r.state === 'sent') out(`Delivered to ${incident.recipients.length} recipient(s): ${r.detail}`);
           else if (r.state === 'retrying') {
             out(`Not delivered yet (${r.detail}). It stays queued and the gateway will keep trying.`);
