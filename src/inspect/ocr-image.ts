@@ -174,8 +174,9 @@ export function looksLikeText(img: GreyImage): GateResult {
   // The local mean over a window a thirtieth of the long side: sums of each column over the
   // window's rows, kept as the window moves down, and their running total along the row.
   const r = Math.max(7, Math.round(Math.max(w, h) / 60));
-  const column = new Float64Array(w);
-  const along = new Float64Array(w + 1);
+  // Integers throughout (a window's sum is at most 255 × 37 × 1,100): no float arithmetic per pixel.
+  const column = new Int32Array(w);
+  const along = new Int32Array(w + 1);
   let top = 0; // rows [top, bottom) are in the column sums
   let bottom = 0;
   // Connected components (8-neighbour) by union-find over labels of the previous row.
@@ -202,16 +203,24 @@ export function looksLikeText(img: GreyImage): GateResult {
   for (let y = 0; y < h; y++) {
     const y0 = Math.max(0, y - r);
     const y1 = Math.min(h, y + r + 1);
+    // Past the first rows, one row enters the window as one leaves it: one pass for both.
+    for (; bottom < y1 && top < y0; bottom++, top++) {
+      for (let x = 0, enter = bottom * w, leave = top * w; x < w; x++) column[x] += pixels[enter + x] - pixels[leave + x];
+    }
     for (; bottom < y1; bottom++) for (let x = 0, row = bottom * w; x < w; x++) column[x] += pixels[row + x];
     for (; top < y0; top++) for (let x = 0, row = top * w; x < w; x++) column[x] -= pixels[row + x];
-    for (let x = 0; x < w; x++) along[x + 1] = along[x] + column[x];
+    for (let x = 0, total = 0; x < w; x++) along[x + 1] = total += column[x];
+    const rows = y1 - y0;
+    const rowStart = y * w;
     for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(w, x + r + 1);
-      const mean = (along[x1] - along[x0]) / ((y1 - y0) * (x1 - x0));
-      const p = pixels[y * w + x];
-      // Ink: clearly darker than the paper around it.
-      if (!(p < mean * 0.82 && mean - p > 20)) {
+      const x0 = x > r ? x - r : 0;
+      const x1 = x + r + 1 < w ? x + r + 1 : w;
+      // Ink: clearly darker than the paper around it (p < 0.82 × the window's mean, and by more
+      // than 20), compared as sums over the window's area: 50·p·area < 41·sum, no division.
+      const area = rows * (x1 - x0);
+      const sum = along[x1] - along[x0];
+      const ink = pixels[rowStart + x] * area;
+      if (!(ink * 50 < sum * 41 && sum - ink > 20 * area)) {
         here[x] = 0;
         continue;
       }
