@@ -97,6 +97,19 @@ describe.each(BACKENDS)('console accounts on %s', (backend: Backend) => {
     expect(unknown.body).toContain('The user name or password is not right');
   });
 
+  it('guesses sent all at once meet the lock-out too: no more than 5 passwords are checked', async () => {
+    const add = await run(['users', 'add', 'sam', '--role', 'auditor', '--password-stdin', '-c', configFile], 'the right password 2\n');
+    expect(add.status).toBe(0);
+    const guesses = [...Array.from({ length: 24 }, (_, i) => `wrong password ${i}`), 'the right password 2'];
+    const results = await Promise.all(guesses.map((p) => signIn(base, 'sam', p)));
+    const checked = await (await consoleDb(store)).selectFrom('console_login_attempts').select('ok').where('username', '=', 'sam').where('ok', 'in', [0, 1]).execute();
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(results.filter((r) => r.status === 401 || r.status === 303).length).toBeLessThanOrEqual(5);
+    expect(results.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(20);
+    // Nothing is left marked as being checked.
+    expect(await (await consoleDb(store)).selectFrom('console_login_attempts').select('ok').where('username', '=', 'sam').where('ok', '=', 3).execute()).toEqual([]);
+  });
+
   it('resets a password: the old sessions end and a lock-out lifts', async () => {
     const before = await signIn(base, 'pat', 'the right password 1');
     expect(before.status).toBe(303);

@@ -2,6 +2,7 @@
 // gateway instance behind a load balancer shares them); the cookie holds a random token and the
 // database only its SHA-256. Each session has its own synchronizer token that every form carries.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { PostgresAdapter, sql } from 'kysely';
 import { decoyHash, normaliseUsername, verifyPassword } from '../users.ts';
 import type { ConsoleDb, Role } from './schema.ts';
 import type { ConsoleSettings } from './settings.ts';
@@ -47,22 +48,50 @@ export type SignInResult =
   | { ok: false; reason: 'locked'; until: Date }
   | { ok: false; reason: 'wrong' };
 
-/** A run of `failures` failed attempts, the latest within `minutes`, locks the name until then. */
+/** console_login_attempts.ok: wrong password, right, refused while locked, being checked. */
+const WRONG = 0;
+const RIGHT = 1;
+const REFUSED = 2;
+const CHECKING = 3;
+/** First key of the per-name advisory lock around a sign-in's check and record ("HmLg"). */
+const LOGIN_LOCK_ID = 0x486d4c67;
+
+/**
+ * A run of `failures` failed attempts, the latest within `minutes`, locks the name until then.
+ * An attempt still being checked counts as failed until it is known (see reserveAttempt).
+ */
 export async function lockedUntil(db: ConsoleDb, username: string, settings: ConsoleSettings, now: Date): Promise<Date | null> {
   const recent = await db.selectFrom('console_login_attempts')
     .select(['at', 'ok'])
     .where('username', '=', username)
-    .where('ok', 'in', [0, 1])
+    .where('ok', 'in', [WRONG, RIGHT, CHECKING])
     .orderBy('id', 'desc')
     .limit(settings.lockout.failures)
     .execute();
-  if (recent.length < settings.lockout.failures || recent.some((r) => r.ok === 1)) return null;
+  if (recent.length < settings.lockout.failures || recent.some((r) => r.ok === RIGHT)) return null;
   const until = new Date(new Date(recent[0].at).getTime() + settings.lockout.minutes * 60_000);
   return until > now ? until : null;
 }
 
-async function recordAttempt(db: ConsoleDb, username: string, ok: 0 | 1 | 2, ip: string, now: Date): Promise<void> {
-  await db.insertInto('console_login_attempts').values({ username: username.slice(0, 200), at: iso(now), ok, ip }).execute();
+/**
+ * The lock-out's check and the attempt's record in one step, one name at a time: a guess is
+ * written down as being checked before its password is, so guesses sent all at once (to one
+ * gateway or several sharing PostgreSQL) meet the lock after `failures` of them, not after every
+ * one has been checked. The transaction holds a per-name advisory lock on PostgreSQL; SQLite's
+ * transactions are one at a time already.
+ */
+async function reserveAttempt(db: ConsoleDb, username: string, ip: string, settings: ConsoleSettings, now: Date): Promise<{ locked: Date } | { id: number }> {
+  return db.transaction().execute(async (trx) => {
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${LOGIN_LOCK_ID}, hashtext(${username}))`.execute(trx);
+    const locked = await lockedUntil(trx, username, settings, now);
+    // Recorded, but refused without looking at the password and not counted as a failure, so a
+    // locked account is not kept locked by the same guessing.
+    const row = await trx.insertInto('console_login_attempts')
+      .values({ username: username.slice(0, 200), at: iso(now), ok: locked ? REFUSED : CHECKING, ip })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return locked ? { locked } : { id: Number(row.id) };
+  });
 }
 
 export async function signIn(db: ConsoleDb, name: string, password: string, ip: string, settings: ConsoleSettings, now = new Date()): Promise<SignInResult> {
@@ -73,21 +102,15 @@ export async function signIn(db: ConsoleDb, name: string, password: string, ip: 
     await verifyPassword(password, await decoyHash());
     return { ok: false, reason: 'wrong' };
   }
-  const locked = await lockedUntil(db, username, settings, now);
-  if (locked) {
-    // Recorded (ok = 2), but refused without looking at the password and not counted as a
-    // failure, so a locked account is not kept locked by the same guessing.
-    await recordAttempt(db, username, 2, ip, now);
-    return { ok: false, reason: 'locked', until: locked };
-  }
+  const attempt = await reserveAttempt(db, username, ip, settings, now);
+  if ('locked' in attempt) return { ok: false, reason: 'locked', until: attempt.locked };
   const account = await db.selectFrom('console_users').selectAll().where('username', '=', username).executeTakeFirst();
   const good = await verifyPassword(password, account?.password_hash ?? (await decoyHash()));
+  await db.updateTable('console_login_attempts').set({ ok: account && good ? RIGHT : WRONG }).where('id', '=', attempt.id).execute();
   if (!account || !good) {
-    await recordAttempt(db, username, 0, ip, now);
     const nowLocked = await lockedUntil(db, username, settings, now);
     return nowLocked ? { ok: false, reason: 'locked', until: nowLocked } : { ok: false, reason: 'wrong' };
   }
-  await recordAttempt(db, username, 1, ip, now);
   const t = token();
   const csrf = token();
   const expiresAt = new Date(now.getTime() + settings.sessionHours * 3_600_000);
