@@ -13,7 +13,11 @@ import { startConsole, type ConsoleServer } from '../src/review/console/index.ts
 import { consoleDb } from '../src/review/console/migrations.ts';
 import { consoleSettings } from '../src/review/console/settings.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { BACKENDS, BIN, createPgDatabase, createStorage, type Backend, type TestStorage } from './quarantine-helpers.ts';
+import { BACKENDS, BIN, blockVerdict, createPgDatabase, createStorage, OUTSIDER, schoolMessage, TEACHER, type Backend, type TestStorage } from './quarantine-helpers.ts';
+import { holdMessage } from '../src/act/hold.ts';
+import { signLink } from '../src/act/notify/links.ts';
+import { notifySettings } from '../src/act/notify/settings.ts';
+import { linkKey } from '../src/store/links.ts';
 import { runCli as run, signInForm as signIn } from './helpers/console.ts';
 
 describe.each(BACKENDS)('console accounts on %s', (backend: Backend) => {
@@ -214,6 +218,7 @@ describe('console configuration', () => {
 
 describe('console over TLS', () => {
   let dir: string;
+  let config: Config;
   let store: Store;
   let server: ConsoleServer;
   let cert: string;
@@ -225,7 +230,7 @@ describe('console over TLS', () => {
     cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
     const doc = { hostname: 'h', data_dir: dir, health: { listen: null }, console: { listen: '127.0.0.1:0', tls: { cert: 'cert.pem', key: 'key.pem' } } };
     writeFileSync(path.join(dir, 'hallmonitor.yaml'), stringify(doc));
-    const config = validateConfig(doc, path.join(dir, 'hallmonitor.yaml'), {}, {}, dir);
+    config = validateConfig(doc, path.join(dir, 'hallmonitor.yaml'), {}, {}, dir);
     store = await openStore(config);
     server = await startConsole(config, store);
   });
@@ -251,6 +256,26 @@ describe('console over TLS', () => {
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+  });
+
+  it('opens the sender\'s "send it anyway" page over HTTPS, its form cookie scoped to that page', async () => {
+    const ctx = { store, notify: notifySettings(config), hostname: 'h' };
+    const attempt = { id: 'TLSSENDER1', envelope: { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: OUTSIDER }] }, raw: schoolMessage(), receivedAt: new Date(), client: { address: '127.0.0.1', hostname: '', helo: 'exchange', tls: false } };
+    const { reference } = await holdMessage(ctx, attempt, blockVerdict());
+    const token = signLink(await linkKey(store.db), { purpose: 'override', reference, to: TEACHER, expiresAt: new Date(Date.now() + 3_600_000) });
+    const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      https.get(`${server.url}/send-anyway/${token}`, { ca: cert }, (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
+      }).on('error', reject);
+    });
+    expect(res.status, res.body).toBe(200);
+    expect(res.body).toContain(`Your email ${reference}`);
+    const cookie = (res.headers['set-cookie'] as string[]).find((c) => c.includes('hm_sender='))!;
+    expect(cookie).toMatch(/^__Secure-hm_sender=/);
+    expect(cookie).toContain('Path=/send-anyway');
+    expect(cookie).toContain('Secure');
   });
 });
 

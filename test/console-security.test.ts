@@ -15,12 +15,14 @@ import { consoleDb } from '../src/review/console/migrations.ts';
 import { CONSOLE_CSP } from '../src/review/console/index.ts';
 import { VIEWER_CSP } from '../src/review/console/viewer.ts';
 import { findIncident, incidentHistory, listIncidents } from '../src/store/incidents.ts';
+import { holdMessage } from '../src/act/hold.ts';
+import { notifySettings } from '../src/act/notify/settings.ts';
 import type { Verdict } from '../src/types.ts';
 import { launchBrowser, newContext, recordRequests, screenshot, signIn } from './helpers/browser.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import { signInForm, csrfOf } from './helpers/console.ts';
 import {
-  createStorage, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, sendRaw, startHoldingGateway, TEACHER,
+  blockVerdict, createStorage, OUTSIDER, PUPIL, quarantineVerdict, schoolMessage, sendRaw, startHoldingGateway, TEACHER,
   type HoldingGateway, type TestStorage,
 } from './quarantine-helpers.ts';
 
@@ -285,6 +287,32 @@ describe('console security', () => {
     expect((await incidentHistory(gw.gateway.store.db, heldRef)).map((h) => h.action)).not.toContain('released');
     // The business manager's session still works (sign-out was refused too).
     expect((await fetch(`${base}/queue`, { headers: { cookie: bm.cookie } })).status).toBe(200);
+  });
+
+  it('refuses what the page does not offer: closing or reporting a message still held, escalating one that never went out', async () => {
+    const bm = sessions.bm!;
+    const ref = await hold(schoolMessage({ extraHeaders: 'X-Test-Verdict: hold' }));
+    const page = await (await fetch(`${base}/incidents/${ref}`, { headers: { cookie: bm.cookie } })).text();
+    expect(page).not.toContain(`/incidents/${ref}/close`);
+    expect(page).not.toContain(`/incidents/${ref}/ico-reported`);
+    const close = await post(`/incidents/${ref}/close`, { reason: 'no breach', _csrf: bm.csrf }, { cookie: bm.cookie });
+    expect(close.status).toBe(409);
+    expect(await close.text()).toContain(`${ref} is still held: release or reject the message first`);
+    expect((await post(`/incidents/${ref}/ico-reported`, { reason: 'reported', _csrf: bm.csrf }, { cookie: bm.cookie })).status).toBe(409);
+    const inc = await findIncident(gw.gateway.store.db, ref);
+    expect(inc?.status).toBe('open');
+    // Still in the queue, still releasable.
+    expect(await (await fetch(`${base}/queue`, { headers: { cookie: bm.cookie } })).text()).toContain(ref);
+
+    // A blocked attempt (nothing left the school), closed: escalating it as "went out and was
+    // wrong" is refused, and the register does not say it was released.
+    const ctx = { store: gw.gateway.store, notify: notifySettings(gw.config), hostname: 'gw' };
+    const attempt = { id: 'NEARMISS1', envelope: { mailFrom: TEACHER, mailFromParams: {}, rcptTo: [{ address: OUTSIDER }] }, raw: schoolMessage(), receivedAt: new Date(), client: { address: '127.0.0.1', hostname: '', helo: 'exchange', tls: false } };
+    const nearMiss = (await holdMessage(ctx, attempt, blockVerdict())).reference;
+    expect((await post(`/incidents/${nearMiss}/close`, { reason: 'nothing left', _csrf: bm.csrf }, { cookie: bm.cookie })).status).toBe(303);
+    const escalate = await post(`/incidents/${nearMiss}/breach`, { what_data: 'names', how_many: '1', recovered: 'never left', who_told: 'DPO', escalate: '1', _csrf: bm.csrf }, { cookie: bm.cookie });
+    expect(escalate.status).toBe(409);
+    expect((await findIncident(gw.gateway.store.db, nearMiss))?.status).toBe('closed-no-breach');
   });
 
   it('does not let an auditor release, reject or read message content', async () => {

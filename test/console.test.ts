@@ -185,8 +185,12 @@ describe.each(BACKENDS)('the console on %s', (backend: Backend) => {
     await expect.poll(() => page.locator(`section.clock[data-reference="${reference}"]`).count(), { timeout: 15_000 }).toBe(1);
     if (backend === 'sqlite') await screenshot(page, 'console-queue-with-clock');
 
-    // Reported to the ICO: the clock stops and the queue no longer shows it.
+    // Reported to the ICO once the held message is decided (no report form while it waits: a
+    // report would take it out of the queue unsent): the clock stops and the queue no longer shows it.
     await open(reference);
+    expect(await page.getByLabel('ICO case reference').count()).toBe(0);
+    await page.getByLabel('Reason').first().fill('Not to be sent: a referral goes through the safeguarding portal.');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Reject the message' }).click()]);
     await page.getByLabel('ICO case reference').fill('ICO/00012345');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Record the ICO report' }).click()]);
     expect(await page.locator(`section.clock[data-reference="${reference}"] .left`).textContent()).toContain('Clock stopped');

@@ -9,7 +9,7 @@ import { simpleParser } from 'mailparser';
 import { stringify } from 'yaml';
 import { holdMessage } from '../src/act/hold.ts';
 import { notifySettings } from '../src/act/notify/settings.ts';
-import { incidentHistory } from '../src/store/incidents.ts';
+import { findIncident, incidentHistory } from '../src/store/incidents.ts';
 import { csvCells, REGISTER_COLUMNS } from '../src/review/register.ts';
 import { startSink, type Sink } from './helpers/smtp.ts';
 import {
@@ -69,6 +69,13 @@ describe('the incident register on the command line (PostgreSQL)', () => {
     expect(shown.potentialBreach).toBe(true);
     expect(new Date(shown.icoDeadline).getTime() - new Date(shown.detectedAt).getTime()).toBe(72 * 3_600_000);
     expect(shown.history.at(-1)).toMatchObject({ actor: 'Sarah Jones', action: 'marked-potential-breach' });
+    // Still held: closing it would leave it unsent for ever and its sender never told. Decided first.
+    const early = await cli(['incidents', 'update', refs[0], '--status', 'closed-no-breach', '--reason', 'nothing left the school', '--as', 'Sarah Jones', '--config', configFile]);
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toContain(`${refs[0]} is still held: release or reject the message first`);
+    expect((await findIncident(gw.gateway.store.db, refs[0]))?.status).toBe('open');
+    const rejected = await cli(['quarantine', 'reject', refs[0], '--reason', 'sent through the secure portal instead', '--as', 'Sarah Jones', '--config', configFile]);
+    expect(rejected.status, rejected.stderr).toBe(0);
     const closed = await cli(['incidents', 'update', refs[0], '--status', 'closed-no-breach', '--reason', 'nothing left the school', '--as', 'Sarah Jones', '--config', configFile]);
     expect(closed.status, closed.stderr).toBe(0);
     const bad = await cli(['incidents', 'update', refs[0], '--status', 'deleted', '--config', configFile]);

@@ -91,13 +91,30 @@ export interface IncidentUpdate {
   escalate?: boolean;
 }
 
+/**
+ * Why the breach procedure's outcome cannot be recorded on this incident now, or undefined when it
+ * can (the console offers only the forms this allows; the routes and the CLI are refused the rest).
+ * A message still held is decided first: closed, it would leave the queue unsent and never be
+ * sendable, and the sender never told. Only a potential breach is reported to the ICO.
+ */
+export function outcomeRefusal(inc: Pick<Incident, 'reference' | 'kind' | 'status' | 'potentialBreach'>, status: 'reported-to-ico' | 'closed-no-breach', markingBreach = false): string | undefined {
+  if (inc.kind === 'held' && inc.status === 'open') return `${inc.reference} is still held: release or reject the message first`;
+  if (status === 'reported-to-ico' && !inc.potentialBreach && !markingBreach) return `${inc.reference} is not marked as a potential breach: mark it first`;
+  return undefined;
+}
+
 export async function updateIncident(ctx: HoldContext, key: string, actor: string, reason: string, change: IncidentUpdate): Promise<Incident> {
   const inc = await mustFind(ctx, key);
   const now = ctx.now?.() ?? new Date();
+  const refused = change.status && outcomeRefusal(inc, change.status, change.potentialBreach === true || change.escalate === true);
+  if (refused) throw new IncidentActionError(refused);
   let queued = 0;
   await ctx.store.db.transaction().execute(async (trx) => {
     if (change.escalate) {
-      if (inc.status !== 'released' && inc.status !== 'closed-no-breach') {
+      // Closed after its release is escalated as released; closed without ever going out is not.
+      const wentOut = inc.status === 'released'
+        || (inc.status === 'closed-no-breach' && !!(await trx.selectFrom('incident_history').select('id').where('reference', '=', inc.reference).where('action', '=', 'released').executeTakeFirst()));
+      if (!wentOut) {
         throw new IncidentActionError(`${inc.reference} is ${inc.status}: only a released message (one that was delivered) can be escalated; mark it a potential breach instead`);
       }
       const deadline = new Date(now.getTime() + ICO_DEADLINE_HOURS * 3_600_000);

@@ -14,6 +14,7 @@ import { linksIn, type DisplayMessage } from '../mail.ts';
 import { can, canDecide, isSafeguarding } from '../roles.ts';
 import { maskFindings } from '../privacy.ts';
 import { clockCard } from './queue.ts';
+import { outcomeRefusal } from '../../actions.ts';
 
 export interface IncidentView {
   incident: Incident;
@@ -196,7 +197,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
 <input type="hidden" name="escalate" value="${escalate ? '1' : '0'}">
 <p><button class="btn warning" type="submit">${escalate ? 'Escalate as a potential breach' : 'Mark as a potential breach'}</button></p></form>`);
   }
-  if (inc.potentialBreach && inc.status !== 'reported-to-ico') {
+  if (inc.status !== 'reported-to-ico' && !outcomeRefusal(inc, 'reported-to-ico')) {
     forms.push(html`<form method="post" action="/incidents/${ref}/ico-reported" aria-labelledby="ico-h">${csrf}
 <h3 id="ico-h">Reported to the ICO</h3>
 <p>Record that the breach has been reported to the Information Commissioner's Office. This stops the clock.</p>
@@ -206,7 +207,7 @@ function decideForms(ctx: ConsoleContext, user: SessionUser, inc: Incident, held
 <textarea id="ico-note" name="reason" maxlength="2000"></textarea>
 <p><button class="btn" type="submit">Record the ICO report</button></p></form>`);
   }
-  if (!clockStopped && !(inc.status === 'open' && inc.kind === 'held')) {
+  if (!clockStopped && !outcomeRefusal(inc, 'closed-no-breach')) {
     forms.push(html`<form method="post" action="/incidents/${ref}/close" aria-labelledby="close-h">${csrf}
 <h3 id="close-h">Close – no breach</h3>
 <p>${inc.potentialBreach ? 'Assessed: not a reportable breach. This stops the clock.' : 'Nothing more to do: no personal data was put at risk.'}</p>

@@ -103,7 +103,9 @@ export function linkRoutes(k: RouteKit): Hono<Env> {
   // ---- the sender's "send it anyway" ------------------------------------------------------
   const recent = new RecentEvents(10 * 60_000, () => ctx.now().getTime());
   const limited = (ip: string) => recent.count(ip) <= 30;
-  const formCookie = ctx.settings.secureCookies ? '__Host-hm_sender' : 'hm_sender';
+  // __Secure-, not __Host-: the cookie is for the sender's page only (Path=/send-anyway), and a
+  // __Host- cookie must have Path=/ (browsers drop it, and Hono refuses to set it).
+  const formCookie = ctx.settings.secureCookies ? '__Secure-hm_sender' : 'hm_sender';
 
   /** The link, its open incident and the school's say-so that the sender may decide. */
   const senderCase = async (token: string): Promise<{ claims: LinkClaims; inc: Incident } | { problem: LinkProblem }> => {
