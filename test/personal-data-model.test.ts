@@ -252,6 +252,14 @@ describe('a list or table of pupils in the body', () => {
     expect(await rules({ to: ['groups@activity.example'], text: `Date of birth list:\n${csv}` })).toEqual(['personal-data-in-body']);
   });
 
+  it('names with invisible characters inside them (a zero-width space after each letter, HTML soft hyphens): held the same', async () => {
+    const mark = (t: string, ch: string) => t.replace(/\p{L}/gu, `$&${ch}`);
+    const text = `Date of birth list:\n${rows.map((r) => `${mark(r[0], '\u200b')}\t${r[1]}`).join('\n')}`;
+    expect(await rules({ to: ['groups@activity.example'], text })).toEqual(['personal-data-in-body']);
+    const html = `<table><tr><th>Name</th><th>Date of birth</th></tr>${rows.map((r) => `<tr><td>${mark(r[0], '&shy;')}</td><td>${r[1]}</td></tr>`).join('')}</table>`;
+    expect(await rules({ to: ['groups@activity.example'], html })).toEqual(['personal-data-in-body']);
+  });
+
   it('two rows are not a list; names and classes alone are not personal fields', async () => {
     const two = `Date of birth list:\n${rows.slice(0, 2).map((r) => `${r[0]}\t${r[1]}`).join('\n')}`;
     expect(await rules({ to: ['groups@activity.example'], text: two })).toEqual([]);

@@ -60,6 +60,11 @@ describe('full names are found', () => {
     ['Jack Hill’s report', 'row-3'],
     ['(Jack Hill)', 'row-3'],
     ['Ivy Tanaka', 'row-14'],
+    // Invisible characters inside the words (pasted text; HTML's &shy;): the reader sees the name.
+    ['Z\u200bo\u200bë O\u200bk\u200ba\u200bf\u200bo\u200br', 'row-2'],
+    ['Zo\u00adë Oka\u00adfor', 'row-2'], // soft hyphens
+    ['Jack\u200d Hi\u2060ll', 'row-3'],
+    ['\ufeffMary\u200c-Jane Smith-Jones', 'row-5'],
   ])('%j → %s', (text, id) => {
     const found = strong(text);
     expect(found, JSON.stringify(set.scan(text, 'body'))).toHaveLength(1);

@@ -90,8 +90,14 @@ function isAsciiWord(s: string): boolean {
   FOLD[0x2018] = APOS;
   FOLD[0x2032] = APOS;
   for (let cp = 0x3000; cp <= 0x303f; cp++) FOLD[cp] = SEP; // CJK punctuation, ideographic space
-  FOLD[0xfeff] = SEP; // byte order mark / zero-width no-break space
-  FOLD[0x200b] = SEP; // zero-width space
+  // Invisible format characters: skipped inside words, as combining marks are. Pasted text and
+  // HTML's &shy; put them inside names, and a reader sees the name whole ("A\u200Bm\u200Be…").
+  FOLD[0xad] = SKIP; // soft hyphen
+  FOLD[0x200b] = SKIP; // zero-width space
+  FOLD[0x200c] = SKIP; // zero-width non-joiner
+  FOLD[0x200d] = SKIP; // zero-width joiner
+  FOLD[0x2060] = SKIP; // word joiner
+  FOLD[0xfeff] = SKIP; // byte order mark / zero-width no-break space
   for (let cp = 0xfff0; cp <= 0xffff; cp++) FOLD[cp] = SEP; // specials, replacement character
   for (let cp = 0xd800; cp <= 0xdfff; cp++) FOLD[cp] = SEP; // surrogates never appear in UTF-8
   for (let cp = 0xe000; cp <= 0xf8ff; cp++) FOLD[cp] = SEP; // private use
