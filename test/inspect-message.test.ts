@@ -146,6 +146,18 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect((await inspect(crlf([...head('text/plain; charset=utf-8'), 'Our system sends charset=utf-7 mail.', '']))).uninspectable).toEqual([]);
   });
 
+  it('a body in a character set that is not read (EBCDIC) is held as unread; Latin-1 labelled "unknown-8bit" is read', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => `${PUPIL_NAME},${PUPIL_REF},asthma ${i}`).join('\n');
+    // glibc's iconv writes IBM037 (EBCDIC), which mailparser and iconv-lite do not know.
+    const ebcdic = execFileSync('iconv', ['-f', 'UTF-8', '-t', 'IBM037'], { input: rows }).toString('base64');
+    const r = await inspect(crlf([...head('text/plain; charset=IBM037', ['Content-Transfer-Encoding: base64']), ebcdic, '']));
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'Part of the message is written in a character set that is not read, so what it says was not checked' });
+    const latin = iconv.encode('Dear Mrs Müller,\nthe café trip is on Friday. Thank you, Zoë\n', 'latin1').toString('base64');
+    const read = await inspect(crlf([...head('text/plain; charset=unknown-8bit', ['Content-Transfer-Encoding: base64']), latin, '']));
+    expect(read.uninspectable).toEqual([]);
+    expect(read.texts.find((t) => t.where === 'body')?.text).toContain('trip is on Friday');
+  });
+
   it('a part that gives its encoding twice, differently, is held; the same field twice alike is not', async () => {
     const twice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 7bit', 'Content-Transfer-Encoding: base64', '', Buffer.from(secret).toString('base64'), ''];
     expect((await inspect(crlf(twice))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });

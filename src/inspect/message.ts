@@ -99,6 +99,28 @@ function isUtf7(charset: string): boolean {
   return /^(x-)?(unicode-[0-9-]+-)?utf-?7$/i.test(charset.trim());
 }
 
+const knownCharsets = new Map<string, boolean>();
+/** Whether mailparser (libmime) decodes this charset; one it does not is read as UTF-8. */
+function charsetKnown(charset: string): boolean {
+  const name = charset.trim().toLowerCase().slice(0, 64);
+  let known = knownCharsets.get(name);
+  if (known === undefined) {
+    known = (libmime.createDecodeStream(name) as { supported?: boolean }).supported !== false;
+    if (knownCharsets.size < 256) knownCharsets.set(name, known);
+  }
+  return known;
+}
+
+/**
+ * Text decoded from a charset nobody here knows that came out as garbage: a tenth or more of it
+ * U+FFFD (EBCDIC read as UTF-8 is nearly all of it; Latin-1 labelled "unknown-8bit" a few accents).
+ */
+function garbled(text: string): boolean {
+  let bad = 0;
+  for (let i = text.indexOf('\ufffd'); i >= 0; i = text.indexOf('\ufffd', i + 1)) bad++;
+  return bad >= 16 && bad * 10 >= text.length;
+}
+
 /** A header line with an encoded word in UTF-7 (=?utf-7?B?…?=), which mailparser leaves encoded. */
 const UTF7_WORD = /=\?(x-)?(unicode-[0-9-]+-)?utf-?7(\*[^?]*)?\?[bq]\?/i;
 
@@ -125,6 +147,8 @@ class StructureWatcher {
   readonly unreadEncodings = new Set<string>();
   /** A part written in UTF-7, which mailparser refuses (and reads as UTF-8, leaving it encoded). */
   utf7 = false;
+  /** A part in a charset libmime does not know (EBCDIC, "unknown-8bit"…), which it reads as UTF-8. */
+  unknownCharset = false;
   /**
    * A part that gives its type or transfer encoding twice, differently: mailparser takes the first,
    * other mail programs the last, so they show different contents.
@@ -146,6 +170,7 @@ class StructureWatcher {
       if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(NAMED_ENCODINGS.has(n.encoding) ? n.encoding : 'one it does not know');
       if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')))) this.twoShapes = true;
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
+      else if (n.charset && !n.multipart && !this.unknownCharset && !charsetKnown(n.charset)) this.unknownCharset = true;
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
       this.statsByNode.set(n, s);
@@ -600,6 +625,10 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (watcher.utf7 || utf7Headers) {
     ctx.problem(messageWhere, 'Part of the message is written in UTF-7, an old encoding that is not read, so what it says was not checked');
+  }
+  if (watcher.unknownCharset && [bodyText, text?.html].some((t) => t !== undefined && garbled(t.toString()))) {
+    // The label is the sender's own words: not quoted.
+    ctx.problem(messageWhere, 'Part of the message is written in a character set that is not read, so what it says was not checked');
   }
   if (bodyText !== undefined && hasUuencodedFile(bodyText)) {
     ctx.problem(at('body'), 'The body carries a uuencoded file (a "begin 644 …" block), which is not read');
