@@ -158,6 +158,18 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect(read.texts.find((t) => t.where === 'body')?.text).toContain('trip is on Friday');
   });
 
+  it('a fragment of a split message (message/partial) and a digest\'s untyped attached message are held as unread; a typed one is read', async () => {
+    const csv = ['Content-Type: text/csv', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename=list.csv', '', Buffer.from(secret).toString('base64')];
+    const partial = await inspect(crlf([...head('message/partial; id="abc@school.example"; number=1; total=2'), ...csv, '']));
+    expect(partial.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('message/partial') });
+    // RFC 2046 5.1.5: in a digest, a part without a Content-Type is a message (mailparser reads it as text).
+    const digest = (typed: boolean) => crlf([...head('multipart/digest; boundary=d'), '--d', ...(typed ? ['Content-Type: message/rfc822'] : []), '', 'Subject: list', 'MIME-Version: 1.0', ...csv, '--d--', '']);
+    expect((await inspect(digest(false))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('A digest in the message holds attached messages that are not read') });
+    const typed = await inspect(digest(true));
+    expect(typed.uninspectable).toEqual([]);
+    expect(typed.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
+  });
+
   it('a part that gives its encoding twice, differently, is held; the same field twice alike is not', async () => {
     const twice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 7bit', 'Content-Transfer-Encoding: base64', '', Buffer.from(secret).toString('base64'), ''];
     expect((await inspect(crlf(twice))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });

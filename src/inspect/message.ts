@@ -45,6 +45,7 @@ interface SplitterNode {
   partNr?: Array<number | string> | false;
   _parentBoundary?: unknown;
   root?: boolean;
+  parentNode?: SplitterNode | false;
 }
 
 interface SplitterChunk {
@@ -150,6 +151,14 @@ class StructureWatcher {
   /** A part in a charset libmime does not know (EBCDIC, "unknown-8bit"…), which it reads as UTF-8. */
   unknownCharset = false;
   /**
+   * Parts that are not read as what they are: a fragment of a message split in several
+   * (message/partial), and a part of a multipart/digest without a Content-Type, which is an
+   * attached message (RFC 2046 5.1.5) but which mailparser reads as plain text, its own
+   * attachments still encoded.
+   */
+  partial = false;
+  digestMessage = false;
+  /**
    * A part that gives its type or transfer encoding twice, differently: mailparser takes the first,
    * other mail programs the last, so they show different contents.
    */
@@ -171,6 +180,8 @@ class StructureWatcher {
       if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')))) this.twoShapes = true;
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       else if (n.charset && !n.multipart && !this.unknownCharset && !charsetKnown(n.charset)) this.unknownCharset = true;
+      if (n.contentType === 'message/partial') this.partial = true;
+      if (n.parentNode && n.parentNode.contentType === 'multipart/digest' && n.headers && !n.headers.get('content-type').length) this.digestMessage = true;
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
       this.statsByNode.set(n, s);
@@ -625,6 +636,12 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (watcher.utf7 || utf7Headers) {
     ctx.problem(messageWhere, 'Part of the message is written in UTF-7, an old encoding that is not read, so what it says was not checked');
+  }
+  if (watcher.partial) {
+    ctx.problem(messageWhere, 'The message is one piece of a message split into several (message/partial), which cannot be read whole, so what it says was not checked');
+  }
+  if (watcher.digestMessage) {
+    ctx.problem(messageWhere, 'A digest in the message holds attached messages that are not read, so what they say was not checked');
   }
   if (watcher.unknownCharset && [bodyText, text?.html].some((t) => t !== undefined && garbled(t.toString()))) {
     // The label is the sender's own words: not quoted.
