@@ -209,6 +209,11 @@ describe('redaction', () => {
     expect(redactName('Jane Smith')).toBe('J*** S****');
     expect(redactName("O'Brien, Zoë")).toBe('O******, Z**');
     expect(redactName('SMITH,\r\nJane')).toBe('S****,  J***');
+    // Invisible characters and combining marks inside the words (which the scanner reads through)
+    // do not make every letter after them the first of a word, shown.
+    expect(redactName('E\u200br\u200bi\u200bn B\u200be\u200bg\u200bu\u200bm')).toBe('E*** B****');
+    expect(redactName('Ru\u00adby Co\u2060x')).toBe('R*** C**');
+    expect(redactName('Zoe\u0308y')).toBe('Z***');
     expect(redactIdentifier('E873400112001', 5)).toBe('E8734********');
     expect(redactIdentifier('943 476 5919', 3)).toBe('943 *** ****');
     expect(redactDate('12/03/2014')).toBe('**/**/****');

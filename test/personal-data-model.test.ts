@@ -256,6 +256,12 @@ describe('a list or table of pupils in the body', () => {
     const mark = (t: string, ch: string) => t.replace(/\p{L}/gu, `$&${ch}`);
     const text = `Date of birth list:\n${rows.map((r) => `${mark(r[0], '\u200b')}\t${r[1]}`).join('\n')}`;
     expect(await rules({ to: ['groups@activity.example'], text })).toEqual(['personal-data-in-body']);
+    // What a finding says of one pupil (the business manager's notice, the logs) shows initials only.
+    const one = await verdict({ to: ['groups@activity.example'], text: `Just so you know, ${mark(rows[1][0], '\u200b')} uses an inhaler for her asthma.` });
+    expect(one.rules).toEqual(['personal-data-in-body']);
+    const said = JSON.stringify(one.findings).replace(/\\u200b|\u200b/g, '');
+    expect(said).toContain(rows[1][0].replace(/\B\p{L}/gu, '*'));
+    expect(said).not.toContain(rows[1][0]);
     const html = `<table><tr><th>Name</th><th>Date of birth</th></tr>${rows.map((r) => `<tr><td>${mark(r[0], '&shy;')}</td><td>${r[1]}</td></tr>`).join('')}</table>`;
     expect(await rules({ to: ['groups@activity.example'], html })).toEqual(['personal-data-in-body']);
   });

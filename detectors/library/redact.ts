@@ -16,11 +16,18 @@ function isAlnum(s: string): boolean {
   return true;
 }
 
+/** What src/roster/fold.ts skips inside words: soft hyphen, zero-width characters, word joiner, BOM, combining marks. */
+const INVISIBLE_IN_WORDS = /^[\u00ad\u200b-\u200d\u2060\ufeff\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\ufe20-\ufe2f]$/;
+
 /** "Jane Smith" → "J*** S****"; keeps the first letter of each word and the separators. */
 export function redactName(s: string): string {
   let out = '';
   let inWord = false;
   for (const ch of s) {
+    // Invisible characters and combining marks, which the name scanner skips inside a word (a
+    // zero-width space after every letter): dropped, so each letter after one is not taken for
+    // the first of a new word and shown.
+    if (INVISIBLE_IN_WORDS.test(ch)) continue;
     const isLetter = ch.toLowerCase() !== ch.toUpperCase() || (ch >= '0' && ch <= '9');
     if (isLetter) {
       out += inWord ? '*' : ch;
