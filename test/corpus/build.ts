@@ -2057,6 +2057,31 @@ export const MESSAGES: MessageSpec[] = [
     expect: [],
     note: 'A newsletter praising a pupil\'s full attendance, to every parent (praise, not an attendance record)',
   },
+
+  // --- Invisible characters (the hostile-input review of 2026-12-07) ------------------------------
+  {
+    file: 'bd-11-list-with-zero-width-spaces-to-coach.eml',
+    from: S.okafor,
+    to: [COACH],
+    subject: 'Gala coach – passengers again',
+    text: `Hi Gary,\n\nThe six children on Friday's coach, with their dates of birth for your insurer:\n\n${year5
+      .slice(20, 26)
+      .map((p) => `${[...knownAs(p)].join('\u200b')}\t${p.dob}`)
+      .join('\n')}\n\nThanks,\nBen`,
+    date: d(25, '10:05'),
+    expect: ['personal-data-in-body'],
+    note: 'Six pupils with their dates of birth, a zero-width space after every letter of their names (the reader sees the names)',
+  },
+  {
+    file: 'hn-11-pasted-notice-with-zero-width-spaces.eml',
+    from: S.office,
+    to: ['events@leisurecentre.example.co.uk'],
+    subject: 'Booking for the swimming gala',
+    text: `Hello,\n\nPasted from our website:\n\nThe\u200b Year\u200b 5\u200b swimming\u200b gala\u200b is\u200b on\u200b Friday\u00ad afternoon.\u200b Well done to ${knownAs(P.niamh).replace(' ', '\u200b ')} for organising the raffle!\n\nCould we book the viewing gallery from 1.30?${signature(S.office)}`,
+    date: d(25, '10:15'),
+    expect: [],
+    note: 'Text pasted from a web page, zero-width spaces and a soft hyphen between its words, naming one pupil with no personal details',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
