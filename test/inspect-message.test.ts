@@ -175,6 +175,13 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect((await inspect(crlf(twice))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });
     const alike = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/plain;  charset=UTF-8', '', 'The coach leaves at nine.', ''];
     expect((await inspect(crlf(alike))).uninspectable).toEqual([]);
+    // One Content-Type giving two boundaries: mailparser splits by the first, other programs by
+    // the last, where a CSV of pupils waits unread.
+    const hidden = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="aa"; boundary="bb"', '',
+      '--aa', 'Content-Type: text/plain', '', 'See you Friday.', '--aa--', '--bb', 'Content-Type: text/csv', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename=list.csv', '', Buffer.from(secret).toString('base64'), '--bb--', ''];
+    expect((await inspect(crlf(hidden))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });
+    const sameTwice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8; charset="utf-8"', '', 'The coach leaves at nine.', ''];
+    expect((await inspect(crlf(sameTwice))).uninspectable).toEqual([]);
   });
 
   it('HTML that mail programs show is read: noscript, object fallback, inline SVG text, Outlook\'s conditional comments, form values', async () => {

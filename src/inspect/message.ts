@@ -95,6 +95,23 @@ function differs(values: string[]): boolean {
   return new Set(values.map((v) => v.replace(/\s+/g, ' ').trim().toLowerCase())).size > 1;
 }
 
+/**
+ * A Content-Type that gives its boundary or charset twice, differently ("boundary=a; boundary=b"):
+ * mailparser takes the first, other mail programs the last, so they split or decode it differently.
+ */
+function paramTwice(values: string[]): boolean {
+  if (!values.length || values[0].length > 4096) return false;
+  const seen = new Map<string, string>();
+  for (const m of values[0].matchAll(/;\s*(boundary|charset)\s*=\s*("[^"]*"|[^;\s]*)/gi)) {
+    const name = m[1].toLowerCase();
+    const value = m[2].replace(/^"|"$/g, '');
+    const before = seen.get(name);
+    if (before !== undefined && before !== value) return true;
+    seen.set(name, value);
+  }
+  return false;
+}
+
 /** UTF-7 by any of its names: mailparser will not decode it (a guard against script smuggled in HTML). */
 function isUtf7(charset: string): boolean {
   return /^(x-)?(unicode-[0-9-]+-)?utf-?7$/i.test(charset.trim());
@@ -177,7 +194,7 @@ class StructureWatcher {
         else this.singleBoundaries.add(b);
       }
       if (n.encoding && !n.multipart && !READ_ENCODINGS.has(n.encoding)) this.unreadEncodings.add(NAMED_ENCODINGS.has(n.encoding) ? n.encoding : 'one it does not know');
-      if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')))) this.twoShapes = true;
+      if (n.headers && (differs(n.headers.get('content-type')) || differs(n.headers.get('content-transfer-encoding')) || paramTwice(n.headers.get('content-type')))) this.twoShapes = true;
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       else if (n.charset && !n.multipart && !this.unknownCharset && !charsetKnown(n.charset)) this.unknownCharset = true;
       if (n.contentType === 'message/partial') this.partial = true;
