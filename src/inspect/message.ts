@@ -142,6 +142,9 @@ function garbled(text: string): boolean {
 /** A header line with an encoded word in UTF-7 (=?utf-7?B?…?=), which mailparser leaves encoded. */
 const UTF7_WORD = /=\?(x-)?(unicode-[0-9-]+-)?utf-?7(\*[^?]*)?\?[bq]\?/i;
 
+/** Bytes of a digest part's start looked at for its attached message's header block. */
+const DIGEST_HEAD_BYTES = 16 * 1024;
+
 /** Bytes of preamble and epilogue text kept for scanning (data can hide there too). */
 const MAX_STRUCTURE_TEXT = 1024 * 1024;
 
@@ -174,7 +177,8 @@ class StructureWatcher {
    * attachments still encoded.
    */
   partial = false;
-  digestMessage = false;
+  /** The first bytes of each such digest part, its attached message's own header block among them. */
+  private readonly digestHeads = new Map<SplitterNode, Buffer[]>();
   /**
    * A part that gives its type or transfer encoding twice, differently: mailparser takes the first,
    * other mail programs the last, so they show different contents.
@@ -198,7 +202,7 @@ class StructureWatcher {
       if (n.charset && isUtf7(n.charset)) this.utf7 = true;
       else if (n.charset && !n.multipart && !this.unknownCharset && !charsetKnown(n.charset)) this.unknownCharset = true;
       if (n.contentType === 'message/partial') this.partial = true;
-      if (n.parentNode && n.parentNode.contentType === 'multipart/digest' && n.headers && !n.headers.get('content-type').length) this.digestMessage = true;
+      if (n.parentNode && n.parentNode.contentType === 'multipart/digest' && n.headers && !n.headers.get('content-type').length && this.digestHeads.size < 1000) this.digestHeads.set(n, []);
       const s: PartStats = { base64: n.encoding === 'base64', invalid: 0, chars: 0 };
       this.stats.set(partKey(n), s);
       this.statsByNode.set(n, s);
@@ -209,9 +213,29 @@ class StructureWatcher {
       return;
     }
     if (chunk.type === 'body' && chunk.value && node) {
+      const head = this.digestHeads.get(node);
+      if (head && head.reduce((n, b) => n + b.length, 0) < DIGEST_HEAD_BYTES) head.push(Buffer.from(chunk.value.subarray(0, DIGEST_HEAD_BYTES)));
       const s = this.statsByNode.get(node);
       if (s && s.base64) countBase64(chunk.value, s);
     }
+  }
+
+  /**
+   * A digest part without a Content-Type (an attached message, which mailparser reads as plain text)
+   * whose message is not plain text itself: encoded (base64, quoted-printable), or of another type
+   * (a multipart with attachments). Plain text messages, as a mailing list's digest holds, are read
+   * whole as they stand, headers and all.
+   */
+  digestMessageUnread(): boolean {
+    for (const chunks of this.digestHeads.values()) {
+      const text = Buffer.concat(chunks).subarray(0, DIGEST_HEAD_BYTES).toString('latin1');
+      const end = text.search(/\r?\n\r?\n/);
+      const headers = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+      if (end < 0 && text.length >= DIGEST_HEAD_BYTES) return true;
+      if (/^content-transfer-encoding:[ \t]*(?!\s*(7bit|8bit|binary)\b)\S/im.test(headers)) return true;
+      if (/^content-type:[ \t]*(?!\s*text\/plain\b)\S/im.test(headers)) return true;
+    }
+    return false;
   }
 
   /** Finds closing delimiters (a line "--boundary--") and keeps the text for preambleText(). */
@@ -657,7 +681,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   if (watcher.partial) {
     ctx.problem(messageWhere, 'The message is one piece of a message split into several (message/partial), which cannot be read whole, so what it says was not checked');
   }
-  if (watcher.digestMessage) {
+  if (watcher.digestMessageUnread()) {
     ctx.problem(messageWhere, 'A digest in the message holds attached messages that are not read, so what they say was not checked');
   }
   if (watcher.unknownCharset && [bodyText, text?.html].some((t) => t !== undefined && garbled(t.toString()))) {
