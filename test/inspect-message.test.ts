@@ -174,6 +174,15 @@ describe('what mail programs show but a parser could leave unread', () => {
     expect(typed.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
   });
 
+  it('header lines ending in a carriage return alone are held as unread: the whole message is one header line here', async () => {
+    const lines = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain', '', `${PUPIL_NAME}, ${PUPIL_REF}, asthma`, ''];
+    const r = await inspect(Buffer.from(lines.join('\r')));
+    expect(r.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('carriage return alone') });
+    // A carriage return alone in a body (old Mac text) is read as it is.
+    const body = await inspect(Buffer.from([...lines.slice(0, 6).join('\r\n'), '\r\n', `${PUPIL_NAME}\rasthma\r\n`].join('')));
+    expect(body.uninspectable).toEqual([]);
+  });
+
   it('a part that gives its encoding twice, differently, is held; the same field twice alike is not', async () => {
     const twice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 7bit', 'Content-Transfer-Encoding: base64', '', Buffer.from(secret).toString('base64'), ''];
     expect((await inspect(crlf(twice))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });

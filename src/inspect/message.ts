@@ -142,6 +142,20 @@ function garbled(text: string): boolean {
 /** A header line with an encoded word in UTF-7 (=?utf-7?B?…?=), which mailparser leaves encoded. */
 const UTF7_WORD = /=\?(x-)?(unicode-[0-9-]+-)?utf-?7(\*[^?]*)?\?[bq]\?/i;
 
+/**
+ * A carriage return not followed by a line feed in the header block (which ends at the first empty
+ * line, or within the first megabyte): a message whose lines end so is one header line here, its
+ * body nowhere, while a program that breaks lines at CR shows it all. Linear; looks at the header
+ * block only (a CR alone in a body is read as the space it is).
+ */
+function bareCarriageReturn(raw: Buffer): boolean {
+  const head = raw.subarray(0, 1024 * 1024);
+  const ends = [head.indexOf('\r\n\r\n'), head.indexOf('\n\n')].filter((i) => i >= 0);
+  const end = ends.length ? Math.min(...ends) : head.length;
+  for (let i = head.indexOf(13); i >= 0 && i < end; i = head.indexOf(13, i + 1)) if (head[i + 1] !== 10) return true;
+  return false;
+}
+
 /** Bytes of a digest part's start looked at for its attached message's header block. */
 const DIGEST_HEAD_BYTES = 16 * 1024;
 
@@ -677,6 +691,9 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (watcher.utf7 || utf7Headers) {
     ctx.problem(messageWhere, 'Part of the message is written in UTF-7, an old encoding that is not read, so what it says was not checked');
+  }
+  if (bareCarriageReturn(raw)) {
+    ctx.problem(messageWhere, 'The message\'s header lines end in a carriage return alone, which mail programs read differently, so what it says was not checked');
   }
   if (watcher.partial) {
     ctx.problem(messageWhere, 'The message is one piece of a message split into several (message/partial), which cannot be read whole, so what it says was not checked');
