@@ -316,6 +316,18 @@ for i in zin.infolist():
       ['letter.docx', rezip(fx.read('doc.docx'), add('word/pupils.csv', 'Priya Shah,12/03/2015,asthma\n'))],
       ['letter.docx', rezip(fx.read('doc.docx'), add('word/glossary/document.xml', '<w:glossaryDocument xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:docParts><w:docPart><w:docPartBody><w:p><w:r><w:t>Priya </w:t></w:r><w:r><w:t>Shah</w:t></w:r></w:p></w:docPartBody></w:docPart></w:docParts></w:glossaryDocument>'))],
       ['register.xlsx', rezip(fx.read('sheet.xlsx'), add('xl/pivotCache/pivotCacheDefinition1.xml', '<pivotCacheDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cacheFields count="1"><cacheField name="Pupil"><sharedItems><s v="Priya Shah"/></sharedItems></cacheField></cacheFields></pivotCacheDefinition>'))],
+      // A shared string no cell shows (a deleted cell's, kept by the tool that wrote the workbook).
+      ['register.xlsx', rezip(fx.read('sheet.xlsx'), String.raw`for i in zin.infolist():
+    d = zin.read(i.filename)
+    if i.filename == "xl/sharedStrings.xml":
+        d = d.replace(b"</sst>", b"<si><t>Priya Shah, 12/03/2015, asthma</t></si></sst>")
+    zout.writestr(i.filename, d)`)],
+      // A picture's alternative text in a letter.
+      ['letter.docx', rezip(fx.read('doc.docx'), String.raw`for i in zin.infolist():
+    d = zin.read(i.filename)
+    if i.filename == "word/document.xml":
+        d = d.replace(b"</w:body>", b'<w:p><w:r><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"><wp:docPr id="9" name="Picture 9" descr="Priya Shah in the sensory room"/></wp:inline></w:drawing></w:r></w:p></w:body>', 1)
+    zout.writestr(i.filename, d)`)],
       ['register.xlsx', rezip(fx.read('sheet.xlsx'), add('xl/drawings/drawing1.xml', '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:sp><xdr:txBody><a:p><a:r><a:t>Priya Shah has a nut allergy</a:t></a:r></a:p></xdr:txBody></xdr:sp></xdr:wsDr>'))],
     ];
     for (const [name, file] of cases) {

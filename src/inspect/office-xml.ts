@@ -167,8 +167,17 @@ function paragraphHandlers(sink: TextSink, names: { text: string[]; breaks: stri
   let inText = 0;
   let inCell = 0;
   return {
-    open(name) {
+    open(name, attrs) {
       const n = local(name);
+      // A picture's or shape's alternative text and title (what a screen reader says of it).
+      if ((n === 'docPr' || n === 'cNvPr') && (attrs.descr || attrs.title)) {
+        for (const said of [attrs.title, attrs.descr]) {
+          if (!said) continue;
+          sink.push('\n');
+          sink.push(said);
+          sink.push('\n');
+        }
+      }
       if (names.text.includes(n)) inText++;
       else if (names.tabs && n === 'tab') sink.push('\t');
       else if (names.breaks.includes(n)) sink.push('\n');
@@ -357,6 +366,9 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
   // A cell showing a shared string that is not there (the strings kept under another name): what
   // it shows is unknown, so the workbook counts as damaged rather than as read.
   let missingShared = false;
+  // Which shared strings some cell shows: the others are read after the sheets (a workbook written
+  // by a tool that keeps the strings of deleted cells still carries them, for anyone to open).
+  const shownShared = new Uint8Array(parts.shared.length);
   let sheetNo = 0;
   for (const sheet of sheets) {
     if (sink.full) break;
@@ -391,7 +403,11 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
           else if (n === 'is') inIs = Math.max(0, inIs - 1);
           else if (n === 't') inT = false;
           else if (n === 'c') {
-            if (cellType === 's' && value.length && parts.shared[Number(value.join(''))] === undefined) missingShared = true;
+            if (cellType === 's' && value.length) {
+              const index = Number(value.join(''));
+              if (parts.shared[index] === undefined) missingShared = true;
+              else shownShared[index] = 1;
+            }
             const shown = cellText(parts, cellType, cellStyle, value.join(''));
             if (shown) {
               if (!firstInRow) sink.push('\t');
@@ -411,6 +427,12 @@ export async function xlsxText(zip: ZipFile, entries: Map<string, ZipEntryInfo>,
       if ((e as ZipLimitError).problem === 'budget') break;
     }
     sink.newline();
+  }
+  // Shared strings no cell shows, a line each.
+  for (let k = 0; k < parts.shared.length && !sink.full; k++) {
+    if (shownShared[k] || !parts.shared[k]) continue;
+    sink.push(parts.shared[k]);
+    sink.push('\n');
   }
   // Cell comments and threaded comments.
   const commentParts = [...pick(entries, 'xl/comments'), ...pick(entries, 'xl/threadedComments/')];
