@@ -330,6 +330,17 @@ for i in zin.infolist():
     zout.writestr(i.filename, d)`)],
       ['register.xlsx', rezip(fx.read('sheet.xlsx'), add('xl/drawings/drawing1.xml', '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:sp><xdr:txBody><a:p><a:r><a:t>Priya Shah has a nut allergy</a:t></a:r></a:p></xdr:txBody></xdr:sp></xdr:wsDr>'))],
     ];
+    // An OpenDocument spreadsheet's page header (a title typed there prints on every page) and a
+    // document's written properties.
+    const odf = (part: string, from: string, to: string) => String.raw`for i in zin.infolist():
+    d = zin.read(i.filename)
+    if i.filename == "${part}":
+        assert ${JSON.stringify(from)}.encode() in d
+        d = d.replace(${JSON.stringify(from)}.encode(), ${JSON.stringify(to)}.encode(), 1)
+    zout.writestr(i, d)`;
+    cases.push(['register.ods', rezip(fx.read('sheet.ods'), odf('styles.xml', '<text:sheet-name>???</text:sheet-name>', 'Priya Shah medical list'))]);
+    cases.push(['register.ods', rezip(fx.read('sheet.ods'), odf('meta.xml', '</office:meta>', '<dc:description>Priya Shah, asthma</dc:description></office:meta>'))]);
+    cases.push(['letter.odt', rezip(fx.read('doc.odt'), odf('meta.xml', '</office:meta>', '<meta:user-defined meta:name="Pupil">Priya Shah</meta:user-defined></office:meta>'))]);
     for (const [name, file] of cases) {
       const r = await inspect(mailWithAttachment(name, file));
       expect(texts(r)).toContain('Priya Shah');

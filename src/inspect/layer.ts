@@ -362,7 +362,9 @@ async function zipLayer(input: LayerInput): Promise<LayerOutput> {
         } catch (e) {
           return used(output(odf, declared, { encryption: 'unknown', problems: [zipProblem(e)] }));
         }
-        const result = await odfText(zip, byName, budget, odf === 'odt' || odf === 'ott');
+        // The document's own parts: its body, page headers and footers (a spreadsheet's too: a
+        // title typed there prints on every page), and the properties someone wrote.
+        const result = await odfText(zip, byName, budget, true);
         for (const part of entries.filter((e) => ODF_OBJECT_CONTENT.test(e.name))) {
           const object = await odfText(zip, new Map([['content.xml', part]]), budget, false);
           if (object.text) result.text += (result.text ? '\n' : '') + object.text;

@@ -487,14 +487,37 @@ export async function odfManifestEncrypted(zip: ZipFile, entries: Map<string, Zi
   return encrypted;
 }
 
+/** Of an OpenDocument's meta.xml, the properties someone wrote. */
+const ODF_META_WRITTEN = new Set(['title', 'subject', 'description', 'keyword', 'user-defined']);
+
 /**
- * OpenDocument text, spreadsheet and presentation: content.xml, and for text documents styles.xml
- * too (page headers and footers; a spreadsheet's are only page-number placeholders).
+ * OpenDocument text, spreadsheet and presentation: content.xml and, for the document itself (not
+ * an object embedded in it), styles.xml's page headers and footers and meta.xml's written
+ * properties.
  */
-export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget, withStyles: boolean): Promise<XmlTextResult> {
+export async function odfText(zip: ZipFile, entries: Map<string, ZipEntryInfo>, budget: LayerBudget, whole: boolean): Promise<XmlTextResult> {
   const sink = new TextSink(budget.maxTextChars);
-  const parts = [entries.get('content.xml'), withStyles ? entries.get('styles.xml') : undefined].filter((p): p is ZipEntryInfo => !!p);
+  const parts = [entries.get('content.xml'), whole ? entries.get('styles.xml') : undefined, whole ? entries.get('meta.xml') : undefined].filter((p): p is ZipEntryInfo => !!p);
   const handlers = (info: ZipEntryInfo): XmlHandlers => {
+    // The document's properties: only what someone wrote (title, subject, description, keywords,
+    // custom properties), not its dates, generator or statistics.
+    if (info.name === 'meta.xml') {
+      let written = 0;
+      return {
+        open(name) {
+          if (ODF_META_WRITTEN.has(local(name))) written++;
+        },
+        close(name) {
+          if (ODF_META_WRITTEN.has(local(name))) {
+            written = Math.max(0, written - 1);
+            sink.push('\n');
+          }
+        },
+        text(t) {
+          if (written) sink.push(t);
+        },
+      };
+    }
     // In styles.xml only the header/footer contents are text people wrote.
     const stylesPart = info.name === 'styles.xml';
     // In content.xml only office:body holds text (automatic styles carry date separators etc.).
