@@ -65,6 +65,8 @@ describe('full names are found', () => {
     ['Zo\u00adë Oka\u00adfor', 'row-2'], // soft hyphens
     ['Jack\u200d Hi\u2060ll', 'row-3'],
     ['\ufeffMary\u200c-Jane Smith-Jones', 'row-5'],
+    ['Zoë\u200bOkafor', 'row-2'], // between the words, run together: still two
+    ['Jack\u00adHill', 'row-3'],
   ])('%j → %s', (text, id) => {
     const found = strong(text);
     expect(found, JSON.stringify(set.scan(text, 'body'))).toHaveLength(1);

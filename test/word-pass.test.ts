@@ -83,6 +83,7 @@ describe('the native word pass', () => {
     ['Mary-Jane Smith-Jones\r\n\tSMITH\u00a0Jane — “quoted” … \u00e9 SW1A 1AA, B33 8TH, 3pm, x1 A123 £24.50'],
     ['DOB 01/09/2015 UPN A123456789012 tel 07700 900123 password: hunter2 Jane Teacher'],
     ['\ufeffa\u200bb \u0301x ʼa ‘x’ \ud83d\ude00 Zoë\u0308\u0308 ẞ ǅ'],
+    ['Hafsa\u200bAhmed Zoë\u00adOkafor H\u200ba\u200bf É\u200bÉ a\u2060É a\u200b× J\u200d\u200bH x\u200b'],
   ])('agrees on %s', (text) => {
     same(Buffer.from(text, 'utf8'));
   });
@@ -97,7 +98,7 @@ describe('the native word pass', () => {
 
   it('agrees on 2,000 random texts of name fragments, punctuation and arbitrary bytes', () => {
     const r = rng(99);
-    const parts = ['Jack', 'Hill', "O'", 'Neill', 'Zoë', '’s', "'", '-', ' ', '\n', '12', '/', 'AB', '2A', 'Mrs', 'DOB', 'é', '\u0308', '田', '😀', ',', '.', 'b'];
+    const parts = ['Jack', 'Hill', "O'", 'Neill', 'Zoë', '’s', "'", '-', ' ', '\n', '12', '/', 'AB', '2A', 'Mrs', 'DOB', 'é', '\u0308', '田', '😀', ',', '.', 'b', '\u200b', '\u00ad', 'É'];
     let nonEmpty = 0;
     for (let k = 0; k < 2000; k++) {
       const chunks: Buffer[] = [];

@@ -204,7 +204,19 @@ function foldInWord(buf: Uint8Array, i: number, n: number): number {
   foldedCount = 0;
   if (x === SEP) return 0;
   if (x === APOS) return apostropheJoins(buf, i, n);
-  if (x === SKIP) return len;
+  if (x === SKIP) {
+    // Between a small letter and a capital ("Hafsa<zero-width space>Ahmed") it ends the word as a
+    // space would (the reader sees two capitalised words run together); elsewhere it is skipped
+    // ("H<zwsp>a<zwsp>f…" reads as one word). A small letter: ASCII, or the end of any non-ASCII
+    // letter; a capital: ASCII or Latin-1 (À–Þ, not ×). The C pass does the same.
+    const before = buf[i - 1];
+    const j = i + len;
+    const after = j < n ? buf[j] : 0;
+    const small = (before >= 97 && before <= 122) || (before >= 0x80 && before <= 0xbf);
+    const capital = (after >= 65 && after <= 90) || (after === 0xc3 && j + 1 < n && buf[j + 1] >= 0x80 && buf[j + 1] <= 0x9e && buf[j + 1] !== 0x97);
+    if (small && capital) return 0;
+    return len;
+  }
   if (x === RAW) {
     const cp = decodeAt(buf, i, n);
     foldedA = cp & 0xff;

@@ -107,7 +107,16 @@ static inline size_t fold_in_word(const Text *t, size_t i, uint32_t *a, uint32_t
   *count = 0;
   if (x == SEP) return 0;
   if (x == APOS) return apostrophe_joins(t, i);
-  if (x == SKIP) return len;
+  if (x == SKIP) {
+    // Between a small letter and a capital it ends the word as a space would (word-pass.ts).
+    uint8_t before = t->b[i - 1];
+    size_t j = i + len;
+    uint8_t after = j < t->n ? t->b[j] : 0;
+    int small = (before >= 97 && before <= 122) || (before >= 0x80 && before <= 0xbf);
+    int capital = (after >= 65 && after <= 90) || (after == 0xc3 && j + 1 < t->n && t->b[j + 1] >= 0x80 && t->b[j + 1] <= 0x9e && t->b[j + 1] != 0x97);
+    if (small && capital) return 0;
+    return len;
+  }
   if (x == RAW) {
     size_t l2;
     uint32_t cp = decode_at(t->b, i, t->n, &l2);
