@@ -152,6 +152,15 @@ describe('what mail programs show but a parser could leave unread', () => {
     const ebcdic = execFileSync('iconv', ['-f', 'UTF-8', '-t', 'IBM037'], { input: rows }).toString('base64');
     const r = await inspect(crlf([...head('text/plain; charset=IBM037', ['Content-Transfer-Encoding: base64']), ebcdic, '']));
     expect(r.uninspectable).toContainEqual({ where: 'message', reason: 'Part of the message is written in a character set that is not read, so what it says was not checked' });
+    // Beside a long letter in UTF-8 (the garble is not diluted by it), and as an attached text file.
+    const prose = 'The coach leaves at nine and returns at four. '.repeat(300);
+    const diluted = await inspect(crlf([...head('multipart/mixed; boundary=m'), '--m', 'Content-Type: text/plain; charset=utf-8', '', prose, '--m', 'Content-Type: text/plain; charset=IBM037', 'Content-Transfer-Encoding: base64', '', ebcdic, '--m--', '']));
+    expect(diluted.uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('character set that is not read') });
+    const attached = await inspect(mailWithAttachment('list.txt', execFileSync('iconv', ['-f', 'UTF-8', '-t', 'IBM037'], { input: rows }), 'text/plain; charset=IBM037'));
+    expect(attached.uninspectable).toContainEqual({ where: 'attachment:list.txt', reason: expect.stringContaining('character set that is not read') });
+    // French with an accent in every other word, labelled "unknown-8bit": read.
+    const french = iconv.encode("Très bien! À bientôt, élèves: déjà été à l'école; fête à Noël, ça va? Clément, Éloïse, Maëlle, Hélène.\n", 'latin1').toString('base64');
+    expect((await inspect(crlf([...head('text/plain; charset=unknown-8bit', ['Content-Transfer-Encoding: base64']), french, '']))).uninspectable).toEqual([]);
     const latin = iconv.encode('Dear Mrs Müller,\nthe café trip is on Friday. Thank you, Zoë\n', 'latin1').toString('base64');
     const read = await inspect(crlf([...head('text/plain; charset=unknown-8bit', ['Content-Transfer-Encoding: base64']), latin, '']));
     expect(read.uninspectable).toEqual([]);
@@ -193,8 +202,18 @@ describe('what mail programs show but a parser could leave unread', () => {
     const hidden = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="aa"; boundary="bb"', '',
       '--aa', 'Content-Type: text/plain', '', 'See you Friday.', '--aa--', '--bb', 'Content-Type: text/csv', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename=list.csv', '', Buffer.from(secret).toString('base64'), '--bb--', ''];
     expect((await inspect(crlf(hidden))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });
-    const sameTwice = ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8; charset="utf-8"', '', 'The coach leaves at nine.', ''];
-    expect((await inspect(crlf(sameTwice))).uninspectable).toEqual([]);
+    const withType = (type: string) => ['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', `Content-Type: ${type}`, ...hidden.slice(5)];
+    // RFC 2231's form of the second boundary, and the second one far along a long header.
+    for (const type of [`multipart/mixed; boundary="aa"; boundary*=utf-8''bb`, `multipart/mixed; boundary="aa"; x-pad="${'x'.repeat(5000)}"; boundary="bb"`]) {
+      expect((await inspect(crlf(withType(type)))).uninspectable, type.slice(0, 60)).toContainEqual({ where: 'message', reason: expect.stringContaining('gives its type or encoding twice') });
+    }
+    // The same charset twice (any case), a charset inside a quoted file name, a boundary in continuations: read.
+    for (const type of ['text/plain; charset=utf-8; charset="UTF-8"', 'text/plain; charset=utf-8; name="notes; charset=latin1.txt"']) {
+      expect((await inspect(crlf(['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', `Content-Type: ${type}`, '', 'The coach leaves at nine.', '']))).uninspectable, type).toEqual([]);
+    }
+    const continued = await inspect(crlf(['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary*0="a"; boundary*1="a"', '', '--aa', 'Content-Type: text/plain', '', `Coach list: ${PUPIL_NAME}`, '--aa--', '']));
+    expect(continued.uninspectable).toEqual([]);
+    expect(continued.texts.some((t) => t.text.includes(PUPIL_NAME))).toBe(true);
   });
 
   it('HTML that mail programs show is read: noscript, object fallback, inline SVG text, Outlook\'s conditional comments, form values', async () => {

@@ -18,7 +18,7 @@ import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsx
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
 import type { ImageFormat } from './ocr-image.ts';
 import { cmsContentType, imageType, looksLikeBinaryPgp, quickSniff } from './sniff.ts';
-import { armorAlone, decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, rtfToText, sniffTextKind } from './text.ts';
+import { armorAlone, decodeTextBytes, htmlBytesToText, htmlToText, readAsUtf8, rtfToText, sniffTextKind, unreadCharset } from './text.ts';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 import { Utf8Text } from './utf8-text.ts';
 import type { Encryption } from './types.ts';
@@ -163,12 +163,13 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
     return output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated });
   }
   const decoded = decodeTextBytes(bytes, charset);
+  const problems = unreadCharset(bytes, charset) ? ['It is written in a character set that is not read, so what it says was not checked'] : [];
   if (kind === 'html') {
     const { text, truncated } = htmlToText(decoded, maxChars, 0, true);
-    return output('html', mime, { text, truncated });
+    return output('html', mime, { text, truncated, problems });
   }
   const truncated = decoded.length > maxChars;
-  return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated });
+  return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated, problems });
 }
 
 /**

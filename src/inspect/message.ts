@@ -96,18 +96,49 @@ function differs(values: string[]): boolean {
 }
 
 /**
- * A Content-Type that gives its boundary or charset twice, differently ("boundary=a; boundary=b"):
- * mailparser takes the first, other mail programs the last, so they split or decode it differently.
+ * A Content-Type that gives its boundary or charset twice, differently ("boundary=a; boundary=b",
+ * or "boundary=a; boundary*=utf-8''b" in RFC 2231's form): mailparser takes one, other mail
+ * programs another, so they split or decode it differently. Parameters are split at semicolons
+ * outside quotes; charset names compare without case; a header too long to look at is ambiguous.
  */
 function paramTwice(values: string[]): boolean {
-  if (!values.length || values[0].length > 4096) return false;
+  if (!values.length) return false;
+  const header = values[0];
+  if (header.length > 64 * 1024) return true;
   const seen = new Map<string, string>();
-  for (const m of values[0].matchAll(/;\s*(boundary|charset)\s*=\s*("[^"]*"|[^;\s]*)/gi)) {
-    const name = m[1].toLowerCase();
-    const value = m[2].replace(/^"|"$/g, '');
-    const before = seen.get(name);
-    if (before !== undefined && before !== value) return true;
-    seen.set(name, value);
+  const continued = new Set<string>();
+  let i = header.indexOf(';');
+  while (i >= 0 && i < header.length) {
+    // One parameter: from after this semicolon to the next one outside quotes.
+    let j = i + 1;
+    let quoted = false;
+    for (; j < header.length; j++) {
+      const c = header[j];
+      if (c === '\\' && quoted) j++;
+      else if (c === '"') quoted = !quoted;
+      else if (c === ';' && !quoted) break;
+    }
+    const param = header.slice(i + 1, j);
+    i = j;
+    const eq = param.indexOf('=');
+    if (eq <= 0) continue;
+    const name = param.slice(0, eq).trim().toLowerCase();
+    const base = name.replace(/\*(\d+\*?)?$/, '');
+    if (base !== 'boundary' && base !== 'charset') continue;
+    // RFC 2231's continuations (name*0, name*1…) make one value together: beside a value given
+    // whole, they are a second one.
+    if (name !== base && name !== `${base}*`) {
+      continued.add(base);
+      if (seen.has(base)) return true;
+      continue;
+    }
+    let value = param.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    // name*=charset'language'value, percent-encoded.
+    if (name !== base) value = value.replace(/^[^']*'[^']*'/, '').replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (base === 'charset') value = value.toLowerCase();
+    const before = seen.get(base);
+    if ((before !== undefined && before !== value) || continued.has(base)) return true;
+    seen.set(base, value);
   }
   return false;
 }
@@ -130,13 +161,15 @@ function charsetKnown(charset: string): boolean {
 }
 
 /**
- * Text decoded from a charset nobody here knows that came out as garbage: a tenth or more of it
- * U+FFFD (EBCDIC read as UTF-8 is nearly all of it; Latin-1 labelled "unknown-8bit" a few accents).
+ * Text decoded from a charset nobody here knows that came out as garbage: 16 or more places where
+ * two replacement characters stand together. EBCDIC read as UTF-8 is runs of them, whatever else
+ * the message says beside it; Latin-1 labelled "unknown-8bit" has its accents one at a time
+ * ("d\ufffdj\ufffd"), and is read.
  */
 function garbled(text: string): boolean {
-  let bad = 0;
-  for (let i = text.indexOf('\ufffd'); i >= 0; i = text.indexOf('\ufffd', i + 1)) bad++;
-  return bad >= 16 && bad * 10 >= text.length;
+  let pairs = 0;
+  for (let i = text.indexOf('\ufffd\ufffd'); i >= 0; i = text.indexOf('\ufffd\ufffd', i + 2)) if (++pairs >= 16) return true;
+  return false;
 }
 
 /** A header line with an encoded word in UTF-7 (=?utf-7?B?…?=), which mailparser leaves encoded. */

@@ -93,6 +93,20 @@ export class Utf8Sink extends CappedText {
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
 
+/**
+ * A text file labelled with a charset that is not read (EBCDIC, an unknown name), whose bytes are
+ * not UTF-8 and hold 16 or more pairs of bytes above 127 side by side: decoded as Windows-1252 it
+ * would be garbage the detectors read nothing in. Latin-1 text has its accents one at a time.
+ */
+export function unreadCharset(bytes: Uint8Array, declaredCharset: string | undefined): boolean {
+  if (!declaredCharset || iconvName(declaredCharset) || isWideCharset(declaredCharset.trim().toLowerCase())) return false;
+  const name = declaredCharset.trim().toLowerCase();
+  if (name === 'utf-8' || name === 'utf8' || name === 'us-ascii' || name === 'ascii') return false;
+  let pairs = 0;
+  for (let i = 1; i < bytes.length && pairs < 16; i++) if (bytes[i] >= 0x80 && bytes[i - 1] >= 0x80) pairs++, i++;
+  return pairs >= 16 && !isUtf8(bytes);
+}
+
 function iconvName(charset: string | undefined): string | undefined {
   if (!charset) return undefined;
   const name = charset.trim().toLowerCase();
