@@ -174,6 +174,11 @@ describe('what mail programs show but a parser could leave unread', () => {
     // RFC 2046 5.1.5: in a digest, a part without a Content-Type is a message (mailparser reads it as text).
     const digest = (typed: boolean) => crlf([...head('multipart/digest; boundary=d'), '--d', ...(typed ? ['Content-Type: message/rfc822'] : []), '', 'Subject: list', 'MIME-Version: 1.0', ...csv, '--d--', '']);
     expect((await inspect(digest(false))).uninspectable).toContainEqual({ where: 'message', reason: expect.stringContaining('A digest in the message holds attached messages that are not read') });
+    // The same with a space before the header's colon, and plain text in UTF-7.
+    const odd = (lines: string[]) => crlf([...head('multipart/digest; boundary=d'), '--d', '', 'Subject: list', ...lines, '--d--', '']);
+    for (const lines of [['Content-Type : text/csv', 'Content-Transfer-Encoding : base64', '', Buffer.from(secret).toString('base64')], ['Content-Type: text/plain; charset=utf-7', '', iconv.encode(secret, 'utf7').toString('latin1')]]) {
+      expect((await inspect(odd(lines))).uninspectable, lines[0]).toContainEqual({ where: 'message', reason: expect.stringContaining('A digest in the message holds attached messages that are not read') });
+    }
     // A mailing list's digest of plain text messages is read as it stands, their text and all.
     const list = await inspect(crlf([...head('multipart/digest; boundary=d'), '--d', '', 'From: a@list.example', 'Subject: Minutes', '', `Attendees: ${PUPIL_NAME}`, '--d', '', 'Subject: Re: Minutes', 'Content-Type: text/plain; charset=us-ascii', 'Content-Transfer-Encoding: 7bit', '', 'Thanks', '--d--', '']));
     expect(list.uninspectable).toEqual([]);

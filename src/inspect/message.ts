@@ -279,8 +279,12 @@ class StructureWatcher {
       const end = text.search(/\r?\n\r?\n/);
       const headers = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
       if (end < 0 && text.length >= DIGEST_HEAD_BYTES) return true;
-      if (/^content-transfer-encoding:[ \t]*(?!\s*(7bit|8bit|binary)\b)\S/im.test(headers)) return true;
-      if (/^content-type:[ \t]*(?!\s*text\/plain\b)\S/im.test(headers)) return true;
+      if (/^content-transfer-encoding[ \t]*:[ \t]*(?!\s*(7bit|8bit|binary)\b)\S/im.test(headers)) return true;
+      const type = /^content-type[ \t]*:(.*)$/im.exec(headers);
+      if (type && !/^\s*text\/plain\b/i.test(type[1])) return true;
+      // Plain text in a charset mailparser does not read as it is (UTF-7, one it does not know).
+      const charset = type && /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type[1]);
+      if (charset && (isUtf7(charset[1]) || !charsetKnown(charset[1]))) return true;
     }
     return false;
   }
