@@ -96,6 +96,11 @@ describe('the incident register on the command line (PostgreSQL)', () => {
     const before = sink.messages.length;
     const esc = await cli(['incidents', 'update', refs[2], '--escalate', '--reason', 'sent to the wrong coach company', '--as', 'Sarah Jones', '--config', configFile]);
     expect(esc.status, esc.stderr).toBe(0);
+    // Unmarking it and recording an ICO report in one command contradict each other: refused, nothing changed.
+    const both = await cli(['incidents', 'update', refs[2], '--not-potential-breach', '--status', 'reported-to-ico', '--as', 'Sarah Jones', '--config', configFile]);
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toContain(`${refs[2]} is not marked as a potential breach`);
+    expect(await findIncident(gw.gateway.store.db, refs[2])).toMatchObject({ status: 'released', potentialBreach: true });
     const m = await waitFor('the escalation email', async () => {
       for (const x of sink.messages.slice(before)) {
         const p = await simpleParser(x.data);

@@ -97,16 +97,17 @@ export interface IncidentUpdate {
  * A message still held is decided first: closed, it would leave the queue unsent and never be
  * sendable, and the sender never told. Only a potential breach is reported to the ICO.
  */
-export function outcomeRefusal(inc: Pick<Incident, 'reference' | 'kind' | 'status' | 'potentialBreach'>, status: 'reported-to-ico' | 'closed-no-breach', markingBreach = false): string | undefined {
+export function outcomeRefusal(inc: Pick<Incident, 'reference' | 'kind' | 'status' | 'potentialBreach'>, status: 'reported-to-ico' | 'closed-no-breach'): string | undefined {
   if (inc.kind === 'held' && inc.status === 'open') return `${inc.reference} is still held: release or reject the message first`;
-  if (status === 'reported-to-ico' && !inc.potentialBreach && !markingBreach) return `${inc.reference} is not marked as a potential breach: mark it first`;
+  if (status === 'reported-to-ico' && !inc.potentialBreach) return `${inc.reference} is not marked as a potential breach: mark it first`;
   return undefined;
 }
 
 export async function updateIncident(ctx: HoldContext, key: string, actor: string, reason: string, change: IncidentUpdate): Promise<Incident> {
   const inc = await mustFind(ctx, key);
   const now = ctx.now?.() ?? new Date();
-  const refused = change.status && outcomeRefusal(inc, change.status, change.potentialBreach === true || change.escalate === true);
+  // Judged as the incident will stand after the change (marked or unmarked in the same step).
+  const refused = change.status && outcomeRefusal({ ...inc, potentialBreach: change.escalate === true || (change.potentialBreach ?? inc.potentialBreach) }, change.status);
   if (refused) throw new IncidentActionError(refused);
   let queued = 0;
   await ctx.store.db.transaction().execute(async (trx) => {
