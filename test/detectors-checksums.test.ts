@@ -214,6 +214,9 @@ describe('redaction', () => {
     expect(redactName('E\u200br\u200bi\u200bn B\u200be\u200bg\u200bu\u200bm')).toBe('E*** B****');
     expect(redactName('Ru\u00adby Co\u2060x')).toBe('R*** C**');
     expect(redactName('Zoe\u0308y')).toBe('Z***');
+    // Letters without case, and the vowel signs of scripts that write them as marks.
+    expect(redactName('محمد علي')).toBe('م*** ع**');
+    expect(redactName('राहुल शर्मा')).toBe('र** श**');
     expect(redactIdentifier('E873400112001', 5)).toBe('E8734********');
     expect(redactIdentifier('943 476 5919', 3)).toBe('943 *** ****');
     expect(redactDate('12/03/2014')).toBe('**/**/****');

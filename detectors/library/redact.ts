@@ -16,8 +16,10 @@ function isAlnum(s: string): boolean {
   return true;
 }
 
-/** What src/roster/fold.ts skips inside words: soft hyphen, zero-width characters, word joiner, BOM, combining marks. */
-const INVISIBLE_IN_WORDS = /^[\u00ad\u200b-\u200d\u2060\ufeff\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\ufe20-\ufe2f]$/;
+/** What src/roster/fold.ts skips inside words (soft hyphen, zero-width characters, word joiner, BOM), and every combining mark (an accent, a Devanagari vowel sign). */
+const INVISIBLE_IN_WORDS = /^[\u00ad\u200b-\u200d\u2060\ufeff\p{M}]$/u;
+
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
 
 /** "Jane Smith" → "J*** S****"; keeps the first letter of each word and the separators. */
 export function redactName(s: string): string {
@@ -28,7 +30,8 @@ export function redactName(s: string): string {
     // zero-width space after every letter): dropped, so each letter after one is not taken for
     // the first of a new word and shown.
     if (INVISIBLE_IN_WORDS.test(ch)) continue;
-    const isLetter = ch.toLowerCase() !== ch.toUpperCase() || (ch >= '0' && ch <= '9');
+    // Any letter or digit, cased or not (a name in Arabic or Devanagari is masked too).
+    const isLetter = LETTER_OR_DIGIT.test(ch);
     if (isLetter) {
       out += inWord ? '*' : ch;
       inWord = true;
