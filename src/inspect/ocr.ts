@@ -202,7 +202,11 @@ const GATE_TIMEOUT_MS = 10_000;
 
 async function tesseract(budget: OcrBudget, file: string): Promise<ToolResult> {
   const started = performance.now();
-  const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '3'], budget.pageTime(), budget.dataMb);
+  // --psm 1: page segmentation with orientation detection (osd.traineddata, which Debian's
+  // tesseract-ocr depends on). A page fed into the scanner upside down, or a phone photo stored
+  // sideways with its EXIF orientation (which djpeg does not apply), reads as mirrored nonsense
+  // under --psm 3 and was delivered.
+  const result = await run(budget.limits.tesseract, [file, 'stdout', '-l', budget.limits.languages.join('+'), '--psm', '1'], budget.pageTime(), budget.dataMb);
   stats.secondsSpent += (performance.now() - started) / 1000;
   if (result.ok) stats.pagesRead++;
   return result;
