@@ -86,12 +86,27 @@ describe('a scanned class list', () => {
 
   // The gate's line finding follows rows of glyphs; a page on its side still passes it (its
   // columns of short lines count), and Tesseract reads it: a second review's worry, measured.
-  it('a page lying on its side (turned a quarter by jpegtran) is recognised as a page and held too', async () => {
-    const sideways = execFileSync('jpegtran', ['-rotate', '90'], { input: fx.scanJpeg });
-    const result = await examine(examiner, 'IMG_4033.jpg', sideways);
+  // Upside down (fed into the scanner that way) or on its other side (a phone photo stored
+  // sideways, its EXIF orientation unapplied): Tesseract finds the orientation (--psm 1); with
+  // --psm 3 both read as mirrored nonsense and were delivered.
+  it('a page lying on its side or upside down (turned by jpegtran) is recognised as a page, read the right way up and held', async () => {
+    for (const degrees of ['90', '180', '270']) {
+      const turned = execFileSync('jpegtran', ['-rotate', degrees], { input: fx.scanJpeg });
+      const result = await examine(examiner, 'IMG_4033.jpg', turned);
+      expect(result.inspection.attachments[0].ocr, degrees).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
+      const text = attachmentText(result, 'attachment:IMG_4033.jpg');
+      expect(fx.rows.slice(0, 5).filter((row) => text?.text.includes(row.name)).length, degrees).toBeGreaterThanOrEqual(3);
+      expect(result.verdict.rules, degrees).toContain('unencrypted-sensitive-attachment');
+    }
+  });
+
+  // The gate's ink is what is darker than the paper around it: light text on a dark picture (a
+  // dark-mode screenshot, a negative) was turned away unread.
+  it('the page in light text on black (netpbm\'s pnminvert) is looked at inverted, read and held', async () => {
+    const grey = execFileSync('djpeg', ['-grayscale', '-pnm'], { input: fx.scanJpeg, maxBuffer: 1 << 28 });
+    const negative = execFileSync('cjpeg', ['-quality', '85'], { input: execFileSync('pnminvert', [], { input: grey, maxBuffer: 1 << 28 }), maxBuffer: 1 << 28 });
+    const result = await examine(examiner, 'screenshot.jpg', negative);
     expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
-    const text = attachmentText(result, 'attachment:IMG_4033.jpg');
-    expect(fx.rows.slice(0, 5).filter((row) => text?.text.includes(row.name)).length).toBeGreaterThanOrEqual(3);
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 

@@ -367,9 +367,31 @@ export interface PictureJudgement {
   size: { width: number; height: number };
 }
 
+/** Below this mean grey a picture is mostly dark: its text may be light on dark (a dark-mode screen, a negative). */
+const DARK_MEAN = 100;
+
+function meanGrey(img: GreyImage): number {
+  let sum = 0;
+  const p = img.pixels;
+  for (let i = 0; i < p.length; i++) sum += p[i];
+  return p.length ? sum / p.length : 255;
+}
+
+function inverted(img: GreyImage): GreyImage {
+  const out = new Uint8Array(img.pixels.length);
+  for (let i = 0; i < out.length; i++) out[i] = 255 - img.pixels[i];
+  return { width: img.width, height: img.height, pixels: out };
+}
+
 function judgeThumbnail(img: GreyImage, size: { width: number; height: number }): PictureJudgement {
   const small = shrink(img);
-  const seen = looksLikeText(small);
+  let seen = looksLikeText(small);
+  // Ink is what is darker than the paper around it: light text on a dark picture is looked at
+  // again, inverted (Tesseract reads either way).
+  if (!seen.text && meanGrey(small) < DARK_MEAN) {
+    const again = looksLikeText(inverted(small));
+    if (again.text) seen = again;
+  }
   const textHeight = size.width && small.width ? ((seen.glyphHeight ?? 0) * size.width) / small.width : 0;
   return { looksText: seen.text, by: 'gate', lines: seen.lines, longLines: seen.longLines, glyphs: seen.glyphs, textHeight, size };
 }
