@@ -255,6 +255,16 @@ describe('the gate', () => {
     }
   });
 
+  // A screen snip of a few rows of the admin system's list is wider than 4:1 (or under 300 px
+  // high): it was ruled out by its size as a banner, and sent on unread.
+  it('reads a screen snip of a few rows of the class list (1241 x 290) and holds it', async () => {
+    const half = execFileSync('djpeg', ['-grayscale', '-pnm', '-scale', '1/2'], { input: fx.scanJpeg, maxBuffer: 1 << 28 });
+    const snip = execFileSync('pnmtopng', [], { input: execFileSync('pnmcut', ['-top', '150', '-height', '290'], { input: half, maxBuffer: 1 << 28 }), maxBuffer: 1 << 28 });
+    const result = await examine(examiner, 'Screenshot 2026-12-07 101500.png', snip);
+    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1, skippedByGate: 0 });
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
   it('skips a logo by its size alone, and reads a typed letter (no personal data) and delivers it', async () => {
     const logo = await examine(examiner, 'crest.png', fx.logoPng);
     expect(logo.inspection.attachments[0].ocr).toEqual({ pagesRead: 0, skippedByGate: 1, skippedByBudget: 0 });

@@ -123,10 +123,13 @@ export function shrink(img: GreyImage, maxSide = THUMBNAIL_SIDE): GreyImage {
   return thumb.result() ?? img;
 }
 
-/** Pictures smaller than this on either side are icons, logos and signatures: never read. */
-export const MIN_PAGE_SIDE = 300;
+/**
+ * Pictures smaller than this on either side are icons, logos and signatures: never read. (It was
+ * 300, with 4:1 below: a screen snip of eight rows of a class list, 690 x 262, was ruled out.)
+ */
+export const MIN_PAGE_SIDE = 120;
 /** Pictures longer than this many times their width (or wider) are banners and signature strips. */
-export const MAX_PAGE_ASPECT = 4;
+export const MAX_PAGE_ASPECT = 8;
 
 /** Whether the header's size alone rules the picture out as a page (icons, logos, signature strips). */
 export function tooSmallForPage(size: { width: number; height: number }): boolean {
