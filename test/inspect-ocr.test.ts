@@ -77,6 +77,22 @@ describe('a scanned class list', () => {
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
+  // A typed note above a pasted scan (Word's "Save as PDF"), or invisible text over a scan: the page
+  // has a text layer of its own, 200 characters and more, and was left to it, the scan unread.
+  it('a page with text of its own over a scan that covers it is read as a picture too; a newsletter photo is not', async () => {
+    const note = ['Dear Mrs Patel, please find below the signed consent form for the residential trip,', 'as discussed at Tuesday\'s meeting. The originals are kept in the office.', 'Kind regards, Mr J Hargreaves, Year 5 teacher, Oakfield Primary School.', 'Please ring the office if anything is missing.'].join('\n');
+    const covered = imageOnlyPdf([{ jpeg: fx.scanJpeg, ...jpegDims(fx.scanJpeg), dpi: 300, footer: note }]);
+    const result = await examine(examiner, 'consent.pdf', covered);
+    expect(result.inspection.attachments[0].ocr).toMatchObject({ pagesRead: 1 });
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    // The same note beside a photo drawn over a quarter of the page: left to the text layer, the gate not even asked.
+    const photo = fx.photos[0];
+    const newsletter = imageOnlyPdf([{ jpeg: photo.jpeg, ...jpegDims(photo.jpeg), dpi: 300, footer: note, drawn: 0.5 }]);
+    const plain = await examine(examiner, 'newsletter.pdf', newsletter);
+    expect(plain.inspection.attachments[0].ocr, JSON.stringify(plain.inspection.attachments[0].ocr)).toBeUndefined();
+    expect(attachmentText(plain, 'attachment:newsletter.pdf')?.text).toContain('signed consent form');
+  });
+
   it('with text recognition off, a scan under a page number is held as unread; a typed page is not', async () => {
     const numbered = imageOnlyPdf([{ jpeg: fx.scanJpeg, ...jpegDims(fx.scanJpeg), dpi: 300, footer: 'Page 1' }]);
     const off = await inspect(mailWithAttachment('Scan_0044.pdf', numbered));

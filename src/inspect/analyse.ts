@@ -268,7 +268,7 @@ async function analysePdf(ctx: InspectionContext, file: FileToAnalyse, report: A
   try {
     const reply = await ctx.pdf.read(
       file.bytes,
-      { maxChars: ctx.limits.maxTextChars, maxFiles: Math.max(0, ctx.partsLeft), maxFileBytes: Math.max(0, Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft)) },
+      { maxChars: ctx.limits.maxTextChars, maxFiles: Math.max(0, ctx.partsLeft), maxFileBytes: Math.max(0, Math.min(ctx.limits.maxAttachmentBytes, ctx.bytesLeft)), scansUnderText: !!ctx.ocr },
       ctx.deadline,
       !!ctx.ocr,
     );

@@ -17,6 +17,11 @@ export interface PdfRequest {
   /** Embedded files: how many, and how many bytes in all, may be handed back. */
   maxFiles: number;
   maxFileBytes: number;
+  /**
+   * Text recognition is on: pages with a text layer of their own are looked at too, for a
+   * scan-sized picture covering much of the page (a typed note above a pasted form).
+   */
+  scansUnderText?: boolean;
 }
 
 /** A file embedded in the PDF (a PDF "attachment"): its bytes, or why they were not handed back. */
@@ -42,7 +47,11 @@ export type PdfReply =
       failedPages: number;
       /** Pages (1-based) without a usable text layer: scanned pages, for text recognition. */
       textless: number[];
-      /** Pages with little or no text that show a picture the size of a scan (a scanned page under a footer or a page number). */
+      /**
+       * Pages with little or no text that show a picture the size of a scan (a scanned page under
+       * a footer or a page number), and, with scansUnderText, pages with text of their own whose
+       * scan-sized picture covers much of the page.
+       */
       pictured: number[];
       embedded: PdfEmbeddedFile[];
     }
@@ -163,12 +172,42 @@ const LITTLE_TEXT_CHARS = 200;
 /** Pages of one PDF looked at for pictures (their images are decoded to be listed). */
 const MAX_PICTURED_LOOKS = 50;
 
-/** Does the page paint a picture large enough to be a scanned page? */
-async function showsScan(page: { getOperatorList(): Promise<{ fnArray: number[]; argsArray: unknown[] }> }): Promise<boolean> {
+/** Pages with a text layer of their own looked at for a scan under it (one PDF). */
+const MAX_UNDER_TEXT_LOOKS = 50;
+/** Of a page's area, the share a scan-sized picture must cover to be read under the page's own text (newsletter photos cover less). */
+const SCAN_COVERS = 0.4;
+
+type Matrix = [number, number, number, number, number, number];
+const multiply = (m: Matrix, n: Matrix): Matrix => [
+  n[0] * m[0] + n[1] * m[2], n[0] * m[1] + n[1] * m[3],
+  n[2] * m[0] + n[3] * m[2], n[2] * m[1] + n[3] * m[3],
+  n[4] * m[0] + n[5] * m[2] + m[4], n[4] * m[1] + n[5] * m[3] + m[5],
+];
+
+/**
+ * Does the page paint a picture large enough to be a scanned page, and how much of the page does
+ * the largest such picture cover (its unit square under the transformation in force, over the
+ * page's area)?
+ */
+async function showsScan(page: { view: number[]; getOperatorList(): Promise<{ fnArray: number[]; argsArray: unknown[] }> }): Promise<{ scan: boolean; covers: number }> {
   const ops = await page.getOperatorList();
+  const [x0, y0, x1, y1] = page.view;
+  const pageArea = Math.abs((x1 - x0) * (y1 - y0)) || 1;
+  let ctm: Matrix = [1, 0, 0, 1, 0, 0];
+  const saved: Matrix[] = [];
+  let scan = false;
+  let covers = 0;
   for (let i = 0; i < ops.fnArray.length; i++) {
     const fn = ops.fnArray[i];
     const args = ops.argsArray[i] as unknown[] | null;
+    if (fn === OPS.save) saved.push(ctm);
+    else if (fn === OPS.restore) ctm = saved.pop() ?? ctm;
+    else if (fn === OPS.transform && args?.length === 6) ctm = multiply(ctm, args.map(Number) as Matrix);
+    else if (fn === OPS.paintFormXObjectBegin) {
+      saved.push(ctm);
+      const m = args?.[0] as number[] | null | undefined;
+      if (m?.length === 6) ctm = multiply(ctm, m.map(Number) as Matrix);
+    } else if (fn === OPS.paintFormXObjectEnd) ctm = saved.pop() ?? ctm;
     let w = 0;
     let h = 0;
     if (fn === OPS.paintImageXObject || fn === OPS.paintImageXObjectRepeat) {
@@ -179,9 +218,13 @@ async function showsScan(page: { getOperatorList(): Promise<{ fnArray: number[];
       w = img?.width ?? 0;
       h = img?.height ?? 0;
     }
-    if (Math.min(w, h) >= SCAN_PICTURE_SIDE) return true;
+    if (Math.min(w, h) >= SCAN_PICTURE_SIDE) {
+      scan = true;
+      const drawn = Math.abs(ctm[0] * ctm[3] - ctm[1] * ctm[2]);
+      covers = Math.max(covers, Number.isFinite(drawn) ? Math.min(1, drawn / pageArea) : 1);
+    }
   }
-  return false;
+  return { scan, covers };
 }
 
 async function read(req: PdfRequest): Promise<PdfReply> {
@@ -216,6 +259,7 @@ async function read(req: PdfRequest): Promise<PdfReply> {
     const textless: number[] = [];
     const pictured: number[] = [];
     let looked = 0;
+    let lookedUnderText = 0;
     let sawScan = false;
     let unreadAnnotations = 0;
     const annotationFiles: Array<{ name: string; fileId: string }> = [];
@@ -264,9 +308,15 @@ async function read(req: PdfRequest): Promise<PdfReply> {
           looked++;
           // Past the pages looked at, a page without text counts as a picture, and one with a little
           // text does too once a page looked at showed a scan (the gate costs only a thumbnail).
-          const scan = looked > MAX_PICTURED_LOOKS ? !usable || sawScan : await showsScan(page).catch(() => true);
+          const scan = looked > MAX_PICTURED_LOOKS ? !usable || sawScan : await showsScan(page).then((s) => s.scan, () => true);
           if (scan) pictured.push(n);
           if (scan && looked <= MAX_PICTURED_LOOKS) sawScan = true;
+        } else if (req.scansUnderText && lookedUnderText++ < MAX_UNDER_TEXT_LOOKS) {
+          // A page with text of its own that paints a scan over much of it (Word's "Save as PDF" of
+          // a typed note above a pasted form; or invisible text over a scan): read as a picture too.
+          // A page that cannot be listed is left to its text layer.
+          const s = await showsScan(page).catch(() => ({ scan: false, covers: 0 }));
+          if (s.scan && s.covers >= SCAN_COVERS) pictured.push(n);
         }
         page.cleanup();
       } catch {

@@ -50,7 +50,7 @@ export class PdfReader {
   }
 
   /** `keepBytes`: the caller reads the PDF again (text recognition), so a large one is not released. */
-  async read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number }, deadline: number, keepBytes = false): Promise<PdfReply> {
+  async read(bytes: Uint8Array, caps: { maxChars: number; maxFiles: number; maxFileBytes: number; scansUnderText?: boolean }, deadline: number, keepBytes = false): Promise<PdfReply> {
     if (this.closed) throw new PdfCrashError('inspection is shut down');
     if (bytes.length < INLINE_BYTES) return this.enqueue({ id: this.nextId++, bytes, ...caps }, deadline);
     // Large: through a private temp file, so no serialized copy sits in the gateway's memory.

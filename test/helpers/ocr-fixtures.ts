@@ -64,7 +64,7 @@ export function rasterise(pdf: string, out: string, dpi: number, format: 'png' |
  * A PDF whose only content is one JPEG per page (DCTDecode), as a scanner writes it: no text layer;
  * with `footer`, a line of real text under the picture (a page number, a scanner's stamp).
  */
-export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; dpi: number; footer?: string }>): Buffer {
+export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; dpi: number; footer?: string; drawn?: number }>): Buffer {
   const objs: Buffer[] = [];
   const kids: string[] = [];
   const pageObjs: Array<() => void> = [];
@@ -79,8 +79,12 @@ export function imageOnlyPdf(pages: Array<{ jpeg: Buffer; width: number; height:
       const font = p.footer ? ' /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >>' : '';
       objs.push(Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w.toFixed(2)} ${h.toFixed(2)}] /Resources << /XObject << /Im0 ${pageNo + 1} 0 R >>${font} >> /Contents ${pageNo + 2} 0 R >>`));
       objs.push(Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${p.width} /Height ${p.height} /ColorSpace /${jpegComponents(p.jpeg) === 1 ? 'DeviceGray' : 'DeviceRGB'} /BitsPerComponent 8 /Filter /DCTDecode /Length ${p.jpeg.length} >>\nstream\n`), p.jpeg, Buffer.from('\nendstream')]));
-      const footer = p.footer ? ` BT /F1 8 Tf 36 12 Td (${p.footer.replace(/[()\\]/g, '\\$&')}) Tj ET` : '';
-      const content = `q ${w.toFixed(2)} 0 0 ${h.toFixed(2)} 0 0 cm /Im0 Do Q${footer}`;
+      // A line of text under the picture, or several (split at \n), bottom up from 12 pt.
+      const lines = p.footer ? p.footer.split('\n') : [];
+      const footer = lines.map((line, k) => ` BT /F1 8 Tf 36 ${12 + (lines.length - 1 - k) * 10} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`).join('');
+      // `drawn`: the picture drawn at that fraction of the page's width and height (a photo in a newsletter).
+      const k = p.drawn ?? 1;
+      const content = `q ${(w * k).toFixed(2)} 0 0 ${(h * k).toFixed(2)} 0 ${(h * (1 - k)).toFixed(2)} cm /Im0 Do Q${footer}`;
       objs.push(Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`));
     });
   });
