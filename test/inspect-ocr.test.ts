@@ -197,6 +197,16 @@ describe('a scanned class list', () => {
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
   });
 
+  // Word 97 keeps a pasted picture whole in its Data stream: it was not handed to recognition.
+  it('is read as a picture inside a Word 97 document (.doc) too', async () => {
+    const result = await examine(examiner, 'form.doc', scanInDocx('doc'));
+    expect(result.inspection.attachments[0]).toMatchObject({ ocr: { pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 } });
+    const text = attachmentText(result, 'attachment:form.doc');
+    expect(text?.text).toContain('Signed form attached below.');
+    expect(text?.text).toContain(fx.rows[0].name);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
   it('encrypted in a zip (zip -e) with the password given elsewhere is delivered', async () => {
     const src = path.join(dir, 'scan.pdf');
     writeFileSync(src, fx.scanPdf);

@@ -12,7 +12,7 @@ interface MsgReaderClass {
   getAttachment(attach: number | FieldsData): { fileName: string; content: Uint8Array };
 }
 import type { ZipFile } from 'yauzl';
-import { analyseCfb, embeddedObjects, isMsg, MIME, oleObjectFile, readCfb, type CfbContainer } from './legacy-office.ts';
+import { analyseCfb, embeddedObjects, isMsg, MIME, oleObjectFile, readCfb, storedPictures, type CfbContainer } from './legacy-office.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
@@ -515,7 +515,19 @@ async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
     truncated: found.truncated,
     problems: found.problems,
   });
-  if (found.encryption === 'not-encrypted') await cfbChildren(container, input.budget, out);
+  if (found.encryption === 'not-encrypted') {
+    await cfbChildren(container, input.budget, out);
+    if (input.budget.ocrImages) {
+      const images: EmbeddedImage[] = [];
+      for (const p of storedPictures(container, MAX_EMBEDDED_IMAGES)) {
+        if (input.budget.partsLeft <= 0 || p.bytes.length > input.budget.bytesLeft) break;
+        input.budget.partsLeft--;
+        input.budget.bytesLeft -= p.bytes.length;
+        images.push({ name: p.name, format: p.format, bytes: Buffer.from(p.bytes) });
+      }
+      if (images.length) out.images = images;
+    }
+  }
   return out;
 }
 

@@ -52,6 +52,88 @@ export function stream(container: CfbContainer, name: string): Buffer | undefine
   return Buffer.isBuffer(entry.content) ? entry.content : Buffer.from(entry.content as unknown as number[]);
 }
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const JPEG_START = Buffer.from([0xff, 0xd8, 0xff]);
+
+/** Where a PNG starting at `start` ends (after its IEND chunk), or -1 when its chunks do not hold together. */
+function pngEnd(b: Buffer, start: number): number {
+  let pos = start + 8;
+  for (let chunks = 0; chunks < 100_000 && pos + 12 <= b.length; chunks++) {
+    const length = b.readUInt32BE(pos);
+    const type = b.toString('latin1', pos + 4, pos + 8);
+    pos += 12 + length;
+    if (pos > b.length || !/^[A-Za-z]{4}$/.test(type)) return -1;
+    if (type === 'IEND') return pos;
+  }
+  return -1;
+}
+
+/**
+ * Where a JPEG starting at `start` ends (after its EOI marker), or -1: markers and their lengths,
+ * and after each start of scan its entropy-coded data, where a 0xFF byte is followed only by a
+ * stuffed zero or a restart marker until the next marker.
+ */
+function jpegEnd(b: Buffer, start: number): number {
+  let pos = start + 2;
+  while (pos + 2 <= b.length) {
+    if (b[pos] !== 0xff) return -1;
+    const marker = b[pos + 1];
+    if (marker === 0xff) {
+      pos++;
+      continue;
+    }
+    if (marker === 0xd9) return pos + 2;
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > b.length) return -1;
+    pos += 2 + b.readUInt16BE(pos + 2);
+    if (marker !== 0xda) continue;
+    // Entropy-coded data, to the next marker.
+    for (;;) {
+      pos = b.indexOf(0xff, pos);
+      if (pos < 0 || pos + 1 >= b.length) return -1;
+      const next = b[pos + 1];
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) pos += next === 0xff ? 1 : 2;
+      else break;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Pictures stored whole in an Office 97 file's streams (Word keeps a pasted picture in its Data
+ * stream, PowerPoint in Pictures, Excel in its drawing records): JPEG and PNG found by their
+ * signatures and measured by their own structure, so a scanned form pasted into a .doc reaches
+ * text recognition as one pasted into a .docx does. At most `max`; views, not copies.
+ */
+export function storedPictures(container: CfbContainer, max: number): Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }> {
+  const out: Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }> = [];
+  container.FullPaths.forEach((path, k) => {
+    const entry = container.FileIndex[k];
+    // The file's own streams only: embedded objects are read as files of their own.
+    if (out.length >= max || !entry || entry.type !== 2 || !entry.content || path.split('/').filter(Boolean).length !== 2) return;
+    const b = Buffer.isBuffer(entry.content) ? entry.content : Buffer.from(entry.content as unknown as number[]);
+    let i = 0;
+    while (out.length < max) {
+      const png = b.indexOf(PNG_SIGNATURE, i);
+      const jpg = b.indexOf(JPEG_START, i);
+      if (png < 0 && jpg < 0) break;
+      const at = png < 0 ? jpg : jpg < 0 ? png : Math.min(png, jpg);
+      const format = at === png ? 'png' : 'jpg';
+      const end = format === 'png' ? pngEnd(b, at) : jpegEnd(b, at);
+      if (end < 0) {
+        i = at + 3;
+        continue;
+      }
+      out.push({ name: `${entry.name}/picture ${out.length + 1}.${format}`, format, bytes: b.subarray(at, end) });
+      i = end;
+    }
+  });
+  return out;
+}
+
 /**
  * The objects embedded in a Word, Excel or PowerPoint 97 file (a spreadsheet in a letter, the data
  * behind a chart): Word keeps each in a storage under ObjectPool, Excel in a storage named MBD

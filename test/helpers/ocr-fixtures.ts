@@ -474,16 +474,17 @@ export function labelledPages(): LabelledPage[] {
   return labelled;
 }
 
-/** A Word document (by LibreOffice) holding one line of text and the scanned class list as a picture (word/media). */
-export function scanInDocx(): Buffer {
+/** A Word document (by LibreOffice; .docx, or Word 97 .doc) holding one line of text and the scanned class list as a picture. */
+export function scanInDocx(format: 'docx' | 'doc' = 'docx'): Buffer {
   const fx = ocrFixtures();
-  const out = join(fx.dir, 'form.docx');
+  const out = join(fx.dir, `form.${format}`);
   if (!existsSync(out)) {
     // A data: URI, so LibreOffice embeds the picture rather than linking it.
     const html = `<html><body><p>Signed form attached below.</p><p><img src="data:image/jpeg;base64,${fx.scanJpeg.toString('base64')}" width="600" height="848"></p></body></html>\n`;
     const pdfless = join(fx.dir, 'form.html');
     writeFileSync(pdfless, html);
-    execFileSync('soffice', [`-env:UserInstallation=file://${join(fx.dir, 'lo-profile')}`, '--headless', '--infilter=HTML (StarWriter)', '--convert-to', 'docx:MS Word 2007 XML', '--outdir', fx.dir, pdfless], { stdio: 'ignore', timeout: 180_000 });
+    const filter = format === 'docx' ? 'docx:MS Word 2007 XML' : 'doc:MS Word 97';
+    execFileSync('soffice', [`-env:UserInstallation=file://${join(fx.dir, 'lo-profile')}`, '--headless', '--infilter=HTML (StarWriter)', '--convert-to', filter, '--outdir', fx.dir, pdfless], { stdio: 'ignore', timeout: 180_000 });
   }
   return readFileSync(out);
 }
