@@ -18,6 +18,8 @@ import { toolHelper } from '../src/inspect/tool-runner.ts';
 import { imageSize, looksLikeText, shrink, type GateResult, type GreyImage } from '../src/inspect/ocr-image.ts';
 import { parsePnm, pngThumbnail } from '../src/inspect/thumbnail.ts';
 import { deflateSync } from 'node:zlib';
+import CFB from 'cfb';
+import { storedPictures } from '../src/inspect/legacy-office.ts';
 import type { Envelope } from '../src/types.ts';
 import { corpusPolicy } from './corpus/evaluate.ts';
 import { ROSTER_PATH } from './corpus/roster.ts';
@@ -91,6 +93,17 @@ describe('a scanned class list', () => {
     const plain = await examine(examiner, 'newsletter.pdf', newsletter);
     expect(plain.inspection.attachments[0].ocr, JSON.stringify(plain.inspection.attachments[0].ocr)).toBeUndefined();
     expect(attachmentText(plain, 'attachment:newsletter.pdf')?.text).toContain('signed consent form');
+    // A letter on headed paper: the letterhead (a crest band, a footer band) drawn over the whole of
+    // every page under its text. The picture itself is judged, not the page: no Tesseract run.
+    const W = 620;
+    const H = 877;
+    const px = Buffer.alloc(W * H * 3, 255);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (y < 90 || y > H - 40) px.fill(y < 90 ? 60 : 215, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const letterhead = execFileSync('cjpeg', [], { input: Buffer.concat([Buffer.from(`P6\n${W} ${H}\n255\n`), px]) });
+    const headed = imageOnlyPdf([1, 2, 3].map(() => ({ jpeg: letterhead, width: W, height: H, dpi: 75, footer: note })));
+    const letter = await examine(examiner, 'letter.pdf', headed);
+    expect(letter.inspection.attachments[0].ocr, JSON.stringify(letter.inspection.attachments[0].ocr)).toBeUndefined();
+    expect(letter.verdict.action).toBe('deliver');
   });
 
   it('with text recognition off, a scan under a page number is held as unread; a typed page is not', async () => {
@@ -205,6 +218,27 @@ describe('a scanned class list', () => {
     expect(text?.text).toContain('Signed form attached below.');
     expect(text?.text).toContain(fx.rows[0].name);
     expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+  });
+
+  it('finds pictures stored whole in an Office 97 file\'s streams exactly, and gives up on streams built to make that slow', () => {
+    const container = (data: Buffer) => {
+      const c = CFB.utils.cfb_new();
+      CFB.utils.cfb_add(c, '/WordDocument', Buffer.alloc(600));
+      CFB.utils.cfb_add(c, '/Data', data);
+      return CFB.read(Buffer.from(CFB.write(c, { type: 'buffer' }) as Uint8Array), { type: 'buffer' });
+    };
+    const junk = Buffer.from([0xff, 0xd8, 0x00, 0x89, 0x50, 0x4e, 0x47, 0x01]);
+    const found = storedPictures(container(Buffer.concat([junk, fx.scanJpeg, junk, fx.scanPng, junk])), 50);
+    expect(found.complete).toBe(true);
+    expect(found.pictures.map((p) => [p.format, p.bytes.length])).toEqual([['jpg', fx.scanJpeg.length], ['png', fx.scanPng.length]]);
+    expect(Buffer.compare(found.pictures[0].bytes, fx.scanJpeg)).toBe(0);
+    // A stream of nothing but JPEG starts, and one of PNG signatures each followed by a chain of
+    // empty chunks: the search stops (it took minutes, quadratic), and says it did not finish.
+    const starts = Buffer.alloc(4 << 20);
+    for (let i = 0; i < starts.length; i += 2) starts.writeUInt16BE(0xffd8, i);
+    // (Each signature, read as a chunk of 4 bytes, chains into the next one's, and so to the end.)
+    const chained = Buffer.concat(Array.from({ length: 20_000 }, () => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from([0, 0, 0, 4]), Buffer.from('abcd')])));
+    for (const data of [starts, chained]) expect(storedPictures(container(data), 50)).toMatchObject({ pictures: [], complete: false });
   });
 
   it('encrypted in a zip (zip -e) with the password given elsewhere is delivered', async () => {

@@ -519,7 +519,9 @@ async function cfbLayer(input: LayerInput): Promise<LayerOutput> {
     await cfbChildren(container, input.budget, out);
     if (input.budget.ocrImages) {
       const images: EmbeddedImage[] = [];
-      for (const p of storedPictures(container, MAX_EMBEDDED_IMAGES)) {
+      const stored = storedPictures(container, MAX_EMBEDDED_IMAGES);
+      if (!stored.complete) out.problems.push('Its pictures could not all be looked at (the file is built to make that slow), so what they show was not read');
+      for (const p of stored.pictures) {
         if (input.budget.partsLeft <= 0 || p.bytes.length > input.budget.bytesLeft) break;
         input.budget.partsLeft--;
         input.budget.bytesLeft -= p.bytes.length;

@@ -55,10 +55,16 @@ export function stream(container: CfbContainer, name: string): Buffer | undefine
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const JPEG_START = Buffer.from([0xff, 0xd8, 0xff]);
 
+/** Steps the picture search may take in one file (chunks and markers walked, candidates tried). */
+const PICTURE_SEARCH_STEPS = 2_000_000;
+
+/** Counts the steps of one file's picture search; past the limit every walk gives up. */
+interface Steps { left: number }
+
 /** Where a PNG starting at `start` ends (after its IEND chunk), or -1 when its chunks do not hold together. */
-function pngEnd(b: Buffer, start: number): number {
+function pngEnd(b: Buffer, start: number, steps: Steps): number {
   let pos = start + 8;
-  for (let chunks = 0; chunks < 100_000 && pos + 12 <= b.length; chunks++) {
+  while (pos + 12 <= b.length && steps.left-- > 0) {
     const length = b.readUInt32BE(pos);
     const type = b.toString('latin1', pos + 4, pos + 8);
     pos += 12 + length;
@@ -73,9 +79,9 @@ function pngEnd(b: Buffer, start: number): number {
  * and after each start of scan its entropy-coded data, where a 0xFF byte is followed only by a
  * stuffed zero or a restart marker until the next marker.
  */
-function jpegEnd(b: Buffer, start: number): number {
+function jpegEnd(b: Buffer, start: number, steps: Steps): number {
   let pos = start + 2;
-  while (pos + 2 <= b.length) {
+  while (pos + 2 <= b.length && steps.left-- > 0) {
     if (b[pos] !== 0xff) return -1;
     const marker = b[pos + 1];
     if (marker === 0xff) {
@@ -92,6 +98,7 @@ function jpegEnd(b: Buffer, start: number): number {
     if (marker !== 0xda) continue;
     // Entropy-coded data, to the next marker.
     for (;;) {
+      if (steps.left-- <= 0) return -1;
       pos = b.indexOf(0xff, pos);
       if (pos < 0 || pos + 1 >= b.length) return -1;
       const next = b[pos + 1];
@@ -104,34 +111,34 @@ function jpegEnd(b: Buffer, start: number): number {
 
 /**
  * Pictures stored whole in an Office 97 file's streams (Word keeps a pasted picture in its Data
- * stream, PowerPoint in Pictures, Excel in its drawing records): JPEG and PNG found by their
- * signatures and measured by their own structure, so a scanned form pasted into a .doc reaches
- * text recognition as one pasted into a .docx does. At most `max`; views, not copies.
+ * stream, PowerPoint in Pictures): JPEG and PNG found by their signatures and measured by their
+ * own structure, so a scanned form pasted into a .doc reaches text recognition as one pasted into a
+ * .docx does. At most `max`; views, not copies. Linear: each signature is searched for once past
+ * the last, and the walks share one budget of steps; `complete` is false when it ran out (a file
+ * built to make the search slow), and the file then counts as not fully read.
  */
-export function storedPictures(container: CfbContainer, max: number): Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }> {
-  const out: Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }> = [];
+export function storedPictures(container: CfbContainer, max: number): { pictures: Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }>; complete: boolean } {
+  const pictures: Array<{ name: string; format: 'jpg' | 'png'; bytes: Buffer }> = [];
+  const steps: Steps = { left: PICTURE_SEARCH_STEPS };
   container.FullPaths.forEach((path, k) => {
     const entry = container.FileIndex[k];
     // The file's own streams only: embedded objects are read as files of their own.
-    if (out.length >= max || !entry || entry.type !== 2 || !entry.content || path.split('/').filter(Boolean).length !== 2) return;
+    if (pictures.length >= max || steps.left <= 0 || !entry || entry.type !== 2 || !entry.content || path.split('/').filter(Boolean).length !== 2) return;
     const b = Buffer.isBuffer(entry.content) ? entry.content : Buffer.from(entry.content as unknown as number[]);
-    let i = 0;
-    while (out.length < max) {
-      const png = b.indexOf(PNG_SIGNATURE, i);
-      const jpg = b.indexOf(JPEG_START, i);
-      if (png < 0 && jpg < 0) break;
-      const at = png < 0 ? jpg : jpg < 0 ? png : Math.min(png, jpg);
-      const format = at === png ? 'png' : 'jpg';
-      const end = format === 'png' ? pngEnd(b, at) : jpegEnd(b, at);
-      if (end < 0) {
-        i = at + 3;
-        continue;
-      }
-      out.push({ name: `${entry.name}/picture ${out.length + 1}.${format}`, format, bytes: b.subarray(at, end) });
-      i = end;
+    let png = b.indexOf(PNG_SIGNATURE);
+    let jpg = b.indexOf(JPEG_START);
+    while (pictures.length < max && (png >= 0 || jpg >= 0) && steps.left-- > 0) {
+      const isPng = jpg < 0 || (png >= 0 && png < jpg);
+      const at = isPng ? png : jpg;
+      const end = isPng ? pngEnd(b, at, steps) : jpegEnd(b, at, steps);
+      if (end >= 0) pictures.push({ name: `${entry.name}/picture ${pictures.length + 1}.${isPng ? 'png' : 'jpg'}`, format: isPng ? 'png' : 'jpg', bytes: b.subarray(at, end) });
+      const from = end >= 0 ? end : at + 3;
+      // Only the signature found behind `from` is looked for again.
+      if (png >= 0 && png < from) png = b.indexOf(PNG_SIGNATURE, from);
+      if (jpg >= 0 && jpg < from) jpg = b.indexOf(JPEG_START, from);
     }
   });
-  return out;
+  return { pictures, complete: steps.left > 0 };
 }
 
 /**

@@ -6,6 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getDocument, OPS } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { judgeThumbnails } from './ocr-image.ts';
+import { Thumbnailer, type GreyImage } from './thumbnail.ts';
 
 export interface PdfRequest {
   id: number;
@@ -184,19 +186,53 @@ const multiply = (m: Matrix, n: Matrix): Matrix => [
   n[4] * m[0] + n[5] * m[2] + m[4], n[4] * m[1] + n[5] * m[3] + m[5],
 ];
 
+/** A picture a page paints: its size, how much of the page it covers, and its decoded pixels when pdf.js has them. */
+interface PaintedPicture {
+  width: number;
+  height: number;
+  covers: number;
+  /** The picture's object id (an XObject), or the inline picture itself. */
+  id?: string;
+  image?: { width?: number; height?: number; kind?: number; data?: Uint8Array | Uint8ClampedArray };
+}
+
+type Objects = { has(id: string): boolean; get(id: string, callback?: (data: unknown) => void): unknown };
+type PageLike = {
+  view: number[];
+  objs: Objects;
+  commonObjs: Objects;
+  getOperatorList(): Promise<{ fnArray: number[]; argsArray: unknown[] }>;
+};
+
+/** A decoded picture pdf.js resolves (some only after the operator list), or undefined within a few seconds. */
+function resolvedPicture(page: PageLike, id: string): Promise<unknown> {
+  const objs = id.startsWith('g_') ? page.commonObjs : page.objs;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 5_000);
+    try {
+      objs.get(id, (data) => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve(undefined);
+    }
+  });
+}
+
 /**
- * Does the page paint a picture large enough to be a scanned page, and how much of the page does
- * the largest such picture cover (its unit square under the transformation in force, over the
- * page's area)?
+ * The scan-sized pictures a page paints (the shorter side SCAN_PICTURE_SIDE or more), each with
+ * the share of the page it covers: its unit square under the transformation in force (save and
+ * restore, cm, form XObjects), over the page's area.
  */
-async function showsScan(page: { view: number[]; getOperatorList(): Promise<{ fnArray: number[]; argsArray: unknown[] }> }): Promise<{ scan: boolean; covers: number }> {
+async function scanSizedPictures(page: PageLike): Promise<PaintedPicture[]> {
   const ops = await page.getOperatorList();
   const [x0, y0, x1, y1] = page.view;
   const pageArea = Math.abs((x1 - x0) * (y1 - y0)) || 1;
   let ctm: Matrix = [1, 0, 0, 1, 0, 0];
   const saved: Matrix[] = [];
-  let scan = false;
-  let covers = 0;
+  const out: PaintedPicture[] = [];
   for (let i = 0; i < ops.fnArray.length; i++) {
     const fn = ops.fnArray[i];
     const args = ops.argsArray[i] as unknown[] | null;
@@ -210,21 +246,68 @@ async function showsScan(page: { view: number[]; getOperatorList(): Promise<{ fn
     } else if (fn === OPS.paintFormXObjectEnd) ctm = saved.pop() ?? ctm;
     let w = 0;
     let h = 0;
+    let image: PaintedPicture['image'];
+    let id: string | undefined;
     if (fn === OPS.paintImageXObject || fn === OPS.paintImageXObjectRepeat) {
       w = Number(args?.[1]) || 0;
       h = Number(args?.[2]) || 0;
+      id = String(args?.[0] ?? '');
     } else if (fn === OPS.paintInlineImageXObject || fn === OPS.paintImageMaskXObject) {
-      const img = args?.[0] as { width?: number; height?: number } | undefined;
-      w = img?.width ?? 0;
-      h = img?.height ?? 0;
+      image = args?.[0] as PaintedPicture['image'];
+      w = image?.width ?? 0;
+      h = image?.height ?? 0;
     }
     if (Math.min(w, h) >= SCAN_PICTURE_SIDE) {
-      scan = true;
       const drawn = Math.abs(ctm[0] * ctm[3] - ctm[1] * ctm[2]);
-      covers = Math.max(covers, Number.isFinite(drawn) ? Math.min(1, drawn / pageArea) : 1);
+      out.push({ width: w, height: h, covers: Number.isFinite(drawn) ? Math.min(1, drawn / pageArea) : 1, id, image });
     }
   }
-  return { scan, covers };
+  return out;
+}
+
+/** Does the page paint a picture large enough to be a scanned page? */
+async function showsScan(page: PageLike): Promise<boolean> {
+  return (await scanSizedPictures(page)).length > 0;
+}
+
+/**
+ * A grey thumbnail of a picture pdf.js decoded (1-bit grey, RGB or RGBA rows), or undefined when
+ * its pixels are not there in a form read here.
+ */
+function pictureThumbnail(image: PaintedPicture['image']): GreyImage | undefined {
+  const { width = 0, height = 0, kind = 0, data } = image ?? {};
+  if (!data || !width || !height) return undefined;
+  const stride = kind === 1 ? (width + 7) >> 3 : kind === 2 ? width * 3 : kind === 3 ? width * 4 : 0;
+  if (!stride || data.length < stride * height) return undefined;
+  const thumb = new Thumbnailer(width, height);
+  const row = new Uint8Array(width);
+  for (let y = 0; y < height; y++) {
+    const at = y * stride;
+    if (kind === 1) for (let x = 0; x < width; x++) row[x] = data[at + (x >> 3)] & (0x80 >> (x & 7)) ? 255 : 0;
+    else {
+      const step = kind === 2 ? 3 : 4;
+      for (let x = 0, i = at; x < width; x++, i += step) row[x] = (data[i] * 77 + data[i + 1] * 150 + data[i + 2] * 29) >> 8;
+    }
+    thumb.addRow(row);
+  }
+  return thumb.result();
+}
+
+/**
+ * A page with text of its own that paints a scan over much of it (Word's "Save as PDF" of a typed
+ * note above a pasted form; invisible text over a scan): does that picture itself look like a page
+ * of text? Judged by the gate on the picture, not the rendered page (whose own text would always
+ * pass it): a letterhead's crest and footer, or a newsletter's photo, are turned away here and
+ * cost nothing more. A picture whose pixels cannot be looked at counts as one that may be text.
+ */
+async function scanUnderText(page: PageLike): Promise<boolean> {
+  for (const p of await scanSizedPictures(page)) {
+    if (p.covers < SCAN_COVERS) continue;
+    const image = p.image ?? (p.id ? ((await resolvedPicture(page, p.id)) as PaintedPicture['image']) : undefined);
+    const thumb = pictureThumbnail(image);
+    if (!thumb || judgeThumbnails(thumb, { width: p.width, height: p.height }, false).looksText) return true;
+  }
+  return false;
 }
 
 async function read(req: PdfRequest): Promise<PdfReply> {
@@ -308,15 +391,14 @@ async function read(req: PdfRequest): Promise<PdfReply> {
           looked++;
           // Past the pages looked at, a page without text counts as a picture, and one with a little
           // text does too once a page looked at showed a scan (the gate costs only a thumbnail).
-          const scan = looked > MAX_PICTURED_LOOKS ? !usable || sawScan : await showsScan(page).then((s) => s.scan, () => true);
+          const scan = looked > MAX_PICTURED_LOOKS ? !usable || sawScan : await showsScan(page).catch(() => true);
           if (scan) pictured.push(n);
           if (scan && looked <= MAX_PICTURED_LOOKS) sawScan = true;
         } else if (req.scansUnderText && lookedUnderText++ < MAX_UNDER_TEXT_LOOKS) {
           // A page with text of its own that paints a scan over much of it (Word's "Save as PDF" of
           // a typed note above a pasted form; or invisible text over a scan): read as a picture too.
           // A page that cannot be listed is left to its text layer.
-          const s = await showsScan(page).catch(() => ({ scan: false, covers: 0 }));
-          if (s.scan && s.covers >= SCAN_COVERS) pictured.push(n);
+          if (await scanUnderText(page).catch(() => false)) pictured.push(n);
         }
         page.cleanup();
       } catch {
