@@ -183,8 +183,11 @@ const UTF7_WORD = /=\?(x-)?(unicode-[0-9-]+-)?utf-?7(\*[^?]*)?\?[bq]\?/i;
  */
 function bareCarriageReturn(raw: Buffer): boolean {
   const head = raw.subarray(0, 1024 * 1024);
-  const ends = [head.indexOf('\r\n\r\n'), head.indexOf('\n\n')].filter((i) => i >= 0);
-  const end = ends.length ? Math.min(...ends) : head.length;
+  // The first empty line, CRLF or bare LF: a bare "\n\n" is looked for only before the first
+  // "\r\n\r\n" (otherwise a CRLF message's whole first megabyte would be searched for it).
+  const crlf = head.indexOf('\r\n\r\n');
+  const lf = (crlf >= 0 ? head.subarray(0, crlf) : head).indexOf('\n\n');
+  const end = lf >= 0 ? lf : crlf >= 0 ? crlf : head.length;
   for (let i = head.indexOf(13); i >= 0 && i < end; i = head.indexOf(13, i + 1)) if (head[i + 1] !== 10) return true;
   return false;
 }

@@ -93,15 +93,18 @@ export class Utf8Sink extends CappedText {
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
 
+/** Labels read as UTF-8 here, never through iconv. */
+const PLAIN_LABELS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
 /**
  * A text file labelled with a charset that is not read (EBCDIC, an unknown name), whose bytes are
  * not UTF-8 and hold 16 or more pairs of bytes above 127 side by side: decoded as Windows-1252 it
  * would be garbage the detectors read nothing in. Latin-1 text has its accents one at a time.
  */
 export function unreadCharset(bytes: Uint8Array, declaredCharset: string | undefined): boolean {
-  if (!declaredCharset || iconvName(declaredCharset) || isWideCharset(declaredCharset.trim().toLowerCase())) return false;
+  if (!declaredCharset || iconvName(declaredCharset)) return false;
   const name = declaredCharset.trim().toLowerCase();
-  if (name === 'utf-8' || name === 'utf8' || name === 'us-ascii' || name === 'ascii') return false;
+  if (PLAIN_LABELS.has(name) || isWideCharset(name)) return false;
   let pairs = 0;
   for (let i = 1; i < bytes.length && pairs < 16; i++) if (bytes[i] >= 0x80 && bytes[i - 1] >= 0x80) pairs++, i++;
   return pairs >= 16 && !isUtf8(bytes);
@@ -110,7 +113,7 @@ export function unreadCharset(bytes: Uint8Array, declaredCharset: string | undef
 function iconvName(charset: string | undefined): string | undefined {
   if (!charset) return undefined;
   const name = charset.trim().toLowerCase();
-  if (!name || name === 'utf-8' || name === 'utf8' || name === 'us-ascii' || name === 'ascii') return undefined;
+  if (!name || PLAIN_LABELS.has(name)) return undefined;
   // Names iconv-lite takes that turn text into something else (libmime refuses them for bodies).
   if (name === 'base64' || name === 'hex' || name === 'binary' || name === 'utf7' || name === 'utf-7' || name === 'utf7imap' || name === 'utf-7-imap') return undefined;
   return iconv.encodingExists(name) ? name : undefined;
