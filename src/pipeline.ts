@@ -4,7 +4,7 @@
 // outcome is a value; src/receive/index.ts, the only place that speaks SMTP, turns it into the
 // reply the school's server hears. Read the two files together and you have the whole journey.
 import type { Logger } from 'pino';
-import type { Deliverer } from './act/deliver.ts';
+import { redactAddresses, type Deliverer } from './act/deliver.ts';
 import { relayedParts } from './act/trace.ts';
 import { dkimSign, type DkimSettings } from './act/dkim.ts';
 import { failureNotice } from './act/bounce.ts';
@@ -42,7 +42,8 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       }
     }
     const sent = await deliverer.deliver({ mailFrom: '', mailFromParams: {}, rcptTo: [{ address: message.envelope.mailFrom }] }, [bounce]);
-    if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: sent.detail }, 'could not tell the sender about refused recipients');
+    // The next hop's reply names the address it refused: not written to the log as it stands.
+    if (!sent.ok) logger.error({ event: 'bounce-failed', id: message.id, detail: redactAddresses(sent.detail) }, 'could not tell the sender about refused recipients');
   };
   return async function journey(message, school) {
     const started = performance.now();
