@@ -9,6 +9,7 @@ export const UNIT_TESTS = [
   'test/config-schema.test.ts',
   'test/console-units.test.ts',
   'test/decide.test.ts',
+  'test/detect-stretches.test.ts',
   'test/detectors-as-data.test.ts',
   'test/detectors-checksums.test.ts',
   'test/detectors-scan.test.ts',

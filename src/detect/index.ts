@@ -18,7 +18,8 @@
 //     anchor, carrying `near`.
 //
 // Findings work out their redacted evidence and reason when first read (finding.ts); they are
-// returned in text order, with UTF-16 offsets for a string (order.ts).
+// returned in text order, with UTF-16 offsets for a string (order.ts). A text of 2 MB or more is
+// scanned 512 KB at a time, with the same findings (stretches.ts).
 // Every pattern is RE2 (linear time, no backtracking); no JavaScript RegExp touches message text.
 // The speed-ups are checked by test/detectors.test.ts against plain exec() over every match.
 // Figures: bench/detectors/RESULTS.md.
@@ -31,9 +32,10 @@ import { buildNameIndex } from '../roster/name-index.ts';
 import { scanWords, warmUpScanner } from '../roster/name-matcher.ts';
 import { nameDetections, newNameCache, pupilNameSource } from './names.ts';
 import { sortByStart, toUtf16Offsets } from './order.ts';
-import { considerMatch, MAX_MATCH, runPattern } from './patterns.ts';
+import { considerMatch, MAX_MATCH, noContextSeen, runPattern } from './patterns.ts';
 import { nearestAnchor, WINDOW_MERGE } from './proximity.ts';
-import { alignRegions, BlankedText, isDateSeparator, ownCopy, padRegions, RegionTracker } from './regions.ts';
+import { alignRegions, BlankedText, isDateSeparator, ownCopy, padRegions, REGION_MERGE, RegionTracker } from './regions.ts';
+import { ownFindings, scanInStretches, stretchPlan, type Stretch } from './stretches.ts';
 import type { CompiledDetector, CompiledPattern, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
 
 export type { AnchorKind, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
@@ -41,6 +43,8 @@ export { redactName } from '../../detectors/library/redact.ts';
 export { redactIdentifier } from '../../detectors/library/redact.ts';
 
 const NO_POSITIONS: number[] = [];
+/** A stretch's context positions for a detector whose context word is elsewhere in the whole text: none near anything here. */
+const ELSEWHERE: number[] = [-(2 ** 40)];
 /** Bytes before and after a keyword in which its detector's patterns can match. */
 const DEFAULT_KEYWORD_WINDOW = { before: 64, after: 64 };
 
@@ -181,6 +185,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     : undefined;
   const detectorIndex = new Map(compiled.map((c) => [c.def.id, c.index]));
   const wholeText = opts.wholeText === true;
+  const stretches = wholeText ? undefined : stretchPlan(compiled, opts.stretches);
 
   // Name index (always built: it also carries the keywords).
   const roster = withNames ? opts.roster : undefined;
@@ -206,11 +211,25 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
     // Findings read their evidence from this text when asked: a Buffer given in is copied, so
     // nothing the caller does with it afterwards changes them.
     const buf = isString ? Buffer.from(text, 'utf8') : scanOpts?.frozen ? text : ownCopy(text);
+    if (buf.length === 0) return [];
+    // A long text a stretch at a time (stretches.ts): the same findings, faster.
+    const out = (stretches && buf.length >= stretches.from ? scanInStretches(buf, stretches, (view, stretch) => scanView(view, where, scanOpts, stretch)) : undefined) ?? scanView(buf, where, scanOpts)!;
+    if (isString ? buf.length !== text.length : scanOpts?.utf16) toUtf16Offsets(buf, out, typeof scanOpts?.utf16 === 'object' ? scanOpts.utf16 : undefined);
+    return out;
+  };
+
+  /**
+   * Scan one text, or one stretch of a longer text (`stretch`: then findings only from its own
+   * part, in the whole text's offsets, or undefined when the stretch cannot be read alone: see
+   * stretches.ts).
+   */
+  const scanView = (buf: Buffer, where: string, scanOpts: ScanOptions | undefined, stretch?: Stretch): Detection[] | undefined => {
     const n = buf.length;
     const out: Detection[] = [];
-    if (n === 0) return out;
 
     const words = scanWords(buf, ix);
+    // Names found from here on are those of the whole text (name-matcher.ts).
+    if (stretch && stretch.base > 0 && words.settledFrom > stretch.ownFrom) return undefined;
 
     // Keyword hits → which detectors are triggered, and where each detector's context words are.
     const triggered = new Uint8Array(compiled.length);
@@ -229,9 +248,20 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       }
     }
 
+    // A stretch: a detector with a context word in the text read so far has one "in the text" here
+    // too (a position no match is near); stretches.ts learns of this stretch's.
+    if (stretch) {
+      const known = stretch.contextAnywhere;
+      for (let d = 0; d < compiled.length; d++) {
+        if (contextPos[d] !== NO_POSITIONS) known[d] = 1;
+        else if (known[d]) contextPos[d] = ELSEWHERE;
+      }
+    }
+
     // 1. Names.
     const anchors: Detection[] = [];
-    if (roster) nameDetections(words.names, buf, ix, pupils, where, out, anchors, nameCache, scanOpts?.staffNames === true);
+    if (roster) nameDetections(words.names, buf, ix, pupils, where, out, anchors, nameCache, scanOpts?.staffNames === true, stretch);
+    const namesEnd = out.length;
 
     // 2. Identifier-shaped detectors over the digit regions. Byte-level fast paths first (a UPN or
     //    a date on every row of a class list would cost one RE2 call each); what they found is
@@ -248,6 +278,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       // text speaks of birth.
       let dates = false;
       for (const c of textContextDetectors) if (contextPos[c.index].length) dates = true;
+      else noContextSeen(c.index);
       const minDateDigits = dates ? 4 : 0x7fffffff;
       // Regions of every word with digits (for the near-context detectors) and of the words no
       // fast path took (for the digit patterns, read with those blanks).
@@ -257,8 +288,23 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       let fastCount = 0;
       for (let f = 0; f < fast.length; f++) {
         const c = fast[f];
-        if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+        if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) {
+          noContextSeen(c.index);
+          continue;
+        }
         fastNow[fastCount++] = f;
+      }
+      // A stretch: its regions are the whole text's from the first one that cannot be joined to a
+      // word with digits before the stretch.
+      if (stretch && stretch.base > 0 && digits[0] <= REGION_MERGE) {
+        let settled = n;
+        for (let k = 1; k < words.digitWords; k++) {
+          if (digits[3 * k] - digits[3 * k - 2] > REGION_MERGE) {
+            settled = digits[3 * k];
+            break;
+          }
+        }
+        if (settled > stretch.ownFrom) return undefined;
       }
       for (let k = 0; k < words.digitWords; k++) {
         const st = digits[3 * k];
@@ -303,6 +349,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       // word scan itself: only the regions are searched.
       let nearWanted = false;
       for (const c of nearContextDetectors) if (contextPos[c.index].length) nearWanted = true;
+      else noContextSeen(c.index);
       if (!blanked && allSet) {
         // Nothing blanked: one Set pass serves both kinds.
         const regions = padRegions(buf, all);
@@ -311,7 +358,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
           for (const p of allSet.match(sub)) {
             const cp = allPatterns[p];
             const c = compiled[cp.detector];
-            if (c.def.requiresContext && contextPos[c.index].length === 0) continue;
+            if (c.def.requiresContext && contextPos[c.index].length === 0) {
+              noContextSeen(c.index);
+              continue;
+            }
             runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
           }
         }
@@ -324,7 +374,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
               const cp = digitPatterns[p];
               const c = compiled[cp.detector];
               // A date is a date of birth only in a text that says so somewhere.
-              if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) continue;
+              if (c.def.requiresContext === 'text' && contextPos[c.index].length === 0) {
+                noContextSeen(c.index);
+                continue;
+              }
               runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
             }
           }
@@ -336,7 +389,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
             for (const p of nearSet.match(sub)) {
               const cp = nearPatterns[p];
               const c = compiled[cp.detector];
-              if (contextPos[c.index].length === 0) continue;
+              if (contextPos[c.index].length === 0) {
+                noContextSeen(c.index);
+                continue;
+              }
               runPattern(c, cp, sub, regions[r], buf, contextPos, where, out, anchors);
             }
           }
@@ -439,10 +495,10 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       }
     }
 
-    sortByStart(out);
-    if (isString ? buf.length !== text.length : scanOpts?.utf16) toUtf16Offsets(buf, out, typeof scanOpts?.utf16 === 'object' ? scanOpts.utf16 : undefined);
     // Keep no message text between scans: the scratch copy of blanked regions is wiped.
     blanked?.wipe();
+    if (stretch) return ownFindings(out, namesEnd, stretch);
+    sortByStart(out);
     return out;
   };
 

@@ -21,34 +21,72 @@ export function pupilNameSource(p: Pupil): NameSource {
   };
 }
 
-export function nameDetections(hits: NameHit[], buf: Buffer, ix: NameIndex, pupils: Pupil[], where: string, out: Detection[], anchors: Detection[], cache: NameCache, staffNames = false): void {
+/**
+ * A text scanned a stretch at a time (src/detect/stretches.ts): the single name words seen so far
+ * in the whole text, and which part of this stretch is its own (the rest is read for context).
+ * Offsets in `mentions` are the whole text's.
+ */
+export interface NameStretch {
+  firstOfWord: Map<number, Detection>;
+  /** This stretch's own part, in its offsets. */
+  ownFrom: number;
+  ownTo: number;
+  /** Where this stretch starts in the whole text. */
+  base: number;
+  /**
+   * The stretch is read again (stretches.ts): its names were found the first time and are kept;
+   * now they are only anchors.
+   */
+  anchorsOnly: boolean;
+}
+
+export function nameDetections(
+  hits: NameHit[],
+  buf: Buffer,
+  ix: NameIndex,
+  pupils: Pupil[],
+  where: string,
+  out: Detection[],
+  anchors: Detection[],
+  cache: NameCache,
+  staffNames = false,
+  stretch?: NameStretch,
+): void {
   // A single forename or surname is a weak hint: reported once per text with how often it occurs.
   // Every occurrence is kept in `mentions` and is an anchor for special-category terms: the policy
   // decides which of them refer to a pupil named in full earlier in the text (src/decide/model.ts).
-  let firstOfWord: Map<number, Detection> | undefined;
+  let firstOfWord: Map<number, Detection> | undefined = stretch?.firstOfWord;
+  const base = stretch ? stretch.base : 0;
+  const anchorsOnly = stretch?.anchorsOnly === true;
   for (const h of hits) {
     if (h.kind === HIT_STAFF) {
-      if (staffNames) out.push(Finding.forName(where, buf, h.start, h.end, "A member of staff's name", 'strong', 0.5, 'staff-name'));
+      if (staffNames && !anchorsOnly) out.push(Finding.forName(where, buf, h.start, h.end, "A member of staff's name", 'strong', 0.5, 'staff-name'));
       continue;
     }
+    // In a stretch, an occurrence outside its own part is counted by the stretch it belongs to;
+    // here it is only an anchor.
+    const own = !stretch || (!anchorsOnly && h.start >= stretch.ownFrom && h.start < stretch.ownTo);
     if (h.kind === HIT_WEAK_WORD) {
       firstOfWord ??= new Map();
       const first = firstOfWord.get(h.ref);
       if (first) {
-        first.occurrences = (first.occurrences ?? 1) + 1;
-        first.mentions!.push(h.start, h.end);
+        if (own) {
+          first.occurrences = (first.occurrences ?? 1) + 1;
+          first.mentions!.push(base + h.start, base + h.end);
+        }
         anchors.push(mentionAnchor(first, h.start, h.end));
         continue;
       }
     }
     const d = nameDetection(h, buf, ix, pupils, where, cache);
     if (!d) continue;
+    anchors.push(d);
+    if (!own) continue;
     if (h.kind === HIT_WEAK_WORD) {
       firstOfWord!.set(h.ref, d);
-      d.mentions = [h.start, h.end];
+      d.mentions = [base + h.start, base + h.end];
     }
     out.push(d);
-    anchors.push(d);
   }
 }
 

@@ -9,6 +9,22 @@ import type { CompiledDetector, CompiledPattern, Detection } from './types.ts';
 /** Longest match any pattern detector produces, for windows around context words. */
 export const MAX_MATCH = 64;
 
+/**
+ * While a stretch of a long text is scanned (stretches.ts): the detectors for which having no
+ * context word in the text read so far made a difference (a pattern skipped, a candidate scored
+ * without one). If one of them has a context word later in the text, the text is scanned again.
+ */
+let noContextLog: Uint8Array | null = null;
+
+export function logNoContext(into: Uint8Array | null): void {
+  noContextLog = into;
+}
+
+/** Detector `d` has no context word in the text (as far as is known), and a decision rests on it. */
+export function noContextSeen(d: number): void {
+  if (noContextLog) noContextLog[d] = 1;
+}
+
 export function hasContextNear(positions: number[], from: number, to: number): boolean {
   // positions ascending: first position >= from
   let lo = 0;
@@ -92,6 +108,7 @@ export function considerMatch(
   if (validated === false) return;
   const ctx = contextPos[c.index];
   f.validated = validated;
+  if (ctx.length === 0) noContextSeen(c.index);
   f.setContext(def.context ? hasContextNear(ctx, mStart - def.context.before, mEnd + def.context.after) : false, ctx.length > 0);
   const s = def.score(f);
   if (!s) return;

@@ -74,6 +74,21 @@ export interface CompileOptions {
   exactLocate?: boolean;
   /** Read identifier patterns over the whole text, not only its digit regions (tests compare both). */
   wholeText?: boolean;
+  /**
+   * Long texts are scanned a stretch at a time (stretches.ts; by default 512 KB stretches for texts
+   * from 2 MB); false scans every text whole. Tests set small stretches to compare both ways.
+   */
+  stretches?: StretchOptions | false;
+}
+
+/** How long texts are scanned in stretches (stretches.ts): sizes in bytes. */
+export interface StretchOptions {
+  /** Each stretch's own part. */
+  bytes?: number;
+  /** Text read on each side of it (by default enough for the widest reach of any detector). */
+  margin?: number;
+  /** Shorter texts are scanned whole. */
+  from?: number;
 }
 
 export interface CompiledPattern {

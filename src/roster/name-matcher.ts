@@ -20,6 +20,8 @@ import {
 } from './name-index.ts';
 
 const MAX_RUN = 64;
+/** Further than this from the start of a text, a name word cannot continue a run from before it (word-pass.c: 32 bytes, a title 3). */
+const SETTLED_DISTANCE = 64;
 
 export const HIT_STRONG = 1;
 export const HIT_WEAK_NAME = 2; // a full name that is not trusted alone (lower-case ordinary words, or also staff)
@@ -48,6 +50,14 @@ export interface WordScan {
    * scanning again.
    */
   digits: Int32Array;
+  /**
+   * Where the name runs stop depending on what came before this text: a stretch of a longer text
+   * (src/detect/stretches.ts) has the same names as the whole text from here on. 0 when the first
+   * name word is far enough from the start that nothing before it could join its run; else the
+   * first name word after it that starts a run of its own (a word that is not a name, or a gap,
+   * before it); the text's length when there is none.
+   */
+  settledFrom: number;
 }
 
 export function isCapitalisedAt(buf: Uint8Array, i: number): boolean {
@@ -93,7 +103,19 @@ export function scanWords(buf: Uint8Array, ix: NameIndex): WordScan {
     flushRun(buf, ix, names, tok, r, e, (tok[r * TOKEN_STRIDE + 4] & 2) !== 0);
     r = e;
   }
-  return { names, keywordHits, digitWords: lists.digitCount, digits: lists.digits };
+  // A run is continued across at most 32 bytes, a title across 3 (word-pass.c): a first name word
+  // further in than that starts a run in any longer text too.
+  let settledFrom = buf.length;
+  if (nTok === 0 || tok[0] > SETTLED_DISTANCE) settledFrom = 0;
+  else {
+    for (let k = 1; k < nTok; k++) {
+      if (tok[k * TOKEN_STRIDE + 4] !== 0) {
+        settledFrom = tok[k * TOKEN_STRIDE];
+        break;
+      }
+    }
+  }
+  return { names, keywordHits, digitWords: lists.digitCount, digits: lists.digits, settledFrom };
 }
 
 /** Is the word at [start, end) this folded word? (Confirms a hash lookup; no allocation for ASCII.) */
