@@ -250,6 +250,67 @@ describe('what mail programs show but a parser could leave unread', () => {
   });
 });
 
+describe('pictures and files written into HTML as data: links', () => {
+  const html = (body: string): Buffer =>
+    crlf(['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', `<html><body><p>Please see below.</p>${body}</body></html>`, '']);
+  const list = `Name,Reference,Medical\n${PUPIL_NAME},${PUPIL_REF},asthma\n`;
+  const textOf = (r: Awaited<ReturnType<typeof inspect>>, where: string) => r.texts.find((t) => t.where === where)?.text.toString();
+
+  // A mail program offers the link as a file, or shows the picture: nothing of it is an attachment
+  // in MIME, and it was not read at all.
+  it('a CSV linked as data: in the HTML body is read as an attachment (base64, or percent-encoded)', async () => {
+    const r = await inspect(html(`<a href="data:text/csv;base64,${Buffer.from(list).toString('base64')}">the list</a>`));
+    expect(r.attachments.map((a) => a.where)).toEqual(['attachment:inline-file-1.csv']);
+    expect(textOf(r, 'attachment:inline-file-1.csv')).toContain(`${PUPIL_NAME},${PUPIL_REF},asthma`);
+    const percent = await inspect(html(`<a href='data:text/csv,${encodeURIComponent(list)}'>the list</a>`));
+    expect(textOf(percent, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
+  });
+
+  it('as a browser reads them: the scheme in any case, entities in the attribute, white space in the base64, CSS url()', async () => {
+    const b64 = Buffer.from(list + '?>~~~').toString('base64'); // '+' and '/' in its base64
+    expect(b64).toMatch(/[+/]/);
+    const spaced = b64.replace(/(.{20})/g, '$1\n ');
+    const entities = b64.replace(/\+/g, '&#43;').replace(/\//g, '&sol;');
+    for (const link of [
+      `<a href="DaTa:Text/CSV;BASE64,${spaced}">x</a>`,
+      `<a href="data&colon;text/csv;base64,${entities}">x</a>`,
+      `<a href="data&#x3A;text/csv;base64,${b64}">x</a>`,
+      `<div style="background-image: url(data:text/csv;base64,${b64})">x</div>`,
+      `<a href = data:text/csv;base64,${b64} title=x>x</a>`,
+    ]) {
+      const r = await inspect(html(link));
+      expect(textOf(r, 'attachment:inline-file-1.csv'), link).toContain(`${PUPIL_NAME},${PUPIL_REF},asthma`);
+    }
+  });
+
+  it('an HTML attachment\'s data: links are its entries; "data:" in the text and web fonts are not taken', async () => {
+    const page = Buffer.from(`<html><body><h1>Trip</h1><a href="data:text/csv;base64,${Buffer.from(list).toString('base64')}">list</a></body></html>`);
+    const r = await inspect(mailWithAttachment('trip.html', page, 'text/html'));
+    expect(r.attachments[0].entries?.map((e) => e.where)).toEqual(['attachment:trip.html/inline-file-1.csv']);
+    expect(textOf(r, 'attachment:trip.html/inline-file-1.csv')).toContain(PUPIL_NAME);
+    // Words, not links: nothing taken out, nothing held.
+    // Nor is a newsletter's web font (CSS @font-face), which is drawn with and never shown.
+    const font = `<style>@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgABAAAAAA==) format('woff2'), url("data:application/x-font-ttf;base64,AAEAAAALAIAAAwAw"); }</style>`;
+    const prose = await inspect(html(`${font}<p>Attendance data: 96.2%, 14 late marks.</p><p>Metadata:none, x=data:1</p>`));
+    expect(prose.attachments).toEqual([]);
+    expect(prose.uninspectable).toEqual([]);
+  });
+
+  it('in an Outlook message (.msg) attached, its HTML body\'s data: links are its entries', async () => {
+    const msg = await makeOutlookMsg({ subject: 'Trip', body: 'Please see below.', html: `<html><body><img src="data:text/csv;base64,${Buffer.from(list).toString('base64')}"></body></html>`, to: 'x@y.example', attachments: [] });
+    const r = await inspect(mailWithAttachment('fwd.msg', msg, 'application/vnd.ms-outlook'));
+    expect(r.attachments[0].entries?.map((e) => e.where)).toEqual(['attachment:fwd.msg/inline-file-1.csv']);
+    expect(textOf(r, 'attachment:fwd.msg/inline-file-1.csv')).toContain(PUPIL_NAME);
+  });
+
+  it('more links than the inspection reads: held as not all read', async () => {
+    const links = Array.from({ length: 30 }, (_, i) => `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="${i}">`).join('');
+    const r = await inspect(html(links), { maxParts: 10 });
+    expect(r.attachments.length).toBeLessThanOrEqual(10);
+    expect(r.uninspectable).toContainEqual({ where: 'body:html', reason: expect.stringContaining('data: links') });
+  });
+});
+
 describe('attached messages', () => {
   const inner = crlf([
     'From: Teacher <teacher@school.example>',

@@ -254,6 +254,26 @@ describe('a scanned class list', () => {
   });
 });
 
+describe('a picture written into the HTML of a message (a data: link)', () => {
+  // A screenshot pasted into a message some mail programs and report generators send as
+  // <img src="data:image/png;base64,…">: shown to the reader, and no attachment in MIME.
+  const htmlMail = (body: string) =>
+    Buffer.from(['From: office@oakfield.sch.uk', 'To: trips@adventure-centre.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', `<html><body><p>Please see the list below.</p>${body}</body></html>`, ''].join('\r\n'));
+
+  it('the screenshot of a class list is read and held; a logo beside it costs only the gate', async () => {
+    const result = await examiner.examine(htmlMail(`<img src="data:image/png;base64,${fx.scanPng.toString('base64')}" alt="list">`), OUTSIDE);
+    const picture = result.inspection.attachments.find((a) => a.where === 'attachment:inline-picture-1.png');
+    expect(picture?.ocr).toEqual({ pagesRead: 1, skippedByGate: 0, skippedByBudget: 0 });
+    const text = attachmentText(result, 'attachment:inline-picture-1.png');
+    expect(fx.rows.slice(0, 5).filter((row) => text?.text.includes(row.name)).length).toBeGreaterThanOrEqual(3);
+    expect(result.verdict.rules).toContain('unencrypted-sensitive-attachment');
+    const logo = await examiner.examine(htmlMail(`<p>Oakfield Primary</p><img src="data:image/png;base64,${fx.logoPng.toString('base64')}">`), OUTSIDE);
+    expect(logo.inspection.attachments.map((a) => a.where)).toEqual(['attachment:inline-picture-1.png']);
+    expect(logo.inspection.attachments[0].ocr?.pagesRead ?? 0).toBe(0);
+    expect(logo.verdict.action).toBe('deliver');
+  });
+});
+
 describe('the gate', () => {
   it('sends ordinary photos on without running Tesseract', async () => {
     const before = ocrStats();

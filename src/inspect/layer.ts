@@ -13,6 +13,7 @@ interface MsgReaderClass {
 }
 import type { ZipFile } from 'yauzl';
 import { analyseCfb, embeddedObjects, isMsg, MIME, oleObjectFile, readCfb, storedPictures, type CfbContainer } from './legacy-office.ts';
+import { dataLinkName, findDataLinks } from './data-links.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
@@ -137,7 +138,7 @@ const TEXT_MIME: Record<string, string> = {
  * the main thread. There (`keepBytes`), a large plain file in UTF-8 stays its bytes (Utf8Text), as
  * a long body does: never made a 40 MB string for detectors that read bytes.
  */
-export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number, keepBytes = false): LayerOutput {
+export function textLayer(bytes: Buffer, name: string, charset: string | undefined, maxChars: number, keepBytes = false, budget?: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'>): LayerOutput {
   const head = decodeTextBytes(bytes.subarray(0, 8192), charset);
   let kind = sniffTextKind(head, name);
   // Encrypted only when the file is the armored message alone: text after its END line (a class
@@ -160,16 +161,32 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
     // A large HTML file in UTF-8: read a piece at a time, never made a string of the whole; its
     // text stays its bytes when it is large and whole (from a worker, sent back moved), as a body's does.
     const { text, truncated } = htmlBytesToText(bytes, maxChars, undefined, true);
-    return output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated });
+    return withDataLinks(bytes, budget, output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated }));
   }
   const decoded = decodeTextBytes(bytes, charset);
   const problems = unreadCharset(bytes, charset) ? ['It is written in a character set that is not read, so what it says was not checked'] : [];
   if (kind === 'html') {
     const { text, truncated } = htmlToText(decoded, maxChars, 0, true);
-    return output('html', mime, { text, truncated, problems });
+    return withDataLinks(bytes, budget, output('html', mime, { text, truncated, problems }));
   }
   const truncated = decoded.length > maxChars;
   return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated, problems });
+}
+
+/**
+ * An HTML file's pictures and files written into it as data: links (data-links.ts), as its
+ * children, counted against `budget` (without one, as many as the file holds).
+ */
+function withDataLinks(bytes: Buffer, budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefined, out: LayerOutput): LayerOutput {
+  const found = findDataLinks(bytes, budget ? Math.max(0, budget.partsLeft) : Infinity, budget ? Math.max(0, budget.bytesLeft) : Infinity);
+  if (found.more) out.problems.push('It holds more pictures or files written into it (data: links) than the inspection limit, so the rest were not read');
+  if (!found.links.length) return out;
+  out.children = [...(out.children ?? []), ...found.links.map((link, k) => ({ name: dataLinkName(k + 1, link.type), size: link.bytes.length, bytes: link.bytes, declaredType: link.type }))];
+  if (budget) {
+    budget.partsLeft -= found.links.length;
+    for (const link of found.links) budget.bytesLeft -= link.bytes.length;
+  }
+  return out;
 }
 
 /**
@@ -240,7 +257,7 @@ async function analyseOne(input: LayerInput): Promise<LayerOutput> {
     case 'cfb':
       return cfbLayer(input);
     case 'text':
-      return textLayer(bytes, input.name, input.charset, budget.maxTextChars);
+      return textLayer(bytes, input.name, input.charset, budget.maxTextChars, false, budget);
     default:
       return binaryLayer(input);
   }
@@ -590,11 +607,13 @@ async function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget:
   if (html) {
     const read = htmlToText(html, budget.maxTextChars);
     texts.push({ suffix: 'body:html', text: read.text, truncated: read.truncated });
+    // Pictures and files written into its HTML as data: links, read as attachments.
+    withDataLinks(Buffer.from(html, 'utf8'), budget, out);
   }
   if (!fields.body && !html && fields.compressedRtf) {
     out.problems.push('The message body is stored only as compressed RTF, which is not read');
   }
-  const children = out.children as ChildFile[];
+  const children = (out.children ??= []);
   for (const att of fields.attachments ?? []) {
     if (budget.partsLeft <= 0) {
       out.problems.push('The message has more attachments than the inspection limit, so the rest were not read');

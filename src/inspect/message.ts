@@ -22,6 +22,7 @@ import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { passLongBodies } from './long-bodies.ts';
 import { imageType } from './sniff.ts';
 import { armorAlone, htmlToText } from './text.ts';
+import { dataLinkName, findDataLinks, type DataLinks } from './data-links.ts';
 import { decodeCleanBase64, decodeQuotedPrintable, QuotedPrintableDecoder } from './transfer.ts';
 import { crlfToLf, TextPartCaptures } from './text-parts.ts';
 import type { TextPartCapture } from './text-parts.ts';
@@ -703,6 +704,9 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (text?.html !== undefined) {
     const html = wideBytesUndone(text.html);
+    // Pictures and files written into the HTML as data: links are read as attachments are (before
+    // a large HTML body's bytes are moved to a worker).
+    const inline = findDataLinks(typeof html === 'string' ? html : (html as Utf8Text).bytes, Math.max(0, ctx.partsLeft), Math.max(0, Math.min(ctx.bytesLeft, ctx.limits.maxAttachmentBytes)));
     let htmlText: { text: string | Utf8Text; truncated: boolean } | undefined;
     if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html.toString(), ctx.limits.maxTextChars);
     else {
@@ -718,6 +722,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       }
     }
     if (htmlText) ctx.addText(at('body:html'), nested ? 'attachment' : 'body', htmlText.text, htmlText.truncated);
+    await readDataLinks(ctx, inline, nested ? where : '', depth, summary.attachments, at('body:html'));
   }
   const preamble = watcher.preambleText();
   if (preamble) ctx.addText(at('body:preamble'), nested ? 'attachment' : 'body', preamble);
@@ -771,6 +776,32 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
     if (lines.length) ctx.addText(at('headers'), 'attachment', lines.join('\n'));
   }
   return summary;
+}
+
+/**
+ * The data: links of an HTML body (findDataLinks), each analysed as an attachment named for what
+ * it is (inline-picture-1.png, inline-file-1.csv) under `where` (the attached message's, or ''
+ * for the message itself); more than the limits allow is a problem of `htmlWhere`.
+ */
+async function readDataLinks(ctx: InspectionContext, inline: DataLinks, where: string, depth: number, into: AttachmentReport[], htmlWhere: string): Promise<void> {
+  if (inline.more) ctx.problem(htmlWhere, 'The HTML body holds more pictures or files written into it (data: links) than the inspection limit, so the rest were not read');
+  let n = 0;
+  for (const link of inline.links) {
+    n++;
+    const name = dataLinkName(n, link.type);
+    const whereOf = where ? `${where}/${name}` : `attachment:${name}`;
+    ctx.partsLeft--;
+    ctx.bytesLeft -= link.bytes.length;
+    const picture = ctx.ocr && !ctx.timedOut ? imageType(link.bytes) : undefined;
+    if (picture) ctx.ocr?.prejudge(link.bytes, picture);
+    try {
+      const report = await analyseFile(ctx, { bytes: link.bytes, name, declaredType: link.type }, whereOf, depth + 1);
+      report.size = link.bytes.length;
+      into.push(report);
+    } catch {
+      ctx.problem(whereOf, 'It could not be read from the message');
+    }
+  }
 }
 
 /** From this size on, a plain single-part body is read from the message's bytes (plainBody). */

@@ -285,11 +285,11 @@ export function mailWithAttachment(filename: string, content: Buffer, contentTyp
 }
 
 /**
- * An Outlook .msg (MS-OXMSG compound file) with a subject, a body, one recipient and file
- * attachments. No free tool writes .msg, so it is assembled with cfb from the specification's
+ * An Outlook .msg (MS-OXMSG compound file) with a subject, a body (and an HTML body), one
+ * recipient and file attachments. No free tool writes .msg, so it is assembled with cfb from the specification's
  * stream names; @kenjiuno/msgreader and Outlook read this layout.
  */
-export async function makeOutlookMsg(m: { subject: string; body: string; to: string; attachments: Array<{ name: string; content: Buffer }> }): Promise<Buffer> {
+export async function makeOutlookMsg(m: { subject: string; body: string; html?: string; to: string; attachments: Array<{ name: string; content: Buffer }> }): Promise<Buffer> {
   const CFB = (await import('cfb')).default;
   const u16 = (s: string): Buffer => Buffer.from(s, 'utf16le');
   const c = CFB.utils.cfb_new();
@@ -297,6 +297,7 @@ export async function makeOutlookMsg(m: { subject: string; body: string; to: str
   CFB.utils.cfb_add(c, '/__nameid_version1.0/__substg1.0_00020102', Buffer.alloc(0));
   CFB.utils.cfb_add(c, '/__substg1.0_0037001F', u16(m.subject));
   CFB.utils.cfb_add(c, '/__substg1.0_1000001F', u16(m.body));
+  if (m.html) CFB.utils.cfb_add(c, '/__substg1.0_10130102', Buffer.from(m.html, 'utf8')); // PR_HTML
   CFB.utils.cfb_add(c, '/__substg1.0_0C1A001F', u16('School Office'));
   CFB.utils.cfb_add(c, '/__recip_version1.0_#00000000/__properties_version1.0', Buffer.alloc(8));
   CFB.utils.cfb_add(c, '/__recip_version1.0_#00000000/__substg1.0_3001001F', u16(m.to));
