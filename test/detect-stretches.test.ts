@@ -122,6 +122,22 @@ describe('a long text scanned a stretch at a time', () => {
     expect(findings.filter((d) => d.detector === 'uk-upn').length).toBe(2400);
   });
 
+  // A second review's case: RE2 reads a chain of joined keyword windows one match after another
+  // from its start ("password is password" pairs the words), so where the chain starts decides
+  // which words pair up; a chain from before a stretch into its own part is read whole.
+  it('a chain of keyword windows longer than a margin is scanned whole', () => {
+    const filler = 'Thank you for your continued support this term; the office will be open as usual.\n\n';
+    for (const pad of [0, 1, 3, 7, 12]) {
+      const text = filler.repeat(100) + 'x'.repeat(pad) + ' ' + 'password is '.repeat(6000) + filler.repeat(100);
+      const { findings, went } = compare(text);
+      expect(went, String(pad)).toEqual({ stretched: 0, again: 0, whole: 1 });
+      expect(findings.length).toBeGreaterThan(1000);
+    }
+    // Short ones, well inside a margin, leave the text in stretches.
+    const short = Array.from({ length: 60 }, () => filler.repeat(30) + 'password is '.repeat(20)).join('');
+    expect(compare(short).went).toEqual({ stretched: 1, again: 0, whole: 0 });
+  });
+
   it('by default, texts from 2 MB are scanned in stretches of 512 KB', () => {
     const set = compileDetectors({ roster });
     const big = Buffer.concat(Array.from({ length: Math.ceil(2.2e6 / text.length) }, () => text));

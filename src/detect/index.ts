@@ -35,7 +35,7 @@ import { sortByStart, toUtf16Offsets } from './order.ts';
 import { considerMatch, MAX_MATCH, noContextSeen, runPattern } from './patterns.ts';
 import { nearestAnchor, WINDOW_MERGE } from './proximity.ts';
 import { alignRegions, BlankedText, isDateSeparator, ownCopy, padRegions, REGION_MERGE, RegionTracker } from './regions.ts';
-import { ownFindings, scanInStretches, stretchPlan, type Stretch } from './stretches.ts';
+import { chainsIn, ownFindings, scanInStretches, stretchPlan, type Stretch } from './stretches.ts';
 import type { CompiledDetector, CompiledPattern, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
 
 export type { AnchorKind, CompileOptions, Detection, DetectorSet, ScanOptions } from './types.ts';
@@ -423,6 +423,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         else windows.push(pos - w.before, pos + w.after);
       }
         const aligned = alignRegions(buf, windows);
+        if (stretch && chainsIn(aligned, stretch)) return undefined;
       for (let r = 0; r < aligned.length; r += 2) {
         const sub = buf.subarray(aligned[r], aligned[r + 1]);
         for (const cp of c.patterns) runPattern(c, cp, sub, aligned[r], buf, contextPos, where, out, anchors);
@@ -471,6 +472,7 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         }
         // Windows closer than one RE2 call's worth of reading are read as one.
         const aligned = alignRegions(buf, sorted, WINDOW_MERGE);
+        if (stretch && chainsIn(aligned, stretch)) return undefined;
         const found: Detection[] = [];
         for (let r = 0; r < aligned.length; r += 2) {
           const sub = buf.subarray(aligned[r], aligned[r + 1]);

@@ -11,10 +11,11 @@
 //    text finds them, and each stretch is told;
 //  - a single name word is one finding per text, counting its occurrences: the stretches share
 //    the first finding of each word;
-//  - name runs ("Dylan Hussain Samuel Kenworthe…" read greedily from the start of the run) and
-//    regions of words with digits (joined when closer than REGION_MERGE) can chain without end: a
-//    stretch reads alone only if a run and a region start afresh inside its margin, before its own
-//    part; if not (a list of nothing but names a megabyte long), the text is scanned whole.
+//  - name runs ("Dylan Hussain Samuel Kenworthe…" read greedily from the start of the run),
+//    regions of words with digits (joined when closer than REGION_MERGE) and windows around
+//    keywords (joined when they overlap) can chain without end: a stretch reads alone only if each
+//    starts afresh inside its margin, before its own part; if not (a list of nothing but names a
+//    megabyte long), the text is scanned whole.
 // test/detect-stretches.test.ts compares both ways on long texts, class lists included.
 import type { NameStretch } from './names.ts';
 import { sortByStart } from './order.ts';
@@ -30,11 +31,15 @@ export interface Stretch extends NameStretch {
   contextAnywhere: Uint8Array;
   /** Its own names, noted the first time it is read. */
   names: Detection[];
+  /** StretchPlan.reach. */
+  reach: number;
 }
 
 export interface StretchPlan {
   /** Size of each stretch's own part. */
   bytes: number;
+  /** How far any detector's window reaches from the word it is around. */
+  reach: number;
   /** Text read on each side of it. */
   margin: number;
   /** Texts shorter than this are scanned whole. */
@@ -62,7 +67,7 @@ export function stretchPlan(compiled: CompiledDetector[], opts: StretchOptions |
   const bytes = opts?.bytes ?? DEFAULT_BYTES;
   const margin = opts?.margin ?? Math.max(MIN_MARGIN, 4 * reach);
   if (margin >= bytes) throw new Error(`a stretch (${bytes} bytes) must be longer than its margin (${margin})`);
-  return { bytes, margin, from: opts?.from ?? 4 * bytes, detectors: compiled.length };
+  return { bytes, reach, margin, from: opts?.from ?? 4 * bytes, detectors: compiled.length };
 }
 
 /**
@@ -88,7 +93,7 @@ export function scanInStretches(buf: Buffer, plan: StretchPlan, scanOne: (view: 
   const missed: Uint8Array[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
     const lo = Math.max(0, cuts[i] - plan.margin);
-    const stretch: Stretch = { firstOfWord, ownFrom: cuts[i] - lo, ownTo: cuts[i + 1] - lo, base: lo, contextAnywhere: known, anchorsOnly: false, names: [] };
+    const stretch: Stretch = { firstOfWord, ownFrom: cuts[i] - lo, ownTo: cuts[i + 1] - lo, base: lo, contextAnywhere: known, anchorsOnly: false, names: [], reach: plan.reach };
     const log = new Uint8Array(plan.detectors);
     const own = scanStretch(buf, plan, cuts, i, stretch, log, scanOne);
     if (!own) return undefined;
@@ -131,6 +136,18 @@ function scanStretch(
   }
   if (!own) stretchCounts.whole++;
   return own;
+}
+
+/**
+ * Windows around keywords that overlap or nearly touch are read as one region, and RE2 reads a
+ * region's matches one after another from its start: a chain of them from the start of the
+ * stretch into its own part may have begun before the stretch ("password is password is …"),
+ * and be read in step differently. Such a stretch is not read alone (`regions`: start, end pairs).
+ */
+export function chainsIn(regions: number[], stretch: Stretch): boolean {
+  if (stretch.base === 0) return false;
+  for (let r = 0; r < regions.length; r += 2) if (regions[r + 1] > stretch.ownFrom && regions[r] <= stretch.reach) return true;
+  return false;
 }
 
 /**
