@@ -266,7 +266,7 @@ describe('pictures and files written into HTML as data: links', () => {
     expect(textOf(percent, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
   });
 
-  it('as a browser reads them: the scheme in any case, entities in the attribute, white space in the base64, CSS url()', async () => {
+  it('as a browser reads them: the scheme in any case or written with entities, tabs in it, white space in base64, srcset, CSS', async () => {
     const b64 = Buffer.from(list + '?>~~~').toString('base64'); // '+' and '/' in its base64
     expect(b64).toMatch(/[+/]/);
     const spaced = b64.replace(/(.{20})/g, '$1\n ');
@@ -275,8 +275,14 @@ describe('pictures and files written into HTML as data: links', () => {
       `<a href="DaTa:Text/CSV;BASE64,${spaced}">x</a>`,
       `<a href="data&colon;text/csv;base64,${entities}">x</a>`,
       `<a href="data&#x3A;text/csv;base64,${b64}">x</a>`,
+      `<a href="&#100;ata&#58text/csv;base64,${b64}">x</a>`,
+      `<a href="\u0001 da\tta\n:text/csv;charset=utf-8;base64,${b64}">x</a>`,
       `<div style="background-image: url(data:text/csv;base64,${b64})">x</div>`,
+      `<style>td { background: URL( 'data:text/csv;base64,${b64}' ) }</style>`,
       `<a href = data:text/csv;base64,${b64} title=x>x</a>`,
+      `<img srcset="logo.png 1x, data:text/csv;base64,${b64} 2x">`,
+      `<object data="data:text/csv;${'x=1;'.repeat(80)}base64,${b64}"></object>`,
+      `<svg><image xlink:href="data:text/csv;base64,${b64}"/></svg>`,
     ]) {
       const r = await inspect(html(link));
       expect(textOf(r, 'attachment:inline-file-1.csv'), link).toContain(`${PUPIL_NAME},${PUPIL_REF},asthma`);
@@ -291,7 +297,7 @@ describe('pictures and files written into HTML as data: links', () => {
     // Words, not links: nothing taken out, nothing held.
     // Nor is a newsletter's web font (CSS @font-face), which is drawn with and never shown.
     const font = `<style>@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgABAAAAAA==) format('woff2'), url("data:application/x-font-ttf;base64,AAEAAAALAIAAAwAw"); }</style>`;
-    const prose = await inspect(html(`${font}<p>Attendance data: 96.2%, 14 late marks.</p><p>Metadata:none, x=data:1</p>`));
+    const prose = await inspect(html(`${font}<p>Attendance data: 96.2%, 14 late marks.</p><p title="data: 1, 2" alt="Data: attendance, autumn">Metadata:none, x=data:1</p>`));
     expect(prose.attachments).toEqual([]);
     expect(prose.uninspectable).toEqual([]);
   });
@@ -301,6 +307,17 @@ describe('pictures and files written into HTML as data: links', () => {
     const r = await inspect(mailWithAttachment('fwd.msg', msg, 'application/vnd.ms-outlook'));
     expect(r.attachments[0].entries?.map((e) => e.where)).toEqual(['attachment:fwd.msg/inline-file-1.csv']);
     expect(textOf(r, 'attachment:fwd.msg/inline-file-1.csv')).toContain(PUPIL_NAME);
+  });
+
+  it('a picture labelled as a font is still read; a 20 MB link with an entity in it costs no more than its size', async () => {
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(list)]);
+    const r = await inspect(html(`<img src="data:font/woff;base64,${png.toString('base64')}">`));
+    expect(r.attachments.map((a) => a.where)).toEqual(['attachment:inline-file-1.bin']);
+    const big = 'A'.repeat(20_000_000);
+    const before = process.memoryUsage().rss;
+    const huge = await inspect(html(`<img src="data:image/png;base64,&amp;${big}">`));
+    expect(huge.attachments.map((a) => a.size)).toEqual([15_000_000]);
+    expect(process.memoryUsage().rss - before).toBeLessThan(400e6);
   });
 
   it('more links than the inspection reads: held as not all read', async () => {

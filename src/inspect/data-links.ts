@@ -1,12 +1,15 @@
-// Files written into HTML itself as data: links: <img src="data:image/png;base64,…">, a CSS
-// background url(data:…), <a href="data:text/csv;base64,…">. A mail program shows the picture
-// (a pasted screenshot of a class list) or offers the file, and nothing of it is an attachment:
-// each is taken out here and read as one (text recognition for a picture, the text of a CSV).
+// Files written into HTML itself as data: links: <img src="data:image/png;base64,…">, srcset,
+// <a href="data:text/csv,…">, <object data=…>, SVG <image href=…>, a CSS background
+// url(data:…). A mail program shows the picture (a pasted screenshot of a class list) or offers
+// the file, and nothing of it is an attachment: each is taken out and read as one (text
+// recognition for a picture, the text of a CSV).
 //
-// As a browser reads them (WHATWG fetch, "data: URL processor"): the scheme in any case, entities
-// (and its colon) decoded in an attribute (&#43; for +), the body percent-decoded, then base64 decoded
-// forgivingly (white space ignored). The link ends where its attribute's quote or CSS url() ends.
-// No regular expression reads the HTML: byte loops only.
+// The HTML reader (text.ts readHtml, htmlparser2's tokenizer) hands over the values of the
+// attributes that hold a URL, entities already decoded as a browser decodes them, and the CSS of
+// style attributes and <style> elements. Each value is read as the WHATWG URL parser and "data:
+// URL processor" read it: leading and trailing control characters and spaces dropped, tabs and
+// line breaks anywhere removed, the scheme in any case, the body percent-decoded, base64 decoded
+// forgivingly (white space ignored). No regular expression reads the HTML.
 
 export interface DataLink {
   /** The media type it declares, lower case ("image/png"; "text/plain" when none). */
@@ -14,172 +17,163 @@ export interface DataLink {
   bytes: Buffer;
 }
 
-/** What findDataLinks gives: the links, and whether more were there than it was allowed to take. */
+/** What was found: the links, and whether more were there than the limits let it take. */
 export interface DataLinks {
   links: DataLink[];
   /** More links (or bytes) than the limits: the rest were not taken. */
   more: boolean;
 }
 
-const COLON = 0x3a;
-const COMMA = 0x2c;
+/** Attributes whose value is a URL a mail program or browser loads or offers. */
+const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'data', 'poster', 'background', 'lowsrc', 'dynsrc', 'action', 'formaction', 'icon', 'cite', 'longdesc', 'codebase', 'archive', 'manifest']);
 
-/** Lower-case ASCII letter (or the byte as it is). */
-function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c + 32 : c;
+/** Collects the data: links of one HTML document, up to `maxLinks` of them and `maxBytes` decoded. */
+export class DataLinkSink implements DataLinks {
+  readonly links: DataLink[] = [];
+  more = false;
+  private total = 0;
+  private readonly maxLinks: number;
+  private readonly maxBytes: number;
+
+  constructor(maxLinks: number, maxBytes: number) {
+    this.maxLinks = maxLinks;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Whether an attribute's value is read for links (its name lower case). */
+  static wants(attribute: string): boolean {
+    return URL_ATTRIBUTES.has(attribute) || attribute === 'srcset' || attribute === 'style';
+  }
+
+  /**
+   * Whether a URL attribute's value that starts with `piece` could be a data: link (as the URL
+   * parser reads it): most are not, and are not kept to the end.
+   */
+  static couldBeLink(attribute: string, piece: string): boolean {
+    if (!URL_ATTRIBUTES.has(attribute)) return true; // srcset, style: read whole
+    const want = 'data:';
+    let j = 0;
+    for (let i = 0; i < piece.length && j < want.length; i++) {
+      const c = piece.charCodeAt(i);
+      if (c === 0x09 || c === 0x0a || c === 0x0d || (j === 0 && c <= 0x20)) continue;
+      if ((c | 0x20) !== want.charCodeAt(j)) return false;
+      j++;
+    }
+    return true;
+  }
+
+  /** An attribute's value (entities decoded). */
+  attribute(name: string, value: string): void {
+    if (name === 'style') this.css(value);
+    else if (name === 'srcset') for (const url of srcsetUrls(value)) this.url(url);
+    else if (URL_ATTRIBUTES.has(name)) this.url(value);
+  }
+
+  /** CSS (a style attribute, a <style> element): every url(…). */
+  css(text: string): void {
+    if (!text.includes('(')) return;
+    const lower = text.toLowerCase();
+    for (let at = lower.indexOf('url('); at >= 0; at = lower.indexOf('url(', at + 4)) {
+      let i = at + 4;
+      while (i < text.length && text.charCodeAt(i) <= 0x20) i++;
+      const quote = text[i] === '"' || text[i] === "'" ? text[i] : '';
+      if (quote) i++;
+      const end = text.indexOf(quote || ')', i);
+      this.url(text.slice(i, end < 0 ? text.length : end));
+    }
+  }
+
+  /** One URL, as written in the document. */
+  url(written: string): void {
+    if (this.more) return;
+    const url = urlCleaned(written);
+    if (url.length < 6 || url.slice(0, 5).toLowerCase() !== 'data:') return;
+    const comma = url.indexOf(',');
+    if (comma < 0) return; // no body: a browser loads nothing
+    const header = url.slice(5, comma);
+    const params = header.split(';').map((p) => p.trim().toLowerCase());
+    const base64 = params.length > 1 && params[params.length - 1] === 'base64';
+    const body = url.slice(comma + 1);
+    // Counted against the limits before it is decoded (a base64 body decodes to 3/4 of its length).
+    const estimate = base64 ? Math.floor((body.length * 3) / 4) : body.length;
+    if (this.links.length >= this.maxLinks || this.total + estimate > this.maxBytes) {
+      this.more = true;
+      return;
+    }
+    const raw = percentDecoded(body);
+    const bytes = base64 ? Buffer.from(raw.toString('latin1'), 'base64') : raw;
+    // Nothing in it, or a web font (@font-face in a newsletter's styles): drawn with, never shown.
+    if (bytes.length === 0 || isFont(bytes)) return;
+    this.total += bytes.length;
+    this.links.push({ type: params[0] || 'text/plain', bytes });
+  }
 }
 
-function isSchemeChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2b || c === 0x2d || c === 0x2e;
+/** As the URL parser reads an attribute's value: control characters and spaces off its ends, tabs and line breaks out. */
+function urlCleaned(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s.charCodeAt(a) <= 0x20) a++;
+  while (b > a && s.charCodeAt(b - 1) <= 0x20) b--;
+  let out = '';
+  let from = a;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x09 || c === 0x0a || c === 0x0d) {
+      out += s.slice(from, i);
+      from = i + 1;
+    }
+  }
+  return from === a ? s.slice(a, b) : out + s.slice(from, b);
 }
 
-function isSpace(c: number): boolean {
+function isSrcsetSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d;
 }
 
 /**
- * Every data: link in `html` (its bytes; a string is read as UTF-8), at most `maxLinks` of them
- * and `maxBytes` decoded in all.
+ * The URLs of a srcset ("a.png 1x, data:image/png;base64,… 2x"), as the HTML standard parses
+ * one: commas and spaces before a URL skipped, the URL up to white space (trailing commas off),
+ * then its descriptors up to a comma.
  */
-export function findDataLinks(html: string | Uint8Array, maxLinks: number, maxBytes: number): DataLinks {
-  const b = colonEntitiesDecoded(typeof html === 'string' ? Buffer.from(html, 'utf8') : Buffer.from(html.buffer, html.byteOffset, html.byteLength));
-  const links: DataLink[] = [];
-  let total = 0;
-  let more = false;
-  let from = 0;
-  for (;;) {
-    const colon = b.indexOf(COLON, from);
-    if (colon < 0) break;
-    from = colon + 1;
-    const start = colon - 4;
-    if (start < 0 || lower(b[start]) !== 0x64 || lower(b[start + 1]) !== 0x61 || lower(b[start + 2]) !== 0x74 || lower(b[start + 3]) !== 0x61) continue;
-    if (start > 0 && isSchemeChar(b[start - 1])) continue; // "metadata:", not a link
-    // A link is an attribute's value (after its quote, or bare after "=") or in CSS url(); "data:"
-    // in the text ("Attendance data: 96%") is not. What ends it: the quote, the parenthesis, or
-    // for a bare value white space or the end of the tag.
-    let k = start - 1;
-    while (k >= 0 && isSpace(b[k])) k--;
-    const before = k >= 0 ? b[k] : 0;
-    if (before !== 0x22 && before !== 0x27 && before !== 0x28 && before !== 0x3d) continue;
-    const quote = before === 0x22 || before === 0x27 ? before : 0;
-    const inCss = before === 0x28;
-    const comma = b.indexOf(COMMA, colon + 1);
-    if (comma < 0 || comma - colon > 256) continue;
-    const header = b.toString('latin1', colon + 1, comma);
-    let end = comma + 1;
-    while (end < b.length) {
-      const c = b[end];
-      if (quote ? c === quote : inCss ? c === 0x29 || c === 0x22 || c === 0x27 : isSpace(c) || c === 0x3e) break;
-      end++;
+function srcsetUrls(v: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < v.length) {
+    while (i < v.length && (isSrcsetSpace(v.charCodeAt(i)) || v[i] === ',')) i++;
+    if (i >= v.length) break;
+    const start = i;
+    while (i < v.length && !isSrcsetSpace(v.charCodeAt(i))) i++;
+    let end = i;
+    let commaEnded = false;
+    while (end > start && v[end - 1] === ',') {
+      end--;
+      commaEnded = true;
     }
-    from = end;
-    if (links.length >= maxLinks) {
-      more = true;
-      break;
-    }
-    // A web font (CSS @font-face in a newsletter's styles) is drawn with, never shown or offered.
-    if (isFont(header)) continue;
-    const link = decodeLink(header, b.subarray(comma + 1, end));
-    if (link.bytes.length === 0) continue;
-    if (total + link.bytes.length > maxBytes) {
-      more = true;
-      break;
-    }
-    total += link.bytes.length;
-    links.push(link);
+    if (end > start) out.push(v.slice(start, end));
+    if (commaEnded) continue;
+    // Descriptors ("2x", "480w") up to the comma that ends the candidate.
+    while (i < v.length && v[i] !== ',') i++;
   }
-  return { links, more };
+  return out;
 }
 
-/** The HTML with &colon; &#58; &#x3a; as ":" (a browser decodes them in an attribute: "data&colon;image/png…"). */
-function colonEntitiesDecoded(b: Buffer): Buffer {
-  const out: Buffer[] = [];
-  let from = 0;
-  for (let amp = b.indexOf(0x26); amp >= 0; amp = b.indexOf(0x26, amp + 1)) {
-    const semi = b.indexOf(0x3b, amp);
-    if (semi < 0) break;
-    if (semi - amp > 16) continue;
-    const name = b.toString('latin1', amp + 1, semi).toLowerCase();
-    const cp = name === 'colon' ? COLON : name.startsWith('#x') ? parseHex(name.slice(2)) : name.startsWith('#') ? parseDecimal(name.slice(1)) : -1;
-    if (cp !== COLON) continue;
-    out.push(b.subarray(from, amp), Buffer.from(':'));
-    from = semi + 1;
-  }
-  if (!out.length) return b;
-  out.push(b.subarray(from));
-  return Buffer.concat(out);
-}
-
-function isFont(header: string): boolean {
-  const type = header.split(';')[0].trim().toLowerCase();
-  return type.startsWith('font/') || type.startsWith('application/font-') || type.startsWith('application/x-font') || type === 'application/vnd.ms-fontobject';
-}
-
-function decodeLink(header: string, body: Uint8Array): DataLink {
-  const parts = header.split(';').map((p) => p.trim().toLowerCase());
-  const base64 = parts.length > 1 && parts[parts.length - 1] === 'base64';
-  const type = parts[0] || 'text/plain';
-  const raw = percentDecoded(entitiesDecoded(body));
-  return { type, bytes: base64 ? Buffer.from(raw.toString('latin1'), 'base64') : raw };
-}
-
-/** &#43; &#x2B; &plus; &sol; &equals; &amp; (what may stand for a base64 character in an attribute). */
-function entitiesDecoded(body: Uint8Array): Buffer {
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (b.indexOf(0x26) < 0) return b;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    if (b[i] !== 0x26) {
-      out.push(b[i]);
-      continue;
-    }
-    const semi = b.indexOf(0x3b, i);
-    const name = semi > i && semi - i <= 10 ? b.toString('latin1', i + 1, semi).toLowerCase() : '';
-    let cp = -1;
-    if (name.startsWith('#x')) cp = parseHex(name.slice(2));
-    else if (name.startsWith('#')) cp = parseDecimal(name.slice(1));
-    else cp = NAMED[name] ?? -1;
-    if (cp >= 0 && cp < 0x80) {
-      out.push(cp);
-      i = semi;
-    } else out.push(b[i]);
-  }
-  return Buffer.from(out);
-}
-
-const NAMED: Record<string, number> = { plus: 0x2b, sol: 0x2f, equals: 0x3d, amp: 0x26, percnt: 0x25, comma: 0x2c, colon: 0x3a, semi: 0x3b };
-
-function parseHex(s: string): number {
-  if (s.length === 0 || s.length > 12) return -1;
-  let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-function parseDecimal(s: string): number {
-  if (s.length === 0 || s.length > 12) return -1;
-  let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
+/** A font's own signature (WOFF, WOFF2, OpenType, TrueType, a collection). */
+function isFont(b: Buffer): boolean {
+  if (b.length < 4) return false;
+  const tag = b.toString('latin1', 0, 4);
+  return tag === 'wOFF' || tag === 'wOF2' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf' || b.readUInt32BE(0) === 0x00010000;
 }
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  c = lower(c);
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
   return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
 }
 
-/** %2B → +, as the data: URL processor decodes the body before base64. */
-function percentDecoded(b: Buffer): Buffer {
+/** %2B → +, as the data: URL processor decodes the body before base64; characters past Latin-1 as their UTF-8. */
+function percentDecoded(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
   if (b.indexOf(0x25) < 0) return b;
   const out = Buffer.allocUnsafe(b.length);
   let n = 0;

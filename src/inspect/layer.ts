@@ -13,7 +13,7 @@ interface MsgReaderClass {
 }
 import type { ZipFile } from 'yauzl';
 import { analyseCfb, embeddedObjects, isMsg, MIME, oleObjectFile, readCfb, storedPictures, type CfbContainer } from './legacy-office.ts';
-import { dataLinkName, findDataLinks } from './data-links.ts';
+import { dataLinkName, DataLinkSink, type DataLinks } from './data-links.ts';
 import { decryptWithDefaultPassword } from './ooxml-crypto.ts';
 import { docxText, odfManifestEncrypted, odfText, otherPartsText, pptxText, xlsxText } from './office-xml.ts';
 import type { LayerBudget, XmlTextResult } from './office-xml.ts';
@@ -160,25 +160,28 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
   if (kind === 'html' && bytes.length >= BYTES_TEXT_FROM && readAsUtf8(bytes, charset)) {
     // A large HTML file in UTF-8: read a piece at a time, never made a string of the whole; its
     // text stays its bytes when it is large and whole (from a worker, sent back moved), as a body's does.
-    const { text, truncated } = htmlBytesToText(bytes, maxChars, undefined, true);
-    return withDataLinks(bytes, budget, output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated }));
+    const links = linkSink(budget);
+    const { text, truncated } = htmlBytesToText(bytes, maxChars, undefined, true, links);
+    return withDataLinks(links, budget, output('html', mime, typeof text === 'string' ? { text, truncated } : keepBytes ? { text: new Utf8Text(text), truncated } : { utf8: text, truncated }));
   }
   const decoded = decodeTextBytes(bytes, charset);
   const problems = unreadCharset(bytes, charset) ? ['It is written in a character set that is not read, so what it says was not checked'] : [];
   if (kind === 'html') {
-    const { text, truncated } = htmlToText(decoded, maxChars, 0, true);
-    return withDataLinks(bytes, budget, output('html', mime, { text, truncated, problems }));
+    const links = linkSink(budget);
+    const { text, truncated } = htmlToText(decoded, maxChars, 0, true, links);
+    return withDataLinks(links, budget, output('html', mime, { text, truncated, problems }));
   }
   const truncated = decoded.length > maxChars;
   return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated, problems });
 }
 
-/**
- * An HTML file's pictures and files written into it as data: links (data-links.ts), as its
- * children, counted against `budget` (without one, as many as the file holds).
- */
-function withDataLinks(bytes: Buffer, budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefined, out: LayerOutput): LayerOutput {
-  const found = findDataLinks(bytes, budget ? Math.max(0, budget.partsLeft) : Infinity, budget ? Math.max(0, budget.bytesLeft) : Infinity);
+/** Where an HTML document's data: links go, counted against `budget` (without one, as many as it holds). */
+function linkSink(budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefined): DataLinkSink {
+  return new DataLinkSink(budget ? Math.max(0, budget.partsLeft) : Infinity, budget ? Math.max(0, budget.bytesLeft) : Infinity);
+}
+
+/** An HTML document's pictures and files written into it as data: links (data-links.ts), as its children. */
+function withDataLinks(found: DataLinks, budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefined, out: LayerOutput): LayerOutput {
   if (found.more) out.problems.push('It holds more pictures or files written into it (data: links) than the inspection limit, so the rest were not read');
   if (!found.links.length) return out;
   out.children = [...(out.children ?? []), ...found.links.map((link, k) => ({ name: dataLinkName(k + 1, link.type), size: link.bytes.length, bytes: link.bytes, declaredType: link.type }))];
@@ -605,10 +608,11 @@ async function msgFieldsLayer(reader: MsgReaderClass, fields: MsgFields, budget:
   let html = fields.bodyHtml;
   if (!html && fields.html) html = decodeTextBytes(fields.html);
   if (html) {
-    const read = htmlToText(html, budget.maxTextChars);
+    // Pictures and files written into its HTML as data: links are read as attachments.
+    const links = linkSink(budget);
+    const read = htmlToText(html, budget.maxTextChars, 0, false, links);
     texts.push({ suffix: 'body:html', text: read.text, truncated: read.truncated });
-    // Pictures and files written into its HTML as data: links, read as attachments.
-    withDataLinks(Buffer.from(html, 'utf8'), budget, out);
+    withDataLinks(links, budget, out);
   }
   if (!fields.body && !html && fields.compressedRtf) {
     out.problems.push('The message body is stored only as compressed RTF, which is not read');

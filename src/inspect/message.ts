@@ -22,7 +22,7 @@ import { TaskMemoryError, TaskTimeoutError } from './pool.ts';
 import { passLongBodies } from './long-bodies.ts';
 import { imageType } from './sniff.ts';
 import { armorAlone, htmlToText } from './text.ts';
-import { dataLinkName, findDataLinks, type DataLinks } from './data-links.ts';
+import { dataLinkName, DataLinkSink, type DataLinks } from './data-links.ts';
 import { decodeCleanBase64, decodeQuotedPrintable, QuotedPrintableDecoder } from './transfer.ts';
 import { crlfToLf, TextPartCaptures } from './text-parts.ts';
 import type { TextPartCapture } from './text-parts.ts';
@@ -704,17 +704,22 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
   }
   if (text?.html !== undefined) {
     const html = wideBytesUndone(text.html);
-    // Pictures and files written into the HTML as data: links are read as attachments are (before
-    // a large HTML body's bytes are moved to a worker).
-    const inline = findDataLinks(typeof html === 'string' ? html : (html as Utf8Text).bytes, Math.max(0, ctx.partsLeft), Math.max(0, Math.min(ctx.bytesLeft, ctx.limits.maxAttachmentBytes)));
+    // Pictures and files written into the HTML as data: links are read as attachments are.
+    const linkLimits = { maxLinks: Math.max(0, ctx.partsLeft), maxBytes: Math.max(0, Math.min(ctx.bytesLeft, ctx.limits.maxAttachmentBytes)) };
+    let inline: DataLinks | undefined;
     let htmlText: { text: string | Utf8Text; truncated: boolean } | undefined;
-    if (html.length <= MAIN_THREAD_TEXT_BYTES) htmlText = htmlToText(html.toString(), ctx.limits.maxTextChars);
-    else {
+    if (html.length <= MAIN_THREAD_TEXT_BYTES) {
+      const links = new DataLinkSink(linkLimits.maxLinks, linkLimits.maxBytes);
+      htmlText = htmlToText(html.toString(), ctx.limits.maxTextChars, 0, false, links);
+      inline = links;
+    } else {
       try {
         // The body's text, already found, is scanned while a worker reads the HTML. A large HTML
         // body kept as its bytes is moved to the worker (nothing here reads it afterwards), and
         // its text comes back as bytes.
-        htmlText = await ctx.waitFor(ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline));
+        const read = await ctx.waitFor(ctx.pool.runHtml(html, ctx.limits.maxTextChars, ctx.deadline, linkLimits));
+        htmlText = read;
+        inline = read.links;
       } catch (e) {
         if (e instanceof TaskTimeoutError) ctx.timeout(at('body:html'));
         else if (e instanceof TaskMemoryError) ctx.problem(at('body:html'), 'The HTML body needed more memory than the inspection limit allows, so it was not read');
@@ -722,7 +727,7 @@ export async function readMessage(ctx: InspectionContext, raw: Buffer, where: st
       }
     }
     if (htmlText) ctx.addText(at('body:html'), nested ? 'attachment' : 'body', htmlText.text, htmlText.truncated);
-    await readDataLinks(ctx, inline, nested ? where : '', depth, summary.attachments, at('body:html'));
+    if (inline) await readDataLinks(ctx, inline, nested ? where : '', depth, summary.attachments, at('body:html'));
   }
   const preamble = watcher.preambleText();
   if (preamble) ctx.addText(at('body:preamble'), nested ? 'attachment' : 'body', preamble);
@@ -790,13 +795,15 @@ async function readDataLinks(ctx: InspectionContext, inline: DataLinks, where: s
     n++;
     const name = dataLinkName(n, link.type);
     const whereOf = where ? `${where}/${name}` : `attachment:${name}`;
+    // (Its size now: its bytes may be moved to a worker.)
+    const size = link.bytes.length;
     ctx.partsLeft--;
-    ctx.bytesLeft -= link.bytes.length;
+    ctx.bytesLeft -= size;
     const picture = ctx.ocr && !ctx.timedOut ? imageType(link.bytes) : undefined;
     if (picture) ctx.ocr?.prejudge(link.bytes, picture);
     try {
       const report = await analyseFile(ctx, { bytes: link.bytes, name, declaredType: link.type }, whereOf, depth + 1);
-      report.size = link.bytes.length;
+      report.size = size;
       into.push(report);
     } catch {
       ctx.problem(whereOf, 'It could not be read from the message');

@@ -2,6 +2,7 @@
 // deadline. A worker that overruns is terminated and replaced; one that runs out of memory dies
 // alone. Idle workers are unref'd so they never keep the process alive.
 import { Worker } from 'node:worker_threads';
+import type { DataLinks } from './data-links.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
 import { movable } from './movable.ts';
 import type { PictureJudgement } from './ocr-image.ts';
@@ -14,7 +15,7 @@ export class TaskCrashError extends Error {}
 
 type TaskBody =
   | { kind: 'layer'; input: LayerInput }
-  | { kind: 'html'; html: string | Uint8Array; maxChars: number }
+  | { kind: 'html'; html: string | Uint8Array; maxChars: number; maxLinks: number; maxLinkBytes: number }
   | { kind: 'gate'; pnm: Uint8Array; size: { width: number; height: number }; twoLooks: boolean };
 
 interface Pending {
@@ -78,13 +79,23 @@ export class ExtractionPool {
    * their own ArrayBuffer (the caller must not read it afterwards), and a large text comes back as
    * its bytes too (a Utf8Text): neither side makes a string of the other's, nor copies it.
    */
-  runHtml(html: string | Utf8Text, maxChars: number, deadline: number): Promise<{ text: string | Utf8Text; truncated: boolean }> {
+  runHtml(
+    html: string | Utf8Text,
+    maxChars: number,
+    deadline: number,
+    links = { maxLinks: 0, maxBytes: 0 },
+  ): Promise<{ text: string | Utf8Text; truncated: boolean; links: DataLinks }> {
     const given = typeof html === 'string' ? html : html.bytes;
     const ab = typeof given === 'string' ? undefined : movable(given);
-    return this.run({ kind: 'html', html: given, maxChars }, ab ? [ab] : [], deadline).then((reply) => {
+    return this.run({ kind: 'html', html: given, maxChars, maxLinks: links.maxLinks, maxLinkBytes: links.maxBytes }, ab ? [ab] : [], deadline).then((reply) => {
       if (!reply.ok || !reply.text) throw new TaskCrashError(reply.ok ? 'no result' : reply.error);
       const { text, truncated } = reply.text;
-      return { text: typeof text === 'string' ? text : new Utf8Text(Buffer.from(text.buffer, text.byteOffset, text.byteLength)), truncated };
+      const found = reply.links ?? { links: [], more: false };
+      return {
+        text: typeof text === 'string' ? text : new Utf8Text(Buffer.from(text.buffer, text.byteOffset, text.byteLength)),
+        truncated,
+        links: { links: found.links.map((l) => ({ type: l.type, bytes: Buffer.from(l.bytes.buffer, l.bytes.byteOffset, l.bytes.byteLength) })), more: found.more },
+      };
     });
   }
 

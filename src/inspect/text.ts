@@ -5,6 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
 import { Tokenizer } from 'htmlparser2';
+import { DataLinkSink } from './data-links.ts';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
 
 /**
@@ -394,9 +395,9 @@ const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
  * are kept, as is what Outlook shows inside a conditional comment (read once: `depth`). For an
  * HTML file (`file`), scripts and templates are read too (hiddenInFiles).
  */
-export function htmlToText(html: string, maxChars: number, depth = 0, file = false): { text: string; truncated: boolean } {
+export function htmlToText(html: string, maxChars: number, depth = 0, file = false, links?: DataLinkSink): { text: string; truncated: boolean } {
   const sink = new TextSink(maxChars);
-  readHtml([html], sink, depth, file ? hiddenInFiles : hiddenTags);
+  readHtml([html], sink, depth, file ? hiddenInFiles : hiddenTags, links);
   return { text: sink.toString(), truncated: sink.truncated };
 }
 
@@ -408,7 +409,7 @@ const HTML_PIECE_BYTES = 64 * 1024;
  * read a piece at a time; the text comes back as its UTF-8 bytes when it is large and whole
  * (Utf8Sink), else as the string. Gives what htmlToText gives for the bytes' string.
  */
-export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HTML_PIECE_BYTES, file = false): { text: string | Buffer; truncated: boolean } {
+export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HTML_PIECE_BYTES, file = false, links?: DataLinkSink): { text: string | Buffer; truncated: boolean } {
   const decoder = new StringDecoder('utf8');
   function* pieces(): Generator<string> {
     for (let at = 0; at < bytes.length; at += pieceBytes) yield decoder.write(bytes.subarray(at, at + pieceBytes));
@@ -416,7 +417,7 @@ export function htmlBytesToText(bytes: Buffer, maxChars: number, pieceBytes = HT
   }
   // The text is seldom longer than the HTML it comes from (the sink grows if it is).
   const sink = new Utf8Sink(maxChars, bytes.length + HTML_PIECE_BYTES);
-  readHtml(pieces(), sink, 0, file ? hiddenInFiles : hiddenTags);
+  readHtml(pieces(), sink, 0, file ? hiddenInFiles : hiddenTags, links);
   // Holding half a surrogate pair (never seen in mail; the cut at the cap could make one): read
   // as the string is. Cut short: the string of the bytes kept, as addText cuts a long text.
   if (!sink.wellFormed) return htmlToText(bytes.toString('utf8'), maxChars, 0, file);
@@ -451,7 +452,11 @@ class HtmlPieces {
   }
 }
 
-function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hiddenHere: ReadonlySet<string>): void {
+/**
+ * `links`: where the document's data: links go (data-links.ts): the values of its URL attributes
+ * and its CSS, read whether shown or hidden.
+ */
+function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hiddenHere: ReadonlySet<string>, links?: DataLinkSink): void {
   const maxChars = sink.max;
   const inFile = hiddenHere === hiddenInFiles;
   /** In an HTML file, the text of the script being read (its string literals go to the sink at its end). */
@@ -472,6 +477,9 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
   let tagName = '';
   let attrName = '';
   let attrValue: string[] = [];
+  /** The value of an attribute read for data: links; the text of a <style> element. */
+  let linkValue: string[] | undefined;
+  let styleText: string[] | undefined;
   let closing = false;
   let hiddenField = false;
   let typeSeen = false;
@@ -485,11 +493,21 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
   const cbs = {
     onattribdata(start: number, end: number) {
       if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(html.slice(start, end));
+      if (linkValue) {
+        const piece = html.slice(start, end);
+        if (linkValue.length === 0 && !DataLinkSink.couldBeLink(attrName, piece)) linkValue = undefined;
+        else linkValue.push(piece);
+      }
     },
     onattribentity(cp: number) {
       if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(String.fromCodePoint(cp));
+      linkValue?.push(String.fromCodePoint(cp));
     },
     onattribend() {
+      if (linkValue) {
+        links!.attribute(attrName, linkValue.join(''));
+        linkValue = undefined;
+      }
       // Kept until the tag ends: a hidden form field's value is not shown (type may come after it).
       // (Only an input's type hides it, the first type attribute counts, and " hidden" is not hidden.)
       if (attrName === 'type') {
@@ -502,6 +520,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     onattribname(start: number, end: number) {
       attrName = html.slice(start, end).toLowerCase();
       attrValue = [];
+      linkValue = links && DataLinkSink.wants(attrName) ? [] : undefined;
     },
     oncdata(start: number, end: number) {
       if (!hidden) sink.push(html.slice(start, end));
@@ -509,6 +528,10 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     onclosetag(start: number, end: number) {
       const name = html.slice(start, end).toLowerCase();
       if (script && name === 'script') endScript();
+      if (styleText && name === 'style') {
+        links!.css(styleText.join(''));
+        styleText = undefined;
+      }
       if (hidden && name === hiddenName) {
         hidden = 0;
         hiddenName = '';
@@ -524,18 +547,20 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
       const close = inner.indexOf(']>');
       if (close < 0) return;
       sink.push(' ');
-      sink.push(htmlToText(inner.slice(close + 2), maxChars, depth + 1, hiddenHere === hiddenInFiles).text);
+      sink.push(htmlToText(inner.slice(close + 2), maxChars, depth + 1, hiddenHere === hiddenInFiles, links).text);
       sink.push(' ');
     },
     ondeclaration() {},
     onend() {
       flushValues();
       endScript();
+      if (styleText) links!.css(styleText.join(''));
     },
     onopentagend() {
       flushValues();
       if (closing) return;
       if (inFile && tagName === 'script' && !hidden) script = [];
+      if (links && tagName === 'style') styleText = [];
       if (hiddenHere.has(tagName) && !hidden) {
         hidden = 1;
         hiddenName = tagName;
@@ -554,6 +579,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
       closing = true;
     },
     ontext(start: number, end: number) {
+      if (styleText) styleText.push(html.slice(start, end));
       if (script) script.push(html.slice(start, end));
       else if (!hidden) sink.push(html.slice(start, end));
     },

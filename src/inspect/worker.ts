@@ -5,18 +5,27 @@ import { parentPort } from 'node:worker_threads';
 import { analyseLayer } from './layer.ts';
 import type { LayerInput, LayerOutput } from './layer.ts';
 import { judgeJpegThumbnail, type PictureJudgement } from './ocr-image.ts';
+import { DataLinkSink } from './data-links.ts';
 import { movable } from './movable.ts';
 import { htmlBytesToText, htmlToText } from './text.ts';
 
 /** An HTML body as a string, or as its UTF-8 bytes (a large one, moved here without a copy); a JPEG's thumbnail for the text-recognition gate. */
 export type WorkerTask =
   | { id: number; kind: 'layer'; input: LayerInput }
-  | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number }
+  | { id: number; kind: 'html'; html: string | Uint8Array; maxChars: number; maxLinks: number; maxLinkBytes: number }
   | { id: number; kind: 'gate'; pnm: Uint8Array; size: { width: number; height: number }; twoLooks: boolean };
 
 /** The text of an HTML body comes back as its UTF-8 bytes when it is large (moved, not copied). */
 export type WorkerReply =
-  | { id: number; ok: true; layer?: LayerOutput; text?: { text: string | Uint8Array; truncated: boolean }; judgement?: PictureJudgement }
+  | {
+      id: number;
+      ok: true;
+      layer?: LayerOutput;
+      text?: { text: string | Uint8Array; truncated: boolean };
+      /** An HTML body's data: links (data-links.ts). */
+      links?: { links: Array<{ type: string; bytes: Uint8Array }>; more: boolean };
+      judgement?: PictureJudgement;
+    }
   | { id: number; ok: false; error: string };
 
 if (parentPort) {
@@ -32,10 +41,19 @@ if (parentPort) {
       if (task.kind === 'html') {
         // Given as bytes (a large body), read a piece at a time; its text goes back as bytes when
         // it can (whole and well-formed), moved rather than copied.
-        const read = typeof task.html === 'string' ? htmlToText(task.html, task.maxChars) : htmlBytesToText(Buffer.from(task.html.buffer, task.html.byteOffset, task.html.byteLength), task.maxChars);
-        const ab = typeof read.text === 'string' ? undefined : movable(read.text);
-        const reply: WorkerReply = { id: task.id, ok: true, text: read };
-        port.postMessage(reply, ab ? [ab] : []);
+        // Its data: links come back beside it (moved when they own their memory).
+        const links = new DataLinkSink(task.maxLinks, task.maxLinkBytes);
+        const read =
+          typeof task.html === 'string'
+            ? htmlToText(task.html, task.maxChars, 0, false, links)
+            : htmlBytesToText(Buffer.from(task.html.buffer, task.html.byteOffset, task.html.byteLength), task.maxChars, undefined, false, links);
+        const moved = new Set<ArrayBuffer>();
+        for (const b of [typeof read.text === 'string' ? undefined : read.text, ...links.links.map((l) => l.bytes)]) {
+          const ab = movable(b);
+          if (ab) moved.add(ab);
+        }
+        const reply: WorkerReply = { id: task.id, ok: true, text: read, links: { links: links.links, more: links.more } };
+        port.postMessage(reply, [...moved]);
         return;
       }
       const input = task.input;
