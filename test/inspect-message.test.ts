@@ -279,6 +279,7 @@ describe('pictures and files written into HTML as data: links', () => {
       `<a href="\u0001 da\tta\n:text/csv;charset=utf-8;base64,${b64}">x</a>`,
       `<div style="background-image: url(data:text/csv;base64,${b64})">x</div>`,
       `<style>td { background: URL( 'data:text/csv;base64,${b64}' ) }</style>`,
+      `<style>td { background: u\\72l(/* x */"d\\61 ta\\:text/csv;base64,${b64}") }</style>`,
       `<a href = data:text/csv;base64,${b64} title=x>x</a>`,
       `<img srcset="logo.png 1x, data:text/csv;base64,${b64} 2x">`,
       `<object data="data:text/csv;${'x=1;'.repeat(80)}base64,${b64}"></object>`,

@@ -9,7 +9,8 @@
 // style attributes and <style> elements. Each value is read as the WHATWG URL parser and "data:
 // URL processor" read it: leading and trailing control characters and spaces dropped, tabs and
 // line breaks anywhere removed, the scheme in any case, the body percent-decoded, base64 decoded
-// forgivingly (white space ignored). No regular expression reads the HTML.
+// forgivingly (white space ignored); CSS with its escapes and comments read as CSS reads them. No
+// regular expression reads the HTML.
 
 export interface DataLink {
   /** The media type it declares, lower case ("image/png"; "text/plain" when none). */
@@ -69,9 +70,10 @@ export class DataLinkSink implements DataLinks {
     else if (URL_ATTRIBUTES.has(name)) this.url(value);
   }
 
-  /** CSS (a style attribute, a <style> element): every url(…). */
-  css(text: string): void {
-    if (!text.includes('(')) return;
+  /** CSS (a style attribute, a <style> element): every url(…), escapes and comments read as CSS reads them. */
+  css(written: string): void {
+    if (!written.includes('(')) return;
+    const text = cssUnescaped(written);
     const lower = text.toLowerCase();
     for (let at = lower.indexOf('url('); at >= 0; at = lower.indexOf('url(', at + 4)) {
       let i = at + 4;
@@ -107,6 +109,43 @@ export class DataLinkSink implements DataLinks {
     this.total += bytes.length;
     this.links.push({ type: params[0] || 'text/plain', bytes });
   }
+}
+
+function hexDigit(c: number): number {
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
+}
+
+/** CSS with its escapes decoded (\61 or \000061 is "a", \: is ":") and its comments out: url(d\61ta:…) is a data: link. */
+function cssUnescaped(css: string): string {
+  if (!css.includes('\\') && !css.includes('/*')) return css;
+  const parts: string[] = [];
+  let i = 0;
+  while (i < css.length) {
+    // Up to the next escape or comment, as it is.
+    let next = i;
+    while (next < css.length && css.charCodeAt(next) !== 0x5c && !(css.charCodeAt(next) === 0x2f && css.charCodeAt(next + 1) === 0x2a)) next++;
+    parts.push(css.slice(i, next));
+    i = next;
+    if (i >= css.length) break;
+    if (css.charCodeAt(i) === 0x2f) {
+      const close = css.indexOf('*/', i + 2);
+      i = close < 0 ? css.length : close + 2;
+      continue;
+    }
+    i++; // the backslash
+    let cp = 0;
+    let digits = 0;
+    while (digits < 6 && i < css.length && hexDigit(css.charCodeAt(i)) >= 0) {
+      cp = cp * 16 + hexDigit(css.charCodeAt(i++));
+      digits++;
+    }
+    if (digits) {
+      parts.push(cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd');
+      if (i < css.length && css.charCodeAt(i) <= 0x20) i++; // the white space that ends an escape
+    } else if (i < css.length && css[i] !== '\n') parts.push(css[i++]);
+    else i++; // an escaped line break: nothing
+  }
+  return parts.join('');
 }
 
 /** As the URL parser reads an attribute's value: control characters and spaces off its ends, tabs and line breaks out. */

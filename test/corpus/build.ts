@@ -2082,6 +2082,39 @@ export const MESSAGES: MessageSpec[] = [
     expect: [],
     note: 'Text pasted from a web page, zero-width spaces and a soft hyphen between its words, naming one pupil with no personal details',
   },
+
+  // --- Files written into the HTML itself (data: links; the review of 2026-12-08) ----------------
+  {
+    file: 'bd-12-residential-list-as-data-link-to-centre.eml',
+    from: S.okafor,
+    to: ['bookings@highpeakcentre.example.co.uk'],
+    subject: 'Year 6 residential – our group',
+    text: 'Hi,\n\nOur list is linked below (click to download).\n\nThanks,\nBen',
+    html: html(
+      'Year 6 residential',
+      `<p>Hi,</p><p>Our list is linked below (click to download).</p><p><a href="data:text/csv;base64,${Buffer.from(Y6_RESIDENTIAL_CSV).toString('base64')}" download="residential.csv">residential.csv</a></p><p>Thanks,<br>Ben</p>`,
+    ),
+    date: d(25, '11:05'),
+    expect: ['unencrypted-sensitive-attachment'],
+    note: 'The Year 6 residential list with medical notes, as a CSV written into the HTML body as a data: link (no MIME attachment)',
+  },
+  {
+    file: 'hn-12-newsletter-with-inline-logo-and-font.eml',
+    from: S.office,
+    to: [S.office.email],
+    bcc: allParents,
+    subject: 'Attendance this week',
+    text: 'Dear parents and carers,\n\nAttendance data: 96.4% this week, our best this term. Thank you!',
+    html: html(
+      'Attendance this week',
+      `<style>@font-face { font-family: Oakfield; src: url(data:font/woff2;base64,${Buffer.concat([Buffer.from('wOF2'), Buffer.alloc(44)]).toString('base64')}) format('woff2'); }</style>` +
+        '<p><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==" alt="Oakfield Primary" width="120"></p>' +
+        '<p>Dear parents and carers,</p><p>Attendance data: 96.4% this week, our best this term. Thank you!</p>',
+    ),
+    date: d(25, '11:15'),
+    expect: [],
+    note: 'A newsletter whose logo and web font are written into its HTML as data: links, and says "Attendance data:" in its text',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
