@@ -113,7 +113,7 @@ export async function createExaminer(opts: ExaminerOptions): Promise<Examiner> {
       const detections: Detection[] = [];
       // Appended one by one: a class list has more findings than a call may take arguments.
       const add = (found: Detection[]) => {
-        for (const d of found) detections.push(d);
+        for (let k = 0; k < found.length; k++) detections.push(found[k]);
       };
       if (inspection.subject) add(set.scan(inspection.subject, 'subject'));
       for (const t of inspection.texts) add(early.get(t) ?? scanText(t));

@@ -77,7 +77,8 @@ class Context {
   constructor(facts: Facts, policy: Policy) {
     this.facts = facts;
     this.policy = policy;
-    for (const d of facts.detections) {
+    for (let k = 0; k < facts.detections.length; k++) {
+      const d = facts.detections[k];
       const list = this.byWhere.get(d.where);
       if (list) list.push(d);
       else this.byWhere.set(d.where, [d]);
@@ -483,9 +484,19 @@ function personalDataAbout(ctx: Context): Map<string, { evidence: () => string; 
       for (const [id, d] of m.named) note([id], () => d.evidence, what);
       continue;
     }
-    for (const t of m.special) note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'special-category information');
-    for (const t of m.records) note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'behaviour or attendance records');
-    for (const t of m.personal) note(t.about.pupilIds, () => whom(t.about, m.named), t.detection.category === 'date-of-birth' ? 'their date of birth' : 'an identifier');
+    // (Indexed: a class list has tens of thousands of each.)
+    for (let k = 0; k < m.special.length; k++) {
+      const t = m.special[k];
+      note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'special-category information');
+    }
+    for (let k = 0; k < m.records.length; k++) {
+      const t = m.records[k];
+      note(t.about.pupilIds, () => whom(t.about, m.named), TOPICS.get(t.detection.detector) ?? 'behaviour or attendance records');
+    }
+    for (let k = 0; k < m.personal.length; k++) {
+      const t = m.personal[k];
+      note(t.about.pupilIds, () => whom(t.about, m.named), t.detection.category === 'date-of-birth' ? 'their date of birth' : 'an identifier');
+    }
     for (const id of m.listed.keys()) note([id], () => m.named.get(id)?.evidence ?? '', 'a list of pupils with personal details');
   }
   return about;

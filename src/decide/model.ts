@@ -152,12 +152,19 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
   const bare: Mention[] = [];
   // Different numbers: one that fits both an NHS number's and a ULN's check digit is one number.
   const bareSpans = new Set<number>();
-  for (const d of detections) if (isIdentifier(d) && isBare(d)) bareSpans.add(d.start);
+  // (Indexed loops over findings here and below: a class list has hundreds of thousands, and
+  // for…of allocated an iterator result for each in the code V8 made of these long loops.)
+  for (let k = 0; k < detections.length; k++) {
+    const d = detections[k];
+    if (isIdentifier(d) && isBare(d)) bareSpans.add(d.start);
+  }
   const bareCount = bareSpans.size;
-  for (const d of detections) {
+  for (let k = 0; k < detections.length; k++) {
+    const d = detections[k];
     if (isNamed(d)) {
       names.push({ pupilIds: d.pupilIds!, start: d.start, end: d.end, how: 'full-name', source: d });
-      for (const id of d.pupilIds!) if (!model.named.has(id)) model.named.set(id, d);
+      const ids = d.pupilIds!;
+      for (let q = 0; q < ids.length; q++) if (!model.named.has(ids[q])) model.named.set(ids[q], d);
     } else if (isForenameAlone(d)) weak.push(d);
     else if (isIdentifier(d)) {
       const mention: Mention = { pupilIds: NOBODY, start: d.start, end: d.end, how: 'identifier', source: d };
@@ -206,7 +213,8 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
           sentenceSaysWho(text, d.start, d.end) ||
           onOneLine(text, Math.min(d.start, m.start), Math.max(d.end, m.end)) ||
           aloneOnItsLine(text, m.start, m.end);
-  for (const d of terms) {
+  for (let k = 0; k < terms.length; k++) {
+    const d = terms[k];
     const w = windows.get(d.detector) ?? DEFAULT_WINDOW;
     let about = nearest(model.names, d.start, d.end, w, sameThought && ((m) => sameThought(d, m)));
     if (!about) {
@@ -222,7 +230,9 @@ export function modelText(where: string, kind: TextKind, text: TextLike | undefi
     const field = kind === 'attachment' && text !== undefined && inLabelledField(text, d.start);
     (d.category === 'special-category' ? model.special : model.records).push({ detection: d, about, field });
   }
-  for (const a of bare.length ? mergeByStart(anchors, bare) : anchors) {
+  const tied = bare.length ? mergeByStart(anchors, bare) : anchors;
+  for (let k = 0; k < tied.length; k++) {
+    const a = tied[k];
     let about = nearest(model.names, a.start, a.end, PERSONAL_WINDOW);
     // A date of birth too old to be a pupil's is a namesake's ("Dylan Thomas was born on 27
     // October 1914"), not the pupil of that name on the roster.
@@ -350,8 +360,10 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
   // Folded forename → [first position, pupil id, …] in text order.
   const introductions = new Map<string, Array<number | string>>();
   const seen = new Set<string>();
-  for (const m of names) {
-    for (const id of m.pupilIds) {
+  for (let k = 0; k < names.length; k++) {
+    const m = names[k];
+    for (let q = 0; q < m.pupilIds.length; q++) {
+      const id = m.pupilIds[q];
       if (seen.has(id)) continue;
       seen.add(id);
       for (const key of forenamesOf(roster, id)) {
@@ -363,7 +375,8 @@ function coreference(text: TextLike, names: Mention[], weak: Detection[], roster
   }
   const out: Mention[] = [];
   let quoted: number | undefined;
-  for (const d of weak) {
+  for (let w = 0; w < weak.length; w++) {
+    const d = weak[w];
     const words = foldWords(text.slice(d.start, d.end));
     const list = words.length === 1 ? introductions.get(words[0]) : undefined;
     if (!list) continue;
@@ -558,7 +571,7 @@ function fieldKind(d: Detection): FieldKind | undefined {
 function findRows(text: TextLike, model: TextModel, full: Mention[], opts: ModelOptions): void {
   if (full.length < opts.listMinPupils) return;
   const fields: Detection[] = [];
-  for (const d of model.detections) if (fieldKind(d) !== undefined) fields.push(d);
+  for (let k = 0; k < model.detections.length; k++) if (fieldKind(model.detections[k]) !== undefined) fields.push(model.detections[k]);
   if (!fields.length) return;
   if (fields.some((d, k) => k > 0 && fields[k - 1].start > d.start)) fields.sort((a, b) => a.start - b.start);
   const rows = new Map<string, Set<FieldKind>>();
@@ -580,7 +593,8 @@ function findRows(text: TextLike, model: TextModel, full: Mention[], opts: Model
     while (f < fields.length && fields[f].start < lineStart) f++;
     for (let g = f; g < fields.length && fields[g].start < lineEnd; g++) {
       const kind = fieldKind(fields[g])!;
-      for (const id of pupils) {
+      for (let q = 0; q < pupils.length; q++) {
+        const id = pupils[q];
         const set = rows.get(id);
         if (set) set.add(kind);
         else rows.set(id, new Set([kind]));

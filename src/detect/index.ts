@@ -418,12 +418,14 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       if (!triggered[c.index]) continue;
       const w = c.def.keywordWindow ?? DEFAULT_KEYWORD_WINDOW;
       const windows: number[] = [];
-      for (const pos of positionsOf(c.index)) {
+      const at = positionsOf(c.index);
+      for (let k = 0; k < at.length; k++) {
+        const pos = at[k];
         if (windows.length && pos - w.before <= windows[windows.length - 1]) windows[windows.length - 1] = pos + w.after;
         else windows.push(pos - w.before, pos + w.after);
       }
-        const aligned = alignRegions(buf, windows);
-        if (stretch && chainsIn(aligned, stretch)) return undefined;
+      const aligned = alignRegions(buf, windows);
+      if (stretch && chainsIn(aligned, stretch)) return undefined;
       for (let r = 0; r < aligned.length; r += 2) {
         const sub = buf.subarray(aligned[r], aligned[r + 1]);
         for (const cp of c.patterns) runPattern(c, cp, sub, aligned[r], buf, contextPos, where, out, anchors);
@@ -437,9 +439,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
       // Where the anchors are, in 64-byte buckets (anchors are short: first and last bucket).
       const cover = new Uint8Array(anyTriggered ? (n >> 6) + 2 : 0);
       if (anyTriggered) {
-        for (const a of anchors) {
-          cover[a.start >> 6] = 1;
-          cover[(a.end - 1) >> 6] = 1;
+        for (let k = 0; k < anchors.length; k++) {
+          cover[anchors[k].start >> 6] = 1;
+          cover[(anchors[k].end - 1) >> 6] = 1;
         }
       }
       // Windows around the keywords of every triggered vocabulary detector that lie near an
@@ -449,7 +451,9 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         if (!triggered[c.index]) continue;
         const reach = c.def.proximity!.window + MAX_MATCH;
         const w = c.def.keywordWindow ?? DEFAULT_KEYWORD_WINDOW;
-        for (const pos of positionsOf(c.index)) {
+        const at = positionsOf(c.index);
+        for (let k = 0; k < at.length; k++) {
+          const pos = at[k];
           const last = Math.min(cover.length - 1, (pos + reach) >> 6);
           for (let b = Math.max(0, (pos - reach) >> 6); b <= last; b++) {
             if (cover[b] !== 0) {
@@ -466,7 +470,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
         for (let k = 0; k < order.length; k++) order[k] = windows[2 * k] * 4096 + Math.min(4095, windows[2 * k + 1] - windows[2 * k]);
         order.sort();
         const sorted: number[] = [];
-        for (const key of order) {
+        for (let k = 0; k < order.length; k++) {
+          const key = order[k];
           const st = Math.floor(key / 4096);
           sorted.push(st, st + (key % 4096));
         }
@@ -486,7 +491,8 @@ export function compileDetectors(opts: CompileOptions = {}): DetectorSet {
             runPattern(c, cp, sub, aligned[r], buf, contextPos, where, found, null);
           }
         }
-        for (const d of found) {
+        for (let k = 0; k < found.length; k++) {
+          const d = found[k];
           const near = nearestAnchor(anchors, d.start, d.end, compiled[detectorIndex.get(d.detector)!].def.proximity!.window);
           if (!near) continue;
           d.near = near;

@@ -58,7 +58,8 @@ export function nameDetections(
   let firstOfWord: Map<number, Detection> | undefined = stretch?.firstOfWord;
   const base = stretch ? stretch.base : 0;
   const anchorsOnly = stretch?.anchorsOnly === true;
-  for (const h of hits) {
+  for (let k = 0; k < hits.length; k++) {
+    const h = hits[k];
     if (h.kind === HIT_STAFF) {
       if (staffNames && !anchorsOnly) out.push(Finding.forName(where, buf, h.start, h.end, "A member of staff's name", 'strong', 0.5, 'staff-name'));
       continue;

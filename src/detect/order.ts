@@ -38,7 +38,8 @@ export function mergeByStart(a: Detection[], b: Detection[]): Detection[] {
 /** Convert byte offsets in `buf` (UTF-8) to UTF-16 indices into the string it decodes to, in place. */
 export function toUtf16Offsets(buf: Buffer, ds: Detection[], offsets = new Utf8Offsets(buf)): void {
   if (offsets.ascii) return; // all ASCII: bytes and UTF-16 units agree
-  for (const d of ds) {
+  for (let k = 0; k < ds.length; k++) {
+    const d = ds[k];
     d.start = offsets.toUtf16(d.start);
     d.end = offsets.toUtf16(d.end);
     if (d.mentions) for (let q = 0; q < d.mentions.length; q++) d.mentions[q] = offsets.toUtf16(d.mentions[q]);
