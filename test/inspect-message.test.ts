@@ -321,6 +321,48 @@ describe('pictures and files written into HTML as data: links', () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(400e6);
   });
 
+  // A second review of the reader's second version.
+  it('CSS as a browser reads it: <style/>, image-set() and @import strings, escapes; an SVG\'s and a style sheet\'s own links; an iframe\'s srcdoc', async () => {
+    const b64 = Buffer.from(list).toString('base64');
+    for (const link of [
+      `<style/>p { background: url(data:text/csv;base64,${b64}) }</style>`,
+      `<div style='background-image: image-set("data:text/csv;base64,${b64}" 1x)'>x</div>`,
+      `<style>@import "data:text/csv;base64,${b64}";</style>`,
+      `<style>p { background: url(data\\:text/csv;base64,${b64}) } q { background: url("data\\3a text/csv;base64,${b64}") }</style>`,
+    ]) {
+      const r = await inspect(html(link));
+      expect(textOf(r, 'attachment:inline-file-1.csv'), link).toContain(PUPIL_NAME);
+    }
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="data:text/csv;base64,${b64}"/></svg>`;
+    const inSvg = await inspect(html(`<img src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`));
+    expect(textOf(inSvg, 'attachment:inline-picture-1.svg/inline-file-1.csv')).toContain(PUPIL_NAME);
+    const sheet = `p { background: url(data:text/csv;base64,${b64}) }`;
+    const inSheet = await inspect(html(`<style>@import url(data:text/css;base64,${Buffer.from(sheet).toString('base64')});</style>`));
+    expect(textOf(inSheet, 'attachment:inline-file-1.css/inline-file-1.csv')).toContain(PUPIL_NAME);
+    const framed = await inspect(html(`<iframe srcdoc="<p>Medical list</p><a href='data:text/csv;base64,${b64}'>list</a>"></iframe>`));
+    expect(textOf(framed, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
+    expect(textOf(framed, 'body:html')).toContain('Medical list');
+  });
+
+  it('a font is skipped only when it is one: a CSV starting "true" is read, an EOT web font is not held', async () => {
+    const r = await inspect(html(`<a href="data:text/csv,true%2C${encodeURIComponent(PUPIL_NAME)}%2C${PUPIL_REF}">list</a>`));
+    expect(textOf(r, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
+    const eot = Buffer.alloc(64);
+    eot[34] = 0x4c;
+    eot[35] = 0x50;
+    const font = await inspect(html(`<style>@font-face { font-family: Brand; src: url(data:application/vnd.ms-fontobject;base64,${eot.toString('base64')}); }</style><p>Hello</p>`));
+    expect(font.attachments).toEqual([]);
+    expect(font.uninspectable).toEqual([]);
+  });
+
+  it('a style of a megabyte of "url(" is read once, not once for each', async () => {
+    const r = await inspect(html(`<style>${'url('.repeat(250_000)}</style><p>Hello</p>`));
+    expect(r.uninspectable).toEqual([]);
+    expect(r.attachments).toEqual([]);
+    const quotes = await inspect(html(`<div style='${'"'.repeat(500_000)}'>x</div>`));
+    expect(quotes.uninspectable).toEqual([]);
+  });
+
   it('more links than the inspection reads: held as not all read', async () => {
     const links = Array.from({ length: 30 }, (_, i) => `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="${i}">`).join('');
     const r = await inspect(html(links), { maxParts: 10 });

@@ -51,16 +51,7 @@ export class DataLinkSink implements DataLinks {
    * parser reads it): most are not, and are not kept to the end.
    */
   static couldBeLink(attribute: string, piece: string): boolean {
-    if (!URL_ATTRIBUTES.has(attribute)) return true; // srcset, style: read whole
-    const want = 'data:';
-    let j = 0;
-    for (let i = 0; i < piece.length && j < want.length; i++) {
-      const c = piece.charCodeAt(i);
-      if (c === 0x09 || c === 0x0a || c === 0x0d || (j === 0 && c <= 0x20)) continue;
-      if ((c | 0x20) !== want.charCodeAt(j)) return false;
-      j++;
-    }
-    return true;
+    return !URL_ATTRIBUTES.has(attribute) || couldBeLink(piece, 0); // srcset, style: read whole
   }
 
   /** An attribute's value (entities decoded). */
@@ -70,23 +61,48 @@ export class DataLinkSink implements DataLinks {
     else if (URL_ATTRIBUTES.has(name)) this.url(value);
   }
 
-  /** CSS (a style attribute, a <style> element): every url(…), escapes and comments read as CSS reads them. */
+  /**
+   * CSS (a style attribute, a <style> element), escapes and comments read as CSS reads them: every
+   * url(…), and every string that is a data: link (image-set("data:…" 1x), @import "data:…").
+   * One pass: each url( or string is read once and the search goes on after it.
+   */
   css(written: string): void {
-    if (!written.includes('(')) return;
+    if (!written.includes('(') && !written.includes('"') && !written.includes("'")) return;
     const text = cssUnescaped(written);
-    const lower = text.toLowerCase();
-    for (let at = lower.indexOf('url('); at >= 0; at = lower.indexOf('url(', at + 4)) {
-      let i = at + 4;
-      while (i < text.length && text.charCodeAt(i) <= 0x20) i++;
-      const quote = text[i] === '"' || text[i] === "'" ? text[i] : '';
-      if (quote) i++;
-      const end = text.indexOf(quote || ')', i);
-      this.url(text.slice(i, end < 0 ? text.length : end));
+    let fontFace = false;
+    let i = 0;
+    while (i < text.length && !this.more) {
+      const c = text.charCodeAt(i);
+      if (c === 0x7b) fontFace = text.slice(Math.max(0, i - 40), i).toLowerCase().includes('@font-face');
+      else if (c === 0x7d) fontFace = false;
+      if (c === 0x22 || c === 0x27) {
+        // A string: to its closing quote (a backslash escapes the next character).
+        let end = i + 1;
+        while (end < text.length && text.charCodeAt(end) !== c) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+        if (couldBeLink(text, i + 1)) this.url(text.slice(i + 1, Math.min(end, text.length)), fontFace);
+        i = end + 1;
+        continue;
+      }
+      if ((c | 0x20) === 0x75 && (text.charCodeAt(i + 1) | 0x20) === 0x72 && (text.charCodeAt(i + 2) | 0x20) === 0x6c && text.charCodeAt(i + 3) === 0x28) {
+        // url( … ): a quoted argument is a string (read above); a bare one runs to ")".
+        let j = i + 4;
+        while (j < text.length && text.charCodeAt(j) <= 0x20) j++;
+        if (text.charCodeAt(j) === 0x22 || text.charCodeAt(j) === 0x27) {
+          i = j;
+          continue;
+        }
+        let end = text.indexOf(')', j);
+        if (end < 0) end = text.length;
+        if (couldBeLink(text, j)) this.url(text.slice(j, end), fontFace);
+        i = end + 1;
+        continue;
+      }
+      i++;
     }
   }
 
-  /** One URL, as written in the document. */
-  url(written: string): void {
+  /** One URL, as written in the document (`font`: in an @font-face rule). */
+  url(written: string, font = false): void {
     if (this.more) return;
     const url = urlCleaned(written);
     if (url.length < 6 || url.slice(0, 5).toLowerCase() !== 'data:') return;
@@ -95,20 +111,36 @@ export class DataLinkSink implements DataLinks {
     const header = url.slice(5, comma);
     const params = header.split(';').map((p) => p.trim().toLowerCase());
     const base64 = params.length > 1 && params[params.length - 1] === 'base64';
+    const type = params[0] || 'text/plain';
     const body = url.slice(comma + 1);
-    // Counted against the limits before it is decoded (a base64 body decodes to 3/4 of its length).
-    const estimate = base64 ? Math.floor((body.length * 3) / 4) : body.length;
+    // Counted against the limits before it is decoded (a base64 body decodes to 3/4 of its
+    // length; any other, at most its UTF-8).
+    const estimate = base64 ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
     if (this.links.length >= this.maxLinks || this.total + estimate > this.maxBytes) {
       this.more = true;
       return;
     }
     const raw = percentDecoded(body);
     const bytes = base64 ? Buffer.from(raw.toString('latin1'), 'base64') : raw;
-    // Nothing in it, or a web font (@font-face in a newsletter's styles): drawn with, never shown.
-    if (bytes.length === 0 || isFont(bytes)) return;
+    // Nothing in it, or a web font (@font-face in a newsletter's styles, said so and shaped so):
+    // drawn with, never shown.
+    if (bytes.length === 0 || ((font || isFontType(type)) && isFont(bytes, type))) return;
     this.total += bytes.length;
-    this.links.push({ type: params[0] || 'text/plain', bytes });
+    this.links.push({ type, bytes });
   }
+}
+
+/** Could the URL written from text[i] be a data: link (white space and tabs skipped)? Cheap: most are not. */
+function couldBeLink(text: string, i: number): boolean {
+  const want = 'data:';
+  let j = 0;
+  for (; i < text.length && j < want.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x09 || c === 0x0a || c === 0x0d || (j === 0 && c <= 0x20)) continue;
+    if ((c | 0x20) !== want.charCodeAt(j)) return false;
+    j++;
+  }
+  return true;
 }
 
 function hexDigit(c: number): number {
@@ -197,11 +229,16 @@ function srcsetUrls(v: string): string[] {
   return out;
 }
 
-/** A font's own signature (WOFF, WOFF2, OpenType, TrueType, a collection). */
-function isFont(b: Buffer): boolean {
+function isFontType(type: string): boolean {
+  return type.startsWith('font/') || type.startsWith('application/font-') || type.startsWith('application/x-font') || type === 'application/vnd.ms-fontobject';
+}
+
+/** A font's own signature (WOFF, WOFF2, OpenType, TrueType, a collection; EOT's magic number at byte 34). */
+function isFont(b: Buffer, type: string): boolean {
   if (b.length < 4) return false;
   const tag = b.toString('latin1', 0, 4);
-  return tag === 'wOFF' || tag === 'wOF2' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf' || b.readUInt32BE(0) === 0x00010000;
+  if (tag === 'wOFF' || tag === 'wOF2' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf' || b.readUInt32BE(0) === 0x00010000) return true;
+  return type === 'application/vnd.ms-fontobject' && b.length >= 36 && b[34] === 0x4c && b[35] === 0x50;
 }
 
 function hexValue(c: number): number {
@@ -248,6 +285,7 @@ const EXTENSIONS: Record<string, string> = {
   'image/svg+xml': 'svg',
   'text/csv': 'csv',
   'text/html': 'html',
+  'text/css': 'css',
   'text/plain': 'txt',
   'application/pdf': 'pdf',
   'application/zip': 'zip',

@@ -147,6 +147,10 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
     if (armorAlone(decodeTextBytes(bytes, charset))) return output('pgp', TEXT_MIME.pgp, { encryption: 'encrypted', encryptionDetail: 'pgp' });
     kind = 'txt';
   }
+  // An SVG picture is markup, read as HTML is (its text, and the pictures written into it as
+  // data: links: a screenshot inside an SVG).
+  const lowerName = name.toLowerCase();
+  if (kind === 'txt' && lowerName.endsWith('.svg') && head.trimStart().startsWith('<')) kind = 'html';
   const mime = TEXT_MIME[kind];
   if (kind === 'eml') return output('eml', mime, { isMessage: true, route: 'message' });
   if (kind === 'rtf') {
@@ -172,7 +176,14 @@ export function textLayer(bytes: Buffer, name: string, charset: string | undefin
     return withDataLinks(links, budget, output('html', mime, { text, truncated, problems }));
   }
   const truncated = decoded.length > maxChars;
-  return output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated, problems });
+  const out = output(kind, mime, { text: truncated ? decoded.slice(0, maxChars) : decoded, truncated, problems });
+  // A style sheet (one written into HTML as a data: link, @import): the links in it too.
+  if (lowerName.endsWith('.css')) {
+    const links = linkSink(budget);
+    links.css(decoded);
+    return withDataLinks(links, budget, out);
+  }
+  return out;
 }
 
 /** Where an HTML document's data: links go, counted against `budget` (without one, as many as it holds). */

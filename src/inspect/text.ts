@@ -505,8 +505,14 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     },
     onattribend() {
       if (linkValue) {
-        links!.attribute(attrName, linkValue.join(''));
+        const value = linkValue.join('');
         linkValue = undefined;
+        if (attrName !== 'srcdoc') links!.attribute(attrName, value);
+        else if (depth < 3) {
+          // An iframe's own document, written into the attribute: its text and its links.
+          const inner = htmlToText(value, maxChars, depth + 1, inFile, links).text;
+          if (!hidden) sink.push(` ${inner} `);
+        }
       }
       // Kept until the tag ends: a hidden form field's value is not shown (type may come after it).
       // (Only an input's type hides it, the first type attribute counts, and " hidden" is not hidden.)
@@ -520,7 +526,7 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     onattribname(start: number, end: number) {
       attrName = html.slice(start, end).toLowerCase();
       attrValue = [];
-      linkValue = links && DataLinkSink.wants(attrName) ? [] : undefined;
+      linkValue = links && (DataLinkSink.wants(attrName) || attrName === 'srcdoc') ? [] : undefined;
     },
     oncdata(start: number, end: number) {
       if (!hidden) sink.push(html.slice(start, end));
@@ -577,6 +583,9 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     onselfclosingtag() {
       flushValues();
       closing = true;
+      // <style/>: a browser ignores the slash and reads what follows as CSS; the tokenizer reads
+      // it as text, which is kept for the links in it as well.
+      if (links && tagName === 'style') styleText = [];
     },
     ontext(start: number, end: number) {
       if (styleText) styleText.push(html.slice(start, end));
