@@ -255,6 +255,21 @@ describe('pictures and files written into HTML as data: links', () => {
     crlf(['From: a@school.example', 'To: b@home.example', 'Subject: Trip', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', `<html><body><p>Please see below.</p>${body}</body></html>`, '']);
   const list = `Name,Reference,Medical\n${PUPIL_NAME},${PUPIL_REF},asthma\n`;
   const textOf = (r: Awaited<ReturnType<typeof inspect>>, where: string) => r.texts.find((t) => t.where === where)?.text.toString();
+  /** Web fonts as small as they can be and still be shaped as fonts: WOFF2 giving its length, a TrueType font with one table. */
+  const woff2 = (n: number) => {
+    const b = Buffer.alloc(n);
+    b.write('wOF2');
+    b.writeUInt32BE(n, 8);
+    return b;
+  };
+  const ttf = () => {
+    const b = Buffer.alloc(64);
+    b.writeUInt32BE(0x00010000, 0);
+    b.writeUInt16BE(1, 4);
+    b.writeUInt32BE(28, 20);
+    b.writeUInt32BE(16, 24);
+    return b;
+  };
 
   // A mail program offers the link as a file, or shows the picture: nothing of it is an attachment
   // in MIME, and it was not read at all.
@@ -279,7 +294,7 @@ describe('pictures and files written into HTML as data: links', () => {
       `<a href="\u0001 da\tta\n:text/csv;charset=utf-8;base64,${b64}">x</a>`,
       `<div style="background-image: url(data:text/csv;base64,${b64})">x</div>`,
       `<style>td { background: URL( 'data:text/csv;base64,${b64}' ) }</style>`,
-      `<style>td { background: u\\72l(/* x */"d\\61 ta\\:text/csv;base64,${b64}") }</style>`,
+      `<style>td { /* x */ background: u\\72l("d\\61 ta\\:text/csv;base64,${b64}") }</style>`,
       `<a href = data:text/csv;base64,${b64} title=x>x</a>`,
       `<img srcset="logo.png 1x, data:text/csv;base64,${b64} 2x">`,
       `<object data="data:text/csv;${'x=1;'.repeat(80)}base64,${b64}"></object>`,
@@ -297,7 +312,7 @@ describe('pictures and files written into HTML as data: links', () => {
     expect(textOf(r, 'attachment:trip.html/inline-file-1.csv')).toContain(PUPIL_NAME);
     // Words, not links: nothing taken out, nothing held.
     // Nor is a newsletter's web font (CSS @font-face), which is drawn with and never shown.
-    const font = `<style>@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgABAAAAAA==) format('woff2'), url("data:application/x-font-ttf;base64,AAEAAAALAIAAAwAw"); }</style>`;
+    const font = `<style>@font-face { font-family: Brand; src: url(data:font/woff2;base64,${woff2(48).toString('base64')}) format('woff2'), url("data:application/x-font-ttf;base64,${ttf().toString('base64')}"); }</style>`;
     const prose = await inspect(html(`${font}<p>Attendance data: 96.2%, 14 late marks.</p><p title="data: 1, 2" alt="Data: attendance, autumn">Metadata:none, x=data:1</p>`));
     expect(prose.attachments).toEqual([]);
     expect(prose.uninspectable).toEqual([]);
@@ -329,25 +344,47 @@ describe('pictures and files written into HTML as data: links', () => {
       `<div style='background-image: image-set("data:text/csv;base64,${b64}" 1x)'>x</div>`,
       `<style>@import "data:text/csv;base64,${b64}";</style>`,
       `<style>p { background: url(data\\:text/csv;base64,${b64}) } q { background: url("data\\3a text/csv;base64,${b64}") }</style>`,
+      // A third review's: an escaped quote or a "/*" inside a string, a string broken by a line
+      // break (a browser drops that one declaration), an escaped function name.
+      `<div style='content:"\\"";background:url(data:text/csv;base64,${b64})'>x</div>`,
+      `<div style='content:"\\22";background:url(data:text/csv;base64,${b64})'>x</div>`,
+      `<div style='content:"/*";background:url(data:text/csv;base64,${b64})'>x</div>`,
+      `<style>p { font-family: 'x\n; background: url(data:text/csv;base64,${b64}) }</style>`,
+      `<style>p { background: \\75 rl(data:text/csv;base64,${b64}) }</style>`,
     ]) {
       const r = await inspect(html(link));
       expect(textOf(r, 'attachment:inline-file-1.csv'), link).toContain(PUPIL_NAME);
     }
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="data:text/csv;base64,${b64}"/></svg>`;
-    const inSvg = await inspect(html(`<img src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`));
-    expect(textOf(inSvg, 'attachment:inline-picture-1.svg/inline-file-1.csv')).toContain(PUPIL_NAME);
+    for (const svg of [
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="data:text/csv;base64,${b64}"/></svg>`,
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink"><image x:href="data:text/csv;base64,${b64}"/></svg>`,
+    ]) {
+      const inSvg = await inspect(html(`<img src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`));
+      expect(textOf(inSvg, 'attachment:inline-picture-1.svg/inline-file-1.csv'), svg).toContain(PUPIL_NAME);
+    }
     const sheet = `p { background: url(data:text/csv;base64,${b64}) }`;
     const inSheet = await inspect(html(`<style>@import url(data:text/css;base64,${Buffer.from(sheet).toString('base64')});</style>`));
     expect(textOf(inSheet, 'attachment:inline-file-1.css/inline-file-1.csv')).toContain(PUPIL_NAME);
     const framed = await inspect(html(`<iframe srcdoc="<p>Medical list</p><a href='data:text/csv;base64,${b64}'>list</a>"></iframe>`));
     expect(textOf(framed, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
     expect(textOf(framed, 'body:html')).toContain('Medical list');
+    // Nested ten deep (each level escaping the one inside): read, as HTML to eight, then as written.
+    let nested = `<p>${PUPIL_NAME} ${PUPIL_REF}</p>`;
+    for (let k = 0; k < 10; k++) nested = `<iframe srcdoc="${nested.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"></iframe>`;
+    expect(textOf(await inspect(html(nested)), 'body:html')).toContain(PUPIL_NAME);
   });
 
-  it('a font is skipped only when it is one: a CSV starting "true" is read, an EOT web font is not held', async () => {
+  it('a font is skipped only when it is one: a CSV starting "true" or "wOFF" is read, an EOT web font is not held', async () => {
     const r = await inspect(html(`<a href="data:text/csv,true%2C${encodeURIComponent(PUPIL_NAME)}%2C${PUPIL_REF}">list</a>`));
     expect(textOf(r, 'attachment:inline-file-1.csv')).toContain(PUPIL_NAME);
+    // Said to be a font, starting like one, and a list all the same (a third review's case).
+    for (const head of ['wOFF', 'true']) {
+      const disguised = await inspect(html(`<a href="data:font/woff,${head}%0A${encodeURIComponent(list)}">list</a>`));
+      expect(disguised.attachments.length, head).toBe(1);
+      expect(disguised.texts.some((t) => t.text.toString().includes(PUPIL_NAME)) || disguised.uninspectable.length > 0, head).toBe(true);
+    }
     const eot = Buffer.alloc(64);
+    eot.writeUInt32LE(64, 0);
     eot[34] = 0x4c;
     eot[35] = 0x50;
     const font = await inspect(html(`<style>@font-face { font-family: Brand; src: url(data:application/vnd.ms-fontobject;base64,${eot.toString('base64')}); }</style><p>Hello</p>`));

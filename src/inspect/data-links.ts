@@ -28,6 +28,11 @@ export interface DataLinks {
 /** Attributes whose value is a URL a mail program or browser loads or offers. */
 const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'data', 'poster', 'background', 'lowsrc', 'dynsrc', 'action', 'formaction', 'icon', 'cite', 'longdesc', 'codebase', 'archive', 'manifest']);
 
+/** A URL attribute, or an SVG's href under any prefix it gives the XLink namespace (x:href). */
+function isUrlAttribute(name: string): boolean {
+  return URL_ATTRIBUTES.has(name) || name.endsWith(':href');
+}
+
 /** Collects the data: links of one HTML document, up to `maxLinks` of them and `maxBytes` decoded. */
 export class DataLinkSink implements DataLinks {
   readonly links: DataLink[] = [];
@@ -43,7 +48,7 @@ export class DataLinkSink implements DataLinks {
 
   /** Whether an attribute's value is read for links (its name lower case). */
   static wants(attribute: string): boolean {
-    return URL_ATTRIBUTES.has(attribute) || attribute === 'srcset' || attribute === 'style';
+    return isUrlAttribute(attribute) || attribute === 'srcset' || attribute === 'style';
   }
 
   /**
@@ -51,50 +56,57 @@ export class DataLinkSink implements DataLinks {
    * parser reads it): most are not, and are not kept to the end.
    */
   static couldBeLink(attribute: string, piece: string): boolean {
-    return !URL_ATTRIBUTES.has(attribute) || couldBeLink(piece, 0); // srcset, style: read whole
+    return !isUrlAttribute(attribute) || couldBeLink(piece, 0); // srcset, style: read whole
   }
 
   /** An attribute's value (entities decoded). */
   attribute(name: string, value: string): void {
     if (name === 'style') this.css(value);
     else if (name === 'srcset') for (const url of srcsetUrls(value)) this.url(url);
-    else if (URL_ATTRIBUTES.has(name)) this.url(value);
+    else if (isUrlAttribute(name)) this.url(value);
   }
 
   /**
-   * CSS (a style attribute, a <style> element), escapes and comments read as CSS reads them: every
-   * url(…), and every string that is a data: link (image-set("data:…" 1x), @import "data:…").
-   * One pass: each url( or string is read once and the search goes on after it.
+   * CSS (a style attribute, a <style> element) read as CSS Syntax tokenizes it, in one pass:
+   * comments (outside strings), strings (escapes decoded, ended by their quote or a line break),
+   * identifiers with escapes (\75rl is "url"), url(…) (its bare argument to ")", escapes
+   * decoded). Every url(…) and every string that is a data: link (image-set("data:…" 1x),
+   * @import "data:…") is taken.
    */
-  css(written: string): void {
-    if (!written.includes('(') && !written.includes('"') && !written.includes("'")) return;
-    const text = cssUnescaped(written);
+  css(text: string): void {
+    if (!text.includes('(') && !text.includes('"') && !text.includes("'")) return;
     let fontFace = false;
     let i = 0;
-    while (i < text.length && !this.more) {
+    const n = text.length;
+    while (i < n && !this.more) {
       const c = text.charCodeAt(i);
+      if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) {
+        const close = text.indexOf('*/', i + 2);
+        i = close < 0 ? n : close + 2;
+        continue;
+      }
       if (c === 0x7b) fontFace = text.slice(Math.max(0, i - 40), i).toLowerCase().includes('@font-face');
       else if (c === 0x7d) fontFace = false;
       if (c === 0x22 || c === 0x27) {
-        // A string: to its closing quote (a backslash escapes the next character).
-        let end = i + 1;
-        while (end < text.length && text.charCodeAt(end) !== c) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
-        if (couldBeLink(text, i + 1)) this.url(text.slice(i + 1, Math.min(end, text.length)), fontFace);
-        i = end + 1;
+        const str = cssString(text, i);
+        if (couldBeLink(str.value, 0)) this.url(str.value, fontFace);
+        i = str.end;
         continue;
       }
-      if ((c | 0x20) === 0x75 && (text.charCodeAt(i + 1) | 0x20) === 0x72 && (text.charCodeAt(i + 2) | 0x20) === 0x6c && text.charCodeAt(i + 3) === 0x28) {
-        // url( … ): a quoted argument is a string (read above); a bare one runs to ")".
-        let j = i + 4;
-        while (j < text.length && text.charCodeAt(j) <= 0x20) j++;
-        if (text.charCodeAt(j) === 0x22 || text.charCodeAt(j) === 0x27) {
-          i = j;
-          continue;
+      if (isNameChar(c) || c === 0x5c) {
+        const name = cssName(text, i);
+        i = name.end;
+        if (name.value.toLowerCase() === 'url' && text.charCodeAt(i) === 0x28) {
+          let j = i + 1;
+          while (j < n && text.charCodeAt(j) <= 0x20) j++;
+          if (text.charCodeAt(j) === 0x22 || text.charCodeAt(j) === 0x27) {
+            i = j; // a string argument: read as a string
+            continue;
+          }
+          const arg = cssString(text, j, 0x29);
+          if (couldBeLink(arg.value, 0)) this.url(arg.value, fontFace);
+          i = arg.end;
         }
-        let end = text.indexOf(')', j);
-        if (end < 0) end = text.length;
-        if (couldBeLink(text, j)) this.url(text.slice(j, end), fontFace);
-        i = end + 1;
         continue;
       }
       i++;
@@ -147,37 +159,85 @@ function hexDigit(c: number): number {
   return c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
 }
 
-/** CSS with its escapes decoded (\61 or \000061 is "a", \: is ":") and its comments out: url(d\61ta:…) is a data: link. */
-function cssUnescaped(css: string): string {
-  if (!css.includes('\\') && !css.includes('/*')) return css;
+function isNameChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f || c >= 0x80;
+}
+
+/** A CSS escape at text[i] (the backslash): the character it stands for and where it ends. */
+function cssEscape(text: string, i: number): { value: string; end: number } {
+  let j = i + 1;
+  let cp = 0;
+  let digits = 0;
+  while (digits < 6 && j < text.length && hexDigit(text.charCodeAt(j)) >= 0) {
+    cp = cp * 16 + hexDigit(text.charCodeAt(j++));
+    digits++;
+  }
+  if (digits) {
+    if (j < text.length && text.charCodeAt(j) <= 0x20) j++; // the white space that ends it
+    return { value: cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd', end: j };
+  }
+  if (j >= text.length) return { value: '\ufffd', end: j };
+  return { value: text[j], end: j + 1 };
+}
+
+/**
+ * A string from its quote at text[i] (decoded, to its closing quote, or a line break: a bad
+ * string, or the end), or with `quote` ")" a bare url( argument from text[i] (to ")").
+ */
+function cssString(text: string, i: number, quote = text.charCodeAt(i)): { value: string; end: number } {
+  const bare = quote === 0x29;
   const parts: string[] = [];
-  let i = 0;
-  while (i < css.length) {
-    // Up to the next escape or comment, as it is.
-    let next = i;
-    while (next < css.length && css.charCodeAt(next) !== 0x5c && !(css.charCodeAt(next) === 0x2f && css.charCodeAt(next + 1) === 0x2a)) next++;
-    parts.push(css.slice(i, next));
-    i = next;
-    if (i >= css.length) break;
-    if (css.charCodeAt(i) === 0x2f) {
-      const close = css.indexOf('*/', i + 2);
-      i = close < 0 ? css.length : close + 2;
+  let from = bare ? i : i + 1;
+  let j = from;
+  while (j < text.length) {
+    const c = text.charCodeAt(j);
+    if (c === quote) {
+      parts.push(text.slice(from, j));
+      return { value: parts.join(''), end: j + 1 };
+    }
+    if (!bare && (c === 0x0a || c === 0x0d || c === 0x0c)) {
+      parts.push(text.slice(from, j));
+      return { value: parts.join(''), end: j };
+    }
+    if (c === 0x5c) {
+      parts.push(text.slice(from, j));
+      const next = text.charCodeAt(j + 1);
+      if (!bare && (next === 0x0a || next === 0x0d || next === 0x0c)) {
+        j += 2; // an escaped line break in a string: nothing
+      } else {
+        const e = cssEscape(text, j);
+        parts.push(e.value);
+        j = e.end;
+      }
+      from = j;
       continue;
     }
-    i++; // the backslash
-    let cp = 0;
-    let digits = 0;
-    while (digits < 6 && i < css.length && hexDigit(css.charCodeAt(i)) >= 0) {
-      cp = cp * 16 + hexDigit(css.charCodeAt(i++));
-      digits++;
-    }
-    if (digits) {
-      parts.push(cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd');
-      if (i < css.length && css.charCodeAt(i) <= 0x20) i++; // the white space that ends an escape
-    } else if (i < css.length && css[i] !== '\n') parts.push(css[i++]);
-    else i++; // an escaped line break: nothing
+    j++;
   }
-  return parts.join('');
+  parts.push(text.slice(from));
+  return { value: parts.join(''), end: text.length };
+}
+
+/** An identifier at text[i] (escapes decoded): "url", "u\72l". */
+function cssName(text: string, i: number): { value: string; end: number } {
+  let value = '';
+  let j = i;
+  while (j < text.length) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c && text.charCodeAt(j + 1) !== 0x0a) {
+      const e = cssEscape(text, j);
+      value += e.value;
+      j = e.end;
+    } else if (isNameChar(c)) {
+      value += text[j++];
+    } else break;
+    if (value.length > 8) {
+      // Long names are not "url": skip the rest of it without building it.
+      while (j < text.length && (isNameChar(text.charCodeAt(j)) || text.charCodeAt(j) === 0x5c)) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      break;
+    }
+  }
+  return { value, end: Math.max(j, i + 1) };
 }
 
 /** As the URL parser reads an attribute's value: control characters and spaces off its ends, tabs and line breaks out. */
@@ -233,12 +293,31 @@ function isFontType(type: string): boolean {
   return type.startsWith('font/') || type.startsWith('application/font-') || type.startsWith('application/x-font') || type === 'application/vnd.ms-fontobject';
 }
 
-/** A font's own signature (WOFF, WOFF2, OpenType, TrueType, a collection; EOT's magic number at byte 34). */
+/**
+ * A font, by its own structure, not a few bytes a text could start with: WOFF and WOFF2 give
+ * their length at byte 8; an OpenType or TrueType font (or a collection) a table directory that
+ * fits the file; EOT its length at byte 0 (little-endian) and its magic number at byte 34.
+ */
 function isFont(b: Buffer, type: string): boolean {
-  if (b.length < 4) return false;
+  if (b.length < 12) return false;
   const tag = b.toString('latin1', 0, 4);
-  if (tag === 'wOFF' || tag === 'wOF2' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf' || b.readUInt32BE(0) === 0x00010000) return true;
-  return type === 'application/vnd.ms-fontobject' && b.length >= 36 && b[34] === 0x4c && b[35] === 0x50;
+  if (tag === 'wOFF' || tag === 'wOF2') return b.readUInt32BE(8) === b.length;
+  if (tag === 'OTTO' || tag === 'true' || b.readUInt32BE(0) === 0x00010000) {
+    const tables = b.readUInt16BE(4);
+    if (tables === 0 || tables > 200 || 12 + 16 * tables > b.length) return false;
+    for (let t = 0; t < tables; t++) {
+      const at = 12 + 16 * t;
+      const offset = b.readUInt32BE(at + 8);
+      const length = b.readUInt32BE(at + 12);
+      if (offset + length > b.length) return false;
+    }
+    return true;
+  }
+  if (tag === 'ttcf') {
+    const fonts = b.readUInt32BE(8);
+    return fonts > 0 && fonts <= 64 && 12 + 4 * fonts <= b.length;
+  }
+  return type === 'application/vnd.ms-fontobject' && b.length >= 36 && b.readUInt32LE(0) === b.length && b[34] === 0x4c && b[35] === 0x50;
 }
 
 function hexValue(c: number): number {

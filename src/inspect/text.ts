@@ -385,6 +385,9 @@ export function stringLiterals(js: string): string {
   }
   return out.join('\n');
 }
+/** iframes' srcdoc documents inside srcdoc documents read as HTML; deeper, as written (each level is read again). */
+const MAX_SRCDOC_DEPTH = 8;
+
 /** Attributes whose values people read: a picture's alt text, a tooltip, a form field's value or hint. */
 const readAttributes = new Set(['alt', 'title', 'value', 'placeholder']);
 
@@ -508,11 +511,11 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
         const value = linkValue.join('');
         linkValue = undefined;
         if (attrName !== 'srcdoc') links!.attribute(attrName, value);
-        else if (depth < 3) {
+        else if (depth < MAX_SRCDOC_DEPTH) {
           // An iframe's own document, written into the attribute: its text and its links.
           const inner = htmlToText(value, maxChars, depth + 1, inFile, links).text;
           if (!hidden) sink.push(` ${inner} `);
-        }
+        } else if (!hidden) sink.push(` ${value} `); // nested deeper still: read as it is written
       }
       // Kept until the tag ends: a hidden form field's value is not shown (type may come after it).
       // (Only an input's type hides it, the first type attribute counts, and " hidden" is not hidden.)
