@@ -1,14 +1,16 @@
 // A long text scanned a stretch at a time, with the same findings as in one go.
 //
 // One 20 MB text scanned whole keeps every word list, name hit and window of the whole text alive
-// until the end of the scan: V8 copies them from young memory to old, the caches miss, and the scan
-// ran at half the speed of the same text read a megabyte at a time (bench/check). So a long text is
+// until the end of the scan: V8 copies them from young memory to old, the caches miss, and memory
+// is touched afresh; read 512 KB at a time the scan took about a fifth less CPU and touched half
+// the fresh memory (bench/check, BENCHMARKS.md). So a long text is
 // cut into stretches, each read with a margin of the text around it (what its findings' context
 // words, anchors and windows can reach), and each keeps only the findings that start in its own part.
 // What the margin cannot carry is handed on:
 //  - whether a detector's context word occurs anywhere in the text ("date of birth" at the top of a
-//    list makes every date below a date of birth): a first pass of the word pass over the whole
-//    text finds them, and each stretch is told;
+//    list makes every date below a date of birth): each stretch is told of those in the text read
+//    so far, and notes where the want of one made a difference; a stretch that did without one
+//    that a later stretch has is read again (keeping the names it counted the first time);
 //  - a single name word is one finding per text, counting its occurrences: the stretches share
 //    the first finding of each word;
 //  - name runs ("Dylan Hussain Samuel Kenworthe…" read greedily from the start of the run),
