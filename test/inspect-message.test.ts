@@ -351,6 +351,7 @@ describe('pictures and files written into HTML as data: links', () => {
       `<div style='content:"/*";background:url(data:text/csv;base64,${b64})'>x</div>`,
       `<style>p { font-family: 'x\n; background: url(data:text/csv;base64,${b64}) }</style>`,
       `<style>p { background: \\75 rl(data:text/csv;base64,${b64}) }</style>`,
+      `<div style="background: url&#40;data:text/csv;base64,${b64})">x</div>`,
     ]) {
       const r = await inspect(html(link));
       expect(textOf(r, 'attachment:inline-file-1.csv'), link).toContain(PUPIL_NAME);

@@ -74,7 +74,9 @@ export class DataLinkSink implements DataLinks {
    * @import "data:…") is taken.
    */
   css(text: string): void {
-    if (!text.includes('(') && !text.includes('"') && !text.includes("'")) return;
+    // A link needs a function (url(, image-set( …: a literal "(") or an @import (a literal "@"):
+    // most style attributes (Outlook writes one on every paragraph) have neither.
+    if (!text.includes('(') && !text.includes('@')) return;
     let fontFace = false;
     let i = 0;
     const n = text.length;

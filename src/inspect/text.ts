@@ -482,6 +482,9 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
   let attrValue: string[] = [];
   /** The value of an attribute read for data: links; the text of a <style> element. */
   let linkValue: string[] | undefined;
+  /** Whether the value so far could hold a link: a style attribute needs "(" or "@" (DataLinkSink.css). */
+  let linkMaybe = false;
+  const linkPieces: string[] = [];
   let styleText: string[] | undefined;
   let closing = false;
   let hiddenField = false;
@@ -499,16 +502,23 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
       if (linkValue) {
         const piece = html.slice(start, end);
         if (linkValue.length === 0 && !DataLinkSink.couldBeLink(attrName, piece)) linkValue = undefined;
-        else linkValue.push(piece);
+        else {
+          linkValue.push(piece);
+          if (!linkMaybe) linkMaybe = attrName !== 'style' || piece.includes('(') || piece.includes('@');
+        }
       }
     },
     onattribentity(cp: number) {
       if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(String.fromCodePoint(cp));
-      linkValue?.push(String.fromCodePoint(cp));
+      if (linkValue) {
+        linkValue.push(String.fromCodePoint(cp));
+        if (!linkMaybe) linkMaybe = attrName !== 'style' || cp === 0x28 || cp === 0x40;
+      }
     },
     onattribend() {
       if (linkValue) {
-        const value = linkValue.join('');
+        const value = linkMaybe ? linkValue.join('') : '';
+        linkValue.length = 0;
         linkValue = undefined;
         if (attrName !== 'srcdoc') links!.attribute(attrName, value);
         else if (depth < MAX_SRCDOC_DEPTH) {
@@ -529,7 +539,10 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     onattribname(start: number, end: number) {
       attrName = html.slice(start, end).toLowerCase();
       attrValue = [];
-      linkValue = links && (DataLinkSink.wants(attrName) || attrName === 'srcdoc') ? [] : undefined;
+      // (One array, reused from attribute to attribute: Outlook writes a style on every paragraph.)
+      linkValue = links && (DataLinkSink.wants(attrName) || attrName === 'srcdoc') ? linkPieces : undefined;
+      linkPieces.length = 0;
+      linkMaybe = false;
     },
     oncdata(start: number, end: number) {
       if (!hidden) sink.push(html.slice(start, end));
