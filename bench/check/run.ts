@@ -225,8 +225,10 @@ lines.push('');
 const fresh = [...results.values()].flat().map((r) => r.freshMsPerMb).filter((x) => x > 0);
 if (fresh.length) {
   const perMb = median(fresh);
+  // (No prose row when --only names another body: then no figure for it.)
+  const proseFresh = [...results.entries()].filter(([k]) => k.startsWith('prose\t')).flatMap(([, rs]) => rs.flatMap((r) => r.faultMb));
   lines.push(
-    `**Fresh memory.** Writing memory this process had never touched cost ${perMb.toFixed(2)} ms a MB here beyond writing it again (median of ${fresh.length} processes, a new 64 MB buffer each), so every MB an examination touches for the first time costs about that: at the median fresh memory of the prose rows above, ${(perMb * median([...results.entries()].filter(([k]) => k.startsWith('prose\t')).flatMap(([, rs]) => rs.flatMap((r) => r.faultMb)))).toFixed(0)} ms of the examination. ` +
+    `**Fresh memory.** Writing memory this process had never touched cost ${perMb.toFixed(2)} ms a MB here beyond writing it again (median of ${fresh.length} processes, a new 64 MB buffer each), so every MB an examination touches for the first time costs about that${proseFresh.length ? `: at the median fresh memory of the prose rows above, ${(perMb * median(proseFresh)).toFixed(0)} ms of the examination` : ''}. ` +
       'On this virtual machine (Firecracker, whose guest gives freed memory back to the host) a first touch is a fault in the host too; on a server whose memory stays with it, the same faults cost a small fraction of that. The figure varies from run to run with how much freed memory the allocator kept, which is much of why the same code measures differently from one process to the next.',
   );
   lines.push('');
