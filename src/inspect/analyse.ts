@@ -103,13 +103,9 @@ export async function analyseFile(ctx: InspectionContext, file: FileToAnalyse, w
       // Plain, CSV and TSV text is only decoded (native, linear): cheaper here than a copy to a
       // worker and back, whatever the size. HTML and RTF need a JS pass: large ones go to a worker.
       if (size <= MAIN_THREAD_TEXT_BYTES || (kind !== 'html' && kind !== 'rtf')) {
-        // (Pictures written into an HTML file as data: links are its children, counted here.)
-        const before = { partsLeft: ctx.partsLeft, bytesLeft: Math.min(ctx.bytesLeft, ctx.limits.maxAttachmentBytes) };
-        const budget = { ...before };
-        const layer = textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars, true, budget);
-        layer.partsUsed = before.partsLeft - budget.partsLeft;
-        layer.bytesUsed = before.bytesLeft - budget.bytesLeft;
-        await applyLayer(ctx, report, layer, depth);
+        // (Pictures written into an HTML file as data: links are its children, within this budget.)
+        const budget = { partsLeft: ctx.partsLeft, bytesLeft: Math.min(ctx.bytesLeft, ctx.limits.maxAttachmentBytes) };
+        await applyLayer(ctx, report, textLayer(file.bytes, file.name, file.charset, ctx.limits.maxTextChars, true, budget), depth);
         return report;
       }
       break;

@@ -12,6 +12,8 @@
 // forgivingly (white space ignored); CSS with its escapes and comments read as CSS reads them. No
 // regular expression reads the HTML.
 
+import { hexValue } from './transfer.ts';
+
 export interface DataLink {
   /** The media type it declares, lower case ("image/png"; "text/plain" when none). */
   type: string;
@@ -157,10 +159,6 @@ function couldBeLink(text: string, i: number): boolean {
   return true;
 }
 
-function hexDigit(c: number): number {
-  return c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
-}
-
 function isNameChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f || c >= 0x80;
 }
@@ -170,8 +168,8 @@ function cssEscape(text: string, i: number): { value: string; end: number } {
   let j = i + 1;
   let cp = 0;
   let digits = 0;
-  while (digits < 6 && j < text.length && hexDigit(text.charCodeAt(j)) >= 0) {
-    cp = cp * 16 + hexDigit(text.charCodeAt(j++));
+  while (digits < 6 && j < text.length && hexValue(text.charCodeAt(j)) >= 0) {
+    cp = cp * 16 + hexValue(text.charCodeAt(j++));
     digits++;
   }
   if (digits) {
@@ -320,12 +318,6 @@ function isFont(b: Buffer, type: string): boolean {
     return fonts > 0 && fonts <= 64 && 12 + 4 * fonts <= b.length;
   }
   return type === 'application/vnd.ms-fontobject' && b.length >= 36 && b.readUInt32LE(0) === b.length && b[34] === 0x4c && b[35] === 0x50;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
 }
 
 /** %2B → +, as the data: URL processor decodes the body before base64; characters past Latin-1 as their UTF-8. */

@@ -191,11 +191,13 @@ function linkSink(budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefin
   return new DataLinkSink(budget ? Math.max(0, budget.partsLeft) : Infinity, budget ? Math.max(0, budget.bytesLeft) : Infinity);
 }
 
-/** An HTML document's pictures and files written into it as data: links (data-links.ts), as its children. */
+/** An HTML document's pictures and files written into it as data: links (data-links.ts), as its children, counted in its use of the budget. */
 function withDataLinks(found: DataLinks, budget: Pick<LayerBudget, 'partsLeft' | 'bytesLeft'> | undefined, out: LayerOutput): LayerOutput {
   if (found.more) out.problems.push('It holds more pictures or files written into it (data: links) than the inspection limit, so the rest were not read');
   if (!found.links.length) return out;
   out.children = [...(out.children ?? []), ...found.links.map((link, k) => ({ name: dataLinkName(k + 1, link.type), size: link.bytes.length, bytes: link.bytes, declaredType: link.type }))];
+  out.partsUsed += found.links.length;
+  for (const link of found.links) out.bytesUsed += link.bytes.length;
   if (budget) {
     budget.partsLeft -= found.links.length;
     for (const link of found.links) budget.bytesLeft -= link.bytes.length;

@@ -7,6 +7,7 @@ import iconv from 'iconv-lite';
 import { Tokenizer } from 'htmlparser2';
 import { DataLinkSink } from './data-links.ts';
 import { BYTES_TEXT_FROM } from './text-parts.ts';
+import { hexValue } from './transfer.ts';
 
 /**
  * Collects text up to a character cap; remembers whether anything was cut off. How the text is
@@ -480,11 +481,12 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
   let tagName = '';
   let attrName = '';
   let attrValue: string[] = [];
-  /** The value of an attribute read for data: links; the text of a <style> element. */
-  let linkValue: string[] | undefined;
+  /** Whether the attribute being read is read for data: links; its value's pieces so far (one array, reused). */
+  let linkReading = false;
+  const linkValue: string[] = [];
   /** Whether the value so far could hold a link: a style attribute needs "(" or "@" (DataLinkSink.css). */
   let linkMaybe = false;
-  const linkPieces: string[] = [];
+  /** The text of a <style> element, read for data: links. */
   let styleText: string[] | undefined;
   let closing = false;
   let hiddenField = false;
@@ -499,9 +501,9 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
   const cbs = {
     onattribdata(start: number, end: number) {
       if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(html.slice(start, end));
-      if (linkValue) {
+      if (linkReading) {
         const piece = html.slice(start, end);
-        if (linkValue.length === 0 && !DataLinkSink.couldBeLink(attrName, piece)) linkValue = undefined;
+        if (linkValue.length === 0 && !DataLinkSink.couldBeLink(attrName, piece)) linkReading = false;
         else {
           linkValue.push(piece);
           if (!linkMaybe) linkMaybe = attrName !== 'style' || piece.includes('(') || piece.includes('@');
@@ -510,16 +512,15 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
     },
     onattribentity(cp: number) {
       if (readAttributes.has(attrName) || attrName === 'type') attrValue.push(String.fromCodePoint(cp));
-      if (linkValue) {
+      if (linkReading) {
         linkValue.push(String.fromCodePoint(cp));
         if (!linkMaybe) linkMaybe = attrName !== 'style' || cp === 0x28 || cp === 0x40;
       }
     },
     onattribend() {
-      if (linkValue) {
+      if (linkReading) {
         const value = linkMaybe ? linkValue.join('') : '';
-        linkValue.length = 0;
-        linkValue = undefined;
+        linkReading = false;
         if (attrName !== 'srcdoc') links!.attribute(attrName, value);
         else if (depth < MAX_SRCDOC_DEPTH) {
           // An iframe's own document, written into the attribute: its text and its links.
@@ -540,8 +541,8 @@ function readHtml(pieces: Iterable<string>, sink: CappedText, depth: number, hid
       attrName = html.slice(start, end).toLowerCase();
       attrValue = [];
       // (One array, reused from attribute to attribute: Outlook writes a style on every paragraph.)
-      linkValue = links && (DataLinkSink.wants(attrName) || attrName === 'srcdoc') ? linkPieces : undefined;
-      linkPieces.length = 0;
+      linkReading = !!links && (DataLinkSink.wants(attrName) || attrName === 'srcdoc');
+      linkValue.length = 0;
       linkMaybe = false;
     },
     oncdata(start: number, end: number) {
@@ -808,14 +809,6 @@ export function rtfToText(bytes: Uint8Array, maxChars: number): { text: string; 
   }
   flushHex();
   return { text: sink.toString(), truncated: sink.truncated };
-}
-
-function hexValue(b: number | undefined): number {
-  if (b === undefined) return -1;
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x61 && b <= 0x66) return b - 0x57;
-  if (b >= 0x41 && b <= 0x46) return b - 0x37;
-  return -1;
 }
 
 /** Finds an ASCII needle in bytes (case-sensitive), from `from`, up to `limit`. */

@@ -18,7 +18,9 @@ function moveDown(w: Buffer, at: number, from: number, to: number): number {
   return to - from;
 }
 
-function hexValue(c: number): number {
+/** The value of an ASCII hex digit (either case), or -1 (undefined, past the end of a buffer: -1). */
+export function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
